@@ -1,0 +1,3 @@
+// Importing a handler file registers its kind. One line per kind; append yours.
+import './lr_schedule.js';
+import './precision_cast.js';
