@@ -1,0 +1,11 @@
+/** The data layer: tokenizers, datasets (text, JSONL), collation, augmentation, seeded RNG. */
+export * from './tokenizers/index.js';
+export * from './rng.js';
+export * from './jsonl.js';
+export * from './text.js';
+export * from './lm.js';
+export * from './classification.js';
+export * from './pairs.js';
+export * from './squad.js';
+export * from './collate.js';
+export * from './augment.js';

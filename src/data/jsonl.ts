@@ -1,0 +1,120 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { FileFormatError } from '../errors.js';
+
+/** Thrown by a record parser for a field problem; `readJsonl` adds `file:line` to the message. */
+export class RecordError extends Error {}
+
+export interface JsonlOptions {
+  /** Skip malformed lines (bad JSON, missing or mistyped field) and count them instead of throwing. */
+  skipMalformed?: boolean;
+  /** Stop after this many records (for quick runs and tests). */
+  limit?: number;
+}
+
+/** One malformed line that was skipped. */
+export interface SkippedLine {
+  line: number;
+  problem: string;
+}
+
+export interface JsonlResult<T> {
+  path: string;
+  /** The parsed records, in file order. */
+  records: T[];
+  /** 1-based line number of each record (same order as `records`). */
+  lines: number[];
+  /** Number of malformed lines skipped (0 unless `skipMalformed`). */
+  skipped: number;
+  /** The first 100 skipped lines with their problem, for a warning message. */
+  skippedLines: SkippedLine[];
+}
+
+/**
+ * Streams a JSON Lines file line by line (node:readline; memory holds the parsed records, never
+ * the whole text) and parses each line with `parse`. Blank lines are ignored; a UTF-8 byte-order
+ * mark on the first line is removed.
+ *
+ * @param parse turns one decoded JSON value into a record; throws `RecordError` (or any Error)
+ *   whose message names the field and the problem.
+ * @throws FileFormatError `"<path>:<line>: <problem>"` for the first malformed line (unless
+ *   `skipMalformed`), or `"<path>: cannot read file (ENOENT)"` when the file cannot be opened.
+ */
+export async function readJsonl<T>(
+  path: string,
+  parse: (value: unknown) => T,
+  options: JsonlOptions = {},
+): Promise<JsonlResult<T>> {
+  const result: JsonlResult<T> = { path, records: [], lines: [], skipped: 0, skippedLines: [] };
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (let text of rl) {
+      lineNo++;
+      if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (text.trim() === '') continue;
+      let record: T;
+      try {
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (e) {
+          throw new RecordError(`invalid JSON (${(e as Error).message})`);
+        }
+        record = parse(value);
+      } catch (e) {
+        if (!(e instanceof Error) || e instanceof FileFormatError) throw e;
+        if (!options.skipMalformed) throw new FileFormatError(`${path}:${lineNo}: ${e.message}`);
+        result.skipped++;
+        if (result.skippedLines.length < 100) result.skippedLines.push({ line: lineNo, problem: e.message });
+        continue;
+      }
+      result.records.push(record);
+      result.lines.push(lineNo);
+      if (options.limit !== undefined && result.records.length >= options.limit) break;
+    }
+  } catch (e) {
+    if (e instanceof FileFormatError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new FileFormatError(`${path}: cannot read file (${code ?? (e as Error).message})`);
+  } finally {
+    rl.close();
+    stream.destroy();
+  }
+  return result;
+}
+
+/** Checks that a parsed JSON line is an object. @throws RecordError */
+export function asObject(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RecordError(`expected a JSON object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** @throws RecordError naming the field when it is missing or not a string. */
+export function stringField(obj: Record<string, unknown>, field: string): string {
+  const v = obj[field];
+  if (typeof v !== 'string') throw new RecordError(missingOr(field, v, 'a string'));
+  return v;
+}
+
+/** A label: a string or an integer. @throws RecordError naming the field otherwise. */
+export function labelField(obj: Record<string, unknown>, field: string): string | number {
+  const v = obj[field];
+  if (typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))) return v;
+  throw new RecordError(missingOr(field, v, 'a string or an integer'));
+}
+
+function missingOr(field: string, v: unknown, expected: string): string {
+  return v === undefined ? `field "${field}" is missing` : `field "${field}" must be ${expected}, got ${describe(v)}`;
+}
+
+/** Short description of a JSON value for messages: its type and a clipped rendering. */
+export function describe(v: unknown): string {
+  const type = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+  let s = JSON.stringify(v) ?? String(v);
+  if (s.length > 40) s = `${s.slice(0, 37)}...`;
+  return type === 'object' || type === 'array' ? type : `${type} ${s}`;
+}

@@ -1,0 +1,146 @@
+import { ValueError } from '../errors.js';
+import { DataRng } from './rng.js';
+
+/** A batch of language-model blocks. */
+export interface LmBatch {
+  /** Int32Array [B, T+1], row-major: each row is T+1 consecutive tokens of the stream. */
+  tokens: Int32Array;
+  /** Int32Array [B, T]: tokens[:, :-1] (model input). */
+  inputIds: Int32Array;
+  /** Int32Array [B, T]: tokens[:, 1:] (next-token targets). */
+  labels: Int32Array;
+  batchSize: number;
+  blockSize: number;
+  /** Start offset of each row in the stream: [B]. */
+  starts: Int32Array;
+}
+
+/** Saved position of an `LmBlockSampler`: the RNG state and the number of batches drawn. */
+export interface LmSamplerState {
+  rng: [number, number, number, number];
+  batches: number;
+}
+
+export interface LmSamplerOptions {
+  /** T, the context length. */
+  blockSize: number;
+  /** B, rows per batch. */
+  batchSize: number;
+  seed: number;
+}
+
+/**
+ * Samples training batches of random blocks from a token stream, nanoGPT style: each row starts at
+ * an offset drawn uniformly from [0, N − T − 1] by a seeded RNG, so the sequence of batches is a
+ * function of the seed alone; `state()`/`setState()` resume it exactly.
+ */
+export class LmBlockSampler {
+  readonly tokens: Int32Array;
+  readonly blockSize: number;
+  readonly batchSize: number;
+  private rng: DataRng;
+  private drawn = 0;
+
+  /**
+   * @param tokens Int32Array [N], the training stream.
+   * @throws ValueError when B or T is not a positive integer or N < T + 1.
+   */
+  constructor(tokens: Int32Array, options: LmSamplerOptions) {
+    const { blockSize, batchSize, seed } = options;
+    checkPositive('blockSize', blockSize);
+    checkPositive('batchSize', batchSize);
+    if (tokens.length < blockSize + 1) {
+      throw new ValueError(`LmBlockSampler: the token stream has ${tokens.length} tokens; blockSize ${blockSize} needs at least ${blockSize + 1}`);
+    }
+    this.tokens = tokens;
+    this.blockSize = blockSize;
+    this.batchSize = batchSize;
+    this.rng = new DataRng(seed, 0x4c4d); // 0x4c4d ("LM") keeps this stream apart from others
+  }
+
+  /** Draws the next batch. */
+  next(): LmBatch {
+    const B = this.batchSize;
+    const T = this.blockSize;
+    const span = this.tokens.length - T; // number of valid starts: 0..N-T-1
+    const starts = new Int32Array(B);
+    for (let b = 0; b < B; b++) starts[b] = this.rng.randint(span);
+    this.drawn++;
+    return blocksAt(this.tokens, starts, T);
+  }
+
+  /** Number of batches drawn so far. */
+  get batches(): number {
+    return this.drawn;
+  }
+
+  state(): LmSamplerState {
+    return { rng: this.rng.state(), batches: this.drawn };
+  }
+
+  /** @throws ValueError on a malformed state. */
+  setState(state: LmSamplerState): void {
+    if (!Number.isInteger(state?.batches) || state.batches < 0) {
+      throw new ValueError(`LmBlockSampler.setState: batches must be a non-negative integer, got ${state?.batches}`);
+    }
+    this.rng.setState(state.rng);
+    this.drawn = state.batches;
+  }
+}
+
+/**
+ * Cuts blocks of T+1 tokens at the given starts.
+ * @param starts [B] offsets with 0 <= start <= N − T − 1.
+ * @throws ValueError for a start out of range.
+ */
+export function blocksAt(tokens: Int32Array, starts: Int32Array, blockSize: number): LmBatch {
+  const B = starts.length;
+  const T = blockSize;
+  const out = new Int32Array(B * (T + 1));
+  const inputIds = new Int32Array(B * T);
+  const labels = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const s = starts[b];
+    if (s < 0 || s + T + 1 > tokens.length) {
+      throw new ValueError(`blocksAt: starts[${b}] = ${s} is outside [0, ${tokens.length - T - 1}] for blockSize ${T} and ${tokens.length} tokens`);
+    }
+    out.set(tokens.subarray(s, s + T + 1), b * (T + 1));
+    inputIds.set(tokens.subarray(s, s + T), b * T);
+    labels.set(tokens.subarray(s + 1, s + T + 1), b * T);
+  }
+  return { tokens: out, inputIds, labels, batchSize: B, blockSize: T, starts: Int32Array.from(starts) };
+}
+
+/**
+ * Evaluation batches that cover a stream in order with non-overlapping blocks (starts 0, T, 2T, …;
+ * the tail shorter than T+1 tokens is left out), so every evaluation sees the same tokens. The
+ * last batch may have fewer than B rows.
+ * @param maxBatches stop after this many batches (default: all).
+ * @throws ValueError when the stream is shorter than T + 1.
+ */
+export function* lmEvalBatches(
+  tokens: Int32Array,
+  options: { blockSize: number; batchSize: number; maxBatches?: number },
+): Generator<LmBatch> {
+  const { blockSize: T, batchSize: B } = options;
+  checkPositive('blockSize', T);
+  checkPositive('batchSize', B);
+  const nBlocks = Math.floor((tokens.length - 1) / T);
+  if (nBlocks < 1) throw new ValueError(`lmEvalBatches: the token stream has ${tokens.length} tokens; blockSize ${T} needs at least ${T + 1}`);
+  const maxBatches = options.maxBatches ?? Infinity;
+  for (let first = 0, k = 0; first < nBlocks && k < maxBatches; first += B, k++) {
+    const rows = Math.min(B, nBlocks - first);
+    const starts = new Int32Array(rows);
+    for (let b = 0; b < rows; b++) starts[b] = (first + b) * T;
+    yield blocksAt(tokens, starts, T);
+  }
+}
+
+/** Number of batches `lmEvalBatches` yields (without maxBatches). */
+export function lmEvalBatchCount(numTokens: number, blockSize: number, batchSize: number): number {
+  return Math.ceil(Math.max(0, Math.floor((numTokens - 1) / blockSize)) / batchSize);
+}
+
+function checkPositive(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new ValueError(`${name} must be a positive integer, got ${v}`);
+}

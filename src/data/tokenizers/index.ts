@@ -1,0 +1,123 @@
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { ConfigError, FileFormatError, ValueError } from '../../errors.js';
+import { CharTokenizer } from './char.js';
+import { Gpt2Tokenizer } from './gpt2.js';
+import { HfTokenizer } from './hf.js';
+import { WordTokenizer } from './word.js';
+import type { Tokenizer, TokenizerJSON } from './types.js';
+
+export * from './types.js';
+export { Vocab } from './vocab.js';
+export { CharTokenizer, type CharTokenizerOptions } from './char.js';
+export { Gpt2Tokenizer, GPT2_EOT_ID, type Gpt2TokenizerOptions } from './gpt2.js';
+export { HfTokenizer } from './hf.js';
+export { WordTokenizer, splitWords, type WordTokenizerOptions } from './word.js';
+
+/** How a run chooses its tokenizer (the `tokenizer` block of a training config). */
+export interface TokenizerConfig {
+  /** 'char' and 'word' build their vocabulary from the training corpus; 'gpt2' is fixed; 'hf' reads `path`. */
+  type: 'char' | 'gpt2' | 'hf' | 'word';
+  /** hf: path of a Hugging Face `tokenizer.json`. */
+  path?: string;
+  /** hf: optional path of its `tokenizer_config.json` (names the special tokens). */
+  configPath?: string;
+  /** char: add [PAD] [UNK] [CLS] [SEP] [MASK] before the characters (for classification). Default false. */
+  specialTokens?: boolean;
+  /** word: minimum count of a word in the corpus. Default 1. */
+  minFrequency?: number;
+  /** word: vocabulary size cap, special tokens included. */
+  maxVocabSize?: number;
+  /** word: lower-case words. Default true. */
+  lowercase?: boolean;
+  /** gpt2: encode the literal text `<|endoftext|>` as id 50256. Default false. */
+  allowSpecial?: boolean;
+}
+
+/**
+ * Rebuilds a tokenizer from its `toJSON()` form (as saved with a model).
+ * @throws FileFormatError when `kind` is unknown or a field is missing.
+ */
+export function loadTokenizer(json: unknown): Tokenizer {
+  if (typeof json !== 'object' || json === null || typeof (json as TokenizerJSON).kind !== 'string') {
+    throw new FileFormatError('tokenizer JSON: field "kind" (string) is missing');
+  }
+  const j = json as TokenizerJSON;
+  switch (j.kind) {
+    case 'char': return CharTokenizer.fromJSON(j);
+    case 'gpt2': return Gpt2Tokenizer.fromJSON(j);
+    case 'hf': return HfTokenizer.fromJSON(j);
+    case 'word': return WordTokenizer.fromJSON(j);
+    default: throw new FileFormatError(`tokenizer JSON: unknown kind ${JSON.stringify(j.kind)} (expected char, gpt2, hf or word)`);
+  }
+}
+
+/**
+ * Makes the tokenizer a config asks for. `corpus` (the training texts, or a function returning
+ * them, called only when needed) is required for 'char' and 'word'.
+ * @throws ConfigError naming the field (`tokenizer.type`, `tokenizer.path`) on a bad value;
+ *   FileFormatError when an hf file cannot be read or parsed; ValueError when a corpus is needed
+ *   but not given.
+ */
+export function tokenizerFromConfig(
+  config: TokenizerConfig,
+  corpus?: Iterable<string> | (() => Iterable<string>),
+): Tokenizer {
+  const texts = (): Iterable<string> => {
+    if (corpus === undefined) throw new ValueError(`tokenizer type "${config.type}" builds its vocabulary from the training corpus; pass the corpus`);
+    return typeof corpus === 'function' ? corpus() : corpus;
+  };
+  switch (config.type) {
+    case 'char':
+      return CharTokenizer.fromCorpus(texts(), { specialTokens: config.specialTokens ?? false });
+    case 'word':
+      return WordTokenizer.fromCorpus(texts(), {
+        minFrequency: config.minFrequency,
+        maxVocabSize: config.maxVocabSize,
+        lowercase: config.lowercase,
+      });
+    case 'gpt2':
+      return new Gpt2Tokenizer({ allowSpecial: config.allowSpecial ?? false });
+    case 'hf': {
+      if (typeof config.path !== 'string' || config.path === '') {
+        throw new ConfigError('tokenizer.path: an hf tokenizer needs the path of a tokenizer.json file');
+      }
+      const json = readJsonFile(config.path) as Record<string, unknown>;
+      const cfg = config.configPath ? (readJsonFile(config.configPath) as Record<string, unknown>) : {};
+      return new HfTokenizer(json, cfg);
+    }
+    default:
+      throw new ConfigError(`tokenizer.type: expected one of char, gpt2, hf, word, got ${JSON.stringify((config as { type: unknown }).type)}`);
+  }
+}
+
+/** Reads a tokenizer saved by `saveTokenizer`. @throws FileFormatError naming the path. */
+export function readTokenizerFile(path: string): Tokenizer {
+  const json = readJsonFile(path);
+  try {
+    return loadTokenizer(json);
+  } catch (e) {
+    if (e instanceof FileFormatError) throw new FileFormatError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Writes `tokenizer.toJSON()` to `path` atomically (temporary file, then rename). */
+export function saveTokenizer(tokenizer: Tokenizer, path: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(tokenizer.toJSON()));
+  renameSync(tmp, path);
+}
+
+function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new FileFormatError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new FileFormatError(`${path}: invalid JSON (${(e as Error).message})`);
+  }
+}
