@@ -1,0 +1,14 @@
+/** The portable `js` backend: the reference implementation of every kernel (single-threaded TypeScript). */
+import type { Backend } from '../backend.js';
+import { binary, unary, unaryBackward } from './elementwise.js';
+import { adamw, attention, attentionBackward } from './fused.js';
+import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
+import { copyStrided, reduce, sumSquares } from './layout.js';
+import { matmul } from './matmul.js';
+import { layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.js';
+
+export const jsBackend: Backend = {
+  name: 'js',
+  unary, unaryBackward, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, layerNorm,
+  layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
+};

@@ -1,0 +1,28 @@
+/**
+ * Every error trainformer throws on bad input is a `TrainformerError` (or subclass), with a message
+ * that names the argument, the expected and actual shape or value, and for files the path and line.
+ */
+export class TrainformerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit together (matmul, broadcast, concat, loss inputs). */
+export class ShapeError extends TrainformerError {}
+/** An argument or option outside its allowed range or of the wrong kind. */
+export class ValueError extends TrainformerError {}
+/** An index outside the dimension it indexes (gather, embedding, class targets). */
+export class IndexError extends TrainformerError {}
+/** Autograd misuse: backward through a freed graph, non-scalar backward without a gradient. */
+export class AutogradError extends TrainformerError {}
+/** A file that cannot be read or parsed; the message names the path (and line where there is one). */
+export class FileFormatError extends TrainformerError {}
+/** A configuration field with a bad value; the message names the field. */
+export class ConfigError extends TrainformerError {}
+
+/** Formats a shape as `[2, 3]` for messages. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,132 @@
+/**
+ * Reverse-mode automatic differentiation. Each differentiable op attaches a `GradNode` to its output
+ * (through `record`); `backward()` walks the graph in reverse topological order, calls each node's
+ * backward under no-grad, and accumulates gradients of leaf tensors into `.grad` (kept storage).
+ */
+import { AutogradError, ShapeError, fmtShape } from '../errors.js';
+import { getBackend } from '../backend/index.js';
+import type { FloatArray } from '../backend/backend.js';
+import { empty, type GradNode, Tensor } from './tensor.js';
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean { return gradEnabled; }
+
+/** Runs `fn` without recording operations (like `torch.no_grad()`). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try { return fn(); } finally { gradEnabled = prev; }
+}
+
+/** Runs `fn` with recording switched on or off. */
+export function withGrad<T>(enabled: boolean, fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = enabled;
+  try { return fn(); } finally { gradEnabled = prev; }
+}
+
+/** True when an op on these inputs must be recorded. */
+export function needsGrad(...inputs: readonly (Tensor | null | undefined)[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t && t.requiresGrad) return true;
+  return false;
+}
+
+/** Attaches a backward function to `out` when any input requires grad. Returns `out`. */
+export function record(name: string, out: Tensor, inputs: readonly (Tensor | null)[],
+  backward: (g: Tensor) => readonly (Tensor | null | undefined)[]): Tensor {
+  if (!needsGrad(...inputs)) return out;
+  const node: GradNode = { name, inputs, backward };
+  out.requiresGrad = true;
+  out.gradFn = node;
+  return out;
+}
+
+/** out = a + b elementwise, same shape, contiguous (no graph). */
+function addInto(a: Tensor, b: Tensor): Tensor {
+  const out = empty(a.shape, a.dtype);
+  const ad = a.contiguous().data() as FloatArray, bd = b.contiguous().data() as FloatArray;
+  const od = out.data() as FloatArray;
+  for (let i = 0; i < od.length; i++) od[i] = ad[i] + bd[i];
+  return out;
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again (default false). */
+  retainGraph?: boolean;
+}
+
+/**
+ * Back-propagates from `root`. A non-scalar root needs `gradient` of the same shape.
+ * @throws AutogradError when the root does not require grad, when a non-scalar root has no
+ *   gradient, or when the graph was already freed by an earlier backward.
+ */
+export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new AutogradError('backward(): the tensor does not require grad (no input had requiresGrad, or it was computed under noGrad)');
+  if (!gradient) {
+    if (root.size !== 1) {
+      throw new AutogradError(`backward(): grad can be implicitly created only for scalar outputs; got shape ${fmtShape(root.shape)} — pass a gradient`);
+    }
+    gradient = empty(root.shape, root.dtype);
+    gradient.storage.data.fill(1);
+  } else if (gradient.shape.length !== root.shape.length || gradient.shape.some((s, i) => s !== root.shape[i])) {
+    throw new ShapeError(`backward(): gradient shape ${fmtShape(gradient.shape)} does not match output shape ${fmtShape(root.shape)}`);
+  }
+  // Topological order by iterative DFS.
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.gradFn ? t.gradFn.inputs : [];
+    if (i < inputs.length) {
+      top[1]++;
+      const c = inputs[i];
+      if (c && c.requiresGrad && !seen.has(c)) { seen.add(c); stack.push([c, 0]); }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  const grads = new Map<Tensor, Tensor>();
+  grads.set(root, gradient);
+  noGrad(() => {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      const node = t.gradFn;
+      if (!node) {
+        // Leaf: accumulate into .grad, in kept storage (it outlives the step's scope).
+        // Always a fresh buffer: upstream gradients may be shared between inputs (add returns g twice).
+        t.grad = (t.grad ? addInto(t.grad, g) : copyOf(g)).keep();
+        continue;
+      }
+      if (!node.backward) {
+        throw new AutogradError(`backward(): trying to backward through the graph a second time (node '${node.name}'); its saved values were freed — pass { retainGraph: true } to the first backward`);
+      }
+      const ins = node.backward(g);
+      for (let i = 0; i < node.inputs.length; i++) {
+        const x = node.inputs[i];
+        const gi = ins[i];
+        if (!x || !x.requiresGrad || !gi) continue;
+        if (gi.shape.length !== x.shape.length || gi.shape.some((s, j) => s !== x.shape[j])) {
+          throw new AutogradError(`internal: op '${node.name}' returned a gradient of shape ${fmtShape(gi.shape)} for an input of shape ${fmtShape(x.shape)}`);
+        }
+        const prev = grads.get(x);
+        grads.set(x, prev ? addInto(prev, gi) : gi);
+      }
+      if (!opts.retainGraph) node.backward = null;
+    }
+  });
+}
+
+function copyOf(g: Tensor): Tensor {
+  const out = empty(g.shape, g.dtype);
+  getBackend().copyStrided(g.storage.data, g.offset, g.shape, g.strides, out.storage.data);
+  return out;
+}

@@ -1,0 +1,154 @@
+// Elementwise ops: unary maps and broadcasting binary arithmetic, forward and backward side by side.
+import { ValueError } from '../../errors.js';
+import { getBackend } from '../../backend/index.js';
+import type { BinaryOp, FloatArray, UnaryOp } from '../../backend/backend.js';
+import { record } from '../autograd.js';
+import type { DType } from '../dtype.js';
+import { broadcastShapes, broadcastStrides } from '../shape.js';
+import { empty, full, Tensor } from '../tensor.js';
+import { registerOp } from './registry.js';
+import { sumToShape } from './reduce.js';
+import { contiguous } from './views.js';
+
+registerOp('elementwise', ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'neg', 'exp', 'log', 'log1p', 'sqrt',
+  'rsqrt', 'abs', 'tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu', 'square', 'reciprocal', 'powScalar', 'clamp',
+  'addScalar', 'mulScalar']);
+registerOp('elementwise', ['sign'], false);
+
+function floatDtype(t: Tensor, op: string): DType {
+  if (t.dtype === 'float32' || t.dtype === 'float64') return t.dtype;
+  if (t.dtype === 'int32') return 'float32';
+  throw new ValueError(`${op}: dtype ${t.dtype} is a storage format; cast it to float32 first`);
+}
+
+/** The float data of t, contiguous (int32 converted to float32). */
+function floatData(t: Tensor, op: string): { data: FloatArray; t: Tensor } {
+  let c = contiguous(t);
+  if (c.dtype === 'int32') {
+    const f = empty(c.shape, 'float32');
+    const src = c.data(), dst = f.storage.data;
+    for (let i = 0; i < src.length; i++) dst[i] = src[i];
+    c = f;
+  } else floatDtype(c, op);
+  return { data: c.data() as FloatArray, t: c };
+}
+
+function unaryOp(op: UnaryOp, x: Tensor, p0 = 0, p1 = 0): Tensor {
+  const { data, t: xc } = floatData(x, op);
+  const out = empty(x.shape, floatDtype(x, op));
+  const od = out.storage.data as FloatArray;
+  getBackend().unary(op, data, od, out.size, p0, p1);
+  return record(op, out, [x], (g) => {
+    const gc = contiguous(g);
+    const dx = empty(x.shape, out.dtype);
+    getBackend().unaryBackward(op, xc.data() as FloatArray, od, gc.data() as FloatArray, dx.storage.data as FloatArray, dx.size, p0, p1);
+    return [dx];
+  });
+}
+
+export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
+export const exp = (x: Tensor): Tensor => unaryOp('exp', x);
+export const log = (x: Tensor): Tensor => unaryOp('log', x);
+export const log1p = (x: Tensor): Tensor => unaryOp('log1p', x);
+export const sqrt = (x: Tensor): Tensor => unaryOp('sqrt', x);
+export const rsqrt = (x: Tensor): Tensor => unaryOp('rsqrt', x);
+export const abs = (x: Tensor): Tensor => unaryOp('abs', x);
+export const sign = (x: Tensor): Tensor => unaryOp('sign', x);
+export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
+export const sigmoid = (x: Tensor): Tensor => unaryOp('sigmoid', x);
+export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
+export const silu = (x: Tensor): Tensor => unaryOp('silu', x);
+export const square = (x: Tensor): Tensor => unaryOp('square', x);
+export const reciprocal = (x: Tensor): Tensor => unaryOp('reciprocal', x);
+/** GELU: `approximate` 'none' = 0.5·x·(1+erf(x/√2)) (Hendrycks & Gimpel 2016); 'tanh' = GPT-2's `gelu_new`. */
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+/** Clamps to [min, max]; either bound may be undefined. Gradient 0 where clamped. */
+export const clamp = (x: Tensor, min?: number, max?: number): Tensor => unaryOp('clamp', x, min ?? NaN, max ?? NaN);
+export const addScalar = (x: Tensor, s: number): Tensor => unaryOp('addScalar', x, s);
+export const mulScalar = (x: Tensor, s: number): Tensor => unaryOp('mulScalar', x, s);
+
+function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  const dt: DType = floatDtype(a, op) === 'float64' || floatDtype(b, op) === 'float64' ? 'float64' : 'float32';
+  const ar = a.dtype === dt ? a : castFloat(a, dt);
+  const br = b.dtype === dt ? b : castFloat(b, dt);
+  const out = empty(shape, dt);
+  getBackend().binary(op,
+    (ar.storage.data as FloatArray).subarray(ar.offset), broadcastStrides(ar.shape, ar.strides, shape),
+    (br.storage.data as FloatArray).subarray(br.offset), broadcastStrides(br.shape, br.strides, shape),
+    out.storage.data as FloatArray, shape);
+  return record(op, out, [a, b], (g) => {
+    switch (op) {
+      case 'add': return [sumToShape(g, a.shape), sumToShape(g, b.shape)];
+      case 'sub': return [sumToShape(g, a.shape), b.requiresGrad ? sumToShape(neg(g), b.shape) : null];
+      case 'mul': return [
+        a.requiresGrad ? sumToShape(mul(g, br), a.shape) : null,
+        b.requiresGrad ? sumToShape(mul(g, ar), b.shape) : null];
+      case 'div': return [
+        a.requiresGrad ? sumToShape(div(g, br), a.shape) : null,
+        b.requiresGrad ? sumToShape(neg(div(mul(g, out), br)), b.shape) : null];
+      case 'pow': return [
+        // d/da a^b = b·a^(b-1); d/db a^b = a^b·log a
+        a.requiresGrad ? sumToShape(mul(g, mul(br, binaryOp('pow', ar, addScalar(br, -1)))), a.shape) : null,
+        b.requiresGrad ? sumToShape(mul(g, mul(out, log(ar))), b.shape) : null];
+      case 'maximum':
+      case 'minimum': {
+        // The gradient goes to the selected operand; ties split it evenly, as PyTorch.
+        const ae = empty(shape, dt), be = empty(shape, dt);
+        const o = out.data() as FloatArray;
+        const av = contiguous(expandTo(ar, shape)).data(), bv = contiguous(expandTo(br, shape)).data();
+        const ad = ae.storage.data, bd = be.storage.data;
+        for (let i = 0; i < o.length; i++) {
+          const ta = av[i] === o[i], tb = bv[i] === o[i];
+          ad[i] = ta && tb ? 0.5 : ta ? 1 : 0;
+          bd[i] = ta && tb ? 0.5 : tb ? 1 : 0;
+        }
+        return [a.requiresGrad ? sumToShape(mul(g, ae), a.shape) : null, b.requiresGrad ? sumToShape(mul(g, be), b.shape) : null];
+      }
+    }
+  });
+}
+
+function expandTo(t: Tensor, shape: readonly number[]): Tensor {
+  return new Tensor(t.storage, shape, broadcastStrides(t.shape, t.strides, shape), t.offset, t.dtype);
+}
+
+function castFloat(t: Tensor, dt: DType): Tensor {
+  const c = contiguous(t);
+  const out = empty(t.shape, dt);
+  const s = c.data(), d = out.storage.data;
+  for (let i = 0; i < s.length; i++) d[i] = s[i];
+  return record('cast', out, [t], (g) => [castFloat(g, t.dtype)]);
+}
+
+type Operand = Tensor | number;
+function lift(v: Operand, like: Operand): Tensor {
+  if (v instanceof Tensor) return v;
+  const dt = like instanceof Tensor && like.dtype === 'float64' ? 'float64' : 'float32';
+  return full([], v, dt);
+}
+
+export const add = (a: Operand, b: Operand): Tensor => binaryOp('add', lift(a, b), lift(b, a));
+export const sub = (a: Operand, b: Operand): Tensor => binaryOp('sub', lift(a, b), lift(b, a));
+export const mul = (a: Operand, b: Operand): Tensor => binaryOp('mul', lift(a, b), lift(b, a));
+export const div = (a: Operand, b: Operand): Tensor => binaryOp('div', lift(a, b), lift(b, a));
+export const maximum = (a: Operand, b: Operand): Tensor => binaryOp('maximum', lift(a, b), lift(b, a));
+export const minimum = (a: Operand, b: Operand): Tensor => binaryOp('minimum', lift(a, b), lift(b, a));
+/** a^b; a scalar exponent uses the cheaper unary path. */
+export function pow(a: Operand, b: Operand): Tensor {
+  if (a instanceof Tensor && typeof b === 'number') return unaryOp('powScalar', a, b);
+  return binaryOp('pow', lift(a, b), lift(b, a));
+}
+
+/** Converts to another dtype (float32/float64/int32); differentiable between float types. */
+export function cast(t: Tensor, dtype: DType): Tensor {
+  if (t.dtype === dtype) return t;
+  if (dtype === 'int32') {
+    const c = contiguous(t);
+    const out = empty(t.shape, 'int32');
+    const s = c.data(), d = out.storage.data;
+    for (let i = 0; i < s.length; i++) d[i] = Math.trunc(s[i]);
+    return out;
+  }
+  return castFloat(t, dtype);
+}

@@ -1,0 +1,98 @@
+// Matrix product with batching, broadcast batch dimensions and transposed operands read in place.
+import { ShapeError, fmtShape } from '../../errors.js';
+import { getBackend } from '../../backend/index.js';
+import type { FloatArray } from '../../backend/backend.js';
+import { record } from '../autograd.js';
+import { broadcastShapes } from '../shape.js';
+import { empty, numel, Tensor } from '../tensor.js';
+import { registerOp } from './registry.js';
+import { sumToShape } from './reduce.js';
+import { contiguous, expand, reshape, transpose } from './views.js';
+
+registerOp('matmul', ['matmul']);
+
+interface Operand { data: FloatArray; trans: boolean; batchStride: number }
+
+/**
+ * Reads the last two dims of t (batch dims already collapsed to `batch`) as a GEMM operand without a
+ * copy when they are row-major or column-major and the batch has one uniform stride.
+ */
+function operand(t: Tensor, batch: number): Operand {
+  const nd = t.ndim;
+  const r = t.shape[nd - 2], c = t.shape[nd - 1];
+  const sr = t.strides[nd - 2], sc = t.strides[nd - 1];
+  let trans: boolean | null = null;
+  if ((sc === 1 || c === 1) && (sr === c || r === 1)) trans = false;
+  else if ((sr === 1 || r === 1) && (sc === r || c === 1)) trans = true;
+  let batchStride = 0;
+  let ok = trans !== null;
+  if (ok && batch > 1) {
+    // Batch dims must collapse to one stride: either all 0 (broadcast) or packed.
+    const bs = t.shape.slice(0, nd - 2), bst = t.strides.slice(0, nd - 2);
+    if (bst.every((s) => s === 0)) batchStride = 0;
+    else {
+      let expect = r * c;
+      for (let i = bs.length - 1; i >= 0; i--) {
+        if (bs[i] !== 1 && bst[i] !== expect) { ok = false; break; }
+        expect *= bs[i];
+      }
+      batchStride = r * c;
+    }
+  }
+  if (!ok) {
+    const cc = contiguous(t);
+    return { data: (cc.storage.data as FloatArray).subarray(cc.offset), trans: false, batchStride: batch > 1 ? r * c : 0 };
+  }
+  return { data: (t.storage.data as FloatArray).subarray(t.offset), trans: trans as boolean, batchStride };
+}
+
+/**
+ * Matrix product with PyTorch `matmul` semantics: a [..., m, k] @ b [..., k, n] → [..., m, n], batch
+ * dims broadcast; a 1-D operand is treated as a row (a) or column (b) vector and that dim is dropped.
+ * @throws ShapeError naming both shapes when the inner sizes differ or the batches do not broadcast.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.ndim === 1) return reshape(matmul(reshape(a, [1, a.shape[0]]), b), dropDim(b.ndim === 1 ? [1, 1] : [...b.shape.slice(0, -2), 1, b.shape[b.ndim - 1]], -2, b.ndim === 1));
+  if (b.ndim === 1) return reshape(matmul(a, reshape(b, [b.shape[0], 1])), a.shape.slice(0, -1));
+  const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1];
+  const k2 = b.shape[b.ndim - 2], n = b.shape[b.ndim - 1];
+  if (k !== k2) throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${k} vs ${k2})`);
+  const batchShape = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), `matmul ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`);
+  const batch = numel(batchShape);
+  const outShape = [...batchShape, m, n];
+  const dt = a.dtype === 'float64' || b.dtype === 'float64' ? 'float64' : 'float32';
+  const out = empty(outShape, dt);
+  const be = getBackend();
+  if (b.ndim === 2 && a.isContiguous() && batch > 1) {
+    // [..., m, k] @ [k, n]: one GEMM over all rows, the shape BLAS is fastest at.
+    const B = operand(b, 1);
+    be.matmul((a.storage.data as FloatArray).subarray(a.offset), B.data, out.storage.data as FloatArray, 1, batch * m, n, k,
+      false, B.trans, 0, 0, 1, 0);
+  } else {
+    const ae = a.ndim - 2 === batchShape.length && a.shape.slice(0, -2).every((s, i) => s === batchShape[i]) ? a : expand(a, [...batchShape, m, k]);
+    const bex = b.ndim - 2 === batchShape.length && b.shape.slice(0, -2).every((s, i) => s === batchShape[i]) ? b : expand(b, [...batchShape, k, n]);
+    const A = operand(ae, batch), B = operand(bex, batch);
+    be.matmul(A.data, B.data, out.storage.data as FloatArray, batch, m, n, k, A.trans, B.trans, A.batchStride, B.batchStride, 1, 0);
+  }
+  return record('matmul', out, [a, b], (g) => [
+    a.requiresGrad ? sumToShape(matmul(g, transpose(b, -1, -2)), a.shape) : null,
+    b.requiresGrad ? gradB(a, g, b.shape) : null,
+  ]);
+}
+
+/** dB = Aᵀ g, summed over broadcast batch dims; a 2-D b against a batched a is one GEMM. */
+function gradB(a: Tensor, g: Tensor, bShape: readonly number[]): Tensor {
+  if (bShape.length === 2 && a.ndim > 2) {
+    const k = a.shape[a.ndim - 1], n = g.shape[g.ndim - 1];
+    return matmul(transpose(reshape(a, [-1, k]), 0, 1), reshape(g, [-1, n]));
+  }
+  return sumToShape(matmul(transpose(a, -1, -2), g), bShape);
+}
+
+function dropDim(shape: number[], d: number, both: boolean): number[] {
+  const s = [...shape];
+  if (both) return [];
+  s.splice(s.length + d, 1);
+  return s;
+}

@@ -1,0 +1,148 @@
+/**
+ * Tensor storage, the buffer pool and allocation scopes (DESIGN.md "Memory").
+ *
+ * JavaScript has no deterministic destructors, and fresh pages cost page faults on every step, so
+ * buffers are pooled by (dtype, length) and a training step runs inside `scope(fn)`: every storage
+ * allocated inside it goes back to the pool when it ends, except storages of the returned value and
+ * of tensors marked with `keep()` (parameters, gradients, optimiser state). A released storage can
+ * never be read again: its accessor throws, so a use-after-release is an error, not silent corruption.
+ */
+import { AutogradError } from '../errors.js';
+import { type DType, itemSize, newArray, type StorageArray } from './dtype.js';
+
+const pool = new Map<string, StorageArray[]>();
+let pooledBytes = 0;
+let liveBuffers = 0;
+let liveBytes = 0;
+/** Buffers above this many pooled bytes are dropped for the GC instead of pooled. */
+const MAX_POOLED_BYTES = 4 * 1024 ** 3;
+
+const scopes: Set<Storage>[] = [];
+
+// Safety net only: a storage that is garbage-collected without release leaves the live counts.
+interface Ledger { bytes: number; done: boolean }
+const finalizer = new FinalizationRegistry<Ledger>((l) => {
+  if (!l.done) { liveBuffers--; liveBytes -= l.bytes; }
+});
+
+export class Storage {
+  private buf: StorageArray | null;
+  /** Never released by a scope. */
+  kept = false;
+  readonly bytes: number;
+  private readonly ledger: Ledger;
+
+  constructor(readonly dtype: DType, buf: StorageArray, readonly pooled: boolean) {
+    this.buf = buf;
+    this.bytes = buf.length * itemSize(dtype);
+    this.ledger = { bytes: this.bytes, done: false };
+    finalizer.register(this, this.ledger);
+    liveBuffers++;
+    liveBytes += this.bytes;
+    const top = scopes[scopes.length - 1];
+    if (top && pooled) top.add(this);
+  }
+
+  get data(): StorageArray {
+    if (this.buf === null) {
+      throw new AutogradError('tensor used after its scope ended: its buffer was returned to the pool (keep() it or return it from the scope)');
+    }
+    return this.buf;
+  }
+
+  get released(): boolean {
+    return this.buf === null;
+  }
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  release(): void {
+    if (this.buf === null || this.kept) return;
+    const b = this.buf;
+    this.buf = null;
+    this.ledger.done = true;
+    liveBuffers--;
+    liveBytes -= this.bytes;
+    if (!this.pooled || pooledBytes + this.bytes > MAX_POOLED_BYTES) return;
+    const key = `${this.dtype}:${b.length}`;
+    let list = pool.get(key);
+    if (!list) pool.set(key, (list = []));
+    list.push(b);
+    pooledBytes += this.bytes;
+  }
+}
+
+/** A storage of `n` elements; contents are zero when `zero`, otherwise unspecified (kernels overwrite). */
+export function allocStorage(dtype: DType, n: number, zero = false): Storage {
+  const list = pool.get(`${dtype}:${n}`);
+  const reused = list && list.pop();
+  if (reused) {
+    pooledBytes -= reused.length * itemSize(dtype);
+    if (zero) reused.fill(0);
+    return new Storage(dtype, reused, true);
+  }
+  return new Storage(dtype, newArray(dtype, n), true);
+}
+
+/** Wraps a caller's array without copying; it is never pooled (the caller may still hold it). */
+export function wrapStorage(dtype: DType, buf: StorageArray): Storage {
+  return new Storage(dtype, buf, false);
+}
+
+/**
+ * Runs `fn` in an allocation scope: storages allocated inside it are released when it returns, except
+ * those of the returned value (tensors, or arrays / plain objects of tensors, one level deep), which
+ * move to the enclosing scope, and those marked kept. `fn` must be synchronous.
+ */
+export function scope<T>(fn: () => T): T {
+  const own = new Set<Storage>();
+  scopes.push(own);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const s of own) s.release();
+    throw e;
+  }
+  scopes.pop();
+  const survivors = new Set<Storage>();
+  collectStorages(result, survivors, 0);
+  const parent = scopes[scopes.length - 1];
+  for (const s of own) {
+    if (survivors.has(s)) { if (parent) parent.add(s); } else s.release();
+  }
+  return result;
+}
+
+interface HasStorage { storage: Storage }
+
+function collectStorages(v: unknown, out: Set<Storage>, depth: number): void {
+  if (v === null || typeof v !== 'object' || depth > 2) return;
+  const st = (v as HasStorage).storage;
+  if (st instanceof Storage) { out.add(st); return; }
+  if (Array.isArray(v)) { for (const x of v) collectStorages(x, out, depth + 1); return; }
+  if (Object.getPrototypeOf(v) === Object.prototype || v instanceof Map) {
+    const vals = v instanceof Map ? [...v.values()] : Object.values(v);
+    for (const x of vals) collectStorages(x, out, depth + 1);
+  }
+}
+
+/** Marks a storage as kept: no scope will release it (parameters, gradients, optimiser state). */
+export function keepStorage(s: Storage): void {
+  s.kept = true;
+  for (const sc of scopes) sc.delete(s);
+}
+
+/** Live (unreleased) buffers and bytes, and bytes waiting in the pool: for leak tests and benchmarks. */
+export function memoryStats(): { liveBuffers: number; liveBytes: number; pooledBytes: number } {
+  return { liveBuffers, liveBytes, pooledBytes };
+}
+
+/** Drops every pooled buffer (for the GC). */
+export function emptyPool(): void {
+  pool.clear();
+  pooledBytes = 0;
+}

@@ -1,0 +1,199 @@
+/**
+ * `Tensor`: a view (shape, strides, offset, dtype) on a backend-owned `Storage`, with autograd fields.
+ * Views (reshape, transpose, permute, narrow, expand, squeeze, unsqueeze) share storage and copy
+ * nothing; ops that need contiguous input call `contiguous()`.
+ */
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { type DType, dtypeOfArray, newArray, type StorageArray } from './dtype.js';
+import { allocStorage, keepStorage, type Storage, wrapStorage } from './storage.js';
+import * as V from './ops/views.js';
+
+/** Autograd node attached to a tensor produced by a differentiable op. */
+export interface GradNode {
+  readonly name: string;
+  readonly inputs: readonly (Tensor | null)[];
+  /** Upstream gradient → one gradient per input (null / undefined where none flows). */
+  backward: ((g: Tensor) => readonly (Tensor | null | undefined)[]) | null;
+}
+
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) { st[d] = s; s *= shape[d]; }
+  return st;
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return n;
+}
+
+export class Tensor {
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  gradFn: GradNode | null = null;
+  /** Optional name (parameters carry their dotted name). */
+  name?: string;
+
+  constructor(readonly storage: Storage, readonly shape: readonly number[], readonly strides: readonly number[],
+    readonly offset: number, readonly dtype: DType) {}
+
+  get ndim(): number { return this.shape.length; }
+  get size(): number { return numel(this.shape); }
+
+  /** Size of dimension `d` (negative counts from the end). */
+  dim(d: number): number { return this.shape[normDim(d, this.ndim)]; }
+
+  isContiguous(): boolean {
+    let expect = 1;
+    for (let d = this.ndim - 1; d >= 0; d--) {
+      if (this.shape[d] !== 1 && this.strides[d] !== expect) return false;
+      expect *= this.shape[d];
+    }
+    return true;
+  }
+
+  /**
+   * The elements as a contiguous typed array of length `size`. For a contiguous tensor this is a
+   * subarray view of the storage (no copy; writes go through); otherwise a fresh copy.
+   */
+  data(): StorageArray {
+    const buf = this.storage.data;
+    if (this.isContiguous()) return buf.subarray(this.offset, this.offset + this.size) as StorageArray;
+    return V.contiguous(this).data();
+  }
+
+  /** A plain JavaScript array of the elements (row-major). */
+  toArray(): number[] { return Array.from(this.data()); }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new ShapeError(`item() needs a tensor with one element, got shape ${fmtShape(this.shape)}`);
+    return this.storage.data[this.offset];
+  }
+
+  // Views and layout (each differentiable, defined in ops/views.ts).
+  reshape(...shape: number[]): Tensor { return V.reshape(this, shape); }
+  view(...shape: number[]): Tensor { return V.reshape(this, shape); }
+  transpose(d0: number, d1: number): Tensor { return V.transpose(this, d0, d1); }
+  permute(...dims: number[]): Tensor { return V.permute(this, dims); }
+  narrow(dim: number, start: number, length: number): Tensor { return V.narrow(this, dim, start, length); }
+  expand(...shape: number[]): Tensor { return V.expand(this, shape); }
+  squeeze(dim?: number): Tensor { return V.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return V.unsqueeze(this, dim); }
+  contiguous(): Tensor { return V.contiguous(this); }
+  flatten(): Tensor { return V.reshape(this, [this.size]); }
+
+  /** A tensor sharing storage, cut from the graph (no gradient flows through it). */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.strides, this.offset, this.dtype);
+  }
+
+  /** Marks this tensor as a leaf that accumulates `.grad` in backward. */
+  requiresGrad_(flag = true): this {
+    if (flag && this.dtype !== 'float32' && this.dtype !== 'float64') {
+      throw new ValueError(`requiresGrad needs a float tensor, got dtype ${this.dtype}`);
+    }
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Keeps this tensor's storage out of every scope's release (see storage.ts). */
+  keep(): this {
+    keepStorage(this.storage);
+    return this;
+  }
+
+  toString(): string {
+    return `Tensor(shape=${fmtShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}
+
+export function normDim(d: number, ndim: number, name = 'dim'): number {
+  const r = d < 0 ? d + ndim : d;
+  if (!Number.isInteger(r) || r < 0 || r >= Math.max(ndim, 1)) {
+    throw new ValueError(`${name} ${d} is out of range for a tensor with ${ndim} dimension(s)`);
+  }
+  return r;
+}
+
+/** A fresh contiguous tensor of `shape` (contents unspecified unless `zero`). */
+export function empty(shape: readonly number[], dtype: DType = 'float32', zero = false): Tensor {
+  for (const s of shape) {
+    if (!Number.isInteger(s) || s < 0) throw new ShapeError(`invalid shape ${fmtShape(shape)}: sizes must be non-negative integers`);
+  }
+  const st = allocStorage(dtype, numel(shape), zero);
+  return new Tensor(st, [...shape], contiguousStrides(shape), 0, dtype);
+}
+
+/**
+ * A tensor from data: a typed array (wrapped without copy when its length equals the size), a flat
+ * number array, or a nested array (shape inferred).
+ */
+export function tensor(data: ArrayLike<number> | NestedArray, shape?: readonly number[], dtype?: DType): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const arr = data as unknown as StorageArray;
+    const dt = dtype ?? dtypeOfArray(arr);
+    const sh = shape ?? [arr.length];
+    if (numel(sh) !== arr.length) {
+      throw new ShapeError(`tensor(): data has ${arr.length} elements but shape ${fmtShape(sh)} needs ${numel(sh)}`);
+    }
+    if (dt === dtypeOfArray(arr) || (dt === 'float16' && arr instanceof Uint16Array)) {
+      return new Tensor(wrapStorage(dt, arr), [...sh], contiguousStrides(sh), 0, dt);
+    }
+    const out = newArray(dt, arr.length);
+    for (let i = 0; i < arr.length; i++) out[i] = arr[i];
+    return new Tensor(wrapStorage(dt, out), [...sh], contiguousStrides(sh), 0, dt);
+  }
+  const flat: number[] = [];
+  const inferred = flattenNested(data as NestedArray, flat);
+  const sh = shape ?? inferred;
+  if (numel(sh) !== flat.length) {
+    throw new ShapeError(`tensor(): data has ${flat.length} elements but shape ${fmtShape(sh)} needs ${numel(sh)}`);
+  }
+  const dt = dtype ?? 'float32';
+  const t = empty(sh, dt);
+  const buf = t.storage.data;
+  for (let i = 0; i < flat.length; i++) buf[i] = flat[i];
+  return t;
+}
+
+export type NestedArray = number | readonly NestedArray[];
+
+function flattenNested(v: NestedArray | ArrayLike<number>, out: number[]): number[] {
+  if (typeof v === 'number') { out.push(v); return []; }
+  const arr = v as readonly NestedArray[];
+  if (arr.length === 0) return [0];
+  let inner: number[] = [];
+  for (let i = 0; i < arr.length; i++) {
+    const sh = flattenNested(arr[i], out);
+    if (i === 0) inner = sh;
+    else if (sh.length !== inner.length || sh.some((s, k) => s !== inner[k])) {
+      throw new ShapeError('tensor(): nested arrays are ragged');
+    }
+  }
+  return [arr.length, ...inner];
+}
+
+export function full(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
+  const t = empty(shape, dtype);
+  t.storage.data.fill(value);
+  return t;
+}
+
+export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor { return empty(shape, dtype, true); }
+export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor { return full(shape, 1, dtype); }
+export function scalar(v: number, dtype: DType = 'float32'): Tensor { return full([], v, dtype); }
+
+export function zerosLike(t: Tensor): Tensor { return zeros(t.shape, t.dtype); }
+
+/** [start, end) with `step`, as int32 unless a dtype is given. */
+export function arange(start: number, end?: number, step = 1, dtype: DType = 'int32'): Tensor {
+  if (end === undefined) { end = start; start = 0; }
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const t = empty([n], dtype);
+  const b = t.storage.data;
+  for (let i = 0; i < n; i++) b[i] = start + i * step;
+  return t;
+}
