@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FileFormatError } from '../errors.js';
 import { convertNonFinite } from './decode.js';
+import { jsonErrorOffset } from './json_error.js';
 import type { GoldenCase } from './types.js';
 
 /** A case plus where it came from. */
@@ -37,9 +38,10 @@ function parseJson(text: string, file: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    const pos = /position (\d+)/.exec(msg);
-    const where = pos ? (() => { const lc = lineCol(text, Number(pos[1])); return `:${lc.line}:${lc.col}`; })() : '';
-    throw new FileFormatError(`${file}${where}: invalid JSON (${msg})`);
+    const offset = jsonErrorOffset(text);
+    const lc = lineCol(text, offset >= 0 ? offset : text.length);
+    const firstLine = msg.split('\n')[0]!.replace(/, \.\.\.".*$|, ".*$/, '');
+    throw new FileFormatError(`${file}:${lc.line}:${lc.col}: invalid JSON (${firstLine})`);
   }
 }
 

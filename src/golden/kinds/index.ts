@@ -1,3 +1,5 @@
 // Importing a handler file registers its kind. One line per kind; append yours.
 import './lr_schedule.js';
 import './precision_cast.js';
+import './softmax.js';
+import './activation.js';

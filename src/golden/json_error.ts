@@ -1,0 +1,111 @@
+/**
+ * Locates the first syntax error of a JSON text (RFC 8259), because Node 20's `JSON.parse` errors
+ * do not always give a position. Used only after `JSON.parse` failed, to name the line.
+ */
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const STRING_CHUNK = /[^"\\\u0000-\u001f]*/y;
+const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
+
+class JsonSyntax extends Error {
+  constructor(readonly offset: number) {
+    super('json syntax');
+  }
+}
+
+/**
+ * Offset (0-based, in UTF-16 code units) of the first character where `text` stops being valid
+ * JSON, or -1 when it is valid.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && WS.has(text.charCodeAt(i))) i++;
+  };
+  const expect = (ch: string): void => {
+    if (text[i] !== ch) throw new JsonSyntax(i);
+    i++;
+  };
+  const string = (): void => {
+    expect('"');
+    for (;;) {
+      STRING_CHUNK.lastIndex = i;
+      STRING_CHUNK.exec(text);
+      i = STRING_CHUNK.lastIndex;
+      if (text[i] === '"') {
+        i++;
+        return;
+      }
+      if (text[i] !== '\\') throw new JsonSyntax(i);
+      ESCAPE.lastIndex = i;
+      if (!ESCAPE.test(text)) throw new JsonSyntax(i);
+      i = ESCAPE.lastIndex;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        string();
+        ws();
+        expect(':');
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        expect('}');
+        return;
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        expect(']');
+        return;
+      }
+    }
+    if (c === '"') return string();
+    for (const lit of ['true', 'false', 'null']) {
+      if (text.startsWith(lit, i)) {
+        i += lit.length;
+        return;
+      }
+    }
+    NUMBER.lastIndex = i;
+    if (NUMBER.test(text)) {
+      i = NUMBER.lastIndex;
+      return;
+    }
+    throw new JsonSyntax(i);
+  };
+  try {
+    value();
+    ws();
+    return i === text.length ? -1 : i;
+  } catch (e) {
+    if (e instanceof JsonSyntax) return e.offset;
+    throw e;
+  }
+}
