@@ -3,3 +3,4 @@ import './lr_schedule.js';
 import './precision_cast.js';
 import './softmax.js';
 import './activation.js';
+import './causal_attention.js';
