@@ -1,0 +1,24 @@
+{
+  "targets": [
+    {
+      "target_name": "trainformer_native",
+      "sources": [
+        "native/src/addon.cc",
+        "native/src/pool.cc",
+        "native/src/elementwise.cc",
+        "native/src/reduce.cc",
+        "native/src/matmul.cc",
+        "native/src/norm.cc",
+        "native/src/index.cc",
+        "native/src/optim.cc",
+        "native/src/attention.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-omit-frame-pointer"],
+      "cflags_cc": ["-O3", "-march=<!(node -p \"process.env.TRAINFORMER_NATIVE_MARCH || 'native'\")", "-fno-math-errno",
+        "-fno-trapping-math", "-pthread"],
+      "libraries": ["-lopenblas", "-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,95 @@
+// Shared helpers of the native kernels: the thread pool API and vectorisable math.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+namespace tf {
+
+// ---- thread pool (pool.cc) ----------------------------------------------------------------------
+/** Threads the pool uses for kernels (the calling thread included); >= 1. */
+int numThreads();
+/** Resizes the pool (>= 1). Not safe while a kernel runs. */
+void setNumThreads(int n);
+/**
+ * Splits [0, n) into at most numThreads() contiguous ranges of at least `grain` items and runs
+ * fn(begin, end) on each, the calling thread included. Runs inline when one range suffices, or when
+ * the pool is busy (a kernel called from a second JS thread), so results never depend on threads.
+ */
+void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+/**
+ * Runs fn(task, worker) for task in [0, tasks), handing tasks out one by one (for uneven work such
+ * as causal attention); worker < numThreads() identifies the thread (for per-thread scratch).
+ */
+void parallelTasks(int64_t tasks, const std::function<void(int64_t, int)>& fn);
+
+// Elements below which a memory-bound kernel stays on one thread (hand-off costs ~ a few µs).
+constexpr int64_t kSerialElems = 1 << 15;
+
+// ---- math ---------------------------------------------------------------------------------------
+inline float bitsToFloat(int32_t b) { float f; std::memcpy(&f, &b, 4); return f; }
+
+/**
+ * exp(x) in float32 written so that GCC vectorises it: Cody-Waite reduction x = n ln2 + r,
+ * |r| <= ln2/2, then a degree-7 Taylor polynomial (truncation error < 6e-9 relative) and a scale
+ * by 2^n split in two factors so that results near the overflow and denormal ends stay right.
+ * exp(-inf) = 0, exp(+inf) = inf, NaN propagates.
+ */
+inline float fastExp(float x) {
+  const float kLog2e = 1.44269504088896341f;
+  const float kLn2Hi = 0.693145751953125f;      // ln2 split so that n*kLn2Hi is exact
+  const float kLn2Lo = 1.428606765330187045e-6f;
+  float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+  float nf = std::floor(xc * kLog2e + 0.5f);
+  float r = xc - nf * kLn2Hi;
+  r = r - nf * kLn2Lo;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  int32_t n = static_cast<int32_t>(nf);
+  int32_t n1 = n >> 1;
+  int32_t n2 = n - n1;
+  float s1 = bitsToFloat((n1 + 127) << 23);
+  float s2 = bitsToFloat((n2 + 127) << 23);
+  float y = p * s1 * s2;
+  y = x < -104.0f ? 0.0f : y;
+  y = x > 88.8f ? std::numeric_limits<float>::infinity() : y;
+  return x != x ? x : y;
+}
+
+/**
+ * erfc(z) for z >= 0 with fractional error < 1.2e-7 (Chebyshev fit of Numerical Recipes 2nd ed.
+ * §6.2, "erfcc"), using fastExp so that it vectorises.
+ */
+inline float erfcPos(float z) {
+  float t = 1.0f / (1.0f + 0.5f * z);
+  float p = 0.17087277f;
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  p = p * t - 1.26551223f;
+  return t * fastExp(-z * z + p);
+}
+
+/** Standard normal CDF Φ(x) = erfc(-x/√2)/2, accurate in relative terms on both tails. */
+inline float normalCdf(float x) {
+  const float kInvSqrt2 = 0.70710678118654752f;
+  float z = x * kInvSqrt2;
+  float e = erfcPos(std::fabs(z));
+  float c = z < 0.0f ? 0.5f * e : 1.0f - 0.5f * e;
+  return x != x ? x : c;
+}
+
+}  // namespace tf

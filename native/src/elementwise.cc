@@ -1,0 +1,324 @@
+// Elementwise kernels: unary maps and their derivatives, broadcasting binary maps, strided copies.
+// Each op is a small inline functor applied in a plain loop so that GCC vectorises it.
+#include <cstdint>
+
+#include "common.h"
+#include "kernels.h"
+
+namespace tf {
+namespace {
+
+constexpr float kSqrt2OverPi = 0.79788456080286536f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+
+template <class F>
+void mapUnary(const float* x, float* out, int64_t n, int64_t grain, F f) {
+  parallelFor(n, grain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = f(x[i]);
+  });
+}
+
+// dx = g * d(x, y); a zero upstream gradient gives zero even where d is infinite or NaN (as js).
+template <class F>
+void mapBackward(const float* x, const float* y, const float* g, float* dx, int64_t n, int64_t grain, F d) {
+  parallelFor(n, grain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      float gi = g[i];
+      float r = gi * d(x[i], y[i]);
+      dx[i] = gi == 0.0f ? 0.0f : r;
+    }
+  });
+}
+
+inline float sigmoidf(float x) {
+  // exp of a non-positive argument only, so that large |x| never gives inf/inf.
+  float e = fastExp(-std::fabs(x));
+  float s = 1.0f / (1.0f + e);
+  return x >= 0.0f ? s : e * s;
+}
+
+inline float geluf(float x) { return x * normalCdf(x); }
+
+}  // namespace
+
+bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
+  const int64_t cheap = kSerialElems, costly = kSerialElems / 8;
+  switch (op) {
+    case kNeg: mapUnary(x, out, n, cheap, [](float v) { return -v; }); return true;
+    case kExp: mapUnary(x, out, n, costly, [](float v) { return fastExp(v); }); return true;
+    case kLog: mapUnary(x, out, n, costly, [](float v) { return std::log(v); }); return true;
+    case kLog1p: mapUnary(x, out, n, costly, [](float v) { return std::log1p(v); }); return true;
+    case kSqrt: mapUnary(x, out, n, cheap, [](float v) { return std::sqrt(v); }); return true;
+    case kRsqrt: mapUnary(x, out, n, cheap, [](float v) { return 1.0f / std::sqrt(v); }); return true;
+    case kAbs: mapUnary(x, out, n, cheap, [](float v) { return std::fabs(v); }); return true;
+    case kSign:
+      mapUnary(x, out, n, cheap, [](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : (v == 0.0f ? 0.0f : v)); });
+      return true;
+    case kTanh: mapUnary(x, out, n, costly, [](float v) { return std::tanh(v); }); return true;
+    case kSigmoid: mapUnary(x, out, n, costly, [](float v) { return sigmoidf(v); }); return true;
+    case kRelu: mapUnary(x, out, n, cheap, [](float v) { return v > 0.0f ? v : (v == v ? 0.0f : v); }); return true;
+    case kGelu: mapUnary(x, out, n, costly, [](float v) { return geluf(v); }); return true;
+    case kGeluTanh:
+      mapUnary(x, out, n, costly, [](float v) {
+        return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+      });
+      return true;
+    case kSilu: mapUnary(x, out, n, costly, [](float v) { return v * sigmoidf(v); }); return true;
+    case kSquare: mapUnary(x, out, n, cheap, [](float v) { return v * v; }); return true;
+    case kReciprocal: mapUnary(x, out, n, cheap, [](float v) { return 1.0f / v; }); return true;
+    case kPowScalar:
+      if (p0 == 2.0f) mapUnary(x, out, n, cheap, [](float v) { return v * v; });
+      else if (p0 == 1.0f) mapUnary(x, out, n, cheap, [](float v) { return v; });
+      else mapUnary(x, out, n, costly, [p0](float v) { return std::pow(v, p0); });
+      return true;
+    case kClamp: {
+      // A NaN bound means no bound: comparisons with NaN are false.
+      mapUnary(x, out, n, cheap, [p0, p1](float v) {
+        float y = v < p0 ? p0 : v;
+        return y > p1 ? p1 : y;
+      });
+      return true;
+    }
+    case kAddScalar: mapUnary(x, out, n, cheap, [p0](float v) { return v + p0; }); return true;
+    case kMulScalar: mapUnary(x, out, n, cheap, [p0](float v) { return v * p0; }); return true;
+    case kRsubScalar: mapUnary(x, out, n, cheap, [p0](float v) { return p0 - v; }); return true;
+    default: return false;
+  }
+}
+
+bool unaryBackward(int op, const float* x, const float* y, const float* g, float* dx, int64_t n, float p0, float p1) {
+  const int64_t cheap = kSerialElems, costly = kSerialElems / 8;
+  switch (op) {
+    case kNeg: mapBackward(x, y, g, dx, n, cheap, [](float, float) { return -1.0f; }); return true;
+    case kExp: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return yv; }); return true;
+    case kLog: mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return 1.0f / xv; }); return true;
+    case kLog1p: mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return 1.0f / (1.0f + xv); }); return true;
+    case kSqrt: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return 0.5f / yv; }); return true;
+    case kRsqrt: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return -0.5f * yv * yv * yv; }); return true;
+    case kAbs:
+      mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return xv > 0.0f ? 1.0f : (xv < 0.0f ? -1.0f : 0.0f); });
+      return true;
+    case kSign: mapBackward(x, y, g, dx, n, cheap, [](float, float) { return 0.0f; }); return true;
+    case kTanh: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return 1.0f - yv * yv; }); return true;
+    case kSigmoid: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return yv * (1.0f - yv); }); return true;
+    case kRelu: mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return xv > 0.0f ? 1.0f : 0.0f; }); return true;
+    case kGelu:
+      mapBackward(x, y, g, dx, n, costly, [](float xv, float) {
+        // Φ(x) + x φ(x); φ underflows to 0 well before x φ(x) could be inf·0.
+        float pdf = fastExp(-0.5f * xv * xv) * kInvSqrt2Pi;
+        float tail = pdf == 0.0f ? 0.0f : xv * pdf;
+        return normalCdf(xv) + tail;
+      });
+      return true;
+    case kGeluTanh:
+      mapBackward(x, y, g, dx, n, costly, [](float xv, float) {
+        float t = std::tanh(kSqrt2OverPi * (xv + 0.044715f * xv * xv * xv));
+        float dInner = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * xv * xv);
+        float sech2 = 1.0f - t * t;
+        float tail = sech2 == 0.0f ? 0.0f : 0.5f * xv * sech2 * dInner;
+        return 0.5f * (1.0f + t) + tail;
+      });
+      return true;
+    case kSilu:
+      mapBackward(x, y, g, dx, n, costly, [](float xv, float) {
+        float s = sigmoidf(xv);
+        float d = s * (1.0f - s);
+        return s + (d == 0.0f ? 0.0f : xv * d);
+      });
+      return true;
+    case kSquare: mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return 2.0f * xv; }); return true;
+    case kReciprocal: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return -yv * yv; }); return true;
+    case kPowScalar:
+      if (p0 == 0.0f) mapBackward(x, y, g, dx, n, cheap, [](float, float) { return 0.0f; });
+      else if (p0 == 2.0f) mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return 2.0f * xv; });
+      else mapBackward(x, y, g, dx, n, costly, [p0](float xv, float) { return p0 * std::pow(xv, p0 - 1.0f); });
+      return true;
+    case kClamp:
+      mapBackward(x, y, g, dx, n, cheap, [p0, p1](float xv, float) { return (xv < p0 || xv > p1) ? 0.0f : 1.0f; });
+      return true;
+    case kAddScalar: mapBackward(x, y, g, dx, n, cheap, [](float, float) { return 1.0f; }); return true;
+    case kMulScalar: mapBackward(x, y, g, dx, n, cheap, [p0](float, float) { return p0; }); return true;
+    case kRsubScalar: mapBackward(x, y, g, dx, n, cheap, [](float, float) { return -1.0f; }); return true;
+    default: return false;
+  }
+}
+
+namespace {
+
+// A strided iteration space with size-1 dimensions dropped and mergeable neighbours merged, so that
+// the innermost loop is as long as possible. Up to two operands share the same shape.
+struct Space {
+  int nd = 0;
+  int64_t shape[kMaxDims];
+  int64_t s0[kMaxDims];
+  int64_t s1[kMaxDims];
+  int64_t rows = 1;   // product of all but the last dimension
+  int64_t inner = 1;  // last dimension
+};
+
+Space collapse(const int64_t* shape, const int64_t* st0, const int64_t* st1, int nd) {
+  Space sp;
+  for (int d = 0; d < nd; ++d) {
+    if (shape[d] == 1) continue;
+    if (sp.nd > 0) {
+      int p = sp.nd - 1;
+      // Merge the previous (outer) dimension into this one when it steps exactly over it.
+      if (sp.s0[p] == st0[d] * shape[d] && (st1 == nullptr || sp.s1[p] == st1[d] * shape[d])) {
+        sp.shape[p] *= shape[d];
+        sp.s0[p] = st0[d];
+        if (st1 != nullptr) sp.s1[p] = st1[d];
+        continue;
+      }
+    }
+    sp.shape[sp.nd] = shape[d];
+    sp.s0[sp.nd] = st0[d];
+    sp.s1[sp.nd] = st1 != nullptr ? st1[d] : 0;
+    ++sp.nd;
+  }
+  if (sp.nd == 0) {
+    sp.nd = 1;
+    sp.shape[0] = 1;
+    sp.s0[0] = 0;
+    sp.s1[0] = 0;
+  }
+  sp.inner = sp.shape[sp.nd - 1];
+  for (int d = 0; d < sp.nd - 1; ++d) sp.rows *= sp.shape[d];
+  return sp;
+}
+
+// Calls body(row, off0, off1) for rows [rb, re) of the space, walking the outer index like an
+// odometer so that only the first row needs divisions.
+template <class Body>
+void forRows(const Space& sp, int64_t rb, int64_t re, Body body) {
+  int outerNd = sp.nd - 1;
+  int64_t idx[kMaxDims];
+  int64_t o0 = 0, o1 = 0, r = rb;
+  for (int d = outerNd - 1; d >= 0; --d) {
+    idx[d] = r % sp.shape[d];
+    r /= sp.shape[d];
+    o0 += idx[d] * sp.s0[d];
+    o1 += idx[d] * sp.s1[d];
+  }
+  for (int64_t row = rb; row < re; ++row) {
+    body(row, o0, o1);
+    for (int d = outerNd - 1; d >= 0; --d) {
+      o0 += sp.s0[d];
+      o1 += sp.s1[d];
+      if (++idx[d] < sp.shape[d]) break;
+      o0 -= sp.s0[d] * sp.shape[d];
+      o1 -= sp.s1[d] * sp.shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// out[0..len) = f(a[i*sa], b[i*sb]) with the common stride patterns specialised for vectorising.
+template <class F>
+inline void binaryRun(const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t len, F f) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < len; ++i) out[i] = f(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = b[0];
+    for (int64_t i = 0; i < len; ++i) out[i] = f(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = a[0];
+    for (int64_t i = 0; i < len; ++i) out[i] = f(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < len; ++i) out[i] = f(a[i * sa], b[i * sb]);
+  }
+}
+
+template <class F>
+void binaryMap(const float* a, const int64_t* as, const float* b, const int64_t* bs, float* out, const int64_t* shape,
+               int nd, int64_t grain, F f) {
+  int64_t total = 1;
+  for (int d = 0; d < nd; ++d) total *= shape[d];
+  if (total == 0) return;
+  Space sp = collapse(shape, as, bs, nd);
+  const int64_t inner = sp.inner;
+  if (sp.rows == 1) {
+    const int64_t sa = sp.s0[sp.nd - 1], sb = sp.s1[sp.nd - 1];
+    parallelFor(inner, grain, [&](int64_t lo, int64_t hi) {
+      binaryRun(a + lo * sa, sa, b + lo * sb, sb, out + lo, hi - lo, f);
+    });
+    return;
+  }
+  const int64_t rowGrain = grain / inner > 0 ? grain / inner : 1;
+  parallelFor(sp.rows, rowGrain, [&](int64_t rb, int64_t re) {
+    const int64_t sa = sp.s0[sp.nd - 1], sb = sp.s1[sp.nd - 1];
+    forRows(sp, rb, re, [&](int64_t row, int64_t oa, int64_t ob) {
+      binaryRun(a + oa, sa, b + ob, sb, out + row * inner, inner, f);
+    });
+  });
+}
+
+}  // namespace
+
+bool binary(int op, const float* a, const int64_t* as, const float* b, const int64_t* bs, float* out,
+            const int64_t* shape, int nd) {
+  const int64_t cheap = kSerialElems;
+  switch (op) {
+    case kAdd: binaryMap(a, as, b, bs, out, shape, nd, cheap, [](float x, float y) { return x + y; }); return true;
+    case kSub: binaryMap(a, as, b, bs, out, shape, nd, cheap, [](float x, float y) { return x - y; }); return true;
+    case kMul: binaryMap(a, as, b, bs, out, shape, nd, cheap, [](float x, float y) { return x * y; }); return true;
+    case kDiv: binaryMap(a, as, b, bs, out, shape, nd, cheap, [](float x, float y) { return x / y; }); return true;
+    case kPow:
+      binaryMap(a, as, b, bs, out, shape, nd, cheap / 8, [](float x, float y) { return std::pow(x, y); });
+      return true;
+    case kMaximum:
+      binaryMap(a, as, b, bs, out, shape, nd, cheap, [](float x, float y) {
+        float r = x > y ? x : y;
+        return (x != x || y != y) ? x + y : r;  // NaN propagates from either side
+      });
+      return true;
+    case kMinimum:
+      binaryMap(a, as, b, bs, out, shape, nd, cheap, [](float x, float y) {
+        float r = x < y ? x : y;
+        return (x != x || y != y) ? x + y : r;
+      });
+      return true;
+    default: return false;
+  }
+}
+
+namespace {
+
+template <class T>
+void copyTyped(const T* src, const int64_t* shape, const int64_t* strides, int nd, T* out) {
+  int64_t total = 1;
+  for (int d = 0; d < nd; ++d) total *= shape[d];
+  if (total == 0) return;
+  Space sp = collapse(shape, strides, nullptr, nd);
+  const int64_t inner = sp.inner, ls = sp.s0[sp.nd - 1];
+  auto run = [&](const T* s, T* o, int64_t len) {
+    if (ls == 1) std::memcpy(o, s, len * sizeof(T));
+    else for (int64_t j = 0; j < len; ++j) o[j] = s[j * ls];
+  };
+  if (sp.rows == 1) {
+    parallelFor(inner, kSerialElems * 2, [&](int64_t lo, int64_t hi) { run(src + lo * ls, out + lo, hi - lo); });
+    return;
+  }
+  const int64_t rowGrain = kSerialElems * 2 / inner > 0 ? kSerialElems * 2 / inner : 1;
+  parallelFor(sp.rows, rowGrain, [&](int64_t rb, int64_t re) {
+    forRows(sp, rb, re, [&](int64_t row, int64_t so, int64_t) { run(src + so, out + row * inner, inner); });
+  });
+}
+
+}  // namespace
+
+void copyStrided(const void* src, int elemBytes, int64_t srcOffset, const int64_t* shape, const int64_t* strides,
+                 int nd, void* out) {
+  switch (elemBytes) {
+    case 2:
+      copyTyped(static_cast<const uint16_t*>(src) + srcOffset, shape, strides, nd, static_cast<uint16_t*>(out));
+      break;
+    case 4:
+      copyTyped(static_cast<const uint32_t*>(src) + srcOffset, shape, strides, nd, static_cast<uint32_t*>(out));
+      break;
+    default:
+      copyTyped(static_cast<const uint64_t*>(src) + srcOffset, shape, strides, nd, static_cast<uint64_t*>(out));
+      break;
+  }
+}
+
+}  // namespace tf

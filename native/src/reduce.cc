@@ -1,0 +1,181 @@
+// Reductions over the middle axis of [outer, len, inner], and the sum of squares (grad norms).
+// Sums accumulate in float64 lanes (8 independent accumulators, so GCC can vectorise without
+// reassociating); max/min propagate NaN and report the first index of the extreme value.
+#include <vector>
+
+#include "common.h"
+#include "kernels.h"
+
+namespace tf {
+namespace {
+
+double rowSum(const float* x, int64_t len) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
+  double s = 0;
+  for (; i < len; ++i) s += x[i];
+  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+double rowSumSquares(const float* x, int64_t len) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int j = 0; j < 8; ++j) {
+      double v = x[i + j];
+      acc[j] += v * v;
+    }
+  double s = 0;
+  for (; i < len; ++i) s += static_cast<double>(x[i]) * x[i];
+  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// Extreme of a contiguous row: value and first index; NaN wins (first NaN's index).
+template <bool kMax>
+void rowExtreme(const float* x, int64_t len, float* best, int32_t* arg) {
+  if (len == 0) {
+    *best = std::numeric_limits<float>::quiet_NaN();
+    if (arg != nullptr) *arg = 0;
+    return;
+  }
+  float acc[16];
+  for (int j = 0; j < 16; ++j) acc[j] = kMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  int nan = 0;
+  int64_t i = 0;
+  for (; i + 16 <= len; i += 16)
+    for (int j = 0; j < 16; ++j) {
+      float v = x[i + j];
+      nan |= v != v;
+      acc[j] = kMax ? (v > acc[j] ? v : acc[j]) : (v < acc[j] ? v : acc[j]);
+    }
+  float m = acc[0];
+  for (int j = 1; j < 16; ++j) m = kMax ? (acc[j] > m ? acc[j] : m) : (acc[j] < m ? acc[j] : m);
+  for (; i < len; ++i) {
+    float v = x[i];
+    nan |= v != v;
+    m = kMax ? (v > m ? v : m) : (v < m ? v : m);
+  }
+  int64_t at = 0;
+  if (nan) {
+    while (x[at] == x[at]) ++at;
+    m = x[at];
+  } else {
+    while (x[at] != m) ++at;
+  }
+  *best = m;
+  if (arg != nullptr) *arg = static_cast<int32_t>(at);
+}
+
+// Strided case: out[i] over a block of columns [i0, i1) of one outer slice.
+template <int kOp>
+void columnsReduce(const float* x, int64_t len, int64_t inner, int64_t i0, int64_t i1, float* out, int32_t* argOut) {
+  constexpr int64_t kBlock = 256;
+  for (int64_t b = i0; b < i1; b += kBlock) {
+    const int64_t w = i1 - b < kBlock ? i1 - b : kBlock;
+    if (kOp == kSum) {
+      double acc[kBlock];
+      for (int64_t i = 0; i < w; ++i) acc[i] = 0;
+      for (int64_t l = 0; l < len; ++l) {
+        const float* row = x + l * inner + b;
+        for (int64_t i = 0; i < w; ++i) acc[i] += row[i];
+      }
+      for (int64_t i = 0; i < w; ++i) out[b + i] = static_cast<float>(acc[i]);
+    } else {
+      float best[kBlock];
+      int32_t arg[kBlock];
+      const float init = kOp == kMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < w; ++i) {
+        best[i] = len == 0 ? std::numeric_limits<float>::quiet_NaN() : init;
+        arg[i] = 0;
+      }
+      for (int64_t l = 0; l < len; ++l) {
+        const float* row = x + l * inner + b;
+        for (int64_t i = 0; i < w; ++i) {
+          float v = row[i], c = best[i];
+          bool better = kOp == kMax ? v > c : v < c;
+          bool upd = better || (v != v && c == c);
+          best[i] = upd ? v : c;
+          arg[i] = upd ? static_cast<int32_t>(l) : arg[i];
+        }
+      }
+      for (int64_t i = 0; i < w; ++i) out[b + i] = best[i];
+      if (argOut != nullptr)
+        for (int64_t i = 0; i < w; ++i) argOut[b + i] = arg[i];
+    }
+  }
+}
+
+template <int kOp>
+void reduceT(const float* x, float* out, int64_t outer, int64_t len, int64_t inner, int32_t* argOut) {
+  if (outer == 0 || inner == 0) return;
+  if (inner == 1) {
+    const int threads = numThreads();
+    if (kOp == kSum && outer < threads && len >= kSerialElems) {
+      // Few long rows: split each row across threads and add the partial sums in a fixed order.
+      for (int64_t o = 0; o < outer; ++o) {
+        const float* row = x + o * len;
+        const int64_t parts = threads, chunk = (len + parts - 1) / parts;
+        std::vector<double> part(parts, 0.0);
+        parallelTasks(parts, [&](int64_t p, int) {
+          int64_t b = p * chunk, e = b + chunk < len ? b + chunk : len;
+          if (b < e) part[p] = rowSum(row + b, e - b);
+        });
+        double s = 0;
+        for (double v : part) s += v;
+        out[o] = static_cast<float>(s);
+      }
+      return;
+    }
+    const int64_t grain = len > 0 && kSerialElems / len > 0 ? kSerialElems / len : 1;
+    parallelFor(outer, grain, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        if (kOp == kSum) out[o] = static_cast<float>(rowSum(x + o * len, len));
+        else rowExtreme<kOp == kMax>(x + o * len, len, out + o, argOut != nullptr ? argOut + o : nullptr);
+      }
+    });
+    return;
+  }
+  // Tasks are (outer slice, block of columns), so both a long outer and a wide inner spread out.
+  const int64_t colBlock = inner < 1024 ? inner : 1024;
+  const int64_t blocks = (inner + colBlock - 1) / colBlock;
+  const int64_t tasks = outer * blocks;
+  auto task = [&](int64_t t) {
+    const int64_t o = t / blocks, c0 = (t % blocks) * colBlock;
+    const int64_t c1 = c0 + colBlock < inner ? c0 + colBlock : inner;
+    columnsReduce<kOp>(x + o * len * inner, len, inner, c0, c1, out + o * inner,
+                       argOut != nullptr ? argOut + o * inner : nullptr);
+  };
+  if (outer * len * inner < kSerialElems) {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    parallelTasks(tasks, [&](int64_t t, int) { task(t); });
+  }
+}
+
+}  // namespace
+
+bool reduce(int op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner, int32_t* argOut) {
+  switch (op) {
+    case kSum: reduceT<kSum>(x, out, outer, len, inner, nullptr); return true;
+    case kMax: reduceT<kMax>(x, out, outer, len, inner, argOut); return true;
+    case kMin: reduceT<kMin>(x, out, outer, len, inner, argOut); return true;
+    default: return false;
+  }
+}
+
+double sumSquares(const float* x, int64_t n) {
+  if (n < kSerialElems * 4) return rowSumSquares(x, n);
+  const int64_t parts = numThreads(), chunk = (n + parts - 1) / parts;
+  std::vector<double> part(parts, 0.0);
+  parallelTasks(parts, [&](int64_t p, int) {
+    int64_t b = p * chunk, e = b + chunk < n ? b + chunk : n;
+    if (b < e) part[p] = rowSumSquares(x + b, e - b);
+  });
+  double s = 0;
+  for (double v : part) s += v;
+  return s;
+}
+
+}  // namespace tf
