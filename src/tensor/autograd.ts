@@ -103,7 +103,11 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       if (!node) {
         // Leaf: accumulate into .grad, in kept storage (it outlives the step's scope).
         // Always a fresh buffer: upstream gradients may be shared between inputs (add returns g twice).
-        t.grad = (t.grad ? addInto(t.grad, g) : copyOf(g)).keep();
+        if (t.grad && t.grad.isContiguous() && !t.grad.storage.released) {
+          // Accumulate in place, as PyTorch does: the kept buffer is reused step after step.
+          const dst = t.grad.data() as FloatArray, src = g.contiguous().data() as FloatArray;
+          for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+        } else t.grad = copyOf(g).keep();
         continue;
       }
       if (!node.backward) {

@@ -58,6 +58,12 @@ export class Storage {
     return this.data.length;
   }
 
+  /** Returns the buffer to the pool even if kept (the owner guarantees no other reader). */
+  free(): void {
+    this.kept = false;
+    this.release();
+  }
+
   release(): void {
     if (this.buf === null || this.kept) return;
     const b = this.buf;

@@ -105,6 +105,15 @@ export class Tensor {
     return this;
   }
 
+  /**
+   * Drops `.grad` and returns its buffer to the pool (like `zero_grad(set_to_none=True)`). Only for
+   * gradients that autograd created: nothing else may hold a reference to them.
+   */
+  clearGrad(): void {
+    if (this.grad && this.grad.storage !== this.storage) this.grad.storage.free();
+    this.grad = null;
+  }
+
   toString(): string {
     return `Tensor(shape=${fmtShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
