@@ -9,7 +9,7 @@ import type { ChartSpec, MarkerSpec, ParsedLrFind, ParsedMetrics, RunEvent, Seri
 export const COLORS = {
   train: '#1f77b4',
   eval: '#ff7f0e',
-  rolledBack: '#9a9a9a',
+  rolledBack: '#7a7a7a',
   other: '#2ca02c',
 } as const;
 
@@ -17,7 +17,7 @@ export const COLORS = {
 export const EVENT_COLORS: Record<string, string> = {
   rollback: '#d62728',
   skip: '#9467bd',
-  warning: '#8c564b',
+  warning: '#17becf',
 };
 export const OTHER_EVENT_COLOR = '#7f7f7f';
 

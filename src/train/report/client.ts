@@ -14,13 +14,16 @@ import type { EmbeddedReportData } from './types.js';
  * @param root the element the charts are appended to (a two-column CSS grid)
  */
 export function drawReport(UPlot: typeof uPlot, data: EmbeddedReportData, root: HTMLElement): void {
+  // Legend values: '—' for no value. Axis ticks: '' for the ticks uPlot's log axes leave unlabelled (null).
   const fmt = (v: number | null | undefined): string => {
     if (v === null || v === undefined || !Number.isFinite(v)) return '—';
     if (v === 0) return '0';
     const a = Math.abs(v);
-    if (a >= 1e5 || a < 1e-3) return v.toExponential(2).replace('e+', 'e');
+    if (Number.isInteger(v) && a < 1e7) return String(v);
+    if (a >= 1e5 || a < 1e-3) return v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
     return String(Number(v.toPrecision(4)));
   };
+  const tick = (v: number | null): string => (v === null || v === undefined ? '' : fmt(v));
   const plots: { plot: uPlot; box: HTMLElement }[] = [];
   for (const c of data.charts) {
     const box = document.createElement('section');
@@ -42,8 +45,8 @@ export function drawReport(UPlot: typeof uPlot, data: EmbeddedReportData, root: 
         y: { distr: c.yLogBase ? 3 : 1, log: c.yLogBase ?? 10 },
       },
       axes: [
-        { label: c.xLabel, values: (_u, splits) => splits.map(fmt) },
-        { label: c.yLabel, size: 64, values: (_u, splits) => splits.map(fmt) },
+        { label: c.xLabel, values: (_u, splits) => splits.map(tick) },
+        { label: c.yLabel, size: 64, values: (_u, splits) => splits.map(tick) },
       ],
       series: [
         { label: c.xLabel, value: (_u, v) => fmt(v) },

@@ -81,8 +81,9 @@ export async function renderLossSvg(m: ParsedMetrics, title: string, maxPoints =
       { orient: 'left', scale: 'y', title: 'loss (nats)', grid: true, gridOpacity: 0.25 },
     ],
     legends: [
-      { fill: 'color', stroke: 'color', title: 'curves', orient: 'top-right', symbolType: 'stroke' },
-      ...(kinds.length ? [{ stroke: 'eventColor', title: 'events', orient: 'bottom-right' as const, symbolType: 'stroke', symbolDash: [4, 3] }] : []),
+      // Outside the plot (orient 'right') so they never cover a curve.
+      { stroke: 'color', title: 'curves', orient: 'right', symbolType: 'stroke', labelLimit: 240 },
+      ...(kinds.length ? [{ stroke: 'eventColor', title: 'events', orient: 'right' as const, symbolType: 'stroke', symbolDash: [4, 3], labelLimit: 240 }] : []),
     ],
     marks: [
       {
@@ -97,7 +98,7 @@ export async function renderLossSvg(m: ParsedMetrics, title: string, maxPoints =
         encode: { enter: {
           x: { scale: 'x', field: 'step' }, y: { scale: 'y', field: 'loss' },
           defined: { signal: 'datum.loss !== null' },
-          stroke: { value: c.color }, strokeWidth: { value: c.name.includes('rolled back') ? 1 : 1.6 },
+          stroke: { value: c.color }, strokeWidth: { value: 1.6 },
           ...(c.name.includes('rolled back') ? { strokeDash: { value: [2, 2] } } : {}),
         } },
       })),
