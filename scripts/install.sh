@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine with Node.js 20 lacks, then the npm packages (which builds the
+# TypeScript and, where OpenBLAS and a compiler are present, the native addon).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in libopenblas-dev libopenblas0-openmp g++ make python3; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "install: apt-get install ${need[*]}"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null \
+      || echo "install: apt-get failed; continuing (trainformer falls back to the js backend)"
+  else
+    echo "install: missing Debian packages ${need[*]} (not root: the native backend may not build; js still works)"
+  fi
+fi
+npm ci --no-audit --no-fund
