@@ -453,3 +453,20 @@ test('thin keeps at most max points, the first and the last, in order', () => {
     if (n <= max) assert.equal(t.length, n);
   }), { numRuns: 200 });
 });
+
+test('an lr-find run (lr_find.jsonl only) gets a page with the curve and a placeholder SVG', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tf-report-lrfind-'));
+  try {
+    const lines = [1e-5, 1e-4, 1e-3].map((lr, i) => JSON.stringify({ lr, loss: 3 - i }));
+    await writeFile(join(dir, 'lr_find.jsonl'), lines.join('\n') + '\n' + JSON.stringify({ suggestedLr: 1e-4, rule: 'min / 10' }) + '\n');
+    const built = await buildReport(dir);
+    const data = embedded(built.html);
+    assert.deepEqual(data.charts.map((c) => c.id), ['lrFind']);
+    assert.deepEqual(data.charts[0]!.series[0]!.values, [3, 2, 1]);
+    assert.match(built.html, /No metrics\.jsonl in the run directory/);
+    const svg = parseXml(built.svg);
+    assert.match([...walk(svg)].map((e) => e.text).join(' '), /no loss values/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -11,7 +11,7 @@ export function fmtNumber(v: number | null | undefined): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e6 || a < 1e-3) return v.toExponential(3);
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(3).replace(/\.?0+e/, 'e').replace('e+', 'e');
   if (Number.isInteger(v)) return String(v);
   return String(Number(v.toPrecision(5)));
 }
@@ -77,7 +77,7 @@ export function buildSummary(m: ParsedMetrics, lrFind: ParsedLrFind): [string, s
   const fe = lastWith(m.eval, (p) => p.loss);
   rows.push(['Final eval loss', fe ? `${fmtNumber(fe.loss)} at step ${fe.step}` : '—']);
   const best = m.eval.filter((p) => p.loss !== null && Number.isFinite(p.loss)).reduce<EvalPoint | undefined>((b, p) => (b === undefined || p.loss! < b.loss! ? p : b), undefined);
-  if (best && best !== fe) rows.push(['Best eval loss', `${fmtNumber(best.loss)} at step ${best.step}`]);
+  if (best && fe && best.loss! < fe.loss!) rows.push(['Best eval loss', `${fmtNumber(best.loss)} at step ${best.step}`]);
   for (const [label, f] of [
     ['Eval perplexity', (p: EvalPoint) => p.perplexity],
     ['Eval accuracy', (p: EvalPoint) => p.accuracy],
