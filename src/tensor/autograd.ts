@@ -6,7 +6,7 @@
 import { AutogradError, ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/index.js';
 import type { FloatArray } from '../backend/backend.js';
-import { empty, type GradNode, Tensor } from './tensor.js';
+import { contiguousStrides, empty, type GradNode, Tensor } from './tensor.js';
 
 let gradEnabled = true;
 
@@ -43,12 +43,12 @@ export function record(name: string, out: Tensor, inputs: readonly (Tensor | nul
   return out;
 }
 
-/** out = a + b elementwise, same shape, contiguous (no graph). */
-function addInto(a: Tensor, b: Tensor): Tensor {
-  const out = empty(a.shape, a.dtype);
-  const ad = a.contiguous().data() as FloatArray, bd = b.contiguous().data() as FloatArray;
-  const od = out.data() as FloatArray;
-  for (let i = 0; i < od.length; i++) od[i] = ad[i] + bd[i];
+/** out = a + b elementwise, same shape, contiguous (no graph); `into` reuses a's buffer. */
+function addInto(a: Tensor, b: Tensor, into = false): Tensor {
+  const ac = a.contiguous(), bc = b.contiguous();
+  const out = into ? ac : empty(a.shape, a.dtype);
+  const st = contiguousStrides(a.shape);
+  getBackend().binary('add', ac.data() as FloatArray, st, bc.data() as FloatArray, st, out.data() as FloatArray, a.shape);
   return out;
 }
 
@@ -105,8 +105,7 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
         // Always a fresh buffer: upstream gradients may be shared between inputs (add returns g twice).
         if (t.grad && t.grad.isContiguous() && !t.grad.storage.released) {
           // Accumulate in place, as PyTorch does: the kept buffer is reused step after step.
-          const dst = t.grad.data() as FloatArray, src = g.contiguous().data() as FloatArray;
-          for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+          addInto(t.grad, g, true);
         } else t.grad = copyOf(g).keep();
         continue;
       }
