@@ -1,5 +1,5 @@
 import { ValueError } from '../errors.js';
-import type { DataRng } from './rng.js';
+import { DataRng } from './rng.js';
 
 /**
  * Token-level text augmentation for classification training, after EDA (Wei & Zou, "EDA: Easy
@@ -75,4 +75,21 @@ function prob(name: string, v: number | undefined): number {
   const p = v ?? 0;
   if (!(p >= 0 && p <= 1)) throw new ValueError(`augmentTokens: ${name} must be in [0, 1], got ${v}`);
   return p;
+}
+
+/**
+ * The generator for augmenting batch `index` of `epoch`: a function of (seed, epoch, index) only,
+ * so a resumed run augments each batch exactly as an uninterrupted one (no RNG state to save).
+ */
+export function augmentRng(seed: number, epoch: number, index: number): DataRng {
+  return new DataRng(seed, 0x4147, epoch, index); // 0x4147 ("AG") keeps this stream apart
+}
+
+/**
+ * Augments the token ids of a batch of classification examples (labels unchanged), with
+ * [CLS]/[SEP]/[PAD] style ids protected through `options.protectedIds`. Returns new objects.
+ */
+export function augmentExamples<E extends { inputIds: number[] }>(examples: readonly E[], rng: DataRng, options: AugmentOptions): E[] {
+  if (!augmentEnabled(options)) return examples.slice();
+  return examples.map((e) => ({ ...e, inputIds: augmentTokens(e.inputIds, rng, options) }));
 }

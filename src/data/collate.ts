@@ -48,7 +48,7 @@ export function padSequences(seqs: ReadonlyArray<ArrayLike<number>>, options: Pa
   const B = seqs.length;
   const lengths = new Int32Array(B);
   for (let b = 0; b < B; b++) lengths[b] = Math.min(seqs[b].length, maxLength ?? Infinity);
-  let L = padding === 'maxLength' ? maxLength! : Math.max(...lengths);
+  let L = padding === 'maxLength' ? maxLength! : lengths.reduce((m, v) => Math.max(m, v), 0);
   if (L === 0) L = 1; // a [B, 0] block has no place for a [CLS]-style read-out; keep one pad column
   const data = new Int32Array(B * L).fill(padValue);
   const attentionMask = new Int32Array(B * L);

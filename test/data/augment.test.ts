@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { augmentEnabled, augmentTokens } from '../../src/data/augment.js';
+import { augmentEnabled, augmentExamples, augmentRng, augmentTokens } from '../../src/data/augment.js';
 import { DataRng } from '../../src/data/rng.js';
 import { ValueError } from '../../src/errors.js';
 
@@ -58,4 +58,14 @@ test('same rng state → same augmentation; bad options are ValueErrors', () => 
   assert.deepEqual(augmentTokens(ids, new DataRng(5, 1), o), augmentTokens(ids, new DataRng(5, 1), o));
   assert.throws(() => augmentTokens(ids, new DataRng(1), { maskProb: 0.1 }), ValueError);
   assert.throws(() => augmentTokens(ids, new DataRng(1), { deleteProb: 1.5 }), ValueError);
+});
+
+test('augmentRng(seed, epoch, index) and augmentExamples: reproducible per batch, labels untouched', () => {
+  const ex = [{ inputIds: ids, label: 1 }, { inputIds: ids.slice(0, 10), label: 0 }];
+  const o = { deleteProb: 0.2, protectedIds: [CLS, SEP] };
+  const a = augmentExamples(ex, augmentRng(1, 2, 3), o);
+  assert.deepEqual(augmentExamples(ex, augmentRng(1, 2, 3), o), a);
+  assert.notDeepEqual(augmentExamples(ex, augmentRng(1, 2, 4), o), a);
+  assert.deepEqual(a.map((e) => e.label), [1, 0]);
+  assert.deepEqual(augmentExamples(ex, augmentRng(1, 2, 3), {}), ex);
 });

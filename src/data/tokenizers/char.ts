@@ -79,31 +79,39 @@ export class CharTokenizer implements Tokenizer {
    *   the tokenizer has no unk token.
    */
   encode(text: string): number[] {
-    return this.encodeWithOffsets(text).ids;
+    const ids: number[] = [];
+    for (let i = 0; i < text.length; ) {
+      const cp = text.codePointAt(i)!;
+      ids.push(this.idOf(cp, i));
+      i += cp >= 65536 ? 2 : 1;
+    }
+    return ids;
   }
 
   /** Ids with `[start, end)` spans in UTF-16 code units (2 units for astral characters). */
   encodeWithOffsets(text: string): EncodingWithOffsets {
     const ids: number[] = [];
     const offsets: Array<[number, number]> = [];
-    const unk = this.unkId;
     for (let i = 0; i < text.length; ) {
       const cp = text.codePointAt(i)!;
       const w = cp >= 65536 ? 2 : 1;
-      let id = cp < 65536 ? this.bmp[cp] : (this.astral.get(cp) ?? -1);
-      if (id < 0) {
-        if (unk === undefined) {
-          throw new ValueError(
-            `char tokenizer: character ${JSON.stringify(String.fromCodePoint(cp))} (U+${cp.toString(16).toUpperCase().padStart(4, '0')}) at index ${i} is not in the vocabulary and there is no unk token`,
-          );
-        }
-        id = unk;
-      }
-      ids.push(id);
+      ids.push(this.idOf(cp, i));
       offsets.push([i, i + w]);
       i += w;
     }
     return { ids, offsets };
+  }
+
+  private idOf(cp: number, index: number): number {
+    const id = cp < 65536 ? this.bmp[cp] : (this.astral.get(cp) ?? -1);
+    if (id >= 0) return id;
+    const unk = this.unkId;
+    if (unk === undefined) {
+      throw new ValueError(
+        `char tokenizer: character ${JSON.stringify(String.fromCodePoint(cp))} (U+${cp.toString(16).toUpperCase().padStart(4, '0')}) at index ${index} is not in the vocabulary and there is no unk token`,
+      );
+    }
+    return unk;
   }
 
   /** @throws IndexError for an id outside [0, vocabSize). */
