@@ -126,6 +126,11 @@ const EXTRA: Record<ScheduleType, readonly string[]> = {
   nanogpt_cosine: ['lrDecayIters', 'minLr', 'warmupFormula'],
   noam: ['dModel', 'factor'],
 };
+/** Option names `type` reads (including the common type, baseLr, warmupSteps, numTrainingSteps). */
+export function scheduleOptionNames(type: ScheduleType): readonly string[] {
+  return [...COMMON, ...EXTRA[type]];
+}
+
 const WSD_SHAPES: readonly string[] = ['linear', 'cosine', '1-sqrt'];
 const NANOGPT_FORMULAS: readonly string[] = ['(it+1)/(warmup_iters+1)', 'it/warmup_iters'];
 

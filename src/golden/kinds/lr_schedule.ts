@@ -4,7 +4,7 @@
  * src/optim/schedules.ts; null options mean "not given".
  */
 import { ValueError } from '../../errors.js';
-import { createSchedule, type ScheduleConfig } from '../../optim/schedules.js';
+import { SCHEDULE_TYPES, createSchedule, scheduleOptionNames, type ScheduleConfig, type ScheduleType } from '../../optim/schedules.js';
 import { decodeNumber, registerKind } from '../registry.js';
 import type { GoldenCase, HandlerResult } from '../types.js';
 
@@ -32,7 +32,11 @@ function camel(s: string): string {
   return s.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
 }
 
-/** Maps golden options to a {@link ScheduleConfig}. */
+/**
+ * Maps golden options to a {@link ScheduleConfig}. Options the schedule does not read are dropped
+ * here (reference files may carry e.g. `num_training_steps` for every schedule), while
+ * `createSchedule` itself rejects them to catch typos in user configs.
+ */
 export function scheduleConfigFromGolden(options: Record<string, unknown>): ScheduleConfig {
   const cfg: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) {
@@ -42,6 +46,10 @@ export function scheduleConfigFromGolden(options: Record<string, unknown>): Sche
     cfg[key] = v;
   }
   if (typeof cfg.type === 'string') cfg.type = SCHEDULE_NAMES[cfg.type] ?? cfg.type;
+  if ((SCHEDULE_TYPES as readonly unknown[]).includes(cfg.type)) {
+    const known = new Set(scheduleOptionNames(cfg.type as ScheduleType));
+    for (const key of Object.keys(cfg)) if (!known.has(key)) delete cfg[key];
+  }
   return cfg as unknown as ScheduleConfig;
 }
 
