@@ -59,8 +59,9 @@ bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
     case kRelu: mapUnary(x, out, n, cheap, [](float v) { return v > 0.0f ? v : (v == v ? 0.0f : v); }); return true;
     case kGelu: mapUnary(x, out, n, costly, [](float v) { return geluf(v); }); return true;
     case kGeluTanh:
+      // 0.5·x·(1 + tanh(u)) = x·sigmoid(2u): no cancellation where tanh(u) is near -1.
       mapUnary(x, out, n, costly, [](float v) {
-        return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+        return v * sigmoidf(2.0f * kSqrt2OverPi * (v + 0.044715f * v * v * v));
       });
       return true;
     case kSilu: mapUnary(x, out, n, costly, [](float v) { return v * sigmoidf(v); }); return true;
@@ -111,12 +112,13 @@ bool unaryBackward(int op, const float* x, const float* y, const float* g, float
       });
       return true;
     case kGeluTanh:
+      // With s = sigmoid(2u): (1 + tanh u)/2 = s and (1 - tanh² u)/2 = 2 s (1 - s).
       mapBackward(x, y, g, dx, n, costly, [](float xv, float) {
-        float t = std::tanh(kSqrt2OverPi * (xv + 0.044715f * xv * xv * xv));
+        float s = sigmoidf(2.0f * kSqrt2OverPi * (xv + 0.044715f * xv * xv * xv));
         float dInner = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * xv * xv);
-        float sech2 = 1.0f - t * t;
-        float tail = sech2 == 0.0f ? 0.0f : 0.5f * xv * sech2 * dInner;
-        return 0.5f * (1.0f + t) + tail;
+        float sech2Half = 2.0f * s * (1.0f - s);
+        float tail = sech2Half == 0.0f ? 0.0f : xv * sech2Half * dInner;
+        return s + tail;
       });
       return true;
     case kSilu:
