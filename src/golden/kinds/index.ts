@@ -4,3 +4,6 @@ import './precision_cast.js';
 import './softmax.js';
 import './activation.js';
 import './causal_attention.js';
+import './optimizer.js';
+import './clip_grad_norm.js';
+import './grad_scaler.js';
