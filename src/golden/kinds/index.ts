@@ -7,3 +7,7 @@ import './causal_attention.js';
 import './optimizer.js';
 import './clip_grad_norm.js';
 import './grad_scaler.js';
+import './layer_norm.js';
+import './rms_norm.js';
+import './batch_norm1d.js';
+import './dropout.js';

@@ -1,0 +1,153 @@
+/**
+ * `GPT`: decoder-only Transformer language model in GPT-2's layout (Radford et al. 2019; the model of
+ * shared/bench/configs.json): token embedding `wte` + learned position embedding `wpe`, `nLayer`
+ * pre-LN blocks (`h.<i>`: `ln_1`, causal `attn` with packed `c_attn`, `ln_2`, GELU `mlp` with `c_fc`,
+ * `c_proj`), final `ln_f`, and an LM head tied to `wte` (or `lm_head` when untied). Parameter names
+ * match Hugging Face's GPT-2 (`h.0.attn.c_attn.weight`, ...), except that linear weights are stored
+ * [out, in] as PyTorch's `nn.Linear` (GPT-2's Conv1D stores [in, out]; see hf-gpt2.ts).
+ */
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import * as T from '../tensor/index.js';
+import { TransformerBlock, makeNorm } from '../nn/block.js';
+import { Dropout } from '../nn/dropout.js';
+import { linear } from '../nn/functional.js';
+import { initGPT2 } from '../nn/init.js';
+import { Embedding, Linear } from '../nn/linear.js';
+import { Module, ModuleList } from '../nn/module.js';
+import type { LayerNorm, RMSNorm } from '../nn/norm.js';
+import { type GPTConfig, type ResolvedGPTConfig, resolveGPTConfig } from './config.js';
+import { type SamplingOptions, checkSampling, sampleToken } from './sampling.js';
+
+/** Options of {@link GPT.generate}. */
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to append (≥ 0). */
+  maxNewTokens: number;
+  /** Stop a row after it produced this id (later positions repeat it); stop when every row has. */
+  eosTokenId?: number | null;
+}
+
+/** Checks ids: int32 [B, T] with T ≥ 1. */
+export function checkIds(ids: T.Tensor, what: string, maxLen?: number): [number, number] {
+  if (ids.dtype !== 'int32') throw new ValueError(`${what}: ids must have dtype int32, got ${ids.dtype}`);
+  if (ids.ndim !== 2 || ids.shape[1] < 1) throw new ShapeError(`${what}: ids must be [B, T] with T >= 1, got ${fmtShape(ids.shape)}`);
+  if (maxLen !== undefined && ids.shape[1] > maxLen) {
+    throw new ValueError(`${what}: sequence length ${ids.shape[1]} exceeds blockSize ${maxLen}`);
+  }
+  return [ids.shape[0], ids.shape[1]];
+}
+
+export class GPT extends Module {
+  declare wte: Embedding;
+  declare wpe: Embedding | null;
+  declare drop: Dropout;
+  declare h: ModuleList<TransformerBlock>;
+  declare ln_f: LayerNorm | RMSNorm;
+  declare lm_head: Linear | null;
+  readonly config: ResolvedGPTConfig;
+  /** The model's seeded generator: initialisation draws from it first, then dropout. */
+  readonly generator: T.Generator;
+
+  /**
+   * Builds the model and initialises it GPT-2 style (initGPT2) from `config.seed`.
+   * @throws ConfigError naming an invalid config field.
+   */
+  constructor(config: GPTConfig) {
+    super();
+    const c = (this.config = resolveGPTConfig(config));
+    const g = (this.generator = new T.Generator(c.seed));
+    this.registerModule('wte', new Embedding(c.vocabSize, c.nEmbd, { generator: g }));
+    this.registerModule('wpe', c.positionEmbedding === 'learned' ? new Embedding(c.blockSize, c.nEmbd, { generator: g }) : null);
+    this.registerModule('drop', new Dropout(c.dropout, { generator: g }));
+    const blocks = new ModuleList<TransformerBlock>();
+    for (let i = 0; i < c.nLayer; i++) {
+      blocks.append(new TransformerBlock({
+        nEmbd: c.nEmbd, nHead: c.nHead, normPosition: 'pre', norm: c.norm, layerNormEpsilon: c.layerNormEpsilon,
+        causal: true, bias: c.bias, dropout: c.dropout, activation: c.activation, nInner: c.nInner,
+        rope: c.positionEmbedding === 'rope', attnScale: c.attnScale, generator: g,
+      }));
+    }
+    this.registerModule('h', blocks);
+    this.registerModule('ln_f', makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias));
+    this.registerModule('lm_head', c.tieWordEmbeddings ? null : new Linear(c.nEmbd, c.vocabSize, { bias: false, generator: g }));
+    initGPT2(this, { nLayer: c.nLayer, generator: g });
+  }
+
+  /**
+   * Final hidden states after `ln_f`: ids int32 [B, T] (T ≤ blockSize) → [B, T, C]. Feed them with
+   * `lmHeadWeight()` to a fused linear + cross-entropy loss.
+   * @throws ValueError / ShapeError for bad ids; IndexError for ids outside [0, V).
+   */
+  hidden(ids: T.Tensor): T.Tensor {
+    const [, Tn] = checkIds(ids, 'GPT', this.config.blockSize);
+    let x = this.wte.forward(ids);
+    if (this.wpe) x = T.add(x, this.wpe.forward(T.arange(Tn)));
+    x = this.drop.forward(x);
+    for (const block of this.h) x = block.forward(x);
+    return this.ln_f.forward(x);
+  }
+
+  /** The LM head's weight [V, C]: `wte.weight` when tied, else `lm_head.weight`. */
+  lmHeadWeight(): T.Tensor {
+    return this.lm_head ? this.lm_head.weight : this.wte.weight;
+  }
+
+  /** Next-token logits: ids int32 [B, T] → [B, T, V] (hidden states @ lmHeadWeightᵀ). */
+  forward(ids: T.Tensor): T.Tensor {
+    return linear(this.hidden(ids), this.lmHeadWeight());
+  }
+
+  /**
+   * Parameter count; `nonEmbedding` leaves out the position table `wpe.weight` (nanoGPT's
+   * get_num_params: the tied token embedding counts once, as the LM head's matmul).
+   */
+  override numParameters(opts: { exclude?: readonly string[]; trainableOnly?: boolean; nonEmbedding?: boolean } = {}): number {
+    const exclude = [...(opts.exclude ?? []), ...(opts.nonEmbedding ? ['wpe.weight'] : [])];
+    return super.numParameters({ exclude, trainableOnly: opts.trainableOnly });
+  }
+
+  /**
+   * Autoregressive generation without gradients (eval mode during the call, mode restored after):
+   * ids int32 [B, T0] → int32 [B, T0 + n], n ≤ maxNewTokens (fewer only when every row reached
+   * `eosTokenId`). The context is cropped to the last blockSize tokens. Sampling per
+   * {@link SamplingOptions}; temperature 0 is greedy. Draws come from `generator` (default: the model's).
+   * @throws ValueError for bad options or ids.
+   */
+  generate(ids: T.Tensor, opts: GenerateOptions): T.Tensor {
+    const [B, T0] = checkIds(ids, 'GPT.generate');
+    const n = opts.maxNewTokens;
+    if (!Number.isInteger(n) || n < 0) throw new ValueError(`GPT.generate: maxNewTokens must be an integer >= 0, got ${n}`);
+    checkSampling(opts);
+    const gen = opts.generator ?? this.generator;
+    const eos = opts.eosTokenId ?? null;
+    const V = this.config.vocabSize, bs = this.config.blockSize;
+    const rows: number[][] = [];
+    const src = ids.contiguous().data();
+    for (let b = 0; b < B; b++) rows.push(Array.from(src.subarray(b * T0, (b + 1) * T0)));
+    const done = new Array<boolean>(B).fill(false);
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      for (let step = 0; step < n && !done.every((d) => d); step++) {
+        const len = Math.min(rows[0].length, bs);
+        const ctx = new Int32Array(B * len);
+        for (let b = 0; b < B; b++) ctx.set(rows[b].slice(rows[b].length - len), b * len);
+        const last = T.scope(() => T.noGrad(() => {
+          const h = this.hidden(T.tensor(ctx, [B, len], 'int32'));
+          const hl = T.narrow(h, 1, len - 1, 1);
+          return Float32Array.from(linear(hl, this.lmHeadWeight()).data());
+        }));
+        for (let b = 0; b < B; b++) {
+          const next = done[b] ? (eos as number) : sampleToken(last.subarray(b * V, (b + 1) * V), opts, gen);
+          rows[b].push(next);
+          if (eos !== null && next === eos) done[b] = true;
+        }
+      }
+    } finally {
+      this.train(wasTraining);
+    }
+    const L = rows[0].length;
+    const out = new Int32Array(B * L);
+    for (let b = 0; b < B; b++) out.set(rows[b], b * L);
+    return T.tensor(out, [B, L], 'int32');
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Multi-head attention (Vaswani et al. 2017, §3.2) with GPT-2's packed projection: self-attention
+ * projects x [B, T, C] with `c_attn` (weight [3C, C]: rows [0, C) q, [C, 2C) k, [2C, 3C) v, head h
+ * using channels [h·D, (h+1)·D) of each) and mixes heads back with `c_proj` [C, C]. Cross-attention
+ * (as Hugging Face's GPT-2 cross-attention) projects queries with `q_attn` [C, C] and keys/values from
+ * `memory` [B, S, Ckv] with `c_attn` [2C, Ckv].
+ *
+ * Two paths give the same values: the fused `scaledDotProductAttention` kernel when the only mask is
+ * causal (or there is none), and a composed path (matmul, maskedFill, softmax, matmul) when a
+ * key-padding or explicit mask is given, attention dropout is active, or the weights are requested.
+ * Masked scores are filled with the lowest finite float32 (not -inf): identical probabilities, but a
+ * query whose keys are all masked attends uniformly instead of producing NaN.
+ */
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import * as T from '../tensor/index.js';
+import { Linear } from './linear.js';
+import { Module } from './module.js';
+import { RotaryEmbedding } from './positional.js';
+
+/** Lowest finite float32: the fill value for masked scores. */
+export const MASK_FILL = -3.4028234663852886e38;
+
+/** Construction options of {@link MultiHeadAttention}. */
+export interface MultiHeadAttentionOptions {
+  /** C, the model width (queries and output). */
+  embedDim: number;
+  /** H; C must be divisible by H (head size D = C / H). */
+  numHeads: number;
+  /** Biases on the projections (default true). */
+  bias?: boolean;
+  /** Dropout probability on the attention probabilities in training (default 0). */
+  dropout?: number;
+  /** Query i sees keys j ≤ i + (S - T) only (decoder self-attention). Default false. */
+  causal?: boolean;
+  /** Keys and values come from `memory` (cross-attention). Default false. */
+  crossAttention?: boolean;
+  /** Width of `memory` for cross-attention (default embedDim). */
+  kvDim?: number;
+  /** Rotary position embedding on q and k (self-attention only); `{base}` sets θ's base (10000). */
+  rope?: boolean | { base?: number };
+  /** Score scale (default 1/√D). */
+  scale?: number;
+  /** Generator of the attention dropout (models pass their own seeded one). */
+  generator?: T.Generator;
+}
+
+/** Per-call options of {@link MultiHeadAttention.forward}. */
+export interface AttentionCallOptions {
+  /** [B, S, Ckv]: keys and values for cross-attention (required there, not allowed otherwise). */
+  memory?: T.Tensor;
+  /**
+   * [B, S], PyTorch convention: non-zero = padding, the key is ignored. (Models take Hugging Face's
+   * `attentionMask`, 1 = real token, and convert.)
+   */
+  keyPaddingMask?: T.Tensor | null;
+  /** Extra mask [T, S] or broadcastable to [B, H, T, S]; non-zero = masked. */
+  attnMask?: T.Tensor | null;
+  /** Overrides the module's `causal`. */
+  causal?: boolean;
+  /** Position of the first query (RoPE), default 0. */
+  positionOffset?: number;
+}
+
+/** Multi-head attention module; see the file comment for layouts and paths. */
+export class MultiHeadAttention extends Module {
+  declare c_attn: Linear;
+  declare q_attn: Linear | null;
+  declare c_proj: Linear;
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly causal: boolean;
+  readonly crossAttention: boolean;
+  readonly dropoutP: number;
+  readonly scale: number;
+  readonly rotary: RotaryEmbedding | null;
+  generator: T.Generator;
+
+  /** @throws ValueError when C is not divisible by H or an option is out of range. */
+  constructor(opts: MultiHeadAttentionOptions) {
+    super();
+    const { embedDim: C, numHeads: H } = opts;
+    if (!Number.isInteger(C) || C <= 0 || !Number.isInteger(H) || H <= 0 || C % H !== 0) {
+      throw new ValueError(`MultiHeadAttention: embedDim (${C}) must be a positive multiple of numHeads (${H})`);
+    }
+    const p = opts.dropout ?? 0;
+    if (!(p >= 0 && p <= 1)) throw new ValueError(`MultiHeadAttention: dropout must be in [0, 1], got ${p}`);
+    this.embedDim = C;
+    this.numHeads = H;
+    this.headDim = C / H;
+    this.causal = opts.causal ?? false;
+    this.crossAttention = opts.crossAttention ?? false;
+    this.dropoutP = p;
+    this.scale = opts.scale ?? 1 / Math.sqrt(this.headDim);
+    this.generator = opts.generator ?? T.defaultGenerator;
+    const bias = opts.bias ?? true;
+    const g = opts.generator;
+    if (this.crossAttention) {
+      this.registerModule('q_attn', new Linear(C, C, { bias, generator: g }));
+      this.registerModule('c_attn', new Linear(opts.kvDim ?? C, 2 * C, { bias, generator: g }));
+    } else {
+      this.registerModule('c_attn', new Linear(C, 3 * C, { bias, generator: g }));
+    }
+    this.registerModule('c_proj', new Linear(C, C, { bias, generator: g }));
+    if (opts.rope && this.crossAttention) throw new ValueError('MultiHeadAttention: rope applies to self-attention only');
+    this.rotary = opts.rope ? new RotaryEmbedding(this.headDim, typeof opts.rope === 'object' ? opts.rope : {}) : null;
+  }
+
+  /** q [B, H, T, D], k and v [B, H, S, D]. */
+  private project(x: T.Tensor, memory: T.Tensor | undefined, offset: number): { q: T.Tensor; k: T.Tensor; v: T.Tensor } {
+    const H = this.numHeads, D = this.headDim, C = this.embedDim;
+    if (x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`MultiHeadAttention: x must be [B, T, ${C}], got ${fmtShape(x.shape)}`);
+    const [B, Tn] = x.shape;
+    let q: T.Tensor, k: T.Tensor, v: T.Tensor;
+    const pick = (t: T.Tensor, i: number): T.Tensor => T.squeeze(T.narrow(t, 0, i, 1), 0);
+    if (this.crossAttention) {
+      if (!memory) throw new ValueError('MultiHeadAttention: cross-attention needs `memory` [B, S, Ckv]');
+      const kvDim = this.c_attn.inFeatures;
+      if (memory.ndim !== 3 || memory.shape[0] !== B || memory.shape[2] !== kvDim) {
+        throw new ShapeError(`MultiHeadAttention: memory must be [${B}, S, ${kvDim}], got ${fmtShape(memory.shape)}`);
+      }
+      const S = memory.shape[1];
+      q = T.transpose(T.reshape(this.q_attn!.forward(x), [B, Tn, H, D]), 1, 2);
+      const kv = T.permute(T.reshape(this.c_attn.forward(memory), [B, S, 2, H, D]), [2, 0, 3, 1, 4]);
+      k = pick(kv, 0);
+      v = pick(kv, 1);
+    } else {
+      if (memory) throw new ValueError('MultiHeadAttention: `memory` given to a self-attention module (construct it with crossAttention: true)');
+      const qkv = T.permute(T.reshape(this.c_attn.forward(x), [B, Tn, 3, H, D]), [2, 0, 3, 1, 4]);
+      q = pick(qkv, 0);
+      k = pick(qkv, 1);
+      v = pick(qkv, 2);
+      if (this.rotary) {
+        q = this.rotary.forward(q, offset);
+        k = this.rotary.forward(k, offset);
+      }
+    }
+    return { q, k, v };
+  }
+
+  /** [B, H, T, D] → [B, T, C] → c_proj. */
+  private merge(y: T.Tensor): T.Tensor {
+    const [B, , Tn] = y.shape;
+    return this.c_proj.forward(T.reshape(T.transpose(y, 1, 2), [B, Tn, this.embedDim]));
+  }
+
+  /**
+   * x [B, T, C] → [B, T, C]. See {@link AttentionCallOptions} for memory and masks.
+   * @throws ShapeError for inputs or masks of the wrong shape; ValueError for memory misuse.
+   */
+  forward(x: T.Tensor, opts: AttentionCallOptions = {}): T.Tensor {
+    const composed = !!opts.keyPaddingMask || !!opts.attnMask || (this.training && this.dropoutP > 0);
+    if (composed) return this.forwardWithWeights(x, opts).y;
+    const { q, k, v } = this.project(x, opts.memory, opts.positionOffset ?? 0);
+    const causal = opts.causal ?? this.causal;
+    return this.merge(T.scaledDotProductAttention(q, k, v, { causal, scale: this.scale }));
+  }
+
+  /**
+   * The composed path, also returning the attention probabilities `att` [B, H, T, S] (after masking,
+   * before dropout). Same arguments and errors as `forward`.
+   */
+  forwardWithWeights(x: T.Tensor, opts: AttentionCallOptions = {}): { y: T.Tensor; att: T.Tensor } {
+    const { q, k, v } = this.project(x, opts.memory, opts.positionOffset ?? 0);
+    const [B, , Tn] = q.shape;
+    const S = k.shape[2];
+    let scores = T.mulScalar(T.matmul(q, T.transpose(k, -1, -2)), this.scale);
+    if (opts.causal ?? this.causal) scores = T.maskedFill(scores, causalMask(Tn, S), MASK_FILL);
+    if (opts.keyPaddingMask) {
+      const m = opts.keyPaddingMask;
+      if (m.ndim !== 2 || m.shape[0] !== B || m.shape[1] !== S) {
+        throw new ShapeError(`MultiHeadAttention: keyPaddingMask must be [B, S] = [${B}, ${S}], got ${fmtShape(m.shape)}`);
+      }
+      scores = T.maskedFill(scores, T.reshape(m, [B, 1, 1, S]), MASK_FILL);
+    }
+    if (opts.attnMask) scores = T.maskedFill(scores, opts.attnMask, MASK_FILL);
+    const att = T.softmax(scores, -1);
+    const dropped = this.training && this.dropoutP > 0 ? T.dropout(att, this.dropoutP, true, this.generator) : att;
+    return { y: this.merge(T.matmul(dropped, v)), att };
+  }
+}
+
+/** [T, S] float32: 1 where key j lies in the future of query i (j > i + S - T), else 0. */
+export function causalMask(Tn: number, S: number): T.Tensor {
+  const m = T.zeros([Tn, S]);
+  const d = m.data();
+  for (let i = 0; i < Tn; i++) for (let j = i + S - Tn + 1; j < S; j++) if (j >= 0) d[i * S + j] = 1;
+  return m;
+}
+
+/**
+ * Hugging Face attention mask (1 = real token, 0 = padding) → key-padding mask (non-zero = padding).
+ * mask [B, S] int32 or float → float32 [B, S].
+ */
+export function keyPaddingFromAttentionMask(mask: T.Tensor): T.Tensor {
+  const src = mask.contiguous().data();
+  const out = T.empty([...mask.shape]);
+  const d = out.data();
+  for (let i = 0; i < d.length; i++) d[i] = src[i] === 0 ? 1 : 0;
+  return out;
+}

@@ -1,0 +1,102 @@
+/**
+ * Transformer blocks: attention + feed-forward with residual connections, in pre-LN order
+ * (x + f(norm(x)), GPT-2; Xiong et al. 2020) or post-LN order (norm(x + f(x)), Vaswani et al. 2017 /
+ * BERT). Decoder blocks of an encoder–decoder add cross-attention between the two.
+ * Names follow GPT-2: `ln_1`, `attn`, `ln_2`, `mlp`; cross-attention adds `ln_cross`, `crossattn`.
+ */
+import * as T from '../tensor/index.js';
+import type { Activation } from './activation.js';
+import { type AttentionCallOptions, MultiHeadAttention } from './attention.js';
+import { Dropout } from './dropout.js';
+import { FeedForward } from './feedforward.js';
+import { Module } from './module.js';
+import { LayerNorm, RMSNorm } from './norm.js';
+
+export type NormKind = 'layernorm' | 'rmsnorm';
+
+export interface TransformerBlockOptions {
+  nEmbd: number;
+  nHead: number;
+  /** 'pre' (default) or 'post'. */
+  normPosition?: 'pre' | 'post';
+  /** 'layernorm' (default) or 'rmsnorm'. */
+  norm?: NormKind;
+  layerNormEpsilon?: number;
+  /** Self-attention is causal (decoder). */
+  causal?: boolean;
+  /** Add a cross-attention sub-layer over `memory`. */
+  crossAttention?: boolean;
+  /** Width of `memory` (default nEmbd). */
+  kvDim?: number;
+  bias?: boolean;
+  /** Residual and attention dropout (training only). */
+  dropout?: number;
+  activation?: Activation;
+  /** Feed-forward hidden width (default 4·nEmbd). */
+  nInner?: number;
+  rope?: boolean | { base?: number };
+  /** Attention score scale (default 1/√D). */
+  attnScale?: number | null;
+  generator?: T.Generator;
+}
+
+/** Builds a normalisation layer of the given kind. */
+export function makeNorm(kind: NormKind, dim: number, eps: number, bias = true): LayerNorm | RMSNorm {
+  return kind === 'rmsnorm' ? new RMSNorm(dim, { eps }) : new LayerNorm(dim, { eps, bias });
+}
+
+/** Per-call options of a block. */
+export interface BlockCallOptions {
+  /** [B, T] non-zero = padding, for self-attention keys. */
+  keyPaddingMask?: T.Tensor | null;
+  /** [B, S, C] encoder output, for cross-attention. */
+  memory?: T.Tensor;
+  /** [B, S] non-zero = padding, for cross-attention keys. */
+  memoryKeyPaddingMask?: T.Tensor | null;
+  positionOffset?: number;
+}
+
+export class TransformerBlock extends Module {
+  declare ln_1: LayerNorm | RMSNorm;
+  declare attn: MultiHeadAttention;
+  declare ln_cross: LayerNorm | RMSNorm | null;
+  declare crossattn: MultiHeadAttention | null;
+  declare ln_2: LayerNorm | RMSNorm;
+  declare mlp: FeedForward;
+  declare drop: Dropout;
+  readonly prenorm: boolean;
+
+  constructor(opts: TransformerBlockOptions) {
+    super();
+    const C = opts.nEmbd, eps = opts.layerNormEpsilon ?? 1e-5, kind = opts.norm ?? 'layernorm';
+    const bias = opts.bias ?? true, p = opts.dropout ?? 0, g = opts.generator;
+    this.prenorm = (opts.normPosition ?? 'pre') === 'pre';
+    this.registerModule('ln_1', makeNorm(kind, C, eps, bias));
+    this.registerModule('attn', new MultiHeadAttention({ embedDim: C, numHeads: opts.nHead, bias, dropout: p, causal: opts.causal, rope: opts.rope, scale: opts.attnScale ?? undefined, generator: g }));
+    if (opts.crossAttention) {
+      this.registerModule('ln_cross', makeNorm(kind, C, eps, bias));
+      this.registerModule('crossattn', new MultiHeadAttention({ embedDim: C, numHeads: opts.nHead, bias, dropout: p, crossAttention: true, kvDim: opts.kvDim, scale: opts.attnScale ?? undefined, generator: g }));
+    } else {
+      this.registerModule('ln_cross', null);
+      this.registerModule('crossattn', null);
+    }
+    this.registerModule('ln_2', makeNorm(kind, C, eps, bias));
+    this.registerModule('mlp', new FeedForward(C, { hidden: opts.nInner, activation: opts.activation, bias, dropout: p, generator: g }));
+    this.registerModule('drop', new Dropout(p, { generator: g }));
+  }
+
+  /** x [B, T, C] → [B, T, C]. */
+  forward(x: T.Tensor, opts: BlockCallOptions = {}): T.Tensor {
+    const self: AttentionCallOptions = { keyPaddingMask: opts.keyPaddingMask ?? null, positionOffset: opts.positionOffset };
+    const cross: AttentionCallOptions = { memory: opts.memory, keyPaddingMask: opts.memoryKeyPaddingMask ?? null };
+    // The MLP applies its own residual dropout after c_proj (as GPT-2); attention's is `drop`.
+    if (this.prenorm) {
+      x = T.add(x, this.drop.forward(this.attn.forward(this.ln_1.forward(x), self)));
+      if (this.crossattn) x = T.add(x, this.drop.forward(this.crossattn.forward(this.ln_cross!.forward(x), cross)));
+      return T.add(x, this.mlp.forward(this.ln_2.forward(x)));
+    }
+    x = this.ln_1.forward(T.add(x, this.drop.forward(this.attn.forward(x, self))));
+    if (this.crossattn) x = this.ln_cross!.forward(T.add(x, this.drop.forward(this.crossattn.forward(x, cross))));
+    return this.ln_2.forward(T.add(x, this.mlp.forward(x)));
+  }
+}
