@@ -1,0 +1,68 @@
+/**
+ * The `stability` block of the training config (issue 8). Everything has a default, so a config
+ * without the block gets the guards on with these values:
+ *
+ * ```json
+ * "stability": {
+ *   "nanGuard":   { "enabled": true, "maxConsecutiveSkips": 10 },
+ *   "spikeGuard": { "enabled": true, "window": 50, "k": 6, "skipBatches": 10, "snapshotEvery": 50, "maxRollbacks": 5 },
+ *   "gradStats":  { "enabled": true, "vanishingThreshold": 1e-7, "explodingThreshold": 1000,
+ *                   "growthFactor": 10, "patience": 3, "lowerLayers": null }
+ * }
+ * ```
+ */
+import { z } from 'zod';
+
+const posInt = () => z.int().min(1);
+
+/** Non-finite loss / gradient guard. */
+export const NanGuardSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Stop with TrainingDivergedError after this many optimizer steps in a row were skipped. */
+  maxConsecutiveSkips: posInt().default(10),
+});
+
+/** Loss-spike guard: rollback to an in-memory snapshot and skip batches (PaLM, Chowdhery et al. 2022 §5.1). */
+export const SpikeGuardSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Number of recent good losses in the moving mean / standard deviation. */
+  window: z.int().min(2).default(50),
+  /** A loss above mean + k·std of the window is a spike. */
+  k: z.number().gt(0).default(6),
+  /** Batches skipped (read, not trained on) after a rollback. */
+  skipBatches: z.int().min(0).default(10),
+  /** Take an in-memory snapshot every this many good optimizer steps. */
+  snapshotEvery: posInt().default(50),
+  /** Stop with TrainingDivergedError after this many rollbacks to the same snapshot. */
+  maxRollbacks: posInt().default(5),
+});
+
+/** Per-layer statistics and vanishing / exploding gradient warnings. */
+export const GradStatsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** A lower layer whose gradient norm stays below this for `patience` logs is vanishing. */
+  vanishingThreshold: z.number().min(0).default(1e-7),
+  /** A layer (or the whole model) whose gradient norm is above this is exploding. */
+  explodingThreshold: z.number().gt(0).default(1000),
+  /** A layer whose gradient norm grew by more than this factor since the previous log is exploding. */
+  growthFactor: z.number().gt(1).default(10),
+  /** Consecutive logs below `vanishingThreshold` before the vanishing warning. */
+  patience: posInt().default(3),
+  /** How many of the lowest numbered blocks the vanishing check watches; null: the lower half. */
+  lowerLayers: posInt().nullable().default(null),
+});
+
+export const StabilitySchema = z.strictObject({
+  nanGuard: NanGuardSchema.prefault({}),
+  spikeGuard: SpikeGuardSchema.prefault({}),
+  gradStats: GradStatsSchema.prefault({}),
+});
+
+/** The validated stability block with every default filled in. */
+export type StabilityConfig = z.infer<typeof StabilitySchema>;
+export type StabilityConfigInput = z.input<typeof StabilitySchema>;
+
+/** Validated defaults merged with `input` (tests and hand-written loops). */
+export function stabilityConfig(input: StabilityConfigInput = {}): StabilityConfig {
+  return StabilitySchema.parse(input);
+}

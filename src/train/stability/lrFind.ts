@@ -1,0 +1,166 @@
+/**
+ * The learning-rate range test (Smith 2015, "Cyclical Learning Rates for Training Neural Networks"
+ * §3.3; the fastai `lr_find` form): train for up to `numSteps` steps while the learning rate grows
+ * exponentially from `startLr` to `endLr`, record the loss at each, smooth it with a bias-corrected
+ * exponential moving average, and stop once the smoothed loss exceeds `divergeFactor` times its
+ * minimum (or the loss is not finite). The suggestion is read off the smoothed curve.
+ *
+ * Rules for the suggestion (`suggestLr`):
+ * - `'steepest'`: the learning rate where the smoothed loss falls fastest per unit of log(lr)
+ *   (most negative central difference), searched from the start up to the minimum — the point
+ *   where training makes the most progress per step while still stable (Smith; fastai `steep`).
+ * - `'minimum/10'`: the learning rate at the smoothed loss's minimum divided by 10 — the minimum
+ *   is already at the edge of divergence, a decade lower is safely inside the stable range
+ *   (fastai `minimum`).
+ * - `'valley'`: the middle of the longest run of decreasing smoothed loss before the minimum
+ *   (fastai `valley`, Zach Mueller's rule) — robust against a single noisy steep segment.
+ */
+import { ValueError } from '../../errors.js';
+
+/** The sweep's settings. */
+export interface LrFindOptions {
+  /** First learning rate (> 0). Default 1e-7. */
+  startLr?: number;
+  /** Last learning rate (> startLr). Default 10. */
+  endLr?: number;
+  /** Steps of the sweep (>= 5). Default 200. */
+  numSteps?: number;
+  /** EMA weight of the previous smoothed value (fastai: 0.98). */
+  beta?: number;
+  /** Stop once smoothed loss > divergeFactor × its minimum (fastai: 4). */
+  divergeFactor?: number;
+}
+
+/** One point of the sweep. */
+export interface LrFindPoint {
+  lr: number;
+  loss: number;
+  smoothed: number;
+}
+
+export type LrRule = 'steepest' | 'minimum/10' | 'valley';
+
+/** What `lrFind` returns. */
+export interface LrFindResult {
+  points: LrFindPoint[];
+  /** Why the sweep stopped. */
+  stoppedBy: 'end' | 'diverged' | 'non-finite';
+  suggestedLr: number;
+  rule: LrRule;
+  /** Each rule's answer, for comparison. */
+  suggestions: Record<LrRule, number>;
+}
+
+const DEFAULTS = { startLr: 1e-7, endLr: 10, numSteps: 200, beta: 0.98, divergeFactor: 4 };
+
+function resolve(o: LrFindOptions): Required<LrFindOptions> {
+  const r = { ...DEFAULTS, ...o };
+  if (!(r.startLr > 0)) throw new ValueError(`lrFind: startLr must be > 0, got ${r.startLr}`);
+  if (!(r.endLr > r.startLr)) throw new ValueError(`lrFind: endLr must be > startLr (${r.startLr}), got ${r.endLr}`);
+  if (!Number.isInteger(r.numSteps) || r.numSteps < 5) throw new ValueError(`lrFind: numSteps must be an integer >= 5, got ${r.numSteps}`);
+  if (!(r.beta >= 0 && r.beta < 1)) throw new ValueError(`lrFind: beta must be in [0, 1), got ${r.beta}`);
+  if (!(r.divergeFactor > 1)) throw new ValueError(`lrFind: divergeFactor must be > 1, got ${r.divergeFactor}`);
+  return r;
+}
+
+/** The i-th learning rate of an exponential sweep of n steps: start·(end/start)^(i/(n−1)). */
+export function sweepLr(i: number, n: number, startLr: number, endLr: number): number {
+  return startLr * Math.pow(endLr / startLr, i / (n - 1));
+}
+
+/**
+ * Bias-corrected exponential moving average (Kingma & Ba 2015's correction, as fastai smooths
+ * the lr-finder loss): m_i = β·m_{i−1} + (1−β)·x_i, s_i = m_i / (1 − β^{i+1}).
+ */
+export function smoothLosses(losses: readonly number[], beta = 0.98): number[] {
+  let m = 0;
+  return losses.map((x, i) => {
+    m = beta * m + (1 - beta) * x;
+    return m / (1 - Math.pow(beta, i + 1));
+  });
+}
+
+/**
+ * The suggested learning rate of a sweep by each rule (see the module comment). Points must be in
+ * sweep order (increasing lr) with finite smoothed losses.
+ * @throws ValueError for fewer than 3 points.
+ */
+export function suggestLrs(points: readonly { lr: number; smoothed: number }[]): Record<LrRule, number> {
+  const n = points.length;
+  if (n < 3) throw new ValueError(`suggestLr: needs at least 3 points of the sweep, got ${n}`);
+  let iMin = 0;
+  for (let i = 1; i < n; i++) if (points[i].smoothed < points[iMin].smoothed) iMin = i;
+  // Steepest descent per log-lr: central differences inside [1, iMin] (one-sided at the ends).
+  const slope = (i: number): number => {
+    const a = Math.max(0, i - 1);
+    const b = Math.min(n - 1, i + 1);
+    return (points[b].smoothed - points[a].smoothed) / (Math.log(points[b].lr) - Math.log(points[a].lr));
+  };
+  let iSteep = 0;
+  for (let i = 1; i <= Math.max(iMin, 1) && i < n; i++) if (slope(i) < slope(iSteep)) iSteep = i;
+  // Valley: the longest strictly decreasing run ending at or before the minimum; its point 2/3 along
+  // (fastai takes the middle of the longest valley and moves towards its lower end).
+  let bestStart = 0;
+  let bestLen = 0;
+  let runStart = 0;
+  for (let i = 1; i <= iMin; i++) {
+    if (points[i].smoothed >= points[i - 1].smoothed) runStart = i;
+    const len = i - runStart;
+    if (len > bestLen) {
+      bestLen = len;
+      bestStart = runStart;
+    }
+  }
+  const iValley = Math.min(n - 1, bestStart + Math.floor((2 * bestLen) / 3));
+  return { 'steepest': points[iSteep].lr, 'minimum/10': points[iMin].lr / 10, 'valley': points[iValley].lr };
+}
+
+/**
+ * Runs the sweep.
+ * @param step trains one step at learning rate `lr` and returns that step's loss (computed before
+ *   the update, as training logs it).
+ * @param rule which suggestion becomes `suggestedLr`.
+ * @param onPoint called with each point as it is measured (to write lr_find.jsonl as it goes).
+ * @throws ValueError for bad options, or when the loss is not finite from the very first steps
+ *   (fewer than 3 usable points).
+ */
+export function lrFind(step: (lr: number, i: number) => number, options: LrFindOptions = {}, rule: LrRule = 'valley',
+  onPoint?: (p: LrFindPoint) => void): LrFindResult {
+  const o = resolve(options);
+  const points: LrFindPoint[] = [];
+  let m = 0;
+  let best = Infinity;
+  let stoppedBy: LrFindResult['stoppedBy'] = 'end';
+  for (let i = 0; i < o.numSteps; i++) {
+    const lr = sweepLr(i, o.numSteps, o.startLr, o.endLr);
+    const loss = step(lr, i);
+    if (!Number.isFinite(loss)) {
+      stoppedBy = 'non-finite';
+      break;
+    }
+    m = o.beta * m + (1 - o.beta) * loss;
+    const smoothed = m / (1 - Math.pow(o.beta, i + 1));
+    const p = { lr, loss, smoothed };
+    points.push(p);
+    onPoint?.(p);
+    best = Math.min(best, smoothed);
+    if (i > 0 && smoothed > o.divergeFactor * best) {
+      stoppedBy = 'diverged';
+      break;
+    }
+  }
+  if (points.length < 3) {
+    throw new ValueError(`lrFind: the loss was not finite after ${points.length} step(s) from startLr ${o.startLr}; start the sweep lower`);
+  }
+  const suggestions = suggestLrs(points);
+  return { points, stoppedBy, suggestedLr: suggestions[rule], rule, suggestions };
+}
+
+/** A one-line description of a rule, written beside the suggestion. */
+export function describeRule(rule: LrRule): string {
+  switch (rule) {
+    case 'steepest': return 'steepest: lr where the smoothed loss falls fastest per log(lr), before its minimum';
+    case 'minimum/10': return 'minimum/10: lr at the smoothed loss minimum divided by 10';
+    case 'valley': return 'valley: 2/3 along the longest decreasing stretch of the smoothed loss before its minimum';
+  }
+}
