@@ -49,9 +49,10 @@ export class GPT extends Module {
 
   /**
    * Builds the model and initialises it GPT-2 style (initGPT2) from `config.seed`.
+   * @param opts.init false skips the GPT-2 initialisation (weights about to be loaded).
    * @throws ConfigError naming an invalid config field.
    */
-  constructor(config: GPTConfig) {
+  constructor(config: GPTConfig, opts: { init?: boolean } = {}) {
     super();
     const c = (this.config = resolveGPTConfig(config));
     const g = (this.generator = new T.Generator(c.seed));
@@ -69,7 +70,7 @@ export class GPT extends Module {
     this.registerModule('h', blocks);
     this.registerModule('ln_f', makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias));
     this.registerModule('lm_head', c.tieWordEmbeddings ? null : new Linear(c.nEmbd, c.vocabSize, { bias: false, generator: g }));
-    initGPT2(this, { nLayer: c.nLayer, generator: g });
+    if (opts.init ?? true) initGPT2(this, { nLayer: c.nLayer, generator: g });
   }
 
   /**
