@@ -1,0 +1,169 @@
+/**
+ * Fused LM head + cross-entropy: logits = hidden · weightᵀ and the loss computed in chunks of tokens,
+ * so the [N, V] logits never exist whole (DESIGN.md "Losses"; the idea of Liger-Kernel's and
+ * Apple's cut-cross-entropy: recompute instead of store).
+ *
+ * Forward: per chunk of rows, logits_chunk = h_chunk · Wᵀ (one GEMM into a reused [chunk, V] buffer),
+ * then the row kernel of class-kernel.ts gives log-sum-exp and the loss terms; only the per-row
+ * log-sum-exp (N numbers) is kept. Backward: per chunk, the logits are recomputed, turned in place
+ * into dlogits (softmax − one-hot, smoothing and z-loss terms), and two GEMMs write
+ * dHidden_chunk = dlogits · W and accumulate dW += dlogitsᵀ · h_chunk. Peak memory grows with the
+ * chunk, not with N·V.
+ */
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import type { FloatArray } from '../backend/backend.js';
+import { getBackend } from '../backend/index.js';
+import * as T from '../tensor/index.js';
+import { backwardRows, type ClassSpec, forwardRows, newRowTerms, type RowFactors, sumOf, validateTargets } from './class-kernel.js';
+import { type ClassLossCommon, checkIndexTarget, parseClassOptions, parseSmoothing } from './class-loss-op.js';
+import { checkFloat, checkNumber, floatData, fromValues, scalarOf } from './common.js';
+import { notePeak } from './peak.js';
+
+export interface FusedLinearCrossEntropyOptions extends ClassLossCommon {
+  /** Label smoothing ε in [0, 1] (as crossEntropy). Default 0. */
+  labelSmoothing?: number;
+  /** z-loss coefficient (PaLM): adds coef·lse² per token, averaged over ALL N tokens (ignored ones
+   *  included, as the golden `z_objective` cases) for 'mean', summed for 'sum'. Default 0 (off). */
+  zLossCoef?: number;
+  /** Tokens per chunk. Default: as many as fit in about 4 M logits (16 MB in float32), at least 1. */
+  chunkSize?: number;
+  /**
+   * When `weight` is a leaf that requires grad, add its gradient straight into `weight.grad` during
+   * backward (what autograd would do) instead of returning it, which saves one [V, C] buffer and a
+   * copy. Default true.
+   */
+  accumulateWeightGradInPlace?: boolean;
+}
+
+/** Default chunk budget in logits elements. */
+const CHUNK_ELEMENTS = 4 * 1024 * 1024;
+
+/**
+ * The same loss as `crossEntropy(matmul(hidden, weightᵀ), target, { layout: 'BTV', … })` (plus
+ * zLossCoef·z-loss), with the same gradients for hidden and weight, without materialising the logits.
+ *
+ * Shapes: hidden [N, C] or [..., C] (float32 / float64); weight [V, C] (same dtype); target int32
+ * [N] or [...] (hidden's leading shape); option weight: class weights [V]. Output: scalar ('mean',
+ * 'sum') or target's shape ('none'). Semantics of ignoreIndex, labelSmoothing, class weights and
+ * reductions are crossEntropy's (mean divides the cross-entropy by Σ w[y] over counted tokens).
+ * @throws ShapeError for mismatched shapes (both named); ValueError for bad options or dtypes;
+ *   IndexError for a target outside [0, V) that is not ignoreIndex (position and value named).
+ */
+export function fusedLinearCrossEntropy(hidden: T.Tensor, weight: T.Tensor, target: T.Tensor,
+  options: FusedLinearCrossEntropyOptions = {}): T.Tensor {
+  const fn = 'fusedLinearCrossEntropy';
+  checkFloat(fn, 'hidden', hidden);
+  checkFloat(fn, 'weight', weight);
+  if (hidden.dtype !== weight.dtype) throw new ValueError(`${fn}: 'hidden' (${hidden.dtype}) and 'weight' (${weight.dtype}) must have the same dtype`);
+  if (hidden.ndim < 1 || weight.ndim !== 2) {
+    throw new ShapeError(`${fn}: expected hidden [..., C] and weight [V, C], got ${fmtShape(hidden.shape)} and ${fmtShape(weight.shape)}`);
+  }
+  const Cin = hidden.shape[hidden.ndim - 1];
+  const [V, Cw] = weight.shape;
+  if (Cw !== Cin) throw new ShapeError(`${fn}: hidden ${fmtShape(hidden.shape)} and weight ${fmtShape(weight.shape)} disagree on C (${Cin} vs ${Cw})`);
+  const tShape = hidden.shape.slice(0, -1);
+  if (!T.sameShape(target.shape, tShape)) {
+    throw new ShapeError(`${fn}: hidden ${fmtShape(hidden.shape)} needs a target of shape ${fmtShape(tShape)}, got ${fmtShape(target.shape)}`);
+  }
+  const eps = parseSmoothing(fn, options.labelSmoothing);
+  const o = parseClassOptions(fn, options, V);
+  const zCoef = checkNumber(fn, 'zLossCoef', options.zLossCoef ?? 0);
+  const N = tShape.reduce((a, b) => a * b, 1);
+  let chunk = options.chunkSize ?? Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(V, 1)));
+  if (!Number.isInteger(chunk) || chunk < 1) throw new ValueError(`${fn}: option 'chunkSize' must be a positive integer, got ${String(options.chunkSize)}`);
+  chunk = Math.min(chunk, Math.max(N, 1));
+  const td = checkIndexTarget(fn, target);
+  validateTargets(fn, td, tShape, V, o.ignoreIndex);
+
+  const dt = hidden.dtype === 'float64' ? 'float64' : 'float32';
+  const hd = floatData(hidden), wd = floatData(weight);
+  const spec: ClassSpec = { C: V, inner: 1, weight: o.weight, ignoreIndex: o.ignoreIndex, eps, logits: true };
+  const terms = newRowTerms(N, spec, zCoef !== 0);
+  const be = getBackend();
+  const logitsInto = (buf: FloatArray, r0: number, n: number) =>
+    be.matmul(hd.subarray(r0 * Cin), wd, buf, 1, n, V, Cin, false, true, 0, 0, 1, 0);
+
+  T.scope(() => {
+    const buf = T.empty([chunk, V], dt).storage.data as FloatArray;
+    notePeak();
+    for (let r0 = 0; r0 < N; r0 += chunk) {
+      const n = Math.min(chunk, N - r0);
+      logitsInto(buf, r0, n);
+      forwardRows(buf, spec, td, r0, n, terms);
+    }
+  });
+
+  const D = sumOf(terms.wy);
+  const zl = terms.zlse;
+  let out: T.Tensor;
+  if (o.reduction === 'none') {
+    const vals = new Float64Array(N);
+    for (let r = 0; r < N; r++) {
+      let v = terms.smooth ? (1 - eps) * terms.nll[r] + terms.smooth[r] * (eps / V) : terms.nll[r];
+      if (zl) v += zCoef * (zl[r] * zl[r]);
+      vals[r] = v;
+    }
+    out = fromValues(tShape, dt, vals);
+  } else {
+    const nll = sumOf(terms.nll), sm = terms.smooth ? sumOf(terms.smooth) : 0;
+    let v: number;
+    if (o.reduction === 'sum') v = terms.smooth ? (1 - eps) * nll + sm * (eps / V) : nll;
+    else v = terms.smooth ? (1 - eps) * (nll / D) + (sm / D) * (eps / V) : nll / D;
+    if (zl) {
+      let z = 0;
+      for (let r = 0; r < N; r++) z += zl[r] * zl[r];
+      v += o.reduction === 'sum' ? zCoef * z : zCoef * (z / N);
+    }
+    out = scalarOf(v, dt);
+  }
+
+  return T.record(fn, out, [hidden, weight], (g) => {
+    const gd = floatData(g);
+    const nllScale = eps > 0 ? 1 - eps : 1;
+    let f: RowFactors;
+    if (o.reduction === 'none') {
+      f = { a: (r) => (eps > 0 ? gd[r] * nllScale : gd[r]), b: (r) => gd[r] * (eps / V), nllZero: false, z: zl ? (r) => gd[r] * zCoef : null };
+    } else {
+      const g0 = gd[0], mean = o.reduction === 'mean';
+      const a = mean ? (eps > 0 ? g0 * nllScale : g0) / D : eps > 0 ? g0 * nllScale : g0;
+      const b = mean ? (g0 * (eps / V)) / D : g0 * (eps / V);
+      const z = mean ? (g0 * zCoef) / N : g0 * zCoef;
+      f = { a: () => a, b: () => b, nllZero: mean && D === 0, z: zl ? () => z : null };
+    }
+    const needH = hidden.requiresGrad, needW = weight.requiresGrad;
+    const dH = needH ? T.empty(hidden.shape, dt) : null;
+    const dHd = dH ? (dH.storage.data as FloatArray) : null;
+    // dW: straight into weight.grad when allowed (see the option), else a returned buffer.
+    let dW: T.Tensor | null = null;
+    let dWd: FloatArray | null = null;
+    let fresh = false;
+    if (needW) {
+      const inPlace = (options.accumulateWeightGradInPlace ?? true) && weight.gradFn === null;
+      const gOld = weight.grad;
+      if (inPlace && gOld && gOld.dtype === dt && T.sameShape(gOld.shape, weight.shape) && gOld.isContiguous()) {
+        dWd = gOld.data() as FloatArray;
+      } else if (inPlace && !gOld) {
+        weight.grad = T.empty(weight.shape, dt).keep();
+        dWd = weight.grad.storage.data as FloatArray;
+        fresh = true;
+      } else {
+        dW = T.empty(weight.shape, dt);
+        dWd = dW.storage.data as FloatArray;
+        fresh = true;
+      }
+    }
+    T.scope(() => {
+      const buf = T.empty([chunk, V], dt).storage.data as FloatArray;
+      notePeak();
+      for (let r0 = 0; r0 < N; r0 += chunk) {
+        const n = Math.min(chunk, N - r0);
+        logitsInto(buf, r0, n);
+        backwardRows(buf, buf, spec, td, r0, n, terms, f);
+        if (dHd) be.matmul(buf, wd, dHd.subarray(r0 * Cin), 1, n, Cin, V, false, false, 0, 0, 1, 0);
+        if (dWd) be.matmul(buf, hd.subarray(r0 * Cin), dWd, 1, V, Cin, n, true, false, 0, 0, 1, fresh && r0 === 0 ? 0 : 1);
+      }
+      if (dWd && fresh && N === 0) dWd.fill(0);
+    });
+    return [dH, dW];
+  });
+}
