@@ -7,7 +7,8 @@
  *   "nanGuard":   { "enabled": true, "maxConsecutiveSkips": 10 },
  *   "spikeGuard": { "enabled": true, "window": 50, "k": 6, "skipBatches": 10, "snapshotEvery": 50, "maxRollbacks": 5 },
  *   "gradStats":  { "enabled": true, "vanishingThreshold": 1e-7, "explodingThreshold": 1000,
- *                   "growthFactor": 10, "patience": 3, "lowerLayers": null }
+ *                   "growthFactor": 10, "growthWindow": 20, "patience": 3,
+ *                   "lowerLayers": null }
  * }
  * ```
  */
@@ -44,8 +45,10 @@ export const GradStatsSchema = z.strictObject({
   vanishingThreshold: z.number().min(0).default(1e-7),
   /** A layer (or the whole model) whose gradient norm is above this is exploding. */
   explodingThreshold: z.number().gt(0).default(1000),
-  /** A layer whose gradient norm grew by more than this factor since the previous log is exploding. */
+  /** A layer whose gradient norm is more than this times its largest of the previous `growthWindow` steps is exploding. */
   growthFactor: z.number().gt(1).default(10),
+  /** Steps the growth rule looks back over (and stays quiet for after a warning). */
+  growthWindow: posInt().default(20),
   /** Consecutive logs below `vanishingThreshold` before the vanishing warning. */
   patience: posInt().default(3),
   /** How many of the lowest numbered blocks the vanishing check watches; null: the lower half. */

@@ -6,9 +6,11 @@
  * - Vanishing: a watched (lower) group whose gradient norm is below `threshold` for `patience`
  *   consecutive updates. One warning per streak, at the update that completes it.
  * - Exploding: a norm that is non-finite or above `threshold` (one warning when it first crosses,
- *   again only after it went back below), or that grew by more than `growthFactor` since the
- *   previous update of the same name (from a previous norm of at least `growthFloor`, so that norms
- *   that are practically zero do not count as growing).
+ *   again only after it went back below), or more than `growthFactor` times the LARGEST norm of the
+ *   same name over the previous `window` updates. Comparing with the recent maximum rather than
+ *   the previous value keeps the ordinary ups and downs of minibatch gradients (a layer whose
+ *   gradient dipped and comes back) from counting as growth; only a norm beyond anything seen
+ *   lately does. Previous norms below `growthFloor` (practically zero) are not compared.
  */
 
 /** A warning a detector raises. */
@@ -61,25 +63,48 @@ export class VanishingDetector {
     }
     return out;
   }
+
+  /** JSON state (for an exact resume). */
+  stateDict(): { streak: Record<string, number> } {
+    return { streak: Object.fromEntries(this.streak) };
+  }
+
+  loadStateDict(s: { streak?: Record<string, number> }): void {
+    this.streak.clear();
+    for (const [k, v] of Object.entries(s.streak ?? {})) this.streak.set(k, v);
+  }
+}
+
+/** JSON state of an {@link ExplodingDetector}. */
+export interface ExplodingState {
+  history: Record<string, number[]>;
+  above: string[];
+  quietUntil: Record<string, number>;
+  updates: number;
 }
 
 export class ExplodingDetector {
-  private readonly previous = new Map<string, number>();
+  private readonly history = new Map<string, number[]>();
   private readonly above = new Set<string>();
+  private readonly quietUntil = new Map<string, number>();
+  private updates = 0;
 
   /**
    * @param threshold a norm above it (or non-finite) is exploding.
-   * @param growthFactor a norm more than this times the previous one (> 1) is exploding.
-   * @param growthFloor previous norms below this are not compared (default 0: all are).
-   * @param what how the updates are spaced, for messages ('log', 'step').
+   * @param growthFactor a norm more than this times the largest of the previous `window` norms of
+   *   the same name is exploding (> 1).
+   * @param window how many previous updates the growth rule compares with (integer >= 1); after a
+   *   growth warning the same name is quiet for this many updates.
+   * @param growthFloor a largest previous norm below this is not compared (practically zero).
    */
-  constructor(readonly threshold: number, readonly growthFactor: number, readonly growthFloor = 0, readonly what = 'log') {}
+  constructor(readonly threshold: number, readonly growthFactor: number, readonly window = 20, readonly growthFloor = 0) {}
 
-  /** Feeds one update's norms; returns the warnings it raises. */
+  /** Feeds one update's norms (every step, or every log); returns the warnings it raises. */
   update(step: number, norms: readonly NamedNorm[]): GradWarning[] {
     const out: GradWarning[] = [];
+    this.updates++;
     for (const { name, gradNorm } of norms) {
-      const prev = this.previous.get(name);
+      const hist = this.history.get(name) ?? [];
       const high = !Number.isFinite(gradNorm) || gradNorm > this.threshold;
       if (high && !this.above.has(name)) {
         this.above.add(name);
@@ -90,14 +115,40 @@ export class ExplodingDetector {
       } else if (!high) {
         this.above.delete(name);
       }
-      if (!high && prev !== undefined && prev > 0 && prev >= this.growthFloor && gradNorm > this.growthFactor * prev) {
+      const ref = hist.length > 0 ? Math.max(...hist) : 0;
+      if (!high && ref > 0 && ref >= this.growthFloor && gradNorm > this.growthFactor * ref && this.updates >= (this.quietUntil.get(name) ?? 0)) {
+        this.quietUntil.set(name, this.updates + this.window);
         out.push({
           kind: 'exploding', step, layer: name,
-          message: `exploding gradients: ${name} gradient norm grew ${fmt(gradNorm / prev)}x since the previous ${this.what} (${fmt(prev)} -> ${fmt(gradNorm)})`,
+          message: `exploding gradients: ${name} gradient norm ${fmt(gradNorm)} is ${fmt(gradNorm / ref)}x the largest of the previous ${hist.length} (${fmt(ref)})`,
         });
       }
-      if (Number.isFinite(gradNorm)) this.previous.set(name, gradNorm);
+      if (Number.isFinite(gradNorm)) {
+        hist.push(gradNorm);
+        if (hist.length > this.window) hist.shift();
+        this.history.set(name, hist);
+      }
     }
     return out;
+  }
+
+  /** JSON state (for an exact resume). */
+  stateDict(): ExplodingState {
+    return {
+      history: Object.fromEntries([...this.history].map(([k, v]) => [k, [...v]])),
+      above: [...this.above],
+      quietUntil: Object.fromEntries(this.quietUntil),
+      updates: this.updates,
+    };
+  }
+
+  loadStateDict(s: Partial<ExplodingState>): void {
+    this.history.clear();
+    for (const [k, v] of Object.entries(s.history ?? {})) this.history.set(k, [...v]);
+    this.above.clear();
+    for (const k of s.above ?? []) this.above.add(k);
+    this.quietUntil.clear();
+    for (const [k, v] of Object.entries(s.quietUntil ?? {})) this.quietUntil.set(k, v);
+    this.updates = s.updates ?? 0;
   }
 }

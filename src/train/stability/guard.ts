@@ -19,18 +19,20 @@
  *   every `spikeGuard.snapshotEvery` good steps, the next `skipBatches` batches are to be dropped,
  *   a `rollback` event is logged. A snapshot holds parameters that a good loss was just computed
  *   from (it is taken inside `check`, before the update), so it never holds an unvalidated update.
+ * - Every step: the gradient norm of every layer group and of the whole model feeds the exploding
+ *   detector (cheap: one pass over the gradients, which the non-finite check needs anyway).
  * - At logging steps: per-layer gradient norm, parameter norm and update ratio (a `{type:'layers'}`
- *   line) and vanishing / exploding warnings; the global gradient norm is checked every step.
+ *   line) and the vanishing detector (K consecutive logs).
  */
 import type { Tensor } from '../../tensor/index.js';
+import { ValueError } from '../../errors.js';
 import { TrainingDivergedError } from './errors.js';
 import { type StabilityConfig, stabilityConfig, type StabilityConfigInput } from './config.js';
-import { ExplodingDetector, type GradWarning, VanishingDetector } from './detectors.js';
+import { ExplodingDetector, type ExplodingState, type GradWarning, VanishingDetector } from './detectors.js';
 import { layerGroupOf, lowerLayerGroups } from './layerGroups.js';
 import { LayerStatsCollector, type LayerStat, TOTAL } from './layerStats.js';
 import { NanGuard, nonFiniteReason } from './nanGuard.js';
-import { globalGradNorm } from './norms.js';
-import { type Stateful, TrainingSnapshot } from './snapshot.js';
+import { type SnapshotStore, type Stateful, TrainingSnapshot } from './snapshot.js';
 import { LossSpikeDetector } from './spike.js';
 
 /** A metrics.jsonl event line (src/train/report/parseMetrics.ts). */
@@ -40,8 +42,8 @@ export interface StabilityEvent {
   message: string;
   /** Warnings: 'vanishing' | 'exploding'. */
   kind?: string;
-  /** Warnings: the layer group or 'total'. */
-  layer?: string;
+  /** Warnings: the layer groups (or 'total') concerned. */
+  layers?: string[];
   [extra: string]: unknown;
 }
 
@@ -62,10 +64,15 @@ export interface StabilityGuardOptions {
   config?: StabilityConfig | StabilityConfigInput;
   /** Dotted names and parameters in model order. */
   namedParameters: Iterable<[string, Tensor]>;
-  /** The optimizer (state dict with copied buffers). */
-  optimizer: Stateful;
+  /** The optimizer (state dict with copied buffers); unused when `snapshot` is given. */
+  optimizer?: Stateful;
   /** More parts rolled back with the model: schedule, grad scaler, trainer counters. */
   extras?: Record<string, Stateful>;
+  /**
+   * Where snapshots live; default: a {@link TrainingSnapshot} of the parameters, the optimizer and
+   * `extras`. The Trainer passes its own (model, optimizer, schedule, data position, RNG).
+   */
+  snapshot?: SnapshotStore;
   /** Receives every event and layers line (write them to metrics.jsonl). */
   log?: (record: StabilityEvent | LayersRecord) => void;
   /** Receives a one-line text of every event (show it on the terminal). */
@@ -84,10 +91,9 @@ export class StabilityGuard {
   readonly spike: LossSpikeDetector;
   readonly stats: LayerStatsCollector;
   private readonly params: Tensor[];
-  private readonly snapshot: TrainingSnapshot;
+  private readonly snapshot: SnapshotStore;
   private readonly vanishing: VanishingDetector;
-  private readonly explodingLayers: ExplodingDetector;
-  private readonly explodingTotal: ExplodingDetector;
+  private readonly exploding: ExplodingDetector;
   private readonly log: (r: StabilityEvent | LayersRecord) => void;
   private readonly print: (line: string) => void;
   private readonly lastCheckpoint: () => string | null;
@@ -107,12 +113,13 @@ export class StabilityGuard {
     const c = this.config;
     this.nan = new NanGuard(c.nanGuard.maxConsecutiveSkips);
     this.spike = new LossSpikeDetector(c.spikeGuard.window, c.spikeGuard.k);
-    this.snapshot = new TrainingSnapshot(this.params, o.optimizer, o.extras ?? {});
+    if (o.snapshot) this.snapshot = o.snapshot;
+    else if (o.optimizer) this.snapshot = new TrainingSnapshot(this.params, o.optimizer, o.extras ?? {});
+    else throw new ValueError('StabilityGuard: give the optimizer (or a snapshot store) so that a rollback can restore it');
     const groups = [...new Set(named.map(([n]) => layerGroupOf(n)))];
     this.vanishing = new VanishingDetector(lowerLayerGroups(groups, c.gradStats.lowerLayers), c.gradStats.vanishingThreshold, c.gradStats.patience);
     const g = c.gradStats;
-    this.explodingLayers = new ExplodingDetector(g.explodingThreshold, g.growthFactor, g.vanishingThreshold, 'log');
-    this.explodingTotal = new ExplodingDetector(g.explodingThreshold, g.growthFactor, g.vanishingThreshold, 'step');
+    this.exploding = new ExplodingDetector(g.explodingThreshold, g.growthFactor, g.growthWindow, g.vanishingThreshold);
     this.log = o.log ?? (() => {});
     this.print = o.print ?? (() => {});
     this.lastCheckpoint = o.lastCheckpoint ?? (() => null);
@@ -123,10 +130,15 @@ export class StabilityGuard {
     this.print(`[${e.event}] step ${e.step}: ${e.message}`);
   }
 
+  /** One event per kind and step, naming every layer it concerns. */
   private warn(ws: GradWarning[]): void {
-    for (const w of ws) {
-      this.warnings.push(w);
-      this.emit({ event: 'warning', step: w.step, message: w.message, kind: w.kind, layer: w.layer });
+    this.warnings.push(...ws);
+    for (const kind of ['exploding', 'vanishing'] as const) {
+      const of = ws.filter((w) => w.kind === kind);
+      if (of.length === 0) continue;
+      const prefix = `${kind} gradients: `;
+      const message = prefix + of.map((w) => (w.message.startsWith(prefix) ? w.message.slice(prefix.length) : w.message)).join('; ');
+      this.emit({ event: 'warning', step: of[0].step, message, kind, layers: of.map((w) => w.layer) });
     }
   }
 
@@ -163,7 +175,8 @@ export class StabilityGuard {
   check(step: number, loss: number, opts: { logStats?: boolean; logStep?: number } = {}): GuardDecision {
     const c = this.config;
     const at = opts.logStep ?? step;
-    const gradNorm = globalGradNorm(this.params);
+    const norms = this.stats.measureGrads();
+    const gradNorm = norms[norms.length - 1].gradNorm;
     const reason = c.nanGuard.enabled ? nonFiniteReason(loss, gradNorm) : null;
     if (reason !== null) {
       this.emit({ event: 'skip', step: at, message: `optimizer step skipped: non-finite ${reason === 'loss' ? `loss (${fmt(loss)})` : `gradient norm (${fmt(gradNorm)})`}`, reason });
@@ -200,7 +213,7 @@ export class StabilityGuard {
       }
     }
     if (c.gradStats.enabled) {
-      this.warn(this.explodingTotal.update(at, [{ name: TOTAL, gradNorm }]));
+      this.warn(this.exploding.update(at, norms));
       if (opts.logStats) this.stats.beforeStep();
     }
     return { action: 'step', gradNorm };
@@ -218,7 +231,46 @@ export class StabilityGuard {
     this.log({ type: 'layers', step: logStep, layers });
     const groups = layers.filter((l) => l.name !== TOTAL);
     this.warn(this.vanishing.update(logStep, groups));
-    this.warn(this.explodingLayers.update(logStep, groups));
     return layers;
   }
+
+  /**
+   * The guard's counters and detector histories as JSON, for a checkpoint (the in-memory snapshot
+   * itself is not saved: after a resume the next snapshot is taken at the resumed step).
+   */
+  stateDict(): GuardState {
+    return {
+      nan: this.nan.stateDict(),
+      spikeWindow: this.spike.history(),
+      goodSteps: this.goodSteps,
+      rollbacks: this.rollbacks,
+      rollbacksToSnapshot: this.rollbacksToSnapshot,
+      skipLeft: this.skipLeft,
+      vanishing: this.vanishing.stateDict(),
+      exploding: this.exploding.stateDict(),
+    };
+  }
+
+  loadStateDict(s: Partial<GuardState>): void {
+    this.nan.loadStateDict(s.nan ?? {});
+    this.spike.loadHistory(s.spikeWindow ?? []);
+    this.goodSteps = s.goodSteps ?? 0;
+    this.rollbacks = s.rollbacks ?? 0;
+    this.rollbacksToSnapshot = s.rollbacksToSnapshot ?? 0;
+    this.skipLeft = s.skipLeft ?? 0;
+    this.vanishing.loadStateDict(s.vanishing ?? {});
+    this.exploding.loadStateDict(s.exploding ?? {});
+  }
+}
+
+/** JSON state of a {@link StabilityGuard}. */
+export interface GuardState {
+  nan: { consecutive: number; total: number };
+  spikeWindow: number[];
+  goodSteps: number;
+  rollbacks: number;
+  rollbacksToSnapshot: number;
+  skipLeft: number;
+  vanishing: ReturnType<VanishingDetector['stateDict']>;
+  exploding: ExplodingState;
 }

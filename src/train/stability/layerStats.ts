@@ -4,9 +4,10 @@
  * (src/train/stability/layerGroups.ts), plus the whole model as `total`. The ratio is the quantity
  * Karpathy's "A Recipe for Training Neural Networks" suggests watching (around 1e-3 is healthy).
  *
- * Use: `beforeStep()` after backward (gradients final and unscaled, before clipping) — it records the
- * gradient norms and copies the parameters; `afterStep()` after the optimizer step computes ‖Δp‖ and
- * ‖p‖. Copy buffers are allocated once and reused.
+ * Use: `measureGrads()` after backward (gradients final and unscaled, before clipping) gives the
+ * per-group gradient norms (cheap: one pass over the gradients, done every step by the guard);
+ * at a logging step `beforeStep()` then copies the parameters, and `afterStep()` after the
+ * optimizer step computes ‖Δp‖ and ‖p‖. Copy buffers are allocated once and reused.
  */
 import type { Tensor } from '../../tensor/index.js';
 import { ValueError } from '../../errors.js';
@@ -54,9 +55,28 @@ export class LayerStatsCollector {
     return this.groups.map((g) => g.name);
   }
 
-  /** Records gradient norms and copies the parameters (call before the optimizer step). */
+  private measured: number[] | null = null;
+
+  /**
+   * The gradient norm of every group (model order) and of the whole model (`total`, last): ‖g‖₂
+   * with float64 accumulation; NaN / Infinity where a gradient holds NaN / Inf.
+   */
+  measureGrads(): { name: string; gradNorm: number }[] {
+    const sq = this.params.map((p) => (p.grad === null ? 0 : sumSquares(floatData(p.grad))));
+    this.measured = sq;
+    const out = this.groups.map((g) => ({ name: g.name, gradNorm: Math.sqrt(g.members.reduce((s, i) => s + sq[i], 0)) }));
+    out.push({ name: TOTAL, gradNorm: Math.sqrt(sq.reduce((s, x) => s + x, 0)) });
+    return out;
+  }
+
+  /**
+   * Copies the parameters and keeps the gradient norms (call before the optimizer step; uses the
+   * norms of the last `measureGrads()`, or measures them now).
+   */
   beforeStep(): void {
-    this.gradSq = this.params.map((p) => (p.grad === null ? 0 : sumSquares(floatData(p.grad))));
+    if (this.measured === null) this.measureGrads();
+    this.gradSq = this.measured;
+    this.measured = null;
     this.beforeSq = this.params.map((p, i) => {
       const src = floatData(p);
       let c = this.copies[i];
@@ -76,6 +96,7 @@ export class LayerStatsCollector {
 
   /** Forgets a `beforeStep()` whose optimizer step did not happen (skipped step). */
   cancel(): void {
+    this.measured = null;
     this.gradSq = null;
     this.beforeSq = null;
   }

@@ -15,7 +15,17 @@ export interface Stateful<S = unknown> {
   loadStateDict(state: S): void;
 }
 
-export class TrainingSnapshot {
+/** Where the guard keeps its rollback point: one snapshot, replaced by each capture. */
+export interface SnapshotStore {
+  /** The step of the snapshot held, or null before the first capture. */
+  readonly step: number | null;
+  /** Copies the current training state as the snapshot of `step`. */
+  capture(step: number): void;
+  /** Writes the snapshot back; returns its step. */
+  restore(): number;
+}
+
+export class TrainingSnapshot implements SnapshotStore {
   private readonly params: Tensor[];
   private readonly copies: (Float32Array | Float64Array)[];
   private optimizerState: unknown = null;
