@@ -120,8 +120,6 @@ export function forwardRows(x: FloatArray, spec: ClassSpec, t: Int32Array, tOff:
 export interface RowFactors {
   /** NLL-branch factor a_r (already scaled by (1−ε) and 1/denominator). */
   a: (r: number) => number;
-  /** true: the NLL branch contributes exactly 0 (mean with a zero denominator, as PyTorch). */
-  nllZero: boolean;
   /** Smoothing-branch factor b_r for rows that count (ignored rows get 0 regardless). */
   b: (r: number) => number;
   /** z-loss factor z_r (coefficient · upstream / count), or null without z-loss. */
@@ -142,7 +140,7 @@ export function backwardRows(x: FloatArray, dx: FloatArray, spec: ClassSpec, t: 
     const bse = o * C * inner + i;
     const y = t[r];
     const valid = y !== ignoreIndex;
-    const gy = valid && !f.nllZero ? (w ? w[y] : 1) * -f.a(ti) : 0;
+    const gy = valid ? (w ? w[y] : 1) * -f.a(ti) : 0;
     if (!logits) {
       for (let c = 0, j = bse; c < C; c++, j += st) dx[j] = 0;
       if (valid) dx[bse + y * st] = gy;

@@ -99,12 +99,12 @@ export function classLossOp(fn: string, x: T.Tensor, target: T.Tensor, tShape: r
     const nllScale = eps > 0 ? 1 - eps : 1;
     let f: RowFactors;
     if (reduction === 'none') {
-      f = { a: (r) => (eps > 0 ? gd[r] * nllScale : gd[r]), b: (r) => gd[r] * (eps / C), nllZero: false, z: null };
+      f = { a: (r) => (eps > 0 ? gd[r] * nllScale : gd[r]), b: (r) => gd[r] * (eps / C), z: null };
     } else {
       const g0 = gd[0];
       const a = reduction === 'mean' ? (eps > 0 ? g0 * nllScale : g0) / D : (eps > 0 ? g0 * nllScale : g0);
       const b = reduction === 'mean' ? (g0 * (eps / C)) / D : g0 * (eps / C);
-      f = { a: () => a, b: () => b, nllZero: reduction === 'mean' && D === 0, z: null };
+      f = { a: () => a, b: () => b, z: null };
     }
     backwardRows(xd, dd, spec, td, 0, rows, terms, f);
     return [dx];

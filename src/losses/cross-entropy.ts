@@ -42,8 +42,10 @@ export function classDimOf(fn: string, logits: T.Tensor, layout: unknown): numbe
  * Index targets, per position i (w = weight or ones, ε = labelSmoothing):
  *   loss_i = (1−ε)·(−w[y_i]·lp_i[y_i]) + (ε/C)·(−Σ_c w[c]·lp_ic), 0 where y_i = ignoreIndex;
  *   with ε = 0 the smoothing term is absent (a −inf logit cannot make it 0·inf).
- *   'mean' = Σ loss_i / Σ_{i counted} w[y_i]; NaN when that sum is 0 (every target ignored, or all
- *   their weights 0) and then the gradient is 0. ignoreIndex may be any integer, even a class id.
+ *   'mean' = Σ loss_i / Σ_{i counted} w[y_i]; NaN when that sum is 0. Every target ignored: zero
+ *   gradient. Counted targets whose weights are all 0: the gradient is w[y]·(−g/0) = NaN on their
+ *   rows, as PyTorch 1.13 computes it (checked against torch). ignoreIndex may be any integer, even a
+ *   class id.
  * Probability targets p: q = (1−ε)·p + ε/C, loss_i = −Σ_c w[c]·q_ic·lp_ic, 'mean' divides by the
  *   number of positions (not by weights); targets are used as given; ignoreIndex does not apply.
  * Non-finite logits follow IEEE arithmetic on these formulas as PyTorch does: −inf at non-target

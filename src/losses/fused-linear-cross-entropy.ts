@@ -122,13 +122,13 @@ export function fusedLinearCrossEntropy(hidden: T.Tensor, weight: T.Tensor, targ
     const nllScale = eps > 0 ? 1 - eps : 1;
     let f: RowFactors;
     if (o.reduction === 'none') {
-      f = { a: (r) => (eps > 0 ? gd[r] * nllScale : gd[r]), b: (r) => gd[r] * (eps / V), nllZero: false, z: zl ? (r) => gd[r] * zCoef : null };
+      f = { a: (r) => (eps > 0 ? gd[r] * nllScale : gd[r]), b: (r) => gd[r] * (eps / V), z: zl ? (r) => gd[r] * zCoef : null };
     } else {
       const g0 = gd[0], mean = o.reduction === 'mean';
       const a = mean ? (eps > 0 ? g0 * nllScale : g0) / D : eps > 0 ? g0 * nllScale : g0;
       const b = mean ? (g0 * (eps / V)) / D : g0 * (eps / V);
       const z = mean ? (g0 * zCoef) / N : g0 * zCoef;
-      f = { a: () => a, b: () => b, nllZero: mean && D === 0, z: zl ? () => z : null };
+      f = { a: () => a, b: () => b, z: zl ? () => z : null };
     }
     const needH = hidden.requiresGrad, needW = weight.requiresGrad;
     const dH = needH ? T.empty(hidden.shape, dt) : null;

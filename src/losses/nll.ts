@@ -8,7 +8,8 @@ export type NllLossOptions = ClassLossCommon;
 
 /**
  * NLL loss: loss_i = −w[y_i]·input[i, y_i] (0 where y_i = ignoreIndex); 'mean' divides by the summed
- * weights of the counted targets (NaN when that is 0, with zero gradient); the input is any real
+ * weights of the counted targets (NaN when that is 0; the gradient is then 0 if every target is
+ * ignored, NaN at counted targets of weight 0, as PyTorch); the input is any real
  * tensor (log-probabilities, not checked).
  *
  * Shapes: input [N, C] or [N, C, d1, …] (class dim 1; a 1-D [C] input takes a 0-d target), float32 /

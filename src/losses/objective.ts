@@ -69,7 +69,7 @@ export class Objective {
       if (!(t instanceof T.Tensor)) throw new ValueError(`Objective: term '${k}' must be a tensor, got ${typeof t}`);
       if (t.size !== 1) throw new ShapeError(`Objective: term '${k}' must be a scalar, got shape ${fmtShape(t.shape)}`);
       values[k] = t.item();
-      contributions[k] = w * values[k];
+      contributions[k] = w === 0 ? 0 : w * values[k];
       if (w === 0) continue;
       const wt = w === 1 ? T.reshape(t, []) : T.mulScalar(T.reshape(t, []), w);
       total = total ? T.add(total, wt) : wt;
