@@ -72,8 +72,8 @@ export function hfLogitsDiff(folder: string, jsonPath: string): { maxAbsDiff: nu
 }
 
 /** CLI entry; returns the exit code. */
-export function hfLogitsMain(argv: readonly string[], out = (s: string) => process.stdout.write(`${s}\n`),
-  err = (s: string) => process.stderr.write(`${s}\n`)): number {
+export function hfLogitsMain(argv: readonly string[], out: (s: string) => void = (s) => { process.stdout.write(`${s}\n`); },
+  err: (s: string) => void = (s) => { process.stderr.write(`${s}\n`); }): number {
   const pos: string[] = [];
   let tol: number | undefined;
   for (let i = 0; i < argv.length; i++) {
