@@ -447,7 +447,7 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// numThreads() -> number; setNumThreads(n) also sets OpenBLAS's thread count.
+// numThreads() -> number; setNumThreads(n, blasN = n) sets the pool and OpenBLAS's thread count.
 napi_value NumThreads(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_int32(env, tf::numThreads(), &r);
@@ -455,12 +455,16 @@ napi_value NumThreads(napi_env env, napi_callback_info) {
 }
 
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
-  napi_value a[1];
-  if (!args(env, info, a)) return nullptr;
+  napi_value a[2];
+  if (!args(env, info, a, 1)) return nullptr;
   int n = static_cast<int>(num(env, a[0]));
   if (n < 1) n = 1;
+  napi_valuetype t;
+  napi_typeof(env, a[1], &t);
+  int blas = t == napi_number ? static_cast<int>(num(env, a[1])) : n;
+  if (blas < 1) blas = 1;
   tf::setNumThreads(n);
-  openblas_set_num_threads(n);
+  openblas_set_num_threads(blas);
   return nullptr;
 }
 

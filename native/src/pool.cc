@@ -69,7 +69,10 @@ class Pool {
  private:
   void start(int n) {
     quit_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { loop(i); });
+    // Each worker starts from the generation current now: reading it inside the new thread could
+    // miss a job (or the stop) posted before the thread first runs.
+    const uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
   }
 
   void stop() {
@@ -83,8 +86,7 @@ class Pool {
     workers_.clear();
   }
 
-  void loop(int id) {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  void loop(int id, uint64_t seen) {
     for (;;) {
       // Spin ~kSpinMicros (kernels often come back to back), then sleep.
       uint64_t g = seen;

@@ -55,8 +55,8 @@ export interface NativeAddon {
     scale: number, causal: boolean): void;
   /** Threads of the kernel pool (the calling thread included). */
   numThreads(): number;
-  /** Sets the kernel pool and OpenBLAS to n threads. */
-  setNumThreads(n: number): void;
+  /** Sets the kernel pool to n threads and OpenBLAS to blasThreads (default n). */
+  setNumThreads(n: number, blasThreads?: number): void;
   blasInfo(): BlasInfo;
 }
 
