@@ -1,0 +1,77 @@
+/**
+ * `trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200]
+ *  [--rule valley|steepest|minimum/10] [--<field> <value> …]`: the learning-rate range test
+ * (src/train/stability/lrFind.ts) on the task, model and optimizer of a training config. Writes
+ * `<outputDir>/lr_find.jsonl` and the report (report.html with the loss-versus-lr curve), and prints
+ * the suggested learning rate with the rule that picked it.
+ */
+import { relative } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { createTask } from '../tasks/index.js';
+import { parseConfig, readConfigFile } from '../train/config.js';
+import { writeReport } from '../train/report/index.js';
+import { runLrFind } from '../train/stability/lrFindRun.js';
+import type { LrRule } from '../train/stability/lrFind.js';
+import { applyOverrides, parseOverrides } from './args.js';
+
+export interface LrFindFlags {
+  config: string;
+  startLr?: string;
+  endLr?: string;
+  numSteps?: string;
+  rule?: string;
+}
+
+const RULES: readonly LrRule[] = ['valley', 'steepest', 'minimum/10'];
+
+function flagNumber(v: string | undefined, name: string, int = false): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0 || (int && !Number.isInteger(x))) throw new ConfigError(`--${name}: must be a positive ${int ? 'integer' : 'number'} (got ${JSON.stringify(v)})`);
+  return x;
+}
+
+function fmt(x: number): string {
+  return Number(x.toPrecision(3)).toExponential();
+}
+
+function rel(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r.startsWith('..') ? p : r;
+}
+
+/** Runs the command; `rest` holds the config-field overrides. */
+export async function lrFindCommand(f: LrFindFlags, rest: string[]): Promise<void> {
+  const rule = (f.rule ?? 'valley') as LrRule;
+  if (!RULES.includes(rule)) throw new ConfigError(`--rule: must be one of ${RULES.join(', ')} (got ${JSON.stringify(f.rule)})`);
+  const startLr = flagNumber(f.startLr, 'startLr');
+  const endLr = flagNumber(f.endLr, 'endLr');
+  const numSteps = flagNumber(f.numSteps, 'numSteps', true);
+  if (startLr !== undefined && endLr !== undefined && endLr <= startLr) throw new ConfigError(`--endLr: must be > --startLr (${startLr}) (got ${endLr})`);
+  const config = parseConfig(applyOverrides(readConfigFile(f.config), parseOverrides(rest)));
+  const task = await createTask(config);
+  const steps = numSteps ?? 200;
+  process.stderr.write(`lr-find: ${config.task}, up to ${steps} steps from lr ${fmt(startLr ?? 1e-7)} to ${fmt(endLr ?? 10)}\n`);
+  const tty = process.stderr.isTTY === true;
+  const r = runLrFind(config, task, {
+    startLr, endLr, numSteps, rule,
+    onStep: (i, lr, loss) => {
+      if (tty) process.stderr.write(`\r  step ${i + 1}/${steps}  lr ${fmt(lr)}  loss ${loss.toFixed(4)}   `);
+      else if ((i + 1) % 25 === 0) process.stderr.write(`  step ${i + 1}/${steps}  lr ${fmt(lr)}  loss ${loss.toFixed(4)}\n`);
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  const last = r.points[r.points.length - 1];
+  const why = r.stoppedBy === 'end' ? 'reached endLr' : r.stoppedBy === 'diverged' ? `smoothed loss passed 4x its minimum at lr ${fmt(last.lr)}` : `loss not finite after lr ${fmt(last.lr)}`;
+  const out = process.stdout;
+  out.write(`sweep: ${r.points.length} steps, ${why}\n`);
+  out.write(`suggested learning rate: ${fmt(r.suggestedLr)} (rule: ${r.ruleText})\n`);
+  out.write(`other rules: ${RULES.filter((x) => x !== rule).map((x) => `${x} ${fmt(r.suggestions[x])}`).join(', ')}\n`);
+  out.write(`log:    ${rel(r.path)}\n`);
+  try {
+    const { html } = await writeReport(config.outputDir);
+    out.write(`report: ${rel(html)}\n`);
+  } catch (e) {
+    process.stderr.write(`warning: report not written: ${(e as Error).message}\n`);
+  }
+}

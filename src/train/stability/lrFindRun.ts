@@ -1,0 +1,75 @@
+/**
+ * The learning-rate range test on a real training setup: the task, model and optimizer a training
+ * config builds, trained for up to `numSteps` steps (gradient accumulation and clipping as the
+ * Trainer does them) while the learning rate sweeps exponentially (src/train/stability/lrFind.ts).
+ * Writes `<outputDir>/lr_find.jsonl` as it goes — `{lr, loss, smoothed}` per step, then
+ * `{suggestedLr, rule, suggestions, stoppedBy}` — the format the run report reads
+ * (src/train/report/parseLrFind.ts). The model is left trained by the sweep: it is not a result.
+ */
+import * as fs from 'node:fs';
+import { join, resolve } from 'node:path';
+import { clipGradNorm } from '../../optim/clip_grad.js';
+import * as T from '../../tensor/index.js';
+import type { Task } from '../../tasks/types.js';
+import type { TrainConfig } from '../config.js';
+import { createOptimizer } from '../optimizer.js';
+import { describeRule, lrFind, type LrFindOptions, type LrFindResult, type LrRule } from './lrFind.js';
+
+export interface LrFindRunOptions extends LrFindOptions {
+  /** Which suggestion to report (default 'valley'). */
+  rule?: LrRule;
+  /** Called after each step (progress). */
+  onStep?: (i: number, lr: number, loss: number) => void;
+}
+
+/** What `runLrFind` returns: the sweep, and where the log was written. */
+export interface LrFindRun extends LrFindResult {
+  path: string;
+  /** The rule's one-line description. */
+  ruleText: string;
+}
+
+/**
+ * Runs the sweep on `task` with the optimizer of `config` and writes lr_find.jsonl.
+ * @throws ValueError from lrFind (bad options; a loss not finite from the first steps).
+ */
+export function runLrFind(config: TrainConfig, task: Task, o: LrFindRunOptions = {}): LrFindRun {
+  const dir = resolve(config.outputDir);
+  fs.mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'lr_find.jsonl');
+  const named = [...task.model.namedParameters()];
+  const params = named.map(([, p]) => p);
+  const optimizer = createOptimizer(config, named);
+  const accum = config.gradientAccumulationSteps;
+  const lines: string[] = [];
+  fs.writeFileSync(path, '');
+  const num = (x: number) => (Number.isFinite(x) ? x : null);
+  task.model.train();
+  const step = (lr: number, i: number): number => {
+    let loss = 0;
+    T.scope(() => {
+      for (let k = 0; k < accum; k++) {
+        const out = task.loss(task.nextBatch());
+        T.backward(accum > 1 ? T.mulScalar(out.loss, 1 / accum) : out.loss);
+        loss += out.loss.item() / accum;
+      }
+      if (config.maxGradNorm > 0) clipGradNorm(params, config.maxGradNorm);
+      if (Number.isFinite(loss)) {
+        optimizer.setLr(lr);
+        optimizer.step();
+      }
+      optimizer.zeroGrad();
+    });
+    o.onStep?.(i, lr, loss);
+    return loss;
+  };
+  const rule = o.rule ?? 'valley';
+  const result = lrFind(step, o, rule, (p) => {
+    const line = JSON.stringify({ lr: p.lr, loss: num(p.loss), smoothed: num(p.smoothed) });
+    lines.push(line);
+    fs.appendFileSync(path, line + '\n');
+  });
+  const ruleText = describeRule(rule);
+  fs.appendFileSync(path, JSON.stringify({ suggestedLr: result.suggestedLr, rule: ruleText, suggestions: result.suggestions, stoppedBy: result.stoppedBy }) + '\n');
+  return { ...result, path, ruleText };
+}
