@@ -1,0 +1,87 @@
+/**
+ * `npm run bench`: trains the `tiny`, `small` and `gpt2` configurations of ../shared/bench/configs.json
+ * with trainformer-native, trainformer-js (tiny only) and PyTorch (../shared/bench/torch_train.py with
+ * /usr/bin/python3, skipped with a notice where it has no torch), each in its own process under the
+ * same environment — PyTorch's best on this machine (../shared/bench/README.md): OPENBLAS_CORETYPE and
+ * OPENBLAS_L2_SIZE unset, glibc malloc tuned, the OpenMP OpenBLAS first on LD_LIBRARY_PATH when
+ * installed — and prints tokens/s, peak RSS, the ratio to PyTorch and model FLOPs utilisation against
+ * the cblas_sgemm peak (2048³) measured in the same run. A benchmark, never a test.
+ *
+ *   npm run bench -- [--configs tiny,small,gpt2] [--impls native,js,torch] [--threads 2] [--max-seconds 60]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot, sharedDir } from './shared.js';
+
+const OPENMP_BLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+
+function bestEnv(threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  env.MALLOC_MMAP_THRESHOLD_ = '4294967296';
+  env.MALLOC_TRIM_THRESHOLD_ = '68719476736';
+  env.MALLOC_TOP_PAD_ = '1073741824';
+  if (existsSync(OPENMP_BLAS)) env.LD_LIBRARY_PATH = [OPENMP_BLAS, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  env.OPENBLAS_NUM_THREADS = String(threads);
+  env.OMP_NUM_THREADS = String(threads);
+  env.TRAINFORMER_NUM_THREADS = String(threads);
+  return env;
+}
+
+function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Record<string, unknown> | string {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 24 });
+  const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) return `failed (${r.error ? r.error.message : `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`;
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+function hasTorch(): boolean {
+  if (!existsSync('/usr/bin/python3')) return false;
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+}
+
+function main(): void {
+  const { values } = parseArgs({ options: {
+    configs: { type: 'string', default: 'tiny,small,gpt2' }, impls: { type: 'string', default: 'native,js,torch' },
+    threads: { type: 'string', default: '2' }, 'max-seconds': { type: 'string', default: '60' }, steps: { type: 'string', default: '10' },
+  } });
+  const threads = Number(values.threads);
+  const env = bestEnv(threads);
+  const dist = path.join(repoRoot(), 'dist', 'bench');
+  const impls = values.impls!.split(',');
+  const common = ['--steps', values.steps!, '--max-seconds', values['max-seconds']!];
+  console.log(`environment: OPENBLAS_CORETYPE/L2_SIZE unset, malloc tuned, ${existsSync(OPENMP_BLAS) ? 'OpenMP OpenBLAS' : 'default OpenBLAS (libopenblas0-openmp not installed)'}, ${threads} threads`);
+  const peak = runJson(process.execPath, [path.join(dist, 'sgemm.js'), '--size', '2048', '--threads', String(threads)], env, 300);
+  const peakGflops = typeof peak === 'string' ? NaN : Number(peak.gflops);
+  console.log(typeof peak === 'string' ? `sgemm peak: ${peak}` : `cblas_sgemm 2048³ peak: ${peakGflops.toFixed(1)} GFLOPS (${threads} threads)`);
+  const torch = impls.includes('torch') && hasTorch();
+  if (impls.includes('torch') && !torch) console.log('PyTorch: skipped (/usr/bin/python3 has no torch; apt-get install python3-torch)');
+  const rows: string[][] = [['config', 'impl', 'tokens/s', 'ms/step', 'peak RSS MB', 'vs PyTorch', 'MFU %']];
+  for (const config of values.configs!.split(',')) {
+    const results: [string, Record<string, unknown> | string][] = [];
+    if (torch) {
+      results.push(['pytorch', runJson('/usr/bin/python3', [path.join(sharedDir(), 'bench', 'torch_train.py'), '--config', config, '--threads', String(threads), ...common], env, 900)]);
+    }
+    if (impls.includes('native')) {
+      results.push(['trainformer-native', runJson(process.execPath, [path.join(dist, 'train-step.js'), '--config', config, ...common], { ...env, TRAINFORMER_BACKEND: 'native' }, 900)]);
+    }
+    if (impls.includes('js') && config === 'tiny') {
+      results.push(['trainformer-js', runJson(process.execPath, [path.join(dist, 'train-step.js'), '--config', config, ...common, '--min-steps', '2'], { ...env, TRAINFORMER_BACKEND: 'js' }, 900)]);
+    }
+    const torchTps = results.find(([n, r]) => n === 'pytorch' && typeof r !== 'string')?.[1] as Record<string, number> | undefined;
+    for (const [name, r] of results) {
+      if (typeof r === 'string') { rows.push([config, name, r, '', '', '', '']); continue; }
+      const tps = Number(r.tokens_per_s);
+      const mfu = 100 * Number(r.achieved_gflops) / peakGflops;
+      rows.push([config, name, tps.toFixed(0), Number(r.ms_per_step).toFixed(1), Number(r.peak_rss_mb).toFixed(0),
+        torchTps ? `${(tps / torchTps.tokens_per_s).toFixed(2)}×` : '-', Number.isFinite(mfu) ? mfu.toFixed(1) : '-']);
+    }
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+}
+
+main();
