@@ -21,7 +21,7 @@ import { Module, ModuleList } from '../nn/module.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
 import { SinusoidalPositionalEncoding } from '../nn/positional.js';
 import { checkIds } from './gpt.js';
-import { argmaxRow } from './sampling.js';
+import { argmaxRow, intTensor } from './sampling.js';
 
 export interface EncoderDecoderConfig {
   srcVocabSize: number;
@@ -244,7 +244,7 @@ export class EncoderDecoder extends Module {
     const flat = new Int32Array(N * L);
     tgt.forEach((r, i) => flat.set(r, i * L));
     return T.scope(() => {
-      const h = this.decodeHidden(T.tensor(flat, [N, L], 'int32'), memory, mask);
+      const h = this.decodeHidden(intTensor(flat, [N, L]), memory, mask);
       const last = linear(T.narrow(h, 1, L - 1, 1), this.lmHeadWeight());
       return Float32Array.from(T.logSoftmax(last, -1).data());
     });
@@ -335,7 +335,7 @@ export class EncoderDecoder extends Module {
       const Lout = Math.max(...results.map((r) => r.tokens.length));
       const out = new Int32Array(B * Lout).fill(pad);
       results.forEach((r, b) => out.set(r.tokens, b * Lout));
-      return { sequences: T.tensor(out, [B, Lout], 'int32'), scores: results.map((r) => r.score) };
+      return { sequences: intTensor(out, [B, Lout]), scores: results.map((r) => r.score) };
     });
   }
 }

@@ -11,12 +11,12 @@ import * as T from '../tensor/index.js';
 import { TransformerBlock, makeNorm } from '../nn/block.js';
 import { Dropout } from '../nn/dropout.js';
 import { linear } from '../nn/functional.js';
-import { initGPT2 } from '../nn/init.js';
+import { initGPT2, noInit } from '../nn/init.js';
 import { Embedding, Linear } from '../nn/linear.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
 import { type GPTConfig, type ResolvedGPTConfig, resolveGPTConfig } from './config.js';
-import { type SamplingOptions, checkSampling, sampleToken } from './sampling.js';
+import { type SamplingOptions, checkSampling, intTensor, sampleToken } from './sampling.js';
 
 /** Options of {@link GPT.generate}. */
 export interface GenerateOptions extends SamplingOptions {
@@ -56,6 +56,16 @@ export class GPT extends Module {
     super();
     const c = (this.config = resolveGPTConfig(config));
     const g = (this.generator = new T.Generator(c.seed));
+    if (opts.init ?? true) {
+      this.build(c, g);
+      initGPT2(this, { nLayer: c.nLayer, generator: g });
+    } else {
+      // No random draws at all: the weights are about to be overwritten.
+      noInit(() => this.build(c, g));
+    }
+  }
+
+  private build(c: ResolvedGPTConfig, g: T.Generator): void {
     this.registerModule('wte', new Embedding(c.vocabSize, c.nEmbd, { generator: g }));
     this.registerModule('wpe', c.positionEmbedding === 'learned' ? new Embedding(c.blockSize, c.nEmbd, { generator: g }) : null);
     this.registerModule('drop', new Dropout(c.dropout, { generator: g }));
@@ -70,7 +80,6 @@ export class GPT extends Module {
     this.registerModule('h', blocks);
     this.registerModule('ln_f', makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias));
     this.registerModule('lm_head', c.tieWordEmbeddings ? null : new Linear(c.nEmbd, c.vocabSize, { bias: false, generator: g }));
-    if (opts.init ?? true) initGPT2(this, { nLayer: c.nLayer, generator: g });
   }
 
   /**
@@ -133,7 +142,7 @@ export class GPT extends Module {
         const ctx = new Int32Array(B * len);
         for (let b = 0; b < B; b++) ctx.set(rows[b].slice(rows[b].length - len), b * len);
         const last = T.scope(() => T.noGrad(() => {
-          const h = this.hidden(T.tensor(ctx, [B, len], 'int32'));
+          const h = this.hidden(intTensor(ctx, [B, len]));
           const hl = T.narrow(h, 1, len - 1, 1);
           return Float32Array.from(linear(hl, this.lmHeadWeight()).data());
         }));
@@ -149,6 +158,6 @@ export class GPT extends Module {
     const L = rows[0].length;
     const out = new Int32Array(B * L);
     for (let b = 0; b < B; b++) out.set(rows[b], b * L);
-    return T.tensor(out, [B, L], 'int32');
+    return intTensor(out, [B, L]);
   }
 }

@@ -3,7 +3,7 @@
  * filtering and nucleus (top-p) filtering (Holtzman et al. 2020), then a draw from a seeded generator.
  */
 import { ValueError } from '../errors.js';
-import type * as T from '../tensor/index.js';
+import * as T from '../tensor/index.js';
 
 /** Options of {@link sampleToken} and of the models' `generate`. */
 export interface SamplingOptions {
@@ -82,4 +82,14 @@ export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, gener
     if (u < c) return i;
   }
   return last;
+}
+
+/**
+ * An int32 tensor [shape] holding `data`, in pooled storage (so a scope releases it, unlike a
+ * wrapped array that only the garbage collector reclaims).
+ */
+export function intTensor(data: ArrayLike<number>, shape: number[]): T.Tensor {
+  const t = T.empty(shape, 'int32');
+  (t.data() as Int32Array).set(data);
+  return t;
 }

@@ -9,4 +9,4 @@ export { SinusoidalPositionalEncoding, RotaryEmbedding } from './positional.js';
 export { MultiHeadAttention, MASK_FILL, causalMask, keyPaddingFromAttentionMask, type MultiHeadAttentionOptions, type AttentionCallOptions } from './attention.js';
 export { FeedForward, type FeedForwardOptions } from './feedforward.js';
 export { TransformerBlock, makeNorm, type NormKind, type TransformerBlockOptions, type BlockCallOptions } from './block.js';
-export { initGPT2, type InitOptions } from './init.js';
+export { initGPT2, noInit, initSkipped, type InitOptions } from './init.js';

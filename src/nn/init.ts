@@ -31,3 +31,18 @@ export function initGPT2(model: Module, opts: InitOptions): void {
     else if (name.endsWith('weight')) p.data().fill(1);
   }
 }
+
+let skipping = 0;
+
+/**
+ * Runs `fn` with default initialisation switched off: layers built inside it start with zeros
+ * instead of drawing random values (for models whose weights are about to be loaded; drawing
+ * 124M normals for GPT-2 small takes seconds). Synchronous; nests.
+ */
+export function noInit<R>(fn: () => R): R {
+  skipping++;
+  try { return fn(); } finally { skipping--; }
+}
+
+/** True inside {@link noInit}. */
+export function initSkipped(): boolean { return skipping > 0; }

@@ -2,6 +2,7 @@
 import { ValueError } from '../errors.js';
 import * as T from '../tensor/index.js';
 import { linear } from './functional.js';
+import { initSkipped } from './init.js';
 import { Module } from './module.js';
 
 function checkPositive(name: string, v: number, where: string): void {
@@ -18,7 +19,8 @@ export interface LinearOptions {
 
 /**
  * y = x Wᵀ + b. x [..., in] → [..., out]; weight [out, in], bias [out].
- * Default init as PyTorch: U(-1/√in, 1/√in) for both (models re-initialise with `initGPT2`).
+ * Default init as PyTorch: U(-1/√in, 1/√in) for both (models re-initialise with `initGPT2`); zeros
+ * inside `noInit`.
  */
 export class Linear extends Module {
   declare weight: T.Tensor;
@@ -30,8 +32,9 @@ export class Linear extends Module {
     checkPositive('outFeatures', outFeatures, 'Linear');
     const bound = 1 / Math.sqrt(inFeatures);
     const g = opts.generator;
-    this.registerParameter('weight', T.rand([outFeatures, inFeatures], { low: -bound, high: bound, generator: g }));
-    this.registerParameter('bias', opts.bias ?? true ? T.rand([outFeatures], { low: -bound, high: bound, generator: g }) : null);
+    const init = (shape: number[]): T.Tensor => (initSkipped() ? T.zeros(shape) : T.rand(shape, { low: -bound, high: bound, generator: g }));
+    this.registerParameter('weight', init([outFeatures, inFeatures]));
+    this.registerParameter('bias', opts.bias ?? true ? init([outFeatures]) : null);
   }
 
   /** x [..., in] → [..., out]. @throws ShapeError when the last dim is not `inFeatures`. */
@@ -41,7 +44,8 @@ export class Linear extends Module {
 }
 
 /**
- * Lookup table: ids int32 [...] → [..., C] rows of weight [V, C]. Default init N(0, 1) (PyTorch).
+ * Lookup table: ids int32 [...] → [..., C] rows of weight [V, C]. Default init N(0, 1) (PyTorch); zeros
+ * inside `noInit`.
  */
 export class Embedding extends Module {
   declare weight: T.Tensor;
@@ -50,7 +54,8 @@ export class Embedding extends Module {
     super();
     checkPositive('numEmbeddings', numEmbeddings, 'Embedding');
     checkPositive('embeddingDim', embeddingDim, 'Embedding');
-    this.registerParameter('weight', T.randn([numEmbeddings, embeddingDim], { generator: opts.generator }));
+    const shape = [numEmbeddings, embeddingDim];
+    this.registerParameter('weight', initSkipped() ? T.zeros(shape) : T.randn(shape, { generator: opts.generator }));
   }
 
   /** ids int32 [...] → [..., C]. @throws IndexError for an id outside [0, V); ValueError for non-int32 ids. */

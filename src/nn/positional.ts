@@ -51,7 +51,8 @@ export class SinusoidalPositionalEncoding extends Module {
  * Dot products of rotated queries and keys depend only on relative positions. No parameters.
  */
 export class RotaryEmbedding extends Module {
-  private cache = new Map<string, { cos: T.Tensor; sin: T.Tensor }>();
+  /** cos / sin tables for positions [0, n) per dtype, grown on demand (kept: they outlive scopes). */
+  private cache = new Map<string, { n: number; cos: T.Tensor; sin: T.Tensor }>();
 
   constructor(readonly headDim: number, readonly opts: { base?: number } = {}) {
     super();
@@ -60,26 +61,27 @@ export class RotaryEmbedding extends Module {
     }
   }
 
-  /** cos and sin tables [length, D] for positions offset .. offset+length-1 (kept, cached). */
+  /** cos and sin tables [length, D] for positions offset .. offset+length-1 (views of cached tables). */
   tables(length: number, offset = 0, dtype: 'float32' | 'float64' = 'float32'): { cos: T.Tensor; sin: T.Tensor } {
-    const key = `${length}:${offset}:${dtype}`;
-    let c = this.cache.get(key);
-    if (!c) {
+    if (!Number.isInteger(offset) || offset < 0) throw new ValueError(`RotaryEmbedding: offset must be an integer >= 0, got ${offset}`);
+    const need = offset + length;
+    let c = this.cache.get(dtype);
+    if (!c || c.n < need) {
+      const n = Math.max(need, 2 * (c?.n ?? 0), 64);
       const D = this.headDim, h = D / 2, base = this.opts.base ?? 10000;
-      const cos = T.empty([length, D], dtype), sin = T.empty([length, D], dtype);
+      const cos = T.empty([n, D], dtype), sin = T.empty([n, D], dtype);
       const cd = cos.data(), sd = sin.data();
-      for (let t = 0; t < length; t++) {
+      for (let t = 0; t < n; t++) {
         for (let i = 0; i < h; i++) {
-          const a = (offset + t) * Math.pow(base, (-2 * i) / D);
+          const a = t * Math.pow(base, (-2 * i) / D);
           cd[t * D + i] = cd[t * D + i + h] = Math.cos(a);
           sd[t * D + i] = sd[t * D + i + h] = Math.sin(a);
         }
       }
-      c = { cos: cos.keep(), sin: sin.keep() };
-      if (this.cache.size > 64) this.cache.clear();
-      this.cache.set(key, c);
+      c = { n, cos: cos.keep(), sin: sin.keep() };
+      this.cache.set(dtype, c);
     }
-    return c;
+    return { cos: T.narrow(c.cos, 0, offset, length), sin: T.narrow(c.sin, 0, offset, length) };
   }
 
   /**
