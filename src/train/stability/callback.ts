@@ -49,6 +49,7 @@ export class StabilityCallback implements TrainerCallback {
   private guard: StabilityGuard | null = null;
   private pendingState: Partial<GuardState> | null = null;
   private lastSkipMessage = '';
+  private lastCheckpoint: string | null = null;
 
   /**
    * @param config the `stability` block of the training config.
@@ -76,7 +77,9 @@ export class StabilityCallback implements TrainerCallback {
       const line = 'event' in r ? `[${r.event}] step ${r.step}: ${r.message}` : undefined;
       t.logRecord?.({ ...r, time: Date.now() }, line);
     };
-    const g = new StabilityGuard({ config: this.config, namedParameters: info.params, snapshot: new TrainerSnapshotStore(t), log });
+    const g = new StabilityGuard({
+      config: this.config, namedParameters: info.params, snapshot: new TrainerSnapshotStore(t), log, lastCheckpoint: () => this.lastCheckpoint,
+    });
     if (this.pendingState) g.loadStateDict(this.pendingState);
     this.pendingState = null;
     // The first snapshot: the state before this step's update (step − 1 steps completed).
@@ -98,6 +101,10 @@ export class StabilityCallback implements TrainerCallback {
 
   onStepEnd(_t: TrainerControl, info: StepEndInfo): void {
     if (!info.skipped) this.guard?.afterStep(info.step);
+  }
+
+  onSave(_t: TrainerControl, checkpointDir: string): void {
+    this.lastCheckpoint = checkpointDir;
   }
 
   state(): unknown {
