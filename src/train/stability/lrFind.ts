@@ -54,7 +54,9 @@ export interface LrFindResult {
 const DEFAULTS = { startLr: 1e-7, endLr: 10, numSteps: 200, beta: 0.98, divergeFactor: 4 };
 
 function resolve(o: LrFindOptions): Required<LrFindOptions> {
-  const r = { ...DEFAULTS, ...o };
+  // Options given as undefined keep their defaults.
+  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const r = { ...DEFAULTS, ...given } as Required<LrFindOptions>;
   if (!(r.startLr > 0)) throw new ValueError(`lrFind: startLr must be > 0, got ${r.startLr}`);
   if (!(r.endLr > r.startLr)) throw new ValueError(`lrFind: endLr must be > startLr (${r.startLr}), got ${r.endLr}`);
   if (!Number.isInteger(r.numSteps) || r.numSteps < 5) throw new ValueError(`lrFind: numSteps must be an integer >= 5, got ${r.numSteps}`);
