@@ -1,0 +1,172 @@
+/**
+ * Sequence classification with an `EncoderForSequenceClassification` (Encoder + pooled linear head)
+ * trained from scratch on a JSONL file of `{text, label}` lines. Batches are shuffled per epoch from
+ * the seed (`DataLoader`), padded to the longest row, with attention masks. Metrics: `loss` (mean
+ * cross-entropy), `accuracy`, `macroF1`.
+ */
+import {
+  collateClassification, DataLoader, encodeClassification, LabelMap, loadClassificationJsonl, permutation, sequentialBatches,
+  tokenizerFromConfig, type ClassificationBatch, type ClassificationDataset, type DataLoaderState, type EncodedClassificationExample,
+  type Tokenizer,
+} from '../data/index.js';
+import { ConfigError } from '../errors.js';
+import { EncoderForSequenceClassification } from '../models/encoder.js';
+import * as T from '../tensor/index.js';
+import type { TrainConfig } from '../train/config.js';
+import { accuracy, argmaxRows, macroF1 } from './metrics.js';
+import { checkObjective, classObjective } from './objective.js';
+import type { EvalMetrics, LossOutput, Task } from './types.js';
+
+export interface ClassificationTaskOptions {
+  tokenizer?: Tokenizer;
+  labelMap?: LabelMap;
+  /** Skip reading the training file (eval / predict from a checkpoint). */
+  noTrainData?: boolean;
+}
+
+/** The encoder classifier of a config. */
+export function buildClassifier(config: TrainConfig, vocabSize: number, numLabels: number): EncoderForSequenceClassification {
+  const { nLayer, nHead, nEmbd, nInner, dropout, bias, maxPositions, pooling, tieWordEmbeddings: _t, ...rest } = config.model;
+  return new EncoderForSequenceClassification({
+    ...(rest as Record<string, unknown>),
+    vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, pooling, numLabels,
+    blockSize: maxPositions ?? config.data.maxLength,
+    seed: config.seed,
+  });
+}
+
+/** Splits a dataset: a seeded permutation, the last `fraction` as validation. */
+function splitDataset(d: ClassificationDataset, fraction: number, seed: number): [ClassificationDataset, ClassificationDataset] {
+  const perm = permutation(d.examples.length, seed, 0x5e1);
+  const nVal = Math.max(1, Math.floor(d.examples.length * fraction));
+  const pick = (idx: ArrayLike<number>) => Array.from(idx, (i) => d.examples[i]);
+  return [
+    { ...d, examples: pick(perm.subarray(0, perm.length - nVal)) },
+    { ...d, examples: pick(perm.subarray(perm.length - nVal)) },
+  ];
+}
+
+export class ClassificationTask implements Task<ClassificationBatch> {
+  readonly name = 'classification';
+  readonly model: EncoderForSequenceClassification;
+  readonly batchesPerEpoch: number;
+  private readonly loader: DataLoader<EncodedClassificationExample, ClassificationBatch> | null;
+
+  private constructor(
+    readonly config: TrainConfig,
+    readonly tokenizer: Tokenizer,
+    readonly labelMap: LabelMap,
+    readonly trainSet: EncodedClassificationExample[],
+    readonly valSet: EncodedClassificationExample[],
+  ) {
+    checkObjective(config.objective);
+    if (tokenizer.padId === undefined) throw new ConfigError('data.tokenizer: classification needs a tokenizer with a [PAD] token (word, or char with specialTokens: true)');
+    this.model = buildClassifier(config, tokenizer.vocabSize, labelMap.numLabels);
+    this.loader = trainSet.length > 0
+      ? new DataLoader(trainSet, (items) => this.collate(items), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
+      : null;
+    this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
+  }
+
+  /**
+   * Reads the JSONL files, builds the tokenizer (vocabulary from the training texts) and the label map.
+   * @throws FileFormatError `path:line: problem` for a malformed line (unless data.skipMalformed) or
+   *   a missing file.
+   */
+  static async create(config: TrainConfig, options: ClassificationTaskOptions = {}): Promise<ClassificationTask> {
+    const d = config.data;
+    const jsonl = { skipMalformed: d.skipMalformed, limit: d.limit, textField: d.textField, labelField: d.labelField };
+    let train: ClassificationDataset | null = null;
+    let val: ClassificationDataset;
+    if (options.noTrainData && d.validation) {
+      val = await loadClassificationJsonl(d.validation, jsonl);
+    } else {
+      train = await loadClassificationJsonl(d.train, jsonl);
+      if (d.validation) val = await loadClassificationJsonl(d.validation, jsonl);
+      else [train, val] = splitDataset(train, d.valFraction || 0.1, config.seed);
+      for (const s of [train, val]) if (s.skipped > 0) process.stderr.write(`warning: ${s.path}: skipped ${s.skipped} malformed line(s)\n`);
+    }
+    const tokCfg = d.tokenizer.type === 'char' && d.tokenizer.specialTokens === undefined ? { ...d.tokenizer, specialTokens: true } : d.tokenizer;
+    const tokenizer = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.map((e) => e.text));
+    const labelMap = options.labelMap ?? LabelMap.fromLabels((train ?? val).examples.map((e) => e.label));
+    const enc = (s: ClassificationDataset) => encodeClassification(s, tokenizer, labelMap, { maxLength: d.maxLength, skipUnknownLabels: d.skipMalformed }).examples;
+    return new ClassificationTask(config, tokenizer, labelMap, train && !options.noTrainData ? enc(train) : [], enc(val));
+  }
+
+  private collate(items: EncodedClassificationExample[]): ClassificationBatch {
+    return collateClassification(items, { padId: this.tokenizer.padId!, maxLength: this.config.data.maxLength });
+  }
+
+  nextBatch(): ClassificationBatch {
+    if (!this.loader) throw new ConfigError('data.train: no training data loaded');
+    return this.loader.next().batch;
+  }
+
+  /** logits [B, K] for a batch. */
+  logits(batch: ClassificationBatch): T.Tensor {
+    const [B, L] = batch.shape;
+    return this.model.forward(T.tensor(batch.inputIds, [B, L], 'int32'), { attentionMask: T.tensor(batch.attentionMask, [B, L], 'int32') });
+  }
+
+  loss(batch: ClassificationBatch): LossOutput {
+    const logits = this.logits(batch);
+    const { loss, terms } = classObjective(logits, T.tensor(batch.labels, [batch.labels.length], 'int32'), this.config.objective, {
+      labelSmoothing: this.config.labelSmoothingFactor,
+    });
+    return { loss, terms, tokens: batch.shape[0] * batch.shape[1] };
+  }
+
+  /** Predicted class index of each example. */
+  predict(examples: EncodedClassificationExample[]): { pred: Int32Array; probs: Float32Array[] } {
+    const pred: number[] = [];
+    const probs: Float32Array[] = [];
+    for (const batch of sequentialBatches(examples, this.config.perDeviceEvalBatchSize, (it) => this.collate(it))) {
+      T.scope(() => {
+        const p = T.softmax(this.logits(batch), -1);
+        const K = p.shape[1], B = p.shape[0];
+        const d = p.data();
+        const am = argmaxRows(d, B, K);
+        for (let b = 0; b < B; b++) { pred.push(am[b]); probs.push(Float32Array.from(d.subarray(b * K, (b + 1) * K))); }
+      });
+    }
+    return { pred: Int32Array.from(pred), probs };
+  }
+
+  evaluate(maxBatches?: number): EvalMetrics {
+    const bs = this.config.perDeviceEvalBatchSize;
+    const set = maxBatches === undefined ? this.valSet : this.valSet.slice(0, maxBatches * bs);
+    let nll = 0;
+    const preds: number[] = [];
+    for (const batch of sequentialBatches(set, bs, (it) => this.collate(it))) {
+      T.scope(() => {
+        const logits = this.logits(batch);
+        const B = batch.shape[0], K = logits.shape[1];
+        const { terms } = classObjective(logits, T.tensor(batch.labels, [B], 'int32'), { ce: 1 });
+        nll += terms.ce * B;
+        preds.push(...argmaxRows(logits.data(), B, K));
+      });
+    }
+    const labels = set.map((e) => e.label);
+    return { loss: nll / set.length, accuracy: accuracy(preds, labels), macroF1: macroF1(preds, labels), evalExamples: set.length };
+  }
+
+  dataState(): { loader: DataLoaderState | null; model: T.GeneratorState } {
+    return { loader: this.loader?.state() ?? null, model: this.model.encoder.generator.getState() };
+  }
+
+  setDataState(state: unknown): void {
+    const s = state as { loader: DataLoaderState | null; model: T.GeneratorState };
+    if (s.loader && this.loader) this.loader.setState(s.loader);
+    this.model.encoder.generator.setState(s.model);
+  }
+
+  epoch(): number {
+    if (!this.loader) return 0;
+    const s = this.loader.state();
+    return s.epoch + s.index / this.loader.batchesPerEpoch;
+  }
+
+  artifacts(): Record<string, unknown> {
+    return { 'tokenizer.json': this.tokenizer.toJSON(), 'labels.json': this.labelMap.toJSON() };
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Language modelling with a decoder-only `GPT`: next-token prediction on blocks of a text file.
+ * Training batches are random blocks (nanoGPT style, `LmBlockSampler`, seeded); validation covers
+ * the held-out text in order with non-overlapping blocks. Metrics: `loss` (mean cross-entropy in
+ * nats per token), `perplexity` = exp(loss) and `lossPerChar` (nats per character of the validation
+ * text: the total nats over the evaluated tokens divided by the characters those tokens spell; for
+ * a character tokenizer it equals `loss`).
+ */
+import { loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatches, tokenizerFromConfig, type LmBatch, type LmSamplerState, type Tokenizer } from '../data/index.js';
+import { ValueError } from '../errors.js';
+import { GPT } from '../models/gpt.js';
+import * as T from '../tensor/index.js';
+import type { TrainConfig } from '../train/config.js';
+import { checkObjective, classObjective } from './objective.js';
+import type { EvalMetrics, LossOutput, Task } from './types.js';
+
+export interface LmTaskOptions {
+  /** A tokenizer restored from a checkpoint (else built from the config and the corpus). */
+  tokenizer?: Tokenizer;
+  /** Read no text at all (generation from a checkpoint; needs `tokenizer`). */
+  noData?: boolean;
+}
+
+/** Builds the GPT of a config for a vocabulary of `vocabSize`. */
+export function buildGpt(config: TrainConfig, vocabSize: number): GPT {
+  const { nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings, maxPositions, pooling: _p, ...rest } = config.model;
+  return new GPT({
+    ...(rest as Record<string, unknown>),
+    vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings,
+    blockSize: maxPositions ?? config.data.blockSize,
+    seed: config.seed,
+  });
+}
+
+export class LmTask implements Task<LmBatch> {
+  readonly name = 'lm';
+  readonly model: GPT;
+  readonly tokenizer: Tokenizer;
+  readonly train: Int32Array;
+  readonly val: Int32Array;
+  /** Characters per token of the validation text (for lossPerChar). */
+  readonly charsPerToken: number;
+  readonly batchesPerEpoch: number;
+  private readonly sampler: LmBlockSampler | null;
+
+  private constructor(readonly config: TrainConfig, tokenizer: Tokenizer, train: Int32Array, val: Int32Array, valChars: number) {
+    checkObjective(config.objective);
+    this.tokenizer = tokenizer;
+    this.train = train;
+    this.val = val;
+    this.charsPerToken = val.length > 0 ? valChars / val.length : 1;
+    const B = config.perDeviceTrainBatchSize, Tn = config.data.blockSize;
+    this.sampler = train.length > 0 ? new LmBlockSampler(train, { blockSize: Tn, batchSize: B, seed: config.seed }) : null;
+    this.batchesPerEpoch = Math.max(1, Math.floor(train.length / (B * Tn)));
+    this.model = buildGpt(config, tokenizer.vocabSize);
+  }
+
+  /**
+   * Reads `data.train` (and `data.validation`, or the last `data.valFraction` of the text),
+   * builds or takes the tokenizer and the model.
+   * @throws FileFormatError naming a file that cannot be read; ConfigError for bad settings.
+   */
+  static async create(config: TrainConfig, options: LmTaskOptions = {}): Promise<LmTask> {
+    const d = config.data;
+    if (options.noData && options.tokenizer) return new LmTask(config, options.tokenizer, new Int32Array(0), new Int32Array(0), 0);
+    const build = (texts: string[]): Tokenizer => options.tokenizer ?? tokenizerFromConfig(d.tokenizer, texts);
+    if (d.validation) {
+      const [trainText, valText] = await Promise.all([readTextFile(d.train), readTextFile(d.validation)]);
+      const tok = build([trainText, valText]);
+      return new LmTask(config, tok, encodeText(trainText, tok), encodeText(valText, tok), valText.length);
+    }
+    // Vocabulary from the whole file, as nanoGPT's shakespeare_char does (the split only cuts the text).
+    const ds = await loadTextDataset(d.train, (tr, va) => build([tr, va]), { valFraction: d.valFraction });
+    return new LmTask(config, ds.tokenizer, ds.train, ds.val, ds.valText.length);
+  }
+
+  nextBatch(): LmBatch {
+    if (!this.sampler) throw new ValueError('lm: no training text loaded');
+    return this.sampler.next();
+  }
+
+  loss(batch: LmBatch): LossOutput {
+    const B = batch.batchSize, Tn = batch.blockSize;
+    const ids = T.tensor(batch.inputIds, [B, Tn], 'int32');
+    const target = T.tensor(batch.labels, [B * Tn], 'int32');
+    const logits = this.model.forward(ids);
+    const V = logits.shape[2];
+    const { loss, terms } = classObjective(logits.reshape(B * Tn, V), target, this.config.objective, {
+      labelSmoothing: this.config.labelSmoothingFactor,
+    });
+    return { loss, terms, tokens: B * Tn };
+  }
+
+  evaluate(maxBatches?: number): EvalMetrics {
+    let nats = 0;
+    let tokens = 0;
+    const Tn = this.config.data.blockSize;
+    if (this.val.length < Tn + 1) throw new ValueError(`lm: the validation text has ${this.val.length} tokens; blockSize ${Tn} needs at least ${Tn + 1}`);
+    for (const batch of lmEvalBatches(this.val, { blockSize: Tn, batchSize: this.config.perDeviceEvalBatchSize, maxBatches })) {
+      T.scope(() => {
+        const B = batch.batchSize;
+        const logits = this.model.forward(T.tensor(batch.inputIds, [B, Tn], 'int32'));
+        // Plain cross-entropy (no smoothing, no z-loss): the validation loss is the model's nats per token.
+        const { terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), T.tensor(batch.labels, [B * Tn], 'int32'), { ce: 1 });
+        nats += terms.ce * B * Tn;
+        tokens += B * Tn;
+      });
+    }
+    const loss = nats / tokens;
+    return { loss, perplexity: Math.exp(loss), lossPerChar: loss / this.charsPerToken, evalTokens: tokens };
+  }
+
+  dataState(): { sampler: LmSamplerState | null; model: T.GeneratorState } {
+    return { sampler: this.sampler?.state() ?? null, model: this.model.generator.getState() };
+  }
+
+  setDataState(state: unknown): void {
+    const s = state as { sampler: LmSamplerState | null; model: T.GeneratorState };
+    if (s.sampler && this.sampler) this.sampler.setState(s.sampler);
+    this.model.generator.setState(s.model);
+  }
+
+  epoch(): number {
+    return (this.sampler?.batches ?? 0) / this.batchesPerEpoch;
+  }
+
+  artifacts(): Record<string, unknown> {
+    return { 'tokenizer.json': this.tokenizer.toJSON() };
+  }
+
+  /** Continues `prompt` with sampled tokens (the model's generator, or one seeded with `seed`). */
+  sample(prompt: string, o: { maxNewTokens: number; temperature: number; topK?: number; topP?: number; seed?: number }): string {
+    const ids = this.tokenizer.encode(prompt);
+    if (ids.length === 0) ids.push(0);
+    const generator = new T.Generator(o.seed ?? this.config.seed);
+    const out = T.scope(() => {
+      const r = this.model.generate(T.tensor(Int32Array.from(ids), [1, ids.length], 'int32'), {
+        maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK ?? null, topP: o.topP ?? null, generator,
+      });
+      return Array.from(r.data());
+    });
+    return this.tokenizer.decode(out.slice(ids.length));
+  }
+}

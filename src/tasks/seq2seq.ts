@@ -1,0 +1,142 @@
+/**
+ * Sequence-to-sequence (translation) with an `EncoderDecoder`, trained by teacher forcing on a JSONL
+ * file of `{src, tgt}` pairs: the decoder reads `[BOS] y1 … yn` and predicts `y1 … yn [EOS]`;
+ * padded label positions hold ignoreIndex (-100) and carry no loss. One tokenizer (with [PAD], [CLS]
+ * as BOS and [SEP] as EOS) is built from both sides. Metrics: `loss` (mean cross-entropy per target
+ * token), `perplexity`, `tokenAccuracy` (teacher-forced next-token accuracy on non-padded positions).
+ */
+import {
+  collateSeq2Seq, DataLoader, encodePairs, IGNORE_INDEX, loadPairsJsonl, permutation, sequentialBatches, tokenizerFromConfig,
+  type DataLoaderState, type EncodedPair, type PairDataset, type Seq2SeqBatch, type Tokenizer,
+} from '../data/index.js';
+import { ConfigError } from '../errors.js';
+import { EncoderDecoder } from '../models/encoder-decoder.js';
+import * as T from '../tensor/index.js';
+import type { TrainConfig } from '../train/config.js';
+import { checkObjective, classObjective } from './objective.js';
+import type { EvalMetrics, LossOutput, Task } from './types.js';
+
+export class Seq2SeqTask implements Task<Seq2SeqBatch> {
+  readonly name = 'seq2seq';
+  readonly model: EncoderDecoder;
+  readonly batchesPerEpoch: number;
+  private readonly loader: DataLoader<EncodedPair, Seq2SeqBatch> | null;
+  private readonly ids: { pad: number; bos: number; eos: number };
+
+  private constructor(readonly config: TrainConfig, readonly tokenizer: Tokenizer, readonly trainSet: EncodedPair[], readonly valSet: EncodedPair[]) {
+    checkObjective(config.objective);
+    const { padId: pad, bosId: bos, eosId: eos } = tokenizer;
+    if (pad === undefined || bos === undefined || eos === undefined) {
+      throw new ConfigError('data.tokenizer: seq2seq needs a tokenizer with [PAD], BOS ([CLS]) and EOS ([SEP]) tokens (word, or char with specialTokens: true)');
+    }
+    this.ids = { pad, bos, eos };
+    const m = config.model;
+    const rest = m as Record<string, unknown>;
+    this.model = new EncoderDecoder({
+      srcVocabSize: tokenizer.vocabSize, nEmbd: m.nEmbd, nHead: m.nHead,
+      nEncoderLayer: (rest.nEncoderLayer as number | undefined) ?? m.nLayer, nDecoderLayer: (rest.nDecoderLayer as number | undefined) ?? m.nLayer,
+      blockSize: m.maxPositions ?? Math.max(config.data.maxLength, config.data.maxTargetLength + 1),
+      dropout: m.dropout, bias: m.bias, nInner: m.nInner, tieWordEmbeddings: m.tieWordEmbeddings, shareEmbeddings: true,
+      padTokenId: pad, bosTokenId: bos, eosTokenId: eos, seed: config.seed,
+    });
+    this.loader = trainSet.length > 0
+      ? new DataLoader(trainSet, (it) => this.collate(it), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
+      : null;
+    this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
+  }
+
+  /** @throws FileFormatError for a missing file or a malformed line (file:line). */
+  static async create(config: TrainConfig, options: { tokenizer?: Tokenizer; noTrainData?: boolean } = {}): Promise<Seq2SeqTask> {
+    const d = config.data;
+    const o = { skipMalformed: d.skipMalformed, limit: d.limit };
+    let train: PairDataset | null = options.noTrainData && d.validation ? null : await loadPairsJsonl(d.train, o);
+    let val: PairDataset;
+    if (d.validation) val = await loadPairsJsonl(d.validation, o);
+    else {
+      const perm = permutation(train!.examples.length, config.seed, 0x5e2);
+      const nVal = Math.max(1, Math.floor(perm.length * (d.valFraction || 0.1)));
+      const all = train!.examples;
+      val = { ...train!, examples: Array.from(perm.subarray(perm.length - nVal), (i) => all[i]) };
+      train = { ...train!, examples: Array.from(perm.subarray(0, perm.length - nVal), (i) => all[i]) };
+    }
+    const tokCfg = d.tokenizer.type === 'char' && d.tokenizer.specialTokens === undefined ? { ...d.tokenizer, specialTokens: true } : d.tokenizer;
+    const tok = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.flatMap((e) => [e.src, e.tgt]));
+    // Room for BOS/EOS on the target side.
+    const enc = (s: PairDataset) => encodePairs(s, tok, tok, { maxSrcLength: d.maxLength, maxTgtLength: d.maxTargetLength });
+    return new Seq2SeqTask(config, tok, train && !options.noTrainData ? enc(train) : [], enc(val));
+  }
+
+  private collate(items: EncodedPair[]): Seq2SeqBatch {
+    return collateSeq2Seq(items, { padId: this.ids.pad, bosId: this.ids.bos, eosId: this.ids.eos, ignoreIndex: IGNORE_INDEX });
+  }
+
+  nextBatch(): Seq2SeqBatch {
+    if (!this.loader) throw new ConfigError('data.train: no training data loaded');
+    return this.loader.next().batch;
+  }
+
+  private logits(b: Seq2SeqBatch): T.Tensor {
+    return this.model.forward(T.tensor(b.inputIds, b.srcShape, 'int32'), T.tensor(b.decoderInputIds, b.tgtShape, 'int32'), {
+      srcAttentionMask: T.tensor(b.attentionMask, b.srcShape, 'int32'),
+    });
+  }
+
+  loss(b: Seq2SeqBatch): LossOutput {
+    const logits = this.logits(b);
+    const [B, Tn] = b.tgtShape;
+    const { loss, terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), T.tensor(b.labels, [B * Tn], 'int32'), this.config.objective, {
+      labelSmoothing: this.config.labelSmoothingFactor, ignoreIndex: IGNORE_INDEX,
+    });
+    return { loss, terms, tokens: b.srcShape[0] * b.srcShape[1] + B * Tn };
+  }
+
+  evaluate(maxBatches?: number): EvalMetrics {
+    const bs = this.config.perDeviceEvalBatchSize;
+    const set = maxBatches === undefined ? this.valSet : this.valSet.slice(0, maxBatches * bs);
+    let nats = 0, count = 0, correct = 0;
+    for (const b of sequentialBatches(set, bs, (it) => this.collate(it))) {
+      T.scope(() => {
+        const logits = this.logits(b);
+        const [B, Tn] = b.tgtShape;
+        const V = logits.shape[2];
+        const n = b.labels.reduce((a, y) => a + (y === IGNORE_INDEX ? 0 : 1), 0);
+        const { terms } = classObjective(logits.reshape(B * Tn, V), T.tensor(b.labels, [B * Tn], 'int32'), { ce: 1 }, { ignoreIndex: IGNORE_INDEX });
+        nats += terms.ce * n;
+        count += n;
+        const pred = T.argmax(logits, -1).data();
+        for (let i = 0; i < B * Tn; i++) if (b.labels[i] !== IGNORE_INDEX && pred[i] === b.labels[i]) correct++;
+      });
+    }
+    const loss = nats / count;
+    return { loss, perplexity: Math.exp(loss), tokenAccuracy: correct / count };
+  }
+
+  /** Greedy translation of one source text. */
+  translate(src: string): string {
+    const ids = this.tokenizer.encode(src).slice(0, this.config.data.maxLength);
+    return T.scope(() => {
+      const out = this.model.greedyDecode(T.tensor(Int32Array.from(ids.length ? ids : [this.ids.pad]), [1, Math.max(1, ids.length)], 'int32'));
+      return this.tokenizer.decode(out.data(), { skipSpecialTokens: true });
+    });
+  }
+
+  dataState(): { loader: DataLoaderState | null; model: T.GeneratorState } {
+    return { loader: this.loader?.state() ?? null, model: this.model.generator.getState() };
+  }
+
+  setDataState(state: unknown): void {
+    const s = state as { loader: DataLoaderState | null; model: T.GeneratorState };
+    if (s.loader && this.loader) this.loader.setState(s.loader);
+    this.model.generator.setState(s.model);
+  }
+
+  epoch(): number {
+    if (!this.loader) return 0;
+    const s = this.loader.state();
+    return s.epoch + s.index / this.loader.batchesPerEpoch;
+  }
+
+  artifacts(): Record<string, unknown> {
+    return { 'tokenizer.json': this.tokenizer.toJSON() };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * What the Trainer needs from a task. A task owns the model, the data pipeline (training batches
+ * with a saveable position, evaluation batches), the objective (how a batch becomes logits and a
+ * loss made of named terms) and the metrics.
+ */
+import type { Tensor } from '../tensor/index.js';
+import type { Tokenizer } from '../data/index.js';
+
+/** The part of `nn.Module` the trainer uses. */
+export interface TrainableModule {
+  /** Dotted parameter names and tensors, in a fixed order. */
+  namedParameters(): Iterable<[string, Tensor]>;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+}
+
+/** The loss of one micro-batch. */
+export interface LossOutput {
+  /** Scalar [] total loss (the weighted sum of the terms), differentiable. */
+  loss: Tensor;
+  /** Each objective term's (unweighted) scalar value, e.g. `{ ce: 2.1, zLoss: 350 }`. */
+  terms: Record<string, number>;
+  /** Tokens the model read in this micro-batch (B·T), for tokens/s. */
+  tokens: number;
+}
+
+/** Metrics of one evaluation: `loss` always; perplexity, accuracy, macroF1, exactMatch, f1 by task. */
+export type EvalMetrics = Record<string, number> & { loss: number };
+
+/** One training task (lm, classification, seq2seq, extractive-qa). */
+export interface Task<Batch = unknown> {
+  readonly name: string;
+  readonly model: TrainableModule;
+  readonly tokenizer: Tokenizer;
+  /** Optimiser steps in one pass over the training data at `batchSize` per micro-batch (for numTrainEpochs). */
+  readonly batchesPerEpoch: number;
+  /** The next training micro-batch (advances the data position). */
+  nextBatch(): Batch;
+  /** Forward pass and objective on a batch (the trainer calls it inside a scope). */
+  loss(batch: Batch): LossOutput;
+  /**
+   * Evaluates on the validation data (the trainer sets eval mode and no-grad around it).
+   * @param maxBatches stop after this many batches (intermediate evaluations).
+   */
+  evaluate(maxBatches?: number): EvalMetrics;
+  /** The data position and the task's RNG states, JSON-serialisable, for a checkpoint. */
+  dataState(): unknown;
+  /** Restores `dataState()`. */
+  setDataState(state: unknown): void;
+  /** Fractional epoch reached (for the log). */
+  epoch(): number;
+  /** Files (name → JSON) saved beside the weights: tokenizer.json, labels.json, … */
+  artifacts(): Record<string, unknown>;
+  /** A short generated text (lm) shown at the end of training. */
+  sample?(prompt: string, options: { maxNewTokens: number; temperature: number; topK?: number; topP?: number }): string;
+}

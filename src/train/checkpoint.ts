@@ -1,0 +1,176 @@
+/**
+ * Checkpoint folders (DESIGN.md "Training"): `<outputDir>/checkpoint-<step>/` holding
+ * `model.safetensors`, `optimizer.safetensors`, `trainer_state.json`, `config.json` and the task's
+ * artifacts (tokenizer.json, labels.json). A checkpoint is written into a temporary sibling folder,
+ * every file fsynced, and then renamed into place, so a crash (even `kill -9`) leaves either the whole
+ * checkpoint or none: a folder named `checkpoint-<step>` is always complete.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { FileFormatError } from '../errors.js';
+import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from '../io/safetensors.js';
+import type { Tensor } from '../tensor/index.js';
+
+export const CHECKPOINT_PREFIX = 'checkpoint-';
+const CHECKPOINT_RE = /^checkpoint-(\d+)$/;
+
+/** A float32 tensor → a safetensors F32 entry (shares the buffer; serialised immediately). */
+export function toSafe(t: Tensor): SafeTensor {
+  if (t.dtype !== 'float32') throw new FileFormatError(`checkpoint: tensor ${t.name ?? ''} has dtype ${t.dtype}; only float32 is saved`);
+  return { dtype: 'F32', shape: [...t.shape], data: t.data() as Float32Array };
+}
+
+/** What a checkpoint holds, in memory. */
+export interface CheckpointContents {
+  model: Record<string, SafeTensor>;
+  optimizer: Record<string, SafeTensor>;
+  /** JSON: step, RNG states, data position, scheduler state, loss scale, log history. */
+  trainerState: Record<string, unknown>;
+  config: unknown;
+  /** Extra JSON files by name (tokenizer.json, labels.json). */
+  artifacts: Record<string, unknown>;
+}
+
+function writeSynced(path: string, data: string | Uint8Array): void {
+  const fd = fs.openSync(path, 'w');
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  } catch {
+    // Not every platform can fsync a folder; the rename is still atomic.
+  }
+}
+
+/**
+ * Writes `checkpoint-<step>` under `outputDir` atomically (temporary folder, fsync, rename). An
+ * existing folder of the same step is replaced.
+ * @returns the checkpoint folder's path.
+ */
+export function saveCheckpoint(outputDir: string, step: number, c: CheckpointContents): string {
+  fs.mkdirSync(outputDir, { recursive: true });
+  const final = join(outputDir, `${CHECKPOINT_PREFIX}${step}`);
+  const tmp = join(outputDir, `.tmp-${CHECKPOINT_PREFIX}${step}-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  // writeSafetensorsFile is itself atomic inside the temporary folder (and fsyncs).
+  writeSafetensorsFile(join(tmp, 'model.safetensors'), c.model, { format: 'pt' });
+  writeSafetensorsFile(join(tmp, 'optimizer.safetensors'), c.optimizer);
+  writeSynced(join(tmp, 'trainer_state.json'), JSON.stringify(c.trainerState));
+  writeSynced(join(tmp, 'config.json'), JSON.stringify(c.config, null, 2));
+  for (const [name, json] of Object.entries(c.artifacts)) writeSynced(join(tmp, name), JSON.stringify(json));
+  syncDir(tmp);
+  if (fs.existsSync(final)) {
+    // Move the old one aside first: rename cannot replace a non-empty folder.
+    const old = join(outputDir, `.old-${CHECKPOINT_PREFIX}${step}-${process.pid}`);
+    fs.renameSync(final, old);
+    fs.renameSync(tmp, final);
+    fs.rmSync(old, { recursive: true, force: true });
+  } else {
+    fs.renameSync(tmp, final);
+  }
+  syncDir(outputDir);
+  return final;
+}
+
+/** The complete checkpoints under `outputDir`, sorted by step ascending. */
+export function listCheckpoints(outputDir: string): { step: number; path: string }[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(outputDir);
+  } catch {
+    return [];
+  }
+  const out: { step: number; path: string }[] = [];
+  for (const n of names) {
+    const m = CHECKPOINT_RE.exec(n);
+    if (!m) continue;
+    const path = join(outputDir, n);
+    if (fs.existsSync(join(path, 'trainer_state.json'))) out.push({ step: Number(m[1]), path });
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+/** The checkpoint with the highest step, or null. */
+export function latestCheckpoint(outputDir: string): string | null {
+  const all = listCheckpoints(outputDir);
+  return all.length ? all[all.length - 1].path : null;
+}
+
+/** Removes leftover temporary folders of interrupted saves. */
+export function removeStaleTemporaries(outputDir: string): void {
+  let names: string[];
+  try { names = fs.readdirSync(outputDir); } catch { return; }
+  for (const n of names) if (/^\.(tmp|old)-checkpoint-/.test(n)) fs.rmSync(join(outputDir, n), { recursive: true, force: true });
+}
+
+/**
+ * Keeps the newest `limit` checkpoints (and `keep`, e.g. the best one), deleting the others.
+ * @returns the deleted paths.
+ */
+export function pruneCheckpoints(outputDir: string, limit: number | null, keep: string | null = null): string[] {
+  if (limit === null) return [];
+  const all = listCheckpoints(outputDir);
+  const deleted: string[] = [];
+  let excess = all.length - limit;
+  for (const c of all) {
+    if (excess <= 0) break;
+    if (c.path === keep) continue;
+    fs.rmSync(c.path, { recursive: true, force: true });
+    deleted.push(c.path);
+    excess--;
+  }
+  return deleted;
+}
+
+/**
+ * Reads a checkpoint folder.
+ * @throws FileFormatError naming the path of a missing or malformed file.
+ */
+export function loadCheckpoint(dir: string): CheckpointContents {
+  if (!fs.existsSync(dir)) throw new FileFormatError(`${dir}: checkpoint folder does not exist`);
+  const readJson = (name: string): unknown => {
+    const p = join(dir, name);
+    let text: string;
+    try { text = fs.readFileSync(p, 'utf8'); } catch (e) {
+      throw new FileFormatError(`${p}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    try { return JSON.parse(text); } catch (e) { throw new FileFormatError(`${p}: invalid JSON (${(e as Error).message})`); }
+  };
+  const artifacts: Record<string, unknown> = {};
+  for (const n of fs.readdirSync(dir)) {
+    if (n.endsWith('.json') && n !== 'trainer_state.json' && n !== 'config.json') artifacts[n] = readJson(n);
+  }
+  const opt = join(dir, 'optimizer.safetensors');
+  return {
+    model: readSafetensorsFile(join(dir, 'model.safetensors')).tensors,
+    optimizer: fs.existsSync(opt) ? readSafetensorsFile(opt).tensors : {},
+    trainerState: readJson('trainer_state.json') as Record<string, unknown>,
+    config: readJson('config.json'),
+    artifacts,
+  };
+}
+
+/**
+ * Copies saved values into tensors of the same names and shapes (in place, bit for bit).
+ * @throws FileFormatError naming the tensor when one is missing or its shape differs.
+ */
+export function copyInto(target: Iterable<[string, Tensor]>, saved: Record<string, SafeTensor>, what: string): void {
+  for (const [name, t] of target) {
+    const s = saved[name];
+    if (!s) throw new FileFormatError(`${what}: tensor "${name}" is missing`);
+    if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
+      throw new FileFormatError(`${what}: tensor "${name}" has shape [${s.shape.join(', ')}], the model needs [${t.shape.join(', ')}]`);
+    }
+    if (s.dtype !== 'F32') throw new FileFormatError(`${what}: tensor "${name}" has dtype ${s.dtype}, expected F32`);
+    (t.data() as Float32Array).set(s.data as Float32Array);
+  }
+}
