@@ -15,6 +15,7 @@ import { initGPT2, noInit } from '../nn/init.js';
 import { Embedding, Linear } from '../nn/linear.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
+import type { KVCache } from '../nn/attention.js';
 import { type GPTConfig, type ResolvedGPTConfig, resolveGPTConfig } from './config.js';
 import { type SamplingOptions, checkSampling, intTensor, sampleToken } from './sampling.js';
 
@@ -24,6 +25,8 @@ export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   /** Stop a row after it produced this id (later positions repeat it); stop when every row has. */
   eosTokenId?: number | null;
+  /** Cache keys and values between steps (default true; false recomputes the context each step). */
+  useCache?: boolean;
 }
 
 /** Checks ids: int32 [B, T] with T ≥ 1. */
@@ -83,16 +86,23 @@ export class GPT extends Module {
   }
 
   /**
-   * Final hidden states after `ln_f`: ids int32 [B, T] (T ≤ blockSize) → [B, T, C]. Feed them with
-   * `lmHeadWeight()` to a fused linear + cross-entropy loss.
+   * Final hidden states after `ln_f`: ids int32 [B, T] → [B, T, C]. Feed them with `lmHeadWeight()`
+   * to a fused linear + cross-entropy loss.
+   * @param opts.positionOffset position of the first token (default 0); offset + T ≤ blockSize.
+   * @param opts.kvCaches one cache per block for incremental decoding (see `generate`).
    * @throws ValueError / ShapeError for bad ids; IndexError for ids outside [0, V).
    */
-  hidden(ids: T.Tensor): T.Tensor {
-    const [, Tn] = checkIds(ids, 'GPT', this.config.blockSize);
+  hidden(ids: T.Tensor, opts: { positionOffset?: number; kvCaches?: KVCache[] } = {}): T.Tensor {
+    const offset = opts.positionOffset ?? 0;
+    const [, Tn] = checkIds(ids, 'GPT', this.config.blockSize - offset);
+    if (opts.kvCaches && opts.kvCaches.length !== this.h.length) {
+      throw new ValueError(`GPT: kvCaches needs one cache per block (${this.h.length}), got ${opts.kvCaches.length}`);
+    }
     let x = this.wte.forward(ids);
-    if (this.wpe) x = T.add(x, this.wpe.forward(T.arange(Tn)));
+    if (this.wpe) x = T.add(x, this.wpe.forward(T.arange(offset, offset + Tn)));
     x = this.drop.forward(x);
-    for (const block of this.h) x = block.forward(x);
+    let i = 0;
+    for (const block of this.h) x = block.forward(x, { positionOffset: offset, kvCache: opts.kvCaches?.[i++] });
     return this.ln_f.forward(x);
   }
 
@@ -118,8 +128,10 @@ export class GPT extends Module {
   /**
    * Autoregressive generation without gradients (eval mode during the call, mode restored after):
    * ids int32 [B, T0] → int32 [B, T0 + n], n ≤ maxNewTokens (fewer only when every row reached
-   * `eosTokenId`). The context is cropped to the last blockSize tokens. Sampling per
-   * {@link SamplingOptions}; temperature 0 is greedy. Draws come from `generator` (default: the model's).
+   * `eosTokenId`). Keys and values of earlier positions are cached, so each new token costs one
+   * position; once the sequence outgrows blockSize the context is cropped to the last blockSize
+   * tokens and recomputed each step (as nanoGPT). Sampling per {@link SamplingOptions};
+   * temperature 0 is greedy. Draws come from `generator` (default: the model's).
    * @throws ValueError for bad options or ids.
    */
   generate(ids: T.Tensor, opts: GenerateOptions): T.Tensor {
@@ -129,23 +141,42 @@ export class GPT extends Module {
     checkSampling(opts);
     const gen = opts.generator ?? this.generator;
     const eos = opts.eosTokenId ?? null;
+    const useCache = opts.useCache ?? true;
     const V = this.config.vocabSize, bs = this.config.blockSize;
     const rows: number[][] = [];
     const src = ids.contiguous().data();
     for (let b = 0; b < B; b++) rows.push(Array.from(src.subarray(b * T0, (b + 1) * T0)));
     const done = new Array<boolean>(B).fill(false);
+    let caches: KVCache[] | null = null;
+    /** Positions already in the caches. */
+    let cached = 0;
+    const dropCaches = (): void => {
+      for (const c of caches ?? []) { c.k?.storage.release(); c.v?.storage.release(); }
+      caches = null;
+      cached = 0;
+    };
     const wasTraining = this.training;
     this.eval();
     try {
       for (let step = 0; step < n && !done.every((d) => d); step++) {
-        const len = Math.min(rows[0].length, bs);
-        const ctx = new Int32Array(B * len);
-        for (let b = 0; b < B; b++) ctx.set(rows[b].slice(rows[b].length - len), b * len);
-        const last = T.scope(() => T.noGrad(() => {
-          const h = this.hidden(intTensor(ctx, [B, len]));
-          const hl = T.narrow(h, 1, len - 1, 1);
-          return Float32Array.from(linear(hl, this.lmHeadWeight()).data());
+        const total = rows[0].length;
+        if (!useCache || total > bs) dropCaches();
+        else if (!caches) caches = Array.from({ length: this.h.length }, () => ({ k: null, v: null }));
+        // With a cache only the positions not yet seen are fed; otherwise the (cropped) context.
+        const start = caches ? cached : Math.max(0, total - bs);
+        const len = total - start;
+        const input = new Int32Array(B * len);
+        for (let b = 0; b < B; b++) input.set(rows[b].slice(start), b * len);
+        const before = caches ? caches.flatMap((c) => [c.k, c.v]) : [];
+        const cacheNow = caches;
+        const { last } = T.scope(() => T.noGrad(() => {
+          const h = this.hidden(intTensor(input, [B, len]), { positionOffset: cacheNow ? start : 0, kvCaches: cacheNow ?? undefined });
+          const logits = linear(T.narrow(h, 1, len - 1, 1), this.lmHeadWeight());
+          // The caches' new tensors must outlive this scope.
+          return { last: Float32Array.from(logits.data()), kept: cacheNow ? cacheNow.flatMap((c) => [c.k!, c.v!]) : [] };
         }));
+        for (const t of before) t?.storage.release();
+        if (caches) cached = total;
         for (let b = 0; b < B; b++) {
           const next = done[b] ? (eos as number) : sampleToken(last.subarray(b * V, (b + 1) * V), opts, gen);
           rows[b].push(next);
@@ -153,6 +184,7 @@ export class GPT extends Module {
         }
       }
     } finally {
+      dropCaches();
       this.train(wasTraining);
     }
     const L = rows[0].length;

@@ -59,6 +59,18 @@ export interface AttentionCallOptions {
   causal?: boolean;
   /** Position of the first query (RoPE), default 0. */
   positionOffset?: number;
+  /**
+   * Self-attention key/value cache for incremental decoding: the new keys and values [B, H, T, D] are
+   * appended to `kvCache.k` / `kvCache.v` (when set) and the result is stored back, so queries attend
+   * to every cached position too (causal with offset S - T). The caller owns the tensors' lifetime.
+   */
+  kvCache?: KVCache;
+}
+
+/** Keys and values of earlier positions, [B, H, S, D] each (null before the first call). */
+export interface KVCache {
+  k: T.Tensor | null;
+  v: T.Tensor | null;
 }
 
 /** Multi-head attention module; see the file comment for layouts and paths. */
@@ -107,7 +119,7 @@ export class MultiHeadAttention extends Module {
   }
 
   /** q [B, H, T, D], k and v [B, H, S, D]. */
-  private project(x: T.Tensor, memory: T.Tensor | undefined, offset: number): { q: T.Tensor; k: T.Tensor; v: T.Tensor } {
+  private project(x: T.Tensor, memory: T.Tensor | undefined, offset: number, cache?: KVCache): { q: T.Tensor; k: T.Tensor; v: T.Tensor } {
     const H = this.numHeads, D = this.headDim, C = this.embedDim;
     if (x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`MultiHeadAttention: x must be [B, T, ${C}], got ${fmtShape(x.shape)}`);
     const [B, Tn] = x.shape;
@@ -126,6 +138,9 @@ export class MultiHeadAttention extends Module {
       v = pick(kv, 1);
     } else {
       if (memory) throw new ValueError('MultiHeadAttention: `memory` given to a self-attention module (construct it with crossAttention: true)');
+      if (cache && cache.k && (cache.k.shape[0] !== B || cache.k.shape[3] !== D)) {
+        throw new ShapeError(`MultiHeadAttention: kvCache holds [${cache.k.shape.join(', ')}], not [${B}, ${H}, S, ${D}]`);
+      }
       const qkv = T.permute(T.reshape(this.c_attn.forward(x), [B, Tn, 3, H, D]), [2, 0, 3, 1, 4]);
       q = pick(qkv, 0);
       k = pick(qkv, 1);
@@ -133,6 +148,14 @@ export class MultiHeadAttention extends Module {
       if (this.rotary) {
         q = this.rotary.forward(q, offset);
         k = this.rotary.forward(k, offset);
+      }
+      if (cache) {
+        if (cache.k && cache.v) {
+          k = T.concat([cache.k, k], 2);
+          v = T.concat([cache.v, v], 2);
+        }
+        cache.k = k;
+        cache.v = v;
       }
     }
     return { q, k, v };
@@ -151,7 +174,7 @@ export class MultiHeadAttention extends Module {
   forward(x: T.Tensor, opts: AttentionCallOptions = {}): T.Tensor {
     const composed = !!opts.keyPaddingMask || !!opts.attnMask || (this.training && this.dropoutP > 0);
     if (composed) return this.forwardWithWeights(x, opts).y;
-    const { q, k, v } = this.project(x, opts.memory, opts.positionOffset ?? 0);
+    const { q, k, v } = this.project(x, opts.memory, opts.positionOffset ?? 0, opts.kvCache);
     const causal = opts.causal ?? this.causal;
     return this.merge(T.scaledDotProductAttention(q, k, v, { causal, scale: this.scale }));
   }
@@ -161,7 +184,7 @@ export class MultiHeadAttention extends Module {
    * before dropout). Same arguments and errors as `forward`.
    */
   forwardWithWeights(x: T.Tensor, opts: AttentionCallOptions = {}): { y: T.Tensor; att: T.Tensor } {
-    const { q, k, v } = this.project(x, opts.memory, opts.positionOffset ?? 0);
+    const { q, k, v } = this.project(x, opts.memory, opts.positionOffset ?? 0, opts.kvCache);
     const [B, , Tn] = q.shape;
     const S = k.shape[2];
     let scores = T.mulScalar(T.matmul(q, T.transpose(k, -1, -2)), this.scale);

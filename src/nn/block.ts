@@ -6,7 +6,7 @@
  */
 import * as T from '../tensor/index.js';
 import type { Activation } from './activation.js';
-import { type AttentionCallOptions, MultiHeadAttention } from './attention.js';
+import { type AttentionCallOptions, type KVCache, MultiHeadAttention } from './attention.js';
 import { Dropout } from './dropout.js';
 import { FeedForward } from './feedforward.js';
 import { Module } from './module.js';
@@ -54,6 +54,8 @@ export interface BlockCallOptions {
   /** [B, S] non-zero = padding, for cross-attention keys. */
   memoryKeyPaddingMask?: T.Tensor | null;
   positionOffset?: number;
+  /** Self-attention key/value cache (incremental decoding; see AttentionCallOptions.kvCache). */
+  kvCache?: KVCache;
 }
 
 export class TransformerBlock extends Module {
@@ -87,7 +89,7 @@ export class TransformerBlock extends Module {
 
   /** x [B, T, C] → [B, T, C]. */
   forward(x: T.Tensor, opts: BlockCallOptions = {}): T.Tensor {
-    const self: AttentionCallOptions = { keyPaddingMask: opts.keyPaddingMask ?? null, positionOffset: opts.positionOffset };
+    const self: AttentionCallOptions = { keyPaddingMask: opts.keyPaddingMask ?? null, positionOffset: opts.positionOffset, kvCache: opts.kvCache };
     const cross: AttentionCallOptions = { memory: opts.memory, keyPaddingMask: opts.memoryKeyPaddingMask ?? null };
     // The MLP applies its own residual dropout after c_proj (as GPT-2); attention's is `drop`.
     if (this.prenorm) {

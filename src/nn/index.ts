@@ -6,7 +6,7 @@ export { LayerNorm, RMSNorm, BatchNorm1d, type BatchNorm1dOptions } from './norm
 export { Dropout } from './dropout.js';
 export { type Activation, ACTIVATIONS, applyActivation, checkActivation, isGated } from './activation.js';
 export { SinusoidalPositionalEncoding, RotaryEmbedding } from './positional.js';
-export { MultiHeadAttention, MASK_FILL, causalMask, keyPaddingFromAttentionMask, type MultiHeadAttentionOptions, type AttentionCallOptions } from './attention.js';
+export { MultiHeadAttention, MASK_FILL, causalMask, keyPaddingFromAttentionMask, type MultiHeadAttentionOptions, type AttentionCallOptions, type KVCache } from './attention.js';
 export { FeedForward, type FeedForwardOptions } from './feedforward.js';
 export { TransformerBlock, makeNorm, type NormKind, type TransformerBlockOptions, type BlockCallOptions } from './block.js';
 export { initGPT2, noInit, initSkipped, type InitOptions } from './init.js';

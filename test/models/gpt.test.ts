@@ -121,6 +121,30 @@ describe('GPT', () => {
     assert.throws(() => m.generate(start, { maxNewTokens: 1, topP: 0 }), ValueError);
   });
 
+  test('generate with the key/value cache equals recomputing the context (learned and rotary positions)', () => {
+    for (const extra of [{}, { positionEmbedding: 'rope' as const }]) {
+      const m = new GPT({ ...tiny, ...extra, seed: 21 });
+      const start = ids([[1, 2, 3], [4, 5, 6]]);
+      // 14 new tokens from 3 cross blockSize 12, where generation switches to cropped recomputation.
+      const a = m.generate(start, { maxNewTokens: 14, temperature: 0 }).toArray();
+      const b = m.generate(start, { maxNewTokens: 14, temperature: 0, useCache: false }).toArray();
+      assert.deepEqual(a, b);
+      const s1 = m.generate(start, { maxNewTokens: 8, temperature: 0.8, topK: 5, generator: new T.Generator(3) }).toArray();
+      const s2 = m.generate(start, { maxNewTokens: 8, temperature: 0.8, topK: 5, generator: new T.Generator(3), useCache: false }).toArray();
+      assert.deepEqual(s1, s2);
+    }
+  });
+
+  test('hidden with kvCaches and a position offset equals the full forward', () => {
+    const m = new GPT(tiny);
+    const full = m.hidden(ids([[1, 2, 3, 4, 5]])).toArray();
+    const caches = Array.from({ length: tiny.nLayer }, () => ({ k: null, v: null }));
+    const first = m.hidden(ids([[1, 2, 3]]), { kvCaches: caches }).toArray();
+    const rest = m.hidden(ids([[4, 5]]), { kvCaches: caches, positionOffset: 3 }).toArray();
+    [...first, ...rest].forEach((v, i) => assert.ok(Math.abs(v - full[i]) < 1e-5));
+    assert.throws(() => m.hidden(ids([[1, 2, 3]]), { positionOffset: 10 }), ValueError);
+  });
+
   test('generate stops rows at eosTokenId', () => {
     const m = new GPT(tiny);
     const greedy = m.generate(ids([[1, 2]]), { maxNewTokens: 4, temperature: 0 }).toArray();
