@@ -7,7 +7,8 @@
  * (b) the learning rate ×100 for 3 updates → the loss spikes, the guard rolls back, and the final
  *     loss is within 5% of a clean run's (without the guard the same fault costs far more);
  * (c) a deep post-LN Transformer trained without warmup at a high learning rate is flagged as
- *     exploding before its loss diverges.
+ *     exploding before its loss diverges;
+ * and the vanishing check flags the lower blocks of a deep post-LN model that collapses.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,5 +80,23 @@ test('(c) a deep post-LN model at a high learning rate without warmup is flagged
   assert.ok(warning.step - 1 < diverged.step, `warned at step ${warning.step - 1}, diverged at step ${diverged.step}`);
   // Control: the shallow pre-LN model with warmup at a sane rate raises no exploding warning.
   const ok = runLoop({ ...BASE, lr: 1e-3 });
-  assert.deepEqual(ok.events.filter((e) => e.kind === 'exploding'), []);
+  assert.deepEqual(ok.events.filter((e) => e.kind === 'exploding' || e.kind === 'vanishing'), []);
+});
+
+test('a deep post-LN model that collapses at lr 1e-2 is flagged for vanishing gradients in its lower blocks', () => {
+  // Eight post-LN blocks at lr 1e-2 without warmup: the loss stalls near the unigram entropy while
+  // the gradients of the lowest blocks fall by orders of magnitude (Liu et al. 2020, post-LN).
+  const r = runLoop({ arch: 'postln', nLayer: 8, nEmbd: 32, steps: 40, lr: 1e-2, schedule: 'constant', warmupSteps: 0, loggingSteps: 5, stability: { spikeGuard: { enabled: false } } });
+  const vanishing = r.events.filter((e) => e.kind === 'vanishing');
+  assert.ok(vanishing.length >= 1, 'a vanishing warning');
+  const flagged = vanishing.flatMap((e) => e.layers as string[]);
+  assert.ok(flagged.includes('h.0'));
+  // Only lower blocks (the lower half, h.0 … h.3) are watched.
+  assert.ok(flagged.every((l) => ['h.0', 'h.1', 'h.2', 'h.3'].includes(l)), flagged.join(', '));
+  // What the warning says is true of the logged statistics: h.0's gradient norm is below the
+  // threshold (1e-7) at the three logs up to the warning.
+  const w = vanishing.find((e) => (e.layers as string[]).includes('h.0'))!;
+  const logs = r.layers.filter((l) => l.step <= w.step).slice(-3);
+  assert.equal(logs.length, 3);
+  for (const l of logs) assert.ok(l.layers.find((x) => x.name === 'h.0')!.gradNorm < 1e-7);
 });
