@@ -15,7 +15,7 @@ import { keyPaddingFromAttentionMask } from '../nn/attention.js';
 import { type NormKind, TransformerBlock, makeNorm } from '../nn/block.js';
 import { Dropout } from '../nn/dropout.js';
 import { linear } from '../nn/functional.js';
-import { initGPT2 } from '../nn/init.js';
+import { initGPT2, noInit } from '../nn/init.js';
 import { Embedding, Linear } from '../nn/linear.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
@@ -173,9 +173,12 @@ export class EncoderDecoder extends Module {
     super();
     const c = (this.config = resolveEncoderDecoderConfig(config));
     const g = (this.generator = new T.Generator(c.seed));
-    const enc = this.registerModule('encoder', new TransformerStack(c, false, g));
-    this.registerModule('decoder', new TransformerStack(c, true, g, c.shareEmbeddings ? enc.wte : undefined));
-    this.registerModule('lm_head', c.tieWordEmbeddings ? null : new Linear(c.nEmbd, c.tgtVocabSize, { bias: false, generator: g }));
+    // Layers start as zeros; GPT-2 init below draws every weight from g.
+    noInit(() => {
+      const enc = this.registerModule('encoder', new TransformerStack(c, false, g));
+      this.registerModule('decoder', new TransformerStack(c, true, g, c.shareEmbeddings ? enc.wte : undefined));
+      this.registerModule('lm_head', c.tieWordEmbeddings ? null : new Linear(c.nEmbd, c.tgtVocabSize, { bias: false, generator: g }));
+    });
     initGPT2(this, { nLayer: c.nEncoderLayer + c.nDecoderLayer, generator: g });
   }
 

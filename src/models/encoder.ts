@@ -12,7 +12,7 @@ import { type Activation, checkActivation } from '../nn/activation.js';
 import { keyPaddingFromAttentionMask } from '../nn/attention.js';
 import { type NormKind, TransformerBlock, makeNorm } from '../nn/block.js';
 import { Dropout } from '../nn/dropout.js';
-import { initGPT2 } from '../nn/init.js';
+import { initGPT2, noInit } from '../nn/init.js';
 import { Embedding, Linear } from '../nn/linear.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
@@ -105,27 +105,30 @@ export class Encoder extends Module {
 
   /**
    * @param generator shared with an enclosing model; default a new one seeded with `config.seed`.
-   * @param init initialise GPT-2 style here (default true; heads re-initialise the whole model).
+   * @param init initialise GPT-2 style here (default true; heads initialise the whole model instead).
    */
   constructor(config: EncoderConfig, opts: { generator?: T.Generator; init?: boolean } = {}) {
     super();
     const c = (this.config = resolveEncoderConfig(config));
     const g = (this.generator = opts.generator ?? new T.Generator(c.seed));
-    this.registerModule('wte', new Embedding(c.vocabSize, c.nEmbd, { generator: g }));
-    this.registerModule('wpe', new Embedding(c.blockSize, c.nEmbd, { generator: g }));
-    this.registerModule('wtt', c.typeVocabSize > 0 ? new Embedding(c.typeVocabSize, c.nEmbd, { generator: g }) : null);
-    const post = c.normPosition === 'post';
-    this.registerModule('ln_emb', post ? makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias) : null);
-    this.registerModule('drop', new Dropout(c.dropout, { generator: g }));
-    const blocks = new ModuleList<TransformerBlock>();
-    for (let i = 0; i < c.nLayer; i++) {
-      blocks.append(new TransformerBlock({
-        nEmbd: c.nEmbd, nHead: c.nHead, normPosition: c.normPosition, norm: c.norm, layerNormEpsilon: c.layerNormEpsilon,
-        causal: false, bias: c.bias, dropout: c.dropout, activation: c.activation, nInner: c.nInner, generator: g,
-      }));
-    }
-    this.registerModule('h', blocks);
-    this.registerModule('ln_f', post ? null : makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias));
+    // Layers start as zeros; GPT-2 init (here or in the head) draws every weight.
+    noInit(() => {
+      this.registerModule('wte', new Embedding(c.vocabSize, c.nEmbd, { generator: g }));
+      this.registerModule('wpe', new Embedding(c.blockSize, c.nEmbd, { generator: g }));
+      this.registerModule('wtt', c.typeVocabSize > 0 ? new Embedding(c.typeVocabSize, c.nEmbd, { generator: g }) : null);
+      const post = c.normPosition === 'post';
+      this.registerModule('ln_emb', post ? makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias) : null);
+      this.registerModule('drop', new Dropout(c.dropout, { generator: g }));
+      const blocks = new ModuleList<TransformerBlock>();
+      for (let i = 0; i < c.nLayer; i++) {
+        blocks.append(new TransformerBlock({
+          nEmbd: c.nEmbd, nHead: c.nHead, normPosition: c.normPosition, norm: c.norm, layerNormEpsilon: c.layerNormEpsilon,
+          causal: false, bias: c.bias, dropout: c.dropout, activation: c.activation, nInner: c.nInner, generator: g,
+        }));
+      }
+      this.registerModule('h', blocks);
+      this.registerModule('ln_f', post ? null : makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias));
+    });
     if (opts.init ?? true) initGPT2(this, { nLayer: c.nLayer, generator: g });
   }
 
@@ -179,7 +182,7 @@ export class EncoderForSequenceClassification extends Module {
     const enc = this.registerModule('encoder', new Encoder(config, { init: false }));
     const g = enc.generator;
     this.registerModule('dropout', new Dropout(config.classifierDropout ?? enc.config.dropout, { generator: g }));
-    this.registerModule('classifier', new Linear(enc.config.nEmbd, this.numLabels, { generator: g }));
+    this.registerModule('classifier', noInit(() => new Linear(enc.config.nEmbd, this.numLabels, { generator: g })));
     initGPT2(this, { nLayer: enc.config.nLayer, generator: g });
   }
 
@@ -198,7 +201,7 @@ export class EncoderForQuestionAnswering extends Module {
   constructor(config: EncoderConfig) {
     super();
     const enc = this.registerModule('encoder', new Encoder(config, { init: false }));
-    this.registerModule('qa_outputs', new Linear(enc.config.nEmbd, 2, { generator: enc.generator }));
+    this.registerModule('qa_outputs', noInit(() => new Linear(enc.config.nEmbd, 2, { generator: enc.generator })));
     initGPT2(this, { nLayer: enc.config.nLayer, generator: enc.generator });
   }
 

@@ -52,20 +52,16 @@ export class GPT extends Module {
 
   /**
    * Builds the model and initialises it GPT-2 style (initGPT2) from `config.seed`.
-   * @param opts.init false skips the GPT-2 initialisation (weights about to be loaded).
+   * @param opts.init false skips the initialisation: all weights stay zero (they are about to be loaded).
    * @throws ConfigError naming an invalid config field.
    */
   constructor(config: GPTConfig, opts: { init?: boolean } = {}) {
     super();
     const c = (this.config = resolveGPTConfig(config));
     const g = (this.generator = new T.Generator(c.seed));
-    if (opts.init ?? true) {
-      this.build(c, g);
-      initGPT2(this, { nLayer: c.nLayer, generator: g });
-    } else {
-      // No random draws at all: the weights are about to be overwritten.
-      noInit(() => this.build(c, g));
-    }
+    // Layers start as zeros (no default random draws); GPT-2 init then draws every weight from g.
+    noInit(() => this.build(c, g));
+    if (opts.init ?? true) initGPT2(this, { nLayer: c.nLayer, generator: g });
   }
 
   private build(c: ResolvedGPTConfig, g: T.Generator): void {
