@@ -4,51 +4,66 @@
 
 #include "common.h"
 #include "kernels.h"
+#include "tile_gemm.h"
 
 namespace tf {
 namespace {
 
 int64_t rowGrain(int64_t cols) { return cols > 0 && kSerialElems / cols > 0 ? kSerialElems / cols : 1; }
 
-// Max of a row; NaN if any entry is NaN.
+// Max of a row; NaN if any entry is NaN. Written with vector types: GCC does not vectorise this
+// max-and-NaN-flag reduction from scalar code.
 float rowMax(const float* x, int64_t n) {
-  float acc[16];
-  for (int j = 0; j < 16; ++j) acc[j] = -std::numeric_limits<float>::infinity();
-  int nan = 0;
+  typedef int32_t v16i __attribute__((vector_size(64)));
+  const float kNegInf = -std::numeric_limits<float>::infinity();
+  v16f acc = v16f{} + kNegInf;
+  v16i nan = v16i{};
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) {
-      float v = x[i + j];
-      nan |= v != v;
-      acc[j] = v > acc[j] ? v : acc[j];
-    }
-  float m = acc[0];
-  for (int j = 1; j < 16; ++j) m = acc[j] > m ? acc[j] : m;
-  for (; i < n; ++i) {
-    float v = x[i];
+  for (; i + 16 <= n; i += 16) {
+    v16f v;
+    std::memcpy(&v, x + i, sizeof(v));
     nan |= v != v;
+    acc = v > acc ? v : acc;
+  }
+  float m = kNegInf;
+  int anyNan = 0;
+  for (int j = 0; j < 16; ++j) {
+    m = acc[j] > m ? acc[j] : m;
+    anyNan |= nan[j];
+  }
+  for (; i < n; ++i) {
+    const float v = x[i];
+    anyNan |= v != v;
     m = v > m ? v : m;
   }
-  return nan ? std::numeric_limits<float>::quiet_NaN() : m;
+  return anyNan ? std::numeric_limits<float>::quiet_NaN() : m;
 }
 
-// out[j] = exp(x[j] - shift); returns the sum (float64 lanes).
+// out[j] = exp(x[j] - shift); returns the sum. 16 float lanes, flushed into float64 every 256
+// elements, so that the loop vectorises and the sum keeps ~float64 accuracy over long rows.
+template <bool kStore>
 double expShiftSum(const float* x, float shift, float* out, int64_t n) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  double total = 0;
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) {
-      float e = fastExp(x[i + j] - shift);
-      out[i + j] = e;
-      acc[j] += e;
-    }
-  double s = 0;
-  for (; i < n; ++i) {
-    float e = fastExp(x[i] - shift);
-    out[i] = e;
-    s += e;
+  while (i + 16 <= n) {
+    float acc[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int64_t end = i + 256 <= n ? i + 256 : n - (n - i) % 16;
+    for (; i < end; i += 16)
+      for (int j = 0; j < 16; ++j) {
+        const float e = fastExp(x[i + j] - shift);
+        if (kStore) out[i + j] = e;
+        acc[j] += e;
+      }
+    double s = 0;
+    for (int j = 0; j < 16; ++j) s += acc[j];
+    total += s;
   }
-  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; ++i) {
+    const float e = fastExp(x[i] - shift);
+    if (kStore) out[i] = e;
+    total += e;
+  }
+  return total;
 }
 
 double dot(const float* a, const float* b, int64_t n) {
@@ -71,6 +86,59 @@ double sum(const float* a, int64_t n) {
   return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+// One row of the layer-norm backward: writes dx, adds into the partial dw (pw) and db (pb).
+// dxhat = g*w; dx = rs * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). The two row sums use
+// 16 float lanes (vectorised), added up in float64. __restrict lets GCC vectorise without
+// run-time alias checks.
+void layerNormBackwardRow(const float* __restrict xr, const float* __restrict gr, const float* __restrict w,
+                          float* __restrict dr, float* __restrict pw, float* __restrict pb, int64_t cols, float mu,
+                          float rs) {
+  float a1[16] = {0}, a2[16] = {0};
+  int64_t c = 0;
+  if (w != nullptr) {
+    for (; c + 16 <= cols; c += 16)
+      for (int l = 0; l < 16; ++l) {
+        const float xhat = (xr[c + l] - mu) * rs, dxh = gr[c + l] * w[c + l];
+        a1[l] += dxh;
+        a2[l] += dxh * xhat;
+      }
+  } else {
+    for (; c + 16 <= cols; c += 16)
+      for (int l = 0; l < 16; ++l) {
+        const float xhat = (xr[c + l] - mu) * rs, dxh = gr[c + l];
+        a1[l] += dxh;
+        a2[l] += dxh * xhat;
+      }
+  }
+  double sd = 0, sdx = 0;
+  for (; c < cols; ++c) {
+    const float xhat = (xr[c] - mu) * rs;
+    const float dxh = w != nullptr ? gr[c] * w[c] : gr[c];
+    sd += dxh;
+    sdx += static_cast<double>(dxh) * xhat;
+  }
+  for (int l = 0; l < 16; ++l) {
+    sd += a1[l];
+    sdx += a2[l];
+  }
+  const float msd = static_cast<float>(sd / cols), msdx = static_cast<float>(sdx / cols);
+  if (w != nullptr) {
+    for (int64_t k = 0; k < cols; ++k) {
+      const float xhat = (xr[k] - mu) * rs;
+      dr[k] = rs * (gr[k] * w[k] - msd - xhat * msdx);
+      pw[k] += gr[k] * xhat;
+      pb[k] += gr[k];
+    }
+  } else {
+    for (int64_t k = 0; k < cols; ++k) {
+      const float xhat = (xr[k] - mu) * rs;
+      dr[k] = rs * (gr[k] - msd - xhat * msdx);
+      pw[k] += gr[k] * xhat;
+      pb[k] += gr[k];
+    }
+  }
+}
+
 }  // namespace
 
 void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log) {
@@ -84,7 +152,8 @@ void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log) {
         for (int64_t j = 0; j < cols; ++j) yr[j] = std::numeric_limits<float>::quiet_NaN();
         continue;
       }
-      double s = expShiftSum(xr, m, yr, cols);
+      // log-softmax needs only the sum; softmax keeps the exponentials and rescales them.
+      double s = log ? expShiftSum<false>(xr, m, yr, cols) : expShiftSum<true>(xr, m, yr, cols);
       if (log) {
         const float ls = static_cast<float>(std::log(s));
         for (int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - ls;
@@ -164,41 +233,8 @@ void layerNormBackward(const float* x, const float* w, const float* mean, const 
     const int64_t rb = p * chunk, re = rb + chunk < rows ? rb + chunk : rows;
     float* pw = partial.data() + p * 2 * cols;
     float* pb = pw + cols;
-    for (int64_t r = rb; r < re; ++r) {
-      const float* xr = x + r * cols;
-      const float* gr = g + r * cols;
-      float* dr = dx + r * cols;
-      const float mu = mean[r], rs = rstd[r];
-      // dxhat = g*w; dx = rs * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
-      double a1[8] = {0, 0, 0, 0, 0, 0, 0, 0}, a2[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int64_t c = 0;
-      for (; c + 8 <= cols; c += 8)
-        for (int l = 0; l < 8; ++l) {
-          float xhat = (xr[c + l] - mu) * rs;
-          float dxh = w != nullptr ? gr[c + l] * w[c + l] : gr[c + l];
-          a1[l] += dxh;
-          a2[l] += static_cast<double>(dxh) * xhat;
-        }
-      double sd = 0, sdx = 0;
-      for (; c < cols; ++c) {
-        float xhat = (xr[c] - mu) * rs;
-        float dxh = w != nullptr ? gr[c] * w[c] : gr[c];
-        sd += dxh;
-        sdx += static_cast<double>(dxh) * xhat;
-      }
-      for (int l = 0; l < 8; ++l) {
-        sd += a1[l];
-        sdx += a2[l];
-      }
-      const float msd = static_cast<float>(sd / cols), msdx = static_cast<float>(sdx / cols);
-      for (int64_t k = 0; k < cols; ++k) {
-        float xhat = (xr[k] - mu) * rs;
-        float dxh = w != nullptr ? gr[k] * w[k] : gr[k];
-        dr[k] = rs * (dxh - msd - xhat * msdx);
-        pw[k] += gr[k] * xhat;
-        pb[k] += gr[k];
-      }
-    }
+    for (int64_t r = rb; r < re; ++r)
+      layerNormBackwardRow(x + r * cols, g + r * cols, w, dx + r * cols, pw, pb, cols, mean[r], rstd[r]);
   };
   if (parts == 1) body(0);
   else parallelTasks(parts, [&](int64_t p, int) { body(p); });
