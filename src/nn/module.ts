@@ -23,8 +23,11 @@ export function parameter(t: T.Tensor): Parameter {
   return t.requiresGrad_().keep();
 }
 
-/** A state-dict value: a tensor, or plain `{shape, data}` (e.g. decoded from a file). */
-export type StateValue = T.Tensor | { shape: readonly number[]; data: ArrayLike<number> };
+/**
+ * A state-dict value: a tensor, or plain `{shape, data}` with numeric values (e.g. read from a file;
+ * int64 data as BigInt64Array is accepted; decode F16 / BF16 bit patterns to float32 first).
+ */
+export type StateValue = T.Tensor | { shape: readonly number[]; data: ArrayLike<number> | BigInt64Array | BigUint64Array };
 
 /** Options of {@link Module.loadStateDict}. */
 export interface LoadStateDictOptions {
@@ -234,9 +237,9 @@ export class Module {
     for (const [k, t] of targets) {
       const v = entries.get(k);
       if (v === undefined) continue;
-      const src = v instanceof T.Tensor ? v.contiguous().data() : v.data;
+      const src: ArrayLike<number | bigint> = v instanceof T.Tensor ? v.contiguous().data() : v.data;
       const dst = t.data();
-      for (let i = 0; i < dst.length; i++) dst[i] = src[i];
+      for (let i = 0; i < dst.length; i++) { const e = src[i]; dst[i] = typeof e === 'bigint' ? Number(e) : e; }
     }
     return { missingKeys, unexpectedKeys };
   }

@@ -109,6 +109,9 @@ describe('Module', () => {
     m.loadStateDict({ weight: { shape: [3, 2], data: new Float64Array([1, 2, 3, 4, 5, 6]) }, bias: { shape: [3], data: [7, 8, 9] } });
     assert.deepEqual(m.weight.toArray(), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(m.bias!.toArray(), [7, 8, 9]);
+    const bn = new BatchNorm1d(2);
+    bn.loadStateDict({ ...bn.stateDict(), num_batches_tracked: { shape: [], data: BigInt64Array.from([5n]) } });
+    assert.equal(bn.num_batches_tracked!.item(), 5);
   });
 
   test('train() / eval() set the mode of every submodule', () => {
