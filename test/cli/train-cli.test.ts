@@ -1,0 +1,115 @@
+/**
+ * The `trainformer` command as a user meets it: bad config values, missing files and malformed
+ * JSONL lines end the command with ONE line on stderr naming the field or file:line, a non-zero exit
+ * code and no stack trace; a tiny run prints its validation loss, a sample and the paths it wrote.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = resolve(here, '../../src/cli/main.js'); // dist/test/cli → dist/src/cli/main.js
+const dir = mkdtempSync(join(tmpdir(), 'tf-cli-'));
+
+function trainformer(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: 120_000 });
+  // The backend notice ("native backend not built …") is informational, not part of the error.
+  const errLines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('trainformer: native backend'));
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, errLines };
+}
+
+function assertOneLineError(r: ReturnType<typeof trainformer>, pattern: RegExp): void {
+  assert.notEqual(r.code, 0);
+  assert.equal(r.errLines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
+  assert.match(r.errLines[0], pattern);
+  assert.ok(!/\n\s+at /.test(r.stderr), 'stderr holds a stack trace');
+}
+
+const text = join(dir, 'tiny.txt');
+writeFileSync(text, 'to be or not to be, that is the question.\n'.repeat(40));
+
+function writeConfig(name: string, cfg: Record<string, unknown>): string {
+  const p = join(dir, name);
+  writeFileSync(p, JSON.stringify(cfg));
+  return p;
+}
+
+const lmConfig = {
+  task: 'lm', outputDir: join(dir, 'run'), seed: 1,
+  data: { train: text, blockSize: 8 },
+  model: { nLayer: 1, nHead: 2, nEmbd: 16 },
+  learningRate: 1e-2, perDeviceTrainBatchSize: 4, maxSteps: 6, loggingSteps: 2, evalSteps: 3, saveSteps: 3,
+  generation: { prompt: 'to ', maxNewTokens: 10 },
+};
+
+test('a bad config value: one line naming the field', () => {
+  const r = trainformer('train', '--config', writeConfig('bad.json', { ...lmConfig, learningRate: -1 }));
+  assertOneLineError(r, /^config error: learningRate: must be > 0 \(got -1\)$/);
+});
+
+test('a bad value given as a CLI flag: one line naming the field', () => {
+  const r = trainformer('train', '--config', writeConfig('ok.json', lmConfig), '--data.blockSize', '0');
+  assertOneLineError(r, /^config error: data\.blockSize: must be >= 1 \(got 0\)$/);
+});
+
+test('an unknown field: one line naming it', () => {
+  const r = trainformer('train', '--config', writeConfig('ok2.json', lmConfig), '--maxStep', '5');
+  assertOneLineError(r, /^config error: maxStep: unknown field$/);
+});
+
+test('a missing config file: one line naming the path', () => {
+  const missing = join(dir, 'nope.json');
+  const r = trainformer('train', '--config', missing);
+  assertOneLineError(r, new RegExp(`${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read config file \\(ENOENT\\)`));
+});
+
+test('a missing data file: one line naming the path', () => {
+  const missing = join(dir, 'missing.txt');
+  const r = trainformer('train', '--config', writeConfig('m.json', { ...lmConfig, data: { train: missing } }));
+  assertOneLineError(r, /^error: .*missing\.txt: cannot read file \(ENOENT\)$/);
+});
+
+test('a malformed JSONL line: one line naming file:line', () => {
+  const jsonl = join(dir, 'cls.jsonl');
+  writeFileSync(jsonl, '{"text": "hello there", "label": "a"}\n{"text": "general kenobi", "label": "b"}\n{"text": "oops"}\n');
+  const cfg = { ...lmConfig, task: 'classification', data: { train: jsonl, tokenizer: { type: 'word' } } };
+  const r = trainformer('train', '--config', writeConfig('cls.json', cfg));
+  assertOneLineError(r, /^error: .*cls\.jsonl:3: field "label" is missing$/);
+  const bad = join(dir, 'cls2.jsonl');
+  writeFileSync(bad, '{"text": "hello", "label": "a"}\n{"text": "x", "label": "b"\n');
+  const r2 = trainformer('train', '--config', writeConfig('cls2.json', { ...cfg, data: { train: bad, tokenizer: { type: 'word' } } }));
+  assertOneLineError(r2, /^error: .*cls2\.jsonl:2: invalid JSON/);
+});
+
+test('train end to end: validation loss, sample, checkpoint, metrics and report paths; then eval and generate', () => {
+  const cfgPath = writeConfig('run.json', lmConfig);
+  const r = trainformer('train', '--config', cfgPath);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /validation loss \d+\.\d+ nats\/char/);
+  assert.match(r.stdout, /sample:\nto /);
+  assert.match(r.stdout, /checkpoint: .*checkpoint-6/);
+  assert.match(r.stdout, /metrics: +.*metrics\.jsonl/);
+  assert.match(r.stdout, /report: +.*report\.html/);
+  const run = lmConfig.outputDir;
+  for (const f of ['metrics.jsonl', 'report.html', 'loss.svg', 'config.json', 'checkpoint-6/model.safetensors', 'checkpoint-6/optimizer.safetensors', 'checkpoint-6/trainer_state.json', 'checkpoint-6/config.json', 'checkpoint-6/tokenizer.json']) {
+    assert.ok(existsSync(join(run, f)), `${f} missing`);
+  }
+  const e = trainformer('eval', run);
+  assert.equal(e.code, 0, e.stderr);
+  // The same weights on the same validation text: eval repeats the final evaluation's loss.
+  const trained = Number(/validation loss (\d+\.\d+)/.exec(r.stdout)![1]);
+  const evaluated = Number(/validation loss (\d+\.\d+)/.exec(e.stdout)![1]);
+  assert.equal(evaluated, trained);
+  const g = trainformer('generate', run, '--prompt', 'to be', '--maxNewTokens', '12', '--topK', '5', '--seed', '3');
+  assert.equal(g.code, 0, g.stderr);
+  assert.ok(g.stdout.startsWith('to be'));
+  assert.equal(g.stdout.trimEnd().length, 'to be'.length + 12);
+  const bad = trainformer('generate', run, '--temperature', 'hot');
+  assertOneLineError(bad, /^config error: --temperature: must be a number \(got "hot"\)$/);
+  const nothing = trainformer('eval', join(dir, 'no-run'));
+  assertOneLineError(nothing, /no-run: no such run or checkpoint folder$/);
+});

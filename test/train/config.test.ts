@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../../src/errors.js';
+import { parseConfig, setField, greaterIsBetter } from '../../src/train/config.js';
+import { applyOverrides, parseOverrides } from '../../src/cli/args.js';
+
+const base = () => ({ task: 'lm', data: { train: 'x.txt' } });
+
+function configError(raw: unknown): string {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    return (e as Error).message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('defaults follow Hugging Face TrainingArguments', () => {
+  const c = parseConfig(base());
+  assert.equal(c.learningRate, 5e-5);
+  assert.equal(c.weightDecay, 0);
+  assert.equal(c.adamBeta1, 0.9);
+  assert.equal(c.adamBeta2, 0.999);
+  assert.equal(c.adamEpsilon, 1e-8);
+  assert.equal(c.maxGradNorm, 1);
+  assert.equal(c.lrSchedulerType, 'linear');
+  assert.equal(c.maxSteps, -1);
+  assert.equal(c.numTrainEpochs, 3);
+  assert.equal(c.gradientAccumulationSteps, 1);
+  assert.equal(c.perDeviceTrainBatchSize, 8);
+  assert.equal(c.saveTotalLimit, null);
+  assert.deepEqual(c.objective, { ce: 1 });
+  assert.equal(c.data.valFraction, 0.1);
+  assert.equal(c.data.tokenizer.type, 'char');
+});
+
+test('an out-of-range value names the field and the value, on one line', () => {
+  const msg = configError({ ...base(), learningRate: -1 });
+  assert.equal(msg, 'learningRate: must be > 0 (got -1)');
+  assert.ok(!msg.includes('\n'));
+});
+
+test('nested fields are named with dots', () => {
+  assert.match(configError({ ...base(), data: { train: 'x', blockSize: 0 } }), /^data\.blockSize: must be >= 1 \(got 0\)$/);
+  assert.match(configError({ ...base(), data: { train: 'x', tokenizer: { type: 'bpe' } } }), /^data\.tokenizer\.type: must be one of char, gpt2, hf, word \(got "bpe"\)$/);
+});
+
+test('wrong types, missing fields, unknown fields and enum values', () => {
+  assert.match(configError({ ...base(), maxSteps: 1.5 }), /^maxSteps: must be an integer \(got 1\.5\)$/);
+  assert.match(configError({ ...base(), seed: 'abc' }), /^seed: must be a/);
+  assert.match(configError({ task: 'lm' }), /^data: is required/);
+  assert.match(configError({ ...base(), learningrate: 1 }), /^learningrate: unknown field$/);
+  assert.match(configError({ ...base(), task: 'ranking' }), /^task: must be one of lm, classification, seq2seq, extractive-qa/);
+  assert.match(configError({ ...base(), model: { nEmbd: 30, nHead: 4 } }), /^model\.nHead: must divide model\.nEmbd \(30\)/);
+});
+
+test('CLI overrides: typed values, dotted fields, flags, = form', () => {
+  const o = parseOverrides(['--maxSteps', '100', '--learningRate', '3e-4', '--data.blockSize=32', '--bf16', '--outputDir', 'runs/x']);
+  assert.deepEqual(o, [['maxSteps', 100], ['learningRate', 3e-4], ['data.blockSize', 32], ['bf16', true], ['outputDir', 'runs/x']]);
+  const c = parseConfig(applyOverrides(base(), o));
+  assert.equal(c.maxSteps, 100);
+  assert.equal(c.learningRate, 3e-4);
+  assert.equal(c.data.blockSize, 32);
+  assert.equal(c.data.train, 'x.txt');
+  assert.equal(c.bf16, true);
+  // A negative number is a value, not an option.
+  assert.deepEqual(parseOverrides(['--learningRate', '-1']), [['learningRate', -1]]);
+  assert.throws(() => parseOverrides(['maxSteps']), ConfigError);
+  assert.throws(() => setField({ data: 3 }, 'data.train', 'x'), /data: is not an object/);
+});
+
+test('greaterIsBetter: accuracy-like metrics up, losses down, explicit setting wins', () => {
+  assert.equal(greaterIsBetter({ metricForBestModel: 'accuracy', greaterIsBetter: undefined }), true);
+  assert.equal(greaterIsBetter({ metricForBestModel: 'loss', greaterIsBetter: undefined }), false);
+  assert.equal(greaterIsBetter({ metricForBestModel: 'loss', greaterIsBetter: true }), true);
+});

@@ -1,0 +1,82 @@
+/**
+ * Exact resume: 2N steps straight against N steps, stop, resume from checkpoint-N, N more steps.
+ * Parameters must match bit for bit and every metrics line (without its wall-clock fields) must be
+ * the same. Dropout and gradient accumulation are on, so the RNG states and the data position in
+ * the checkpoint matter.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTask } from '../../src/tasks/index.js';
+import { parseConfig } from '../../src/train/config.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { withoutTiming } from '../../src/train/metrics.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tf-resume-'));
+const text = join(dir, 'text.txt');
+// A small corpus with some structure (so the loss moves).
+writeFileSync(text, Array.from({ length: 200 }, (_, i) => `line ${i % 17}: the quick brown fox ${i % 3 ? 'jumps' : 'sleeps'} over the lazy dog.\n`).join(''));
+
+const N = 4;
+
+function config(outputDir: string) {
+  return parseConfig({
+    task: 'lm', outputDir, seed: 7,
+    data: { train: text, blockSize: 8, valFraction: 0.1 },
+    model: { nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0.1 },
+    objective: { ce: 1, zLoss: 1e-4 },
+    learningRate: 3e-3, lrSchedulerType: 'cosine', warmupSteps: 2, weightDecay: 0.1,
+    perDeviceTrainBatchSize: 4, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 2,
+    maxSteps: 2 * N, loggingSteps: 1, evalSteps: 3, maxEvalBatches: 2, saveSteps: N, disableTqdm: true,
+  });
+}
+
+async function run(outputDir: string, opts: { stopAfterSteps?: number; resume?: boolean } = {}) {
+  const cfg = config(outputDir);
+  const task = await createTask(cfg);
+  return new Trainer({ config: cfg, task, report: false, ...opts }).train();
+}
+
+function metricLines(outputDir: string) {
+  return readFileSync(join(outputDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => withoutTiming(JSON.parse(l)));
+}
+
+test('N steps + stop + resume + N steps equals 2N steps straight, bit for bit', async () => {
+  const straight = join(dir, 'straight');
+  const resumed = join(dir, 'resumed');
+  const a = await run(straight);
+  assert.equal(a.step, 2 * N);
+
+  const first = await run(resumed, { stopAfterSteps: N });
+  assert.equal(first.step, N);
+  assert.equal(first.finalMetrics, null);
+  assert.ok(existsSync(join(resumed, `checkpoint-${N}`)));
+  const b = await run(resumed, { resume: true });
+  assert.equal(b.step, 2 * N);
+
+  const pa = readFileSync(join(straight, `checkpoint-${2 * N}`, 'model.safetensors'));
+  const pb = readFileSync(join(resumed, `checkpoint-${2 * N}`, 'model.safetensors'));
+  assert.equal(pa.toString('base64'), pb.toString('base64'), 'final parameters differ');
+  const oa = readFileSync(join(straight, `checkpoint-${2 * N}`, 'optimizer.safetensors'));
+  const ob = readFileSync(join(resumed, `checkpoint-${2 * N}`, 'optimizer.safetensors'));
+  assert.equal(oa.toString('base64'), ob.toString('base64'), 'final optimizer states differ');
+
+  const ma = metricLines(straight), mb = metricLines(resumed);
+  assert.deepEqual(mb, ma);
+  // The log really holds what the comparison is about: a line per step and the evaluations.
+  assert.equal(ma.filter((r) => r.split === 'train').length, 2 * N);
+  assert.ok(ma.filter((r) => r.split === 'eval').length >= 2);
+  assert.ok(ma.every((r) => r.split !== 'train' || (typeof r.loss === 'number' && 'zLoss' in (r.terms as object))));
+  assert.deepEqual(a.finalMetrics, b.finalMetrics);
+});
+
+test('a fresh (not resumed) run in a folder with old checkpoints starts over', async () => {
+  const out = join(dir, 'fresh');
+  await run(out, { stopAfterSteps: N });
+  const r = await run(out);
+  assert.equal(r.step, 2 * N);
+  assert.equal(metricLines(out).filter((x) => x.split === 'train')[0].step, 1);
+  assert.ok(!readdirSync(out).some((n) => n.startsWith('.tmp')));
+});
