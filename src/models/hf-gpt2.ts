@@ -47,7 +47,7 @@ export function gptConfigFromHF(json: Record<string, unknown>): ResolvedGPTConfi
     throw new ConfigError(`model_type must be 'gpt2', got ${JSON.stringify(json.model_type)}`);
   }
   const defaults: Record<string, unknown> = {
-    vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12,
+    vocab_size: 50257, n_positions: json.n_ctx ?? 1024, n_embd: 768, n_layer: 12, n_head: 12,
     activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, resid_pdrop: 0.1, tie_word_embeddings: true,
   };
   return gptConfigFromJson({ ...defaults, ...json, bias: true });
