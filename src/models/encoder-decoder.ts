@@ -19,7 +19,7 @@ import { initGPT2, noInit } from '../nn/init.js';
 import { Embedding, Linear } from '../nn/linear.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
-import { SinusoidalPositionalEncoding } from '../nn/positional.js';
+import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from '../nn/positional.js';
 import { checkIds } from './gpt.js';
 import { argmaxRow, intTensor } from './sampling.js';
 
@@ -101,7 +101,7 @@ export function resolveEncoderDecoderConfig(c: EncoderDecoderConfig): ResolvedEn
 /** One stack (encoder or decoder): embeddings, blocks, final norm (pre-LN) or embedding norm (post-LN). */
 export class TransformerStack extends Module {
   declare wte: Embedding;
-  declare wpe: Embedding | null;
+  declare wpe: LearnedPositionalEmbedding | null;
   declare pe: SinusoidalPositionalEncoding | null;
   declare ln_emb: LayerNorm | RMSNorm | null;
   declare drop: Dropout;
@@ -114,7 +114,7 @@ export class TransformerStack extends Module {
     const V = decoder ? c.tgtVocabSize : c.srcVocabSize;
     this.registerModule('wte', sharedWte ?? new Embedding(V, c.nEmbd, { generator: g }));
     const learned = c.positionEmbedding === 'learned';
-    this.registerModule('wpe', learned ? new Embedding(c.blockSize, c.nEmbd, { generator: g }) : null);
+    this.registerModule('wpe', learned ? new LearnedPositionalEmbedding(c.blockSize, c.nEmbd, { generator: g }) : null);
     this.registerModule('pe', learned ? null : new SinusoidalPositionalEncoding(c.blockSize, c.nEmbd));
     this.embScale = learned ? 1 : Math.sqrt(c.nEmbd);
     const post = c.normPosition === 'post';
@@ -138,7 +138,7 @@ export class TransformerStack extends Module {
     const Tn = ids.shape[1];
     let x = this.wte.forward(ids);
     if (this.embScale !== 1) x = T.mulScalar(x, this.embScale);
-    x = T.add(x, this.wpe ? this.wpe.forward(T.arange(Tn)) : this.pe!.forward(Tn));
+    x = T.add(x, this.wpe ? this.wpe.positions(Tn) : this.pe!.forward(Tn));
     if (this.ln_emb) x = this.ln_emb.forward(x);
     x = this.drop.forward(x);
     for (const block of this.h) x = block.forward(x, opts);

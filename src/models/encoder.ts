@@ -15,6 +15,7 @@ import { Dropout } from '../nn/dropout.js';
 import { initGPT2, noInit } from '../nn/init.js';
 import { Embedding, Linear } from '../nn/linear.js';
 import { Module, ModuleList } from '../nn/module.js';
+import { LearnedPositionalEmbedding } from '../nn/positional.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
 import { checkIds } from './gpt.js';
 
@@ -94,7 +95,7 @@ function checkMask(mask: T.Tensor | null | undefined, B: number, Tn: number, wha
 /** The encoder body: ids [B, T] → hidden states [B, T, C]. */
 export class Encoder extends Module {
   declare wte: Embedding;
-  declare wpe: Embedding;
+  declare wpe: LearnedPositionalEmbedding;
   declare wtt: Embedding | null;
   declare ln_emb: LayerNorm | RMSNorm | null;
   declare drop: Dropout;
@@ -114,7 +115,7 @@ export class Encoder extends Module {
     // Layers start as zeros; GPT-2 init (here or in the head) draws every weight.
     noInit(() => {
       this.registerModule('wte', new Embedding(c.vocabSize, c.nEmbd, { generator: g }));
-      this.registerModule('wpe', new Embedding(c.blockSize, c.nEmbd, { generator: g }));
+      this.registerModule('wpe', new LearnedPositionalEmbedding(c.blockSize, c.nEmbd, { generator: g }));
       this.registerModule('wtt', c.typeVocabSize > 0 ? new Embedding(c.typeVocabSize, c.nEmbd, { generator: g }) : null);
       const post = c.normPosition === 'post';
       this.registerModule('ln_emb', post ? makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias) : null);
@@ -140,7 +141,7 @@ export class Encoder extends Module {
   forward(ids: T.Tensor, opts: EncoderCallOptions = {}): T.Tensor {
     const [B, Tn] = checkIds(ids, 'Encoder', this.config.blockSize);
     checkMask(opts.attentionMask, B, Tn, 'Encoder');
-    let x = T.add(this.wte.forward(ids), this.wpe.forward(T.arange(Tn)));
+    let x = T.add(this.wte.forward(ids), this.wpe.positions(Tn));
     if (opts.tokenTypeIds) {
       if (!this.wtt) throw new ConfigError('Encoder: tokenTypeIds given but typeVocabSize is 0');
       x = T.add(x, this.wtt.forward(opts.tokenTypeIds));

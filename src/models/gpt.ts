@@ -13,6 +13,7 @@ import { Dropout } from '../nn/dropout.js';
 import { linear } from '../nn/functional.js';
 import { initGPT2, noInit } from '../nn/init.js';
 import { Embedding, Linear } from '../nn/linear.js';
+import { LearnedPositionalEmbedding } from '../nn/positional.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
 import type { KVCache } from '../nn/attention.js';
@@ -41,7 +42,7 @@ export function checkIds(ids: T.Tensor, what: string, maxLen?: number): [number,
 
 export class GPT extends Module {
   declare wte: Embedding;
-  declare wpe: Embedding | null;
+  declare wpe: LearnedPositionalEmbedding | null;
   declare drop: Dropout;
   declare h: ModuleList<TransformerBlock>;
   declare ln_f: LayerNorm | RMSNorm;
@@ -66,7 +67,7 @@ export class GPT extends Module {
 
   private build(c: ResolvedGPTConfig, g: T.Generator): void {
     this.registerModule('wte', new Embedding(c.vocabSize, c.nEmbd, { generator: g }));
-    this.registerModule('wpe', c.positionEmbedding === 'learned' ? new Embedding(c.blockSize, c.nEmbd, { generator: g }) : null);
+    this.registerModule('wpe', c.positionEmbedding === 'learned' ? new LearnedPositionalEmbedding(c.blockSize, c.nEmbd, { generator: g }) : null);
     this.registerModule('drop', new Dropout(c.dropout, { generator: g }));
     const blocks = new ModuleList<TransformerBlock>();
     for (let i = 0; i < c.nLayer; i++) {
@@ -95,7 +96,7 @@ export class GPT extends Module {
       throw new ValueError(`GPT: kvCaches needs one cache per block (${this.h.length}), got ${opts.kvCaches.length}`);
     }
     let x = this.wte.forward(ids);
-    if (this.wpe) x = T.add(x, this.wpe.forward(T.arange(offset, offset + Tn)));
+    if (this.wpe) x = T.add(x, this.wpe.positions(Tn, offset));
     x = this.drop.forward(x);
     let i = 0;
     for (const block of this.h) x = block.forward(x, { positionOffset: offset, kvCache: opts.kvCaches?.[i++] });

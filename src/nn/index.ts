@@ -5,7 +5,7 @@ export { Linear, Embedding, type LinearOptions } from './linear.js';
 export { LayerNorm, RMSNorm, BatchNorm1d, type BatchNorm1dOptions } from './norm.js';
 export { Dropout } from './dropout.js';
 export { type Activation, ACTIVATIONS, applyActivation, checkActivation, isGated } from './activation.js';
-export { SinusoidalPositionalEncoding, RotaryEmbedding } from './positional.js';
+export { LearnedPositionalEmbedding, SinusoidalPositionalEncoding, RotaryEmbedding } from './positional.js';
 export { MultiHeadAttention, MASK_FILL, causalMask, keyPaddingFromAttentionMask, type MultiHeadAttentionOptions, type AttentionCallOptions, type KVCache } from './attention.js';
 export { FeedForward, type FeedForwardOptions } from './feedforward.js';
 export { TransformerBlock, makeNorm, type NormKind, type TransformerBlockOptions, type BlockCallOptions } from './block.js';

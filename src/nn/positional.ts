@@ -5,7 +5,29 @@
  */
 import { ValueError } from '../errors.js';
 import * as T from '../tensor/index.js';
+import { Embedding } from './linear.js';
 import { Module } from './module.js';
+
+/**
+ * Learned absolute positions (GPT-2's `wpe`, BERT's position embeddings): a table `weight`
+ * [maxLen, C] whose row p is added to the token embedding at position p.
+ */
+export class LearnedPositionalEmbedding extends Embedding {
+  constructor(readonly maxLen: number, dim: number, opts: { generator?: T.Generator } = {}) {
+    super(maxLen, dim, opts);
+  }
+
+  /**
+   * Rows for positions [offset, offset + length): [length, C].
+   * @throws ValueError when the range exceeds maxLen.
+   */
+  positions(length: number, offset = 0): T.Tensor {
+    if (!Number.isInteger(offset) || offset < 0 || offset + length > this.maxLen) {
+      throw new ValueError(`LearnedPositionalEmbedding: positions [${offset}, ${offset + length}) exceed the table of ${this.maxLen}`);
+    }
+    return this.forward(T.arange(offset, offset + length));
+  }
+}
 
 /**
  * Fixed sinusoidal table: PE[pos, 2i] = sin(pos / 10000^(2i/C)), PE[pos, 2i+1] = cos(pos / 10000^(2i/C)).

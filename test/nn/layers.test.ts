@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { ShapeError, ValueError } from '../../src/errors.js';
 import * as T from '../../src/tensor/index.js';
 import {
-  BatchNorm1d, Dropout, Embedding, FeedForward, LayerNorm, Linear, Module, RMSNorm, SinusoidalPositionalEncoding,
+  BatchNorm1d, Dropout, Embedding, FeedForward, LayerNorm, LearnedPositionalEmbedding, Linear, Module, RMSNorm, SinusoidalPositionalEncoding,
   TransformerBlock, initGPT2, keyPaddingFromAttentionMask,
 } from '../../src/nn/index.js';
 import { gradcheck, randn64 } from './gradcheck.js';
@@ -174,6 +174,12 @@ describe('positional encodings and init', () => {
     }
     assert.throws(() => pe.forward(8, 4), ValueError);
     assert.deepEqual(Object.keys(pe.stateDict()), [], 'the table is not part of the state');
+  });
+
+  test('learned positions are rows [offset, offset + T) of the table', () => {
+    const wpe = new LearnedPositionalEmbedding(6, 3, { generator: new T.Generator(2) });
+    assert.deepEqual(wpe.positions(2, 3).toArray(), wpe.weight.toArray().slice(9, 15));
+    assert.throws(() => wpe.positions(4, 3), ValueError);
   });
 
   test('initGPT2: N(0, 0.02), residual projections N(0, 0.02/√(2L)), zero biases, unit norm weights', () => {
