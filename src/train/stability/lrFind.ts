@@ -5,7 +5,13 @@
  * exponential moving average, and stop once the smoothed loss exceeds `divergeFactor` times its
  * minimum (or the loss is not finite). The suggestion is read off the smoothed curve.
  *
- * Rules for the suggestion (`suggestLr`):
+ * The suggestion is read off a CENTRED moving average of the raw losses (± a quarter decade of lr),
+ * not off the causal EMA: an EMA with β = 0.98 lags by β/(1 − β) ≈ 49 steps, which at 25 steps per
+ * decade shifts every feature of the curve two decades to the right (the smoothed minimum lands
+ * where the raw loss is already rising). The causal EMA is kept for the stopping rule, which has
+ * to be causal.
+ *
+ * Rules for the suggestion (`suggestLrs`):
  * - `'steepest'`: the learning rate where the smoothed loss falls fastest per unit of log(lr)
  *   (most negative central difference), searched from the start up to the minimum — the point
  *   where training makes the most progress per step while still stable (Smith; fastai `steep`).
@@ -35,7 +41,10 @@ export interface LrFindOptions {
 export interface LrFindPoint {
   lr: number;
   loss: number;
+  /** Causal bias-corrected EMA (what the stopping rule sees). */
   smoothed: number;
+  /** Centred moving average (what the suggestion is read from); set when the sweep ends. */
+  centered?: number;
 }
 
 export type LrRule = 'steepest' | 'minimum/10' | 'valley';
@@ -83,8 +92,31 @@ export function smoothLosses(losses: readonly number[], beta = 0.98): number[] {
 }
 
 /**
+ * Centred moving average: out[i] = mean(x[i−h … i+h]), the window clipped at the ends (so it
+ * stays centred only where it fits; at the ends it averages what there is).
+ * @throws ValueError when h is not an integer >= 0.
+ */
+export function centeredMovingAverage(x: readonly number[], h: number): number[] {
+  if (!Number.isInteger(h) || h < 0) throw new ValueError(`centeredMovingAverage: half-width must be an integer >= 0, got ${h}`);
+  return x.map((_, i) => {
+    const a = Math.max(0, i - h);
+    const b = Math.min(x.length - 1, i + h);
+    let s = 0;
+    for (let j = a; j <= b; j++) s += x[j];
+    return s / (b - a + 1);
+  });
+}
+
+/** Half-width in steps of the centred average: a quarter decade of the sweep, at least 1 step. */
+export function centeredHalfWidth(numSteps: number, startLr: number, endLr: number): number {
+  const stepsPerDecade = (numSteps - 1) / Math.log10(endLr / startLr);
+  return Math.max(1, Math.round(stepsPerDecade / 4));
+}
+
+/**
  * The suggested learning rate of a sweep by each rule (see the module comment). Points must be in
- * sweep order (increasing lr) with finite smoothed losses.
+ * sweep order (increasing lr) with finite smoothed losses (`smoothed`: whichever smoothing the
+ * caller chose; `lrFind` passes the centred moving average).
  * @throws ValueError for fewer than 3 points.
  */
 export function suggestLrs(points: readonly { lr: number; smoothed: number }[]): Record<LrRule, number> {
@@ -154,15 +186,17 @@ export function lrFind(step: (lr: number, i: number) => number, options: LrFindO
   if (points.length < 3) {
     throw new ValueError(`lrFind: the loss was not finite after ${points.length} step(s) from startLr ${o.startLr}; start the sweep lower`);
   }
-  const suggestions = suggestLrs(points);
+  const centered = centeredMovingAverage(points.map((p) => p.loss), centeredHalfWidth(o.numSteps, o.startLr, o.endLr));
+  points.forEach((p, i) => { p.centered = centered[i]; });
+  const suggestions = suggestLrs(points.map((p) => ({ lr: p.lr, smoothed: p.centered! })));
   return { points, stoppedBy, suggestedLr: suggestions[rule], rule, suggestions };
 }
 
 /** A one-line description of a rule, written beside the suggestion. */
 export function describeRule(rule: LrRule): string {
   switch (rule) {
-    case 'steepest': return 'steepest: lr where the smoothed loss falls fastest per log(lr), before its minimum';
-    case 'minimum/10': return 'minimum/10: lr at the smoothed loss minimum divided by 10';
-    case 'valley': return 'valley: 2/3 along the longest decreasing stretch of the smoothed loss before its minimum';
+    case 'steepest': return 'steepest: lr where the smoothed loss (centred average) falls fastest per log(lr), before its minimum';
+    case 'minimum/10': return 'minimum/10: lr at the smoothed loss (centred average) minimum divided by 10';
+    case 'valley': return 'valley: 2/3 along the longest decreasing stretch of the smoothed loss (centred average) before its minimum';
   }
 }

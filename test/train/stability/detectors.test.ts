@@ -10,7 +10,7 @@ import { AdamW } from '../../../src/optim/index.js';
 import {
   ExplodingDetector, LayerStatsCollector, LossSpikeDetector, NanGuard, StabilityGuard, TrainingDivergedError, TrainingSnapshot,
   VanishingDetector, blockIndexOf, layerGroupOf, lowerLayerGroups, lrFind, nonFiniteReason, smoothLosses, stabilityConfig, suggestLrs,
-  sweepLr, type StabilityEvent,
+  sweepLr, centeredMovingAverage, centeredHalfWidth, type StabilityEvent,
 } from '../../../src/train/stability/index.js';
 import { TrainformerError } from '../../../src/errors.js';
 
@@ -268,6 +268,18 @@ test('smoothLosses: bias-corrected EMA, hand-computed', () => {
   close(s[0], 1); // 0.5·1 / (1 − 0.5)
   close(s[1], (0.25 + 1) / 0.75);
   assert.deepEqual(smoothLosses([3, 3, 3], 0.9).map((x) => Number(x.toFixed(12))), [3, 3, 3]);
+});
+
+test('centeredMovingAverage: symmetric window, clipped at the ends; no lag on a linear ramp', () => {
+  assert.deepEqual(centeredMovingAverage([1, 2, 3, 4, 5], 1), [1.5, 2, 3, 4, 4.5]);
+  assert.deepEqual(centeredMovingAverage([1, 2, 3], 0), [1, 2, 3]);
+  // A causal EMA of a ramp lags behind it; the centred average reproduces it inside the window.
+  const ramp = Array.from({ length: 50 }, (_, i) => 2 * i);
+  const c = centeredMovingAverage(ramp, 5);
+  for (let i = 5; i < 45; i++) close(c[i], ramp[i]);
+  assert.ok(smoothLosses(ramp, 0.9)[40] < ramp[40] - 10);
+  assert.equal(centeredHalfWidth(201, 1e-7, 10), 6); // 25 steps per decade → 6
+  assert.equal(centeredHalfWidth(10, 1e-7, 10), 1);
 });
 
 test('sweepLr: exponential from startLr to endLr', () => {
