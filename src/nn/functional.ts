@@ -85,6 +85,7 @@ export interface BatchNormOptions {
  * Eval with running statistics: y = (x - rm)/sqrt(rv + eps)·w + b.
  * Gradients flow to x, weight and bias, never to the running statistics.
  * @param x [N, C] or [N, C, L]; weight, bias, runningMean, runningVar [C] or null.
+ * An empty batch (n = 0) gives an empty output and leaves the running statistics unchanged.
  * @throws ShapeError for other ranks or a parameter that is not [C];
  *   ValueError when training with one value per channel (n = 1), as PyTorch.
  */
@@ -103,8 +104,11 @@ export function batchNorm1d(x: T.Tensor, runningMean: T.Tensor | null, runningVa
   const n = x.shape[0] * (x.ndim === 3 ? x.shape[2] : 1);
   const useBatch = opts.training || runningMean === null;
   let y: T.Tensor;
-  if (useBatch) {
-    if (n <= 1) {
+  if (n === 0) {
+    // An empty batch normalises nothing and leaves the running statistics alone (as PyTorch).
+    y = T.mulScalar(x, 1);
+  } else if (useBatch) {
+    if (n === 1) {
       throw new ValueError(`batchNorm1d: expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`);
     }
     const mu = T.mean(x, dims, true);

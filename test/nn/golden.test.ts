@@ -51,6 +51,10 @@ describe('golden cases of the nn kinds', () => {
           expected_error: 'Expected more than 1 value per channel when training' },
         { name: 'bn_n1_3d', kind: 'batch_norm1d', options: { training: true, momentum: 0.1, eps: 1e-5 },
           inputs: { x: t32([1, 2, 1], [1, 2]) }, expected_error: 'Expected more than 1 value per channel when training' },
+        { name: 'bn_empty', kind: 'batch_norm1d', options: { training: true, momentum: 0.1, eps: 1e-5 },
+          inputs: { x: t32([0, 2], []), weight: t32([2], [2, 3]), bias: t32([2], [1, 1]), running_mean: t32([2], [0.5, 1]), running_var: t32([2], [2, 3]) },
+          expected: { y: t64([0, 2], []), running_mean: t64([2], [0.5, 1]), running_var: t64([2], [2, 3]) },
+          primary_output: 'y', grad_output: t64([0, 2], []), grads: { x: t64([0, 2], []), weight: t64([2], [0, 0]), bias: t64([2], [0, 0]) } },
         { name: 'bn_no_running_stats', kind: 'batch_norm1d', options: { training: true, momentum: 0.1, eps: 1e-5 },
           inputs: { x: t32([2, 1], [1, 3]) }, expected: { y: t64([2, 1], [-1 / Math.sqrt(1 + 1e-5), 1 / Math.sqrt(1 + 1e-5)]) },
           tolerance: { rtol: 1e-5, atol: 1e-6 } },
@@ -72,6 +76,6 @@ describe('golden cases of the nn kinds', () => {
     for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), JSON.stringify(content));
     const s = runGoldenFolder(dir);
     assert.equal(s.failed, 0, formatGoldenSummary(s).join('\n'));
-    assert.equal(s.passed, 8);
+    assert.equal(s.passed, 9);
   });
 });

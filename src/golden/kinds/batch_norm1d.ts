@@ -13,7 +13,8 @@ function stat(t: unknown): T.Tensor | null {
 registerKind('batch_norm1d', (c) => runAutogradCase(c, (inp) => {
   const rm = stat(inp.running_mean), rv = stat(inp.running_var);
   const training = (c.options.training as boolean | undefined) ?? true;
-  const momentum = (c.options.momentum as number | null | undefined) ?? 0.1;
+  // momentum null is PyTorch's cumulative average; for the first batch its factor is 1/1.
+  const momentum = c.options.momentum === null ? 1 : (c.options.momentum as number | undefined) ?? 0.1;
   const y = batchNorm1d(inp.x as T.Tensor, rm, rv, (inp.weight as T.Tensor | undefined) ?? null,
     (inp.bias as T.Tensor | undefined) ?? null, { training, momentum, eps: (c.options.eps as number | undefined) ?? 1e-5 });
   const out: Record<string, T.Tensor> = { y };
