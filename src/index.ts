@@ -2,3 +2,11 @@
 export * from './errors.js';
 export * from './tensor/index.js';
 export { getBackend, setBackend, jsBackend, type Backend } from './backend/index.js';
+export * from './losses/index.js';
+export * from './optim/index.js';
+export * from './nn/index.js';
+export * from './models/index.js';
+export * from './io/safetensors.js';
+export * from './io/atomic.js';
+export * as data from './data/index.js';
+export * from './amp/cast.js';
