@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileFormatError } from '../../src/errors.js';
+import * as T from '../../src/tensor/index.js';
+import { copyInto, latestCheckpoint, listCheckpoints, loadCheckpoint, pruneCheckpoints, removeStaleTemporaries, saveCheckpoint, toSafe } from '../../src/train/checkpoint.js';
+
+function contents(v: number) {
+  const w = T.tensor(new Float32Array([v, v + 0.5, -v, 1e-30]), [2, 2]);
+  return { model: { w: toSafe(w) }, optimizer: {}, trainerState: { step: v }, config: { a: 1 }, artifacts: { 'tokenizer.json': { kind: 'char' } } };
+}
+
+test('save, list, load: values bit for bit, artifacts and state kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-ck-'));
+  const p = saveCheckpoint(dir, 5, contents(5));
+  assert.equal(p, join(dir, 'checkpoint-5'));
+  const c = loadCheckpoint(p);
+  assert.deepEqual(Array.from(c.model.w.data as Float32Array), Array.from(new Float32Array([5, 5.5, -5, 1e-30])));
+  assert.deepEqual(c.trainerState, { step: 5 });
+  assert.deepEqual(c.artifacts, { 'tokenizer.json': { kind: 'char' } });
+  const target = T.zeros([2, 2]);
+  copyInto([['w', target]], c.model, 'x');
+  assert.deepEqual(target.toArray(), Array.from(new Float32Array([5, 5.5, -5, 1e-30])));
+  assert.throws(() => copyInto([['v', target]], c.model, 'ck'), /ck: tensor "v" is missing/);
+  assert.throws(() => copyInto([['w', T.zeros([4])]], c.model, 'ck'), /ck: tensor "w" has shape \[2, 2\], the model needs \[4\]/);
+  // Saving the same step again replaces it.
+  saveCheckpoint(dir, 5, contents(6));
+  assert.deepEqual(loadCheckpoint(p).trainerState, { step: 6 });
+  assert.deepEqual(readdirSync(dir), ['checkpoint-5']);
+});
+
+test('saveTotalLimit keeps the newest checkpoints (and the one asked to keep)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-ck-'));
+  for (const s of [10, 20, 30, 40]) saveCheckpoint(dir, s, contents(s));
+  assert.deepEqual(listCheckpoints(dir).map((c) => c.step), [10, 20, 30, 40]);
+  pruneCheckpoints(dir, 2, join(dir, 'checkpoint-10'));
+  assert.deepEqual(listCheckpoints(dir).map((c) => c.step), [10, 40]);
+  assert.equal(latestCheckpoint(dir), join(dir, 'checkpoint-40'));
+  assert.deepEqual(pruneCheckpoints(dir, null), []);
+});
+
+test('an interrupted save leaves no checkpoint folder; leftovers are removed; incomplete folders are not checkpoints', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-ck-'));
+  mkdirSync(join(dir, '.tmp-checkpoint-7-123'));
+  mkdirSync(join(dir, 'checkpoint-9')); // no trainer_state.json: not complete
+  assert.equal(latestCheckpoint(dir), null);
+  removeStaleTemporaries(dir);
+  assert.ok(!existsSync(join(dir, '.tmp-checkpoint-7-123')));
+  assert.throws(() => loadCheckpoint(join(dir, 'checkpoint-1')), (e: unknown) => e instanceof FileFormatError && /checkpoint-1: checkpoint folder does not exist/.test((e as Error).message));
+  assert.throws(() => loadCheckpoint(join(dir, 'checkpoint-9')), /checkpoint-9\/(model\.safetensors|trainer_state\.json): .*ENOENT/);
+});
