@@ -177,3 +177,65 @@ export function sumOf(a: Float64Array, n = a.length): number {
   for (let i = 0; i < n; i++) s += a[i];
   return s;
 }
+
+/** Per-row constants of the backward pass, shared by every column block of a row. */
+export interface RowConstants {
+  /** Gradient at the target class from the NLL branch (0 for ignored rows). */
+  gy: Float64Array;
+  /** Smoothing factor b_r (0 for ignored rows or without smoothing). */
+  bs: Float64Array;
+  /** Σ_c G_sm,c = Σ_c −b_r·w[c] over all classes. */
+  ss: Float64Array;
+  /** z-loss factor z_r·2·zl_r (0 without z-loss). */
+  zt: Float64Array;
+}
+
+/** The row constants of backwardRows for rows termOff … termOff+n−1 (logits mode, inner = 1). */
+export function rowConstants(spec: ClassSpec, t: Int32Array, tOff: number, n: number, terms: RowTerms, f: RowFactors, termOff = tOff): RowConstants {
+  const { C, weight: w, ignoreIndex, eps } = spec;
+  const gy = new Float64Array(n), bs = new Float64Array(n), ss = new Float64Array(n), zt = new Float64Array(n);
+  let sumW = C;
+  if (w) { sumW = 0; for (let c = 0; c < C; c++) sumW += w[c]; }
+  for (let k = 0; k < n; k++) {
+    const y = t[tOff + k], ti = termOff + k;
+    const valid = y !== ignoreIndex;
+    gy[k] = valid ? (w ? w[y] : 1) * -f.a(ti) : 0;
+    if (eps > 0 && valid) {
+      const b = f.b(ti);
+      bs[k] = b;
+      if (!w) ss[k] = -b * C;
+      else if (Number.isFinite(b)) ss[k] = -(b * sumW);
+      else { let s = 0; for (let c = 0; c < C; c++) s += -(b * w[c]); ss[k] = s; } // keeps inf·0 = NaN per class
+    }
+    if (f.z && terms.zlse) zt[k] = f.z(ti) * (2 * terms.zlse[ti]);
+  }
+  return { gy, bs, ss, zt };
+}
+
+/**
+ * Backward of one column block: x holds logits [n, cb] (row-major) of classes c0 … c0+cb−1 for the
+ * rows tOff … tOff+n−1; overwrites it in place with their gradient (the same formulas as
+ * backwardRows, logits mode).
+ */
+export function backwardBlock(x: FloatArray, n: number, cb: number, c0: number, spec: ClassSpec, t: Int32Array, tOff: number,
+  terms: RowTerms, k: RowConstants, termOff = tOff): void {
+  const { weight: w, ignoreIndex, eps } = spec;
+  const withZ = terms.zlse !== null;
+  for (let r = 0; r < n; r++) {
+    const ti = termOff + r;
+    const L = terms.lse[ti];
+    const y = t[tOff + r];
+    const gy = k.gy[r], sn = gy, bs = k.bs[r], ss = k.ss[r], zt = k.zt[r];
+    const zl = withZ ? terms.zlse![ti] : 0;
+    const yj = y !== ignoreIndex && y >= c0 && y < c0 + cb ? y - c0 : -1;
+    const o = r * cb;
+    for (let j = 0; j < cb; j++) {
+      const v = x[o + j];
+      const p = Math.exp(v - L);
+      let d = (j === yj ? gy : 0) - p * sn;
+      if (eps > 0) d += -(bs * (w ? w[c0 + j] : 1)) - p * ss;
+      if (withZ) d += zt * (zl === L ? p : Math.exp(v - zl));
+      x[o + j] = d;
+    }
+  }
+}

@@ -5,16 +5,19 @@
  *
  * Forward: per chunk of rows, logits_chunk = h_chunk · Wᵀ (one GEMM into a reused [chunk, V] buffer),
  * then the row kernel of class-kernel.ts gives log-sum-exp and the loss terms; only the per-row
- * log-sum-exp (N numbers) is kept. Backward: per chunk, the logits are recomputed, turned in place
- * into dlogits (softmax − one-hot, smoothing and z-loss terms), and two GEMMs write
- * dHidden_chunk = dlogits · W and accumulate dW += dlogitsᵀ · h_chunk. Peak memory grows with the
- * chunk, not with N·V.
+ * log-sum-exp and loss terms (a few numbers per token) are kept. Backward: per chunk of tokens,
+ * the logits are recomputed, turned in place into dlogits (softmax − one-hot, smoothing and z-loss
+ * terms), and two GEMMs write dHidden_chunk = dlogits · W and accumulate dW += dlogitsᵀ · h_chunk.
+ * When N ≤ V, backward instead walks blocks of classes over all tokens (the row log-sum-exp saved by
+ * forward makes each block independent): logits_block = h · W_blockᵀ, dW_block = dlogitsᵀ · h is
+ * written once and dHidden += dlogits · W_block accumulated, which moves far less memory than
+ * accumulating the [V, C] dW once per token chunk. Peak memory grows with the chunk, not with N·V.
  */
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import type { FloatArray } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import * as T from '../tensor/index.js';
-import { backwardRows, type ClassSpec, forwardRows, newRowTerms, type RowFactors, sumOf, validateTargets } from './class-kernel.js';
+import { backwardBlock, backwardRows, type ClassSpec, forwardRows, newRowTerms, type RowFactors, rowConstants, sumOf, validateTargets } from './class-kernel.js';
 import { type ClassLossCommon, checkIndexTarget, parseClassOptions, parseSmoothing } from './class-loss-op.js';
 import { checkFloat, checkNumber, floatData, fromValues, scalarOf } from './common.js';
 import { notePeak } from './peak.js';
@@ -27,6 +30,15 @@ export interface FusedLinearCrossEntropyOptions extends ClassLossCommon {
   zLossCoef?: number;
   /** Tokens per chunk. Default: as many as fit in about 4 M logits (16 MB in float32), at least 1. */
   chunkSize?: number;
+  /**
+   * How backward walks the logits: 'tokens' (chunks of chunkSize tokens: dW is accumulated once per
+   * chunk), 'vocab' (blocks of vocabChunkSize classes over all tokens: dW is written once per block
+   * and dHidden accumulated instead), or 'auto' (default): 'vocab' when N ≤ V, where it moves less
+   * memory (the accumulated gradient is the smaller one).
+   */
+  backwardBlocking?: 'auto' | 'tokens' | 'vocab';
+  /** Classes per block for backwardBlocking 'vocab'. Default: about 4 M logits / N, at least 1. */
+  vocabChunkSize?: number;
   /**
    * When `weight` is a leaf that requires grad, add its gradient straight into `weight.grad` during
    * backward (what autograd would do) instead of returning it, which saves one [V, C] buffer and a
@@ -72,6 +84,14 @@ export function fusedLinearCrossEntropy(hidden: T.Tensor, weight: T.Tensor, targ
   let chunk = options.chunkSize ?? Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(V, 1)));
   if (!Number.isInteger(chunk) || chunk < 1) throw new ValueError(`${fn}: option 'chunkSize' must be a positive integer, got ${String(options.chunkSize)}`);
   chunk = Math.min(chunk, Math.max(N, 1));
+  const blocking = options.backwardBlocking ?? 'auto';
+  if (blocking !== 'auto' && blocking !== 'tokens' && blocking !== 'vocab') {
+    throw new ValueError(`${fn}: option 'backwardBlocking' must be 'auto', 'tokens' or 'vocab', got ${JSON.stringify(blocking)}`);
+  }
+  const byVocab = blocking === 'vocab' || (blocking === 'auto' && N <= V);
+  let vChunk = options.vocabChunkSize ?? Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(N, 1)));
+  if (!Number.isInteger(vChunk) || vChunk < 1) throw new ValueError(`${fn}: option 'vocabChunkSize' must be a positive integer, got ${String(options.vocabChunkSize)}`);
+  vChunk = Math.min(vChunk, Math.max(V, 1));
   const td = checkIndexTarget(fn, target);
   validateTargets(fn, td, tShape, V, o.ignoreIndex);
 
@@ -151,6 +171,24 @@ export function fusedLinearCrossEntropy(hidden: T.Tensor, weight: T.Tensor, targ
         dWd = dW.storage.data as FloatArray;
         fresh = true;
       }
+    }
+    if (byVocab) {
+      T.scope(() => {
+        const buf = T.empty([N, vChunk], dt).storage.data as FloatArray;
+        notePeak();
+        const k = rowConstants(spec, td, 0, N, terms, f);
+        for (let v0 = 0; v0 < V; v0 += vChunk) {
+          const vb = Math.min(vChunk, V - v0);
+          const wBlock = wd.subarray(v0 * Cin);
+          be.matmul(hd, wBlock, buf, 1, N, vb, Cin, false, true, 0, 0, 1, 0);
+          backwardBlock(buf, N, vb, v0, spec, td, 0, terms, k);
+          if (dHd) be.matmul(buf, wBlock, dHd, 1, N, Cin, vb, false, false, 0, 0, 1, v0 === 0 ? 0 : 1);
+          if (dWd) be.matmul(buf, hd, dWd.subarray(v0 * Cin), 1, vb, Cin, N, true, false, 0, 0, 1, fresh ? 0 : 1);
+        }
+        if (dHd && V === 0) dHd.fill(0);
+        if (dWd && fresh && N === 0) dWd.fill(0);
+      });
+      return [dH, dW];
     }
     T.scope(() => {
       const buf = T.empty([chunk, V], dt).storage.data as FloatArray;

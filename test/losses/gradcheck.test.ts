@@ -94,13 +94,15 @@ describe('other losses (finite differences, float64)', () => {
 
 describe('fusedLinearCrossEntropy gradients (finite differences, float64)', () => {
   for (const reduction of reductions) {
-    test(`hidden and weight, chunks of 2 tokens, smoothing, class weights, z-loss, ${reduction}`, () => {
-      const y = ints([0, 5, -100, 2, 2]);
-      const cw = rand64([6], gen, 0.5, 2);
-      gradCheck(([h, w]) => fusedLinearCrossEntropy(h, w, y, {
-        chunkSize: 2, labelSmoothing: 0.1, weight: cw, zLossCoef: 0.05, reduction,
-      }), [randn64([5, 4], gen), randn64([6, 4], gen)]);
-    });
+    for (const backwardBlocking of ['tokens', 'vocab'] as const) {
+      test(`hidden and weight, smoothing, class weights, z-loss, ${reduction}, backward by ${backwardBlocking}`, () => {
+        const y = ints([0, 5, -100, 2, 2]);
+        const cw = rand64([6], gen, 0.5, 2);
+        gradCheck(([h, w]) => fusedLinearCrossEntropy(h, w, y, {
+          chunkSize: 2, vocabChunkSize: 4, backwardBlocking, labelSmoothing: 0.1, weight: cw, zLossCoef: 0.05, reduction,
+        }), [randn64([5, 4], gen), randn64([6, 4], gen)]);
+      });
+    }
   }
   test('weight gradient returned through autograd (no in-place accumulation), [B, T, C] hidden', () => {
     const y = ints([1, 0, 3, -100], [2, 2]);
