@@ -18,7 +18,7 @@
       "cflags!": ["-fno-omit-frame-pointer"],
       "cflags_cc": ["-O3", "-march=<!(node -p \"process.env.TRAINFORMER_NATIVE_MARCH || 'native'\")", "-mprefer-vector-width=512", "-fno-math-errno",
         "-fno-trapping-math", "-pthread"],
-      "libraries": ["-lopenblas", "-pthread"]
+      "libraries": ["-lopenblas", "-pthread", "-ldl"]
     }
   ]
 }

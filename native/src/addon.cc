@@ -447,7 +447,7 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// numThreads() -> number; setNumThreads(n, blasN = n) sets the pool and OpenBLAS's thread count.
+// numThreads() -> number; setNumThreads(n, blasN = current) sets the pool and OpenBLAS's thread count.
 napi_value NumThreads(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_int32(env, tf::numThreads(), &r);
@@ -461,10 +461,11 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   if (n < 1) n = 1;
   napi_valuetype t;
   napi_typeof(env, a[1], &t);
-  int blas = t == napi_number ? static_cast<int>(num(env, a[1])) : n;
-  if (blas < 1) blas = 1;
   tf::setNumThreads(n);
-  openblas_set_num_threads(blas);
+  if (t == napi_number) {
+    int blas = static_cast<int>(num(env, a[1]));
+    openblas_set_num_threads(blas < 1 ? 1 : blas);
+  }
   return nullptr;
 }
 
@@ -480,8 +481,8 @@ napi_value BlasInfo(napi_env env, napi_callback_info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // OpenBLAS follows TRAINFORMER_NUM_THREADS too, so both pools agree on how many cores to use.
-  if (std::getenv("TRAINFORMER_NUM_THREADS") != nullptr) openblas_set_num_threads(tf::numThreads());
+  // Our pool splits matrix products; OpenBLAS itself stays single-threaded unless asked otherwise.
+  openblas_set_num_threads(tf::defaultBlasThreads());
   struct Fn {
     const char* name;
     napi_callback cb;

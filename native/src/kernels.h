@@ -27,6 +27,9 @@ double sumSquares(const float* x, int64_t n);
 void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n, int64_t k, bool transA,
             bool transB, int64_t aBatchStride, int64_t bBatchStride, float alpha, float beta);
 
+/** OpenBLAS's thread count at load: 1 (our pool splits products) unless TRAINFORMER_BLAS_THREADS > 1. */
+int defaultBlasThreads();
+
 void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);
 void softmaxBackward(const float* y, const float* g, float* dx, int64_t rows, int64_t cols, bool log);
 void layerNorm(const float* x, const float* w, const float* b, float* out, float* mean, float* rstd, int64_t rows,

@@ -1,6 +1,11 @@
-// Batched GEMM on OpenBLAS's cblas_sgemm (row-major). Products share OpenBLAS's threads; batches of
-// small products (which OpenBLAS runs on one thread anyway) go to our pool instead.
+// Batched GEMM on OpenBLAS's cblas_sgemm (row-major). OpenBLAS runs single-threaded; products are
+// split across our own pool instead (by columns or rows of C, or by batch), so that one set of
+// threads does all the work: no OpenBLAS threads spinning between calls while our kernels run, and
+// the same behaviour whichever libopenblas.so.0 (pthread or OpenMP build) the process loads.
+// TRAINFORMER_BLAS_THREADS=n (n > 1) hands threading back to OpenBLAS instead.
 #include <cblas.h>
+
+#include <cstdlib>
 
 #include "common.h"
 #include "kernels.h"
@@ -8,16 +13,54 @@
 namespace tf {
 namespace {
 
-// OpenBLAS runs a GEMM on one thread when m·n·k is at most 65536·4 (interface/gemm.c,
-// SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD), so such products can run side by side.
-constexpr double kSingleThreadMnk = 65536.0 * 4.0;
-
 inline void gemm(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool transA, bool transB,
-                 float alpha, float beta) {
+                 float alpha, float beta, int64_t lda, int64_t ldb, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              static_cast<blasint>(transA ? m : k), b, static_cast<blasint>(transB ? k : n), beta, c,
-              static_cast<blasint>(n));
+              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+// Products below this many multiply-adds run on the calling thread (a hand-off costs ~5-20 µs).
+constexpr double kSerialMnk = 48.0 * 48.0 * 48.0;
+
+bool blasThreads() {
+  static const bool own = [] {
+    const char* env = std::getenv("TRAINFORMER_BLAS_THREADS");
+    return env != nullptr && std::atoi(env) > 1;
+  }();
+  return own;
+}
+
+// One product C[m×n] = alpha·op(A)·op(B) + beta·C, split across the pool into column blocks (or
+// row blocks when C is tall), each a cblas_sgemm on a sub-matrix of the same arrays.
+void gemmSplit(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool transA, bool transB,
+               float alpha, float beta) {
+  const int64_t lda = transA ? m : k, ldb = transB ? k : n, ldc = n;
+  const int threads = numThreads();
+  const double mnk = static_cast<double>(m) * n * k;
+  if (threads <= 1 || mnk < kSerialMnk * threads || blasThreads()) {
+    gemm(a, b, c, m, n, k, transA, transB, alpha, beta, lda, ldb, ldc);
+    return;
+  }
+  // Split the larger side into blocks (multiples of 16 columns) that the pool hands out.
+  const bool byCols = n >= m;
+  const int64_t side = byCols ? n : m;
+  int64_t parts = threads;
+  int64_t block = (side + parts - 1) / parts;
+  if (byCols) block = (block + 15) / 16 * 16;
+  parts = (side + block - 1) / block;
+  parallelTasks(parts, [&](int64_t p, int) {
+    const int64_t lo = p * block, hi = lo + block < side ? lo + block : side;
+    if (byCols) {
+      // Columns lo..hi of B (rows lo..hi when B is transposed) and of C.
+      const float* bp = transB ? b + lo * k : b + lo;
+      gemm(a, bp, c + lo, m, hi - lo, k, transA, transB, alpha, beta, lda, ldb, ldc);
+    } else {
+      // Rows lo..hi of A (columns lo..hi when A is transposed) and of C.
+      const float* ap = transA ? a + lo : a + lo * k;
+      gemm(ap, b, c + lo * n, hi - lo, n, k, transA, transB, alpha, beta, lda, ldb, ldc);
+    }
+  });
 }
 
 }  // namespace
@@ -33,18 +76,28 @@ void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, 
   }
   if (batch > 1 && bBatchStride == 0 && !transA && aBatchStride == m * k) {
     // A shared right operand and stacked row-major lefts are one tall product (Linear on [B, T, C]).
-    gemm(a, b, c, batch * m, n, k, false, transB, alpha, beta);
+    gemmSplit(a, b, c, batch * m, n, k, false, transB, alpha, beta);
     return;
   }
   const double mnk = static_cast<double>(m) * n * k;
-  auto one = [&](int64_t i) {
-    gemm(a + i * aBatchStride, b + i * bBatchStride, c + i * cSize, m, n, k, transA, transB, alpha, beta);
-  };
-  if (batch > 1 && mnk <= kSingleThreadMnk && numThreads() > 1 && mnk * batch >= 32768.0) {
-    parallelTasks(batch, [&](int64_t i, int) { one(i); });
-  } else {
-    for (int64_t i = 0; i < batch; ++i) one(i);
+  const int threads = numThreads();
+  if (batch >= threads && threads > 1 && !blasThreads() && mnk * batch >= kSerialMnk * threads) {
+    // Many products: one per task, each on one thread.
+    parallelTasks(batch, [&](int64_t i, int) {
+      gemm(a + i * aBatchStride, b + i * bBatchStride, c + i * cSize, m, n, k, transA, transB, alpha, beta,
+           transA ? m : k, transB ? k : n, n);
+    });
+    return;
   }
+  for (int64_t i = 0; i < batch; ++i)
+    gemmSplit(a + i * aBatchStride, b + i * bBatchStride, c + i * cSize, m, n, k, transA, transB, alpha, beta);
+}
+
+/** OpenBLAS's own thread count for the process: 1 unless TRAINFORMER_BLAS_THREADS asks for more. */
+int defaultBlasThreads() {
+  const char* env = std::getenv("TRAINFORMER_BLAS_THREADS");
+  const int n = env != nullptr ? std::atoi(env) : 1;
+  return n >= 1 ? n : 1;
 }
 
 }  // namespace tf

@@ -1,6 +1,10 @@
-// A small fork-join thread pool: the calling (JS) thread takes part, workers spin briefly after a
-// job and then sleep on a condition variable, so that idle workers do not steal the cores from
-// OpenBLAS's own threads between kernels.
+// A small work-sharing thread pool. The calling (JS) thread takes part in every job. A job is cut
+// into chunks that threads claim one at a time, and a worker joins a job only while it is open, so
+// the caller never waits for a worker that has not started (on a busy machine a worker may not be
+// scheduled for milliseconds: the caller then simply runs every chunk itself). Idle workers poll
+// briefly and then sleep, so they do not hold cores that OpenBLAS's threads need for the matrix
+// product that often comes next.
+#include <dlfcn.h>
 #include <immintrin.h>
 #include <sched.h>
 
@@ -17,8 +21,7 @@
 namespace tf {
 namespace {
 
-// How long an idle worker polls for the next job before sleeping. Short, because while it polls it
-// holds a core that OpenBLAS's threads may need for the matrix product that often comes next.
+// How long an idle worker polls for the next job before sleeping.
 constexpr int kSpinMicros = 30;
 
 int defaultThreads() {
@@ -36,10 +39,19 @@ int defaultThreads() {
   return h >= 1 ? static_cast<int>(h) : 1;
 }
 
+// OpenBLAS's OpenMP build sizes each product by omp_get_max_threads() of the calling thread, a
+// per-thread setting that starts from OMP_NUM_THREADS. Our workers call cblas_sgemm on their share
+// of a product, so they must ask for one thread, or every share would open its own OpenMP team.
+// libgomp is present only when that build is loaded, hence the lookup by name.
+void singleThreadedBlasHere() {
+  using SetThreads = void (*)(int);
+  static const SetThreads set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set != nullptr) set(1);
+}
+
 class Pool {
  public:
   explicit Pool(int n) { start(n); }
-  ~Pool() { stop(); }
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
@@ -48,76 +60,94 @@ class Pool {
     start(n);
   }
 
-  // Runs job(worker) once on every thread (worker 0 = the caller); every worker takes part in every
-  // job so that none can miss or repeat one. Returns false if the pool is busy.
-  bool run(const std::function<void(int)>& job) {
+  // Runs chunk(c, worker) for every c in [0, chunks); worker 0 is the caller. Returns false
+  // (running nothing) if the pool is busy with a job from another thread.
+  bool run(int64_t chunks, const std::function<void(int64_t, int)>& chunk) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     if (!busy.owns_lock()) return false;
-    job_ = &job;
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    {
+    chunk_ = &chunk;
+    total_ = chunks;
+    next_.store(0, std::memory_order_relaxed);
+    state_.store(1, std::memory_order_seq_cst);  // open, nobody joined
+    generation_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lk(m_);
-      generation_.fetch_add(1, std::memory_order_release);
+      cv_.notify_all();
     }
-    cv_.notify_all();
-    job(0);
-    while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
-    job_ = nullptr;
+    for (int64_t c; (c = next_.fetch_add(1, std::memory_order_relaxed)) < total_;) chunk(c, 0);
+    // Every chunk is claimed: close the job and wait for the workers still inside it.
+    state_.fetch_and(~int64_t{1}, std::memory_order_acq_rel);
+    while ((state_.load(std::memory_order_acquire) >> 1) != 0) _mm_pause();
     return true;
   }
 
  private:
   void start(int n) {
-    quit_ = false;
-    // Each worker starts from the generation current now: reading it inside the new thread could
-    // miss a job (or the stop) posted before the thread first runs.
-    const uint64_t gen = generation_.load(std::memory_order_acquire);
+    quit_.store(false);
+    const uint64_t gen = generation_.load();
     for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
   }
 
   void stop() {
+    quit_.store(true);
+    generation_.fetch_add(1);
     {
       std::lock_guard<std::mutex> lk(m_);
-      quit_ = true;
-      generation_.fetch_add(1, std::memory_order_release);
+      cv_.notify_all();
     }
-    cv_.notify_all();
     for (auto& w : workers_) w.join();
     workers_.clear();
   }
 
+  // Joins the open job (if any), runs chunks until none is left, leaves.
+  void work(int id) {
+    int64_t s = state_.load(std::memory_order_acquire);
+    do {
+      if ((s & 1) == 0) return;  // closed: the caller may already be gone
+    } while (!state_.compare_exchange_weak(s, s + 2, std::memory_order_acq_rel));
+    const std::function<void(int64_t, int)>& chunk = *chunk_;
+    for (int64_t c; (c = next_.fetch_add(1, std::memory_order_relaxed)) < total_;) chunk(c, id);
+    state_.fetch_sub(2, std::memory_order_acq_rel);
+  }
+
   void loop(int id, uint64_t seen) {
+    singleThreadedBlasHere();
     for (;;) {
-      // Spin ~kSpinMicros (kernels often come back to back), then sleep.
-      uint64_t g = seen;
-      auto t0 = std::chrono::steady_clock::now();
-      for (int spin = 0;; ++spin) {
-        g = generation_.load(std::memory_order_acquire);
-        if (g != seen) break;
-        _mm_pause();
-        if ((spin & 63) == 63 &&
-            std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(kSpinMicros)) break;
+      uint64_t g = generation_.load(std::memory_order_seq_cst);
+      if (g == seen) {
+        auto t0 = std::chrono::steady_clock::now();
+        for (int spin = 0;; ++spin) {
+          _mm_pause();
+          g = generation_.load(std::memory_order_acquire);
+          if (g != seen) break;
+          if ((spin & 63) == 63 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(kSpinMicros)) break;
+        }
       }
       if (g == seen) {
         std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-        g = generation_.load(std::memory_order_acquire);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        cv_.wait(lk, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
+        sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+        g = generation_.load(std::memory_order_seq_cst);
       }
       seen = g;
-      if (quit_) return;
-      (*job_)(id);
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      if (quit_.load()) return;
+      work(id);
     }
   }
 
   std::vector<std::thread> workers_;
-  std::mutex busy_;
+  std::mutex busy_;  // one job at a time (JS worker threads may share the addon)
   std::mutex m_;
   std::condition_variable cv_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  const std::function<void(int)>* job_ = nullptr;
-  bool quit_ = false;
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> quit_{false};
+  // The current job: state_ = 2·(workers inside) + (1 while open).
+  std::atomic<int64_t> state_{0};
+  std::atomic<int64_t> next_{0};
+  int64_t total_ = 0;
+  const std::function<void(int64_t, int)>* chunk_ = nullptr;
 };
 
 Pool& pool() {
@@ -134,39 +164,26 @@ void setNumThreads(int n) { pool().resize(n < 1 ? 1 : n); }
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
-  int64_t parts = n / grain;
-  int threads = numThreads();
-  if (parts > threads) parts = threads;
-  if (parts <= 1) {
+  const int threads = numThreads();
+  if (threads <= 1 || n < 2 * grain) {
     fn(0, n);
     return;
   }
-  int64_t chunk = (n + parts - 1) / parts;
-  std::function<void(int)> job = [&](int w) {
-    int64_t b = w * chunk;
-    int64_t e = b + chunk < n ? b + chunk : n;
-    if (b < e) fn(b, e);
+  // A few chunks per thread, so that a thread that starts late (or is preempted) costs little.
+  int64_t chunks = n / grain;
+  if (chunks > 4 * threads) chunks = 4 * threads;
+  const int64_t size = (n + chunks - 1) / chunks;
+  chunks = (n + size - 1) / size;
+  std::function<void(int64_t, int)> job = [&](int64_t c, int) {
+    const int64_t b = c * size, e = b + size < n ? b + size : n;
+    fn(b, e);
   };
-  if (!pool().run(job)) fn(0, n);
+  if (!pool().run(chunks, job)) fn(0, n);
 }
 
 void parallelTasks(int64_t tasks, const std::function<void(int64_t, int)>& fn) {
   if (tasks <= 0) return;
-  int threads = numThreads();
-  if (tasks < threads) threads = static_cast<int>(tasks);
-  if (threads <= 1) {
-    for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::function<void(int)> job = [&](int w) {
-    for (;;) {
-      int64_t t = next.fetch_add(1, std::memory_order_relaxed);
-      if (t >= tasks) break;
-      fn(t, w);
-    }
-  };
-  if (!pool().run(job)) {
+  if (numThreads() <= 1 || tasks == 1 || !pool().run(tasks, fn)) {
     for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
   }
 }

@@ -278,6 +278,12 @@ describe('native matmul', { skip }, () => {
     { batch: 6, m: 20, n: 20, k: 20, ta: true, tb: true, aB: 'full', bB: 'full', alpha: 1, beta: -2 },
     { batch: 2, m: 129, n: 257, k: 200, ta: false, tb: false, aB: 'full', bB: 'full', alpha: 1, beta: 0 },
     { batch: 1, m: 300, n: 200, k: 100, ta: true, tb: false, aB: 'full', bB: 'full', alpha: 1, beta: 1 },   // dW += x^T g
+    // large enough to be split across threads by rows / by columns, with every transpose
+    { batch: 1, m: 301, n: 100, k: 64, ta: true, tb: true, aB: 'full', bB: 'full', alpha: 1, beta: 0 },
+    { batch: 1, m: 301, n: 100, k: 64, ta: false, tb: false, aB: 'full', bB: 'full', alpha: 1, beta: 0 },
+    { batch: 1, m: 100, n: 333, k: 50, ta: true, tb: true, aB: 'full', bB: 'full', alpha: 2, beta: 0.5 },
+    { batch: 1, m: 100, n: 333, k: 50, ta: false, tb: false, aB: 'full', bB: 'full', alpha: 1, beta: 0 },
+    { batch: 3, m: 64, n: 200, k: 70, ta: false, tb: true, aB: 'full', bB: 'full', alpha: 1, beta: 0 },
     { batch: 2, m: 4, n: 5, k: 0, ta: false, tb: false, aB: 'full', bB: 'full', alpha: 1, beta: 0.5 },
   ];
   test('random shapes, transposes, broadcast batches, alpha/beta', () => {

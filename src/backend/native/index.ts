@@ -7,8 +7,10 @@
  * nothing per call: op names map to codes through constant tables and shapes travel in one reused
  * `Float64Array`.
  *
- * Threads: the addon's pool uses every core the process may run on; `TRAINFORMER_NUM_THREADS=n`
- * sets both the pool and OpenBLAS to n threads.
+ * Threads: the addon's pool uses every core the process may run on (`TRAINFORMER_NUM_THREADS=n`
+ * overrides). Matrix products are split across that pool into single-threaded `cblas_sgemm` calls,
+ * so OpenBLAS's own threads stay idle whichever OpenBLAS build is loaded;
+ * `TRAINFORMER_BLAS_THREADS=n` (n > 1) lets OpenBLAS thread the products itself instead.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -55,7 +57,7 @@ export interface NativeAddon {
     scale: number, causal: boolean): void;
   /** Threads of the kernel pool (the calling thread included). */
   numThreads(): number;
-  /** Sets the kernel pool to n threads and OpenBLAS to blasThreads (default n). */
+  /** Sets the kernel pool to n threads and, when given, OpenBLAS's own thread count. */
   setNumThreads(n: number, blasThreads?: number): void;
   blasInfo(): BlasInfo;
 }
