@@ -463,6 +463,61 @@ describe('native attention', { skip }, () => {
   });
 });
 
+describe('native kernels on subarray views (nonzero, unaligned byteOffset)', { skip }, () => {
+  /** A view of n elements at offset 3 inside a larger buffer filled with sentinel values. */
+  function view(src: Float32Array): Float32Array {
+    const buf = new Float32Array(src.length + 7).fill(-12345);
+    const v = buf.subarray(3, 3 + src.length);
+    v.set(src);
+    return v;
+  }
+  test('matmul, softmax, layerNorm, attention, adamw, reduce read and write through views', () => {
+    const r = rng(41);
+    const m = 37, n = 45, k = 29;
+    const a = randn(r, m * k), b = randn(r, k * n);
+    const cj = new Float32Array(m * n), cn = view(new Float32Array(m * n));
+    js.matmul(a, b, cj, 1, m, n, k, false, false, 0, 0, 1, 0);
+    native.matmul(view(a), view(b), cn, 1, m, n, k, false, false, 0, 0, 1, 0);
+    assertClose(cn, cj, 1e-5, 1e-5, 'matmul view');
+    assert.equal((cn.buffer as unknown as ArrayBuffer).byteLength, (m * n + 7) * 4);
+    assert.equal(new Float32Array(cn.buffer)[2], -12345, 'matmul wrote before its view');
+    assert.equal(new Float32Array(cn.buffer)[3 + m * n], -12345, 'matmul wrote after its view');
+
+    const x = randn(r, m * n, 3);
+    const sj = new Float32Array(m * n), sn = view(new Float32Array(m * n));
+    js.softmax(x, sj, m, n, true);
+    native.softmax(view(x), sn, m, n, true);
+    assertClose(sn, sj, 2e-6, 2e-6, 'logSoftmax view');
+
+    const w = randn(r, n), bias = randn(r, n);
+    const oj = new Float32Array(m * n), on = view(new Float32Array(m * n));
+    const mj = new Float32Array(m), rj = new Float32Array(m), mn = view(new Float32Array(m)), rn = view(new Float32Array(m));
+    js.layerNorm(x, w, bias, oj, mj, rj, m, n, 1e-5);
+    native.layerNorm(view(x), view(w), view(bias), on, mn, rn, m, n, 1e-5);
+    assertClose(on, oj, 2e-5, 2e-5, 'layerNorm view');
+
+    const bh = 2, t = 19, d = 24;
+    const q = randn(r, bh * t * d), kk = randn(r, bh * t * d), v = randn(r, bh * t * d);
+    const aoj = new Float32Array(bh * t * d), aon = view(new Float32Array(bh * t * d));
+    const lj = new Float32Array(bh * t), ln = view(new Float32Array(bh * t));
+    js.attention(q, kk, v, aoj, lj, bh, t, t, d, 0.2, true);
+    native.attention(view(q), view(kk), view(v), aon, ln, bh, t, t, d, 0.2, true);
+    assertClose(aon, aoj, 1e-4, 2e-5, 'attention view');
+
+    const p = randn(r, 1001), g = randn(r, 1001);
+    const pj = p.slice(), mj2 = new Float32Array(1001), vj = new Float32Array(1001);
+    const pn = view(p), mn2 = view(new Float32Array(1001)), vn = view(new Float32Array(1001));
+    js.adamw(pj, g, mj2, vj, 1001, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001);
+    native.adamw(pn, view(g), mn2, vn, 1001, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001);
+    assertClose(pn, pj, 1e-6, 1e-9, 'adamw view');
+
+    const rsj = new Float32Array(n), rsn = view(new Float32Array(n));
+    js.reduce('sum', x, rsj, 1, m, n);
+    native.reduce('sum', view(x), rsn, 1, m, n);
+    assertClose(rsn, rsj, 1e-6, 1e-6, 'reduce view');
+  });
+});
+
 describe('native addon', { skip }, () => {
   test('reports its threads and the OpenBLAS it loaded', () => {
     const addon = loadNativeAddon();
@@ -471,5 +526,24 @@ describe('native addon', { skip }, () => {
     const info = addon.blasInfo();
     assert.match(info.config, /OpenBLAS/);
     assert.ok(info.threads >= 1);
+  });
+
+  test('resizing the thread pool between kernels neither hangs nor changes results', { timeout: 30000 }, () => {
+    const addon = loadNativeAddon()!;
+    const prev = addon.numThreads();
+    const x = randn(rng(43), 200003);
+    const want = new Float32Array(x.length);
+    js.unary('sigmoid', x, want, x.length);
+    try {
+      for (let i = 0; i < 30; i++) {
+        addon.setNumThreads(1 + (i % 4));
+        assert.equal(addon.numThreads(), 1 + (i % 4));
+        const got = new Float32Array(x.length);
+        native.unary('sigmoid', x, got, x.length);
+        assertClose(got, want, 2e-6, 1e-30, `sigmoid with ${1 + (i % 4)} threads`);
+      }
+    } finally {
+      addon.setNumThreads(prev);
+    }
   });
 });
