@@ -1,6 +1,6 @@
 /**
  * `trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200]
- *  [--rule valley|steepest|minimum/10] [--<field> <value> …]`: the learning-rate range test
+ *  [--rule minimum|minimum/10|steepest|valley] [--<field> <value> …]`: the learning-rate range test
  * (src/train/stability/lrFind.ts) on the task, model and optimizer of a training config. Writes
  * `<outputDir>/lr_find.jsonl` and the report (report.html with the loss-versus-lr curve), and prints
  * the suggested learning rate with the rule that picked it.
@@ -22,7 +22,7 @@ export interface LrFindFlags {
   rule?: string;
 }
 
-const RULES: readonly LrRule[] = ['valley', 'steepest', 'minimum/10'];
+const RULES: readonly LrRule[] = ['minimum', 'minimum/10', 'steepest', 'valley'];
 
 function flagNumber(v: string | undefined, name: string, int = false): number | undefined {
   if (v === undefined) return undefined;
@@ -42,7 +42,7 @@ function rel(p: string): string {
 
 /** Runs the command; `rest` holds the config-field overrides. */
 export async function lrFindCommand(f: LrFindFlags, rest: string[]): Promise<void> {
-  const rule = (f.rule ?? 'valley') as LrRule;
+  const rule = (f.rule ?? 'minimum') as LrRule;
   if (!RULES.includes(rule)) throw new ConfigError(`--rule: must be one of ${RULES.join(', ')} (got ${JSON.stringify(f.rule)})`);
   const startLr = flagNumber(f.startLr, 'startLr');
   const endLr = flagNumber(f.endLr, 'endLr');
@@ -66,6 +66,9 @@ export async function lrFindCommand(f: LrFindFlags, rest: string[]): Promise<voi
   const out = process.stdout;
   out.write(`sweep: ${r.points.length} steps, ${why}\n`);
   out.write(`suggested learning rate: ${fmt(r.suggestedLr)} (rule: ${r.ruleText})\n`);
+  if (rule === 'minimum' && config.warmupSteps === 0 && config.warmupRatio === 0) {
+    out.write(`note: this config has no warmup; the minimum is the edge of stability for an untrained model, minimum/10 = ${fmt(r.suggestions['minimum/10'])} is the safer peak\n`);
+  }
   out.write(`other rules: ${RULES.filter((x) => x !== rule).map((x) => `${x} ${fmt(r.suggestions[x])}`).join(', ')}\n`);
   out.write(`log:    ${rel(r.path)}\n`);
   try {

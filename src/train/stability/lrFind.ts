@@ -11,15 +11,22 @@
  * where the raw loss is already rising). The causal EMA is kept for the stopping rule, which has
  * to be causal.
  *
- * Rules for the suggestion (`suggestLrs`):
+ * Rules for the suggestion (`suggestLrs`); `'minimum'` is the default:
+ * - `'minimum'`: the learning rate at the smoothed loss's minimum — the largest rate at which the
+ *   loss still falls, Smith's `max_lr` (Smith 2015 §3.3: max_lr where the curve "slows, becomes
+ *   ragged, or starts to fall"; Smith & Topin 2018 train one cycle peaking there). It is the default
+ *   because trainformer's `learningRate` is the PEAK of a warmup + decay schedule, which is what
+ *   max_lr is for: warmup keeps the untrained model away from that edge and the decay brings the
+ *   rate down as the loss sharpens. For a constant schedule without warmup use `'minimum/10'`.
  * - `'steepest'`: the learning rate where the smoothed loss falls fastest per unit of log(lr)
- *   (most negative central difference), searched from the start up to the minimum — the point
- *   where training makes the most progress per step while still stable (Smith; fastai `steep`).
- * - `'minimum/10'`: the learning rate at the smoothed loss's minimum divided by 10 — the minimum
- *   is already at the edge of divergence, a decade lower is safely inside the stable range
- *   (fastai `minimum`).
- * - `'valley'`: the middle of the longest run of decreasing smoothed loss before the minimum
- *   (fastai `valley`, Zach Mueller's rule) — robust against a single noisy steep segment.
+ *   (difference over ± the averaging half-width), searched up to the minimum (fastai `steep`). In
+ *   a sweep from scratch this is where learning starts at all (Smith's base_lr), usually a decade
+ *   or more below a good peak rate.
+ * - `'minimum/10'`: the minimum divided by 10 — a decade inside the stable range, for schedules
+ *   without warmup (fastai `minimum`).
+ * - `'valley'`: 2/3 along the longest run of decreasing smoothed loss before the minimum
+ *   (fastai `valley`) — robust against a single noisy steep segment, but its answer moves with
+ *   `startLr`.
  */
 import { ValueError } from '../../errors.js';
 
@@ -47,7 +54,7 @@ export interface LrFindPoint {
   centered?: number;
 }
 
-export type LrRule = 'steepest' | 'minimum/10' | 'valley';
+export type LrRule = 'minimum' | 'steepest' | 'minimum/10' | 'valley';
 
 /** What `lrFind` returns. */
 export interface LrFindResult {
@@ -116,18 +123,19 @@ export function centeredHalfWidth(numSteps: number, startLr: number, endLr: numb
 /**
  * The suggested learning rate of a sweep by each rule (see the module comment). Points must be in
  * sweep order (increasing lr) with finite smoothed losses (`smoothed`: whichever smoothing the
- * caller chose; `lrFind` passes the centred moving average).
+ * caller chose; `lrFind` passes the centred moving average). `span`: the steepest rule's slope at i
+ * is the difference between points i − span and i + span.
  * @throws ValueError for fewer than 3 points.
  */
-export function suggestLrs(points: readonly { lr: number; smoothed: number }[]): Record<LrRule, number> {
+export function suggestLrs(points: readonly { lr: number; smoothed: number }[], span = 1): Record<LrRule, number> {
   const n = points.length;
   if (n < 3) throw new ValueError(`suggestLr: needs at least 3 points of the sweep, got ${n}`);
   let iMin = 0;
   for (let i = 1; i < n; i++) if (points[i].smoothed < points[iMin].smoothed) iMin = i;
   // Steepest descent per log-lr: central differences inside [1, iMin] (one-sided at the ends).
   const slope = (i: number): number => {
-    const a = Math.max(0, i - 1);
-    const b = Math.min(n - 1, i + 1);
+    const a = Math.max(0, i - span);
+    const b = Math.min(n - 1, i + span);
     return (points[b].smoothed - points[a].smoothed) / (Math.log(points[b].lr) - Math.log(points[a].lr));
   };
   let iSteep = 0;
@@ -146,7 +154,7 @@ export function suggestLrs(points: readonly { lr: number; smoothed: number }[]):
     }
   }
   const iValley = Math.min(n - 1, bestStart + Math.floor((2 * bestLen) / 3));
-  return { 'steepest': points[iSteep].lr, 'minimum/10': points[iMin].lr / 10, 'valley': points[iValley].lr };
+  return { 'minimum': points[iMin].lr, 'steepest': points[iSteep].lr, 'minimum/10': points[iMin].lr / 10, 'valley': points[iValley].lr };
 }
 
 /**
@@ -158,7 +166,7 @@ export function suggestLrs(points: readonly { lr: number; smoothed: number }[]):
  * @throws ValueError for bad options, or when the loss is not finite from the very first steps
  *   (fewer than 3 usable points).
  */
-export function lrFind(step: (lr: number, i: number) => number, options: LrFindOptions = {}, rule: LrRule = 'valley',
+export function lrFind(step: (lr: number, i: number) => number, options: LrFindOptions = {}, rule: LrRule = 'minimum',
   onPoint?: (p: LrFindPoint) => void): LrFindResult {
   const o = resolve(options);
   const points: LrFindPoint[] = [];
@@ -186,15 +194,17 @@ export function lrFind(step: (lr: number, i: number) => number, options: LrFindO
   if (points.length < 3) {
     throw new ValueError(`lrFind: the loss was not finite after ${points.length} step(s) from startLr ${o.startLr}; start the sweep lower`);
   }
-  const centered = centeredMovingAverage(points.map((p) => p.loss), centeredHalfWidth(o.numSteps, o.startLr, o.endLr));
+  const h = centeredHalfWidth(o.numSteps, o.startLr, o.endLr);
+  const centered = centeredMovingAverage(points.map((p) => p.loss), h);
   points.forEach((p, i) => { p.centered = centered[i]; });
-  const suggestions = suggestLrs(points.map((p) => ({ lr: p.lr, smoothed: p.centered! })));
+  const suggestions = suggestLrs(points.map((p) => ({ lr: p.lr, smoothed: p.centered! })), h);
   return { points, stoppedBy, suggestedLr: suggestions[rule], rule, suggestions };
 }
 
 /** A one-line description of a rule, written beside the suggestion. */
 export function describeRule(rule: LrRule): string {
   switch (rule) {
+    case 'minimum': return "minimum: lr at the smoothed loss (centred average) minimum, Smith's max_lr, for the peak of a warmup + decay schedule";
     case 'steepest': return 'steepest: lr where the smoothed loss (centred average) falls fastest per log(lr), before its minimum';
     case 'minimum/10': return 'minimum/10: lr at the smoothed loss (centred average) minimum divided by 10';
     case 'valley': return 'valley: 2/3 along the longest decreasing stretch of the smoothed loss (centred average) before its minimum';

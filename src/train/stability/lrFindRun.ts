@@ -16,7 +16,7 @@ import { createOptimizer } from '../optimizer.js';
 import { describeRule, lrFind, type LrFindOptions, type LrFindResult, type LrRule } from './lrFind.js';
 
 export interface LrFindRunOptions extends LrFindOptions {
-  /** Which suggestion to report (default 'valley'). */
+  /** Which suggestion to report (default 'minimum'). */
   rule?: LrRule;
   /** Called after each step (progress). */
   onStep?: (i: number, lr: number, loss: number) => void;
@@ -63,7 +63,7 @@ export function runLrFind(config: TrainConfig, task: Task, o: LrFindRunOptions =
     o.onStep?.(i, lr, loss);
     return loss;
   };
-  const rule = o.rule ?? 'valley';
+  const rule = o.rule ?? 'minimum';
   const result = lrFind(step, o, rule, (p) => {
     const line = JSON.stringify({ lr: p.lr, loss: num(p.loss), smoothed: num(p.smoothed) });
     lines.push(line);
