@@ -7,7 +7,7 @@
  *   trainformer generate <run-or-checkpoint> [--prompt <text>] [--maxNewTokens n] [--temperature t] [--topK k] [--topP p] [--seed s]
  *   trainformer predict <run-or-checkpoint> (--text <text> | --input <file.jsonl>)
  *   trainformer report <run-dir>
- *   trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200] [--rule valley] [--<field> <value> …]
+ *   trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200] [--rule minimum] [--<field> <value> …]
  *
  * Config fields given as flags override the config file (`--maxSteps 100 --data.blockSize 32`).
  * Errors on bad input (config fields, files, malformed lines) are one line on stderr, naming the
@@ -195,7 +195,7 @@ export function buildProgram(): Command {
     .option('--startLr <lr>', 'first learning rate of the sweep (default 1e-7)')
     .option('--endLr <lr>', 'last learning rate of the sweep (default 10)')
     .option('--numSteps <n>', 'steps of the sweep (default 200)')
-    .option('--rule <rule>', 'valley (default), steepest or minimum/10')
+    .option('--rule <rule>', 'minimum (default), minimum/10, steepest or valley')
     .allowUnknownOption()
     .allowExcessArguments()
     .action((opts: LrFindFlags, cmd: Command) => lrFindCommand(opts, cmd.args));
