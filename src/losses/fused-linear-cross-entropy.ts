@@ -63,6 +63,26 @@ const CHUNK_ELEMENTS = 4 * 1024 * 1024;
  */
 export function fusedLinearCrossEntropy(hidden: T.Tensor, weight: T.Tensor, target: T.Tensor,
   options: FusedLinearCrossEntropyOptions = {}): T.Tensor {
+  return fusedLinearCrossEntropyWithParts(hidden, weight, target, options).loss;
+}
+
+/** The loss and, detached, its two parts (for logging each objective term separately). */
+export interface FusedLinearCrossEntropyParts {
+  /** What fusedLinearCrossEntropy returns: cross-entropy + z-loss, differentiable. */
+  loss: T.Tensor;
+  /** The cross-entropy part (for 'none': summed over tokens). */
+  crossEntropy: number;
+  /** The z-loss part, coefficient included (for 'none': summed over tokens); 0 when zLossCoef is 0. */
+  zLoss: number;
+}
+
+/**
+ * fusedLinearCrossEntropy, also returning the values of its cross-entropy and z-loss parts, e.g.
+ * `objective.compute({ lm: parts.loss })` plus logging `parts.crossEntropy` and `parts.zLoss`.
+ * Same arguments, shapes and errors as {@link fusedLinearCrossEntropy}.
+ */
+export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Tensor, target: T.Tensor,
+  options: FusedLinearCrossEntropyOptions = {}): FusedLinearCrossEntropyParts {
   const fn = 'fusedLinearCrossEntropy';
   checkFloat(fn, 'hidden', hidden);
   checkFloat(fn, 'weight', weight);
@@ -116,28 +136,30 @@ export function fusedLinearCrossEntropy(hidden: T.Tensor, weight: T.Tensor, targ
   const D = sumOf(terms.wy);
   const zl = terms.zlse;
   let out: T.Tensor;
+  let cePart = 0, zPart = 0;
   if (o.reduction === 'none') {
     const vals = new Float64Array(N);
     for (let r = 0; r < N; r++) {
-      let v = terms.smooth ? (1 - eps) * terms.nll[r] + terms.smooth[r] * (eps / V) : terms.nll[r];
-      if (zl) v += zCoef * (zl[r] * zl[r]);
-      vals[r] = v;
+      const ce = terms.smooth ? (1 - eps) * terms.nll[r] + terms.smooth[r] * (eps / V) : terms.nll[r];
+      const z = zl ? zCoef * (zl[r] * zl[r]) : 0;
+      cePart += ce;
+      zPart += z;
+      vals[r] = zl ? ce + z : ce;
     }
     out = fromValues(tShape, dt, vals);
   } else {
     const nll = sumOf(terms.nll), sm = terms.smooth ? sumOf(terms.smooth) : 0;
-    let v: number;
-    if (o.reduction === 'sum') v = terms.smooth ? (1 - eps) * nll + sm * (eps / V) : nll;
-    else v = terms.smooth ? (1 - eps) * (nll / D) + (sm / D) * (eps / V) : nll / D;
+    if (o.reduction === 'sum') cePart = terms.smooth ? (1 - eps) * nll + sm * (eps / V) : nll;
+    else cePart = terms.smooth ? (1 - eps) * (nll / D) + (sm / D) * (eps / V) : nll / D;
     if (zl) {
       let z = 0;
       for (let r = 0; r < N; r++) z += zl[r] * zl[r];
-      v += o.reduction === 'sum' ? zCoef * z : zCoef * (z / N);
+      zPart = o.reduction === 'sum' ? zCoef * z : zCoef * (z / N);
     }
-    out = scalarOf(v, dt);
+    out = scalarOf(zl ? cePart + zPart : cePart, dt);
   }
 
-  return T.record(fn, out, [hidden, weight], (g) => {
+  const loss = T.record(fn, out, [hidden, weight], (g) => {
     const gd = floatData(g);
     const nllScale = eps > 0 ? 1 - eps : 1;
     let f: RowFactors;
@@ -204,4 +226,5 @@ export function fusedLinearCrossEntropy(hidden: T.Tensor, weight: T.Tensor, targ
     });
     return [dH, dW];
   });
+  return { loss, crossEntropy: cePart, zLoss: zPart };
 }

@@ -11,5 +11,5 @@ export { mseLoss, l1Loss, smoothL1Loss, huberLoss, type PointwiseOptions, type S
 export { klDiv, type KlDivOptions } from './kl-div.js';
 export { l1Penalty, l2Penalty } from './penalty.js';
 export { Objective, type ObjectiveTerm, type ObjectiveResult } from './objective.js';
-export { fusedLinearCrossEntropy, type FusedLinearCrossEntropyOptions } from './fused-linear-cross-entropy.js';
+export { fusedLinearCrossEntropy, fusedLinearCrossEntropyWithParts, type FusedLinearCrossEntropyOptions, type FusedLinearCrossEntropyParts } from './fused-linear-cross-entropy.js';
 export { notePeak, peakLiveBytes, resetPeak } from './peak.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as T from '../../src/tensor/index.js';
-import { crossEntropy, fusedLinearCrossEntropy, zLoss, type Reduction } from '../../src/losses/index.js';
+import { crossEntropy, fusedLinearCrossEntropy, fusedLinearCrossEntropyWithParts, zLoss, type Reduction } from '../../src/losses/index.js';
 import { assertClose, rand64 } from './helpers.js';
 
 interface Case { N: number; C: number; V: number; chunk?: number; vchunk?: number; blocking?: 'tokens' | 'vocab'; eps: number; ignore: number; weighted: boolean; z: number; reduction: Reduction }
@@ -91,5 +91,14 @@ describe('fusedLinearCrossEntropy matches crossEntropy(hidden · weightᵀ)', ()
     const b = T.noGrad(() => fusedLinearCrossEntropy(h, w, y));
     assert.equal(b.requiresGrad, false);
     assert.equal(a.item(), b.item());
+  });
+  test('WithParts: the cross-entropy and z-loss parts equal the separate losses', () => {
+    const gen = new T.Generator(21);
+    const h = f32([10, 6], gen, 1), w = f32([13, 6], gen, 1);
+    const y = T.tensor(Int32Array.from([0, 1, 2, -100, 4, 5, 6, 7, 12, 3]), [10], 'int32');
+    const p = fusedLinearCrossEntropyWithParts(h, w, y, { zLossCoef: 1e-2, labelSmoothing: 0.2, chunkSize: 4 });
+    const logits = T.matmul(h, T.transpose(w, 0, 1));
+    const ce = crossEntropy(logits, y, { labelSmoothing: 0.2 }).item(), z = zLoss(logits, { coef: 1e-2 }).item();
+    assertClose([p.crossEntropy, p.zLoss, p.loss.item()], [ce, z, ce + z], 1e-5, 0, 'parts');
   });
 });
