@@ -6,6 +6,7 @@ import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
 import { classLossOp, type ClassLossCommon, parseClassOptions, parseSmoothing } from './class-loss-op.js';
 import { checkFloat } from './common.js';
+import { probabilityCrossEntropyOp } from './probability-ce.js';
 
 /**
  * Where the class dimension is. 'NC' (default, PyTorch's layout): logits [N, C] or [N, C, d1, …],
@@ -69,7 +70,9 @@ export function crossEntropy(logits: T.Tensor, target: T.Tensor, options: CrossE
     if (!T.sameShape(target.shape, logits.shape)) {
       throw new ShapeError(`${fn}: a probability target must have the logits' shape: logits ${fmtShape(logits.shape)}, target ${fmtShape(target.shape)}`);
     }
-    return probabilityCrossEntropy(logits, target, cd, eps, options.weight ?? null, o.reduction);
+    const outer = logits.shape.slice(0, cd).reduce((a, b) => a * b, 1);
+    const inner = logits.shape.slice(cd + 1).reduce((a, b) => a * b, 1);
+    return probabilityCrossEntropyOp(logits, target, outer, C, inner, logits.shape.filter((_, d) => d !== cd), eps, o.weight, o.reduction);
   }
   const tShape = logits.shape.filter((_, d) => d !== cd);
   if (!T.sameShape(target.shape, tShape)) {
@@ -79,21 +82,4 @@ export function crossEntropy(logits: T.Tensor, target: T.Tensor, options: CrossE
   const inner = logits.shape.slice(cd + 1).reduce((a, b) => a * b, 1);
   return classLossOp(fn, logits, target, tShape, outer,
     { C, inner, weight: o.weight, ignoreIndex: o.ignoreIndex, eps, logits: true }, o.reduction);
-}
-
-/** Probability targets, composed from tensor ops exactly as PyTorch's `cross_entropy_loss_prob_target`. */
-function probabilityCrossEntropy(logits: T.Tensor, target: T.Tensor, cd: number, eps: number, weight: T.Tensor | null,
-  reduction: 'none' | 'mean' | 'sum'): T.Tensor {
-  const C = logits.shape[cd];
-  const lp = T.logSoftmax(logits, cd);
-  const q = eps > 0 ? T.add(T.mulScalar(target, 1 - eps), eps / C) : target;
-  let prod = T.mul(lp, q);
-  if (weight) {
-    const ws = logits.shape.map((_, d) => (d === cd ? C : 1));
-    prod = T.mul(prod, T.reshape(weight.detach(), ws));
-  }
-  const el = T.neg(prod);
-  if (reduction === 'none') return T.sum(el, cd);
-  if (reduction === 'sum') return T.sum(el);
-  return T.div(T.sum(el), logits.size / Math.max(C, 1));
 }
