@@ -27,6 +27,11 @@ describe('crossEntropy gradients (finite differences, float64)', () => {
     const y = ints([0, 6, 3, 3, 1, 2], [2, 3]);
     gradCheck(([x]) => crossEntropy(x, y, { layout: 'BTV', ignoreIndex: 3, reduction: 'none' }), [randn64([2, 3, 7], gen)]);
   });
+  test('non-contiguous logits (a transposed view) and a 1-D logits vector', () => {
+    const y = ints([2, 0, 1]);
+    gradCheck(([x]) => crossEntropy(T.transpose(x, 0, 1), y, { labelSmoothing: 0.1 }), [randn64([4, 3], gen)]);
+    gradCheck(([x]) => crossEntropy(x, T.tensor(Int32Array.from([3]), [], 'int32')), [randn64([5], gen)]);
+  });
   test('a -inf logit at a non-target class keeps finite gradients', () => {
     const x = randn64([3, 4], gen);
     const y = ints([0, 1, 2]);
