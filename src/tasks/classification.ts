@@ -12,6 +12,7 @@ import {
 import { ConfigError } from '../errors.js';
 import { EncoderForSequenceClassification } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
+import { intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
@@ -105,12 +106,12 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   /** logits [B, K] for a batch. */
   logits(batch: ClassificationBatch): T.Tensor {
     const [B, L] = batch.shape;
-    return this.model.forward(T.tensor(batch.inputIds, [B, L], 'int32'), { attentionMask: T.tensor(batch.attentionMask, [B, L], 'int32') });
+    return this.model.forward(intTensor(batch.inputIds, [B, L]), { attentionMask: intTensor(batch.attentionMask, [B, L]) });
   }
 
   loss(batch: ClassificationBatch): LossOutput {
     const logits = this.logits(batch);
-    const { loss, terms } = classObjective(logits, T.tensor(batch.labels, [batch.labels.length], 'int32'), this.config.objective, {
+    const { loss, terms } = classObjective(logits, intTensor(batch.labels, [batch.labels.length]), this.config.objective, {
       labelSmoothing: this.config.labelSmoothingFactor,
     });
     return { loss, terms, tokens: batch.shape[0] * batch.shape[1] };
@@ -141,7 +142,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
       T.scope(() => {
         const logits = this.logits(batch);
         const B = batch.shape[0], K = logits.shape[1];
-        const { terms } = classObjective(logits, T.tensor(batch.labels, [B], 'int32'), { ce: 1 });
+        const { terms } = classObjective(logits, intTensor(batch.labels, [B]), { ce: 1 });
         nll += terms.ce * B;
         preds.push(...argmaxRows(logits.data(), B, K));
       });

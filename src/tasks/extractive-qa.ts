@@ -17,6 +17,7 @@ import {
 import { ConfigError } from '../errors.js';
 import { EncoderForQuestionAnswering } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
+import { intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -88,8 +89,8 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   }
 
   private forward(b: QaBatch): { startLogits: T.Tensor; endLogits: T.Tensor } {
-    return this.model.forward(T.tensor(b.inputIds, b.shape, 'int32'), {
-      attentionMask: T.tensor(b.attentionMask, b.shape, 'int32'), tokenTypeIds: T.tensor(b.tokenTypeIds, b.shape, 'int32'),
+    return this.model.forward(intTensor(b.inputIds, b.shape), {
+      attentionMask: intTensor(b.attentionMask, b.shape), tokenTypeIds: intTensor(b.tokenTypeIds, b.shape),
     });
   }
 
@@ -101,8 +102,8 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   private objective(b: QaBatch, weights: Record<string, number>): { loss: T.Tensor; terms: Record<string, number> } {
     const { startLogits, endLogits } = this.forward(b);
     const B = b.shape[0];
-    const s = classObjective(startLogits, T.tensor(b.startPositions, [B], 'int32'), weights, { labelSmoothing: this.config.labelSmoothingFactor });
-    const e = classObjective(endLogits, T.tensor(b.endPositions, [B], 'int32'), weights, { labelSmoothing: this.config.labelSmoothingFactor });
+    const s = classObjective(startLogits, intTensor(b.startPositions, [B]), weights, { labelSmoothing: this.config.labelSmoothingFactor });
+    const e = classObjective(endLogits, intTensor(b.endPositions, [B]), weights, { labelSmoothing: this.config.labelSmoothingFactor });
     const terms: Record<string, number> = {};
     for (const k of Object.keys(s.terms)) terms[k] = (s.terms[k] + e.terms[k]) / 2;
     return { loss: T.mulScalar(T.add(s.loss, e.loss), 0.5), terms };
@@ -123,8 +124,8 @@ export class ExtractiveQaTask implements Task<QaBatch> {
       T.scope(() => {
         const { startLogits, endLogits } = this.forward(b);
         const B = b.shape[0], L = b.shape[1];
-        const st = classObjective(startLogits, T.tensor(b.startPositions, [B], 'int32'), { ce: 1 }).terms.ce;
-        const en = classObjective(endLogits, T.tensor(b.endPositions, [B], 'int32'), { ce: 1 }).terms.ce;
+        const st = classObjective(startLogits, intTensor(b.startPositions, [B]), { ce: 1 }).terms.ce;
+        const en = classObjective(endLogits, intTensor(b.endPositions, [B]), { ce: 1 }).terms.ce;
         nll += ((st + en) / 2) * B;
         const sl = startLogits.data(), el = endLogits.data();
         items.forEach((it, r) => {

@@ -10,6 +10,7 @@ import { loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatche
 import { ValueError } from '../errors.js';
 import { GPT } from '../models/gpt.js';
 import * as T from '../tensor/index.js';
+import { intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -81,8 +82,8 @@ export class LmTask implements Task<LmBatch> {
 
   loss(batch: LmBatch): LossOutput {
     const B = batch.batchSize, Tn = batch.blockSize;
-    const ids = T.tensor(batch.inputIds, [B, Tn], 'int32');
-    const target = T.tensor(batch.labels, [B * Tn], 'int32');
+    const ids = intTensor(batch.inputIds, [B, Tn]);
+    const target = intTensor(batch.labels, [B * Tn]);
     const logits = this.model.forward(ids);
     const V = logits.shape[2];
     const { loss, terms } = classObjective(logits.reshape(B * Tn, V), target, this.config.objective, {
@@ -99,9 +100,9 @@ export class LmTask implements Task<LmBatch> {
     for (const batch of lmEvalBatches(this.val, { blockSize: Tn, batchSize: this.config.perDeviceEvalBatchSize, maxBatches })) {
       T.scope(() => {
         const B = batch.batchSize;
-        const logits = this.model.forward(T.tensor(batch.inputIds, [B, Tn], 'int32'));
+        const logits = this.model.forward(intTensor(batch.inputIds, [B, Tn]));
         // Plain cross-entropy (no smoothing, no z-loss): the validation loss is the model's nats per token.
-        const { terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), T.tensor(batch.labels, [B * Tn], 'int32'), { ce: 1 });
+        const { terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), intTensor(batch.labels, [B * Tn]), { ce: 1 });
         nats += terms.ce * B * Tn;
         tokens += B * Tn;
       });
@@ -134,7 +135,7 @@ export class LmTask implements Task<LmBatch> {
     if (ids.length === 0) ids.push(0);
     const generator = new T.Generator(o.seed ?? this.config.seed);
     const out = T.scope(() => {
-      const r = this.model.generate(T.tensor(Int32Array.from(ids), [1, ids.length], 'int32'), {
+      const r = this.model.generate(intTensor(Int32Array.from(ids), [1, ids.length]), {
         maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK ?? null, topP: o.topP ?? null, generator,
       });
       return Array.from(r.data());

@@ -12,6 +12,7 @@ import {
 import { ConfigError } from '../errors.js';
 import { EncoderDecoder } from '../models/encoder-decoder.js';
 import * as T from '../tensor/index.js';
+import { intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -76,15 +77,15 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   }
 
   private logits(b: Seq2SeqBatch): T.Tensor {
-    return this.model.forward(T.tensor(b.inputIds, b.srcShape, 'int32'), T.tensor(b.decoderInputIds, b.tgtShape, 'int32'), {
-      srcAttentionMask: T.tensor(b.attentionMask, b.srcShape, 'int32'),
+    return this.model.forward(intTensor(b.inputIds, b.srcShape), intTensor(b.decoderInputIds, b.tgtShape), {
+      srcAttentionMask: intTensor(b.attentionMask, b.srcShape),
     });
   }
 
   loss(b: Seq2SeqBatch): LossOutput {
     const logits = this.logits(b);
     const [B, Tn] = b.tgtShape;
-    const { loss, terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), T.tensor(b.labels, [B * Tn], 'int32'), this.config.objective, {
+    const { loss, terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), intTensor(b.labels, [B * Tn]), this.config.objective, {
       labelSmoothing: this.config.labelSmoothingFactor, ignoreIndex: IGNORE_INDEX,
     });
     return { loss, terms, tokens: b.srcShape[0] * b.srcShape[1] + B * Tn };
@@ -100,7 +101,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
         const [B, Tn] = b.tgtShape;
         const V = logits.shape[2];
         const n = b.labels.reduce((a, y) => a + (y === IGNORE_INDEX ? 0 : 1), 0);
-        const { terms } = classObjective(logits.reshape(B * Tn, V), T.tensor(b.labels, [B * Tn], 'int32'), { ce: 1 }, { ignoreIndex: IGNORE_INDEX });
+        const { terms } = classObjective(logits.reshape(B * Tn, V), intTensor(b.labels, [B * Tn]), { ce: 1 }, { ignoreIndex: IGNORE_INDEX });
         nats += terms.ce * n;
         count += n;
         const pred = T.argmax(logits, -1).data();
@@ -115,7 +116,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   translate(src: string): string {
     const ids = this.tokenizer.encode(src).slice(0, this.config.data.maxLength);
     return T.scope(() => {
-      const out = this.model.greedyDecode(T.tensor(Int32Array.from(ids.length ? ids : [this.ids.pad]), [1, Math.max(1, ids.length)], 'int32'));
+      const out = this.model.greedyDecode(intTensor(Int32Array.from(ids.length ? ids : [this.ids.pad]), [1, Math.max(1, ids.length)]));
       return this.tokenizer.decode(out.data(), { skipSpecialTokens: true });
     });
   }

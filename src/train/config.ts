@@ -205,6 +205,10 @@ export function parseConfig(raw: unknown): TrainConfig {
   if (c.model.nEmbd % c.model.nHead !== 0) {
     throw new ConfigError(`model.nHead: must divide model.nEmbd (${c.model.nEmbd}) (got ${c.model.nHead})`);
   }
+  if (c.bf16) {
+    // src/amp has bf16 storage and rounding but no autocast policy the trainer could apply yet.
+    throw new ConfigError('bf16: mixed precision training is not available yet (got true); use false');
+  }
   if (c.data.tokenizer.type === 'hf' && !c.data.tokenizer.path) {
     throw new ConfigError('data.tokenizer.path: is required for an hf tokenizer');
   }

@@ -1,0 +1,14 @@
+/**
+ * Batch arrays → tensors. `T.tensor(typedArray)` wraps the caller's array (never pooled, so each
+ * wrapped batch stays "live" until the garbage collector finds it); a training step copies its
+ * batch into pooled storage instead, which the step's scope returns to the pool when it ends, so
+ * live buffers stay flat from step to step.
+ */
+import * as T from '../tensor/index.js';
+
+/** An int32 tensor of `shape` in pooled storage holding a copy of `data` (length = product of shape). */
+export function intTensor(data: Int32Array, shape: readonly number[]): T.Tensor {
+  const t = T.empty(shape, 'int32');
+  (t.data() as Int32Array).set(data);
+  return t;
+}
