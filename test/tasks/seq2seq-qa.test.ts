@@ -1,0 +1,44 @@
+/** seq2seq and extractive-qa train a few steps on the bundled data (tiny models, few lines). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTask } from '../../src/tasks/index.js';
+import type { Seq2SeqTask } from '../../src/tasks/seq2seq.js';
+import { parseConfig } from '../../src/train/config.js';
+import { Trainer } from '../../src/train/trainer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tf-s2s-'));
+const common = {
+  seed: 5, model: { nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 }, learningRate: 3e-3, perDeviceTrainBatchSize: 8,
+  perDeviceEvalBatchSize: 16, maxSteps: 6, loggingSteps: 3, evalSteps: 100, saveSteps: 100, disableTqdm: true,
+};
+
+test('seq2seq: eng→fra pairs, teacher forcing with ignored padding; loss falls; greedy translation runs', async () => {
+  const config = parseConfig({
+    ...common, task: 'seq2seq', outputDir: join(dir, 's2s'), learningRate: 1e-2,
+    data: { train: 'examples/data/eng_fra/train.jsonl', validation: 'examples/data/eng_fra/valid.jsonl', tokenizer: { type: 'word' }, limit: 48, maxLength: 12, maxTargetLength: 12 },
+  });
+  const task = (await createTask(config)) as Seq2SeqTask;
+  const before = task.evaluate();
+  const r = await new Trainer({ config, task, report: false }).train();
+  const after = r.finalMetrics!;
+  assert.ok(after.loss < before.loss, `loss ${before.loss} → ${after.loss}`);
+  assert.ok(Math.abs(after.perplexity - Math.exp(after.loss)) < 1e-9 * after.perplexity);
+  assert.ok(after.tokenAccuracy >= 0 && after.tokenAccuracy <= 1);
+  assert.equal(typeof task.translate('i am cold .'), 'string');
+});
+
+test('extractive-qa: SQuAD lines, start/end cross-entropy; exact match and F1 are fractions', async () => {
+  const config = parseConfig({
+    ...common, task: 'extractive-qa', outputDir: join(dir, 'qa'),
+    data: { train: 'examples/data/squad/train.jsonl', validation: 'examples/data/squad/valid.jsonl', tokenizer: { type: 'word' }, limit: 24, maxLength: 96 },
+  });
+  const task = await createTask(config);
+  const r = await new Trainer({ config, task, report: false }).train();
+  const m = r.finalMetrics!;
+  assert.ok(Number.isFinite(m.loss));
+  for (const k of ['exactMatch', 'f1']) assert.ok(m[k] >= 0 && m[k] <= 1, `${k} = ${m[k]}`);
+  assert.ok(m.f1 >= m.exactMatch);
+});
