@@ -285,6 +285,23 @@ bool binary(int op, const float* a, const int64_t* as, const float* b, const int
 
 namespace {
 
+// out[r*C + c] = src[r + c*ls] for one [R, C] slab whose source is the transpose of a row-major
+// array: copied in 16×16 blocks so that reads and writes both stay within a few cache lines.
+template <class T>
+void transposeSlab(const T* src, int64_t ls, T* out, int64_t r0, int64_t r1, int64_t C) {
+  constexpr int64_t kB = 16;  // 16 output rows: power-of-two row strides would alias 32 rows onto too few L1 sets
+  for (int64_t rb = r0; rb < r1; rb += kB) {
+    const int64_t re = rb + kB < r1 ? rb + kB : r1;
+    for (int64_t cb = 0; cb < C; cb += kB) {
+      const int64_t ce = cb + kB < C ? cb + kB : C;
+      for (int64_t c = cb; c < ce; ++c) {
+        const T* s = src + c * ls;
+        for (int64_t r = rb; r < re; ++r) out[r * C + c] = s[r];
+      }
+    }
+  }
+}
+
 template <class T>
 void copyTyped(const T* src, const int64_t* shape, const int64_t* strides, int nd, T* out) {
   int64_t total = 1;
@@ -292,6 +309,27 @@ void copyTyped(const T* src, const int64_t* shape, const int64_t* strides, int n
   if (total == 0) return;
   Space sp = collapse(shape, strides, nullptr, nd);
   const int64_t inner = sp.inner, ls = sp.s0[sp.nd - 1];
+  if (sp.nd >= 2 && ls != 1 && sp.s0[sp.nd - 2] == 1 && inner >= 8 && sp.shape[sp.nd - 2] >= 8) {
+    // The last two dimensions are a transpose: blocked copy per [R, C] slab.
+    const int64_t R = sp.shape[sp.nd - 2], C = inner;
+    Space outerSp = sp;  // outer dims plus a size-1 last dim, so forRows walks the slabs
+    outerSp.nd = sp.nd - 1;
+    outerSp.shape[outerSp.nd - 1] = 1;
+    outerSp.s0[outerSp.nd - 1] = 0;
+    outerSp.rows = sp.rows / R;
+    constexpr int64_t kRows = 64;
+    const int64_t rBlocks = (R + kRows - 1) / kRows;
+    const int64_t grain = kSerialElems * 2 / (kRows * C) > 0 ? kSerialElems * 2 / (kRows * C) : 1;
+    parallelFor(outerSp.rows * rBlocks, grain, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t slab = t / rBlocks, r0 = (t % rBlocks) * kRows, r1 = r0 + kRows < R ? r0 + kRows : R;
+        forRows(outerSp, slab, slab + 1, [&](int64_t, int64_t so, int64_t) {
+          transposeSlab(src + so, ls, out + slab * R * C, r0, r1, C);
+        });
+      }
+    });
+    return;
+  }
   auto run = [&](const T* s, T* o, int64_t len) {
     if (ls == 1) std::memcpy(o, s, len * sizeof(T));
     else for (int64_t j = 0; j < len; ++j) o[j] = s[j * ls];

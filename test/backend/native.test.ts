@@ -200,6 +200,9 @@ describe('native copyStrided', { skip }, () => {
     { shape: [4, 1, 6], strides: [6, 99, 1], offset: 0, size: 24 },        // size-1 dim with any stride
     { shape: [3, 4], strides: [0, 1], offset: 2, size: 6 },                // expand
     { shape: [300, 257], strides: [1, 300], offset: 0, size: 300 * 257 },  // large transpose (threads)
+    { shape: [3, 40, 50], strides: [2000, 1, 40], offset: 0, size: 6000 },   // batched transpose
+    { shape: [5, 33, 9], strides: [297, 1, 33], offset: 1, size: 1486 },     // odd sizes, offset
+    { shape: [2, 70, 3, 40], strides: [8400, 1, 2800, 70], offset: 0, size: 16800 }, // transpose under a permute
     { shape: [2, 0, 3], strides: [3, 3, 1], offset: 0, size: 6 },          // empty
     { shape: [], strides: [], offset: 4, size: 5 },                        // 0-d
   ];
