@@ -371,6 +371,7 @@ export class Trainer implements TrainerControl {
       this.resumeFrom(from);
       process.stderr.write(`resumed from ${from} at step ${this._step}\n`);
     } else {
+      if (resume) process.stderr.write(`no checkpoint in ${this.outputDir}; starting from step 0\n`);
       this.metrics.reset();
       // A fresh run in a folder with old checkpoints would mix two runs: drop them.
       for (const n of fs.readdirSync(this.outputDir)) if (/^checkpoint-\d+$/.test(n)) fs.rmSync(join(this.outputDir, n), { recursive: true, force: true });
