@@ -5,7 +5,8 @@
  * ```json
  * "stability": {
  *   "nanGuard":   { "enabled": true, "maxConsecutiveSkips": 10 },
- *   "spikeGuard": { "enabled": true, "window": 50, "k": 6, "skipBatches": 10, "snapshotEvery": 50, "maxRollbacks": 5 },
+ *   "spikeGuard": { "enabled": true, "window": 50, "k": 6, "patience": 3, "skipBatches": 10,
+ *                   "snapshotEvery": 50, "maxRollbacks": 5 },
  *   "gradStats":  { "enabled": true, "vanishingThreshold": 1e-7, "explodingThreshold": 1000,
  *                   "growthFactor": 10, "growthWindow": 20, "patience": 3,
  *                   "lowerLayers": null }
@@ -28,8 +29,10 @@ export const SpikeGuardSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Number of recent good losses in the moving mean / standard deviation. */
   window: z.int().min(2).default(50),
-  /** A loss above mean + k·std of the window is a spike. */
+  /** A loss above mean + k·std of the window is above the bar. */
   k: z.number().gt(0).default(6),
+  /** This many consecutive losses above the bar make a spike (one is a hard batch, not a spike). */
+  patience: posInt().default(3),
   /** Batches skipped (read, not trained on) after a rollback. */
   skipBatches: z.int().min(0).default(10),
   /** Take an in-memory snapshot every this many good optimizer steps. */

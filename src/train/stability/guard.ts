@@ -14,7 +14,8 @@
  *
  * - Non-finite loss or gradient → `skip` (the optimizer must not run), a `skip` event; after
  *   `nanGuard.maxConsecutiveSkips` in a row, {@link TrainingDivergedError}.
- * - Loss above mean + k·std of the last `spikeGuard.window` good losses → `rollback`: parameters,
+ * - `spikeGuard.patience` consecutive losses above mean + k·std of the last `spikeGuard.window`
+ *   accepted losses → `rollback` (one loss above it is a suspect: its update runs): parameters,
  *   optimizer state and extras (schedule, scaler) are restored from the in-memory snapshot taken
  *   every `spikeGuard.snapshotEvery` good steps, the next `skipBatches` batches are to be dropped,
  *   a `rollback` event is logged. A snapshot holds parameters that a good loss was just computed
@@ -112,7 +113,7 @@ export class StabilityGuard {
     this.stats = new LayerStatsCollector(named);
     const c = this.config;
     this.nan = new NanGuard(c.nanGuard.maxConsecutiveSkips);
-    this.spike = new LossSpikeDetector(c.spikeGuard.window, c.spikeGuard.k);
+    this.spike = new LossSpikeDetector(c.spikeGuard.window, c.spikeGuard.k, c.spikeGuard.patience);
     if (o.snapshot) this.snapshot = o.snapshot;
     else if (o.optimizer) this.snapshot = new TrainingSnapshot(this.params, o.optimizer, o.extras ?? {});
     else throw new ValueError('StabilityGuard: give the optimizer (or a snapshot store) so that a rollback can restore it');
@@ -183,9 +184,10 @@ export class StabilityGuard {
       this.nan.skip(at, reason, this.lastCheckpoint());
       return { action: 'skip', reason, gradNorm };
     }
-    if (c.spikeGuard.enabled && this.snapshot.step !== null && this.spike.isSpike(loss)) {
-      const s = this.spike.stats()!;
-      const threshold = s.mean + c.spikeGuard.k * s.std;
+    const s = this.spike.stats();
+    const verdict = c.spikeGuard.enabled && this.snapshot.step !== null ? this.spike.observe(loss) : 'ok';
+    if (verdict === 'spike') {
+      const threshold = s!.mean + c.spikeGuard.k * s!.std;
       this.rollbacksToSnapshot++;
       this.rollbacks++;
       if (this.rollbacksToSnapshot > c.spikeGuard.maxRollbacks) {
@@ -198,14 +200,14 @@ export class StabilityGuard {
       this.stats.cancel();
       this.emit({
         event: 'rollback', step: at, toStep, loss, threshold,
-        message: `loss spike ${fmt(loss)} > mean ${fmt(s.mean)} + ${c.spikeGuard.k}·std ${fmt(s.std)} = ${fmt(threshold)}: ` +
-          `rolled back to step ${toStep}, skipping the next ${c.spikeGuard.skipBatches} batches`,
+        message: `loss spike: ${c.spikeGuard.patience} consecutive losses above mean ${fmt(s!.mean)} + ${c.spikeGuard.k}·std ${fmt(s!.std)} = ${fmt(threshold)} ` +
+          `(last ${fmt(loss)}): rolled back to step ${toStep}, skipping the next ${c.spikeGuard.skipBatches} batches`,
       });
       return { action: 'rollback', toStep, skipBatches: c.spikeGuard.skipBatches, gradNorm };
     }
     this.nan.ok();
-    if (c.spikeGuard.enabled) {
-      this.spike.push(loss);
+    // A suspect's update runs (it may be a hard batch); no snapshot is taken until a loss is back under the bar.
+    if (c.spikeGuard.enabled && verdict === 'ok') {
       this.goodSteps++;
       if (this.goodSteps % c.spikeGuard.snapshotEvery === 0) {
         this.snapshot.capture(step);
@@ -242,6 +244,7 @@ export class StabilityGuard {
     return {
       nan: this.nan.stateDict(),
       spikeWindow: this.spike.history(),
+      spikeSuspects: this.spike.suspects(),
       goodSteps: this.goodSteps,
       rollbacks: this.rollbacks,
       rollbacksToSnapshot: this.rollbacksToSnapshot,
@@ -253,7 +256,7 @@ export class StabilityGuard {
 
   loadStateDict(s: Partial<GuardState>): void {
     this.nan.loadStateDict(s.nan ?? {});
-    this.spike.loadHistory(s.spikeWindow ?? []);
+    this.spike.loadHistory(s.spikeWindow ?? [], s.spikeSuspects ?? []);
     this.goodSteps = s.goodSteps ?? 0;
     this.rollbacks = s.rollbacks ?? 0;
     this.rollbacksToSnapshot = s.rollbacksToSnapshot ?? 0;
@@ -267,6 +270,7 @@ export class StabilityGuard {
 export interface GuardState {
   nan: { consecutive: number; total: number };
   spikeWindow: number[];
+  spikeSuspects: number[];
   goodSteps: number;
   rollbacks: number;
   rollbacksToSnapshot: number;

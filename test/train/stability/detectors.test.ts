@@ -124,6 +124,25 @@ test('LossSpikeDetector: mean + k·std (n − 1) of a full window', () => {
   assert.throws(() => new LossSpikeDetector(1, 2), TrainformerError);
 });
 
+test('LossSpikeDetector.observe: `patience` losses in a row above the bar make a spike; isolated ones join the window', () => {
+  const d = new LossSpikeDetector(4, 2, 3);
+  for (const v of [1, 2, 3, 4]) assert.equal(d.observe(v), 'ok');
+  // Bar: 2.5 + 2·sqrt(5/3) = 5.08.
+  assert.equal(d.observe(9), 'suspect');
+  assert.equal(d.observe(8), 'suspect');
+  assert.equal(d.observe(2), 'ok');
+  // The two suspects were a passing outlier: they joined the window with the 2.
+  assert.deepEqual(d.history(), [4, 9, 8, 2]);
+  const e = new LossSpikeDetector(4, 2, 3);
+  for (const v of [1, 2, 3, 4]) e.observe(v);
+  assert.deepEqual([9, 9, 9].map((v) => e.observe(v)), ['suspect', 'suspect', 'spike']);
+  // A spike's losses never enter the window, and the count starts over.
+  assert.deepEqual(e.history(), [1, 2, 3, 4]);
+  assert.equal(e.observe(9), 'suspect');
+  assert.equal(e.observe(NaN), 'suspect');
+  assert.throws(() => new LossSpikeDetector(4, 2, 0), TrainformerError);
+});
+
 test('NanGuard: counts skips, resets on a good step, throws on the M-th in a row', () => {
   assert.equal(nonFiniteReason(1, 2), null);
   assert.equal(nonFiniteReason(Infinity, 2), 'loss');
@@ -189,7 +208,7 @@ test('StabilityGuard: a non-finite gradient skips without touching parameters; a
   const opt = new AdamW([w], { lr: 0.01 });
   const events: StabilityEvent[] = [];
   const guard = new StabilityGuard({
-    config: { spikeGuard: { window: 5, k: 3, snapshotEvery: 4, skipBatches: 2 } },
+    config: { spikeGuard: { window: 5, k: 3, patience: 1, snapshotEvery: 4, skipBatches: 2 } },
     namedParameters: [['w', w]], optimizer: opt, log: (r) => { if ('event' in r) events.push(r); },
   });
   guard.start(0);
@@ -241,7 +260,7 @@ test('StabilityGuard: a non-finite gradient skips without touching parameters; a
 test('StabilityGuard: gives up after maxRollbacks spikes back to the same snapshot', () => {
   const { w, loss } = quadratic(6);
   const opt = new AdamW([w], { lr: 0.01 });
-  const guard = new StabilityGuard({ config: { spikeGuard: { window: 3, k: 1, snapshotEvery: 100, maxRollbacks: 2 } }, namedParameters: [['w', w]], optimizer: opt });
+  const guard = new StabilityGuard({ config: { spikeGuard: { window: 3, k: 1, patience: 1, snapshotEvery: 100, maxRollbacks: 2 } }, namedParameters: [['w', w]], optimizer: opt });
   guard.start(0);
   for (let s = 0; s < 3; s++) {
     T.scope(() => T.backward(loss(s)));
