@@ -10,3 +10,5 @@ export * from './spike.js';
 export * from './snapshot.js';
 export * from './guard.js';
 export * from './lrFind.js';
+export * from './lrFindRun.js';
+export * from './callback.js';
