@@ -40,6 +40,15 @@ export interface FusedLinearCrossEntropyOptions extends ClassLossCommon {
   /** Classes per block for backwardBlocking 'vocab'. Default: about 4 M logits / N, at least 1. */
   vocabChunkSize?: number;
   /**
+   * For 'mean' and 'sum' (a scalar loss, so the upstream gradient is one number g), compute the
+   * gradients for g = 1 during forward, while each chunk's logits are at hand, and only scale them
+   * in backward: three GEMMs instead of four (no recomputation), at the price of holding dHidden and
+   * dW from forward to backward, and of wasted work if backward never runs. Used on the first
+   * backward only (a second one, with retainGraph, recomputes). Default true when an input
+   * requires grad and grad mode is on; ignored for 'none'.
+   */
+  precomputeGradients?: boolean;
+  /**
    * When `weight` is a leaf that requires grad, add its gradient straight into `weight.grad` during
    * backward (what autograd would do) instead of returning it, which saves one [V, C] buffer and a
    * copy. Default true.
@@ -123,17 +132,36 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   const logitsInto = (buf: FloatArray, r0: number, n: number) =>
     be.matmul(hd.subarray(r0 * Cin), wd, buf, 1, n, V, Cin, false, true, 0, 0, 1, 0);
 
+  // Precomputed gradients for upstream g = 1 (see the option); null when not used or consumed.
+  const nllScale = eps > 0 ? 1 - eps : 1;
+  let pre: { dH: T.Tensor | null; dW: T.Tensor | null } | null = null;
+  let D = 0;
+  for (let r = 0; r < N; r++) { const y = td[r]; if (y !== o.ignoreIndex) D += o.weight ? o.weight[y] : 1; }
+  const usePre = o.reduction !== 'none' && (options.precomputeGradients ?? true) && T.needsGrad(hidden, weight);
+  let unit: RowFactors | null = null;
+  if (usePre) {
+    pre = { dH: hidden.requiresGrad ? T.empty(hidden.shape, dt) : null, dW: weight.requiresGrad ? T.empty(weight.shape, dt) : null };
+    const mean = o.reduction === 'mean';
+    const a = mean ? nllScale / D : nllScale, b = mean ? (eps / V) / D : eps / V, z = mean ? zCoef / N : zCoef;
+    unit = { a: () => a, b: () => b, z: zCoef !== 0 ? () => z : null };
+  }
   T.scope(() => {
     const buf = T.empty([chunk, V], dt).storage.data as FloatArray;
     notePeak();
+    const dHd = pre?.dH ? (pre.dH.storage.data as FloatArray) : null;
+    const dWd = pre?.dW ? (pre.dW.storage.data as FloatArray) : null;
     for (let r0 = 0; r0 < N; r0 += chunk) {
       const n = Math.min(chunk, N - r0);
       logitsInto(buf, r0, n);
       forwardRows(buf, spec, td, r0, n, terms);
+      if (!unit) continue;
+      backwardRows(buf, buf, spec, td, r0, n, terms, unit);
+      if (dHd) be.matmul(buf, wd, dHd.subarray(r0 * Cin), 1, n, Cin, V, false, false, 0, 0, 1, 0);
+      if (dWd) be.matmul(buf, hd.subarray(r0 * Cin), dWd, 1, V, Cin, n, true, false, 0, 0, 1, r0 === 0 ? 0 : 1);
     }
+    if (dWd && N === 0) dWd.fill(0);
   });
 
-  const D = sumOf(terms.wy);
   const zl = terms.zlse;
   let out: T.Tensor;
   let cePart = 0, zPart = 0;
@@ -159,9 +187,40 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     out = scalarOf(zl ? cePart + zPart : cePart, dt);
   }
 
+  // Backward from precomputed unit gradients: scale by g; dW goes into weight.grad as in the
+  // recompute path (adopting the buffer when there is no gradient yet and g = 1).
+  const inPlaceW = (options.accumulateWeightGradInPlace ?? true) && weight.gradFn === null;
+  const scaled = (t: T.Tensor, g: number): T.Tensor => {
+    if (g === 1) return t;
+    const out = T.empty(t.shape, dt);
+    const od = out.storage.data as FloatArray, td2 = t.storage.data as FloatArray;
+    for (let i = 0; i < od.length; i++) od[i] = g * td2[i];
+    return out;
+  };
+  const usePrecomputed = (p: { dH: T.Tensor | null; dW: T.Tensor | null }, g: number): (T.Tensor | null)[] => {
+    notePeak();
+    const dH = p.dH && hidden.requiresGrad ? scaled(p.dH, g) : null;
+    let dW: T.Tensor | null = null;
+    if (p.dW && weight.requiresGrad) {
+      const gOld = weight.grad;
+      if (inPlaceW && !gOld) {
+        weight.grad = scaled(p.dW, g).keep();
+      } else if (inPlaceW && gOld && gOld.dtype === dt && T.sameShape(gOld.shape, weight.shape) && gOld.isContiguous()) {
+        const gd = gOld.data() as FloatArray, wd2 = p.dW.storage.data as FloatArray;
+        for (let i = 0; i < gd.length; i++) gd[i] += g * wd2[i];
+      } else dW = scaled(p.dW, g);
+    }
+    notePeak();
+    return [dH, dW];
+  };
+
   const loss = T.record(fn, out, [hidden, weight], (g) => {
     const gd = floatData(g);
-    const nllScale = eps > 0 ? 1 - eps : 1;
+    if (pre) {
+      const p = pre;
+      pre = null;
+      return usePrecomputed(p, gd[0]);
+    }
     let f: RowFactors;
     if (o.reduction === 'none') {
       f = { a: (r) => (eps > 0 ? gd[r] * nllScale : gd[r]), b: (r) => gd[r] * (eps / V), z: zl ? (r) => gd[r] * zCoef : null };
@@ -173,6 +232,7 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
       f = { a: () => a, b: () => b, z: zl ? () => z : null };
     }
     const needH = hidden.requiresGrad, needW = weight.requiresGrad;
+    notePeak();
     const dH = needH ? T.empty(hidden.shape, dt) : null;
     const dHd = dH ? (dH.storage.data as FloatArray) : null;
     // dW: straight into weight.grad when allowed (see the option), else a returned buffer.

@@ -6,7 +6,7 @@ import * as T from '../../src/tensor/index.js';
 import { crossEntropy, fusedLinearCrossEntropy, fusedLinearCrossEntropyWithParts, zLoss, type Reduction } from '../../src/losses/index.js';
 import { assertClose, rand64 } from './helpers.js';
 
-interface Case { N: number; C: number; V: number; chunk?: number; vchunk?: number; blocking?: 'tokens' | 'vocab'; eps: number; ignore: number; weighted: boolean; z: number; reduction: Reduction }
+interface Case { N: number; C: number; V: number; chunk?: number; vchunk?: number; blocking?: 'tokens' | 'vocab'; pre?: boolean; eps: number; ignore: number; weighted: boolean; z: number; reduction: Reduction }
 
 function f32(shape: number[], gen: T.Generator, scale: number): T.Tensor {
   return T.randn(shape, { generator: gen, std: scale });
@@ -28,7 +28,7 @@ function run(c: Case, seed: number) {
       const ce = crossEntropy(logits, y, { ...opts, layout: 'BTV' });
       return c.z ? T.add(ce, zLoss(logits, { coef: c.z, reduction: c.reduction })) : ce;
     },
-    (h: T.Tensor, w: T.Tensor) => fusedLinearCrossEntropy(h, w, y, { ...opts, zLossCoef: c.z, chunkSize: c.chunk, vocabChunkSize: c.vchunk, backwardBlocking: c.blocking }),
+    (h: T.Tensor, w: T.Tensor) => fusedLinearCrossEntropy(h, w, y, { ...opts, zLossCoef: c.z, chunkSize: c.chunk, vocabChunkSize: c.vchunk, backwardBlocking: c.blocking, precomputeGradients: c.pre }),
   ];
   return paths.map((f) => {
     const h = T.tensor(Float32Array.from(h0.data()), [c.N, c.C]).requiresGrad_();
@@ -52,13 +52,13 @@ describe('fusedLinearCrossEntropy matches crossEntropy(hidden · weightᵀ)', ()
     for (const eps of [0, 0.1]) {
       for (const weighted of [false, true]) {
         cases.push({ N: 29 + k, C: 12, V: 41 + 3 * k, chunk: [5, 7, undefined][k % 3], vchunk: [undefined, 9, 16][k % 3], eps, ignore: 0.25, weighted, z: k % 2 ? 1e-3 : 0, reduction });
-        cases.push({ N: 50 + k, C: 9, V: 23 + k, chunk: [4, undefined, 11][k % 3], eps, ignore: 0.3, weighted, z: k % 2 ? 0 : 2e-3, reduction, blocking: k % 2 ? 'vocab' : undefined });
+        cases.push({ N: 50 + k, C: 9, V: 23 + k, chunk: [4, undefined, 11][k % 3], eps, ignore: 0.3, weighted, z: k % 2 ? 0 : 2e-3, reduction, blocking: k % 2 ? 'vocab' : undefined, pre: k % 3 === 0 ? false : undefined });
         k++;
       }
     }
   }
   for (const [i, c] of cases.entries()) {
-    test(`case ${i}: N=${c.N} V=${c.V} chunk=${c.chunk ?? 'auto'}/${c.vchunk ?? 'auto'} ${c.blocking ?? 'auto'} eps=${c.eps} weighted=${c.weighted} z=${c.z} ${c.reduction}`, () => {
+    test(`case ${i}: N=${c.N} V=${c.V} chunk=${c.chunk ?? 'auto'}/${c.vchunk ?? 'auto'} ${c.blocking ?? 'auto'} precompute=${c.pre ?? 'auto'} eps=${c.eps} weighted=${c.weighted} z=${c.z} ${c.reduction}`, () => {
       const [u, f] = run(c, 100 + i);
       agree(f.loss, u.loss, 'loss');
       agree(f.dh, u.dh, 'dHidden');
@@ -73,6 +73,19 @@ describe('fusedLinearCrossEntropy matches crossEntropy(hidden · weightᵀ)', ()
       assert.deepEqual(f.dh, u.dh);
     });
   }
+  test('retainGraph: a second backward recomputes and gives the same gradients', () => {
+    const gen = new T.Generator(4);
+    const h = f32([7, 5], gen, 1).requiresGrad_(), w = f32([9, 5], gen, 0.5).requiresGrad_();
+    const y = T.tensor(Int32Array.from([1, 2, 3, -100, 5, 6, 7]), [7], 'int32');
+    const loss = fusedLinearCrossEntropy(h, w, y, { chunkSize: 3, labelSmoothing: 0.1 });
+    T.backward(loss, undefined, { retainGraph: true });
+    const [dh1, dw1] = [Array.from(h.grad!.data()), Array.from(w.grad!.data())];
+    h.grad = null;
+    w.grad = null;
+    T.backward(loss);
+    assertClose(Array.from(h.grad!.data()), dh1, 1e-6, 1e-9, 'dHidden');
+    assertClose(Array.from(w.grad!.data()), dw1, 1e-6, 1e-9, 'dWeight');
+  });
   test('weight.grad accumulates over two backward passes (in place) like autograd', () => {
     const gen = new T.Generator(9);
     const h = f32([8, 5], gen, 1), w = f32([11, 5], gen, 0.5).requiresGrad_();
