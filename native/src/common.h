@@ -8,6 +8,9 @@
 
 namespace tf {
 
+/** 16 floats as one GCC vector (AVX-512 register, or split into AVX2 / SSE halves by the compiler). */
+typedef float v16f __attribute__((vector_size(64)));
+
 // ---- thread pool (pool.cc) ----------------------------------------------------------------------
 /** Threads the pool uses for kernels (the calling thread included); >= 1. */
 int numThreads();

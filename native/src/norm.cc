@@ -4,7 +4,6 @@
 
 #include "common.h"
 #include "kernels.h"
-#include "tile_gemm.h"
 
 namespace tf {
 namespace {

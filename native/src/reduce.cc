@@ -32,7 +32,9 @@ double rowSumSquares(const float* x, int64_t len) {
   return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// Extreme of a contiguous row: value and first index; NaN wins (first NaN's index).
+// Extreme of a contiguous row: value and first index; NaN wins (first NaN's index). The scan is
+// written with vector types (GCC does not vectorise a max-and-NaN-flag reduction from scalar
+// code); the index is found by a second pass that stops at the first match.
 template <bool kMax>
 void rowExtreme(const float* x, int64_t len, float* best, int32_t* arg) {
   if (len == 0) {
@@ -40,20 +42,25 @@ void rowExtreme(const float* x, int64_t len, float* best, int32_t* arg) {
     if (arg != nullptr) *arg = 0;
     return;
   }
-  float acc[16];
-  for (int j = 0; j < 16; ++j) acc[j] = kMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
-  int nan = 0;
+  typedef int32_t v16i __attribute__((vector_size(64)));
+  const float init = kMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  v16f acc = v16f{} + init;
+  v16i nanv = v16i{};
   int64_t i = 0;
-  for (; i + 16 <= len; i += 16)
-    for (int j = 0; j < 16; ++j) {
-      float v = x[i + j];
-      nan |= v != v;
-      acc[j] = kMax ? (v > acc[j] ? v : acc[j]) : (v < acc[j] ? v : acc[j]);
-    }
-  float m = acc[0];
-  for (int j = 1; j < 16; ++j) m = kMax ? (acc[j] > m ? acc[j] : m) : (acc[j] < m ? acc[j] : m);
+  for (; i + 16 <= len; i += 16) {
+    v16f v;
+    std::memcpy(&v, x + i, sizeof(v));
+    nanv |= v != v;
+    acc = kMax ? (v > acc ? v : acc) : (v < acc ? v : acc);
+  }
+  float m = init;
+  int nan = 0;
+  for (int j = 0; j < 16; ++j) {
+    m = kMax ? (acc[j] > m ? acc[j] : m) : (acc[j] < m ? acc[j] : m);
+    nan |= nanv[j];
+  }
   for (; i < len; ++i) {
-    float v = x[i];
+    const float v = x[i];
     nan |= v != v;
     m = kMax ? (v > m ? v : m) : (v < m ? v : m);
   }

@@ -5,9 +5,9 @@
 #pragma once
 #include <cstdint>
 
-namespace tf {
+#include "common.h"
 
-typedef float v16f __attribute__((vector_size(64)));
+namespace tf {
 
 template <int MR, int NV>
 inline void tileMicro(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
