@@ -94,8 +94,15 @@ inline float normalCdf(float x) {
   p = p * t + 0.37409196f;
   p = p * t + 1.00002368f;
   p = p * t - 1.26551223f;
+#if defined(__FMA__)
   const float sqHi = ax * ax;
   const float sqLo = sqHi < 1e30f ? std::fma(ax, ax, -sqHi) : 0.0f;  // fma(inf, inf, -inf) is NaN
+#else
+  // Without hardware fma (a slow libm call), the float product is exact in double instead.
+  const double sq = static_cast<double>(ax) * ax;
+  const float sqHi = static_cast<float>(sq);
+  const float sqLo = sqHi < 1e30f ? static_cast<float>(sq - sqHi) : 0.0f;
+#endif
   const float e = t * fastExp2(-0.5f * sqHi, p - 0.5f * sqLo);  // erfc(|x|/√2)
   const float c = x < 0.0f ? 0.5f * e : 1.0f - 0.5f * e;
   return x != x ? x : c;
