@@ -7,7 +7,9 @@
  * installed — and prints tokens/s, peak RSS, the ratio to PyTorch and model FLOPs utilisation against
  * the cblas_sgemm peak (2048³) measured in the same run. A benchmark, never a test.
  *
- *   npm run bench -- [--configs tiny,small,gpt2] [--impls native,js,torch] [--threads 2] [--max-seconds 60]
+ *   npm run bench -- [--configs tiny,small,gpt2] [--impls native,js,torch] [--threads 2] [--max-seconds 60] [--no-lce]
+ *
+ * then runs bench/fused-lce.ts (fused vs unfused LM head + cross-entropy) unless --no-lce.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -47,6 +49,7 @@ function main(): void {
   const { values } = parseArgs({ options: {
     configs: { type: 'string', default: 'tiny,small,gpt2' }, impls: { type: 'string', default: 'native,js,torch' },
     threads: { type: 'string', default: '2' }, 'max-seconds': { type: 'string', default: '60' }, steps: { type: 'string', default: '10' },
+    lce: { type: 'boolean', default: true }, 'no-lce': { type: 'boolean', default: false },
   } });
   const threads = Number(values.threads);
   const env = bestEnv(threads);
@@ -82,6 +85,13 @@ function main(): void {
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  if (values.lce && !values['no-lce']) {
+    // Issue 3's figure: LM head + cross-entropy at N = 4096, C = 768, V = 50257, unfused vs fused.
+    console.log('\nfused linear + cross-entropy (N = 4096 tokens, C = 768, V = 50257; native when built):');
+    const r = spawnSync(process.execPath, [path.join(dist, 'fused-lce.js'), '--reps', '2'], { env, encoding: 'utf8', timeout: 1800 * 1000 });
+    process.stdout.write(r.stdout ?? '');
+    if (r.status !== 0) console.log(`fused-lce failed: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`);
+  }
 }
 
 main();
