@@ -85,8 +85,9 @@ export function unaryDerivative(op: UnaryOp, x: number, y: number, p0 = 0, p1 = 
     case 'relu': return x > 0 ? 1 : 0;
     case 'gelu': {
       const cdf = 0.5 * (1 + erf(x * SQRT1_2));
-      const pdf = x === Infinity || x === -Infinity ? 0 : Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
-      return cdf + x * pdf;
+      const pdf = Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
+      // x·pdf → 0 as |x| → ∞ (avoid ∞·0 = NaN at ±inf)
+      return pdf === 0 ? cdf : cdf + x * pdf;
     }
     case 'geluTanh': {
       const inner = SQRT_2_PI * (x + 0.044715 * x * x * x);
