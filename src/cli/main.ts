@@ -23,6 +23,7 @@ import { readJsonl, asObject, stringField } from '../data/jsonl.js';
 import { createTask, type CreateTaskOptions, type Task } from '../tasks/index.js';
 import type { ClassificationTask } from '../tasks/classification.js';
 import type { LmTask } from '../tasks/lm.js';
+import type { Seq2SeqTask } from '../tasks/seq2seq.js';
 import { copyInto, latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { writeReport } from '../train/report/index.js';
@@ -144,7 +145,12 @@ async function predictCommand(path: string, f: { text?: string[]; input?: string
     for (const text of texts) await generateCommand(path, { ...f, prompt: text });
     return;
   }
-  throw new ConfigError(`task: predict supports lm and classification checkpoints, this one is ${config.task}`);
+  if (config.task === 'seq2seq') {
+    const t = task as unknown as Seq2SeqTask;
+    for (const text of texts) process.stdout.write(JSON.stringify({ text, translation: t.translate(text) }) + '\n');
+    return;
+  }
+  throw new ConfigError(`task: predict supports lm, classification and seq2seq checkpoints, this one is ${config.task}`);
 }
 
 async function reportCommand(dir: string): Promise<void> {
@@ -182,7 +188,7 @@ export function buildProgram(): Command {
     .option('--seed <s>', 'seed of the sampler')
     .action((path: string, f: GenerateFlags) => generateCommand(path, f));
   program.command('predict')
-    .description('classify texts (classification) or continue them (lm) with a checkpoint; prints JSON lines')
+    .description('classify (classification), continue (lm) or translate (seq2seq) texts with a checkpoint; prints JSON lines')
     .argument('<checkpoint>', 'run folder (latest checkpoint) or checkpoint-<step> folder')
     .option('--text <text...>', 'one or more texts')
     .option('--input <file>', 'JSONL file with a "text" field per line')

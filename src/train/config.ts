@@ -79,7 +79,8 @@ export const ModelSchema = z.looseObject({
 export const GenerationSchema = z.strictObject({
   prompt: z.string().default('\n'),
   maxNewTokens: posInt().default(200),
-  temperature: z.number().gt(0).default(0.8),
+  /** 0 = greedy. */
+  temperature: z.number().min(0).default(0.8),
   topK: posInt().optional(),
   topP: z.number().gt(0).max(1).optional(),
 });
