@@ -112,7 +112,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   loss(batch: ClassificationBatch): LossOutput {
     const logits = this.logits(batch);
     const { loss, terms } = classObjective(logits, intTensor(batch.labels, [batch.labels.length]), this.config.objective, {
-      labelSmoothing: this.config.labelSmoothingFactor,
+      labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters(),
     });
     return { loss, terms, tokens: batch.shape[0] * batch.shape[1] };
   }

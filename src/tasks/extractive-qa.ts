@@ -102,8 +102,8 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   private objective(b: QaBatch, weights: Record<string, number>): { loss: T.Tensor; terms: Record<string, number> } {
     const { startLogits, endLogits } = this.forward(b);
     const B = b.shape[0];
-    const s = classObjective(startLogits, intTensor(b.startPositions, [B]), weights, { labelSmoothing: this.config.labelSmoothingFactor });
-    const e = classObjective(endLogits, intTensor(b.endPositions, [B]), weights, { labelSmoothing: this.config.labelSmoothingFactor });
+    const s = classObjective(startLogits, intTensor(b.startPositions, [B]), weights, { labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters() });
+    const e = classObjective(endLogits, intTensor(b.endPositions, [B]), weights, { labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters() });
     const terms: Record<string, number> = {};
     for (const k of Object.keys(s.terms)) terms[k] = (s.terms[k] + e.terms[k]) / 2;
     return { loss: T.mulScalar(T.add(s.loss, e.loss), 0.5), terms };

@@ -87,7 +87,7 @@ export class LmTask implements Task<LmBatch> {
     const logits = this.model.forward(ids);
     const V = logits.shape[2];
     const { loss, terms } = classObjective(logits.reshape(B * Tn, V), target, this.config.objective, {
-      labelSmoothing: this.config.labelSmoothingFactor,
+      labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters(),
     });
     return { loss, terms, tokens: B * Tn };
   }

@@ -86,7 +86,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     const logits = this.logits(b);
     const [B, Tn] = b.tgtShape;
     const { loss, terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), intTensor(b.labels, [B * Tn]), this.config.objective, {
-      labelSmoothing: this.config.labelSmoothingFactor, ignoreIndex: IGNORE_INDEX,
+      labelSmoothing: this.config.labelSmoothingFactor, ignoreIndex: IGNORE_INDEX, params: this.model.parameters(),
     });
     return { loss, terms, tokens: b.srcShape[0] * b.srcShape[1] + B * Tn };
   }
