@@ -94,6 +94,9 @@ test('train end to end: validation loss, sample, checkpoint, metrics and report 
   assert.match(r.stdout, /checkpoint: .*checkpoint-6/);
   assert.match(r.stdout, /metrics: +.*metrics\.jsonl/);
   assert.match(r.stdout, /report: +.*report\.html/);
+  // Not a terminal: progress comes as plain lines at each logging step (no control codes).
+  assert.match(r.stderr, /^step 2\/6 \| loss \d+\.\d+ \| lr [\d.e-]+ \| \d+ tok\/s \| \d+s$/m);
+  assert.ok(!r.stderr.includes('\x1b['), 'control codes in non-TTY output');
   const run = lmConfig.outputDir;
   for (const f of ['metrics.jsonl', 'report.html', 'loss.svg', 'config.json', 'checkpoint-6/model.safetensors', 'checkpoint-6/optimizer.safetensors', 'checkpoint-6/trainer_state.json', 'checkpoint-6/config.json', 'checkpoint-6/tokenizer.json']) {
     assert.ok(existsSync(join(run, f)), `${f} missing`);
