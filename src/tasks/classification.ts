@@ -12,7 +12,7 @@ import {
 import { ConfigError } from '../errors.js';
 import { EncoderForSequenceClassification } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
-import { intTensor } from './tensors.js';
+import { buildModel, intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
@@ -28,12 +28,12 @@ export interface ClassificationTaskOptions {
 /** The encoder classifier of a config. */
 export function buildClassifier(config: TrainConfig, vocabSize: number, numLabels: number): EncoderForSequenceClassification {
   const { nLayer, nHead, nEmbd, nInner, dropout, bias, maxPositions, pooling, tieWordEmbeddings: _t, ...rest } = config.model;
-  return new EncoderForSequenceClassification({
+  return buildModel(() => new EncoderForSequenceClassification({
     ...(rest as Record<string, unknown>),
     vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, pooling, numLabels,
     blockSize: maxPositions ?? config.data.maxLength,
     seed: config.seed,
-  });
+  }));
 }
 
 /** Splits a dataset: a seeded permutation, the last `fraction` as validation. */

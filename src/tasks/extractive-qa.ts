@@ -17,7 +17,7 @@ import {
 import { ConfigError } from '../errors.js';
 import { EncoderForQuestionAnswering } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
-import { intTensor } from './tensors.js';
+import { buildModel, intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -54,10 +54,10 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     checkObjective(config.objective);
     if (tokenizer.padId === undefined) throw new ConfigError('data.tokenizer: extractive-qa needs a tokenizer with [PAD], [CLS] and [SEP]');
     const { nLayer, nHead, nEmbd, nInner, dropout, bias, maxPositions, pooling: _p, tieWordEmbeddings: _t, ...rest } = config.model;
-    this.model = new EncoderForQuestionAnswering({
+    this.model = buildModel(() => new EncoderForQuestionAnswering({
       ...(rest as Record<string, unknown>), vocabSize: tokenizer.vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias,
       blockSize: maxPositions ?? config.data.maxLength, typeVocabSize: 2, seed: config.seed,
-    });
+    }));
     this.loader = trainSet.length > 0
       ? new DataLoader(trainSet, (it) => this.collate(it), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
       : null;

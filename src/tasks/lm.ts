@@ -10,7 +10,7 @@ import { loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatche
 import { ValueError } from '../errors.js';
 import { GPT } from '../models/gpt.js';
 import * as T from '../tensor/index.js';
-import { intTensor } from './tensors.js';
+import { buildModel, intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -25,12 +25,12 @@ export interface LmTaskOptions {
 /** Builds the GPT of a config for a vocabulary of `vocabSize`. */
 export function buildGpt(config: TrainConfig, vocabSize: number): GPT {
   const { nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings, maxPositions, pooling: _p, ...rest } = config.model;
-  return new GPT({
+  return buildModel(() => new GPT({
     ...(rest as Record<string, unknown>),
     vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings,
     blockSize: maxPositions ?? config.data.blockSize,
     seed: config.seed,
-  });
+  }));
 }
 
 export class LmTask implements Task<LmBatch> {

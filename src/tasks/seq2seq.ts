@@ -12,7 +12,7 @@ import {
 import { ConfigError } from '../errors.js';
 import { EncoderDecoder } from '../models/encoder-decoder.js';
 import * as T from '../tensor/index.js';
-import { intTensor } from './tensors.js';
+import { buildModel, intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -33,13 +33,13 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     this.ids = { pad, bos, eos };
     const m = config.model;
     const rest = m as Record<string, unknown>;
-    this.model = new EncoderDecoder({
+    this.model = buildModel(() => new EncoderDecoder({
       srcVocabSize: tokenizer.vocabSize, nEmbd: m.nEmbd, nHead: m.nHead,
       nEncoderLayer: (rest.nEncoderLayer as number | undefined) ?? m.nLayer, nDecoderLayer: (rest.nDecoderLayer as number | undefined) ?? m.nLayer,
       blockSize: m.maxPositions ?? Math.max(config.data.maxLength, config.data.maxTargetLength + 1),
       dropout: m.dropout, bias: m.bias, nInner: m.nInner, tieWordEmbeddings: m.tieWordEmbeddings, shareEmbeddings: true,
       padTokenId: pad, bosTokenId: bos, eosTokenId: eos, seed: config.seed,
-    });
+    }));
     this.loader = trainSet.length > 0
       ? new DataLoader(trainSet, (it) => this.collate(it), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
       : null;

@@ -4,6 +4,7 @@
  * batch into pooled storage instead, which the step's scope returns to the pool when it ends, so
  * live buffers stay flat from step to step.
  */
+import { ConfigError } from '../errors.js';
 import * as T from '../tensor/index.js';
 
 /** An int32 tensor of `shape` in pooled storage holding a copy of `data` (length = product of shape). */
@@ -11,4 +12,17 @@ export function intTensor(data: Int32Array, shape: readonly number[]): T.Tensor 
   const t = T.empty(shape, 'int32');
   (t.data() as Int32Array).set(data);
   return t;
+}
+
+/**
+ * Builds a model, naming config errors as fields of the config's `model` block: the models report
+ * `activation must be one of …`; the user wrote `model.activation`.
+ */
+export function buildModel<M>(build: () => M): M {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof ConfigError && !e.message.startsWith('model.')) throw new ConfigError(`model.${e.message}`);
+    throw e;
+  }
 }
