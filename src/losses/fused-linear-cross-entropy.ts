@@ -23,6 +23,7 @@ import type { FloatArray } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import * as T from '../tensor/index.js';
 import { backwardBlock, backwardRows, type ClassSpec, forwardRows, newRowTerms, type RowFactors, rowConstants, sumOf, validateTargets } from './class-kernel.js';
+import { fastForwardRows, fastRowsApply, fastUnitBackwardRows } from './class-kernel-fast.js';
 import { type ClassLossCommon, checkIndexTarget, parseClassOptions, parseSmoothing } from './class-loss-op.js';
 import { checkFloat, checkNumber, floatData, fromValues, scalarOf } from './common.js';
 import { notePeak } from './peak.js';
@@ -144,10 +145,12 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   for (let r = 0; r < N; r++) { const y = td[r]; if (y !== o.ignoreIndex) D += o.weight ? o.weight[y] : 1; }
   const usePre = o.reduction !== 'none' && (options.precomputeGradients ?? true) && T.needsGrad(hidden, weight);
   let unit: RowFactors | null = null;
+  let unitA = 0;
   if (usePre) {
     pre = { dH: hidden.requiresGrad ? T.empty(hidden.shape, dt) : null, dW: weight.requiresGrad ? T.empty(weight.shape, dt) : null };
     const mean = o.reduction === 'mean';
     const a = mean ? nllScale / D : nllScale, b = mean ? (eps / V) / D : eps / V, z = mean ? zCoef / N : zCoef;
+    unitA = a;
     unit = { a: () => a, b: () => b, z: zCoef !== 0 ? () => z : null };
   }
   T.scope(() => {
@@ -155,12 +158,16 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     notePeak();
     const dHd = pre?.dH ? (pre.dH.storage.data as FloatArray) : null;
     const dWd = pre?.dW ? (pre.dW.storage.data as FloatArray) : null;
+    // Vectorised float32 row kernels in the common case (class-kernel-fast.ts), float64 JS loops otherwise.
+    const fast = fastRowsApply(be, buf, spec, terms);
     for (let r0 = 0; r0 < N; r0 += chunk) {
       const n = Math.min(chunk, N - r0);
       logitsInto(buf, r0, n);
-      forwardRows(buf, spec, td, r0, n, terms);
+      if (fast) fastForwardRows(be, buf as Float32Array, V, td, r0, n, o.ignoreIndex, terms);
+      else forwardRows(buf, spec, td, r0, n, terms);
       if (!unit) continue;
-      backwardRows(buf, buf, spec, td, r0, n, terms, unit);
+      if (fast) fastUnitBackwardRows(be, buf as Float32Array, V, td, r0, n, o.ignoreIndex, unitA);
+      else backwardRows(buf, buf, spec, td, r0, n, terms, unit);
       if (dHd) be.matmul(buf, wd, dHd.subarray(r0 * Cin), 1, n, Cin, V, false, false, 0, 0, 1, 0);
       if (dWd) be.matmul(buf, hd.subarray(r0 * Cin), dWd, 1, V, Cin, n, true, false, 0, 0, 1, r0 === 0 ? 0 : 1);
     }
@@ -199,7 +206,8 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     if (g === 1) return t;
     const out = T.empty(t.shape, dt);
     const od = out.storage.data as FloatArray, td2 = t.storage.data as FloatArray;
-    for (let i = 0; i < od.length; i++) od[i] = g * td2[i];
+    if (od instanceof Float32Array) be.unary('mulScalar', td2, od, od.length, g);
+    else for (let i = 0; i < od.length; i++) od[i] = g * td2[i];
     return out;
   };
   const usePrecomputed = (p: { dH: T.Tensor | null; dW: T.Tensor | null }, g: number): (T.Tensor | null)[] => {
