@@ -99,11 +99,9 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   const raw = fround(maxNorm / fround(total + 1e-6));
   // `raw > 1` is false for NaN, so NaN stays NaN (torch.clamp propagates it).
   const coef = raw > 1 ? 1 : raw;
-  for (const g of grads) {
-    updateInPlace(g, (x) => {
-      for (let i = 0; i < x.length; i++) x[i] = x[i] * coef;
-    });
-  }
+  // The backend's vectorised scale (float32: x·coef rounded once, as the JS loop).
+  const be = getBackend();
+  for (const g of grads) updateInPlace(g, (x) => be.unary('mulScalar', x, x, x.length, coef));
   return total;
 }
 
@@ -115,12 +113,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
 export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {
   const where = 'clipGradValue';
   if (typeof clipValue !== 'number' || !(clipValue >= 0)) throw new ValueError(`${where}: clipValue must be a number >= 0, got ${String(clipValue)}`);
-  for (const g of gradsOf(params, where)) {
-    updateInPlace(g, (x) => {
-      for (let i = 0; i < x.length; i++) {
-        const v = x[i];
-        x[i] = v > clipValue ? clipValue : v < -clipValue ? -clipValue : v;
-      }
-    });
-  }
+  // The backend's clamp (lower bound p0, upper p1; NaN stays NaN).
+  const be = getBackend();
+  for (const g of gradsOf(params, where)) updateInPlace(g, (x) => be.unary('clamp', x, x, x.length, -clipValue, clipValue));
 }
