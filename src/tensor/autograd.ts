@@ -7,6 +7,7 @@ import { AutogradError, ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/index.js';
 import type { FloatArray } from '../backend/backend.js';
 import { contiguousStrides, empty, type GradNode, Tensor } from './tensor.js';
+import { nextStorageSerial } from './storage.js';
 
 let gradEnabled = true;
 
@@ -91,8 +92,21 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       order.push(t);
     }
   }
+  const firstSerial = nextStorageSerial();
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, gradient);
+  // Whether a leaf may keep g's buffer as its .grad instead of a copy: a whole, contiguous, pooled
+  // buffer allocated during this backward (so not a saved forward value or the caller's tensor),
+  // not kept by another leaf, and not shared with a gradient still pending (add returns g twice).
+  // Saves one parameter-sized copy per leaf and holding both until the step's scope ends.
+  const owned = (g: Tensor): boolean => {
+    const st = g.storage;
+    if (!st.pooled || st.kept || st.released || st.serial < firstSerial) return false;
+    for (const other of grads.values()) if (other.storage === st) return false;
+    return true;
+  };
+  const adoptable = (leaf: Tensor, g: Tensor): boolean =>
+    g.dtype === leaf.dtype && g.offset === 0 && g.size === g.storage.length && g.isContiguous() && owned(g);
   noGrad(() => {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
@@ -102,11 +116,13 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       const node = t.gradFn;
       if (!node) {
         // Leaf: accumulate into .grad, in kept storage (it outlives the step's scope).
-        // Always a fresh buffer: upstream gradients may be shared between inputs (add returns g twice).
+        // A buffer of its own: g itself when nothing else can see it (see adoptable), else a copy.
         if (t.grad && t.grad.isContiguous() && !t.grad.storage.released) {
           // Accumulate in place, as PyTorch does: the kept buffer is reused step after step.
           addInto(t.grad, g, true);
-        } else t.grad = copyOf(g).keep();
+          // Consumed: back to the pool now rather than at the end of the step's scope.
+          if (owned(g)) g.storage.release();
+        } else t.grad = (adoptable(t, g) ? g : copyOf(g)).keep();
         continue;
       }
       if (!node.backward) {
@@ -122,7 +138,13 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
         }
         const prev = grads.get(x);
         grads.set(x, prev ? addInto(prev, gi) : gi);
+        // A partial sum replaced by its sum is dead (addInto made a new buffer).
+        if (prev && prev.storage !== gi.storage && owned(prev)) prev.storage.release();
       }
+      // The upstream gradient is consumed: when nothing pending shares its buffer (the inputs'
+      // gradients may be views of it), it goes back to the pool now, so backward's working set
+      // stays about one layer of gradients instead of all of them until the scope ends.
+      if (owned(g)) g.storage.release();
       if (!opts.retainGraph) node.backward = null;
     }
   });

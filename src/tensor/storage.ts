@@ -18,6 +18,12 @@ let liveBytes = 0;
 const MAX_POOLED_BYTES = 4 * 1024 ** 3;
 
 const scopes: Set<Storage>[] = [];
+let serials = 0;
+
+/** The serial number the next storage will get (storages are numbered in allocation order). */
+export function nextStorageSerial(): number {
+  return serials;
+}
 
 // Safety net only: a storage that is garbage-collected without release leaves the live counts.
 interface Ledger { bytes: number; done: boolean }
@@ -31,6 +37,8 @@ export class Storage {
   kept = false;
   readonly bytes: number;
   private readonly ledger: Ledger;
+  /** Allocation order: tells storages created after a point (e.g. during a backward pass) apart. */
+  readonly serial = serials++;
 
   constructor(readonly dtype: DType, buf: StorageArray, readonly pooled: boolean) {
     this.buf = buf;

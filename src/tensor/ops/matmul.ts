@@ -77,12 +77,23 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   return record('matmul', out, [a, b], (g) => [
     a.requiresGrad ? sumToShape(matmul(g, transpose(b, -1, -2)), a.shape) : null,
-    b.requiresGrad ? gradB(a, g, b.shape) : null,
+    b.requiresGrad ? gradB(a, g, b) : null,
   ]);
 }
 
-/** dB = Aᵀ g, summed over broadcast batch dims; a 2-D b against a batched a is one GEMM. */
-function gradB(a: Tensor, g: Tensor, bShape: readonly number[]): Tensor {
+/**
+ * dB = Aᵀ g, summed over broadcast batch dims; a 2-D b against a batched a is one GEMM. A 2-D b that
+ * is a transposed view (linear's weightᵀ) gets its gradient as the transposed view of (gᵀ A), so the
+ * gradient reaching the weight through the transpose is a whole contiguous buffer that autograd can
+ * keep as .grad without a copy.
+ */
+function gradB(a: Tensor, g: Tensor, b: Tensor): Tensor {
+  const bShape = b.shape;
+  if (bShape.length === 2 && bShape[0] > 1 && bShape[1] > 1 && b.strides[0] === 1 && b.strides[1] === bShape[0]) {
+    const k = a.shape[a.ndim - 1], n = g.shape[g.ndim - 1];
+    const a2 = a.ndim === 2 ? a : reshape(a, [-1, k]), g2 = g.ndim === 2 ? g : reshape(g, [-1, n]);
+    return transpose(matmul(transpose(g2, 0, 1), a2), 0, 1);
+  }
   if (bShape.length === 2 && a.ndim > 2) {
     const k = a.shape[a.ndim - 1], n = g.shape[g.ndim - 1];
     return matmul(transpose(reshape(a, [-1, k]), 0, 1), reshape(g, [-1, n]));

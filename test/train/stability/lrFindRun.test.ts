@@ -35,7 +35,7 @@ function cli(args: string[]): { code: number; out: string; err: string } {
 test('runLrFind: sweep log in the report format; the suggestion is the rule applied to the logged losses', async () => {
   const config = parseConfig(raw);
   const task = await createTask(config);
-  const r = runLrFind(config, task, { startLr: 1e-5, endLr: 10, numSteps: 60 });
+  const r = runLrFind(config, task, { startLr: 1e-5, endLr: 100, numSteps: 60 });
   const lines = readFileSync(r.path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const pts = lines.filter((l) => 'lr' in l);
   assert.equal(pts.length, r.points.length);
@@ -44,12 +44,13 @@ test('runLrFind: sweep log in the report format; the suggestion is the rule appl
   assert.equal(last.suggestedLr, r.suggestedLr);
   assert.match(last.rule, /^minimum: /);
   // Independently: the centred average of the logged losses, its minimum.
-  const h = centeredHalfWidth(60, 1e-5, 10);
+  const h = centeredHalfWidth(60, 1e-5, 100);
   const c = centeredMovingAverage(pts.map((p) => p.loss), h);
   const iMin = c.indexOf(Math.min(...c));
   assert.equal(r.suggestedLr, pts[iMin].lr);
   assert.deepEqual(suggestLrs(pts.map((p, i) => ({ lr: p.lr, smoothed: c[i] })), h), r.suggestions);
-  // A sweep to lr 10 on a tiny model diverges before its end.
+  // A sweep to lr 100 on a tiny model diverges before its end (to lr 10 it only just did, on the
+  // last step, so float32 rounding decided the outcome).
   assert.equal(r.stoppedBy === 'diverged' || r.stoppedBy === 'non-finite', true);
 });
 
