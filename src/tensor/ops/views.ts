@@ -92,8 +92,11 @@ export function writeInto(dst: Tensor, src: Tensor): void {
   const idx = new Array<number>(nd).fill(0);
   let o = dst.offset;
   const last = shape[nd - 1], ls = strides[nd - 1];
+  // Unit-stride rows (cat along any dim but the last is such a case) copy as one typed-array set.
+  const rowSet = ls === 1 && last > 8;
   for (let i = 0; i < n; i += last) {
-    for (let j = 0; j < last; j++) buf[o + j * ls] = s[i + j];
+    if (rowSet) (buf as Float32Array).set((s as Float32Array).subarray(i, i + last), o);
+    else for (let j = 0; j < last; j++) buf[o + j * ls] = s[i + j];
     for (let d = nd - 2; d >= 0; d--) {
       idx[d]++;
       o += strides[d];
