@@ -88,6 +88,8 @@ export const GenerationSchema = z.strictObject({
 export const TrainConfigSchema = z.strictObject({
   task: z.enum(['lm', 'classification', 'seq2seq', 'extractive-qa']),
   outputDir: z.string().min(1).default('runs/run'),
+  /** Start a new run in an outputDir that holds an earlier run's checkpoints (deleting them), as HF's overwrite_output_dir. */
+  overwriteOutputDir: z.boolean().default(false),
   seed: z.int().default(42),
   model: ModelSchema.prefault({}),
   data: DataSchema,

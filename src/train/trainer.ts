@@ -15,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ValueError } from '../errors.js';
+import { ConfigError, ValueError } from '../errors.js';
 import { clipGradNorm } from '../optim/clip_grad.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedules.js';
@@ -367,14 +367,22 @@ export class Trainer implements TrainerControl {
     removeStaleTemporaries(this.outputDir);
     const resume = this.options.resume;
     const from = typeof resume === 'string' ? resume : resume ? latestCheckpoint(this.outputDir) : null;
+    const oldCheckpoints = fs.readdirSync(this.outputDir).filter((n) => /^checkpoint-\d+$/.test(n));
     if (from) {
       this.resumeFrom(from);
       process.stderr.write(`resumed from ${from} at step ${this._step}\n`);
     } else {
+      if (resume && oldCheckpoints.length) {
+        // Folders that look like checkpoints but are incomplete: never restart over them silently.
+        throw new ConfigError(`--resume: no complete checkpoint in ${this.outputDir} (${oldCheckpoints.join(', ')} lack trainer_state.json); fix or remove them, or train without --resume and --overwriteOutputDir true`);
+      }
+      if (!resume && oldCheckpoints.length && !cfg.overwriteOutputDir) {
+        throw new ConfigError(`outputDir: ${this.outputDir} already holds ${oldCheckpoints.join(', ')} from an earlier run; pass --resume to continue it, --overwriteOutputDir true to replace it, or another --outputDir`);
+      }
       if (resume) process.stderr.write(`no checkpoint in ${this.outputDir}; starting from step 0\n`);
       this.metrics.reset();
-      // A fresh run in a folder with old checkpoints would mix two runs: drop them.
-      for (const n of fs.readdirSync(this.outputDir)) if (/^checkpoint-\d+$/.test(n)) fs.rmSync(join(this.outputDir, n), { recursive: true, force: true });
+      // overwriteOutputDir: a fresh run in a folder with old checkpoints would mix two runs, so drop them.
+      for (const n of oldCheckpoints) fs.rmSync(join(this.outputDir, n), { recursive: true, force: true });
     }
     fs.writeFileSync(join(this.outputDir, 'config.json'), JSON.stringify(cfg, null, 2));
     for (const [name, json] of Object.entries(this.task.artifacts())) fs.writeFileSync(join(this.outputDir, name), JSON.stringify(json));

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { ConfigError } from '../../src/errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTask } from '../../src/tasks/index.js';
@@ -21,9 +22,9 @@ writeFileSync(text, Array.from({ length: 200 }, (_, i) => `line ${i % 17}: the q
 
 const N = 4;
 
-function config(outputDir: string) {
+function config(outputDir: string, overwriteOutputDir = false) {
   return parseConfig({
-    task: 'lm', outputDir, seed: 7,
+    task: 'lm', outputDir, seed: 7, overwriteOutputDir,
     data: { train: text, blockSize: 8, valFraction: 0.1 },
     model: { nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0.1 },
     objective: { ce: 1, zLoss: 1e-4 },
@@ -33,8 +34,8 @@ function config(outputDir: string) {
   });
 }
 
-async function run(outputDir: string, opts: { stopAfterSteps?: number; resume?: boolean } = {}) {
-  const cfg = config(outputDir);
+async function run(outputDir: string, opts: { stopAfterSteps?: number; resume?: boolean; overwrite?: boolean } = {}) {
+  const cfg = config(outputDir, opts.overwrite ?? false);
   const task = await createTask(cfg);
   return new Trainer({ config: cfg, task, report: false, ...opts }).train();
 }
@@ -72,10 +73,20 @@ test('N steps + stop + resume + N steps equals 2N steps straight, bit for bit', 
   assert.deepEqual(a.finalMetrics, b.finalMetrics);
 });
 
-test('a fresh (not resumed) run in a folder with old checkpoints starts over', async () => {
+test('a fresh run in a folder with old checkpoints is refused, and starts over only with overwriteOutputDir', async () => {
   const out = join(dir, 'fresh');
   await run(out, { stopAfterSteps: N });
-  const r = await run(out);
+  const before = readFileSync(join(out, `checkpoint-${N}`, 'model.safetensors'));
+  await assert.rejects(run(out), (e: Error) => e instanceof ConfigError && /outputDir/.test(e.message) && /--resume/.test(e.message));
+  // nothing was lost by the refused run
+  assert.equal(readFileSync(join(out, `checkpoint-${N}`, 'model.safetensors')).toString('base64'), before.toString('base64'));
+  // a checkpoint folder without trainer_state.json is not silently replaced by --resume either
+  const broken = join(dir, 'broken');
+  await run(broken, { stopAfterSteps: N });
+  rmSync(join(broken, `checkpoint-${N}`, 'trainer_state.json'));
+  await assert.rejects(run(broken, { resume: true }), (e: Error) => e instanceof ConfigError && /trainer_state\.json/.test(e.message));
+  assert.ok(existsSync(join(broken, `checkpoint-${N}`, 'model.safetensors')));
+  const r = await run(out, { overwrite: true });
   assert.equal(r.step, 2 * N);
   assert.equal(metricLines(out).filter((x) => x.split === 'train')[0].step, 1);
   assert.ok(!readdirSync(out).some((n) => n.startsWith('.tmp')));
