@@ -37,12 +37,14 @@ export function runLrFind(config: TrainConfig, task: Task, o: LrFindRunOptions =
   const dir = resolve(config.outputDir);
   fs.mkdirSync(dir, { recursive: true });
   const path = join(dir, 'lr_find.jsonl');
+  // Written beside the target and renamed at the end: a failed sweep never clobbers an earlier lr_find.jsonl.
+  const tmp = join(dir, `.lr_find.jsonl.${process.pid}.tmp`);
   const named = [...task.model.namedParameters()];
   const params = named.map(([, p]) => p);
   const optimizer = createOptimizer(config, named);
   const accum = config.gradientAccumulationSteps;
   const lines: string[] = [];
-  fs.writeFileSync(path, '');
+  fs.writeFileSync(tmp, '');
   const num = (x: number) => (Number.isFinite(x) ? x : null);
   task.model.train();
   const step = (lr: number, i: number): number => {
@@ -64,12 +66,19 @@ export function runLrFind(config: TrainConfig, task: Task, o: LrFindRunOptions =
     return loss;
   };
   const rule = o.rule ?? 'minimum';
-  const result = lrFind(step, o, rule, (p) => {
-    const line = JSON.stringify({ lr: p.lr, loss: num(p.loss), smoothed: num(p.smoothed) });
-    lines.push(line);
-    fs.appendFileSync(path, line + '\n');
-  });
+  let result: ReturnType<typeof lrFind>;
   const ruleText = describeRule(rule);
-  fs.appendFileSync(path, JSON.stringify({ suggestedLr: result.suggestedLr, rule: ruleText, suggestions: result.suggestions, stoppedBy: result.stoppedBy }) + '\n');
+  try {
+    result = lrFind(step, o, rule, (p) => {
+      const line = JSON.stringify({ lr: p.lr, loss: num(p.loss), smoothed: num(p.smoothed) });
+      lines.push(line);
+      fs.appendFileSync(tmp, line + '\n');
+    });
+    fs.appendFileSync(tmp, JSON.stringify({ suggestedLr: result.suggestedLr, rule: ruleText, suggestions: result.suggestions, stoppedBy: result.stoppedBy }) + '\n');
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
   return { ...result, path, ruleText };
 }
