@@ -26,7 +26,7 @@ import type { LmTask } from '../tasks/lm.js';
 import type { Seq2SeqTask } from '../tasks/seq2seq.js';
 import { copyInto, latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
-import { writeReport } from '../train/report/index.js';
+import { buildReport, writeReport } from '../train/report/index.js';
 import { Trainer } from '../train/trainer.js';
 import { applyOverrides, parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
@@ -154,6 +154,13 @@ async function predictCommand(path: string, f: { text?: string[]; input?: string
 }
 
 async function reportCommand(dir: string): Promise<void> {
+  // Check first: a log with nothing to draw must not replace a good report.
+  const built = await buildReport(dir);
+  const m = built.metrics;
+  for (const i of m.issues) process.stderr.write(`warning: ${i.file}:${i.line}: ${i.reason}\n`);
+  if (m.train.length === 0 && m.eval.length === 0 && built.lrFind.points.length === 0) {
+    throw new FileFormatError(`report: ${m.path} has no usable train or eval lines (${m.malformedCount} malformed of ${m.totalLines}); nothing written`);
+  }
   const { html, svg } = await writeReport(dir);
   process.stdout.write(`report: ${rel(html)}\nloss curve: ${rel(svg)}\n`);
 }
