@@ -9,7 +9,7 @@ import {
   tokenizerFromConfig, type ClassificationBatch, type ClassificationDataset, type DataLoaderState, type EncodedClassificationExample,
   type Tokenizer,
 } from '../data/index.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, FileFormatError } from '../errors.js';
 import { EncoderForSequenceClassification } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
 import { buildModel, intTensor } from './tensors.js';
@@ -89,6 +89,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     }
     const tokCfg = d.tokenizer.type === 'char' && d.tokenizer.specialTokens === undefined ? { ...d.tokenizer, specialTokens: true } : d.tokenizer;
     const tokenizer = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.map((e) => e.text));
+    if (!options.labelMap) checkLabelTypes(train ?? val);
     const labelMap = options.labelMap ?? LabelMap.fromLabels((train ?? val).examples.map((e) => e.label));
     const enc = (s: ClassificationDataset) => encodeClassification(s, tokenizer, labelMap, { maxLength: d.maxLength, skipUnknownLabels: d.skipMalformed }).examples;
     return new ClassificationTask(config, tokenizer, labelMap, train && !options.noTrainData ? enc(train) : [], enc(val));
@@ -170,4 +171,16 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   artifacts(): Record<string, unknown> {
     return { 'tokenizer.json': this.tokenizer.toJSON(), 'labels.json': this.labelMap.toJSON() };
   }
+}
+
+/**
+ * Labels must be all strings or all integers: a stray `5` among "ham"/"spam" is a data error, not a
+ * third class. @throws FileFormatError naming file:line of the first label of the minority type.
+ */
+function checkLabelTypes(ds: ClassificationDataset): void {
+  const nums = ds.examples.filter((e) => typeof e.label === 'number');
+  if (nums.length === 0 || nums.length === ds.examples.length) return;
+  const strs = ds.examples.filter((e) => typeof e.label === 'string');
+  const [odd, kind, other] = nums.length <= strs.length ? [nums[0], 'a number', 'strings'] : [strs[0], 'a string', 'numbers'];
+  throw new FileFormatError(`${ds.path}:${odd.line}: label ${JSON.stringify(odd.label)} is ${kind} while the other labels are ${other}`);
 }

@@ -8,6 +8,7 @@ import { createTask } from '../../src/tasks/index.js';
 import type { ClassificationTask } from '../../src/tasks/classification.js';
 import { parseConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { FileFormatError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-cls-'));
 const words = ['apple', 'river', 'stone', 'cloud', 'green', 'table', 'music', 'light'];
@@ -38,4 +39,17 @@ test('classification: a small Encoder learns "good" vs "bad" to 100% validation 
   assert.equal(r.finalMetrics!.accuracy, 1);
   assert.equal(r.finalMetrics!.macroF1, 1);
   assert.ok(r.finalMetrics!.loss < before.loss / 4, `loss ${before.loss} → ${r.finalMetrics!.loss}`);
+});
+
+test('classification: a number label among string labels is an error naming file:line, not a new class', async () => {
+  const lines = Array.from({ length: 10 }, (_, i) => line(i));
+  lines[6] = JSON.stringify({ text: 'good apple', label: 5 });
+  const path = join(dir, 'mixed.jsonl');
+  writeFileSync(path, lines.join('\n') + '\n');
+  const config = parseConfig({
+    task: 'classification', outputDir: join(dir, 'mixed-run'),
+    data: { train: path, validation: join(dir, 'valid.jsonl'), tokenizer: { type: 'word' }, maxLength: 8 },
+    model: { nLayer: 1, nHead: 2, nEmbd: 16 },
+  });
+  await assert.rejects(createTask(config), (e: Error) => e instanceof FileFormatError && e.message.includes(`${path}:7:`) && /label 5/.test(e.message));
 });
