@@ -18,6 +18,10 @@ function choose(): Backend {
   if (want !== undefined && want !== '' && want !== 'js' && want !== 'native') {
     throw new ValueError(`TRAINFORMER_BACKEND must be 'js' or 'native', got '${want}'`);
   }
+  const threads = process.env.TRAINFORMER_NUM_THREADS;
+  if (threads !== undefined && threads !== '' && !/^[1-9][0-9]*$/.test(threads)) {
+    throw new ValueError(`TRAINFORMER_NUM_THREADS must be a positive integer, got '${threads}'`);
+  }
   if (want === 'js') return jsBackend;
   const native = loadNativeBackend();
   if (native) return native;

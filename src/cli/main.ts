@@ -52,13 +52,28 @@ async function taskFromCheckpoint(path: string, overrides: [string, unknown][], 
   const config = parseConfig(applyOverrides(raw, overrides));
   const tokenizer = readTokenizerFile(join(dir, 'tokenizer.json'));
   const labelsPath = join(dir, 'labels.json');
-  const labelMap = existsSync(labelsPath) ? LabelMap.fromJSON(JSON.parse(readFileSync(labelsPath, 'utf8'))) : undefined;
+  const labelMap = existsSync(labelsPath) ? readLabelMap(labelsPath) : undefined;
   const task = await createTask(config, { ...opts, tokenizer, labelMap });
   const ck = loadCheckpoint(dir);
   const model = task.model as unknown as { stateDict(): Record<string, import('../tensor/index.js').Tensor> };
   copyInto(Object.entries(model.stateDict()), ck.model, join(dir, 'model.safetensors'));
   task.model.eval();
   return { task, config, dir };
+}
+
+/** A checkpoint's labels.json. @throws FileFormatError naming the path when it is not a label map. */
+function readLabelMap(path: string): LabelMap {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FileFormatError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  try {
+    return LabelMap.fromJSON(json);
+  } catch (e) {
+    throw new FileFormatError(`${path}: ${(e as Error).message}`);
+  }
 }
 
 function fmt(x: number | undefined, d = 4): string {
