@@ -6,7 +6,7 @@
  */
 import {
   collateClassification, DataLoader, encodeClassification, LabelMap, loadClassificationJsonl, permutation, sequentialBatches,
-  tokenizerFromConfig, type ClassificationBatch, type ClassificationDataset, type DataLoaderState, type EncodedClassificationExample,
+  tokenizerFromConfig, type ClassificationBatch, type ClassificationDataset, type EncodedClassificationExample,
   type Tokenizer,
 } from '../data/index.js';
 import { ConfigError, FileFormatError } from '../errors.js';
@@ -17,6 +17,7 @@ import type { TrainConfig } from '../train/config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
+import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 
 export interface ClassificationTaskOptions {
   tokenizer?: Tokenizer;
@@ -152,21 +153,11 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     return { loss: nll / set.length, accuracy: accuracy(preds, labels), macroF1: macroF1(preds, labels), evalExamples: set.length };
   }
 
-  dataState(): { loader: DataLoaderState | null; model: T.GeneratorState } {
-    return { loader: this.loader?.state() ?? null, model: this.model.encoder.generator.getState() };
-  }
+  dataState(): LoaderTaskState { return loaderDataState(this.loader, this.model.encoder.generator); }
 
-  setDataState(state: unknown): void {
-    const s = state as { loader: DataLoaderState | null; model: T.GeneratorState };
-    if (s.loader && this.loader) this.loader.setState(s.loader);
-    this.model.encoder.generator.setState(s.model);
-  }
+  setDataState(state: unknown): void { setLoaderDataState(state, this.loader, this.model.encoder.generator); }
 
-  epoch(): number {
-    if (!this.loader) return 0;
-    const s = this.loader.state();
-    return s.epoch + s.index / this.loader.batchesPerEpoch;
-  }
+  epoch(): number { return loaderEpoch(this.loader); }
 
   artifacts(): Record<string, unknown> {
     return { 'tokenizer.json': this.tokenizer.toJSON(), 'labels.json': this.labelMap.toJSON() };

@@ -12,7 +12,7 @@
  */
 import {
   collateQa, DataLoader, encodeSquadExample, answerFromSpan, loadSquadJsonl, permutation, tokenizerFromConfig,
-  type DataLoaderState, type QaBatch, type SquadDataset, type SquadExample, type SquadFeature, type Tokenizer,
+  type QaBatch, type SquadDataset, type SquadExample, type SquadFeature, type Tokenizer,
 } from '../data/index.js';
 import { ConfigError } from '../errors.js';
 import { EncoderForQuestionAnswering } from '../models/encoder.js';
@@ -21,6 +21,7 @@ import { buildModel, intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
+import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 
 const MAX_ANSWER_TOKENS = 30;
 
@@ -149,21 +150,11 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     return { loss: nll / set.length, exactMatch: em / set.length, f1: f1 / set.length };
   }
 
-  dataState(): { loader: DataLoaderState | null; model: T.GeneratorState } {
-    return { loader: this.loader?.state() ?? null, model: this.model.encoder.generator.getState() };
-  }
+  dataState(): LoaderTaskState { return loaderDataState(this.loader, this.model.encoder.generator); }
 
-  setDataState(state: unknown): void {
-    const s = state as { loader: DataLoaderState | null; model: T.GeneratorState };
-    if (s.loader && this.loader) this.loader.setState(s.loader);
-    this.model.encoder.generator.setState(s.model);
-  }
+  setDataState(state: unknown): void { setLoaderDataState(state, this.loader, this.model.encoder.generator); }
 
-  epoch(): number {
-    if (!this.loader) return 0;
-    const s = this.loader.state();
-    return s.epoch + s.index / this.loader.batchesPerEpoch;
-  }
+  epoch(): number { return loaderEpoch(this.loader); }
 
   artifacts(): Record<string, unknown> {
     return { 'tokenizer.json': this.tokenizer.toJSON() };

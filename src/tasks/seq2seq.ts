@@ -7,7 +7,7 @@
  */
 import {
   collateSeq2Seq, DataLoader, encodePairs, IGNORE_INDEX, loadPairsJsonl, permutation, sequentialBatches, tokenizerFromConfig,
-  type DataLoaderState, type EncodedPair, type PairDataset, type Seq2SeqBatch, type Tokenizer,
+  type EncodedPair, type PairDataset, type Seq2SeqBatch, type Tokenizer,
 } from '../data/index.js';
 import { ConfigError } from '../errors.js';
 import { EncoderDecoder } from '../models/encoder-decoder.js';
@@ -16,6 +16,7 @@ import { buildModel, intTensor } from './tensors.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
+import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 
 export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   readonly name = 'seq2seq';
@@ -121,21 +122,11 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     });
   }
 
-  dataState(): { loader: DataLoaderState | null; model: T.GeneratorState } {
-    return { loader: this.loader?.state() ?? null, model: this.model.generator.getState() };
-  }
+  dataState(): LoaderTaskState { return loaderDataState(this.loader, this.model.generator); }
 
-  setDataState(state: unknown): void {
-    const s = state as { loader: DataLoaderState | null; model: T.GeneratorState };
-    if (s.loader && this.loader) this.loader.setState(s.loader);
-    this.model.generator.setState(s.model);
-  }
+  setDataState(state: unknown): void { setLoaderDataState(state, this.loader, this.model.generator); }
 
-  epoch(): number {
-    if (!this.loader) return 0;
-    const s = this.loader.state();
-    return s.epoch + s.index / this.loader.batchesPerEpoch;
-  }
+  epoch(): number { return loaderEpoch(this.loader); }
 
   artifacts(): Record<string, unknown> {
     return { 'tokenizer.json': this.tokenizer.toJSON() };
