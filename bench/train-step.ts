@@ -14,8 +14,8 @@ import * as T from '../src/tensor/index.js';
 import { getBackend } from '../src/backend/index.js';
 import { GPT } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/adam.js';
-import { groupParameters } from '../src/optim/param_groups.js';
-import { clipGradNorm } from '../src/optim/clip_grad.js';
+import { groupParameters } from '../src/optim/param-groups.js';
+import { clipGradNorm } from '../src/optim/clip-grad.js';
 import { crossEntropy, fusedLinearCrossEntropy } from '../src/losses/index.js';
 import { sharedDir } from './shared.js';
 

@@ -4,7 +4,7 @@
 #   scripts/screenshot-report.sh <run-dir> <out.png>
 #
 # If <run-dir>/report.html does not exist it is written first with the built report module
-# (dist/src/train/report/index.js; run `npx tsc -p tsconfig.json` before). Chromium runs offline with
+# (dist/src/report/index.js; run `npx tsc -p tsconfig.json` before). Chromium runs offline with
 # a fresh, temporary profile; the page's scripts get a few seconds of virtual time to draw.
 # Environment: CHROMIUM (binary, default `chromium`), WINDOW_SIZE (default 1280,2000).
 set -euo pipefail
@@ -26,7 +26,7 @@ if ! command -v "$chromium_bin" >/dev/null 2>&1; then
 fi
 
 if [ ! -f "$run_dir/report.html" ]; then
-  module="$repo/dist/src/train/report/index.js"
+  module="$repo/dist/src/report/index.js"
   if [ ! -f "$module" ]; then
     echo "error: $run_dir/report.html is missing and $module is not built (npx tsc -p tsconfig.json)" >&2
     exit 1

@@ -1,7 +1,7 @@
 /**
  * `trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200]
  *  [--rule minimum|minimum/10|steepest|valley] [--<field> <value> …]`: the learning-rate range test
- * (src/train/stability/lrFind.ts) on the task, model and optimizer of a training config. Writes
+ * (src/train/stability/lr-find.ts) on the task, model and optimizer of a training config. Writes
  * `<outputDir>/lr_find.jsonl` and the report (report.html with the loss-versus-lr curve), and prints
  * the suggested learning rate with the rule that picked it.
  */
@@ -9,9 +9,9 @@ import { relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createTask } from '../tasks/index.js';
 import { parseConfig, readConfigFile } from '../train/config.js';
-import { writeReport } from '../train/report/index.js';
-import { runLrFind } from '../train/stability/lrFindRun.js';
-import type { LrRule } from '../train/stability/lrFind.js';
+import { writeReport } from '../report/index.js';
+import { runLrFind } from '../train/stability/lr-find-run.js';
+import type { LrRule } from '../train/stability/lr-find.js';
 import { applyOverrides, parseOverrides } from './args.js';
 
 export interface LrFindFlags {

@@ -26,7 +26,7 @@ import type { LmTask } from '../tasks/lm.js';
 import type { Seq2SeqTask } from '../tasks/seq2seq.js';
 import { copyInto, latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
-import { buildReport, writeReport } from '../train/report/index.js';
+import { buildReport, writeReport } from '../report/index.js';
 import { Trainer } from '../train/trainer.js';
 import { applyOverrides, parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FileFormatError } from '../errors.js';
 import { convertNonFinite } from './decode.js';
-import { jsonErrorOffset } from './json_error.js';
+import { jsonErrorOffset } from './json-error.js';
 import type { GoldenCase } from './types.js';
 
 /** A case plus where it came from. */

@@ -1,6 +1,6 @@
 /**
  * The metrics log: `<outputDir>/metrics.jsonl`, one JSON object per line, in the format the run
- * report reads (src/train/report/parseMetrics.ts):
+ * report reads (src/report/parse-metrics.ts):
  * - train: `{split: 'train', step, epoch, loss, terms: {ce, zLoss, …}, lr, gradNorm, tokensPerSecond,
  *   lossScale, skipped?, time, elapsed}`
  * - eval: `{split: 'eval', step, epoch, loss, perplexity?, accuracy?, macroF1?, time, elapsed}`

@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, ValueError } from '../errors.js';
-import { clipGradNorm } from '../optim/clip_grad.js';
+import { clipGradNorm } from '../optim/clip-grad.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedules.js';
 import * as T from '../tensor/index.js';
@@ -33,7 +33,7 @@ import {
   createLrSchedule, createOptimizer, optimizerFromCheckpoint, optimizerToCheckpoint, totalSteps, type AnyOptimizer,
 } from './optimizer.js';
 import { Progress } from './progress.js';
-import { writeReport } from './report/index.js';
+import { writeReport } from '../report/index.js';
 
 export interface TrainerOptions {
   config: TrainConfig;

@@ -2,7 +2,7 @@
 // (Hugging Face transformers optimization.py, PyTorch StepLR/ExponentialLR, nanoGPT, Vaswani et al.).
 // Parameters are chosen so the cosines land on angles with known values (π/6, π/4, π/3, π/2, ...).
 // The golden cases in ../shared/golden cover linear, cosine, polynomial, inverse_sqrt, noam, step,
-// exponential and nanoGPT's current warmup (test/golden/schedules_casts.test.ts).
+// exponential and nanoGPT's current warmup (test/golden/schedules-casts.test.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ValueError } from '../../src/errors.js';

@@ -30,13 +30,13 @@ import { ValueError } from '../../errors.js';
 import { TrainingDivergedError } from './errors.js';
 import { type StabilityConfig, stabilityConfig, type StabilityConfigInput } from './config.js';
 import { ExplodingDetector, type ExplodingState, type GradWarning, VanishingDetector } from './detectors.js';
-import { layerGroupOf, lowerLayerGroups } from './layerGroups.js';
-import { LayerStatsCollector, type LayerStat, TOTAL } from './layerStats.js';
-import { NanGuard, nonFiniteReason } from './nanGuard.js';
+import { layerGroupOf, lowerLayerGroups } from './layer-groups.js';
+import { LayerStatsCollector, type LayerStat, TOTAL } from './layer-stats.js';
+import { NanGuard, nonFiniteReason } from './nan-guard.js';
 import { type SnapshotStore, type Stateful, TrainingSnapshot } from './snapshot.js';
 import { LossSpikeDetector } from './spike.js';
 
-/** A metrics.jsonl event line (src/train/report/parseMetrics.ts). */
+/** A metrics.jsonl event line (src/report/parse-metrics.ts). */
 export interface StabilityEvent {
   event: 'skip' | 'rollback' | 'warning';
   step: number;

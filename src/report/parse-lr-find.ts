@@ -4,7 +4,7 @@
  */
 import { access } from 'node:fs/promises';
 import { isRecord, readJsonl, readNumber } from './jsonl.js';
-import { MAX_LISTED_ISSUES } from './parseMetrics.js';
+import { MAX_LISTED_ISSUES } from './parse-metrics.js';
 import type { ParsedLrFind } from './types.js';
 
 /**

@@ -1,11 +1,11 @@
 /**
- * Golden handler for `grad_scaler` cases: a `GradScaler` (src/optim/grad_scaler.ts) driving plain
+ * Golden handler for `grad_scaler` cases: a `GradScaler` (src/optim/grad-scaler.ts) driving plain
  * SGD. Per step: `scale(loss)`, set the given scaled gradients, `unscale_`, `step`, `update`,
  * reporting the scale before and after, the scaled loss, whether an inf/NaN was found (the step
  * was skipped), the unscaled gradients, the parameters and the growth tracker.
  */
 import { ValueError } from '../../errors.js';
-import { GradScaler } from '../../optim/grad_scaler.js';
+import { GradScaler } from '../../optim/grad-scaler.js';
 import { SGD } from '../../optim/sgd.js';
 import { type Tensor, tensor } from '../../tensor/index.js';
 import { decodeNumber, decodeTensor, registerKind } from '../registry.js';

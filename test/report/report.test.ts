@@ -1,5 +1,5 @@
 /**
- * Tests of the run report (src/train/report): a synthetic run directory is written with known
+ * Tests of the run report (src/report): a synthetic run directory is written with known
  * series, and the page's embedded JSON, the inlined library, the SVG (parsed as XML by a small
  * independent parser below) and the counts of malformed lines are checked against what was written.
  */
@@ -10,10 +10,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { buildReport, writeReport, DATA_ELEMENT_ID } from '../../src/train/report/index.js';
-import type { ChartSpec, EmbeddedReportData } from '../../src/train/report/index.js';
-import { escapeHtml, jsonForScript } from '../../src/train/report/escape.js';
-import { thin } from '../../src/train/report/svg.js';
+import { buildReport, writeReport, DATA_ELEMENT_ID } from '../../src/report/index.js';
+import type { ChartSpec, EmbeddedReportData } from '../../src/report/index.js';
+import { escapeHtml, jsonForScript } from '../../src/report/escape.js';
+import { thin } from '../../src/report/svg.js';
 import { FileFormatError } from '../../src/errors.js';
 
 // ---------------------------------------------------------------- a minimal XML well-formedness parser

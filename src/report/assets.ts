@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { FileFormatError } from '../../errors.js';
+import { FileFormatError } from '../errors.js';
 
 export interface ChartLibrary {
   name: string;

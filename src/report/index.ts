@@ -4,19 +4,19 @@
  * `loss.svg` (the loss curves, rendered by Vega in Node).
  *
  * Usage:
- *   import { writeReport } from './train/report/index.js';
+ *   import { writeReport } from './report/index.js';   // from src/
  *   const { html, svg } = await writeReport('runs/shakespeare-char');   // paths of the files written
  */
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { FileFormatError } from '../../errors.js';
+import { FileFormatError } from '../errors.js';
 import { loadChartLibrary } from './assets.js';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { buildCharts, splitSuperseded } from './charts.js';
 import { renderPage } from './html.js';
-import { parseLrFind } from './parseLrFind.js';
-import { parseMetrics } from './parseMetrics.js';
-import { readConfig } from './readConfig.js';
+import { parseLrFind } from './parse-lr-find.js';
+import { parseMetrics } from './parse-metrics.js';
+import { readConfig } from './read-config.js';
 import { buildSummary } from './summary.js';
 import { DEFAULT_MAX_SVG_POINTS, renderLossSvg } from './svg.js';
 import type { ChartSpec, ParsedConfig, ParsedLrFind, ParsedMetrics } from './types.js';

@@ -1,19 +1,19 @@
 /**
  * The learning-rate range test on a real training setup: the task, model and optimizer a training
  * config builds, trained for up to `numSteps` steps (gradient accumulation and clipping as the
- * Trainer does them) while the learning rate sweeps exponentially (src/train/stability/lrFind.ts).
+ * Trainer does them) while the learning rate sweeps exponentially (src/train/stability/lr-find.ts).
  * Writes `<outputDir>/lr_find.jsonl` as it goes — `{lr, loss, smoothed}` per step, then
  * `{suggestedLr, rule, suggestions, stoppedBy}` — the format the run report reads
- * (src/train/report/parseLrFind.ts). The model is left trained by the sweep: it is not a result.
+ * (src/report/parse-lr-find.ts). The model is left trained by the sweep: it is not a result.
  */
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
-import { clipGradNorm } from '../../optim/clip_grad.js';
+import { clipGradNorm } from '../../optim/clip-grad.js';
 import * as T from '../../tensor/index.js';
 import type { Task } from '../../tasks/types.js';
 import type { TrainConfig } from '../config.js';
 import { createOptimizer } from '../optimizer.js';
-import { describeRule, lrFind, type LrFindOptions, type LrFindResult, type LrRule } from './lrFind.js';
+import { describeRule, lrFind, type LrFindOptions, type LrFindResult, type LrRule } from './lr-find.js';
 
 export interface LrFindRunOptions extends LrFindOptions {
   /** Which suggestion to report (default 'minimum'). */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createTask } from '../../../src/tasks/index.js';
 import { parseConfig } from '../../../src/train/config.js';
 import { centeredHalfWidth, centeredMovingAverage, suggestLrs } from '../../../src/train/stability/index.js';
-import { runLrFind } from '../../../src/train/stability/lrFindRun.js';
+import { runLrFind } from '../../../src/train/stability/lr-find-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-lrfind-'));
 const text = join(dir, 'input.txt');

@@ -1,7 +1,7 @@
 /**
  * Per-layer statistics of one optimizer step: gradient norm ‖g‖, parameter norm ‖p‖ and the
  * update-to-parameter ratio ‖Δp‖/‖p‖ (Δp = p after the step − p before it), each over a layer group
- * (src/train/stability/layerGroups.ts), plus the whole model as `total`. The ratio is the quantity
+ * (src/train/stability/layer-groups.ts), plus the whole model as `total`. The ratio is the quantity
  * Karpathy's "A Recipe for Training Neural Networks" suggests watching (around 1e-3 is healthy).
  *
  * Use: `measureGrads()` after backward (gradients final and unscaled, before clipping) gives the
@@ -11,7 +11,7 @@
  */
 import type { Tensor } from '../../tensor/index.js';
 import { ValueError } from '../../errors.js';
-import { groupParameters } from './layerGroups.js';
+import { groupParameters } from './layer-groups.js';
 import { floatData, sumSquaredDiff, sumSquares } from './norms.js';
 
 /** One group's statistics (the `layers` entries of a metrics.jsonl `{type: 'layers'}` line). */

@@ -1,10 +1,10 @@
 /**
  * Golden handler for `clip_grad_norm` cases: gives parameters the input `grads` (null = no
- * gradient), runs `clipGradNorm` (src/optim/clip_grad.ts) and reports `total_norm` and the
+ * gradient), runs `clipGradNorm` (src/optim/clip-grad.ts) and reports `total_norm` and the
  * clipped gradients (null where there was none).
  */
 import { ValueError } from '../../errors.js';
-import { clipGradNorm } from '../../optim/clip_grad.js';
+import { clipGradNorm } from '../../optim/clip-grad.js';
 import { tensor, zeros } from '../../tensor/index.js';
 import { decodeNumber, decodeTensor, registerKind } from '../registry.js';
 import type { GoldenCase, HandlerResult } from '../types.js';
