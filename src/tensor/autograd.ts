@@ -123,6 +123,8 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
           // Consumed: back to the pool now rather than at the end of the step's scope.
           if (owned(g)) g.storage.release();
         } else t.grad = (adoptable(t, g) ? g : copyOf(g)).keep();
+        // This leaf's gradient of the pass is complete: every op using it came before it.
+        if (t.postAccumulateGradHooks) for (const h of t.postAccumulateGradHooks) h(t);
         continue;
       }
       if (!node.backward) {

@@ -35,6 +35,8 @@ export class Tensor {
   gradFn: GradNode | null = null;
   /** Optional name (parameters carry their dotted name). */
   name?: string;
+  /** Hooks run after backward accumulated this leaf's gradient (see registerPostAccumulateGradHook). */
+  postAccumulateGradHooks: ((t: Tensor) => void)[] | null = null;
 
   constructor(readonly storage: Storage, readonly shape: readonly number[], readonly strides: readonly number[],
     readonly offset: number, readonly dtype: DType) {}
@@ -97,6 +99,29 @@ export class Tensor {
     }
     this.requiresGrad = flag;
     return this;
+  }
+
+  /**
+   * Registers `hook(this)` to run each time a backward pass has finished accumulating this leaf's
+   * gradient into `.grad` (PyTorch `Tensor.register_post_accumulate_grad_hook`). Backward visits a
+   * leaf after every op that uses it, so `.grad` holds the whole gradient of that pass (plus what
+   * earlier passes accumulated) when the hook runs: data-parallel training starts reducing a
+   * bucket of gradients from here while the rest of backward runs.
+   * @returns a handle whose `remove()` unregisters the hook.
+   * @throws ValueError when this tensor is not a leaf that requires grad.
+   */
+  registerPostAccumulateGradHook(hook: (t: Tensor) => void): { remove(): void } {
+    if (!this.requiresGrad || this.gradFn !== null) {
+      throw new ValueError('registerPostAccumulateGradHook: only a leaf tensor that requires grad accumulates .grad');
+    }
+    (this.postAccumulateGradHooks ??= []).push(hook);
+    return {
+      remove: () => {
+        const hooks = this.postAccumulateGradHooks;
+        const i = hooks ? hooks.indexOf(hook) : -1;
+        if (i >= 0) hooks!.splice(i, 1);
+      },
+    };
   }
 
   /** Keeps this tensor's storage out of every scope's release (see storage.ts). */
