@@ -1,6 +1,8 @@
 // Builds the native addon with node-gyp. Uses the Node headers installed next to the running node
 // (Debian/NodeSource packages ship them in <prefix>/include/node), so that no download is needed;
 // otherwise node-gyp fetches them as usual. Exits non-zero when the build fails.
+// Then, when Open MPI's headers are present (Debian libopenmpi-dev), builds the MPI binding of
+// distributed training (native/mpi/, its own addon); a failure there is one line, not an error.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +22,17 @@ if (!gyp) {
     try { gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'); } catch { gyp = undefined; }
   }
 }
-const r = gyp
-  ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' })
-  : spawnSync('node-gyp', args, { stdio: 'inherit', shell: true });
+const gypRun = (extra) => (gyp
+  ? spawnSync(process.execPath, [gyp, ...args, ...extra], { stdio: 'inherit' })
+  : spawnSync('node-gyp', [...args, ...extra], { stdio: 'inherit', shell: true }));
+const r = gypRun([]);
+
+// mpi.h in one of the include folders mpicc reports.
+const inc = spawnSync('mpicc', ['--showme:incdirs'], { encoding: 'utf8' });
+const hasMpi = inc.status === 0 && inc.stdout.trim().split(/\s+/).some((d) => existsSync(path.join(d, 'mpi.h')));
+if (!hasMpi) {
+  process.stderr.write('trainformer: Open MPI headers not found (libopenmpi-dev); the MPI binding is not built, distributed training is unavailable\n');
+} else if (gypRun([`--directory=${path.join(path.dirname(new URL(import.meta.url).pathname), 'mpi')}`]).status !== 0) {
+  process.stderr.write("trainformer: the MPI binding (native/mpi) failed to build; distributed training is unavailable. Retry with 'npm run build:native'\n");
+}
 process.exit(r.status ?? 1);

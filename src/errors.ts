@@ -21,6 +21,11 @@ export class AutogradError extends TrainformerError {}
 export class FileFormatError extends TrainformerError {}
 /** A configuration field with a bad value; the message names the field. */
 export class ConfigError extends TrainformerError {}
+/**
+ * A failure of distributed training: a collective that failed or passed its deadline (a rank died
+ * or hung), or ranks that disagree on config, model or version. The message names the rank.
+ */
+export class DistributedError extends TrainformerError {}
 
 /** Formats a shape as `[2, 3]` for messages. */
 export function fmtShape(shape: readonly number[]): string {

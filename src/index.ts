@@ -10,3 +10,4 @@ export * from './io/safetensors.js';
 export * from './io/atomic.js';
 export * as data from './data/index.js';
 export * from './amp/cast.js';
+export * as distributed from './distributed/index.js';

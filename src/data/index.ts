@@ -9,3 +9,4 @@ export * from './pairs.js';
 export * from './squad.js';
 export * from './collate.js';
 export * from './augment.js';
+export * from './distributed-sampler.js';

@@ -24,20 +24,30 @@ export interface LmSamplerState {
 export interface LmSamplerOptions {
   /** T, the context length. */
   blockSize: number;
-  /** B, rows per batch. */
+  /** B, rows per batch (per rank when numReplicas > 1). */
   batchSize: number;
   seed: number;
+  /** N ranks sharing each global batch of N·B rows (default 1). */
+  numReplicas?: number;
+  /** This rank in [0, N): it takes rows rank, rank + N, … of each global batch (default 0). */
+  rank?: number;
 }
 
 /**
  * Samples training batches of random blocks from a token stream, nanoGPT style: each row starts at
  * an offset drawn uniformly from [0, N − T − 1] by a seeded RNG, so the sequence of batches is a
  * function of the seed alone; `state()`/`setState()` resume it exactly.
+ *
+ * Data parallel: with `numReplicas` N every rank draws the same N·B starts (one process's batch of
+ * N·B) and keeps rows rank, rank + N, …, so the ranks read disjoint rows that together are exactly
+ * one process's batch, and the state does not depend on N.
  */
 export class LmBlockSampler {
   readonly tokens: Int32Array;
   readonly blockSize: number;
   readonly batchSize: number;
+  readonly numReplicas: number;
+  readonly rank: number;
   private rng: DataRng;
   private drawn = 0;
 
@@ -47,14 +57,19 @@ export class LmBlockSampler {
    */
   constructor(tokens: Int32Array, options: LmSamplerOptions) {
     const { blockSize, batchSize, seed } = options;
+    const numReplicas = options.numReplicas ?? 1, rank = options.rank ?? 0;
     checkPositive('blockSize', blockSize);
     checkPositive('batchSize', batchSize);
+    checkPositive('numReplicas', numReplicas);
+    if (!Number.isInteger(rank) || rank < 0 || rank >= numReplicas) throw new ValueError(`LmBlockSampler: rank must be an integer in [0, ${numReplicas - 1}], got ${rank}`);
     if (tokens.length < blockSize + 1) {
       throw new ValueError(`LmBlockSampler: the token stream has ${tokens.length} tokens; blockSize ${blockSize} needs at least ${blockSize + 1}`);
     }
     this.tokens = tokens;
     this.blockSize = blockSize;
     this.batchSize = batchSize;
+    this.numReplicas = numReplicas;
+    this.rank = rank;
     this.rng = new DataRng(seed, 0x4c4d); // 0x4c4d ("LM") keeps this stream apart from others
   }
 
@@ -63,8 +78,12 @@ export class LmBlockSampler {
     const B = this.batchSize;
     const T = this.blockSize;
     const span = this.tokens.length - T; // number of valid starts: 0..N-T-1
+    const N = this.numReplicas;
     const starts = new Int32Array(B);
-    for (let b = 0; b < B; b++) starts[b] = this.rng.randint(span);
+    for (let b = 0; b < B * N; b++) {
+      const s = this.rng.randint(span);
+      if (b % N === this.rank) starts[(b - this.rank) / N] = s;
+    }
     this.drawn++;
     return blocksAt(this.tokens, starts, T);
   }

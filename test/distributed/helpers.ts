@@ -1,0 +1,62 @@
+// Shared by the distributed tests: finding mpirun, running a worker, comparing two runs.
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const worker = path.join(here, 'fixtures', 'ddp-worker.js');
+
+/** Why the MPI tests cannot run here, or null when mpirun is on the PATH. */
+export function mpirunMissing(): string | null {
+  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? null : 'mpirun not found (install openmpi-bin and libopenmpi-dev: scripts/install.sh does): distributed test skipped';
+}
+
+/** mpirun options for N ranks on this machine (as root too, more ranks than cores allowed). */
+export function mpirunArgs(n: number): string[] {
+  return ['--oversubscribe', '--allow-run-as-root', '-np', String(n), ...passEnv()];
+}
+
+/** `-x NAME` for the trainformer settings of this environment, so every rank runs like this process. */
+export function passEnv(): string[] {
+  return ['TRAINFORMER_BACKEND', 'TRAINFORMER_NUM_THREADS'].filter((k) => process.env[k] !== undefined).flatMap((k) => ['-x', k]);
+}
+
+/** Runs a command; fails the test with its output when it exits non-zero. */
+export function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: options.env ?? process.env, timeout: options.timeoutMs ?? 180_000 });
+  if (r.status !== 0) assert.fail(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+export interface RunResult {
+  size: number;
+  losses: number[];
+  params: Record<string, number[]>;
+  stateBytes: number[];
+}
+
+export function readResult(file: string): RunResult {
+  return JSON.parse(readFileSync(file, 'utf8')) as RunResult;
+}
+
+/** Per tensor ‖a − b‖₂ / ‖b‖₂, the largest over the tensors, and the tensor it was found in. */
+export function maxRelativeDifference(a: Record<string, number[]>, b: Record<string, number[]>): { value: number; name: string } {
+  assert.deepEqual(Object.keys(a), Object.keys(b));
+  let worst = { value: 0, name: '' };
+  for (const name of Object.keys(a)) {
+    let d = 0, n = 0;
+    a[name].forEach((x, i) => { d += (x - b[name][i]) ** 2; n += b[name][i] ** 2; });
+    const rel = Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-30);
+    if (rel > worst.value) worst = { value: rel, name };
+  }
+  return worst;
+}
+
+/** Largest |a − b| / |b| over the logged losses. */
+export function maxLossDifference(a: number[], b: number[]): number {
+  assert.equal(a.length, b.length);
+  return Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.abs(b[i])));
+}
