@@ -11,3 +11,4 @@ export * from './io/atomic.js';
 export * as data from './data/index.js';
 export * from './amp/cast.js';
 export * as distributed from './distributed/index.js';
+export { setLogger, getLogger, silentLogger, defaultLogger, type Logger } from './logger.js';

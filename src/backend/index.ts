@@ -3,6 +3,7 @@
  * stderr; `TRAINFORMER_BACKEND=js|native` forces one (forcing `native` when it is missing throws).
  */
 import { ValueError } from '../errors.js';
+import { log } from '../logger.js';
 import type { Backend } from './backend.js';
 import { jsBackend } from './js/index.js';
 import { loadNativeBackend } from './native/index.js';
@@ -30,7 +31,7 @@ function choose(): Backend {
   }
   if (!noticed) {
     noticed = true;
-    process.stderr.write('trainformer: native backend not built; using the portable js backend\n');
+    log.warn('trainformer: native backend not built; using the portable js backend');
   }
   return jsBackend;
 }

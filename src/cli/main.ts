@@ -27,7 +27,9 @@ import type { Seq2SeqTask } from '../tasks/seq2seq.js';
 import { copyInto, latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
-import { Trainer } from '../train/trainer.js';
+import { Trainer, type TrainResult } from '../train/trainer.js';
+import { setLogger } from '../logger.js';
+import { ProgressCallback, progressLogger } from './progress.js';
 import { applyOverrides, parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
 
@@ -94,9 +96,21 @@ async function trainCommand(opts: { config: string; resume?: string | boolean },
   const task = await createTask(config);
   const nParams = [...task.model.namedParameters()].reduce((a, [, p]) => a + p.size, 0);
   process.stderr.write(`task ${config.task}: ${nParams.toLocaleString('en-US')} parameters, vocabulary ${task.tokenizer.vocabSize}, ${task.batchesPerEpoch} batches per epoch\n`);
-  const trainer = new Trainer({ config, task, resume: opts.resume ?? false });
+  const progress = new ProgressCallback(config.disableTqdm);
+  let began = false;
+  const trainer = new Trainer({ config, task, resume: opts.resume ?? false, callbacks: [progress, { onTrainBegin: () => { began = true; } }] });
   process.stderr.write(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
-  const r = await trainer.train();
+  const prevLogger = setLogger(progressLogger(progress));
+  let r: TrainResult;
+  let reportPath: string | null = null;
+  try {
+    r = await trainer.train();
+  } finally {
+    progress.stop();
+    setLogger(prevLogger);
+    // The report is written for a run that ended in an error too (a diverged run is worth a look).
+    if (began) reportPath = await tryWriteReport(trainer.outputDir);
+  }
   const out = process.stdout;
   if (r.stoppedEarly) out.write(`stopped early at step ${r.step}: ${r.stoppedEarly}\n`);
   out.write(`trained ${r.step} steps in ${r.seconds.toFixed(1)} s\n`);
@@ -108,7 +122,17 @@ async function trainCommand(opts: { config: string; resume?: string | boolean },
   }
   if (r.checkpoint) out.write(`checkpoint: ${rel(r.checkpoint)}\n`);
   out.write(`metrics:    ${rel(r.metricsPath)}\n`);
-  if (r.reportPath) out.write(`report:     ${rel(r.reportPath)}\n`);
+  if (reportPath) out.write(`report:     ${rel(reportPath)}\n`);
+}
+
+/** Writes report.html / loss.svg of a run folder; a failure is a warning, not the run's failure. */
+async function tryWriteReport(dir: string): Promise<string | null> {
+  try {
+    return (await writeReport(dir)).html;
+  } catch (e) {
+    process.stderr.write(`warning: report not written: ${(e as Error).message}\n`);
+    return null;
+  }
 }
 
 async function evalCommand(path: string, rest: string[]): Promise<void> {
@@ -237,6 +261,8 @@ export function buildProgram(): Command {
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // Library messages (warnings, resume notes) become stderr lines for the whole command.
+  const prevLogger = setLogger(progressLogger(null));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -248,6 +274,8 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write(`error: ${(e as Error)?.message ?? String(e)}${debug ? '' : ' (TRAINFORMER_DEBUG=1 shows the stack)'}\n`);
     if (debug && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
     return 1;
+  } finally {
+    setLogger(prevLogger);
   }
 }
 

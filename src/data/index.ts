@@ -10,3 +10,4 @@ export * from './squad.js';
 export * from './collate.js';
 export * from './augment.js';
 export * from './distributed-sampler.js';
+export * from './config.js';

@@ -126,6 +126,15 @@ export class GradScaler {
   }
 
   /**
+   * Whether `unscale_` found a NaN or ±inf gradient of `optimizer` since the last `update()` (the
+   * step that `step` skips); null when the optimizer has not been unscaled since. Disabled: false.
+   */
+  foundInf(optimizer: Optimizer<{ lr: number }>): boolean | null {
+    if (!this.enabled) return false;
+    return this.perOptimizer.get(optimizer)?.foundInf ?? null;
+  }
+
+  /**
    * Unscales (unless `unscale_` already did) and runs `optimizer.step()` unless a gradient was
    * NaN/±inf. Disabled: always steps.
    * @returns true when the optimizer stepped, false when the step was skipped.

@@ -10,10 +10,11 @@ import {
   type Tokenizer,
 } from '../data/index.js';
 import { ConfigError, FileFormatError } from '../errors.js';
+import { log } from '../logger.js';
 import { EncoderForSequenceClassification } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
 import { buildModel, intTensor } from './tensors.js';
-import type { TrainConfig } from '../train/config.js';
+import type { TaskConfig } from './config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -27,7 +28,7 @@ export interface ClassificationTaskOptions {
 }
 
 /** The encoder classifier of a config. */
-export function buildClassifier(config: TrainConfig, vocabSize: number, numLabels: number): EncoderForSequenceClassification {
+export function buildClassifier(config: TaskConfig, vocabSize: number, numLabels: number): EncoderForSequenceClassification {
   const { nLayer, nHead, nEmbd, nInner, dropout, bias, maxPositions, pooling, tieWordEmbeddings: _t, ...rest } = config.model;
   return buildModel(() => new EncoderForSequenceClassification({
     ...(rest as Record<string, unknown>),
@@ -55,7 +56,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   private readonly loader: DataLoader<EncodedClassificationExample, ClassificationBatch> | null;
 
   private constructor(
-    readonly config: TrainConfig,
+    readonly config: TaskConfig,
     readonly tokenizer: Tokenizer,
     readonly labelMap: LabelMap,
     readonly trainSet: EncodedClassificationExample[],
@@ -75,7 +76,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
    * @throws FileFormatError `path:line: problem` for a malformed line (unless data.skipMalformed) or
    *   a missing file.
    */
-  static async create(config: TrainConfig, options: ClassificationTaskOptions = {}): Promise<ClassificationTask> {
+  static async create(config: TaskConfig, options: ClassificationTaskOptions = {}): Promise<ClassificationTask> {
     const d = config.data;
     const jsonl = { skipMalformed: d.skipMalformed, limit: d.limit, textField: d.textField, labelField: d.labelField };
     let train: ClassificationDataset | null = null;
@@ -86,7 +87,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
       train = await loadClassificationJsonl(d.train, jsonl);
       if (d.validation) val = await loadClassificationJsonl(d.validation, jsonl);
       else [train, val] = splitDataset(train, d.valFraction || 0.1, config.seed);
-      for (const s of [train, val]) if (s.skipped > 0) process.stderr.write(`warning: ${s.path}: skipped ${s.skipped} malformed line(s)\n`);
+      for (const s of [train, val]) if (s.skipped > 0) log.warn(`warning: ${s.path}: skipped ${s.skipped} malformed line(s)`);
     }
     const tokCfg = d.tokenizer.type === 'char' && d.tokenizer.specialTokens === undefined ? { ...d.tokenizer, specialTokens: true } : d.tokenizer;
     const tokenizer = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.map((e) => e.text));
@@ -109,6 +110,11 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   logits(batch: ClassificationBatch): T.Tensor {
     const [B, L] = batch.shape;
     return this.model.forward(intTensor(batch.inputIds, [B, L]), { attentionMask: intTensor(batch.attentionMask, [B, L]) });
+  }
+
+  /** One target per example. */
+  countTargets(batch: ClassificationBatch): number {
+    return batch.labels.length;
   }
 
   loss(batch: ClassificationBatch): LossOutput {

@@ -18,7 +18,7 @@ import { ConfigError } from '../errors.js';
 import { EncoderForQuestionAnswering } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
 import { buildModel, intTensor } from './tensors.js';
-import type { TrainConfig } from '../train/config.js';
+import type { TaskConfig } from './config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
@@ -51,7 +51,7 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   readonly batchesPerEpoch: number;
   private readonly loader: DataLoader<QaItem, QaBatch> | null;
 
-  private constructor(readonly config: TrainConfig, readonly tokenizer: Tokenizer, readonly trainSet: QaItem[], readonly valSet: QaItem[]) {
+  private constructor(readonly config: TaskConfig, readonly tokenizer: Tokenizer, readonly trainSet: QaItem[], readonly valSet: QaItem[]) {
     checkObjective(config.objective);
     if (tokenizer.padId === undefined) throw new ConfigError('data.tokenizer: extractive-qa needs a tokenizer with [PAD], [CLS] and [SEP]');
     const { nLayer, nHead, nEmbd, nInner, dropout, bias, maxPositions, pooling: _p, tieWordEmbeddings: _t, ...rest } = config.model;
@@ -66,7 +66,7 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   }
 
   /** @throws FileFormatError for a missing file or a malformed line (file:line). */
-  static async create(config: TrainConfig, options: { tokenizer?: Tokenizer; noTrainData?: boolean } = {}): Promise<ExtractiveQaTask> {
+  static async create(config: TaskConfig, options: { tokenizer?: Tokenizer; noTrainData?: boolean } = {}): Promise<ExtractiveQaTask> {
     const d = config.data;
     const o = { skipMalformed: d.skipMalformed, limit: d.limit };
     let train: SquadDataset | null = options.noTrainData && d.validation ? null : await loadSquadJsonl(d.train, o);
@@ -108,6 +108,11 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     const terms: Record<string, number> = {};
     for (const k of Object.keys(s.terms)) terms[k] = (s.terms[k] + e.terms[k]) / 2;
     return { loss: T.mulScalar(T.add(s.loss, e.loss), 0.5), terms };
+  }
+
+  /** One (start, end) target pair per example: the loss is a mean over examples. */
+  countTargets(b: QaBatch): number {
+    return b.shape[0];
   }
 
   loss(b: QaBatch): LossOutput {

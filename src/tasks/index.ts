@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { LabelMap, Tokenizer } from '../data/index.js';
-import type { TrainConfig } from '../train/config.js';
+import type { TaskConfig } from './config.js';
 import { ClassificationTask } from './classification.js';
 import { LmTask } from './lm.js';
 import type { Task } from './types.js';
@@ -30,7 +30,7 @@ export interface CreateTaskOptions {
  * Builds the task of `config.task` with its data and a freshly initialised model.
  * @throws ConfigError for a task that is not available; FileFormatError for data files.
  */
-export async function createTask(config: TrainConfig, options: CreateTaskOptions = {}): Promise<Task> {
+export async function createTask(config: TaskConfig, options: CreateTaskOptions = {}): Promise<Task> {
   switch (config.task) {
     case 'lm':
       return LmTask.create(config, options);
@@ -48,3 +48,4 @@ export async function createTask(config: TrainConfig, options: CreateTaskOptions
       throw new ConfigError(`task: unknown task ${JSON.stringify(config.task)}`);
   }
 }
+export { checkTaskConfig, TASK_NAMES, type TaskConfig } from './config.js';

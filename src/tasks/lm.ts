@@ -10,9 +10,9 @@ import { loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatche
 import { ValueError } from '../errors.js';
 import { GPT } from '../models/gpt.js';
 import * as T from '../tensor/index.js';
-import { buildModel, intTensor } from './tensors.js';
-import type { TrainConfig } from '../train/config.js';
-import { checkObjective, classObjective } from './objective.js';
+import { buildModel, countCounted, intTensor } from './tensors.js';
+import type { TaskConfig } from './config.js';
+import { checkObjective, lmHeadObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
 
 export interface LmTaskOptions {
@@ -23,7 +23,7 @@ export interface LmTaskOptions {
 }
 
 /** Builds the GPT of a config for a vocabulary of `vocabSize`. */
-export function buildGpt(config: TrainConfig, vocabSize: number): GPT {
+export function buildGpt(config: TaskConfig, vocabSize: number): GPT {
   const { nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings, maxPositions, pooling: _p, ...rest } = config.model;
   return buildModel(() => new GPT({
     ...(rest as Record<string, unknown>),
@@ -44,7 +44,7 @@ export class LmTask implements Task<LmBatch> {
   readonly batchesPerEpoch: number;
   private readonly sampler: LmBlockSampler | null;
 
-  private constructor(readonly config: TrainConfig, tokenizer: Tokenizer, train: Int32Array, val: Int32Array, valChars: number) {
+  private constructor(readonly config: TaskConfig, tokenizer: Tokenizer, train: Int32Array, val: Int32Array, valChars: number) {
     checkObjective(config.objective);
     this.tokenizer = tokenizer;
     this.train = train;
@@ -61,7 +61,7 @@ export class LmTask implements Task<LmBatch> {
    * builds or takes the tokenizer and the model.
    * @throws FileFormatError naming a file that cannot be read; ConfigError for bad settings.
    */
-  static async create(config: TrainConfig, options: LmTaskOptions = {}): Promise<LmTask> {
+  static async create(config: TaskConfig, options: LmTaskOptions = {}): Promise<LmTask> {
     const d = config.data;
     if (options.noData && options.tokenizer) return new LmTask(config, options.tokenizer, new Int32Array(0), new Int32Array(0), 0);
     const build = (texts: string[]): Tokenizer => options.tokenizer ?? tokenizerFromConfig(d.tokenizer, texts);
@@ -80,15 +80,18 @@ export class LmTask implements Task<LmBatch> {
     return this.sampler.next();
   }
 
+  countTargets(batch: LmBatch): number {
+    return countCounted(batch.labels);
+  }
+
+  /** The objective from the final hidden states through the fused LM head (no [B·T, V] logits). */
   loss(batch: LmBatch): LossOutput {
     const B = batch.batchSize, Tn = batch.blockSize;
-    const ids = intTensor(batch.inputIds, [B, Tn]);
-    const target = intTensor(batch.labels, [B * Tn]);
-    const logits = this.model.forward(ids);
-    const V = logits.shape[2];
-    const { loss, terms } = classObjective(logits.reshape(B * Tn, V), target, this.config.objective, {
-      labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters(),
-    });
+    const hidden = this.model.hidden(intTensor(batch.inputIds, [B, Tn]));
+    const { loss, terms } = lmHeadObjective(hidden.reshape(B * Tn, hidden.shape[2]), this.model.lmHeadWeight(),
+      intTensor(batch.labels, [B * Tn]), this.config.objective, {
+        labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters(),
+      });
     return { loss, terms, tokens: B * Tn };
   }
 
@@ -100,9 +103,9 @@ export class LmTask implements Task<LmBatch> {
     for (const batch of lmEvalBatches(this.val, { blockSize: Tn, batchSize: this.config.perDeviceEvalBatchSize, maxBatches })) {
       T.scope(() => {
         const B = batch.batchSize;
-        const logits = this.model.forward(intTensor(batch.inputIds, [B, Tn]));
+        const hidden = this.model.hidden(intTensor(batch.inputIds, [B, Tn]));
         // Plain cross-entropy (no smoothing, no z-loss): the validation loss is the model's nats per token.
-        const { terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), intTensor(batch.labels, [B * Tn]), { ce: 1 });
+        const { terms } = lmHeadObjective(hidden.reshape(B * Tn, hidden.shape[2]), this.model.lmHeadWeight(), intTensor(batch.labels, [B * Tn]), { ce: 1 });
         nats += terms.ce * B * Tn;
         tokens += B * Tn;
       });

@@ -10,12 +10,20 @@
  *   Z = Σ exp(logits) (padded rows included);
  * - `l2` / `l1`: ½·Σ p² (gradient p, as weight decay) / Σ |p| over the weight matrices (parameters with ndim ≥ 2; biases and norm
  *   gains left out, as weight decay leaves them out).
+ *
+ * Language-model heads (lm, the seq2seq decoder) go through {@link lmHeadObjective}: from the final
+ * hidden states and the head's weight, `ce` and `zLoss` are computed by `fusedLinearCrossEntropy`, so
+ * the [N, V] logits never exist whole (at V = 50,257 they are the largest tensor of a step). Only an
+ * objective with `zLoss` but no positive `ce` weight falls back to materialising the logits (the
+ * fused loss carries z-loss as a coefficient on its cross-entropy); the penalties need no logits.
  */
 import { ConfigError } from '../errors.js';
 import { crossEntropy } from '../losses/cross-entropy.js';
-import { Objective } from '../losses/objective.js';
+import { fusedLinearCrossEntropyWithParts } from '../losses/fused-linear-cross-entropy.js';
+import { Objective, type ObjectiveTerm } from '../losses/objective.js';
 import { l1Penalty, l2Penalty } from '../losses/penalty.js';
 import { zLoss } from '../losses/z-loss.js';
+import { linear } from '../nn/functional.js';
 import * as T from '../tensor/index.js';
 
 export const OBJECTIVE_TERMS = ['ce', 'zLoss', 'l2', 'l1'] as const;
@@ -41,6 +49,26 @@ export interface ClassObjectiveOptions {
   params?: readonly T.Tensor[];
 }
 
+/** The penalty terms over the weight matrices of `options.params`. */
+function penaltyTerms(options: ClassObjectiveOptions): Record<string, () => T.Tensor> {
+  const matrices = (name: string): T.Tensor[] => {
+    if (!options.params) throw new ConfigError(`objective.${name}: this task does not provide parameters for a penalty term`);
+    return options.params.filter((p) => p.ndim >= 2);
+  };
+  return { l2: () => l2Penalty(matrices('l2')), l1: () => l1Penalty(matrices('l1')) };
+}
+
+/** The weighted sum of the named terms through the losses layer's Objective. */
+function combine(weights: Record<string, number>, available: Record<string, ObjectiveTerm>): { loss: T.Tensor; terms: Record<string, number> } {
+  const terms: Record<string, ObjectiveTerm> = {};
+  for (const k of Object.keys(weights)) {
+    if (!(k in available)) throw new ConfigError(`objective.${k}: unknown term (known: ${OBJECTIVE_TERMS.join(', ')})`);
+    terms[k] = available[k];
+  }
+  const r = new Objective(weights).compute(terms);
+  return { loss: r.total, terms: r.values };
+}
+
 /**
  * Computes the weighted objective.
  * @param logits [N, C] float32.
@@ -55,21 +83,47 @@ export function classObjective(
   options: ClassObjectiveOptions = {},
 ): { loss: T.Tensor; terms: Record<string, number> } {
   const ignoreIndex = options.ignoreIndex ?? -100;
-  const matrices = (name: string): T.Tensor[] => {
-    if (!options.params) throw new ConfigError(`objective.${name}: this task does not provide parameters for a penalty term`);
-    return options.params.filter((p) => p.ndim >= 2);
-  };
-  const all: Record<string, () => T.Tensor> = {
+  return combine(weights, {
     ce: () => crossEntropy(logits, target, { ignoreIndex, labelSmoothing: options.labelSmoothing ?? 0 }),
     zLoss: () => zLoss(logits, { coef: 1 }), // the weight is applied by the Objective, like every term's
-    l2: () => l2Penalty(matrices('l2')),
-    l1: () => l1Penalty(matrices('l1')),
-  };
-  const terms: Record<string, () => T.Tensor> = {};
+    ...penaltyTerms(options),
+  });
+}
+
+/**
+ * The objective of a language-model head without its [N, V] logits: the same terms and values as
+ * `classObjective(hidden · weightᵀ, target, weights, options)`.
+ *
+ * With a positive `ce` weight a, `fusedLinearCrossEntropy(hidden, weight, target, { zLossCoef: z/a })`
+ * gives CE + (z/a)·Z, so a times it is a·CE + z·Z; the logged `ce` and `zLoss` are the fused loss's
+ * two parts (zLoss divided by its coefficient: the unweighted value). Without a `ce` weight (zLoss
+ * alone) the logits are computed and `classObjective` used.
+ * @param hidden [N, C] float32 final hidden states.
+ * @param weight [V, C] the LM head's weight (tied: the token embedding).
+ * @param target int32 [N] next-token ids (ignoreIndex rows carry no loss).
+ * @throws ConfigError for a penalty term without `params`.
+ */
+export function lmHeadObjective(
+  hidden: T.Tensor,
+  weight: T.Tensor,
+  target: T.Tensor,
+  weights: Record<string, number>,
+  options: ClassObjectiveOptions = {},
+): { loss: T.Tensor; terms: Record<string, number> } {
+  const a = weights.ce ?? 0;
+  if (!(a > 0)) return classObjective(linear(hidden, weight), target, weights, options);
+  const z = weights.zLoss ?? 0;
+  const parts = fusedLinearCrossEntropyWithParts(hidden, weight, target, {
+    ignoreIndex: options.ignoreIndex ?? -100, labelSmoothing: options.labelSmoothing ?? 0, zLossCoef: z / a,
+  });
+  // ce and zLoss travel as one term (the fused loss) weighted by a; the penalties are terms of their own.
+  const { zLoss: _z, ...rest } = weights;
+  const r = combine(rest, { ce: parts.loss, ...penaltyTerms(options) });
+  const terms: Record<string, number> = {};
   for (const k of Object.keys(weights)) {
-    if (!(k in all)) throw new ConfigError(`objective.${k}: unknown term (known: ${OBJECTIVE_TERMS.join(', ')})`);
-    terms[k] = all[k];
+    if (k === 'ce') terms.ce = parts.crossEntropy;
+    else if (k === 'zLoss') { if (z > 0) terms.zLoss = parts.zLoss / (z / a); }
+    else if (k in r.terms) terms[k] = r.terms[k];
   }
-  const r = new Objective(weights).compute(terms);
-  return { loss: r.total, terms: r.values };
+  return { loss: r.loss, terms };
 }

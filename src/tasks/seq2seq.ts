@@ -11,10 +11,11 @@ import {
 } from '../data/index.js';
 import { ConfigError } from '../errors.js';
 import { EncoderDecoder } from '../models/encoder-decoder.js';
+import { linear } from '../nn/functional.js';
 import * as T from '../tensor/index.js';
-import { buildModel, intTensor } from './tensors.js';
-import type { TrainConfig } from '../train/config.js';
-import { checkObjective, classObjective } from './objective.js';
+import { buildModel, countCounted, intTensor } from './tensors.js';
+import type { TaskConfig } from './config.js';
+import { checkObjective, classObjective, lmHeadObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 
@@ -25,7 +26,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   private readonly loader: DataLoader<EncodedPair, Seq2SeqBatch> | null;
   private readonly ids: { pad: number; bos: number; eos: number };
 
-  private constructor(readonly config: TrainConfig, readonly tokenizer: Tokenizer, readonly trainSet: EncodedPair[], readonly valSet: EncodedPair[]) {
+  private constructor(readonly config: TaskConfig, readonly tokenizer: Tokenizer, readonly trainSet: EncodedPair[], readonly valSet: EncodedPair[]) {
     checkObjective(config.objective);
     const { padId: pad, bosId: bos, eosId: eos } = tokenizer;
     if (pad === undefined || bos === undefined || eos === undefined) {
@@ -48,7 +49,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   }
 
   /** @throws FileFormatError for a missing file or a malformed line (file:line). */
-  static async create(config: TrainConfig, options: { tokenizer?: Tokenizer; noTrainData?: boolean } = {}): Promise<Seq2SeqTask> {
+  static async create(config: TaskConfig, options: { tokenizer?: Tokenizer; noTrainData?: boolean } = {}): Promise<Seq2SeqTask> {
     const d = config.data;
     const o = { skipMalformed: d.skipMalformed, limit: d.limit };
     let train: PairDataset | null = options.noTrainData && d.validation ? null : await loadPairsJsonl(d.train, o);
@@ -77,16 +78,23 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     return this.loader.next().batch;
   }
 
-  private logits(b: Seq2SeqBatch): T.Tensor {
-    return this.model.forward(intTensor(b.inputIds, b.srcShape), intTensor(b.decoderInputIds, b.tgtShape), {
-      srcAttentionMask: intTensor(b.attentionMask, b.srcShape),
-    });
+  /** Decoder hidden states [B, T, C] (teacher forcing). */
+  private hidden(b: Seq2SeqBatch): T.Tensor {
+    const mask = intTensor(b.attentionMask, b.srcShape);
+    const memory = this.model.encode(intTensor(b.inputIds, b.srcShape), mask);
+    return this.model.decodeHidden(intTensor(b.decoderInputIds, b.tgtShape), memory, mask);
   }
 
+  /** Target tokens that are not padding (ignoreIndex). */
+  countTargets(b: Seq2SeqBatch): number {
+    return countCounted(b.labels, IGNORE_INDEX);
+  }
+
+  /** The objective from the decoder's hidden states through the fused LM head (no [B·T, V] logits). */
   loss(b: Seq2SeqBatch): LossOutput {
-    const logits = this.logits(b);
+    const h = this.hidden(b);
     const [B, Tn] = b.tgtShape;
-    const { loss, terms } = classObjective(logits.reshape(B * Tn, logits.shape[2]), intTensor(b.labels, [B * Tn]), this.config.objective, {
+    const { loss, terms } = lmHeadObjective(h.reshape(B * Tn, h.shape[2]), this.model.lmHeadWeight(), intTensor(b.labels, [B * Tn]), this.config.objective, {
       labelSmoothing: this.config.labelSmoothingFactor, ignoreIndex: IGNORE_INDEX, params: this.model.parameters(),
     });
     return { loss, terms, tokens: b.srcShape[0] * b.srcShape[1] + B * Tn };
@@ -98,7 +106,8 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     let nats = 0, count = 0, correct = 0;
     for (const b of sequentialBatches(set, bs, (it) => this.collate(it))) {
       T.scope(() => {
-        const logits = this.logits(b);
+        // tokenAccuracy needs each position's argmax, so evaluation computes the logits.
+        const logits = linear(this.hidden(b), this.model.lmHeadWeight());
         const [B, Tn] = b.tgtShape;
         const V = logits.shape[2];
         const n = b.labels.reduce((a, y) => a + (y === IGNORE_INDEX ? 0 : 1), 0);

@@ -14,6 +14,13 @@ export function intTensor(data: Int32Array, shape: readonly number[]): T.Tensor 
   return t;
 }
 
+/** Labels that carry loss: those that are not `ignoreIndex` (default -100, PyTorch's). */
+export function countCounted(labels: ArrayLike<number>, ignoreIndex = -100): number {
+  let n = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] !== ignoreIndex) n++;
+  return n;
+}
+
 /**
  * Builds a model, naming config errors as fields of the config's `model` block: the models report
  * `activation must be one of …`; the user wrote `model.activation`.

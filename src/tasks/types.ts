@@ -16,7 +16,11 @@ export interface TrainableModule {
 
 /** The loss of one micro-batch. */
 export interface LossOutput {
-  /** Scalar [] total loss (the weighted sum of the terms), differentiable. */
+  /**
+   * Scalar [] total loss (the weighted sum of the terms), differentiable. Per-target terms (`ce`) are
+   * means over the batch's `countTargets(batch)` counted targets, so that the trainer can weigh
+   * micro-batches by their share of the counted targets of a whole optimizer step.
+   */
   loss: Tensor;
   /** Each objective term's (unweighted) scalar value, e.g. `{ ce: 2.1, zLoss: 350 }`. */
   terms: Record<string, number>;
@@ -36,6 +40,12 @@ export interface Task<Batch = unknown> {
   readonly batchesPerEpoch: number;
   /** The next training micro-batch (advances the data position). */
   nextBatch(): Batch;
+  /**
+   * The targets of `batch` its loss is a mean over: labels that are not ignoreIndex (lm, seq2seq),
+   * examples (classification, extractive-qa). Read from the batch alone (no forward pass), so the
+   * trainer can count a whole optimizer step's targets before the first backward.
+   */
+  countTargets(batch: Batch): number;
   /** Forward pass and objective on a batch (the trainer calls it inside a scope). */
   loss(batch: Batch): LossOutput;
   /**

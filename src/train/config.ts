@@ -6,6 +6,10 @@
  * saveTotalLimit, loggingSteps, seed, outputDir, metricForBestModel, greaterIsBetter); trainformer's
  * own blocks are `task`, `model`, `data`, `objective` and `generation`.
  *
+ * Each layer owns its slice: `data` (data/config.ts), `model` (models/schema.ts), the task fields
+ * (tasks/config.ts: task, seed, objective, batch sizes, labelSmoothingFactor, generation) and the
+ * `stability` block (train/stability/config.ts); this file adds the trainer's own fields.
+ *
  * Every validation problem becomes a one-line `ConfigError` naming the field:
  * `learningRate: must be > 0 (got -1)`.
  */
@@ -13,88 +17,24 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { SCHEDULE_TYPES } from '../optim/schedules.js';
+import { checkTaskConfig, taskConfigShape } from '../tasks/config.js';
 import { StabilitySchema } from './stability/config.js';
 
 const posInt = () => z.int().min(1);
 const nonNegInt = () => z.int().min(0);
 const prob = () => z.number().min(0).max(1);
 
-/** Tokenizer block (the data layer's `TokenizerConfig`). */
-export const TokenizerSchema = z.strictObject({
-  type: z.enum(['char', 'gpt2', 'hf', 'word']).default('char'),
-  path: z.string().optional(),
-  configPath: z.string().optional(),
-  specialTokens: z.boolean().optional(),
-  minFrequency: posInt().optional(),
-  maxVocabSize: posInt().optional(),
-  lowercase: z.boolean().optional(),
-  allowSpecial: z.boolean().optional(),
-});
-
-/** Where the examples come from and how they become token ids. */
-export const DataSchema = z.strictObject({
-  /** lm: a UTF-8 text file; classification / seq2seq / extractive-qa: a JSONL file. */
-  train: z.string().min(1),
-  /** JSONL validation file; for lm, omitted means "the last valFraction of `train`". */
-  validation: z.string().min(1).optional(),
-  tokenizer: TokenizerSchema.prefault({}),
-  /** lm: context length T of a training block. */
-  blockSize: posInt().default(64),
-  /** lm: fraction of the text (its end) held out for validation when `validation` is absent. */
-  valFraction: z.number().min(0).lt(1).default(0.1),
-  /** Skip and count malformed JSONL lines instead of stopping with `file:line`. */
-  skipMalformed: z.boolean().default(false),
-  /** classification / seq2seq / QA: truncate sequences to this many tokens. */
-  maxLength: posInt().default(128),
-  /** seq2seq: cap on target length. */
-  maxTargetLength: posInt().default(64),
-  textField: z.string().default('text'),
-  labelField: z.string().default('label'),
-  /** Read at most this many examples per file (quick runs, tests). */
-  limit: posInt().optional(),
-});
-
-/** Architecture and sizes. Extra keys pass through to the model constructor. */
-export const ModelSchema = z.looseObject({
-  /** Number of blocks (layers). */
-  nLayer: posInt().default(4),
-  /** Attention heads; must divide nEmbd. */
-  nHead: posInt().default(4),
-  /** Width C. */
-  nEmbd: posInt().default(128),
-  /** Feed-forward width; default 4·nEmbd. */
-  nInner: posInt().optional(),
-  dropout: prob().default(0),
-  /** Linear / LayerNorm biases. */
-  bias: z.boolean().default(true),
-  /** Positions the model can see; default: data.blockSize (lm) or data.maxLength. */
-  maxPositions: posInt().optional(),
-  /** Tie the LM head to the token embedding (GPT). */
-  tieWordEmbeddings: z.boolean().default(true),
-  /** Encoder tasks: how the sequence is pooled for the classification head. */
-  pooling: z.enum(['cls', 'mean']).default('mean'),
-});
-
-/** Text generation settings (end-of-training sample and `generate`). */
-export const GenerationSchema = z.strictObject({
-  prompt: z.string().default('\n'),
-  maxNewTokens: posInt().default(200),
-  /** 0 = greedy. */
-  temperature: z.number().min(0).default(0.8),
-  topK: posInt().optional(),
-  topP: z.number().gt(0).max(1).optional(),
-});
+const t = taskConfigShape;
 
 export const TrainConfigSchema = z.strictObject({
-  task: z.enum(['lm', 'classification', 'seq2seq', 'extractive-qa']),
+  task: t.task,
   outputDir: z.string().min(1).default('runs/run'),
   /** Start a new run in an outputDir that holds an earlier run's checkpoints (deleting them), as HF's overwrite_output_dir. */
   overwriteOutputDir: z.boolean().default(false),
-  seed: z.int().default(42),
-  model: ModelSchema.prefault({}),
-  data: DataSchema,
-  /** Objective terms and weights, e.g. `{ "ce": 1, "zLoss": 1e-4 }`. */
-  objective: z.record(z.string(), z.number().min(0)).default({ ce: 1 }),
+  seed: t.seed,
+  model: t.model,
+  data: t.data,
+  objective: t.objective,
 
   optim: z.enum(['adamw', 'adam', 'sgd']).default('adamw'),
   learningRate: z.number().gt(0).default(5e-5),
@@ -116,10 +56,10 @@ export const TrainConfigSchema = z.strictObject({
   /** Total optimizer steps; -1 means numTrainEpochs × steps per epoch. */
   maxSteps: z.int().min(-1).default(-1),
   numTrainEpochs: z.number().gt(0).default(3),
-  perDeviceTrainBatchSize: posInt().default(8),
-  perDeviceEvalBatchSize: posInt().default(8),
+  perDeviceTrainBatchSize: t.perDeviceTrainBatchSize,
+  perDeviceEvalBatchSize: t.perDeviceEvalBatchSize,
   gradientAccumulationSteps: posInt().default(1),
-  labelSmoothingFactor: z.number().min(0).lt(1).default(0),
+  labelSmoothingFactor: t.labelSmoothingFactor,
   bf16: z.boolean().default(false),
 
   evalStrategy: z.enum(['steps', 'no']).default('steps'),
@@ -137,7 +77,7 @@ export const TrainConfigSchema = z.strictObject({
   earlyStoppingThreshold: z.number().min(0).default(0),
   /** No progress bar even on a terminal. */
   disableTqdm: z.boolean().default(false),
-  generation: GenerationSchema.prefault({}),
+  generation: t.generation,
   /** NaN / loss-spike guards and gradient diagnostics (issue 8; src/train/stability/config.ts). */
   stability: StabilitySchema.prefault({}),
 });
@@ -205,15 +145,10 @@ export function parseConfig(raw: unknown): TrainConfig {
   const r = TrainConfigSchema.safeParse(raw);
   if (!r.success) throw new ConfigError(formatIssue(r.error.issues[0], raw));
   const c = r.data;
-  if (c.model.nEmbd % c.model.nHead !== 0) {
-    throw new ConfigError(`model.nHead: must divide model.nEmbd (${c.model.nEmbd}) (got ${c.model.nHead})`);
-  }
+  checkTaskConfig(c);
   if (c.bf16) {
     // src/amp has bf16 storage and rounding but no autocast policy the trainer could apply yet.
     throw new ConfigError('bf16: mixed precision training is not available yet (got true); use false');
-  }
-  if (c.data.tokenizer.type === 'hf' && !c.data.tokenizer.path) {
-    throw new ConfigError('data.tokenizer.path: is required for an hf tokenizer');
   }
   return c;
 }

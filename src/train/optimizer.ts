@@ -1,35 +1,31 @@
 /**
- * Builds the optimiser and the learning-rate schedule a config asks for, and converts the
- * optimiser's state dict to and from a checkpoint (tensors → optimizer.safetensors, the rest → JSON
- * in trainer_state.json).
+ * The optimiser and learning-rate schedule a config asks for, built from the optim layer's parts:
+ * parameter groups from `groupParameters` (nanoGPT policy: decay on matrices and embeddings, none on
+ * biases and norm gains; tied weights once; frozen parameters left out), `SGD` / `Adam` / `AdamW`,
+ * `createSchedule`; and the optimiser's state in a checkpoint through `splitStateDict` /
+ * `joinStateDict` (tensors → optimizer.safetensors, the rest → JSON in trainer_state.json).
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, FileFormatError } from '../errors.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import { Adam, AdamW } from '../optim/adam.js';
-import type { Algorithm, Optimizer, OptimizerStateDict, ParamStateDict } from '../optim/optimizer.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { groupParameters } from '../optim/param-groups.js';
 import { SGD } from '../optim/sgd.js';
 import { createSchedule, type LrSchedule, type ScheduleConfig } from '../optim/schedules.js';
+import { joinStateDict, splitStateDict, type OptimizerStateJson } from '../optim/state-dict.js';
 import type { Tensor } from '../tensor/index.js';
 import type { TrainConfig } from './config.js';
 
 export type AnyOptimizer = Optimizer<{ lr: number }>;
 
 /**
- * Parameter groups after Hugging Face / nanoGPT practice: weight decay on matrices (ndim >= 2:
- * linear and embedding weights), none on biases and norm gains.
+ * The optimiser of `config.optim` over the model's parameters, with `config.weightDecay` on the
+ * decay group of `groupParameters(named, { policy: 'nanogpt' })`.
+ * @throws ConfigError when no parameter requires a gradient.
  */
-export function paramGroups(named: readonly [string, Tensor][], weightDecay: number): { params: Tensor[]; weightDecay: number; name: string }[] {
-  const decay = named.filter(([, p]) => p.ndim >= 2).map(([, p]) => p);
-  const noDecay = named.filter(([, p]) => p.ndim < 2).map(([, p]) => p);
-  const groups = [];
-  if (decay.length) groups.push({ params: decay, weightDecay, name: 'decay' });
-  if (noDecay.length) groups.push({ params: noDecay, weightDecay: 0, name: 'no_decay' });
-  return groups;
-}
-
-/** The optimiser of `config.optim` over the model's parameters. */
-export function createOptimizer(config: TrainConfig, named: readonly [string, Tensor][]): AnyOptimizer {
-  const groups = paramGroups(named, config.weightDecay);
+export function createOptimizer(config: TrainConfig, named: Iterable<readonly [string, Tensor]>): AnyOptimizer {
+  const groups = groupParameters(named, { policy: 'nanogpt', weightDecay: config.weightDecay }).filter((g) => g.params.length > 0);
+  if (groups.length === 0) throw new ConfigError('model: no parameter requires a gradient; nothing to train');
   const lr = config.learningRate;
   switch (config.optim) {
     case 'sgd':
@@ -67,31 +63,22 @@ export function createLrSchedule(config: TrainConfig, total: number): LrSchedule
   }
 }
 
-/** An optimizer state dict split into float32 tensors (for safetensors) and JSON. */
-export function optimizerToCheckpoint(opt: AnyOptimizer): { tensors: Record<string, SafeTensor>; json: unknown } {
-  const sd = opt.stateDict();
-  const tensors: Record<string, SafeTensor> = {};
-  const state = sd.state.map((e, i) => {
-    if (e === null) return null;
-    for (const [k, b] of Object.entries(e.buffers)) tensors[`state.${i}.${k}`] = { dtype: 'F32', shape: e.shape, data: b };
-    return { step: e.step, shape: e.shape, buffers: Object.keys(e.buffers) };
-  });
-  return { tensors, json: { algorithm: sd.algorithm, paramGroups: sd.paramGroups, state } };
+/** An optimizer's state split into float32 tensors (for optimizer.safetensors) and JSON. */
+export function optimizerToCheckpoint(opt: AnyOptimizer): { tensors: Record<string, SafeTensor>; json: OptimizerStateJson } {
+  const { json, tensors } = splitStateDict(opt.stateDict());
+  const safe: Record<string, SafeTensor> = {};
+  for (const [k, t] of Object.entries(tensors)) safe[k] = { dtype: 'F32', shape: t.shape, data: t.data };
+  return { tensors: safe, json };
 }
 
-/** Inverse of `optimizerToCheckpoint`. @throws ValueError (from the optimiser) when it does not fit. */
-export function optimizerFromCheckpoint(opt: AnyOptimizer, json: unknown, tensors: Record<string, SafeTensor>): void {
-  const j = json as { algorithm: Algorithm; paramGroups: OptimizerStateDict['paramGroups']; state: ({ step?: number; shape: number[]; buffers: string[] } | null)[] };
-  const state = j.state.map((e, i) => {
-    if (e === null) return null;
-    const buffers: Record<string, Float32Array> = {};
-    for (const k of e.buffers) {
-      const t = tensors[`state.${i}.${k}`];
-      buffers[k] = t ? (t.data as Float32Array) : new Float32Array(0);
-    }
-    const out: ParamStateDict = { shape: e.shape, buffers };
-    if (e.step !== undefined && e.step !== null) out.step = e.step;
-    return out;
-  });
-  opt.loadStateDict({ algorithm: j.algorithm, paramGroups: j.paramGroups, state });
+/**
+ * Inverse of `optimizerToCheckpoint`.
+ * @throws FileFormatError naming `where` (the checkpoint) when a tensor is missing or does not fit.
+ */
+export function optimizerFromCheckpoint(opt: AnyOptimizer, json: unknown, tensors: Record<string, SafeTensor>, where: string): void {
+  try {
+    opt.loadStateDict(joinStateDict(json as OptimizerStateJson, tensors as Record<string, { shape: number[]; data: Float32Array }>));
+  } catch (e) {
+    throw new FileFormatError(`${where}: ${(e as Error).message}`);
+  }
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,12 @@ test('train end to end: validation loss, sample, checkpoint, metrics and report 
   for (const f of ['metrics.jsonl', 'report.html', 'loss.svg', 'config.json', 'checkpoint-6/model.safetensors', 'checkpoint-6/optimizer.safetensors', 'checkpoint-6/trainer_state.json', 'checkpoint-6/config.json', 'checkpoint-6/tokenizer.json']) {
     assert.ok(existsSync(join(run, f)), `${f} missing`);
   }
+  // Scaling is off in the CLI (no fp16 yet): the GradScaler's value, 1, on every train line and in the checkpoint.
+  const train = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.split === 'train');
+  assert.ok(train.length >= 3 && train.every((l) => l.lossScale === 1), 'lossScale of the train lines');
+  const state = JSON.parse(readFileSync(join(run, 'checkpoint-6/trainer_state.json'), 'utf8'));
+  assert.equal(state.lossScale, 1);
+  assert.equal(state.gradScaler.scale, 65536); // a disabled scaler keeps (and saves) its configured scale
   const e = trainformer('eval', run);
   assert.equal(e.code, 0, e.stderr);
   // The same weights on the same validation text: eval repeats the final evaluation's loss.

@@ -34,7 +34,7 @@ test('classification: a small Encoder learns "good" vs "bad" to 100% validation 
   assert.deepEqual(task.labelMap.labels, ['neg', 'pos']);
   assert.equal(task.batchesPerEpoch, 6);
   const before = task.evaluate();
-  const r = await new Trainer({ config, task, report: false }).train();
+  const r = await new Trainer({ config, task }).train();
   assert.equal(r.step, 36); // 6 epochs × 6 batches
   assert.equal(r.finalMetrics!.accuracy, 1);
   assert.equal(r.finalMetrics!.macroF1, 1);

@@ -22,7 +22,7 @@ test('seq2seq: eng→fra pairs, teacher forcing with ignored padding; loss falls
   });
   const task = (await createTask(config)) as Seq2SeqTask;
   const before = task.evaluate();
-  const r = await new Trainer({ config, task, report: false }).train();
+  const r = await new Trainer({ config, task }).train();
   const after = r.finalMetrics!;
   assert.ok(after.loss < before.loss, `loss ${before.loss} → ${after.loss}`);
   assert.ok(Math.abs(after.perplexity - Math.exp(after.loss)) < 1e-9 * after.perplexity);
@@ -36,7 +36,7 @@ test('extractive-qa: SQuAD lines, start/end cross-entropy; exact match and F1 ar
     data: { train: 'examples/data/squad/train.jsonl', validation: 'examples/data/squad/valid.jsonl', tokenizer: { type: 'word' }, limit: 24, maxLength: 96 },
   });
   const task = await createTask(config);
-  const r = await new Trainer({ config, task, report: false }).train();
+  const r = await new Trainer({ config, task }).train();
   const m = r.finalMetrics!;
   assert.ok(Number.isFinite(m.loss));
   for (const k of ['exactMatch', 'f1']) assert.ok(m[k] >= 0 && m[k] <= 1, `${k} = ${m[k]}`);

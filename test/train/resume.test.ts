@@ -14,6 +14,7 @@ import { createTask } from '../../src/tasks/index.js';
 import { parseConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { withoutTiming } from '../../src/train/metrics.js';
+import { GradScaler } from '../../src/optim/grad-scaler.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-resume-'));
 const text = join(dir, 'text.txt');
@@ -34,10 +35,10 @@ function config(outputDir: string, overwriteOutputDir = false) {
   });
 }
 
-async function run(outputDir: string, opts: { stopAfterSteps?: number; resume?: boolean; overwrite?: boolean } = {}) {
+async function run(outputDir: string, opts: { stopAfterSteps?: number; resume?: boolean; overwrite?: boolean; gradScaler?: GradScaler } = {}) {
   const cfg = config(outputDir, opts.overwrite ?? false);
   const task = await createTask(cfg);
-  return new Trainer({ config: cfg, task, report: false, ...opts }).train();
+  return new Trainer({ config: cfg, task, ...opts }).train();
 }
 
 function metricLines(outputDir: string) {
@@ -73,6 +74,22 @@ test('N steps + stop + resume + N steps equals 2N steps straight, bit for bit', 
   assert.deepEqual(a.finalMetrics, b.finalMetrics);
 });
 
+test('with a dynamic GradScaler: the resumed run continues its scale and growth tracker, bit for bit', async () => {
+  const scaler = () => new GradScaler({ initScale: 256, growthInterval: 3 });
+  const straight = join(dir, 'scaled-straight');
+  const resumed = join(dir, 'scaled-resumed');
+  await run(straight, { gradScaler: scaler() });
+  await run(resumed, { stopAfterSteps: N, gradScaler: scaler() });
+  await run(resumed, { resume: true, gradScaler: scaler() });
+  const ma = metricLines(straight), mb = metricLines(resumed);
+  assert.deepEqual(mb, ma);
+  // Growth after 3 clean steps: a resumed run that restarted the scaler (256, tracker 0) would log 256 at step 5.
+  assert.deepEqual(ma.filter((r) => r.split === 'train').map((r) => r.lossScale), [256, 256, 256, 512, 512, 512, 1024, 1024]);
+  const pa = readFileSync(join(straight, `checkpoint-${2 * N}`, 'model.safetensors'));
+  const pb = readFileSync(join(resumed, `checkpoint-${2 * N}`, 'model.safetensors'));
+  assert.equal(pa.toString('base64'), pb.toString('base64'), 'final parameters differ');
+});
+
 test('a fresh run in a folder with old checkpoints is refused, and starts over only with overwriteOutputDir', async () => {
   const out = join(dir, 'fresh');
   await run(out, { stopAfterSteps: N });
@@ -104,7 +121,7 @@ test('classification resume (shuffled DataLoader position, dropout RNG) is exact
     stability: { spikeGuard: { enabled: false } },
   });
   const go = async (out: string, opts: { stopAfterSteps?: number; resume?: boolean } = {}) =>
-    new Trainer({ config: cfg(out), task: await createTask(cfg(out)), report: false, ...opts }).train();
+    new Trainer({ config: cfg(out), task: await createTask(cfg(out)), ...opts }).train();
   const straight = join(dir, 'cls-straight'), resumed = join(dir, 'cls-resumed');
   await go(straight);
   await go(resumed, { stopAfterSteps: N + 1 }); // 32 training examples / 6 = 6 batches per epoch: resume mid-epoch

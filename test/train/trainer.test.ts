@@ -34,7 +34,7 @@ test('live buffers and bytes stay flat across training steps', async () => {
   const cfg = config('memory');
   const task = await createTask(cfg);
   const stats: { liveBuffers: number; liveBytes: number }[] = [];
-  const trainer = new Trainer({ config: cfg, task, report: false, callbacks: [{ onStepEnd: () => { stats.push(T.memoryStats()); } }] });
+  const trainer = new Trainer({ config: cfg, task, callbacks: [{ onStepEnd: () => { stats.push(T.memoryStats()); } }] });
   await trainer.train();
   assert.equal(stats.length, 12);
   // After the optimizer state exists (step 1), nothing accumulates from step to step.
@@ -58,7 +58,7 @@ test('gradient accumulation: the optimizer sees the mean of the micro-batch grad
     });
   }
   const before = params.map(([, p]) => Float64Array.from(p.data()));
-  await new Trainer({ config: cfg, task, report: false }).train();
+  await new Trainer({ config: cfg, task }).train();
   // SGD with lr 1: p_new = p_old - mean gradient.
   const after = [...task.model.namedParameters()];
   after.forEach(([n, p], i) => {
@@ -89,7 +89,7 @@ test('a run with early stopping in the config ends early and says why; saveTotal
   // learningRate ~0 → the validation loss never improves → stop after 2 evaluations past the first.
   const cfg = config('early', { learningRate: 1e-12, maxSteps: 60, evalSteps: 3, earlyStoppingPatience: 2, saveSteps: 3, saveTotalLimit: 2 });
   const task = await createTask(cfg);
-  const r = await new Trainer({ config: cfg, task, report: false }).train();
+  const r = await new Trainer({ config: cfg, task }).train();
   assert.ok(r.stoppedEarly !== null);
   assert.equal(r.step, 9);
   assert.deepEqual(listCheckpoints(cfg.outputDir).map((c) => c.step), [6, 9]);

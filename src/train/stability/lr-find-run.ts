@@ -1,18 +1,18 @@
 /**
  * The learning-rate range test on a real training setup: the task, model and optimizer a training
- * config builds, trained for up to `numSteps` steps (gradient accumulation and clipping as the
- * Trainer does them) while the learning rate sweeps exponentially (src/train/stability/lr-find.ts).
+ * config builds, trained for up to `numSteps` steps (the Trainer's own step, train/step.ts: the same
+ * accumulation and clipping) while the learning rate sweeps exponentially (src/train/stability/lr-find.ts).
  * Writes `<outputDir>/lr_find.jsonl` as it goes — `{lr, loss, smoothed}` per step, then
  * `{suggestedLr, rule, suggestions, stoppedBy}` — the format the run report reads
  * (src/report/parse-lr-find.ts). The model is left trained by the sweep: it is not a result.
  */
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
-import { clipGradNorm } from '../../optim/clip-grad.js';
-import * as T from '../../tensor/index.js';
+import { GradScaler } from '../../optim/grad-scaler.js';
 import type { Task } from '../../tasks/types.js';
 import type { TrainConfig } from '../config.js';
 import { createOptimizer } from '../optimizer.js';
+import { runTrainingStep } from '../step.js';
 import { describeRule, lrFind, type LrFindOptions, type LrFindResult, type LrRule } from './lr-find.js';
 
 export interface LrFindRunOptions extends LrFindOptions {
@@ -39,29 +39,18 @@ export function runLrFind(config: TrainConfig, task: Task, o: LrFindRunOptions =
   const path = join(dir, 'lr_find.jsonl');
   // Written beside the target and renamed at the end: a failed sweep never clobbers an earlier lr_find.jsonl.
   const tmp = join(dir, `.lr_find.jsonl.${process.pid}.tmp`);
-  const named = [...task.model.namedParameters()];
-  const params = named.map(([, p]) => p);
-  const optimizer = createOptimizer(config, named);
-  const accum = config.gradientAccumulationSteps;
+  const params = [...task.model.namedParameters()];
+  const optimizer = createOptimizer(config, params);
+  // The Trainer's step: counted-target accumulation, clipping; scaling off.
+  const parts = { task, optimizer, scaler: new GradScaler({ enabled: false }), params, maxGradNorm: config.maxGradNorm };
   const lines: string[] = [];
   fs.writeFileSync(tmp, '');
   const num = (x: number) => (Number.isFinite(x) ? x : null);
   task.model.train();
   const step = (lr: number, i: number): number => {
-    let loss = 0;
-    T.scope(() => {
-      for (let k = 0; k < accum; k++) {
-        const out = task.loss(task.nextBatch());
-        T.backward(accum > 1 ? T.mulScalar(out.loss, 1 / accum) : out.loss);
-        loss += out.loss.item() / accum;
-      }
-      if (config.maxGradNorm > 0) clipGradNorm(params, config.maxGradNorm);
-      if (Number.isFinite(loss)) {
-        optimizer.setLr(lr);
-        optimizer.step();
-      }
-      optimizer.zeroGrad();
-    });
+    const batches = Array.from({ length: config.gradientAccumulationSteps }, () => task.nextBatch());
+    optimizer.setLr(lr);
+    const { loss } = runTrainingStep(parts, batches, (l) => (Number.isFinite(l.loss) ? {} : { skip: true }));
     o.onStep?.(i, lr, loss);
     return loss;
   };

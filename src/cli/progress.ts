@@ -1,8 +1,13 @@
 /**
  * Training progress on stderr: a `cli-progress` bar on a terminal (step, loss, lr, tokens/s, ETA),
  * plain one-line records otherwise (CI logs, pipes), so logs stay readable without control codes.
+ * `ProgressCallback` drives it from the Trainer's hooks; `progressLogger` prints the library's
+ * messages above the bar instead of through it.
  */
 import cliProgress from 'cli-progress';
+import type { Logger } from '../logger.js';
+import type { StepEndInfo, TrainerCallback, TrainerControl } from '../train/callbacks.js';
+import type { MetricsRecord } from '../train/metrics.js';
 
 export interface ProgressValues {
   loss: number;
@@ -67,4 +72,48 @@ export class Progress {
     this.bar?.stop();
     this.bar = null;
   }
+}
+
+/** The progress bar as a Trainer callback (Hugging Face's ProgressCallback). */
+export class ProgressCallback implements TrainerCallback {
+  private bar: Progress | null = null;
+
+  constructor(private readonly disabled: boolean, private readonly out: NodeJS.WriteStream = process.stderr) {}
+
+  /** The bar while training runs (messages must go through it). */
+  get active(): Progress | null {
+    return this.bar;
+  }
+
+  onTrainBegin(t: TrainerControl): void {
+    this.bar = new Progress(t.totalSteps, t.step, this.disabled, this.out);
+  }
+
+  onStepEnd(_t: TrainerControl, info: StepEndInfo): void {
+    this.bar?.update(info.step);
+  }
+
+  onLog(_t: TrainerControl, rec: MetricsRecord): void {
+    this.bar?.update(rec.step as number, { loss: rec.loss as number, lr: rec.lr as number, tokensPerSecond: rec.tokensPerSecond as number });
+  }
+
+  onTrainEnd(): void {
+    this.stop();
+  }
+
+  /** Ends the bar (also when training threw). */
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+/** A logger writing every message as a line to `out`, above the progress bar when one is showing. */
+export function progressLogger(progress: ProgressCallback | null, out: NodeJS.WritableStream = process.stderr): Logger {
+  const line = (m: string): void => {
+    const bar = progress?.active;
+    if (bar) bar.message(m);
+    else out.write(`${m}\n`);
+  };
+  return { info: line, warn: line };
 }

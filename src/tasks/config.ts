@@ -1,0 +1,56 @@
+/**
+ * The tasks layer's slice of a training config: which task, the model and data blocks it builds from
+ * (their schemas belong to models/ and data/), the objective, the batch sizes, label smoothing, the
+ * seed and the generation settings. `train/config.ts` composes this slice with the trainer's own
+ * fields into the one validated `TaskConfig`; a task needs only a {@link TaskConfig}.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { DataSchema } from '../data/config.js';
+import { ModelSchema } from '../models/schema.js';
+
+const posInt = () => z.int().min(1);
+
+export const TASK_NAMES = ['lm', 'classification', 'seq2seq', 'extractive-qa'] as const;
+
+/** Text generation settings (end-of-training sample and `generate`). */
+export const GenerationSchema = z.strictObject({
+  prompt: z.string().default('\n'),
+  maxNewTokens: posInt().default(200),
+  /** 0 = greedy. */
+  temperature: z.number().min(0).default(0.8),
+  topK: posInt().optional(),
+  topP: z.number().gt(0).max(1).optional(),
+});
+
+/** The fields of the task slice (spread into the training config's schema). */
+export const taskConfigShape = {
+  task: z.enum(TASK_NAMES),
+  seed: z.int().default(42),
+  model: ModelSchema.prefault({}),
+  data: DataSchema,
+  /** Objective terms and weights, e.g. `{ "ce": 1, "zLoss": 1e-4 }`. */
+  objective: z.record(z.string(), z.number().min(0)).default({ ce: 1 }),
+  perDeviceTrainBatchSize: posInt().default(8),
+  perDeviceEvalBatchSize: posInt().default(8),
+  labelSmoothingFactor: z.number().min(0).lt(1).default(0),
+  generation: GenerationSchema.prefault({}),
+};
+
+export const TaskConfigSchema = z.object(taskConfigShape);
+
+/** What a task reads of a validated config (a `TaskConfig` is one). */
+export type TaskConfig = z.infer<typeof TaskConfigSchema>;
+
+/**
+ * Checks between fields of the task slice that a schema cannot express.
+ * @throws ConfigError naming the field.
+ */
+export function checkTaskConfig(c: TaskConfig): void {
+  if (c.model.nEmbd % c.model.nHead !== 0) {
+    throw new ConfigError(`model.nHead: must divide model.nEmbd (${c.model.nEmbd}) (got ${c.model.nHead})`);
+  }
+  if (c.data.tokenizer.type === 'hf' && !c.data.tokenizer.path) {
+    throw new ConfigError('data.tokenizer.path: is required for an hf tokenizer');
+  }
+}

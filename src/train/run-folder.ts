@@ -1,0 +1,44 @@
+/**
+ * Run-folder policy: what `outputDir` may hold when a run starts, where a resumed run continues
+ * from, and the files a run writes beside its checkpoints.
+ *
+ * - `--resume` (true): continue from the newest complete checkpoint; none there: start at step 0.
+ *   Folders named like checkpoints but incomplete are an error, never silently restarted over.
+ * - `--resume <path>`: continue from that checkpoint.
+ * - no resume: an outputDir holding an earlier run's checkpoints is an error unless
+ *   `overwriteOutputDir` (Hugging Face's overwrite_output_dir), which deletes them: a fresh run among
+ *   old checkpoints would mix two runs.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { log } from '../logger.js';
+import { latestCheckpoint, removeStaleTemporaries } from './checkpoint.js';
+
+/**
+ * Prepares `outputDir` (created; temporaries of interrupted saves removed) and applies the policy.
+ * @returns the checkpoint to resume from, or null for a fresh start.
+ * @throws ConfigError naming --resume / outputDir when the folder's contents forbid the start.
+ */
+export function openRunFolder(outputDir: string, resume: boolean | string | undefined, overwriteOutputDir: boolean): string | null {
+  fs.mkdirSync(outputDir, { recursive: true });
+  removeStaleTemporaries(outputDir);
+  const from = typeof resume === 'string' ? resume : resume ? latestCheckpoint(outputDir) : null;
+  if (from) return from;
+  const old = fs.readdirSync(outputDir).filter((n) => /^checkpoint-\d+$/.test(n));
+  if (resume && old.length) {
+    throw new ConfigError(`--resume: no complete checkpoint in ${outputDir} (${old.join(', ')} lack trainer_state.json); fix or remove them, or train without --resume and --overwriteOutputDir true`);
+  }
+  if (!resume && old.length && !overwriteOutputDir) {
+    throw new ConfigError(`outputDir: ${outputDir} already holds ${old.join(', ')} from an earlier run; pass --resume to continue it, --overwriteOutputDir true to replace it, or another --outputDir`);
+  }
+  if (resume) log.info(`no checkpoint in ${outputDir}; starting from step 0`);
+  for (const n of old) fs.rmSync(join(outputDir, n), { recursive: true, force: true });
+  return null;
+}
+
+/** Writes the run's config.json and the task's artifacts (tokenizer.json, labels.json) into outputDir. */
+export function writeRunFiles(outputDir: string, config: unknown, artifacts: Record<string, unknown>): void {
+  fs.writeFileSync(join(outputDir, 'config.json'), JSON.stringify(config, null, 2));
+  for (const [name, json] of Object.entries(artifacts)) fs.writeFileSync(join(outputDir, name), JSON.stringify(json));
+}
