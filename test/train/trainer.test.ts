@@ -86,8 +86,9 @@ test('early stopping: stops after `patience` evaluations without improvement', (
 });
 
 test('a run with early stopping in the config ends early and says why; saveTotalLimit keeps two checkpoints', async () => {
-  // learningRate ~0 → the validation loss never improves → stop after 2 evaluations past the first.
-  const cfg = config('early', { learningRate: 1e-12, maxSteps: 60, evalSteps: 3, earlyStoppingPatience: 2, saveSteps: 3, saveTotalLimit: 2 });
+  // learningRate ~0 → the validation loss never improves by more than the threshold (it moves by ~1e-12:
+  // zero biases take 1e-12 steps, which a float64 loss path can see) → stop after 2 evaluations past the first.
+  const cfg = config('early', { learningRate: 1e-12, maxSteps: 60, evalSteps: 3, earlyStoppingPatience: 2, earlyStoppingThreshold: 1e-6, saveSteps: 3, saveTotalLimit: 2 });
   const task = await createTask(cfg);
   const r = await new Trainer({ config: cfg, task }).train();
   assert.ok(r.stoppedEarly !== null);
