@@ -77,8 +77,21 @@ export function optimizerToCheckpoint(opt: AnyOptimizer): { tensors: Record<stri
  */
 export function optimizerFromCheckpoint(opt: AnyOptimizer, json: unknown, tensors: Record<string, SafeTensor>, where: string): void {
   try {
-    opt.loadStateDict(joinStateDict(json as OptimizerStateJson, tensors as Record<string, { shape: number[]; data: Float32Array }>));
+    opt.loadStateDict(joinStateDict(fromEarlierLayout(json as OptimizerStateJson), tensors as Record<string, { shape: number[]; data: Float32Array }>));
   } catch (e) {
     throw new FileFormatError(`${where}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Checkpoints written before the trainer used splitStateDict list each state's buffer names
+ * (`buffers: ['expAvg', 'expAvgSq']`, tensors `state.<i>.<name>`); map them to the current layout
+ * (`buffers: { expAvg: 'state.<i>.expAvg' }`) so those runs still resume.
+ */
+function fromEarlierLayout(json: OptimizerStateJson): OptimizerStateJson {
+  if (json === null || typeof json !== 'object' || !Array.isArray(json.state)) return json;
+  const state = json.state.map((e, i) => (e && Array.isArray(e.buffers)
+    ? { ...e, buffers: Object.fromEntries((e.buffers as string[]).map((k) => [k, `state.${i}.${k}`])) }
+    : e));
+  return { ...json, state };
 }

@@ -90,6 +90,21 @@ test('with a dynamic GradScaler: the resumed run continues its scale and growth 
   assert.equal(pa.toString('base64'), pb.toString('base64'), 'final parameters differ');
 });
 
+test('a checkpoint with the earlier optimizer layout (buffer name lists) still resumes, to the same result', async () => {
+  const now = join(dir, 'layout-now'), earlier = join(dir, 'layout-earlier');
+  await run(now, { stopAfterSteps: N });
+  await run(earlier, { stopAfterSteps: N });
+  const statePath = join(earlier, `checkpoint-${N}`, 'trainer_state.json');
+  const st = JSON.parse(readFileSync(statePath, 'utf8'));
+  st.optimizer.state = st.optimizer.state.map((e: { buffers: Record<string, string> } | null) => e && { ...e, buffers: Object.keys(e.buffers) });
+  writeFileSync(statePath, JSON.stringify(st));
+  await run(now, { resume: true });
+  await run(earlier, { resume: true });
+  const pa = readFileSync(join(now, `checkpoint-${2 * N}`, 'model.safetensors'));
+  const pb = readFileSync(join(earlier, `checkpoint-${2 * N}`, 'model.safetensors'));
+  assert.equal(pa.toString('base64'), pb.toString('base64'));
+});
+
 test('a fresh run in a folder with old checkpoints is refused, and starts over only with overwriteOutputDir', async () => {
   const out = join(dir, 'fresh');
   await run(out, { stopAfterSteps: N });
