@@ -1,7 +1,7 @@
 /**
  * The run report (issues 7 and 8): reads a run directory's metrics.jsonl, lr_find.jsonl and
  * config.json and writes `report.html` (one self-contained page, charts by an inlined uPlot) and
- * `loss.svg` (the loss curves, rendered by Vega in Node).
+ * `loss.svg` (the loss curves, a static SVG written in Node).
  *
  * Usage:
  *   import { writeReport } from './report/index.js';   // from src/
@@ -99,7 +99,7 @@ export async function buildReport(runDir: string, opts: ReportOptions = {}): Pro
     title, runDir: dir, generatedAt: opts.now ?? new Date(), summary, config, notes,
     issues: [...metrics.issues, ...lrFind.issues], charts, events: metrics.events, library,
   });
-  const svg = await renderLossSvg(metrics, title, opts.maxSvgPoints ?? DEFAULT_MAX_SVG_POINTS);
+  const svg = renderLossSvg(metrics, title, opts.maxSvgPoints ?? DEFAULT_MAX_SVG_POINTS);
   return { html, svg, metrics, lrFind, config, charts, summary, notes };
 }
 

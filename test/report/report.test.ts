@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { buildReport, writeReport, DATA_ELEMENT_ID } from '../../src/report/index.js';
 import type { ChartSpec, EmbeddedReportData } from '../../src/report/index.js';
 import { escapeHtml, jsonForScript } from '../../src/report/escape.js';
-import { thin } from '../../src/report/svg.js';
+import { niceTicks, thin } from '../../src/report/svg.js';
 import { FileFormatError } from '../../src/errors.js';
 
 // ---------------------------------------------------------------- a minimal XML well-formedness parser
@@ -397,6 +397,54 @@ test('loss.svg parses as XML and draws one curve per loss series', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('loss.svg places every point by one affine map of (step, loss), consistent with its tick labels', async () => {
+  const { dir, syn } = await makeRunDir(false);
+  try {
+    const root = parseXml((await buildReport(dir)).svg);
+    const d = [...walk(root)].find((e) => e.name === 'g' && /\bcurve-0\b/.test(e.attrs['class'] ?? ''))!;
+    const path = [...walk(d)].find((e) => e.name === 'path')!.attrs['d']!;
+    const pts = [...path.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    // The train curve's finite points in step order (the synthetic run's last value per step).
+    const want = [...syn.train].filter(([, v]) => v.loss !== null).sort((a, b) => a[0] - b[0]).map(([s, v]) => [s, v.loss!] as const);
+    assert.equal(pts.length, want.length);
+    const fit = (i: 0 | 1) => {
+      const [a, b] = [0, want.length - 1];
+      const k = (pts[b]![i] - pts[a]![i]) / (want[b]![i] - want[a]![i]);
+      return (v: number) => pts[a]![i] + k * (v - want[a]![i]);
+    };
+    const fx = fit(0);
+    const fy = fit(1);
+    for (let j = 0; j < want.length; j++) {
+      assert.ok(Math.abs(fx(want[j]![0]) - pts[j]![0]) < 0.02, `x of step ${want[j]![0]}`);
+      assert.ok(Math.abs(fy(want[j]![1]) - pts[j]![1]) < 0.02, `y of loss ${want[j]![1]}`);
+    }
+    assert.ok(fy(2) > fy(3), 'larger loss is higher on the page');
+    // Each y tick label sits where the same map puts its value.
+    const labels = [...walk(root)].filter((e) => e.name === 'text' && e.attrs['text-anchor'] === 'end');
+    assert.ok(labels.length >= 3);
+    for (const l of labels) assert.ok(Math.abs(fy(Number(l.text.replace(/,/g, ''))) - (Number(l.attrs['y']) - 4)) < 0.05, `tick ${l.text}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('niceTicks: equal 1/2/5×10^k spacing, inside and covering [lo, hi]', () => {
+  assert.deepEqual(niceTicks(0, 10, 5).ticks, [0, 2, 4, 6, 8, 10]);
+  assert.deepEqual(niceTicks(0.1, 0.35, 5).ticks.map((t) => Number(t.toFixed(12))), [0.1, 0.15, 0.2, 0.25, 0.3, 0.35]);
+  fc.assert(fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.double({ min: 1e-6, max: 1e6, noNaN: true }), (lo, span) => {
+    const hi = lo + span;
+    fc.pre(hi > lo);
+    const { step, ticks } = niceTicks(lo, hi);
+    const eps = step * 1e-6 + 4 * Number.EPSILON * Math.max(Math.abs(lo), Math.abs(hi)); // float64 rounding of k·step
+    const mant = step / 10 ** Math.floor(Math.log10(step) + 1e-12);
+    assert.ok([1, 2, 5, 10].some((m) => Math.abs(mant - m) < 1e-9), `step ${step}`);
+    assert.ok(ticks.length >= 2 && ticks.length <= 13, `${ticks.length} ticks`);
+    for (const t of ticks) assert.ok(t >= lo - eps && t <= hi + eps);
+    for (let i = 1; i < ticks.length; i++) assert.ok(Math.abs(ticks[i]! - ticks[i - 1]! - step) <= 2 * eps);
+    assert.ok(ticks[0]! - lo < step + eps && hi - ticks[ticks.length - 1]! < step + eps);
+  }), { numRuns: 300 });
 });
 
 test('writeReport writes both files atomically and returns their paths', async () => {
