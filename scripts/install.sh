@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian machine with Node.js 20 lacks, then the npm packages (which builds the
-# TypeScript and, where OpenBLAS and a compiler are present, the native addon; with Open MPI, the MPI
-# binding of distributed training; iproute2 for the two-namespace distributed test).
+# Installs what a fresh Debian machine with Node.js 20 lacks, then the npm packages (whose install
+# script builds, where OpenBLAS and a compiler are present, the native addon; with Open MPI, the MPI
+# binding of distributed training; iproute2 for the two-namespace distributed test), then the TypeScript.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -18,3 +18,4 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 npm ci --no-audit --no-fund
+npm run build
