@@ -16,9 +16,10 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-omit-frame-pointer"],
-      "cflags_cc": ["-O3", "-march=<!(node -p \"process.env.TRAINFORMER_NATIVE_MARCH || 'native'\")", "-mprefer-vector-width=512", "-fno-math-errno",
+      "cflags_cc": ["-O3", "-march=<!(node -p \"process.env.TRAINFORMER_NATIVE_MARCH || 'native'\")", "-fno-math-errno",
         "-fno-trapping-math", "-pthread"],
-      "libraries": ["-lopenblas", "-pthread", "-ldl"]
+      "libraries": ["-lopenblas", "-pthread", "-ldl"],
+      "conditions": [["target_arch=='x64' or target_arch=='ia32'", {"cflags_cc": ["-mprefer-vector-width=512"]}]]
     }
   ]
 }

@@ -8,7 +8,10 @@
 
 namespace tf {
 
-/** 16 floats as one GCC vector (AVX-512 register, or split into AVX2 / SSE halves by the compiler). */
+/**
+ * 16 floats as one GCC vector: one AVX-512 register, or split by the compiler into AVX2 / SSE / NEON
+ * registers on targets with narrower vectors (generic code, no intrinsics).
+ */
 typedef float v16f __attribute__((vector_size(64)));
 
 // ---- thread pool (pool.cc) ----------------------------------------------------------------------
@@ -94,7 +97,7 @@ inline float normalCdf(float x) {
   p = p * t + 0.37409196f;
   p = p * t + 1.00002368f;
   p = p * t - 1.26551223f;
-#if defined(__FMA__)
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
   const float sqHi = ax * ax;
   const float sqLo = sqHi < 1e30f ? std::fma(ax, ax, -sqHi) : 0.0f;  // fma(inf, inf, -inf) is NaN
 #else

@@ -5,8 +5,9 @@
 // briefly and then sleep, so they do not hold cores that OpenBLAS's threads need for the matrix
 // product that often comes next.
 #include <dlfcn.h>
-#include <immintrin.h>
+#if defined(__linux__)
 #include <sched.h>
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -24,17 +25,33 @@ namespace {
 // How long an idle worker polls for the next job before sleeping.
 constexpr int kSpinMicros = 30;
 
+// A hint inside spin-wait loops that lets the core (or its sibling hyper-thread) rest: x86 `pause`,
+// Arm `yield`; elsewhere a compiler barrier, so the loop still re-reads the atomics.
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield" ::: "memory");
+#else
+  asm volatile("" ::: "memory");
+#endif
+}
+
 int defaultThreads() {
   const char* env = std::getenv("TRAINFORMER_NUM_THREADS");
   if (env != nullptr) {
     int n = std::atoi(env);
     if (n >= 1) return n;
   }
+#if defined(__linux__)
+  // The CPUs this process may run on (taskset, cgroups' cpusets), which can be fewer than the machine's.
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
     int n = CPU_COUNT(&set);
     if (n >= 1) return n;
   }
+#endif
+  // Elsewhere (macOS, the BSDs) there is no per-process CPU mask to read: all online CPUs.
   unsigned h = std::thread::hardware_concurrency();
   return h >= 1 ? static_cast<int>(h) : 1;
 }
@@ -77,7 +94,7 @@ class Pool {
     for (int64_t c; (c = next_.fetch_add(1, std::memory_order_relaxed)) < total_;) chunk(c, 0);
     // Every chunk is claimed: close the job and wait for the workers still inside it.
     state_.fetch_and(~int64_t{1}, std::memory_order_acq_rel);
-    while ((state_.load(std::memory_order_acquire) >> 1) != 0) _mm_pause();
+    while ((state_.load(std::memory_order_acquire) >> 1) != 0) cpuRelax();
     return true;
   }
 
@@ -117,7 +134,7 @@ class Pool {
       if (g == seen) {
         auto t0 = std::chrono::steady_clock::now();
         for (int spin = 0;; ++spin) {
-          _mm_pause();
+          cpuRelax();
           g = generation_.load(std::memory_order_acquire);
           if (g != seen) break;
           if ((spin & 63) == 63 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(kSpinMicros)) break;

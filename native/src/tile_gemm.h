@@ -2,7 +2,7 @@
 // with N a multiple of 16 and B, C 64-byte aligned with leading dimensions that are multiples of
 // 16. Written with GCC vector extensions at the target's native width, and a register block sized
 // so that the accumulators stay in registers: 4 rows × 64 columns with AVX-512 (16 of 32 zmm),
-// 4 × 16 with AVX (8 of 16 ymm), 4 × 8 with SSE (8 of 16 xmm).
+// 4 × 16 with AVX (8 of 16 ymm), 4 × 8 with 128-bit vectors (SSE, or NEON on Arm: 8 of 16/32).
 #pragma once
 #include <cstdint>
 
