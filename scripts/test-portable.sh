@@ -2,7 +2,7 @@
 # Builds the native addon for baseline x86-64 (-march=x86-64: SSE2 only, no AVX/FMA, as a machine
 # without them would compile it) into build/portable/, checks that its code uses no AVX register,
 # and runs the test suite on it (TRAINFORMER_NATIVE_ADDON points the loader at it).
-# Usage: bash scripts/test-portable.sh [node --test arguments]   (default: the whole suite, dist/test/)
+# Usage: bash scripts/test-portable.sh [node --test arguments]   (default: `npm test`, the whole suite)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -29,4 +29,4 @@ fi
 # OPENBLAS_CORETYPE keeps OpenBLAS (a DYNAMIC_ARCH build) on its SSE kernels too.
 export TRAINFORMER_NATIVE_ADDON=$addon OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Nehalem}
 node --input-type=module -e "import { getBackend } from './dist/src/index.js'; if (getBackend().name !== 'native') { console.error('test-portable: FAIL: the baseline addon did not load'); process.exit(1); }"
-node --test "${@:-dist/test/}"
+if [ $# -gt 0 ]; then node --test "$@"; else npm test; fi
