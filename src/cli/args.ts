@@ -4,7 +4,8 @@
  * on top of the config file before validation (so an override is checked like the file's value).
  */
 import { ConfigError } from '../errors.js';
-import { parseOverrideValue, setField } from '../train/config.js';
+import { parseOverrideValue, setField, TrainConfigSchema } from '../train/config.js';
+import { canonicalPath, normalizeFieldNames } from '../train/config-names.js';
 
 /** A value is the next token unless that token is another `--option`; a lone flag means true. */
 export function parseOverrides(args: readonly string[]): [string, unknown][] {
@@ -25,8 +26,13 @@ export function parseOverrides(args: readonly string[]): [string, unknown][] {
   return out;
 }
 
-/** Applies overrides to a raw config (in place). */
+/**
+ * Applies overrides to a raw config (in place). A flag in snake_case or kebab-case
+ * (`--per_device_train_batch_size`, `--max-steps`) sets the camelCase field, and the file's own
+ * spellings are made camelCase first, so the flag replaces the file's value whichever way each is spelled.
+ */
 export function applyOverrides(raw: Record<string, unknown>, overrides: readonly [string, unknown][]): Record<string, unknown> {
-  for (const [k, v] of overrides) setField(raw, k, v);
+  if (overrides.length > 0) normalizeFieldNames(raw, TrainConfigSchema);
+  for (const [k, v] of overrides) setField(raw, canonicalPath(k, TrainConfigSchema), v);
   return raw;
 }

@@ -8,11 +8,11 @@
 import { relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createTask } from '../tasks/index.js';
-import { parseConfig, readConfigFile } from '../train/config.js';
+import { parseConfig } from '../train/config.js';
 import { writeReport } from '../report/index.js';
 import { runLrFind } from '../train/stability/lr-find-run.js';
 import type { LrRule } from '../train/stability/lr-find.js';
-import { applyOverrides, parseOverrides } from './args.js';
+import { loadRawConfig } from './config-file.js';
 
 export interface LrFindFlags {
   config: string;
@@ -48,7 +48,7 @@ export async function lrFindCommand(f: LrFindFlags, rest: string[]): Promise<voi
   const endLr = flagNumber(f.endLr, 'endLr');
   const numSteps = flagNumber(f.numSteps, 'numSteps', true);
   if (startLr !== undefined && endLr !== undefined && endLr <= startLr) throw new ConfigError(`--endLr: must be > --startLr (${startLr}) (got ${endLr})`);
-  const config = parseConfig(applyOverrides(readConfigFile(f.config), parseOverrides(rest)));
+  const config = parseConfig(loadRawConfig(f.config, rest).raw);
   const task = await createTask(config);
   const steps = numSteps ?? 200;
   process.stderr.write(`lr-find: ${config.task}, up to ${steps} steps from lr ${fmt(startLr ?? 1e-7)} to ${fmt(endLr ?? 10)}\n`);

@@ -2,14 +2,15 @@
 /**
  * The `trainformer` command.
  *
- *   trainformer train --config <file> [--resume [checkpoint]] [--<field> <value> …]
+ *   trainformer train --config <file> [--training-args <hf training_args.json>] [--resume [checkpoint]] [--<field> <value> …]
  *   trainformer eval <run-or-checkpoint> [--<field> <value> …]
  *   trainformer generate <run-or-checkpoint> [--prompt <text>] [--maxNewTokens n] [--temperature t] [--topK k] [--topP p] [--seed s]
  *   trainformer predict <run-or-checkpoint> (--text <text> | --input <file.jsonl>)
  *   trainformer report <run-dir>
  *   trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200] [--rule minimum] [--<field> <value> …]
  *
- * Config fields given as flags override the config file (`--maxSteps 100 --data.blockSize 32`).
+ * Config fields given as flags override the config file (`--maxSteps 100 --data.blockSize 32`; also
+ * `--max-steps` / `--max_steps`); `trainformer train --help` lists every field.
  * Errors on bad input (config fields, files, malformed lines) are one line on stderr, naming the
  * field or `file:line`, with exit code 1 and no stack trace (TRAINFORMER_DEBUG=1 shows the stack).
  */
@@ -25,13 +26,15 @@ import type { ClassificationTask } from '../tasks/classification.js';
 import type { LmTask } from '../tasks/lm.js';
 import type { Seq2SeqTask } from '../tasks/seq2seq.js';
 import { copyInto, latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
-import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
+import { parseConfig, readConfigFile, TrainConfigSchema, type TrainConfig } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
 import { setLogger } from '../logger.js';
 import { ProgressCallback, progressLogger } from './progress.js';
 import { applyOverrides, parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
+import { loadRawConfig } from './config-file.js';
+import { formatFieldReference } from './config-help.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
@@ -89,9 +92,9 @@ function describeMetrics(task: string, m: Record<string, number>): string {
   return Object.entries(m).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
 }
 
-async function trainCommand(opts: { config: string; resume?: string | boolean }, rest: string[]): Promise<void> {
-  const overrides = parseOverrides(rest);
-  const raw = applyOverrides(readConfigFile(opts.config), overrides);
+async function trainCommand(opts: { config: string; resume?: string | boolean; trainingArgs?: string }, rest: string[]): Promise<void> {
+  const { raw, warnings } = loadRawConfig(opts.config, rest, opts.trainingArgs);
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const config = parseConfig(raw);
   const task = await createTask(config);
   const nParams = [...task.model.namedParameters()].reduce((a, [, p]) => a + p.size, 0);
@@ -214,8 +217,10 @@ export function buildProgram(): Command {
     .description('train a model from a JSON config; --<field> <value> overrides a config field')
     .requiredOption('--config <file>', 'JSON config file (see examples/*.json)')
     .option('--resume [checkpoint]', 'resume from the latest checkpoint in outputDir (or the one given)')
+    .option('--training-args <file>', "a Hugging Face training_args.json: the fields trainformer has override the config file's, the others are named in one warning")
     .allowUnknownOption()
     .allowExcessArguments()
+    .addHelpText('after', `\n${formatFieldReference(TrainConfigSchema)}\n\nData paths in the config file are relative to its folder; outputDir and flags to the working directory.`)
     .action((opts, cmd: Command) => trainCommand(opts, cmd.args));
   program.command('eval')
     .description('evaluate a checkpoint on its validation data')

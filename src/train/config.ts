@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { normalizeFieldNames } from './config-names.js';
 import { SCHEDULE_TYPES } from '../optim/schedules.js';
 import { checkTaskConfig, taskConfigShape } from '../tasks/config.js';
 import { StabilitySchema } from './stability/config.js';
@@ -142,6 +143,12 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
  * @throws ConfigError with one line, `field: problem (got value)`, for the first problem found.
  */
 export function parseConfig(raw: unknown): TrainConfig {
+  // Hugging Face snake_case / kebab-case spellings name the camelCase fields (config-names.ts).
+  // The caller's object is kept (and not mutated) when it spells every field the schema's way.
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const renamed = normalizeFieldNames(structuredClone(raw as Record<string, unknown>), TrainConfigSchema);
+    if (JSON.stringify(renamed) !== JSON.stringify(raw)) raw = renamed;
+  }
   const r = TrainConfigSchema.safeParse(raw);
   if (!r.success) throw new ConfigError(formatIssue(r.error.issues[0], raw));
   const c = r.data;

@@ -1,0 +1,52 @@
+/**
+ * A training config as the CLI reads it: the `--config` file with its field names made camelCase and
+ * its data paths resolved against the file's folder (so a config and its data move together), then
+ * Hugging Face `--training-args` (training_args.json) fields, then `--<field>` flags, whose paths stay
+ * relative to the working directory as any command-line path.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { readConfigFile, TrainConfigSchema } from '../train/config.js';
+import { fromHfTrainingArgs, normalizeFieldNames } from '../train/config-names.js';
+import { applyOverrides, parseOverrides } from './args.js';
+
+/** The fields of a config that name files read as data (outputDir is a place to write, cwd-relative as in HF). */
+const DATA_PATHS = [['data', 'train'], ['data', 'validation'], ['data', 'tokenizer', 'path'], ['data', 'tokenizer', 'configPath']] as const;
+
+/** Makes the relative data paths of a (camelCase) raw config absolute against `dir`, in place. */
+export function resolveDataPaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {
+  for (const path of DATA_PATHS) {
+    let o: unknown = raw;
+    for (const k of path.slice(0, -1)) o = o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+    if (o === null || typeof o !== 'object') continue;
+    const obj = o as Record<string, unknown>;
+    const key = path[path.length - 1]!;
+    const v = obj[key];
+    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) obj[key] = resolve(dir, v);
+  }
+  return raw;
+}
+
+/**
+ * Reads `--config` (and `--training-args`), applies the flag overrides in `rest`, and returns the raw
+ * config for `parseConfig` plus warnings to print (the training_args.json fields trainformer lacks,
+ * named in one line).
+ * @throws ConfigError naming the file when one cannot be read or is not a JSON object.
+ */
+export function loadRawConfig(configPath: string, rest: readonly string[], trainingArgsPath?: string): { raw: Record<string, unknown>; warnings: string[] } {
+  const raw = resolveDataPaths(normalizeFieldNames(readConfigFile(configPath), TrainConfigSchema), dirname(resolve(configPath)));
+  const warnings: string[] = [];
+  if (trainingArgsPath !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(trainingArgsPath, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`${trainingArgsPath}: cannot read Hugging Face training arguments (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    const { fields, unknown } = fromHfTrainingArgs(json, TrainConfigSchema, trainingArgsPath);
+    Object.assign(raw, fields);
+    if (unknown.length > 0) warnings.push(`${trainingArgsPath}: ${unknown.length} field${unknown.length > 1 ? 's' : ''} trainformer does not have, ignored: ${unknown.join(', ')}`);
+  }
+  return { raw: applyOverrides(raw, parseOverrides(rest)), warnings };
+}
