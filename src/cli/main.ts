@@ -98,7 +98,7 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   const config = parseConfig(raw);
   const task = await createTask(config);
   const nParams = [...task.model.namedParameters()].reduce((a, [, p]) => a + p.size, 0);
-  process.stderr.write(`task ${config.task}: ${nParams.toLocaleString('en-US')} parameters, vocabulary ${task.tokenizer.vocabSize}, ${task.batchesPerEpoch} batches per epoch\n`);
+  process.stderr.write(`task ${config.task}: ${nParams.toLocaleString('en-US')} parameters, vocabulary ${task.tokenizer?.vocabSize}, ${task.batchesPerEpoch} batches per epoch\n`);
   const progress = new ProgressCallback(config.disableTqdm);
   let began = false;
   const trainer = new Trainer({ config, task, resume: opts.resume ?? false, callbacks: [progress, { onTrainBegin: () => { began = true; } }] });

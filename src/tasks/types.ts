@@ -35,7 +35,10 @@ export type EvalMetrics = Record<string, number> & { loss: number };
 export interface Task<Batch = unknown> {
   readonly name: string;
   readonly model: TrainableModule;
-  readonly tokenizer: Tokenizer;
+  /** The tokenizer saved with checkpoints; absent for tasks built from datasets of token ids. */
+  readonly tokenizer?: Tokenizer;
+  /** false when the task has no evaluation data (then the trainer never evaluates). Default true. */
+  readonly canEvaluate?: boolean;
   /** Optimiser steps in one pass over the training data at `batchSize` per micro-batch (for numTrainEpochs). */
   readonly batchesPerEpoch: number;
   /** The next training micro-batch (advances the data position). */

@@ -33,6 +33,7 @@ import { openRunFolder, writeRunFiles } from './run-folder.js';
 import { readCheckpoint, restoreSnapshot, takeSnapshot, writeCheckpoint, type Snapshot, type TrainingParts } from './state.js';
 import { StabilityCallback } from './stability/callback.js';
 import { runTrainingStep } from './step.js';
+import { fromTrainerInit, isTrainerInit, type TrainerInit } from './library.js';
 
 export interface TrainerOptions {
   config: TrainConfig;
@@ -84,7 +85,14 @@ export class Trainer implements TrainerControl {
   private windowStart = Date.now();
   private lastCheckpoint: string | null = null;
 
-  constructor(private readonly options: TrainerOptions) {
+  private readonly options: TrainerOptions;
+
+  /**
+   * @param init a config and a task (the CLI), or Hugging Face-style a model, `args`
+   *   (TrainingArguments) and datasets (train/library.ts).
+   */
+  constructor(init: TrainerOptions | TrainerInit) {
+    const options: TrainerOptions = (this.options = isTrainerInit(init) ? fromTrainerInit(init) : init);
     const cfg = (this.config = options.config);
     this.task = options.task;
     this.outputDir = resolve(cfg.outputDir);
@@ -250,7 +258,8 @@ export class Trainer implements TrainerControl {
       }
     }
     this.logTrain();
-    const finalMetrics = this.evaluate(undefined, { final: true });
+    // A task without evaluation data (a library Trainer given no evalDataset) ends without one.
+    const finalMetrics = this.task.canEvaluate === false ? null : this.evaluate(undefined, { final: true });
     if (this.lastCheckpoint === null || !this.lastCheckpoint.endsWith(`checkpoint-${this._step}`) || cfg.saveStrategy === 'no') this.save();
     for (const c of this.callbacks) c.onTrainEnd?.(this);
     return this.result(finalMetrics, t0);
