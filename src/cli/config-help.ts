@@ -65,14 +65,14 @@ export function fieldReference(schema: z.ZodType, prefix = ''): FieldHelp[] {
   return out;
 }
 
-/** The reference as text, one field a line: `  path  type  (default …)  description`. */
+/** The reference as text: per field, `  path  type  default …` and the description indented below. */
 export function formatFieldReference(schema: z.ZodType): string {
   const rows = fieldReference(schema);
   const w1 = Math.max(...rows.map((r) => r.path.length));
   const w2 = Math.min(44, Math.max(...rows.map((r) => r.type.length)));
-  const lines = rows.map((r) => {
+  const lines = rows.flatMap((r) => {
     const dflt = r.default === 'required' ? 'required' : r.default === 'none' ? 'optional' : `default ${r.default}`;
-    return `  ${r.path.padEnd(w1)}  ${r.type.padEnd(w2)}  ${dflt}. ${r.description}`.trimEnd();
+    return [`  ${r.path.padEnd(w1)}  ${r.type.padEnd(w2)}  ${dflt}`, ...(r.description ? [`      ${r.description}`] : [])];
   });
   return [
     'Config fields (in the --config file, or as flags --<field> <value> that override it; dotted for',

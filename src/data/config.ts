@@ -9,37 +9,37 @@ const posInt = () => z.int().min(1);
 
 /** The `data.tokenizer` block (validated form of {@link TokenizerConfig}). */
 export const TokenizerSchema = z.strictObject({
-  type: z.enum(['char', 'gpt2', 'hf', 'word']).default('char'),
-  path: z.string().optional(),
-  configPath: z.string().optional(),
-  specialTokens: z.boolean().optional(),
-  minFrequency: posInt().optional(),
-  maxVocabSize: posInt().optional(),
-  lowercase: z.boolean().optional(),
-  allowSpecial: z.boolean().optional(),
+  type: z.enum(['char', 'gpt2', 'hf', 'word']).default('char').describe('Tokenizer: char, gpt2 (byte-level BPE), hf (a tokenizer.json), word'),
+  path: z.string().optional().describe('hf: path of tokenizer.json (relative to the config file)'),
+  configPath: z.string().optional().describe('hf: path of tokenizer_config.json, for its special tokens'),
+  specialTokens: z.boolean().optional().describe('char / word: add [PAD], [UNK], [CLS], [SEP], [BOS], [EOS]'),
+  minFrequency: posInt().optional().describe('word: leave out words seen fewer times'),
+  maxVocabSize: posInt().optional().describe('word: keep at most this many most frequent words'),
+  lowercase: z.boolean().optional().describe('word: lower-case the text first'),
+  allowSpecial: z.boolean().optional().describe('gpt2: encode <|endoftext|> in the text as the special token'),
 });
 
 /** The `data` block. */
 export const DataSchema = z.strictObject({
   /** lm: a UTF-8 text file; classification / seq2seq / extractive-qa: a JSONL file. */
-  train: z.string().min(1),
+  train: z.string().min(1).describe('lm: a UTF-8 text file; classification / seq2seq / extractive-qa: a JSONL file'),
   /** JSONL validation file; for lm, omitted means "the last valFraction of `train`". */
-  validation: z.string().min(1).optional(),
+  validation: z.string().min(1).optional().describe('JSONL validation file; for lm, omitted means "the last valFraction of `train`"'),
   tokenizer: TokenizerSchema.prefault({}),
   /** lm: context length T of a training block. */
-  blockSize: posInt().default(64),
+  blockSize: posInt().default(64).describe('lm: context length T of a training block'),
   /** lm: fraction of the text (its end) held out for validation when `validation` is absent. */
-  valFraction: z.number().min(0).lt(1).default(0.1),
+  valFraction: z.number().min(0).lt(1).default(0.1).describe('lm: fraction of the text (its end) held out for validation when `validation` is absent'),
   /** Skip and count malformed JSONL lines instead of stopping with `file:line`. */
-  skipMalformed: z.boolean().default(false),
+  skipMalformed: z.boolean().default(false).describe('Skip and count malformed JSONL lines instead of stopping with `file:line`'),
   /** classification / seq2seq / QA: truncate sequences to this many tokens. */
-  maxLength: posInt().default(128),
+  maxLength: posInt().default(128).describe('classification / seq2seq / QA: truncate sequences to this many tokens'),
   /** seq2seq: cap on target length. */
-  maxTargetLength: posInt().default(64),
-  textField: z.string().default('text'),
-  labelField: z.string().default('label'),
+  maxTargetLength: posInt().default(64).describe('seq2seq: cap on target length'),
+  textField: z.string().default('text').describe('JSONL field holding the input text'),
+  labelField: z.string().default('label').describe('JSONL field holding the label (classification)'),
   /** Read at most this many examples per file (quick runs, tests). */
-  limit: posInt().optional(),
+  limit: posInt().optional().describe('Read at most this many examples per file (quick runs, tests)'),
 });
 
 /** A validated `data` block with its defaults filled in. */

@@ -15,25 +15,25 @@ export const TASK_NAMES = ['lm', 'classification', 'seq2seq', 'extractive-qa'] a
 
 /** Text generation settings (end-of-training sample and `generate`). */
 export const GenerationSchema = z.strictObject({
-  prompt: z.string().default('\n'),
-  maxNewTokens: posInt().default(200),
+  prompt: z.string().default('\n').describe('Text the end-of-training sample continues (lm)'),
+  maxNewTokens: posInt().default(200).describe('Tokens generated for the sample'),
   /** 0 = greedy. */
-  temperature: z.number().min(0).default(0.8),
-  topK: posInt().optional(),
-  topP: z.number().gt(0).max(1).optional(),
+  temperature: z.number().min(0).default(0.8).describe('Softmax temperature of the sample; 0 = greedy'),
+  topK: posInt().optional().describe('Sample only among the k most likely tokens'),
+  topP: z.number().gt(0).max(1).optional().describe('Nucleus sampling: only the smallest set of tokens with probability >= p'),
 });
 
 /** The fields of the task slice (spread into the training config's schema). */
 export const taskConfigShape = {
-  task: z.enum(TASK_NAMES),
-  seed: z.int().default(42),
+  task: z.enum(TASK_NAMES).describe('What to train: lm (GPT), classification (encoder), seq2seq (encoder-decoder), extractive-qa (encoder)'),
+  seed: z.int().default(42).describe('Seed of initialisation, dropout and data order'),
   model: ModelSchema.prefault({}),
   data: DataSchema,
   /** Objective terms and weights, e.g. `{ "ce": 1, "zLoss": 1e-4 }`. */
-  objective: z.record(z.string(), z.number().min(0)).default({ ce: 1 }),
-  perDeviceTrainBatchSize: posInt().default(8),
-  perDeviceEvalBatchSize: posInt().default(8),
-  labelSmoothingFactor: z.number().min(0).lt(1).default(0),
+  objective: z.record(z.string(), z.number().min(0)).default({ ce: 1 }).describe('Objective terms and weights, e.g. `{ "ce": 1, "zLoss": 1e-4 }`'),
+  perDeviceTrainBatchSize: posInt().default(8).describe('Examples (lm: blocks of blockSize tokens) per training micro-batch'),
+  perDeviceEvalBatchSize: posInt().default(8).describe('Examples per evaluation batch'),
+  labelSmoothingFactor: z.number().min(0).lt(1).default(0).describe('Label smoothing of the cross-entropy (0: none)'),
   generation: GenerationSchema.prefault({}),
 };
 

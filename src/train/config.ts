@@ -29,58 +29,58 @@ const t = taskConfigShape;
 
 export const TrainConfigSchema = z.strictObject({
   task: t.task,
-  outputDir: z.string().min(1).default('runs/run'),
+  outputDir: z.string().min(1).default('runs/run').describe('Folder of the run: metrics.jsonl, checkpoints, report (relative to the working directory)'),
   /** Start a new run in an outputDir that holds an earlier run's checkpoints (deleting them), as HF's overwrite_output_dir. */
-  overwriteOutputDir: z.boolean().default(false),
+  overwriteOutputDir: z.boolean().default(false).describe('Start a new run in an outputDir that holds an earlier run\'s checkpoints (deleting them), as HF\'s overwrite_output_dir'),
   seed: t.seed,
   model: t.model,
   data: t.data,
   objective: t.objective,
 
-  optim: z.enum(['adamw', 'adam', 'sgd']).default('adamw'),
-  learningRate: z.number().gt(0).default(5e-5),
-  weightDecay: z.number().min(0).default(0),
-  adamBeta1: z.number().min(0).lt(1).default(0.9),
-  adamBeta2: z.number().min(0).lt(1).default(0.999),
-  adamEpsilon: z.number().gt(0).default(1e-8),
+  optim: z.enum(['adamw', 'adam', 'sgd']).default('adamw').describe('Optimizer: adamw (decoupled weight decay), adam or sgd'),
+  learningRate: z.number().gt(0).default(5e-5).describe('Peak learning rate of the schedule'),
+  weightDecay: z.number().min(0).default(0).describe('Weight decay on weight matrices (decoupled for adamw); biases and norm gains are left out'),
+  adamBeta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1: decay rate of the running mean of gradients'),
+  adamBeta2: z.number().min(0).lt(1).default(0.999).describe('Adam beta2: decay rate of the running mean of squared gradients'),
+  adamEpsilon: z.number().gt(0).default(1e-8).describe('Adam epsilon added to the denominator'),
   /** SGD momentum. */
-  momentum: z.number().min(0).lt(1).default(0),
+  momentum: z.number().min(0).lt(1).default(0).describe('SGD momentum'),
   /** Clip the global gradient norm to this; 0 turns clipping off. */
-  maxGradNorm: z.number().min(0).default(1),
-  lrSchedulerType: z.enum(SCHEDULE_TYPES).default('linear'),
+  maxGradNorm: z.number().min(0).default(1).describe('Clip the global gradient norm to this; 0 turns clipping off'),
+  lrSchedulerType: z.enum(SCHEDULE_TYPES).default('linear').describe('Learning-rate schedule (Hugging Face\'s names)'),
   /** Extra options of the schedule (numCycles, minLr, …; see src/optim/schedules.ts). */
-  lrSchedulerKwargs: z.record(z.string(), z.unknown()).default({}),
-  warmupSteps: nonNegInt().default(0),
+  lrSchedulerKwargs: z.record(z.string(), z.unknown()).default({}).describe('Extra options of the schedule (numCycles, minLr, …; see src/optim/schedules.ts)'),
+  warmupSteps: nonNegInt().default(0).describe('Optimizer steps of linear warmup from 0 to learningRate'),
   /** Warmup as a fraction of the total steps (used when warmupSteps is 0). */
-  warmupRatio: prob().default(0),
+  warmupRatio: prob().default(0).describe('Warmup as a fraction of the total steps (used when warmupSteps is 0)'),
 
   /** Total optimizer steps; -1 means numTrainEpochs × steps per epoch. */
-  maxSteps: z.int().min(-1).default(-1),
-  numTrainEpochs: z.number().gt(0).default(3),
+  maxSteps: z.int().min(-1).default(-1).describe('Total optimizer steps; -1 means numTrainEpochs × steps per epoch'),
+  numTrainEpochs: z.number().gt(0).default(3).describe('Passes over the training data (used when maxSteps is -1)'),
   perDeviceTrainBatchSize: t.perDeviceTrainBatchSize,
   perDeviceEvalBatchSize: t.perDeviceEvalBatchSize,
-  gradientAccumulationSteps: posInt().default(1),
+  gradientAccumulationSteps: posInt().default(1).describe('Micro-batches whose gradients make one optimizer step'),
   labelSmoothingFactor: t.labelSmoothingFactor,
-  bf16: z.boolean().default(false),
+  bf16: z.boolean().default(false).describe('bfloat16 mixed precision (not available yet: must be false)'),
 
-  evalStrategy: z.enum(['steps', 'no']).default('steps'),
-  evalSteps: posInt().default(500),
+  evalStrategy: z.enum(['steps', 'no']).default('steps').describe('When to evaluate during training: every evalSteps (steps) or not at all (no)'),
+  evalSteps: posInt().default(500).describe('Evaluate every this many optimizer steps'),
   /** Evaluate on at most this many batches at intermediate evaluations (the final one sees all). */
-  maxEvalBatches: posInt().optional(),
-  saveStrategy: z.enum(['steps', 'no']).default('steps'),
-  saveSteps: posInt().default(500),
-  saveTotalLimit: posInt().nullable().default(null),
-  loggingSteps: posInt().default(10),
-  metricForBestModel: z.string().default('loss'),
+  maxEvalBatches: posInt().optional().describe('Evaluate on at most this many batches at intermediate evaluations (the final one sees all)'),
+  saveStrategy: z.enum(['steps', 'no']).default('steps').describe('When to write checkpoints: every saveSteps (steps), or only at the end (no)'),
+  saveSteps: posInt().default(500).describe('Write a checkpoint every this many optimizer steps'),
+  saveTotalLimit: posInt().nullable().default(null).describe('Keep at most this many checkpoints (the oldest are deleted); null keeps all'),
+  loggingSteps: posInt().default(10).describe('Write a train line to metrics.jsonl every this many optimizer steps'),
+  metricForBestModel: z.string().default('loss').describe('Evaluation metric watched by early stopping'),
   /** Default: true for accuracy / f1 / exactMatch-like metrics, false for losses. */
-  greaterIsBetter: z.boolean().optional(),
-  earlyStoppingPatience: posInt().nullable().default(null),
-  earlyStoppingThreshold: z.number().min(0).default(0),
+  greaterIsBetter: z.boolean().optional().describe('Default: true for accuracy / f1 / exactMatch-like metrics, false for losses'),
+  earlyStoppingPatience: posInt().nullable().default(null).describe('Stop after this many evaluations without improvement; null: never'),
+  earlyStoppingThreshold: z.number().min(0).default(0).describe('Smallest change of the metric that counts as an improvement'),
   /** No progress bar even on a terminal. */
-  disableTqdm: z.boolean().default(false),
+  disableTqdm: z.boolean().default(false).describe('No progress bar even on a terminal'),
   generation: t.generation,
   /** NaN / loss-spike guards and gradient diagnostics (issue 8; src/train/stability/config.ts). */
-  stability: StabilitySchema.prefault({}),
+  stability: StabilitySchema.prefault({}).describe('NaN / loss-spike guards and gradient diagnostics (issue 8; src/train/stability/config.ts)'),
 });
 
 /** A validated configuration with every default filled in. */

@@ -71,5 +71,5 @@ test('train --help lists every config field with its type and default', () => {
     assert.ok(line.includes(f.type), `${f.path}: type ${f.type}`);
     assert.ok(f.default === 'required' ? line.includes('required') : f.default === 'none' ? line.includes('optional') : line.includes(`default ${f.default}`), `${f.path}: default`);
   }
-  assert.match(r.stdout, /learningRate +number > 0 +default 0\.00005\./);
+  assert.match(r.stdout, /learningRate +number > 0 +default 0\.00005\n +Peak learning rate of the schedule\n/);
 });

@@ -134,3 +134,7 @@ test('--help reference: every field of a parsed config, with its default as pars
   const text = formatFieldReference(TrainConfigSchema);
   for (const r of ref) assert.match(text, new RegExp(`^  ${r.path.replace(/\./g, '\\.')} `, 'm'));
 });
+test('--help reference: every field has a one-line description', () => {
+  const missing = fieldReference(TrainConfigSchema).filter((r) => r.description === '' || r.description.includes('\n')).map((r) => r.path);
+  assert.deepEqual(missing, []);
+});

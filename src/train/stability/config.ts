@@ -19,43 +19,43 @@ const posInt = () => z.int().min(1);
 
 /** Non-finite loss / gradient guard. */
 export const NanGuardSchema = z.strictObject({
-  enabled: z.boolean().default(true),
+  enabled: z.boolean().default(true).describe('Turn this guard on or off'),
   /** Stop with TrainingDivergedError after this many optimizer steps in a row were skipped. */
-  maxConsecutiveSkips: posInt().default(10),
+  maxConsecutiveSkips: posInt().default(10).describe('Stop with TrainingDivergedError after this many optimizer steps in a row were skipped'),
 });
 
 /** Loss-spike guard: rollback to an in-memory snapshot and skip batches (PaLM, Chowdhery et al. 2022 §5.1). */
 export const SpikeGuardSchema = z.strictObject({
-  enabled: z.boolean().default(true),
+  enabled: z.boolean().default(true).describe('Turn this guard on or off'),
   /** Number of recent good losses in the moving mean / standard deviation. */
-  window: z.int().min(2).default(50),
+  window: z.int().min(2).default(50).describe('Number of recent good losses in the moving mean / standard deviation'),
   /** A loss above mean + k·std of the window is above the bar. */
-  k: z.number().gt(0).default(6),
+  k: z.number().gt(0).default(6).describe('A loss above mean + k·std of the window is above the bar'),
   /** This many consecutive losses above the bar make a spike (one is a hard batch, not a spike). */
-  patience: posInt().default(3),
+  patience: posInt().default(3).describe('This many consecutive losses above the bar make a spike (one is a hard batch, not a spike)'),
   /** Batches skipped (read, not trained on) after a rollback. */
-  skipBatches: z.int().min(0).default(10),
+  skipBatches: z.int().min(0).default(10).describe('Batches skipped (read, not trained on) after a rollback'),
   /** Take an in-memory snapshot every this many good optimizer steps. */
-  snapshotEvery: posInt().default(50),
+  snapshotEvery: posInt().default(50).describe('Take an in-memory snapshot every this many good optimizer steps'),
   /** Stop with TrainingDivergedError after this many rollbacks to the same snapshot. */
-  maxRollbacks: posInt().default(5),
+  maxRollbacks: posInt().default(5).describe('Stop with TrainingDivergedError after this many rollbacks to the same snapshot'),
 });
 
 /** Per-layer statistics and vanishing / exploding gradient warnings. */
 export const GradStatsSchema = z.strictObject({
-  enabled: z.boolean().default(true),
+  enabled: z.boolean().default(true).describe('Turn this guard on or off'),
   /** A lower layer whose gradient norm stays below this for `patience` logs is vanishing. */
-  vanishingThreshold: z.number().min(0).default(1e-7),
+  vanishingThreshold: z.number().min(0).default(1e-7).describe('A lower layer whose gradient norm stays below this for `patience` logs is vanishing'),
   /** A layer (or the whole model) whose gradient norm is above this is exploding. */
-  explodingThreshold: z.number().gt(0).default(1000),
+  explodingThreshold: z.number().gt(0).default(1000).describe('A layer (or the whole model) whose gradient norm is above this is exploding'),
   /** A layer whose gradient norm is more than this times its largest of the previous `growthWindow` steps is exploding. */
-  growthFactor: z.number().gt(1).default(10),
+  growthFactor: z.number().gt(1).default(10).describe('A layer whose gradient norm is more than this times its largest of the previous `growthWindow` steps is exploding'),
   /** Steps the growth rule looks back over (and stays quiet for after a warning). */
-  growthWindow: posInt().default(20),
+  growthWindow: posInt().default(20).describe('Steps the growth rule looks back over (and stays quiet for after a warning)'),
   /** Consecutive logs below `vanishingThreshold` before the vanishing warning. */
-  patience: posInt().default(3),
+  patience: posInt().default(3).describe('Consecutive logs below `vanishingThreshold` before the vanishing warning'),
   /** How many of the lowest numbered blocks the vanishing check watches; null: the lower half. */
-  lowerLayers: posInt().nullable().default(null),
+  lowerLayers: posInt().nullable().default(null).describe('How many of the lowest numbered blocks the vanishing check watches; null: the lower half'),
 });
 
 export const StabilitySchema = z.strictObject({
