@@ -41,4 +41,8 @@ npx trainformer eval runs/smoke > eval.out
 cat eval.out
 grep -q 'validation loss [0-9.]* nats/char' eval.out || { echo "pack-smoke: FAIL: eval printed no validation loss"; exit 1; }
 [ -f runs/smoke/report.html ] && [ -f runs/smoke/loss.svg ] || { echo "pack-smoke: FAIL: no report"; exit 1; }
+# The README's library program (Trainer from code), run from the installed package as user code.
+node -e "const m = /<!-- readme-trainer:begin -->\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\`/.exec(require('fs').readFileSync('$repo/README.md', 'utf8')); require('fs').writeFileSync('readme-trainer.mjs', m[1]);"
+node readme-trainer.mjs | tee readme.out
+grep -q 'counting learned' readme.out || { echo "pack-smoke: FAIL: the README's Trainer program did not stop itself"; exit 1; }
 echo "pack-smoke: passed in $((SECONDS - t0)) s"
