@@ -61,9 +61,7 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'an import cycle ties its files into one room (DESIGN.md: no cycles)',
-      // TEMPORARY (issue 11): the tensor ↔ views ↔ reduce ↔ elementwise circle is being removed by
-      // the op-table work (house-core); delete this pathNot when it is gone.
-      from: { pathNot: '^src/tensor/(tensor|autograd|ops/(elementwise|reduce|views))\\.ts$' },
+      from: {},
       to: { circular: true },
     },
   ],

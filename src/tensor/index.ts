@@ -7,6 +7,7 @@ export { Generator, defaultGenerator, manualSeed, rand, randn, randint, bernoull
 export { broadcastShapes, broadcastStrides, sameShape } from './shape.js';
 export { opRegistry, registerOp, type OpInfo } from './ops/registry.js';
 export * from './ops/views.js';
+export * from './ops/broadcast.js';
 export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
 export * from './ops/matmul.js';

@@ -6,7 +6,6 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { type DType, dtypeOfArray, newArray, type StorageArray } from './dtype.js';
 import { allocStorage, keepStorage, type Storage, wrapStorage } from './storage.js';
-import * as V from './ops/views.js';
 
 /** Autograd node attached to a tensor produced by a differentiable op. */
 export interface GradNode {
@@ -27,6 +26,32 @@ export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const s of shape) n *= s;
   return n;
+}
+
+/**
+ * The ops behind Tensor's view methods. tensor.ts sits below the op layer and cannot import it, so
+ * ops/views.ts and ops/broadcast.ts provide them when they load (src/tensor/index.ts loads both).
+ */
+export interface TensorMethodOps {
+  reshape(t: Tensor, shape: readonly number[]): Tensor;
+  transpose(t: Tensor, d0: number, d1: number): Tensor;
+  permute(t: Tensor, dims: readonly number[]): Tensor;
+  narrow(t: Tensor, dim: number, start: number, length: number): Tensor;
+  expand(t: Tensor, shape: readonly number[]): Tensor;
+  squeeze(t: Tensor, dim?: number): Tensor;
+  unsqueeze(t: Tensor, dim: number): Tensor;
+  contiguous(t: Tensor): Tensor;
+}
+
+const methodOps: Partial<TensorMethodOps> = {};
+
+/** Called by the op modules that implement Tensor's view methods (see TensorMethodOps). */
+export function provideTensorMethods(ops: Partial<TensorMethodOps>): void { Object.assign(methodOps, ops); }
+
+function op<K extends keyof TensorMethodOps>(name: K): TensorMethodOps[K] {
+  const f = methodOps[name];
+  if (!f) throw new Error(`internal: Tensor.${name}() is provided by src/tensor/ops, which was not loaded (import from src/tensor/index.js)`);
+  return f as TensorMethodOps[K];
 }
 
 export class Tensor {
@@ -63,7 +88,7 @@ export class Tensor {
   data(): StorageArray {
     const buf = this.storage.data;
     if (this.isContiguous()) return buf.subarray(this.offset, this.offset + this.size) as StorageArray;
-    return V.contiguous(this).data();
+    return op('contiguous')(this).data();
   }
 
   /** A plain JavaScript array of the elements (row-major). */
@@ -76,16 +101,16 @@ export class Tensor {
   }
 
   // Views and layout (each differentiable, defined in ops/views.ts).
-  reshape(...shape: number[]): Tensor { return V.reshape(this, shape); }
-  view(...shape: number[]): Tensor { return V.reshape(this, shape); }
-  transpose(d0: number, d1: number): Tensor { return V.transpose(this, d0, d1); }
-  permute(...dims: number[]): Tensor { return V.permute(this, dims); }
-  narrow(dim: number, start: number, length: number): Tensor { return V.narrow(this, dim, start, length); }
-  expand(...shape: number[]): Tensor { return V.expand(this, shape); }
-  squeeze(dim?: number): Tensor { return V.squeeze(this, dim); }
-  unsqueeze(dim: number): Tensor { return V.unsqueeze(this, dim); }
-  contiguous(): Tensor { return V.contiguous(this); }
-  flatten(): Tensor { return V.reshape(this, [this.size]); }
+  reshape(...shape: number[]): Tensor { return op('reshape')(this, shape); }
+  view(...shape: number[]): Tensor { return op('reshape')(this, shape); }
+  transpose(d0: number, d1: number): Tensor { return op('transpose')(this, d0, d1); }
+  permute(...dims: number[]): Tensor { return op('permute')(this, dims); }
+  narrow(dim: number, start: number, length: number): Tensor { return op('narrow')(this, dim, start, length); }
+  expand(...shape: number[]): Tensor { return op('expand')(this, shape); }
+  squeeze(dim?: number): Tensor { return op('squeeze')(this, dim); }
+  unsqueeze(dim: number): Tensor { return op('unsqueeze')(this, dim); }
+  contiguous(): Tensor { return op('contiguous')(this); }
+  flatten(): Tensor { return op('reshape')(this, [this.size]); }
 
   /** A tensor sharing storage, cut from the graph (no gradient flows through it). */
   detach(): Tensor {

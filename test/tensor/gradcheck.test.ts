@@ -72,6 +72,7 @@ const cases: Record<string, Array<[(...x: T.Tensor[]) => T.Tensor, () => T.Tenso
   permute: [[(a) => T.permute(a, [2, 0, 1]), () => [f64([2, 3, 4], 84)]]],
   narrow: [[(a) => T.narrow(a, 1, 1, 2), () => [f64([2, 4], 85)]]],
   expand: [[(a) => T.expand(a, [3, 2, 4]), () => [f64([2, 1], 86)]]],
+  sumToShape: [[(a) => T.sumToShape(a, [3, 1]), () => [f64([2, 3, 4], 90)]], [(a) => T.sumToShape(a, [4]), () => [f64([2, 4], 91)]]],
   squeeze: [[(a) => T.squeeze(a, 1), () => [f64([2, 1, 3], 87)]]],
   unsqueeze: [[(a) => T.unsqueeze(a, 0), () => [f64([2, 3], 88)]]],
   contiguous: [[(a) => T.contiguous(T.transpose(a, 0, 1)), () => [f64([2, 3], 89)]]],

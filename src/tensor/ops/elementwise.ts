@@ -7,7 +7,7 @@ import type { DType } from '../dtype.js';
 import { broadcastShapes, broadcastStrides } from '../shape.js';
 import { empty, full, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
-import { sumToShape } from './reduce.js';
+import { sumToShape } from './broadcast.js';
 import { contiguous } from './views.js';
 
 registerOp('elementwise', ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'neg', 'exp', 'log', 'log1p', 'sqrt',

@@ -4,8 +4,8 @@ import { record } from '../autograd.js';
 import { broadcastShapes } from '../shape.js';
 import { empty, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
-import { sumToShape } from './reduce.js';
-import { contiguous, expand } from './views.js';
+import { expand, sumToShape } from './broadcast.js';
+import { contiguous } from './views.js';
 
 registerOp('mask', ['maskedFill', 'where', 'tril', 'triu']);
 

@@ -6,8 +6,8 @@ import { record } from '../autograd.js';
 import { broadcastShapes } from '../shape.js';
 import { empty, numel, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
-import { sumToShape } from './reduce.js';
-import { contiguous, expand, reshape, transpose } from './views.js';
+import { expand, sumToShape } from './broadcast.js';
+import { contiguous, reshape, transpose } from './views.js';
 
 registerOp('matmul', ['matmul']);
 

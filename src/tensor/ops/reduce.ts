@@ -1,12 +1,10 @@
 // Reductions over dimensions: sum, mean, max, min, var, logsumexp (forward and backward).
 import { ValueError } from '../../errors.js';
-import { getBackend } from '../../backend/index.js';
-import type { FloatArray } from '../../backend/backend.js';
 import { record } from '../autograd.js';
-import { sameShape } from '../shape.js';
 import { empty, normDim, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
-import { contiguous, expand, reshape } from './views.js';
+import { expand, reduceDimRaw } from './broadcast.js';
+import { contiguous, reshape } from './views.js';
 import { mul, mulScalar, sub, square, exp } from './elementwise.js';
 
 registerOp('reduce', ['sum', 'mean', 'max', 'min', 'var', 'logsumexp']);
@@ -29,36 +27,11 @@ function finalShape(x: Tensor, dims: readonly number[], keepdim: boolean): numbe
   return keepdim ? keptShape(x, dims) : x.shape.filter((_, i) => !dims.includes(i));
 }
 
-/** Raw sum over one dim with keepdim (no graph). */
-function sumOneRaw(x: Tensor, d: number, op: 'sum' | 'max' | 'min' = 'sum', arg?: Int32Array): Tensor {
-  const c = contiguous(x);
-  const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
-  const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
-  const sh = [...x.shape];
-  sh[d] = 1;
-  const out = empty(sh, x.dtype === 'float64' ? 'float64' : 'float32');
-  getBackend().reduce(op, c.data() as FloatArray, out.storage.data as FloatArray, outer, x.shape[d], inner, arg);
-  return out;
-}
-
-/** Sums `g` down to `shape` (undoes broadcasting). */
-export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
-  if (sameShape(g.shape, shape)) return g;
-  const lead = g.ndim - shape.length;
-  let r = g;
-  const dims: number[] = [];
-  for (let i = 0; i < g.ndim; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  }
-  if (dims.length) r = sum(r, dims, true);
-  return reshape(r, shape);
-}
-
 /** Sum over `dims` (all when undefined). */
 export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const ds = normDims(x, dims);
   let r = x;
-  for (let k = ds.length - 1; k >= 0; k--) r = sumOneRaw(r, ds[k]);
+  for (let k = ds.length - 1; k >= 0; k--) r = reduceDimRaw(r, ds[k]);
   if (ds.length === 0) r = contiguous(x) === x ? reshape(x.detach(), x.shape) : contiguous(x).detach();
   const out = reshape(r, finalShape(x, ds, keepdim));
   return record('sum', out, [x], (g) => [contiguous(expand(reshape(g, keptShape(x, ds)), x.shape))]);
@@ -81,7 +54,7 @@ function extreme(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim:
   const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
   const arg = new Int32Array(outer * inner);
-  const r = sumOneRaw(x, d, op, arg);
+  const r = reduceDimRaw(x, d, op, arg);
   const out = reshape(r, finalShape(x, [d], keepdim));
   return record(op, out, [x], (g) => {
     const gc = contiguous(g).data();
@@ -106,7 +79,7 @@ export function argmax(x: Tensor, dim: number, keepdim = false): Tensor {
   const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
   const arg = new Int32Array(outer * inner);
-  sumOneRaw(x, d, 'max', arg);
+  reduceDimRaw(x, d, 'max', arg);
   const sh = finalShape(x, [d], keepdim);
   const out = empty(sh, 'int32');
   (out.storage.data as Int32Array).set(arg);

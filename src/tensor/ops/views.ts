@@ -1,13 +1,12 @@
-// View ops: reshape, transpose, permute, narrow, expand, squeeze, unsqueeze — no copies — and
-// contiguous(), the one copy. Each records its backward.
+// View ops: reshape, transpose, permute, narrow, squeeze, unsqueeze — no copies — and contiguous(),
+// the one copy. Each records its backward. (expand, the broadcasting view, is in broadcast.ts.)
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import { record } from '../autograd.js';
-import { contiguousStrides, empty, normDim, numel, Tensor } from '../tensor.js';
+import { contiguousStrides, empty, normDim, numel, provideTensorMethods, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
-import { sumToShape } from './reduce.js';
 
-registerOp('views', ['reshape', 'transpose', 'permute', 'narrow', 'expand', 'squeeze', 'unsqueeze', 'contiguous']);
+registerOp('views', ['reshape', 'transpose', 'permute', 'narrow', 'squeeze', 'unsqueeze', 'contiguous']);
 
 function view(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
   return new Tensor(t.storage, shape, strides, offset, t.dtype);
@@ -107,25 +106,6 @@ export function writeInto(dst: Tensor, src: Tensor): void {
   }
 }
 
-/** Broadcasts to `shape` (new leading dims allowed; size-1 dims stretch) with stride 0, no copy. */
-export function expand(t: Tensor, shape: readonly number[]): Tensor {
-  const n = shape.length, k = t.ndim;
-  if (n < k) throw new ShapeError(`expand: cannot expand ${fmtShape(t.shape)} to fewer dimensions ${fmtShape(shape)}`);
-  const sh = new Array<number>(n), st = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const j = i - (n - k);
-    const want = shape[i];
-    if (j < 0) { sh[i] = want; st[i] = 0; continue; }
-    const have = t.shape[j];
-    const w = want === -1 ? have : want;
-    if (have !== w && have !== 1) throw new ShapeError(`expand: cannot expand ${fmtShape(t.shape)} to ${fmtShape(shape)} (dimension ${i}: ${have} vs ${w})`);
-    sh[i] = w;
-    st[i] = have === w ? t.strides[j] : 0;
-  }
-  const out = view(t, sh, st, t.offset);
-  return record('expand', out, [t], (g) => [sumToShape(g, t.shape)]);
-}
-
 export function squeeze(t: Tensor, dim?: number): Tensor {
   let keepDims: number[];
   if (dim === undefined) keepDims = t.shape.map((_, i) => i).filter((i) => t.shape[i] !== 1);
@@ -145,3 +125,5 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   const out = view(t, sh, st, t.offset);
   return record('unsqueeze', out, [t], (g) => [reshape(g, t.shape)]);
 }
+
+provideTensorMethods({ reshape, transpose, permute, narrow, squeeze, unsqueeze, contiguous });
