@@ -7,7 +7,8 @@
  * src/errors.ts and src/logger.ts are the ground: everyone may import them, they import no layer.
  * src/index.ts (the public API) is the roof: it may import everything and nothing imports it.
  * golden/ (the golden-case runner behind `npm run golden`) is not in DESIGN's list; it sits beside
- * report/, under cli/.
+ * report/, under cli/. metrics/ (BLEU, chrF, SQuAD EM/F1: pure functions of strings) is not in it
+ * either; it sits under tasks/, which evaluates with it, and imports no layer.
  */
 const LAYERS = [
   ['cli'],
@@ -15,6 +16,7 @@ const LAYERS = [
   ['train'],
   ['distributed'],
   ['tasks'],
+  ['metrics'],
   ['data'],
   ['models'],
   ['nn'],

@@ -18,3 +18,4 @@ export { parseConfig, TrainConfigSchema, type TrainConfig, type TrainConfigInput
 export { EarlyStopping, type TrainerCallback, type TrainerControl, type StepEndInfo, type BackwardInfo } from './train/callbacks.js';
 export { createTask, LmTask, ClassificationTask, type Task, type EvalMetrics, type LossOutput } from './tasks/index.js';
 export { DatasetTask, type DatasetExample, type EvalPrediction, type ComputeMetrics } from './tasks/dataset-task.js';
+export * as metrics from './metrics/index.js';

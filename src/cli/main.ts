@@ -7,6 +7,7 @@
  *   trainformer generate <run-or-checkpoint> [--prompt <text>] [--maxNewTokens n] [--temperature t] [--topK k] [--topP p] [--seed s]
  *   trainformer predict <run-or-checkpoint> (--text <text> | --input <file.jsonl>)
  *   trainformer report <run-dir>
+ *   trainformer score --metrics bleu,chrf --ref ref.txt [--ref ref2.txt …] [--lowercase] [--tokenize 13a|none] [--json] < hyp.txt
  *   trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200] [--rule minimum] [--<field> <value> …]
  *
  * Config fields given as flags override the config file (`--maxSteps 100 --data.blockSize 32`; also
@@ -35,6 +36,7 @@ import { applyOverrides, parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
 import { loadRawConfig } from './config-file.js';
 import { formatFieldReference } from './config-help.js';
+import { scoreCommand, type ScoreFlags } from './score.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
@@ -256,6 +258,15 @@ export function buildProgram(): Command {
     .allowUnknownOption()
     .allowExcessArguments()
     .action((opts: LrFindFlags, cmd: Command) => lrFindCommand(opts, cmd.args));
+  program.command('score')
+    .description("corpus BLEU / chrF / chrF++ of a hypothesis file (one segment per line, stdin or --input) against reference files, as sacreBLEU computes them by default")
+    .option('--metrics <list>', 'comma-separated: bleu, chrf, chrf++ (default bleu)')
+    .option('--ref <file>', 'reference file, one segment per line; repeat for more references', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--input <file>', 'hypothesis file (default: stdin)')
+    .option('--lowercase', 'case-insensitive scores')
+    .option('--tokenize <tok>', 'BLEU tokenisation: 13a (default) or none')
+    .option('--json', 'print a JSON array')
+    .action((f: ScoreFlags) => scoreCommand(f));
   program.command('report')
     .description('write report.html and loss.svg for a run folder')
     .argument('<run-dir>')

@@ -4,7 +4,7 @@
  * positions, and the objective is the mean of the start and end cross-entropies (BERT, Devlin et al.
  * 2019 §4.2). Answers cut away by truncation point at [CLS] (position 0).
  *
- * Metrics: `loss`; `exactMatch` and `f1` of the predicted span's text against the reference answers
+ * Metrics: `loss`; `exactMatch` and `f1` (percent, metrics/squad.ts) of the predicted span's text against the reference answers
  * (best over references), with SQuAD v1.1's normalisation (lower case, no punctuation, no articles
  * a/an/the, single spaces) and token-overlap F1 (Rajpurkar et al. 2016, the official evaluate-v1.1
  * script). The predicted span maximises start + end logit over context positions with
@@ -15,6 +15,7 @@ import {
   type QaBatch, type SquadDataset, type SquadExample, type SquadFeature, type Tokenizer,
 } from '../data/index.js';
 import { ConfigError } from '../errors.js';
+import { squadMetrics } from '../metrics/index.js';
 import { EncoderForQuestionAnswering } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
 import { buildModel, intTensor } from './tensors.js';
@@ -24,24 +25,6 @@ import type { EvalMetrics, LossOutput, Task } from './types.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 
 const MAX_ANSWER_TOKENS = 30;
-
-/** SQuAD v1.1 answer normalisation. */
-export function normalizeAnswer(s: string): string {
-  return s.toLowerCase().replace(/[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '').replace(/\b(a|an|the)\b/g, ' ').split(/\s+/).filter(Boolean).join(' ');
-}
-
-/** Token-overlap F1 of two answers after normalisation (SQuAD v1.1). */
-export function answerF1(pred: string, ref: string): number {
-  const p = normalizeAnswer(pred).split(' ').filter(Boolean), r = normalizeAnswer(ref).split(' ').filter(Boolean);
-  if (p.length === 0 || r.length === 0) return p.length === r.length ? 1 : 0;
-  const counts = new Map<string, number>();
-  for (const w of r) counts.set(w, (counts.get(w) ?? 0) + 1);
-  let same = 0;
-  for (const w of p) { const c = counts.get(w) ?? 0; if (c > 0) { same++; counts.set(w, c - 1); } }
-  if (same === 0) return 0;
-  const prec = same / p.length, rec = same / r.length;
-  return (2 * prec * rec) / (prec + rec);
-}
 
 interface QaItem { example: SquadExample; feature: SquadFeature }
 
@@ -123,7 +106,8 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   evaluate(maxBatches?: number): EvalMetrics {
     const bs = this.config.perDeviceEvalBatchSize;
     const set = maxBatches === undefined ? this.valSet : this.valSet.slice(0, maxBatches * bs);
-    let nll = 0, em = 0, f1 = 0;
+    let nll = 0;
+    const preds: string[] = [], refs: string[][] = [];
     for (let i = 0; i < set.length; i += bs) {
       const items = set.slice(i, i + bs);
       const b = this.collate(items);
@@ -145,14 +129,12 @@ export class ExtractiveQaTask implements Task<QaBatch> {
               if (v > best) { best = v; bs0 = s; be0 = e; }
             }
           }
-          const pred = answerFromSpan(it.example.context, f, bs0, be0);
-          const refs = it.example.answers.map((a) => a.text);
-          em += refs.some((a) => normalizeAnswer(a) === normalizeAnswer(pred)) ? 1 : 0;
-          f1 += refs.length ? Math.max(...refs.map((a) => answerF1(pred, a))) : 0;
+          preds.push(answerFromSpan(it.example.context, f, bs0, be0));
+          refs.push(it.example.answers.map((a) => a.text));
         });
       });
     }
-    return { loss: nll / set.length, exactMatch: em / set.length, f1: f1 / set.length };
+    return { loss: nll / set.length, ...squadMetrics(preds, refs) };
   }
 
   dataState(): LoaderTaskState { return loaderDataState(this.loader, this.model.encoder.generator); }

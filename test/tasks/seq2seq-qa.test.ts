@@ -39,6 +39,6 @@ test('extractive-qa: SQuAD lines, start/end cross-entropy; exact match and F1 ar
   const r = await new Trainer({ config, task }).train();
   const m = r.finalMetrics!;
   assert.ok(Number.isFinite(m.loss));
-  for (const k of ['exactMatch', 'f1']) assert.ok(m[k] >= 0 && m[k] <= 1, `${k} = ${m[k]}`);
+  for (const k of ['exactMatch', 'f1']) assert.ok(m[k] >= 0 && m[k] <= 100, `${k} = ${m[k]}`);
   assert.ok(m.f1 >= m.exactMatch);
 });
