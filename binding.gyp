@@ -11,7 +11,11 @@
         "native/src/norm.cc",
         "native/src/index.cc",
         "native/src/optim.cc",
-        "native/src/attention.cc"
+        "native/src/attention.cc",
+        "native/src/bf16-addon.cc",
+        "native/src/bf16-gemm.cc",
+        "native/src/bf16-kernel.cc",
+        "native/src/bf16-dnnl.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
@@ -19,7 +23,11 @@
       "cflags_cc": ["-O3", "-march=<!(node -p \"process.env.TRAINFORMER_NATIVE_MARCH || 'native'\")", "-fno-math-errno",
         "-fno-trapping-math", "-pthread"],
       "libraries": ["-lopenblas", "-pthread", "-ldl"],
-      "conditions": [["target_arch=='x64' or target_arch=='ia32'", {"cflags_cc": ["-mprefer-vector-width=512"]}]]
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='ia32'", {"cflags_cc": ["-mprefer-vector-width=512"]}],
+        ["<!(node -p \"process.env.TRAINFORMER_NO_DNNL ? 0 : +require('fs').existsSync('/usr/include/oneapi/dnnl/dnnl.hpp')\")==1",
+          {"defines": ["TRAINFORMER_DNNL"], "libraries": ["-ldnnl"]}]
+      ]
     }
   ]
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Node.js 20 lacks, then the npm packages (whose install
 # script builds, where OpenBLAS and a compiler are present, the native addon; with Open MPI, the MPI
-# binding of distributed training; iproute2 for the two-namespace distributed test), then the TypeScript.
+# binding of distributed training; iproute2 for the two-namespace distributed test; oneDNN (libdnnl-dev)
+# for the bf16 matrix products, optional: without it the own kernel or emulation runs), then the TypeScript.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in libopenblas-dev libopenblas0-openmp g++ make python3 libopenmpi-dev openmpi-bin iproute2; do
+for pkg in libopenblas-dev libopenblas0-openmp libdnnl-dev g++ make python3 libopenmpi-dev openmpi-bin iproute2; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -10,6 +10,10 @@
 #include "common.h"
 #include "kernels.h"
 
+namespace tf {
+void registerLowp(Napi::Env env, Napi::Object exports);  // bf16-addon.cc
+}
+
 namespace {
 
 struct Arr {
@@ -500,6 +504,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
     exports.Set(f.name, Napi::Value(env, fn));
   }
+  tf::registerLowp(env, exports);
   return exports;
 }
 

@@ -25,6 +25,11 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'mini
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 
+/** The 16-bit operand formats of mixed precision (src/amp). */
+export type LowpDtype = 'bfloat16' | 'float16';
+/** A low-precision operand: float32 values (rounded by the kernel) or 16-bit patterns of the LowpDtype. */
+export type LowpArray = Float32Array | Uint16Array;
+
 export interface Backend {
   readonly name: 'js' | 'native';
 
@@ -61,6 +66,21 @@ export interface Backend {
    */
   matmul(a: FloatArray, b: FloatArray, c: FloatArray, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void;
+
+  /**
+   * Mixed-precision batched GEMM, as `matmul` but every operand element is first rounded to `dtype`
+   * (round to nearest even; a Uint16Array operand already holds `dtype` bit patterns), products are
+   * exact and sums float32 (or wider). The js backend rounds copies of the operands and runs its
+   * float32 product: that is the reference. The native one runs bfloat16 on the CPU's bf16
+   * dot-product instructions (oneDNN or its own kernel), and emulates (rounds, then float32
+   * products) where the CPU lacks them and for float16.
+   */
+  matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void;
+  /** out[i] = `dtype` bits of x[i] (round to nearest even, NaN stays NaN, overflow → ±inf), i < n. */
+  castToLowp(dtype: LowpDtype, x: Float32Array, out: Uint16Array, n: number): void;
+  /** out[i] = float32 value of the `dtype` bits x[i] (exact), i < n. */
+  castFromLowp(dtype: LowpDtype, x: Uint16Array, out: Float32Array, n: number): void;
 
   /** Row-wise softmax (or log-softmax when `log`) of x [rows, cols]; -inf entries get probability 0, a row of all -inf gives NaN. */
   softmax(x: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void;

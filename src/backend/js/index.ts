@@ -4,6 +4,7 @@ import { binary, unary, unaryBackward } from './elementwise.js';
 import { adamw, attention, attentionBackward } from './fused.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { copyStrided, reduce, sumSquares } from './layout.js';
+import { castFromLowp, castToLowp, matmulLowp } from './lowp.js';
 import { matmul } from './matmul.js';
 import { layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.js';
 
@@ -11,4 +12,5 @@ export const jsBackend: Backend = {
   name: 'js',
   unary, unaryBackward, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, layerNorm,
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
+  matmulLowp, castToLowp, castFromLowp,
 };

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AnyArray, Backend, BinaryOp, FloatArray, ReduceOp, UnaryOp } from '../backend.js';
+import type { AnyArray, Backend, BinaryOp, FloatArray, LowpArray, LowpDtype, ReduceOp, UnaryOp } from '../backend.js';
 import { jsBackend } from '../js/index.js';
 
 /** What OpenBLAS reports about itself (`openblas_get_config` and friends). */
@@ -60,6 +60,23 @@ export interface NativeAddon {
   /** Sets the kernel pool to n threads and, when given, OpenBLAS's own thread count. */
   setNumThreads(n: number, blasThreads?: number): void;
   blasInfo(): BlasInfo;
+  /** dtype: 0 bfloat16, 1 float16 (native/src/bf16-gemm.h). */
+  matmulLowp(dtype: number, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void;
+  castToLowp(dtype: number, x: Float32Array, out: Uint16Array, n: number): void;
+  castFromLowp(dtype: number, x: Uint16Array, out: Float32Array, n: number): void;
+  /** Which bf16 GEMM runs (after selecting `impl` when given; throws when that one is not available). */
+  bf16GemmInfo(impl?: Bf16GemmImpl): Bf16GemmInfo;
+}
+
+/** The bf16 GEMM implementations of the addon: oneDNN's matmul, the own vdpbf16ps kernel, or rounding + sgemm. */
+export type Bf16GemmImpl = 'dnnl' | 'own' | 'emulate';
+export interface Bf16GemmInfo {
+  impl: Bf16GemmImpl;
+  /** The CPU has AVX512_BF16. */
+  cpuBf16: boolean;
+  /** The addon was built with oneDNN (libdnnl-dev). */
+  dnnl: boolean;
 }
 
 const ADDON_FILE = path.join('build', 'Release', 'trainformer_native.node');
@@ -73,6 +90,7 @@ const UNARY: Readonly<Record<UnaryOp, number>> = {
 const BINARY: Readonly<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
 const REDUCE: Readonly<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2 };
 const MAX_DIMS = 16;
+const LOWP: Readonly<Record<LowpDtype, number>> = { bfloat16: 0, float16: 1 };
 
 let cached: NativeAddon | null | undefined;
 
@@ -167,6 +185,19 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
       transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void {
       if (isF32(a) && isF32(b) && isF32(c)) addon.matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
       else js.matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
+    },
+
+    matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number, n: number,
+      k: number, transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void {
+      addon.matmulLowp(LOWP[dtype], a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
+    },
+
+    castToLowp(dtype: LowpDtype, x: Float32Array, out: Uint16Array, n: number): void {
+      addon.castToLowp(LOWP[dtype], x, out, n);
+    },
+
+    castFromLowp(dtype: LowpDtype, x: Uint16Array, out: Float32Array, n: number): void {
+      addon.castFromLowp(LOWP[dtype], x, out, n);
     },
 
     softmax(x: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void {

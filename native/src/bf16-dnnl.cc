@@ -1,0 +1,119 @@
+// oneDNN's bf16 matmul (Debian libdnnl-dev 2.6.3), built in only when its headers were found
+// (binding.gyp defines TRAINFORMER_DNNL). float32 operands are rounded to bf16 by our own cast
+// first (oneDNN's matmul wants both in bf16); primitives are cached per shape.
+#include "bf16-gemm.h"
+
+#if defined(TRAINFORMER_DNNL)
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "oneapi/dnnl/dnnl.h"
+
+namespace tf {
+namespace {
+
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, float, float>;
+
+// One cached primitive per shape, with its three memory objects (data handles set per call).
+struct Entry {
+  dnnl_primitive_t prim = nullptr;
+  dnnl_memory_t a = nullptr, b = nullptr, c = nullptr;
+};
+
+struct Dnnl {
+  dnnl_engine_t eng = nullptr;
+  dnnl_stream_t strm = nullptr;
+  bool ok = false;
+  std::map<Key, Entry> cache;
+  std::mutex mu;
+  Dnnl() {
+    ok = dnnl_engine_create(&eng, dnnl_cpu, 0) == dnnl_success &&
+         dnnl_stream_create(&strm, eng, dnnl_stream_default_flags) == dnnl_success;
+  }
+};
+
+Dnnl& dnnl() {
+  static Dnnl d;
+  return d;
+}
+
+thread_local std::vector<uint16_t> tlsA16, tlsB16;
+
+const uint16_t* asBits(const void* x, int kind, int64_t n, std::vector<uint16_t>& buf) {
+  if (kind == kOperandBits16) return static_cast<const uint16_t*>(x);
+  if (buf.size() < static_cast<size_t>(n)) buf.resize(static_cast<size_t>(n));
+  castToLowp(kBfloat16, static_cast<const float*>(x), buf.data(), n);
+  return buf.data();
+}
+
+bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float alpha, float beta, Entry* e) {
+  dnnl_memory_desc_t aMd, bMd, cMd;
+  const dnnl_dims_t aDims = {m, k}, bDims = {k, n}, cDims = {m, n};
+  const dnnl_dims_t aStr = {transA ? 1 : k, transA ? m : 1}, bStr = {transB ? 1 : n, transB ? k : 1}, cStr = {n, 1};
+  if (dnnl_memory_desc_init_by_strides(&aMd, 2, aDims, dnnl_bf16, aStr) != dnnl_success ||
+      dnnl_memory_desc_init_by_strides(&bMd, 2, bDims, dnnl_bf16, bStr) != dnnl_success ||
+      dnnl_memory_desc_init_by_strides(&cMd, 2, cDims, dnnl_f32, cStr) != dnnl_success)
+    return false;
+  dnnl_matmul_desc_t md;
+  if (dnnl_matmul_desc_init(&md, &aMd, &bMd, nullptr, &cMd) != dnnl_success) return false;
+  dnnl_primitive_attr_t attr = nullptr;
+  dnnl_post_ops_t po = nullptr;
+  dnnl_primitive_desc_t pd = nullptr;
+  bool ok = dnnl_primitive_attr_create(&attr) == dnnl_success;
+  if (ok && alpha != 1.0f) ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) == dnnl_success;
+  if (ok && beta != 0.0f) {
+    ok = dnnl_post_ops_create(&po) == dnnl_success && dnnl_post_ops_append_sum(po, beta) == dnnl_success &&
+         dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+  }
+  ok = ok && dnnl_primitive_desc_create(&pd, &md, attr, d.eng, nullptr) == dnnl_success &&
+       dnnl_primitive_create(&e->prim, pd) == dnnl_success &&
+       dnnl_memory_create(&e->a, &aMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success &&
+       dnnl_memory_create(&e->b, &bMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success &&
+       dnnl_memory_create(&e->c, &cMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success;
+  if (pd != nullptr) dnnl_primitive_desc_destroy(pd);
+  if (po != nullptr) dnnl_post_ops_destroy(po);
+  if (attr != nullptr) dnnl_primitive_attr_destroy(attr);
+  return ok;
+}
+
+}  // namespace
+
+bool dnnlBuiltIn() { return dnnl().ok; }
+
+bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
+                  bool transA, bool transB, float alpha, float beta) {
+  Dnnl& d = dnnl();
+  if (!d.ok) return false;
+  std::lock_guard<std::mutex> lk(d.mu);
+  const Key key{m, n, k, transA, transB, alpha, beta};
+  auto it = d.cache.find(key);
+  if (it == d.cache.end()) {
+    Entry e;
+    if (!build(d, m, n, k, transA, transB, alpha, beta, &e)) return false;
+    it = d.cache.emplace(key, e).first;
+  }
+  const Entry& e = it->second;
+  const uint16_t* a16 = asBits(a, aKind, m * k, tlsA16);
+  const uint16_t* b16 = asBits(b, bKind, k * n, tlsB16);
+  dnnl_memory_set_data_handle(e.a, const_cast<uint16_t*>(a16));
+  dnnl_memory_set_data_handle(e.b, const_cast<uint16_t*>(b16));
+  dnnl_memory_set_data_handle(e.c, c);
+  const dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}};
+  if (dnnl_primitive_execute(e.prim, d.strm, 3, args) != dnnl_success) return false;
+  return dnnl_stream_wait(d.strm) == dnnl_success;
+}
+
+}  // namespace tf
+
+#else
+
+namespace tf {
+bool dnnlBuiltIn() { return false; }
+bool bf16GemmDnnl(const void*, int, const void*, int, float*, int64_t, int64_t, int64_t, bool, bool, float, float) {
+  return false;
+}
+}  // namespace tf
+
+#endif

@@ -1,0 +1,48 @@
+// Low-precision matrix products for mixed precision (src/amp): operands rounded to bfloat16 or
+// float16 (round to nearest even), products and sums in float32. See bf16-gemm.cc.
+#pragma once
+#include <cstdint>
+
+namespace tf {
+
+/** Operand storage: float32 values (rounded while packing) or 16-bit patterns of the product's dtype. */
+enum LowpOperand { kOperandF32 = 0, kOperandBits16 = 1 };
+/** The product's operand dtype. */
+enum LowpDtype { kBfloat16 = 0, kFloat16 = 1 };
+
+/**
+ * Batched C_i = alpha · op(A_i)·op(B_i) + beta · C_i with the semantics of tf::matmul, except that
+ * every operand element is first rounded to `dtype` (round to nearest even; elements given as 16-bit
+ * patterns are used as they are). Products of two 16-bit values are exact in float32, sums are
+ * float32. bfloat16 runs the AVX512_BF16 kernel (vdpbf16ps) where the CPU has it; otherwise, and
+ * for float16, operands are rounded into float32 buffers and multiplied by cblas_sgemm.
+ * `a`/`b` point at float (kOperandF32) or uint16_t (kOperandBits16) elements.
+ */
+void matmulLowp(int dtype, const void* a, int aKind, const void* b, int bKind, float* c, int64_t batch, int64_t m,
+                int64_t n, int64_t k, bool transA, bool transB, int64_t aBatchStride, int64_t bBatchStride,
+                float alpha, float beta);
+
+/** True when this CPU runs the bfloat16 dot-product kernel (AVX512_BF16), false when it emulates. */
+bool bf16KernelAvailable();
+
+/** Which bf16 GEMM runs: 0 = emulation (float32 products), 1 = own vdpbf16ps kernel, 2 = oneDNN. */
+int bf16GemmImpl();
+/** Selects the bf16 GEMM (for benchmarks); returns false when that one is not available here. */
+bool setBf16GemmImpl(int impl);
+
+/** x [n] float32 → 16-bit patterns of `dtype`, round to nearest even (NaN stays NaN, overflow → inf). */
+void castToLowp(int dtype, const float* x, uint16_t* out, int64_t n);
+/** 16-bit patterns of `dtype` [n] → float32 (exact). */
+void castFromLowp(int dtype, const uint16_t* x, float* out, int64_t n);
+
+// ---- internals shared by the kernel files -------------------------------------------------------
+/** The own kernel: one product (no batch), bf16 operands packed per tile. Needs AVX512_BF16. */
+void bf16GemmOwn(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
+                 bool transA, bool transB, float alpha, float beta);
+/** oneDNN's bf16 matmul for one product; false when oneDNN is not built in or refuses the shape. */
+bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
+                  bool transA, bool transB, float alpha, float beta);
+/** True when the addon was built with oneDNN. */
+bool dnnlBuiltIn();
+
+}  // namespace tf

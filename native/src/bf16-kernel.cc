@@ -1,0 +1,252 @@
+// The own bfloat16 GEMM: a register-blocked kernel on AVX512_BF16's vdpbf16ps (16 lanes, each a
+// float32 sum of two bf16 products per instruction). Goto/BLIS structure: B is packed once per
+// [KC × NC] block and A once per [MC × KC] block, both as bf16 pairs along k (the layout vdpbf16ps
+// reads), converting float32 operands with round-to-nearest-even (vcvtne2ps2bf16) while packing,
+// so every operand element is converted once per tile, never per product. The micro-kernel keeps an
+// 8 × 48 block of C in 24 zmm registers. Compiled with target attributes; callers check the CPU
+// first (__builtin_cpu_supports), so the file builds and loads on any x86-64.
+//
+// Like the instructions themselves, this path treats float32 subnormal inputs (|x| < 1.2e-38) as
+// zero and flushes subnormal results to zero.
+#include "bf16-gemm.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "common.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TF_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define TF_HAVE_BF16_KERNEL 1
+#endif
+
+namespace tf {
+
+#if defined(TF_HAVE_BF16_KERNEL)
+namespace {
+
+constexpr int kMr = 8, kNr = 48;       // register block of C: 8 rows × 3 zmm
+constexpr int64_t kKc = 256;           // k elements per packed block (128 bf16 pairs): B panel 24 KiB
+constexpr int64_t kMc = 192;           // rows of A per packed block (96 KiB)
+constexpr int64_t kNc = 1536;          // columns of B per packed block (768 KiB)
+
+// 64-byte aligned scratch that grows and is reused (one per thread).
+struct Scratch {
+  uint32_t* p = nullptr;
+  size_t cap = 0;
+  uint32_t* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      p = static_cast<uint32_t*>(std::aligned_alloc(64, (n * 4 + 63) / 64 * 64));
+      cap = n;
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
+};
+thread_local Scratch tlsA, tlsB, tlsT;
+
+// Element (w, kk) of an operand viewed as [W × K] lies at src[w*ws + kk*ks] (one of ws, ks is 1).
+// Writes out[p*W + w] = bf16 pair (el(w, 2p), el(w, 2p+1)) for p < ceil(kc/2), w < W, with zeros
+// past wValid and past kc.
+TF_BF16 void packF32(const float* src, int64_t ws, int64_t ks, int W, int wValid, int64_t kc, uint32_t* out) {
+  const int64_t kp = (kc + 1) / 2;
+  if (ws == 1) {
+    // Rows along w are contiguous: convert two k-rows and interleave them into pairs.
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                         21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int64_t p = 0; p < kp; ++p) {
+      const float* r0 = src + 2 * p * ks;
+      const bool has1 = 2 * p + 1 < kc;
+      const float* r1 = r0 + ks;
+      for (int w = 0; w < W; w += 16) {
+        const int valid = wValid - w >= 16 ? 16 : (wValid - w > 0 ? wValid - w : 0);
+        const __mmask16 mk = static_cast<__mmask16>((1u << valid) - 1u);
+        const __m512 x0 = _mm512_maskz_loadu_ps(mk, r0 + w);
+        const __m512 x1 = has1 ? _mm512_maskz_loadu_ps(mk, r1 + w) : _mm512_setzero_ps();
+        const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);  // low 16: row 0, high 16: row 1
+        const __m512i pairs = _mm512_permutexvar_epi16(idx, both);
+        if (W - w >= 16) _mm512_storeu_si512(out + p * W + w, pairs);
+        else _mm512_mask_storeu_epi32(out + p * W + w, static_cast<__mmask16>((1u << (W - w)) - 1u), pairs);
+      }
+    }
+    return;
+  }
+  // k contiguous: convert each w-row along k (pairs come out in order), then scatter the pairs.
+  uint16_t* row = reinterpret_cast<uint16_t*>(tlsT.get(static_cast<size_t>(kp) + 16));
+  for (int w = 0; w < W; ++w) {
+    if (w >= wValid) {
+      for (int64_t p = 0; p < kp; ++p) out[p * W + w] = 0;
+      continue;
+    }
+    const float* s = src + w * ws;
+    int64_t kk = 0;
+    for (; kk + 32 <= kc; kk += 32) {
+      const __m512 lo = _mm512_loadu_ps(s + kk), hi = _mm512_loadu_ps(s + kk + 16);
+      _mm512_storeu_si512(row + kk, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+    for (; kk < kc; kk += 16) {
+      const int valid = kc - kk >= 16 ? 16 : static_cast<int>(kc - kk);
+      const __m512 x = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << valid) - 1u), s + kk);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + kk), (__m256i)_mm512_cvtneps_pbh(x));
+    }
+    if (kc & 1) row[kc] = 0;
+    const uint32_t* pr = reinterpret_cast<const uint32_t*>(row);
+    for (int64_t p = 0; p < kp; ++p) out[p * W + w] = pr[p];
+  }
+}
+
+// The same for operands already in bf16 bits.
+TF_BF16 void packBits(const uint16_t* src, int64_t ws, int64_t ks, int W, int wValid, int64_t kc, uint32_t* out) {
+  const int64_t kp = (kc + 1) / 2;
+  for (int64_t p = 0; p < kp; ++p) {
+    for (int w = 0; w < W; ++w) {
+      uint32_t lo = 0, hi = 0;
+      if (w < wValid) {
+        lo = src[w * ws + 2 * p * ks];
+        if (2 * p + 1 < kc) hi = src[w * ws + (2 * p + 1) * ks];
+      }
+      out[p * W + w] = lo | (hi << 16);
+    }
+  }
+}
+
+inline void pack(const void* src, int kind, int64_t ws, int64_t ks, int W, int wValid, int64_t kc, uint32_t* out) {
+  if (kind == kOperandF32) packF32(static_cast<const float*>(src), ws, ks, W, wValid, kc, out);
+  else packBits(static_cast<const uint16_t*>(src), ws, ks, W, wValid, kc, out);
+}
+
+// C[MR × 48] (ldc) = alpha·acc + beta·C (first k block) or C + alpha·acc, acc = Σ_p A_p ⊗ B_p.
+template <int MR>
+TF_BF16 void micro(int64_t kp, const uint32_t* A, const uint32_t* B, float* C, int64_t ldc, float alpha, float beta,
+                   bool first) {
+  __m512 acc[MR][3];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < 3; ++v) acc[r][v] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kp; ++p) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(B + p * kNr);
+    const __m512bh b1 = (__m512bh)_mm512_load_si512(B + p * kNr + 16);
+    const __m512bh b2 = (__m512bh)_mm512_load_si512(B + p * kNr + 32);
+    for (int r = 0; r < MR; ++r) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(A[p * MR + r]));
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+      acc[r][2] = _mm512_dpbf16_ps(acc[r][2], a, b2);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int r = 0; r < MR; ++r) {
+    for (int v = 0; v < 3; ++v) {
+      float* cp = C + r * ldc + 16 * v;
+      __m512 y = _mm512_mul_ps(va, acc[r][v]);
+      if (!first) y = _mm512_add_ps(y, _mm512_loadu_ps(cp));
+      else if (beta != 0.0f) y = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cp), y);
+      _mm512_storeu_ps(cp, y);
+    }
+  }
+}
+
+// A partial tile (rows < 8 or columns < 48): computed into a full 8 × 48 scratch tile, then copied.
+TF_BF16 void microEdge(int64_t kp, const uint32_t* A, const uint32_t* B, float* C, int64_t ldc, int rows, int cols,
+                       float alpha, float beta, bool first) {
+  alignas(64) float t[kMr * kNr];
+  for (int r = 0; r < rows; ++r) std::memcpy(t + r * kNr, C + r * ldc, sizeof(float) * cols);
+  micro<kMr>(kp, A, B, t, kNr, alpha, beta, first);
+  for (int r = 0; r < rows; ++r) std::memcpy(C + r * ldc, t + r * kNr, sizeof(float) * cols);
+}
+
+// One product on one thread: C[m × n] (ldc) from A (element (i, kk) at a[i*ars + kk*aks]) and B
+// (element (kk, j) at b[kk*bks + j*bjs]); a and b are element pointers of their kind.
+TF_BF16 void gemmSerial(const void* a, int aKind, int64_t ars, int64_t aks, const void* b, int bKind, int64_t bks,
+                        int64_t bjs, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float alpha, float beta) {
+  const int aBytes = aKind == kOperandF32 ? 4 : 2, bBytes = bKind == kOperandF32 ? 4 : 2;
+  const char* ab = static_cast<const char*>(a);
+  const char* bb = static_cast<const char*>(b);
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    const int64_t nc = n - jc < kNc ? n - jc : kNc;
+    const int64_t panels = (nc + kNr - 1) / kNr;
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      const int64_t kc = k - pc < kKc ? k - pc : kKc;
+      const int64_t kp = (kc + 1) / 2;
+      const bool first = pc == 0;
+      uint32_t* Bp = tlsB.get(static_cast<size_t>(panels * kp * kNr));
+      for (int64_t jp = 0; jp < panels; ++jp) {
+        const int64_t j0 = jc + jp * kNr;
+        const int valid = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
+        pack(bb + (pc * bks + j0 * bjs) * bBytes, bKind, bjs, bks, kNr, valid, kc, Bp + jp * kp * kNr);
+      }
+      for (int64_t ic = 0; ic < m; ic += kMc) {
+        const int64_t mc = m - ic < kMc ? m - ic : kMc;
+        const int64_t slivers = (mc + kMr - 1) / kMr;
+        uint32_t* Ap = tlsA.get(static_cast<size_t>(slivers * kp * kMr));
+        for (int64_t s = 0; s < slivers; ++s) {
+          const int64_t i0 = ic + s * kMr;
+          const int valid = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
+          pack(ab + (i0 * ars + pc * aks) * aBytes, aKind, ars, aks, kMr, valid, kc, Ap + s * kp * kMr);
+        }
+        for (int64_t jp = 0; jp < panels; ++jp) {
+          const int64_t j0 = jc + jp * kNr;
+          const int cols = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
+          for (int64_t s = 0; s < slivers; ++s) {
+            const int64_t i0 = ic + s * kMr;
+            const int rows = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
+            float* cp = c + i0 * ldc + j0;
+            if (rows == kMr && cols == kNr)
+              micro<kMr>(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, alpha, beta, first);
+            else
+              microEdge(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, rows, cols, alpha, beta, first);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void bf16GemmOwn(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
+                 bool transA, bool transB, float alpha, float beta) {
+  // op(A)[i, kk]: a[i*k + kk] (row-major) or a[kk*m + i] (transA); op(B)[kk, j]: b[kk*n + j] or b[j*k + kk].
+  const int64_t ars = transA ? 1 : k, aks = transA ? m : 1;
+  const int64_t bks = transB ? 1 : n, bjs = transB ? k : 1;
+  const int aBytes = aKind == kOperandF32 ? 4 : 2, bBytes = bKind == kOperandF32 ? 4 : 2;
+  const int threads = numThreads();
+  const double mnk = static_cast<double>(m) * n * k;
+  if (threads <= 1 || mnk < 48.0 * 48.0 * 48.0 * threads) {
+    gemmSerial(a, aKind, ars, aks, b, bKind, bks, bjs, c, n, m, n, k, alpha, beta);
+    return;
+  }
+  // One block of C per thread, split along the longer side (columns in multiples of the panel).
+  const bool byCols = n >= m;
+  const int64_t side = byCols ? n : m;
+  int64_t block = (side + threads - 1) / threads;
+  block = byCols ? (block + kNr - 1) / kNr * kNr : (block + kMr - 1) / kMr * kMr;
+  const int64_t parts = (side + block - 1) / block;
+  const char* ab = static_cast<const char*>(a);
+  const char* bb = static_cast<const char*>(b);
+  parallelTasks(parts, [&](int64_t p, int) {
+    const int64_t lo = p * block, len = side - lo < block ? side - lo : block;
+    if (byCols)
+      gemmSerial(a, aKind, ars, aks, bb + lo * bjs * bBytes, bKind, bks, bjs, c + lo, n, m, len, k, alpha, beta);
+    else
+      gemmSerial(ab + lo * ars * aBytes, aKind, ars, aks, b, bKind, bks, bjs, c + lo * n, n, len, n, k, alpha, beta);
+  });
+}
+
+bool bf16KernelAvailable() {
+  static const bool ok = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  return ok;
+}
+
+#else  // not x86-64 with GCC/Clang: no bf16 instructions to use
+
+void bf16GemmOwn(const void*, int, const void*, int, float*, int64_t, int64_t, int64_t, bool, bool, float, float) {
+  std::abort();  // never called: bf16KernelAvailable() is false
+}
+bool bf16KernelAvailable() { return false; }
+
+#endif
+
+}  // namespace tf
