@@ -43,7 +43,7 @@ function rel(p: string): string {
   return r.startsWith('..') ? p : r;
 }
 
-/** A checkpoint folder: `path` itself when it holds model.safetensors, else the latest under it. */
+/** A checkpoint folder: `path` itself when it holds model.safetensors (a checkpoint, or a run's final model), else the latest under it. */
 function resolveCheckpoint(path: string): string {
   if (!existsSync(path)) throw new FileFormatError(`${path}: no such run or checkpoint folder`);
   if (existsSync(join(path, 'model.safetensors'))) return path;
@@ -226,13 +226,13 @@ export function buildProgram(): Command {
     .action((opts, cmd: Command) => trainCommand(opts, cmd.args));
   program.command('eval')
     .description('evaluate a checkpoint on its validation data')
-    .argument('<checkpoint>', 'run folder (latest checkpoint) or checkpoint-<step> folder')
+    .argument('<checkpoint>', 'run folder (its final model, else the latest checkpoint) or checkpoint-<step> folder')
     .allowUnknownOption()
     .allowExcessArguments()
     .action((path: string, _o, cmd: Command) => evalCommand(path, cmd.args.slice(1)));
   program.command('generate')
     .description('sample text from a language-model checkpoint')
-    .argument('<checkpoint>', 'run folder (latest checkpoint) or checkpoint-<step> folder')
+    .argument('<checkpoint>', 'run folder (its final model, else the latest checkpoint) or checkpoint-<step> folder')
     .option('--prompt <text>', 'text to continue')
     .option('--maxNewTokens <n>', 'tokens to generate')
     .option('--temperature <t>', 'softmax temperature (0 = greedy)')
@@ -242,7 +242,7 @@ export function buildProgram(): Command {
     .action((path: string, f: GenerateFlags) => generateCommand(path, f));
   program.command('predict')
     .description('classify (classification), continue (lm) or translate (seq2seq) texts with a checkpoint; prints JSON lines')
-    .argument('<checkpoint>', 'run folder (latest checkpoint) or checkpoint-<step> folder')
+    .argument('<checkpoint>', 'run folder (its final model, else the latest checkpoint) or checkpoint-<step> folder')
     .option('--text <text...>', 'one or more texts')
     .option('--input <file>', 'JSONL file with a "text" field per line')
     .option('--maxNewTokens <n>', 'lm: tokens to generate')

@@ -6,7 +6,7 @@
  * checkpoint or none: a folder named `checkpoint-<step>` is always complete.
  */
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { FileFormatError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/index.js';
@@ -113,17 +113,19 @@ export function removeStaleTemporaries(outputDir: string): void {
 }
 
 /**
- * Keeps the newest `limit` checkpoints (and `keep`, e.g. the best one), deleting the others.
+ * Keeps the newest `limit` checkpoints (and those in `keep`, e.g. the latest and the best one),
+ * deleting the others, oldest first.
  * @returns the deleted paths.
  */
-export function pruneCheckpoints(outputDir: string, limit: number | null, keep: string | null = null): string[] {
+export function pruneCheckpoints(outputDir: string, limit: number | null, keep: string | readonly (string | null)[] | null = null): string[] {
   if (limit === null) return [];
   const all = listCheckpoints(outputDir);
+  const kept = new Set((Array.isArray(keep) ? keep : [keep]).filter((k): k is string => k !== null).map((k) => join(outputDir, basename(k))));
   const deleted: string[] = [];
   let excess = all.length - limit;
   for (const c of all) {
     if (excess <= 0) break;
-    if (c.path === keep) continue;
+    if (kept.has(c.path)) continue;
     fs.rmSync(c.path, { recursive: true, force: true });
     deleted.push(c.path);
     excess--;

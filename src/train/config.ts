@@ -63,15 +63,16 @@ export const TrainConfigSchema = z.strictObject({
   labelSmoothingFactor: t.labelSmoothingFactor,
   bf16: z.boolean().default(false).describe('bfloat16 mixed precision (not available yet: must be false)'),
 
-  evalStrategy: z.enum(['steps', 'no']).default('steps').describe('When to evaluate during training: every evalSteps (steps) or not at all (no)'),
+  evalStrategy: z.enum(['steps', 'epoch', 'no']).default('steps').describe('When to evaluate during training: every evalSteps (steps), at the end of each epoch (epoch) or not at all (no); the end of training is evaluated in every case'),
   evalSteps: posInt().default(500).describe('Evaluate every this many optimizer steps'),
   /** Evaluate on at most this many batches at intermediate evaluations (the final one sees all). */
   maxEvalBatches: posInt().optional().describe('Evaluate on at most this many batches at intermediate evaluations (the final one sees all)'),
-  saveStrategy: z.enum(['steps', 'no']).default('steps').describe('When to write checkpoints: every saveSteps (steps), or only at the end (no)'),
+  saveStrategy: z.enum(['steps', 'epoch', 'no']).default('steps').describe('When to write checkpoints: every saveSteps (steps), at the end of each epoch (epoch), or only at the end (no)'),
   saveSteps: posInt().default(500).describe('Write a checkpoint every this many optimizer steps'),
   saveTotalLimit: posInt().nullable().default(null).describe('Keep at most this many checkpoints (the oldest are deleted); null keeps all'),
   loggingSteps: posInt().default(10).describe('Write a train line to metrics.jsonl every this many optimizer steps'),
-  metricForBestModel: z.string().default('loss').describe('Evaluation metric watched by early stopping'),
+  metricForBestModel: z.string().default('loss').describe('Evaluation metric that picks the best checkpoint and that early stopping watches (loss, accuracy, …; Hugging Face\'s eval_ prefix is accepted)'),
+  loadBestModelAtEnd: z.boolean().default(false).describe('At the end, load the weights of the checkpoint with the best metricForBestModel (needs saveStrategy = evalStrategy; with steps, saveSteps a multiple of evalSteps)'),
   /** Default: true for accuracy / f1 / exactMatch-like metrics, false for losses. */
   greaterIsBetter: z.boolean().optional().describe('Default: true for accuracy / f1 / exactMatch-like metrics, false for losses'),
   earlyStoppingPatience: posInt().nullable().default(null).describe('Stop after this many evaluations without improvement; null: never'),
@@ -153,6 +154,7 @@ export function parseConfig(raw: unknown): TrainConfig {
   if (!r.success) throw new ConfigError(formatIssue(r.error.issues[0], raw));
   const c = r.data;
   checkTaskConfig(c);
+  if (c.loadBestModelAtEnd) checkBestModelConfig(c);
   if (c.bf16) {
     // src/amp has bf16 storage and rounding but no autocast policy the trainer could apply yet.
     throw new ConfigError('bf16: mixed precision training is not available yet (got true); use false');
@@ -213,6 +215,26 @@ export function setField(raw: Record<string, unknown>, field: string, value: unk
   }
   o[parts[parts.length - 1]] = value;
   return raw;
+}
+
+/**
+ * Hugging Face's rule for loadBestModelAtEnd: a checkpoint is a candidate only when it was written at
+ * an evaluation, so checkpoints must follow the evaluations.
+ * @throws ConfigError naming the field.
+ */
+function checkBestModelConfig(c: TrainConfig): void {
+  if (c.evalStrategy === 'no') throw new ConfigError('loadBestModelAtEnd: needs evaluations (got evalStrategy "no")');
+  if (c.saveStrategy !== c.evalStrategy) {
+    throw new ConfigError(`loadBestModelAtEnd: needs saveStrategy to equal evalStrategy (got saveStrategy "${c.saveStrategy}", evalStrategy "${c.evalStrategy}")`);
+  }
+  if (c.saveStrategy === 'steps' && c.saveSteps % c.evalSteps !== 0) {
+    throw new ConfigError(`loadBestModelAtEnd: saveSteps must be a multiple of evalSteps (got saveSteps ${c.saveSteps}, evalSteps ${c.evalSteps})`);
+  }
+}
+
+/** The key of `metricForBestModel` in an evaluation's metrics: Hugging Face's `eval_` prefix dropped. */
+export function bestMetricKey(metricForBestModel: string): string {
+  return metricForBestModel.startsWith('eval_') ? metricForBestModel.slice(5) : metricForBestModel;
 }
 
 /** Whether larger values of `metric` are better (accuracy, F1, exact match) unless the config says. */

@@ -34,6 +34,7 @@ export function openRunFolder(outputDir: string, resume: boolean | string | unde
   }
   if (resume) log.info(`no checkpoint in ${outputDir}; starting from step 0`);
   for (const n of old) fs.rmSync(join(outputDir, n), { recursive: true, force: true });
+  fs.rmSync(join(outputDir, 'model.safetensors'), { force: true }); // an earlier run's final model
   return null;
 }
 

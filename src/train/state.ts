@@ -13,7 +13,10 @@ import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedules.js';
 import * as T from '../tensor/index.js';
 import type { Task } from '../tasks/types.js';
+import { FileFormatError } from '../errors.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors.js';
 import { copyInto, loadCheckpoint, saveCheckpoint, toSafe } from './checkpoint.js';
+import { toHfLogHistory } from './hf-log-history.js';
 import type { LogWindow } from './log-window.js';
 import type { MetricsRecord } from './metrics.js';
 import { optimizerFromCheckpoint, optimizerToCheckpoint, type AnyOptimizer } from './optimizer.js';
@@ -30,6 +33,9 @@ export interface TrainingParts {
 /** The Trainer's own counters, saved beside the parts' states. */
 export interface LoopState {
   step: number;
+  /** Best checkpoint so far (loadBestModelAtEnd, Hugging Face's best_metric / best_model_checkpoint). */
+  bestMetric: number | null;
+  bestModelCheckpoint: string | null;
   logWindow: LogWindow;
   pendingSkips: number;
   /** Seconds of training before this process. */
@@ -39,10 +45,26 @@ export interface LoopState {
   logHistory: MetricsRecord[];
 }
 
-/** trainer_state.json. */
-export interface TrainerState extends LoopState {
-  totalSteps: number;
+/**
+ * trainer_state.json. Hugging Face's keys (`global_step`, `max_steps`, `epoch`, `log_history`,
+ * `best_metric`, `best_model_checkpoint`, `logging_steps`, `eval_steps`, `save_steps`,
+ * `train_batch_size`, `num_train_epochs`, `is_world_process_zero`), then what trainformer needs to
+ * resume exactly (RNG and data positions, scheduler, scaler and optimizer JSON, its own log records).
+ * Checkpoints written before the Hugging Face keys (`step`, `totalSteps`, no best model) still resume.
+ */
+export interface TrainerState {
+  global_step: number;
+  max_steps: number;
   epoch: number;
+  log_history: Record<string, unknown>[];
+  best_metric: number | null;
+  best_model_checkpoint: string | null;
+  logging_steps?: number;
+  eval_steps?: number;
+  save_steps?: number;
+  train_batch_size?: number;
+  num_train_epochs?: number;
+  is_world_process_zero?: boolean;
   rng: { default: T.GeneratorState };
   dataPosition: unknown;
   scheduler: ReturnType<LrSchedule['stateDict']>;
@@ -50,6 +72,20 @@ export interface TrainerState extends LoopState {
   lossScale: number;
   gradScaler: GradScalerState;
   optimizer: unknown;
+  logWindow: LogWindow;
+  pendingSkips: number;
+  elapsed: number;
+  callbacks: Record<string, unknown>;
+  /** trainformer's metrics records (metrics.jsonl is rewritten from them on resume). */
+  logHistory: MetricsRecord[];
+}
+
+/** An earlier checkpoint's names of the same fields. */
+interface EarlierTrainerState { step?: number; totalSteps?: number }
+
+/** The config fields trainer_state.json repeats, as Hugging Face's does. */
+export interface StateConfigFields {
+  loggingSteps: number; evalSteps: number; saveSteps: number; perDeviceTrainBatchSize: number; numTrainEpochs: number;
 }
 
 /** The model's tensors by checkpoint name (its state dict, or the named parameters). */
@@ -99,14 +135,23 @@ const scaleFromJson = (s: GradScalerState): GradScalerState => ({ ...s, scale: N
  * Writes `checkpoint-<step>` under `outputDir` (atomically, see checkpoint.ts).
  * @returns the checkpoint folder.
  */
-export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopState, totalSteps: number, config: unknown): string {
+export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopState, totalSteps: number,
+  config: unknown, fields?: StateConfigFields): string {
   const opt = optimizerToCheckpoint(p.optimizer);
   const model: Record<string, ReturnType<typeof toSafe>> = {};
   for (const [k, t] of Object.entries(modelState(p))) model[k] = toSafe(t.contiguous());
   const state: TrainerState = {
-    step: loop.step,
-    totalSteps,
+    global_step: loop.step,
+    max_steps: totalSteps,
     epoch: p.task.epoch(),
+    log_history: toHfLogHistory(loop.logHistory),
+    best_metric: loop.bestMetric,
+    best_model_checkpoint: loop.bestModelCheckpoint,
+    ...(fields ? {
+      logging_steps: fields.loggingSteps, eval_steps: fields.evalSteps, save_steps: fields.saveSteps,
+      train_batch_size: fields.perDeviceTrainBatchSize, num_train_epochs: fields.numTrainEpochs,
+    } : {}),
+    is_world_process_zero: true,
     rng: { default: T.defaultGenerator.getState() },
     dataPosition: p.task.dataState(),
     scheduler: p.schedule.stateDict(),
@@ -128,14 +173,42 @@ export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopS
  * Restores the parts from a checkpoint folder and returns its loop state.
  * @throws FileFormatError naming the file of a missing or malformed part.
  */
-export function readCheckpoint(dir: string, p: TrainingParts): TrainerState {
+export function readCheckpoint(dir: string, p: TrainingParts): LoopState & { totalSteps: number } {
   const ck = loadCheckpoint(dir);
-  const st = ck.trainerState as unknown as TrainerState;
+  const st = ck.trainerState as unknown as TrainerState & EarlierTrainerState;
+  const step = st.global_step ?? st.step;
+  if (!Number.isInteger(step)) throw new FileFormatError(`${dir}/trainer_state.json: global_step is missing or not an integer`);
   copyInto(Object.entries(modelState(p)), ck.model, `${dir}/model.safetensors`);
   optimizerFromCheckpoint(p.optimizer, st.optimizer, ck.optimizer, `${dir}/optimizer.safetensors`);
   p.schedule.loadStateDict(st.scheduler);
   if (st.gradScaler) p.scaler.loadStateDict(scaleFromJson(st.gradScaler));
   p.task.setDataState(st.dataPosition);
   T.defaultGenerator.setState(st.rng.default);
-  return { ...st, callbacks: st.callbacks ?? {} };
+  return {
+    step: step!, totalSteps: st.max_steps ?? st.totalSteps ?? 0, logWindow: st.logWindow, pendingSkips: st.pendingSkips, elapsed: st.elapsed,
+    callbacks: st.callbacks ?? {}, logHistory: st.logHistory, bestMetric: st.best_metric ?? null, bestModelCheckpoint: st.best_model_checkpoint ?? null,
+  };
+}
+
+/**
+ * Copies a checkpoint's model weights into the model (loadBestModelAtEnd); nothing else changes.
+ * @throws FileFormatError naming the file when a tensor is missing or does not fit.
+ */
+export function loadModelWeights(dir: string, p: TrainingParts): void {
+  const file = `${dir}/model.safetensors`;
+  copyInto(Object.entries(modelState(p)), readSafetensorsFile(file).tensors, file);
+}
+
+/**
+ * Writes the model's weights to `<outputDir>/model.safetensors` (atomically), beside the run's
+ * config.json and tokenizer: the final model (Hugging Face's `trainer.save_model()`), which
+ * `trainformer eval|generate|predict <run>` load.
+ * @returns the file's path.
+ */
+export function saveFinalModel(outputDir: string, p: TrainingParts): string {
+  const model: Record<string, ReturnType<typeof toSafe>> = {};
+  for (const [k, t] of Object.entries(modelState(p))) model[k] = toSafe(t.contiguous());
+  const file = `${outputDir}/model.safetensors`;
+  writeSafetensorsFile(file, model, { format: 'pt' });
+  return file;
 }

@@ -15,7 +15,7 @@
  * Each optimizer step runs inside `T.scope(...)`, so every temporary buffer of the forward and
  * backward passes returns to the pool when the step ends.
  */
-import { resolve, join } from 'node:path';
+import { basename, resolve, join } from 'node:path';
 import { ValueError } from '../errors.js';
 import { log } from '../logger.js';
 import { GradScaler } from '../optim/grad-scaler.js';
@@ -25,12 +25,13 @@ import * as T from '../tensor/index.js';
 import type { EvalMetrics, Task } from '../tasks/types.js';
 import { EarlyStopping, type BackwardDecision, type TrainerCallback, type TrainerControl } from './callbacks.js';
 import { pruneCheckpoints } from './checkpoint.js';
-import { greaterIsBetter, type TrainConfig } from './config.js';
+import { bestMetricKey, greaterIsBetter, type TrainConfig } from './config.js';
+import { BestModelTracker } from './best-model.js';
 import { addStep, emptyWindow, windowRecord } from './log-window.js';
 import { MetricsLogger, type MetricsRecord } from './metrics.js';
 import { createLrSchedule, createOptimizer, totalSteps, type AnyOptimizer } from './optimizer.js';
 import { openRunFolder, writeRunFiles } from './run-folder.js';
-import { readCheckpoint, restoreSnapshot, takeSnapshot, writeCheckpoint, type Snapshot, type TrainingParts } from './state.js';
+import { loadModelWeights, readCheckpoint, saveFinalModel, restoreSnapshot, takeSnapshot, writeCheckpoint, type Snapshot, type TrainingParts } from './state.js';
 import { StabilityCallback } from './stability/callback.js';
 import { runTrainingStep } from './step.js';
 import { fromTrainerInit, isTrainerInit, type TrainerInit } from './library.js';
@@ -84,6 +85,11 @@ export class Trainer implements TrainerControl {
   private startedAt = Date.now();
   private windowStart = Date.now();
   private lastCheckpoint: string | null = null;
+  /**
+   * Best checkpoint by metricForBestModel (trainer_state.json's best_metric / best_model_checkpoint),
+   * tracked with loadBestModelAtEnd (then saveTotalLimit never deletes it).
+   */
+  readonly best: BestModelTracker;
 
   private readonly options: TrainerOptions;
 
@@ -107,8 +113,9 @@ export class Trainer implements TrainerControl {
     this.callbacks = [...(options.callbacks ?? [])];
     if (cfg.stability) this.callbacks.push(new StabilityCallback(cfg.stability, cfg.loggingSteps, cfg.gradientAccumulationSteps));
     if (cfg.earlyStoppingPatience !== null) {
-      this.callbacks.push(new EarlyStopping(cfg.metricForBestModel, cfg.earlyStoppingPatience, greaterIsBetter(cfg), cfg.earlyStoppingThreshold));
+      this.callbacks.push(new EarlyStopping(bestMetricKey(cfg.metricForBestModel), cfg.earlyStoppingPatience, greaterIsBetter(cfg), cfg.earlyStoppingThreshold));
     }
+    this.best = new BestModelTracker(bestMetricKey(cfg.metricForBestModel), greaterIsBetter(cfg));
   }
 
   get step(): number {
@@ -149,15 +156,24 @@ export class Trainer implements TrainerControl {
     return this.elapsedBefore + (Date.now() - this.startedAt) / 1000;
   }
 
-  /** Writes checkpoint-<step> and prunes old ones. */
-  save(): string {
+  /**
+   * Writes checkpoint-<step> and prunes old ones (keeping the best).
+   * @param metrics the evaluation of this step, when the checkpoint is written at one: a candidate
+   *   for the best model.
+   */
+  save(metrics: EvalMetrics | null = null): string {
     const callbacks: Record<string, unknown> = {};
     for (const c of this.callbacks) if (c.name && c.state) callbacks[c.name] = c.state();
-    const path = writeCheckpoint(this.outputDir, this.parts, {
-      step: this._step, logWindow: this.window, pendingSkips: this.pendingSkips, elapsed: this.elapsed(), callbacks, logHistory: this.metrics.history,
-    }, this.totalSteps, this.config);
+    // The candidate is judged before writing, so that its own trainer_state.json names it when it is the best.
+    const path = join(this.outputDir, `checkpoint-${this._step}`);
+    const asWritten = join(this.config.outputDir, basename(path));
+    if (metrics && this.config.loadBestModelAtEnd) this.best.offer(asWritten, metrics);
+    writeCheckpoint(this.outputDir, this.parts, {
+      step: this._step, logWindow: this.window, pendingSkips: this.pendingSkips, elapsed: this.elapsed(), callbacks,
+      logHistory: this.metrics.history, ...this.best.state(),
+    }, this.totalSteps, this.config, this.config);
     this.lastCheckpoint = path;
-    pruneCheckpoints(this.outputDir, this.config.saveTotalLimit, path);
+    pruneCheckpoints(this.outputDir, this.config.saveTotalLimit, [path, this.best.bestModelCheckpoint]);
     for (const c of this.callbacks) c.onSave?.(this, path);
     return path;
   }
@@ -170,6 +186,7 @@ export class Trainer implements TrainerControl {
     this.elapsedBefore = st.elapsed;
     for (const c of this.callbacks) if (c.name && c.loadState && st.callbacks[c.name] !== undefined) c.loadState(st.callbacks[c.name]);
     this.metrics.reset(st.logHistory);
+    this.best.load(st);
     this.lastCheckpoint = dir;
     log.info(`resumed from ${dir} at step ${this._step}`);
   }
@@ -246,23 +263,58 @@ export class Trainer implements TrainerControl {
     this.task.model.train();
     for (const c of this.callbacks) c.onTrainBegin?.(this);
     let stepsHere = 0;
+    let lastDue = { evaluate: false, save: false };
     while (this._step < this.totalSteps && this.stopReason === null) {
+      const epochBefore = this.task.epoch();
       if (!this.trainStep()) continue; // rolled back: nothing to log, evaluate or save
       stepsHere++;
       const s = this._step;
       if (s % cfg.loggingSteps === 0) this.logTrain();
-      if (cfg.evalStrategy === 'steps' && s % cfg.evalSteps === 0 && s < this.totalSteps) this.evaluate(cfg.maxEvalBatches);
-      if (cfg.saveStrategy === 'steps' && s % cfg.saveSteps === 0) this.save();
+      const due = lastDue = this.due(s, epochBefore);
+      // The last step's evaluation is the final one below (on every batch).
+      const metrics = due.evaluate && s < this.totalSteps ? this.evaluate(cfg.maxEvalBatches) : null;
+      if (due.save && s < this.totalSteps) this.save(metrics);
       if (this.options.stopAfterSteps !== undefined && stepsHere >= this.options.stopAfterSteps && s < this.totalSteps) {
         return this.result(null, t0);
       }
     }
     this.logTrain();
     // A task without evaluation data (a library Trainer given no evalDataset) ends without one.
-    const finalMetrics = this.task.canEvaluate === false ? null : this.evaluate(undefined, { final: true });
-    if (this.lastCheckpoint === null || !this.lastCheckpoint.endsWith(`checkpoint-${this._step}`) || cfg.saveStrategy === 'no') this.save();
+    const canEvaluate = this.task.canEvaluate !== false;
+    let finalMetrics = canEvaluate ? this.evaluate(undefined, { final: true }) : null;
+    // The final checkpoint is a best-model candidate when the strategy evaluates at this step.
+    const candidate = lastDue.evaluate && this._step === this.totalSteps && cfg.evalStrategy !== 'no' ? finalMetrics : null;
+    if (this.lastCheckpoint === null || !this.lastCheckpoint.endsWith(`checkpoint-${this._step}`) || cfg.saveStrategy === 'no' || candidate) this.save(candidate);
+    if (cfg.loadBestModelAtEnd && finalMetrics && this.best.bestModelCheckpoint !== null) finalMetrics = this.loadBestModel(finalMetrics);
+    saveFinalModel(this.outputDir, this.parts);
     for (const c of this.callbacks) c.onTrainEnd?.(this);
     return this.result(finalMetrics, t0);
+  }
+
+  /** Whether the strategies evaluate / save after step `s` (epoch: the step finished an epoch). */
+  private due(s: number, epochBefore: number): { evaluate: boolean; save: boolean } {
+    const cfg = this.config;
+    const epochEnded = Math.floor(this.task.epoch() + 1e-9) > Math.floor(epochBefore + 1e-9);
+    const at = (strategy: 'steps' | 'epoch' | 'no', every: number): boolean =>
+      strategy === 'steps' ? s % every === 0 : strategy === 'epoch' ? epochEnded || s === this.totalSteps : false;
+    return { evaluate: at(cfg.evalStrategy, cfg.evalSteps), save: at(cfg.saveStrategy, cfg.saveSteps) };
+  }
+
+  /**
+   * loadBestModelAtEnd: copies the best checkpoint's weights into the model (unless the model is
+   * already its weights), logs a `best_model` event and evaluates it.
+   * @returns the metrics of the model training ends with.
+   */
+  private loadBestModel(last: EvalMetrics): EvalMetrics {
+    const dir = join(this.outputDir, basename(this.best.bestModelCheckpoint!));
+    const msg = `loaded the best model from ${this.best.bestModelCheckpoint} (${this.best.metric} ${this.best.bestMetric})`;
+    if (dir === this.lastCheckpoint) {
+      this.logEvent('best_model', `${msg}: the final weights`);
+      return last;
+    }
+    loadModelWeights(dir, this.parts);
+    this.logEvent('best_model', msg);
+    return this.evaluate(undefined, { bestModel: true });
   }
 
   private result(finalMetrics: EvalMetrics | null, t0: number): TrainResult {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EncoderForSequenceClassification, GPT, Trainer, ValueError, noGrad, tensor, type TrainerCallback } from '../../src/index.js';
@@ -65,4 +65,28 @@ test('bad examples and arguments are named: trainDataset[i], args fields', () =>
   assert.throws(() => new Trainer({ model, trainDataset: [{ inputIds: [1, 2] }, { inputIds: [] }] }), (e: unknown) => e instanceof ValueError && /trainDataset\[1\]: inputIds is empty/.test(e.message));
   assert.throws(() => new Trainer({ model, trainDataset: [{ inputIds: [1, 2.5] }] }), /trainDataset\[0\]\.inputIds\[1\]: 2\.5 is not an int32 token id/);
   assert.throws(() => new Trainer({ model, args: { learning_rate: -1 }, trainDataset: [{ inputIds: [1, 2] }] }), /learningRate: must be > 0 \(got -1\)/);
+});
+
+test('library Trainer with a user dataset resumes exactly: checkpoint-4 copied to a new folder, a fresh model, 4 more steps', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-lib-resume-'));
+  try {
+    // Sequences of unequal lengths (3..10 tokens), a fixed pseudo-random stream.
+    let s = 11;
+    const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const data = Array.from({ length: 30 }, () => ({ inputIds: Array.from({ length: 3 + Math.floor(rnd() * 8) }, () => Math.floor(rnd() * 10)) }));
+    const evalData = data.slice(0, 6);
+    const gpt = () => new GPT({ vocabSize: 10, nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16, dropout: 0.1, seed: 4 });
+    const args = (outputDir: string) => ({ outputDir, learning_rate: 3e-3, per_device_train_batch_size: 4, gradient_accumulation_steps: 2, max_steps: 8, save_steps: 4, eval_steps: 4, logging_steps: 1, seed: 2 });
+    const straight = join(dir, 'straight'), resumed = join(dir, 'resumed');
+    const a = await new Trainer({ model: gpt(), args: args(straight), trainDataset: data, evalDataset: evalData }).train();
+    // 30 examples / batch 4 = 8 batches per epoch, 2 per step: step 4 ends the first epoch, the resumed run reshuffles.
+    cpSync(join(straight, 'checkpoint-4'), join(resumed, 'checkpoint-4'), { recursive: true });
+    const b = await new Trainer({ model: gpt(), args: args(resumed), trainDataset: data, evalDataset: evalData, resume: true }).train();
+    assert.equal(b.step, 8);
+    const bytes = (d: string) => readFileSync(join(d, 'checkpoint-8', 'model.safetensors')).toString('base64');
+    assert.equal(bytes(resumed), bytes(straight));
+    assert.deepEqual(b.finalMetrics, a.finalMetrics);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
