@@ -26,7 +26,8 @@ import { createTask, type CreateTaskOptions, type Task } from '../tasks/index.js
 import type { ClassificationTask } from '../tasks/classification.js';
 import type { LmTask } from '../tasks/lm.js';
 import type { Seq2SeqTask } from '../tasks/seq2seq.js';
-import { copyInto, latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { copyInto, latestCheckpoint } from '../train/checkpoint.js';
+import { readSafetensorsFile } from '../io/safetensors.js';
 import { parseConfig, readConfigFile, TrainConfigSchema, type TrainConfig } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
@@ -61,9 +62,8 @@ async function taskFromCheckpoint(path: string, overrides: [string, unknown][], 
   const labelsPath = join(dir, 'labels.json');
   const labelMap = existsSync(labelsPath) ? readLabelMap(labelsPath) : undefined;
   const task = await createTask(config, { ...opts, tokenizer, labelMap });
-  const ck = loadCheckpoint(dir);
   const model = task.model as unknown as { stateDict(): Record<string, import('../tensor/index.js').Tensor> };
-  copyInto(Object.entries(model.stateDict()), ck.model, join(dir, 'model.safetensors'));
+  copyInto(Object.entries(model.stateDict()), readSafetensorsFile(join(dir, 'model.safetensors')).tensors, join(dir, 'model.safetensors'));
   task.model.eval();
   return { task, config, dir };
 }
