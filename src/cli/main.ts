@@ -3,9 +3,9 @@
  * The `trainformer` command.
  *
  *   trainformer train --config <file> [--training-args <hf training_args.json>] [--resume [checkpoint]] [--<field> <value> …]
- *   trainformer eval <run-or-checkpoint> [--<field> <value> …]
+ *   trainformer eval <run-or-checkpoint> [--data <file.jsonl>] [--output <metrics.json>] [--<field> <value> …]
  *   trainformer generate <run-or-checkpoint> [--prompt <text>] [--maxNewTokens n] [--temperature t] [--topK k] [--topP p] [--seed s]
- *   trainformer predict <run-or-checkpoint> (--text <text> | --input <file.jsonl>)
+ *   trainformer predict <run-or-checkpoint> (--text <text> | --file <file.jsonl> | --question <q> --context <c>)
  *   trainformer report <run-dir>
  *   trainformer score --metrics bleu,chrf --ref ref.txt [--ref ref2.txt …] [--lowercase] [--tokenize 13a|none] [--json] < hyp.txt
  *   trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200] [--rule minimum] [--<field> <value> …]
@@ -15,20 +15,15 @@
  * Errors on bad input (config fields, files, malformed lines) are one line on stderr, naming the
  * field or `file:line`, with exit code 1 and no stack trace (TRAINFORMER_DEBUG=1 shows the stack).
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
-import { LabelMap, readTokenizerFile } from '../data/index.js';
-import { readJsonl, asObject, stringField } from '../data/jsonl.js';
-import { createTask, type CreateTaskOptions, type Task } from '../tasks/index.js';
-import type { ClassificationTask } from '../tasks/classification.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { createTask } from '../tasks/index.js';
 import type { LmTask } from '../tasks/lm.js';
-import type { Seq2SeqTask } from '../tasks/seq2seq.js';
-import { copyInto, latestCheckpoint } from '../train/checkpoint.js';
-import { readSafetensorsFile } from '../io/safetensors.js';
-import { parseConfig, readConfigFile, TrainConfigSchema, type TrainConfig } from '../train/config.js';
+import { parseConfig, TrainConfigSchema } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
 import { setLogger } from '../logger.js';
@@ -38,49 +33,12 @@ import { lrFindCommand, type LrFindFlags } from './lr-find.js';
 import { loadRawConfig } from './config-file.js';
 import { formatFieldReference } from './config-help.js';
 import { scoreCommand, type ScoreFlags } from './score.js';
+import { taskFromCheckpoint } from './checkpoint-task.js';
+import { numFlag, predictCommand, type PredictFlags } from './predict.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
   return r.startsWith('..') ? p : r;
-}
-
-/** A checkpoint folder: `path` itself when it holds model.safetensors (a checkpoint, or a run's final model), else the latest under it. */
-function resolveCheckpoint(path: string): string {
-  if (!existsSync(path)) throw new FileFormatError(`${path}: no such run or checkpoint folder`);
-  if (existsSync(join(path, 'model.safetensors'))) return path;
-  const latest = latestCheckpoint(path);
-  if (!latest) throw new FileFormatError(`${path}: no checkpoint-<step> folder with model.safetensors in it`);
-  return latest;
-}
-
-/** Rebuilds a task from a checkpoint: its config (plus overrides), tokenizer, labels and weights. */
-async function taskFromCheckpoint(path: string, overrides: [string, unknown][], opts: CreateTaskOptions): Promise<{ task: Task; config: TrainConfig; dir: string }> {
-  const dir = resolveCheckpoint(path);
-  const raw = readConfigFile(join(dir, 'config.json'));
-  const config = parseConfig(applyOverrides(raw, overrides));
-  const tokenizer = readTokenizerFile(join(dir, 'tokenizer.json'));
-  const labelsPath = join(dir, 'labels.json');
-  const labelMap = existsSync(labelsPath) ? readLabelMap(labelsPath) : undefined;
-  const task = await createTask(config, { ...opts, tokenizer, labelMap });
-  const model = task.model as unknown as { stateDict(): Record<string, import('../tensor/index.js').Tensor> };
-  copyInto(Object.entries(model.stateDict()), readSafetensorsFile(join(dir, 'model.safetensors')).tensors, join(dir, 'model.safetensors'));
-  task.model.eval();
-  return { task, config, dir };
-}
-
-/** A checkpoint's labels.json. @throws FileFormatError naming the path when it is not a label map. */
-function readLabelMap(path: string): LabelMap {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new FileFormatError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  try {
-    return LabelMap.fromJSON(json);
-  } catch (e) {
-    throw new FileFormatError(`${path}: ${(e as Error).message}`);
-  }
 }
 
 function fmt(x: number | undefined, d = 4): string {
@@ -140,20 +98,19 @@ async function tryWriteReport(dir: string): Promise<string | null> {
   }
 }
 
-async function evalCommand(path: string, rest: string[]): Promise<void> {
-  const { task, config, dir } = await taskFromCheckpoint(path, parseOverrides(rest), { noTrainData: true });
+async function evalCommand(path: string, f: { data?: string; output?: string }, rest: string[]): Promise<void> {
+  const { task, config, dir } = await taskFromCheckpoint(path, parseOverrides(rest), { noTrainData: true, evalData: f.data });
   const m = (await import('../tensor/index.js')).noGrad(() => task.evaluate());
-  process.stdout.write(`${rel(dir)}: ${describeMetrics(config.task, m)}\n${JSON.stringify(m)}\n`);
+  const on = f.data ? ` on ${f.data}` : '';
+  process.stdout.write(`${rel(dir)}${on}: ${describeMetrics(config.task, m)}\n${JSON.stringify(m)}\n`);
+  if (f.output) {
+    writeJsonAtomic(f.output, { checkpoint: dir, task: config.task, data: config.data.validation ?? null, metrics: m });
+    process.stdout.write(`metrics written to ${rel(f.output)}\n`);
+  }
 }
 
 interface GenerateFlags { prompt?: string; maxNewTokens?: string; temperature?: string; topK?: string; topP?: string; seed?: string }
 
-function num(v: string | undefined, name: string, int = false): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x) || (int && !Number.isInteger(x))) throw new ConfigError(`--${name}: must be ${int ? 'an integer' : 'a number'} (got ${JSON.stringify(v)})`);
-  return x;
-}
 
 async function generateCommand(path: string, f: GenerateFlags): Promise<void> {
   const { task, config } = await taskFromCheckpoint(path, [], { noData: true });
@@ -161,40 +118,13 @@ async function generateCommand(path: string, f: GenerateFlags): Promise<void> {
   const g = config.generation;
   const prompt = f.prompt ?? g.prompt;
   const text = (task as LmTask).sample(prompt, {
-    maxNewTokens: num(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens,
-    temperature: num(f.temperature, 'temperature') ?? g.temperature,
-    topK: num(f.topK, 'topK', true) ?? g.topK,
-    topP: num(f.topP, 'topP') ?? g.topP,
-    seed: num(f.seed, 'seed', true),
+    maxNewTokens: numFlag(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens,
+    temperature: numFlag(f.temperature, 'temperature') ?? g.temperature,
+    topK: numFlag(f.topK, 'topK', true) ?? g.topK,
+    topP: numFlag(f.topP, 'topP') ?? g.topP,
+    seed: numFlag(f.seed, 'seed', true),
   });
   process.stdout.write(`${prompt}${text}\n`);
-}
-
-async function predictCommand(path: string, f: { text?: string[]; input?: string } & GenerateFlags): Promise<void> {
-  const { task, config } = await taskFromCheckpoint(path, [], { noData: true, noTrainData: true });
-  let texts: string[] = f.text ?? [];
-  if (f.input) texts = texts.concat((await readJsonl(f.input, (v) => stringField(asObject(v), config.data.textField))).records);
-  if (texts.length === 0) throw new ConfigError('--text: give --text <text> or --input <file.jsonl>');
-  if (config.task === 'classification') {
-    const t = task as unknown as ClassificationTask;
-    const { encodeClassification } = await import('../data/index.js');
-    const enc = encodeClassification({ path: 'input', skipped: 0, examples: texts.map((text, i) => ({ text, label: t.labelMap.labels[0], line: i + 1 })) },
-      t.tokenizer, t.labelMap, { maxLength: config.data.maxLength }).examples;
-    const { noGrad } = await import('../tensor/index.js');
-    const { pred, probs } = noGrad(() => t.predict(enc));
-    texts.forEach((text, i) => process.stdout.write(JSON.stringify({ text, label: t.labelMap.label(pred[i]), probability: Number(probs[i][pred[i]].toFixed(4)) }) + '\n'));
-    return;
-  }
-  if (config.task === 'lm') {
-    for (const text of texts) await generateCommand(path, { ...f, prompt: text });
-    return;
-  }
-  if (config.task === 'seq2seq') {
-    const t = task as unknown as Seq2SeqTask;
-    for (const text of texts) process.stdout.write(JSON.stringify({ text, translation: t.translate(text) }) + '\n');
-    return;
-  }
-  throw new ConfigError(`task: predict supports lm, classification and seq2seq checkpoints, this one is ${config.task}`);
 }
 
 async function reportCommand(dir: string): Promise<void> {
@@ -225,11 +155,13 @@ export function buildProgram(): Command {
     .addHelpText('after', `\n${formatFieldReference(TrainConfigSchema)}\n\nData paths in the config file are relative to its folder; outputDir and flags to the working directory.`)
     .action((opts, cmd: Command) => trainCommand(opts, cmd.args));
   program.command('eval')
-    .description('evaluate a checkpoint on its validation data')
+    .description("evaluate a checkpoint on its validation data or on --data (the task's training file layout); prints the metrics")
     .argument('<checkpoint>', 'run folder (its final model, else the latest checkpoint) or checkpoint-<step> folder')
+    .option('--data <file>', 'evaluate on this file (JSONL; lm: text) instead of the validation data')
+    .option('--output <file>', 'also write {checkpoint, task, data, metrics} as JSON to this file')
     .allowUnknownOption()
     .allowExcessArguments()
-    .action((path: string, _o, cmd: Command) => evalCommand(path, cmd.args.slice(1)));
+    .action((path: string, o: { data?: string; output?: string }, cmd: Command) => evalCommand(path, o, cmd.args.slice(1)));
   program.command('generate')
     .description('sample text from a language-model checkpoint')
     .argument('<checkpoint>', 'run folder (its final model, else the latest checkpoint) or checkpoint-<step> folder')
@@ -241,13 +173,16 @@ export function buildProgram(): Command {
     .option('--seed <s>', 'seed of the sampler')
     .action((path: string, f: GenerateFlags) => generateCommand(path, f));
   program.command('predict')
-    .description('classify (classification), continue (lm) or translate (seq2seq) texts with a checkpoint; prints JSON lines')
+    .description('classify (classification), continue (lm), translate (seq2seq) or answer questions (extractive-qa) with a checkpoint; prints JSON lines')
     .argument('<checkpoint>', 'run folder (its final model, else the latest checkpoint) or checkpoint-<step> folder')
     .option('--text <text...>', 'one or more texts')
-    .option('--input <file>', 'JSONL file with a "text" field per line')
-    .option('--maxNewTokens <n>', 'lm: tokens to generate')
+    .option('--file <file>', 'JSONL file: "text" per line (classification, lm), "src" (seq2seq), "context" and "question" (extractive-qa)')
+    .option('--input <file>', 'the same as --file')
+    .option('--question <text>', 'extractive-qa: a question about --context')
+    .option('--context <text>', 'extractive-qa: the text holding the answer')
+    .option('--maxNewTokens <n>', 'lm, seq2seq: tokens to generate')
     .option('--temperature <t>', 'lm: softmax temperature')
-    .action((path: string, f) => predictCommand(path, f));
+    .action((path: string, f: PredictFlags) => predictCommand(path, f));
   program.command('lr-find')
     .description('learning-rate range test: sweep the lr exponentially, write lr_find.jsonl and the report, suggest a learning rate')
     .requiredOption('--config <file>', 'JSON config file (see examples/*.json)')

@@ -36,6 +36,12 @@ export const DataSchema = z.strictObject({
   maxLength: posInt().default(128).describe('classification / seq2seq / QA: truncate sequences to this many tokens'),
   /** seq2seq: cap on target length. */
   maxTargetLength: posInt().default(64).describe('seq2seq: cap on target length'),
+  /** extractive-qa: context tokens shared by consecutive windows of a long context (run_qa's doc_stride). */
+  docStride: z.int().min(0).optional().describe('extractive-qa: context tokens shared by consecutive windows of a context longer than maxLength (Hugging Face run_qa doc_stride; default 128, or half the context room of a window when that is less)'),
+  /** extractive-qa: longest predicted answer, in tokens. */
+  maxAnswerLength: posInt().default(30).describe('extractive-qa: longest predicted answer, in tokens'),
+  /** extractive-qa: start and end candidates per window searched for the best span. */
+  nBestSize: posInt().default(20).describe('extractive-qa: start and end candidates per window searched for the best span (run_qa n_best_size)'),
   textField: z.string().default('text').describe('JSONL field holding the input text'),
   labelField: z.string().default('label').describe('JSONL field holding the label (classification)'),
   /** Read at most this many examples per file (quick runs, tests). */

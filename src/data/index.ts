@@ -11,3 +11,4 @@ export * from './collate.js';
 export * from './augment.js';
 export * from './distributed-sampler.js';
 export * from './config.js';
+export * from './squad-windows.js';

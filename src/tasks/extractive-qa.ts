@@ -2,16 +2,18 @@
  * Extractive question answering (SQuAD layout) with an `EncoderForQuestionAnswering`: the input is
  * `[CLS] question [SEP] context [SEP]` with token types, the head gives start and end logits over
  * positions, and the objective is the mean of the start and end cross-entropies (BERT, Devlin et al.
- * 2019 §4.2). Answers cut away by truncation point at [CLS] (position 0).
+ * 2019 §4.2). A context longer than `data.maxLength` is split into overlapping windows
+ * (`data.docStride`, Hugging Face run_qa): each window is a training feature, pointing at [CLS]
+ * (position 0) when it does not hold the whole answer; at evaluation the best span over all windows
+ * (`data.nBestSize`, `data.maxAnswerLength`, qa-postprocess.ts) is mapped back by character offsets.
  *
  * Metrics: `loss`; `exactMatch` and `f1` (percent, metrics/squad.ts) of the predicted span's text against the reference answers
  * (best over references), with SQuAD v1.1's normalisation (lower case, no punctuation, no articles
  * a/an/the, single spaces) and token-overlap F1 (Rajpurkar et al. 2016, the official evaluate-v1.1
- * script). The predicted span maximises start + end logit over context positions with
- * start ≤ end < start + 30.
+ * script).
  */
 import {
-  collateQa, DataLoader, encodeSquadExample, answerFromSpan, loadSquadJsonl, permutation, tokenizerFromConfig,
+  collateQa, DataLoader, encodeSquadWindows, loadSquadJsonl, permutation, tokenizerFromConfig,
   type QaBatch, type SquadDataset, type SquadExample, type SquadFeature, type Tokenizer,
 } from '../data/index.js';
 import { ConfigError } from '../errors.js';
@@ -23,10 +25,16 @@ import type { TaskConfig } from './config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
+import { bestAnswers, type QaAnswer } from './qa-postprocess.js';
 
-const MAX_ANSWER_TOKENS = 30;
+/** One window (feature) of example number `example`. */
+interface QaItem { example: number; feature: SquadFeature }
 
-interface QaItem { example: SquadExample; feature: SquadFeature }
+/** A question about a context (what `predict` reads). */
+export interface QaQuestion { context: string; question: string }
+
+/** Predictions of an evaluation: per example the best answer, and the examples' references. */
+export interface QaPredictions { answers: QaAnswer[]; references: string[][] }
 
 export class ExtractiveQaTask implements Task<QaBatch> {
   readonly name = 'extractive-qa';
@@ -34,7 +42,7 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   readonly batchesPerEpoch: number;
   private readonly loader: DataLoader<QaItem, QaBatch> | null;
 
-  private constructor(readonly config: TaskConfig, readonly tokenizer: Tokenizer, readonly trainSet: QaItem[], readonly valSet: QaItem[]) {
+  private constructor(readonly config: TaskConfig, readonly tokenizer: Tokenizer, readonly trainSet: QaItem[], readonly valExamples: SquadExample[]) {
     checkObjective(config.objective);
     if (tokenizer.padId === undefined) throw new ConfigError('data.tokenizer: extractive-qa needs a tokenizer with [PAD], [CLS] and [SEP]');
     const { nLayer, nHead, nEmbd, nInner, dropout, bias, maxPositions, pooling: _p, tieWordEmbeddings: _t, ...rest } = config.model;
@@ -64,8 +72,8 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     }
     const tokCfg = d.tokenizer.type === 'char' && d.tokenizer.specialTokens === undefined ? { ...d.tokenizer, specialTokens: true } : d.tokenizer;
     const tok = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.flatMap((e) => [e.question, e.context]));
-    const enc = (s: SquadDataset): QaItem[] => s.examples.map((example) => ({ example, feature: encodeSquadExample(example, tok, { maxLength: d.maxLength }) }));
-    return new ExtractiveQaTask(config, tok, train && !options.noTrainData ? enc(train) : [], enc(val));
+    const trainItems = train && !options.noTrainData ? windowsOf(train.examples, tok, config) : [];
+    return new ExtractiveQaTask(config, tok, trainItems, val.examples);
   }
 
   private collate(items: QaItem[]): QaBatch {
@@ -103,38 +111,61 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     return { loss, terms, tokens: b.shape[0] * b.shape[1] };
   }
 
-  evaluate(maxBatches?: number): EvalMetrics {
+  /** Start and end logits of each window, batched by perDeviceEvalBatchSize; `onBatch` sees each batch. */
+  private logits(items: QaItem[], onBatch?: (b: QaBatch, start: T.Tensor, end: T.Tensor) => void): Array<{ feature: SquadFeature; startLogits: Float32Array; endLogits: Float32Array }> {
     const bs = this.config.perDeviceEvalBatchSize;
-    const set = maxBatches === undefined ? this.valSet : this.valSet.slice(0, maxBatches * bs);
-    let nll = 0;
-    const preds: string[] = [], refs: string[][] = [];
-    for (let i = 0; i < set.length; i += bs) {
-      const items = set.slice(i, i + bs);
-      const b = this.collate(items);
+    const out: Array<{ feature: SquadFeature; startLogits: Float32Array; endLogits: Float32Array }> = [];
+    for (let i = 0; i < items.length; i += bs) {
+      const chunk = items.slice(i, i + bs);
+      const b = this.collate(chunk);
       T.scope(() => {
         const { startLogits, endLogits } = this.forward(b);
-        const B = b.shape[0], L = b.shape[1];
-        const st = classObjective(startLogits, intTensor(b.startPositions, [B]), { ce: 1 }).terms.ce;
-        const en = classObjective(endLogits, intTensor(b.endPositions, [B]), { ce: 1 }).terms.ce;
-        nll += ((st + en) / 2) * B;
-        const sl = startLogits.data(), el = endLogits.data();
-        items.forEach((it, r) => {
-          const f = it.feature;
-          let best = -Infinity, bs0 = 0, be0 = -1;
-          for (let s = f.contextStart; s < f.inputIds.length; s++) {
-            if (!f.offsets[s]) continue;
-            for (let e = s; e < Math.min(f.inputIds.length, s + MAX_ANSWER_TOKENS); e++) {
-              if (!f.offsets[e]) continue;
-              const v = sl[r * L + s] + el[r * L + e];
-              if (v > best) { best = v; bs0 = s; be0 = e; }
-            }
-          }
-          preds.push(answerFromSpan(it.example.context, f, bs0, be0));
-          refs.push(it.example.answers.map((a) => a.text));
-        });
+        const sl = Float32Array.from(startLogits.data()), el = Float32Array.from(endLogits.data());
+        onBatch?.(b, startLogits, endLogits);
+        const L = b.shape[1];
+        chunk.forEach((it, r) => out.push({ feature: it.feature, startLogits: sl.subarray(r * L, (r + 1) * L), endLogits: el.subarray(r * L, (r + 1) * L) }));
       });
     }
-    return { loss: nll / set.length, ...squadMetrics(preds, refs) };
+    return out;
+  }
+
+  /** The best answers to questions about contexts (eval mode and no-grad are the caller's). */
+  answer(questions: readonly QaQuestion[]): QaAnswer[] {
+    const items = windowsOf(questions.map((q) => ({ ...q, answers: [] })), this.tokenizer, this.config);
+    const logits = this.logits(items);
+    return questions.map((q, k) => bestAnswers(q.context, logits.filter((_, i) => items[i].example === k), this.postprocess())[0]);
+  }
+
+  private postprocess() {
+    return { nBestSize: this.config.data.nBestSize, maxAnswerLength: this.config.data.maxAnswerLength };
+  }
+
+  /**
+   * Loss (mean start/end cross-entropy over windows), exactMatch and f1 (percent, best reference)
+   * over `examples` (default: the validation set; `maxBatches` × perDeviceEvalBatchSize examples).
+   */
+  evaluate(maxBatches?: number, examples?: readonly SquadExample[]): EvalMetrics {
+    return this.evaluateWithPredictions(maxBatches, examples).metrics;
+  }
+
+  /** {@link evaluate} with each example's predicted answer and references. */
+  evaluateWithPredictions(maxBatches?: number, examples: readonly SquadExample[] = this.valExamples): { metrics: EvalMetrics; predictions: QaPredictions } {
+    const bs = this.config.perDeviceEvalBatchSize;
+    const set = maxBatches === undefined ? examples : examples.slice(0, maxBatches * bs);
+    const items = windowsOf(set, this.tokenizer, this.config);
+    let nll = 0;
+    const logits = this.logits(items, (b, sl, el) => {
+      const B = b.shape[0];
+      const st = classObjective(sl, intTensor(b.startPositions, [B]), { ce: 1 }).terms.ce;
+      const en = classObjective(el, intTensor(b.endPositions, [B]), { ce: 1 }).terms.ce;
+      nll += ((st + en) / 2) * B;
+    });
+    const byExample: Array<typeof logits> = set.map(() => []);
+    logits.forEach((l, i) => byExample[items[i].example].push(l));
+    const answers = set.map((ex, k) => bestAnswers(ex.context, byExample[k], this.postprocess())[0]);
+    const references = set.map((ex) => ex.answers.map((a) => a.text));
+    const m = squadMetrics(answers.map((a) => a.text), references);
+    return { metrics: { loss: nll / Math.max(1, items.length), exactMatch: m.exactMatch, f1: m.f1 }, predictions: { answers, references } };
   }
 
   dataState(): LoaderTaskState { return loaderDataState(this.loader, this.model.encoder.generator); }
@@ -146,4 +177,10 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   artifacts(): Record<string, unknown> {
     return { 'tokenizer.json': this.tokenizer.toJSON() };
   }
+}
+
+/** The windows of every example, each tagged with its example's index. */
+function windowsOf(examples: ReadonlyArray<Pick<SquadExample, 'context' | 'question' | 'answers'>>, tok: Tokenizer, config: TaskConfig): QaItem[] {
+  const d = config.data;
+  return examples.flatMap((ex, example) => encodeSquadWindows(ex, tok, { maxLength: d.maxLength, docStride: d.docStride }).map((feature) => ({ example, feature })));
 }

@@ -20,6 +20,8 @@ export interface LmTaskOptions {
   tokenizer?: Tokenizer;
   /** Read no text at all (generation from a checkpoint; needs `tokenizer`). */
   noData?: boolean;
+  /** Read only data.validation (eval from a checkpoint; needs `tokenizer`). */
+  noTrainData?: boolean;
 }
 
 /** Builds the GPT of a config for a vocabulary of `vocabSize`. */
@@ -65,6 +67,10 @@ export class LmTask implements Task<LmBatch> {
     const d = config.data;
     if (options.noData && options.tokenizer) return new LmTask(config, options.tokenizer, new Int32Array(0), new Int32Array(0), 0);
     const build = (texts: string[]): Tokenizer => options.tokenizer ?? tokenizerFromConfig(d.tokenizer, texts);
+    if (d.validation && options.noTrainData && options.tokenizer) {
+      const valText = await readTextFile(d.validation);
+      return new LmTask(config, options.tokenizer, new Int32Array(0), encodeText(valText, options.tokenizer), valText.length);
+    }
     if (d.validation) {
       const [trainText, valText] = await Promise.all([readTextFile(d.train), readTextFile(d.validation)]);
       const tok = build([trainText, valText]);

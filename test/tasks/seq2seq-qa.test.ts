@@ -30,7 +30,7 @@ test('seq2seq: eng→fra pairs, teacher forcing with ignored padding; loss falls
   assert.equal(typeof task.translate('i am cold .'), 'string');
 });
 
-test('extractive-qa: SQuAD lines, start/end cross-entropy; exact match and F1 are fractions', async () => {
+test('extractive-qa: SQuAD lines, start/end cross-entropy; exact match and F1 in percent', async () => {
   const config = parseConfig({
     ...common, task: 'extractive-qa', outputDir: join(dir, 'qa'),
     data: { train: 'examples/data/squad/train.jsonl', validation: 'examples/data/squad/valid.jsonl', tokenizer: { type: 'word' }, limit: 24, maxLength: 96 },

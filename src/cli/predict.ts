@@ -1,0 +1,96 @@
+/**
+ * `trainformer predict <checkpoint> (--text <text…> | --file <file.jsonl>)` for every task, JSON
+ * lines out: classification `{text, label, probability}`, lm `{text, continuation}`, seq2seq
+ * `{src, translation}`, extractive-qa `{id?, question, answer, score, start, end}` (start/end:
+ * character offsets of the answer in the context). Input lines name their fields: `text` (the
+ * config's data.textField) for classification and lm, `src` (or `text`) for seq2seq, `context` and
+ * `question` for extractive-qa; a line without them stops the command with `file:line: field …`.
+ */
+import { ConfigError } from '../errors.js';
+import { asObject, readJsonl, RecordError, stringField } from '../data/jsonl.js';
+import type { ClassificationTask } from '../tasks/classification.js';
+import type { ExtractiveQaTask, QaQuestion } from '../tasks/extractive-qa.js';
+import type { LmTask } from '../tasks/lm.js';
+import type { Seq2SeqTask } from '../tasks/seq2seq.js';
+import { noGrad } from '../tensor/index.js';
+import { taskFromCheckpoint } from './checkpoint-task.js';
+
+export interface PredictFlags {
+  text?: string[];
+  file?: string;
+  input?: string;
+  question?: string;
+  context?: string;
+  maxNewTokens?: string;
+  temperature?: string;
+  numBeams?: string;
+  lengthPenalty?: string;
+}
+
+/** A number flag. @throws ConfigError naming the flag. */
+export function numFlag(v: string | undefined, name: string, int = false): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (int && !Number.isInteger(x))) throw new ConfigError(`--${name}: must be ${int ? 'an integer' : 'a number'} (got ${JSON.stringify(v)})`);
+  return x;
+}
+
+/** The `src` (or `text`) field of a seq2seq input line. @throws RecordError */
+function srcField(o: Record<string, unknown>): string {
+  if (typeof o.src === 'string') return o.src;
+  if (typeof o.text === 'string') return o.text;
+  throw new RecordError('field "src" (or "text") is missing or not a string');
+}
+
+/** One question of an extractive-qa input line. @throws RecordError */
+function qaField(v: unknown): QaQuestion & { id?: string } {
+  const o = asObject(v);
+  const q: QaQuestion & { id?: string } = { context: stringField(o, 'context'), question: stringField(o, 'question') };
+  if (typeof o.id === 'string') q.id = o.id;
+  return q;
+}
+
+const write = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+
+export async function predictCommand(path: string, f: PredictFlags): Promise<void> {
+  const { task, config } = await taskFromCheckpoint(path, [], { noData: true, noTrainData: true });
+  const file = f.file ?? f.input;
+  if (config.task === 'extractive-qa') {
+    const qs: Array<QaQuestion & { id?: string }> = [];
+    if (f.question !== undefined || f.context !== undefined) {
+      if (f.question === undefined || f.context === undefined) throw new ConfigError('--question: give both --question <text> and --context <text>');
+      qs.push({ question: f.question, context: f.context });
+    }
+    if (file) qs.push(...(await readJsonl(file, qaField)).records);
+    if (qs.length === 0) throw new ConfigError('--file: give --file <file.jsonl> with "context" and "question" per line, or --question and --context');
+    const answers = noGrad(() => (task as ExtractiveQaTask).answer(qs));
+    qs.forEach((q, i) => write({ ...(q.id !== undefined ? { id: q.id } : {}), question: q.question, answer: answers[i].text, score: Number(answers[i].score.toFixed(4)), start: answers[i].start, end: answers[i].end }));
+    return;
+  }
+  let texts: string[] = f.text ?? [];
+  const field = config.task === 'seq2seq' ? (v: unknown) => srcField(asObject(v)) : (v: unknown) => stringField(asObject(v), config.data.textField);
+  if (file) texts = texts.concat((await readJsonl(file, field)).records);
+  if (texts.length === 0) throw new ConfigError('--text: give --text <text> or --file <file.jsonl>');
+  if (config.task === 'classification') {
+    const t = task as unknown as ClassificationTask;
+    const { encodeClassification } = await import('../data/index.js');
+    const enc = encodeClassification({ path: 'input', skipped: 0, examples: texts.map((text, i) => ({ text, label: t.labelMap.labels[0], line: i + 1 })) },
+      t.tokenizer, t.labelMap, { maxLength: config.data.maxLength }).examples;
+    const { pred, probs } = noGrad(() => t.predict(enc));
+    texts.forEach((text, i) => write({ text, label: t.labelMap.label(pred[i]), probability: Number(probs[i][pred[i]].toFixed(4)) }));
+    return;
+  }
+  if (config.task === 'lm') {
+    const g = config.generation;
+    for (const text of texts) {
+      const continuation = (task as LmTask).sample(text, {
+        maxNewTokens: numFlag(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens,
+        temperature: numFlag(f.temperature, 'temperature') ?? g.temperature, topK: g.topK, topP: g.topP,
+      });
+      write({ text, continuation });
+    }
+    return;
+  }
+  const t = task as unknown as Seq2SeqTask;
+  for (const src of texts) write({ src, translation: t.translate(src) });
+}
