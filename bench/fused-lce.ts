@@ -32,7 +32,7 @@ const ids = new Int32Array(N);
 for (let i = 0; i < N; i++) ids[i] = i % 17 === 0 ? -100 : Math.floor(gen.random() * V);
 const target = T.tensor(ids, [N], 'int32').keep();
 
-const inputBytes = hidden.size * 4 + weight.size * 4 + target.size * 4;
+const inputBytes = hidden.numel() * 4 + weight.numel() * 4 + target.numel() * 4;
 
 interface Result { ms: number; peak: number; above: number; loss: number }
 

@@ -57,7 +57,7 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const config = parseConfig(raw);
   const task = await createTask(config);
-  const nParams = [...task.model.namedParameters()].reduce((a, [, p]) => a + p.size, 0);
+  const nParams = [...task.model.namedParameters()].reduce((a, [, p]) => a + p.numel(), 0);
   process.stderr.write(`task ${config.task}: ${nParams.toLocaleString('en-US')} parameters, vocabulary ${task.tokenizer?.vocabSize}, ${task.batchesPerEpoch} batches per epoch\n`);
   const progress = new ProgressCallback(config.disableTqdm);
   let began = false;

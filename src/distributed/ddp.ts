@@ -101,9 +101,9 @@ export class DistributedDataParallel {
     };
     for (let i = list.length - 1; i >= 0; i--) {
       const [name, p] = list[i];
-      if (size > 0 && size + p.size > cap) flush();
+      if (size > 0 && size + p.numel() > cap) flush();
       group.push([name, p]);
-      size += p.size;
+      size += p.numel();
     }
     flush();
     if (pg.size > 1) {
@@ -116,7 +116,7 @@ export class DistributedDataParallel {
     let offset = 0;
     const slots: Slot[] = group.map(([name, param]) => {
       const s = { param, name, offset, ready: false };
-      offset += param.size;
+      offset += param.numel();
       return s;
     });
     const b: Bucket = { index: this.buckets.length, slots, flat: new Float32Array(offset + slots.length), pending: slots.length, work: null };
@@ -128,13 +128,13 @@ export class DistributedDataParallel {
   broadcastParameters(params: readonly (readonly [string, Tensor])[]): void {
     if (this.pg.size === 1) return;
     const tensors = params.map(([, p]) => p);
-    const total = tensors.reduce((n, p) => n + p.size, 0);
+    const total = tensors.reduce((n, p) => n + p.numel(), 0);
     const flat = new Float32Array(total);
     let o = 0;
-    for (const p of tensors) { flat.set(p.data() as Float32Array, o); o += p.size; }
+    for (const p of tensors) { flat.set(p.data() as Float32Array, o); o += p.numel(); }
     this.pg.broadcast(flat, 0, `broadcast of rank 0's parameters (${fmtBytes(flat.byteLength)})`).wait();
     o = 0;
-    for (const p of tensors) { (p.data() as Float32Array).set(flat.subarray(o, o + p.size)); o += p.size; }
+    for (const p of tensors) { (p.data() as Float32Array).set(flat.subarray(o, o + p.numel())); o += p.numel(); }
   }
 
   /** Runs `fn` (forward and backward of a micro-step) without synchronising gradients. */
@@ -157,7 +157,7 @@ export class DistributedDataParallel {
 
   private fill(b: Bucket, s: Slot): void {
     const g = s.param.grad;
-    const n = s.param.size;
+    const n = s.param.numel();
     if (g) b.flat.set(g.data() as Float32Array, s.offset);
     else b.flat.fill(0, s.offset, s.offset + n);
     b.flat[b.flat.length - b.slots.length + b.slots.indexOf(s)] = g ? 1 : 0;
@@ -195,7 +195,7 @@ export class DistributedDataParallel {
         const p = s.param;
         if (b.flat[flags + k] > 0) {
           if (!p.grad || !p.grad.isContiguous()) p.grad = zeros(p.shape, 'float32').keep();
-          (p.grad.data() as Float32Array).set(b.flat.subarray(s.offset, s.offset + p.size));
+          (p.grad.data() as Float32Array).set(b.flat.subarray(s.offset, s.offset + p.numel()));
         } else {
           p.grad = null;
         }

@@ -33,13 +33,13 @@ export class ZeroRedundancyOptimizer<O extends { lr: number }> {
     this.optimizer = optimizer;
     this.pg = pg;
     const params = optimizer.parameters();
-    const order = params.map((p, i) => ({ p, i })).sort((a, b) => b.p.size - a.p.size || a.i - b.i);
+    const order = params.map((p, i) => ({ p, i })).sort((a, b) => b.p.numel() - a.p.numel() || a.i - b.i);
     const load = new Array<number>(pg.size).fill(0);
     for (const { p } of order) {
       let r = 0;
       for (let k = 1; k < pg.size; k++) if (load[k] < load[r]) r = k;
       this.owner.set(p, r);
-      load[r] += p.size;
+      load[r] += p.numel();
     }
     this.shards = Array.from({ length: pg.size }, (_, r) => params.filter((p) => this.owner.get(p) === r));
     this.counts = load;
@@ -79,12 +79,12 @@ export class ZeroRedundancyOptimizer<O extends { lr: number }> {
   private gatherParameters(): void {
     const offsets = this.offsets();
     let o = offsets[this.pg.rank];
-    for (const p of this.shards[this.pg.rank]) { this.flat.set(p.data() as Float32Array, o); o += p.size; }
+    for (const p of this.shards[this.pg.rank]) { this.flat.set(p.data() as Float32Array, o); o += p.numel(); }
     this.pg.allGather(this.flat, this.counts, `all-gather of updated parameters (ZeRO-1, ${fmtBytes(this.flat.byteLength)})`).wait();
     this.shards.forEach((ps, r) => {
       if (r === this.pg.rank) return;
       let q = offsets[r];
-      for (const p of ps) { (p.data() as Float32Array).set(this.flat.subarray(q, q + p.size)); q += p.size; }
+      for (const p of ps) { (p.data() as Float32Array).set(this.flat.subarray(q, q + p.numel())); q += p.numel(); }
     });
   }
 
@@ -98,7 +98,7 @@ export class ZeroRedundancyOptimizer<O extends { lr: number }> {
   /** Bytes of optimiser state this rank holds (the moments of its own parameters). */
   localStateBytes(): number {
     let n = 0;
-    for (const s of this.optimizer.state.values()) for (const t of Object.values(s.buffers)) n += t.size * 4;
+    for (const s of this.optimizer.state.values()) for (const t of Object.values(s.buffers)) n += t.numel() * 4;
     return n;
   }
 
@@ -129,16 +129,16 @@ export class ZeroRedundancyOptimizer<O extends { lr: number }> {
       let o = offsets[this.pg.rank];
       for (const p of this.shards[this.pg.rank]) {
         const b = local.state[index.get(p)!]?.buffers[name];
-        if (b) this.flat.set(b, o); else this.flat.fill(0, o, o + p.size);
-        o += p.size;
+        if (b) this.flat.set(b, o); else this.flat.fill(0, o, o + p.numel());
+        o += p.numel();
       }
       this.pg.allGather(this.flat, this.counts, `all-gather of optimizer state '${name}' (ZeRO-1 checkpoint)`).wait();
       this.shards.forEach((ps, r) => {
         let q = offsets[r];
         for (const p of ps) {
           const i = index.get(p)!;
-          if (merged[i]?.buffers.includes(name)) state[i]!.buffers[name] = this.flat.slice(q, q + p.size);
-          q += p.size;
+          if (merged[i]?.buffers.includes(name)) state[i]!.buffers[name] = this.flat.slice(q, q + p.numel());
+          q += p.numel();
         }
       });
     }

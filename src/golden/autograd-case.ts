@@ -55,11 +55,11 @@ export function runAutogradCase(c: GoldenCase, fn: (inputs: Record<string, CaseI
   if (c.grads && c.primary_output) {
     const y = outs[c.primary_output];
     const g = toTensor(c.grad_output, false);
-    if (y.requiresGrad) backward(y, g.size === 1 && y.size === 1 ? reshapeLike(g, y) : g);
+    if (y.requiresGrad) backward(y, g.numel() === 1 && y.numel() === 1 ? reshapeLike(g, y) : g);
     const grads: Record<string, GoldenValue> = {};
     for (const k of Object.keys(c.grads)) {
       const x = inputs[k];
-      const one = (t: Tensor): GoldenValue => (t.grad ? asValue(t.grad) : { shape: [...t.shape], data: new Float64Array(t.size) });
+      const one = (t: Tensor): GoldenValue => (t.grad ? asValue(t.grad) : { shape: [...t.shape], data: new Float64Array(t.numel()) });
       grads[k] = Array.isArray(x) ? x.map(one) : x instanceof Tensor ? one(x) : null;
     }
     result.grads = grads;

@@ -37,7 +37,7 @@ export function bceWithLogits(input: T.Tensor, target: T.Tensor, options: BceWit
     throw new ShapeError(`${fn}: target shape ${fmtShape(target.shape)} must be the same as input shape ${fmtShape(input.shape)}`);
   }
   const shape = input.shape;
-  const n = input.size;
+  const n = input.numel();
   const x = floatData(input), y = floatData(target);
   const w = options.weight ? (checkFloat(fn, 'weight', options.weight), broadcastData(fn, 'weight', options.weight, shape)) : null;
   const pw = options.posWeight ? (checkFloat(fn, 'posWeight', options.posWeight), broadcastData(fn, 'posWeight', options.posWeight, shape)) : null;

@@ -67,7 +67,7 @@ export class Objective {
       if (w === 0 && typeof given === 'function') { contributions[k] = 0; continue; }
       const t = typeof given === 'function' ? given() : given;
       if (!(t instanceof T.Tensor)) throw new ValueError(`Objective: term '${k}' must be a tensor, got ${typeof t}`);
-      if (t.size !== 1) throw new ShapeError(`Objective: term '${k}' must be a scalar, got shape ${fmtShape(t.shape)}`);
+      if (t.numel() !== 1) throw new ShapeError(`Objective: term '${k}' must be a scalar, got shape ${fmtShape(t.shape)}`);
       values[k] = t.item();
       contributions[k] = w === 0 ? 0 : w * values[k];
       if (w === 0) continue;

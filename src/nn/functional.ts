@@ -31,7 +31,7 @@ export function rmsNorm(x: T.Tensor, weight: T.Tensor | null, eps = 1e-6): T.Ten
     throw new ShapeError(`rmsNorm: weight must be [${D}] for input ${fmtShape(x.shape)}, got ${fmtShape(weight.shape)}`);
   }
   const dt = x.dtype === 'float64' || weight?.dtype === 'float64' ? 'float64' : 'float32';
-  const rows = D === 0 ? 0 : x.size / D;
+  const rows = D === 0 ? 0 : x.numel() / D;
   const xd = x.contiguous().data();
   const wd = weight ? weight.contiguous().data() : null;
   const r = new Float64Array(rows);

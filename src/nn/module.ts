@@ -268,7 +268,7 @@ export class Module {
     let n = 0;
     for (const [name, p] of this.namedParameters()) {
       if (ex.has(name) || (opts.trainableOnly && !p.requiresGrad)) continue;
-      n += p.size;
+      n += p.numel();
     }
     return n;
   }

@@ -192,7 +192,7 @@ export abstract class Optimizer<O extends { lr: number }> {
       }
       p.grad = null;
       const st = g.storage;
-      if (st.pooled && !st.released && !released.has(st) && !paramStorages.has(st) && g.offset === 0 && g.size === st.length) {
+      if (st.pooled && !st.released && !released.has(st) && !paramStorages.has(st) && g.offset === 0 && g.numel() === st.length) {
         released.add(st);
         releaseOwned(g);
       }
@@ -295,7 +295,7 @@ export abstract class Optimizer<O extends { lr: number }> {
       for (const [k, b] of Object.entries(e.buffers)) {
         if (!names.includes(k)) throw new ValueError(`${w}: unknown buffer '${k}' (${this.optimizerName()} keeps ${names.join(', ') || 'none'})`);
         const len = b && typeof (b as ArrayLike<number>).length === 'number' ? (b as ArrayLike<number>).length : -1;
-        if (len !== p.size) throw new ValueError(`${w}.buffers.${k} has ${len < 0 ? 'no' : len} values, its parameter has ${p.size}`);
+        if (len !== p.numel()) throw new ValueError(`${w}.buffers.${k} has ${len < 0 ? 'no' : len} values, its parameter has ${p.numel()}`);
       }
     });
     // Everything checked: apply.

@@ -66,7 +66,7 @@ export interface BackwardOptions {
 export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) throw new AutogradError('backward(): the tensor does not require grad (no input had requiresGrad, or it was computed under noGrad)');
   if (!gradient) {
-    if (root.size !== 1) {
+    if (root.numel() !== 1) {
       throw new AutogradError(`backward(): grad can be implicitly created only for scalar outputs; got shape ${fmtShape(root.shape)} — pass a gradient`);
     }
     gradient = empty(root.shape, root.dtype);
@@ -106,7 +106,7 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
     return true;
   };
   const adoptable = (leaf: Tensor, g: Tensor): boolean =>
-    g.dtype === leaf.dtype && g.offset === 0 && g.size === g.storage.length && g.isContiguous() && owned(g);
+    g.dtype === leaf.dtype && g.offset === 0 && g.numel() === g.storage.length && g.isContiguous() && owned(g);
   noGrad(() => {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];

@@ -66,11 +66,20 @@ export class Tensor {
   constructor(readonly storage: Storage, readonly shape: readonly number[], readonly strides: readonly number[],
     readonly offset: number, readonly dtype: DType) {}
 
+  /** Number of dimensions (torch.Tensor.ndim). */
   get ndim(): number { return this.shape.length; }
-  get size(): number { return numel(this.shape); }
+  /** Number of dimensions (torch.Tensor.dim()). */
+  dim(): number { return this.shape.length; }
+  /** Number of elements: the product of the shape (torch.Tensor.numel()). */
+  numel(): number { return numel(this.shape); }
+  /** The shape, or with `d` the size of dimension d, negative counting from the end (torch.Tensor.size). */
+  size(): readonly number[];
+  size(d: number): number;
+  size(d?: number): number | readonly number[] {
+    return d === undefined ? this.shape : this.shape[normDim(d, this.ndim)];
+  }
 
   /** Size of dimension `d` (negative counts from the end). */
-  dim(d: number): number { return this.shape[normDim(d, this.ndim)]; }
 
   isContiguous(): boolean {
     let expect = 1;
@@ -82,12 +91,12 @@ export class Tensor {
   }
 
   /**
-   * The elements as a contiguous typed array of length `size`. For a contiguous tensor this is a
+   * The elements as a contiguous typed array of length `numel()`. For a contiguous tensor this is a
    * subarray view of the storage (no copy; writes go through); otherwise a fresh copy.
    */
   data(): StorageArray {
     const buf = this.storage.data;
-    if (this.isContiguous()) return buf.subarray(this.offset, this.offset + this.size) as StorageArray;
+    if (this.isContiguous()) return buf.subarray(this.offset, this.offset + this.numel()) as StorageArray;
     return op('contiguous')(this).data();
   }
 
@@ -96,7 +105,7 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
-    if (this.size !== 1) throw new ShapeError(`item() needs a tensor with one element, got shape ${fmtShape(this.shape)}`);
+    if (this.numel() !== 1) throw new ShapeError(`item() needs a tensor with one element, got shape ${fmtShape(this.shape)}`);
     return this.storage.data[this.offset];
   }
 
@@ -110,7 +119,7 @@ export class Tensor {
   squeeze(dim?: number): Tensor { return op('squeeze')(this, dim); }
   unsqueeze(dim: number): Tensor { return op('unsqueeze')(this, dim); }
   contiguous(): Tensor { return op('contiguous')(this); }
-  flatten(): Tensor { return op('reshape')(this, [this.size]); }
+  flatten(): Tensor { return op('reshape')(this, [this.numel()]); }
 
   /** A tensor sharing storage, cut from the graph (no gradient flows through it). */
   detach(): Tensor {

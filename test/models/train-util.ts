@@ -19,8 +19,8 @@ export class Adam {
   private t = 0;
 
   constructor(private readonly params: T.Tensor[], private readonly lr = 1e-2, private readonly b1 = 0.9, private readonly b2 = 0.999, private readonly eps = 1e-8) {
-    this.m = params.map((p) => new Float64Array(p.size));
-    this.v = params.map((p) => new Float64Array(p.size));
+    this.m = params.map((p) => new Float64Array(p.numel()));
+    this.v = params.map((p) => new Float64Array(p.numel()));
   }
 
   step(): void {

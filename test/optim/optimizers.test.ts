@@ -30,7 +30,7 @@ function runAgainstReference(make: (ps: T.Tensor[]) => Optimizer<{ lr: number }>
   const shapes = [[2, 3], [4], [3, 1]];
   const params = shapes.map((sh) => T.randn(sh, { generator: gen }).requiresGrad_());
   const ref = params.map((p) => Float64Array.from(p.data()));
-  const states = params.map((p) => refState(p.size));
+  const states = params.map((p) => refState(p.numel()));
   const opt = make(params);
   for (let s = 0; s < steps; s++) {
     params.forEach((p, i) => {

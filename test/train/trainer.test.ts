@@ -50,7 +50,7 @@ test('gradient accumulation: the optimizer sees the mean of the micro-batch grad
   const task = await createTask(cfg);
   const ref = await createTask(cfg);
   const params = [...ref.model.namedParameters()];
-  const grads = params.map(([, p]) => new Float64Array(p.size));
+  const grads = params.map(([, p]) => new Float64Array(p.numel()));
   for (let k = 0; k < 2; k++) {
     T.scope(() => {
       T.backward(ref.loss(ref.nextBatch()).loss);

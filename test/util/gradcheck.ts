@@ -20,7 +20,7 @@ export function gradcheck(fn: (...xs: T.Tensor[]) => T.Tensor, inputs: T.Tensor[
   for (const x of inputs) x.grad = null;
   const out = fn(...inputs);
   const wg = new T.Generator(99);
-  const w = new Float64Array(out.size);
+  const w = new Float64Array(out.numel());
   for (let i = 0; i < w.length; i++) w[i] = wg.random() * 2 - 1;
   const wt = T.tensor(w, [...out.shape]);
   const objective = (o: T.Tensor): number => {
@@ -35,8 +35,8 @@ export function gradcheck(fn: (...xs: T.Tensor[]) => T.Tensor, inputs: T.Tensor[
     const x = inputs[k];
     if (!x.requiresGrad) continue;
     const data = x.storage.data as Float64Array;
-    const analytic = x.grad ? x.grad.contiguous().data() : new Float64Array(x.size);
-    for (let i = 0; i < x.size; i++) {
+    const analytic = x.grad ? x.grad.contiguous().data() : new Float64Array(x.numel());
+    for (let i = 0; i < x.numel(); i++) {
       const pos = x.offset + i; // inputs are contiguous leaves
       const orig = data[pos];
       data[pos] = orig + eps;

@@ -23,7 +23,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     throw new ShapeError(`scaledDotProductAttention: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)} do not fit ([..., T, D], [..., S, D], [..., S, D])`);
   }
   const T = q.shape[nd - 2], S = k.shape[nd - 2], D = q.shape[nd - 1];
-  const bh = T === 0 ? 0 : q.size / (T * D);
+  const bh = T === 0 ? 0 : q.numel() / (T * D);
   const causal = opts.causal ?? false;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const f64 = q.dtype === 'float64';

@@ -17,7 +17,7 @@ export function dropout(x: Tensor, p: number, training: boolean, generator: Gene
   if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout: p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   const scale = p === 1 ? 0 : 1 / (1 - p);
-  const mask = new Float32Array(x.size);
+  const mask = new Float32Array(x.numel());
   for (let i = 0; i < mask.length; i++) mask[i] = generator.random() < p ? 0 : scale;
   const xd = contiguous(x).data();
   const out = empty(x.shape, x.dtype);

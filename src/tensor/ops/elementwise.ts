@@ -37,11 +37,11 @@ function unaryOp(op: UnaryOp, x: Tensor, p0 = 0, p1 = 0): Tensor {
   const { data, t: xc } = floatData(x, op);
   const out = empty(x.shape, floatDtype(x, op));
   const od = out.storage.data as FloatArray;
-  getBackend().unary(op, data, od, out.size, p0, p1);
+  getBackend().unary(op, data, od, out.numel(), p0, p1);
   return record(op, out, [x], (g) => {
     const gc = contiguous(g);
     const dx = empty(x.shape, out.dtype);
-    getBackend().unaryBackward(op, xc.data() as FloatArray, od, gc.data() as FloatArray, dx.storage.data as FloatArray, dx.size, p0, p1);
+    getBackend().unaryBackward(op, xc.data() as FloatArray, od, gc.data() as FloatArray, dx.storage.data as FloatArray, dx.numel(), p0, p1);
     return [dx];
   });
 }

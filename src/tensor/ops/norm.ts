@@ -19,7 +19,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   for (const [n, t] of [['weight', weight], ['bias', bias]] as const) {
     if (t && (t.ndim !== 1 || t.shape[0] !== D)) throw new ShapeError(`layerNorm: ${n} must be [${D}] for input ${fmtShape(x.shape)}, got ${fmtShape(t.shape)}`);
   }
-  const rows = D === 0 ? 0 : x.size / D;
+  const rows = D === 0 ? 0 : x.numel() / D;
   const dt = x.dtype === 'float64' ? 'float64' : 'float32';
   const xd = contiguous(x).data() as FloatArray;
   const wd = weight ? contiguous(weight).data() as FloatArray : null;

@@ -46,7 +46,7 @@ export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
 
 function extreme(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
   if (dim === undefined) {
-    const flat = reshape(x, [x.size]);
+    const flat = reshape(x, [x.numel()]);
     return extreme(op, flat, 0, false);
   }
   const d = normDim(dim, x.ndim);

@@ -13,7 +13,7 @@ function rowOp(x: Tensor, dim: number, log: boolean): Tensor {
   if (d !== x.ndim - 1) return transpose(rowOp(transpose(x, d, -1), -1, log), d, -1);
   const xc = contiguous(x);
   const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
-  const rows = cols === 0 ? 0 : x.size / cols;
+  const rows = cols === 0 ? 0 : x.numel() / cols;
   const out = empty(x.shape, x.dtype === 'float64' ? 'float64' : 'float32');
   const od = out.storage.data as FloatArray;
   getBackend().softmax(xc.data() as FloatArray, od, rows, cols, log);

@@ -26,11 +26,11 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   const neg = sh.indexOf(-1);
   if (neg >= 0) {
     const rest = numel(sh.filter((_, i) => i !== neg));
-    if (rest === 0 || t.size % rest !== 0) throw new ShapeError(`reshape: cannot reshape ${fmtShape(t.shape)} into ${fmtShape(shape)}`);
-    sh[neg] = t.size / rest;
+    if (rest === 0 || t.numel() % rest !== 0) throw new ShapeError(`reshape: cannot reshape ${fmtShape(t.shape)} into ${fmtShape(shape)}`);
+    sh[neg] = t.numel() / rest;
   }
-  if (numel(sh) !== t.size || sh.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new ShapeError(`reshape: cannot reshape ${fmtShape(t.shape)} (${t.size} elements) into ${fmtShape(shape)}`);
+  if (numel(sh) !== t.numel() || sh.some((s) => !Number.isInteger(s) || s < 0)) {
+    throw new ShapeError(`reshape: cannot reshape ${fmtShape(t.shape)} (${t.numel()} elements) into ${fmtShape(shape)}`);
   }
   const c = contiguous(t);
   const out = view(c, sh, contiguousStrides(sh), c.offset);
@@ -85,7 +85,7 @@ export function writeInto(dst: Tensor, src: Tensor): void {
   const s = contiguous(src).data();
   const buf = dst.storage.data;
   const shape = dst.shape, strides = dst.strides, nd = shape.length;
-  const n = dst.size;
+  const n = dst.numel();
   if (n === 0) return;
   if (nd === 0) { buf[dst.offset] = s[0]; return; }
   const idx = new Array<number>(nd).fill(0);
