@@ -107,24 +107,6 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// unaryBackward(op, x, y, g, dx, n, p0, p1)
-napi_value UnaryBackward(napi_env env, napi_callback_info info) {
-  napi_value a[8];
-  if (!args(env, info, a)) return nullptr;
-  Arr x, y, g, dx;
-  int op = static_cast<int>(num(env, a[0]));
-  int64_t n = i64(env, a[5]);
-  if (!getArr(env, a[1], "x", F32, &x) || !getArr(env, a[2], "y", F32, &y) || !getArr(env, a[3], "g", F32, &g) ||
-      !getArr(env, a[4], "dx", F32, &dx))
-    return nullptr;
-  if (!need(env, x, n, "x") || !need(env, y, n, "y") || !need(env, g, n, "g") || !need(env, dx, n, "dx")) return nullptr;
-  if (!tf::unaryBackward(op, static_cast<float*>(x.data), static_cast<float*>(y.data), static_cast<float*>(g.data),
-                         static_cast<float*>(dx.data), n, static_cast<float>(num(env, a[6])),
-                         static_cast<float>(num(env, a[7]))))
-    badOp(env, "unaryBackward", op);
-  return nullptr;
-}
-
 // Reads nd dims from meta (a Float64Array) at `at`.
 bool readMeta(napi_env env, const Arr& meta, int64_t at, int nd, int64_t* dst) {
   if (nd < 0 || nd > tf::kMaxDims || meta.length < at + nd) {
@@ -492,7 +474,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     napi_callback cb;
   };
   const Fn fns[] = {
-      {"unary", Unary}, {"unaryBackward", UnaryBackward}, {"binary", Binary}, {"copyStrided", CopyStrided},
+      {"unary", Unary}, {"binary", Binary}, {"copyStrided", CopyStrided},
       {"reduce", Reduce}, {"matmul", Matmul}, {"softmax", Softmax}, {"softmaxBackward", SoftmaxBackward},
       {"layerNorm", LayerNorm}, {"layerNormBackward", LayerNormBackward}, {"gather", Gather},
       {"scatterAdd", ScatterAdd}, {"indexSelect", IndexSelect}, {"indexAdd", IndexAdd}, {"sumSquares", SumSquares},

@@ -1,4 +1,4 @@
-// Elementwise kernels: unary maps and their derivatives, broadcasting binary maps, strided copies.
+// Elementwise kernels: unary maps (two of them GELU derivatives), broadcasting binary maps, strided copies.
 // Each op is a small inline functor applied in a plain loop so that GCC vectorises it.
 #include <cstdint>
 
@@ -15,18 +15,6 @@ template <class F>
 void mapUnary(const float* x, float* out, int64_t n, int64_t grain, F f) {
   parallelFor(n, grain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) out[i] = f(x[i]);
-  });
-}
-
-// dx = g * d(x, y); a zero upstream gradient gives zero even where d is infinite or NaN (as js).
-template <class F>
-void mapBackward(const float* x, const float* y, const float* g, float* dx, int64_t n, int64_t grain, F d) {
-  parallelFor(n, grain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      float gi = g[i];
-      float r = gi * d(x[i], y[i]);
-      dx[i] = gi == 0.0f ? 0.0f : r;
-    }
   });
 }
 
@@ -83,37 +71,20 @@ bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
     case kAddScalar: mapUnary(x, out, n, cheap, [p0](float v) { return v + p0; }); return true;
     case kMulScalar: mapUnary(x, out, n, cheap, [p0](float v) { return v * p0; }); return true;
     case kRsubScalar: mapUnary(x, out, n, cheap, [p0](float v) { return p0 - v; }); return true;
-    default: return false;
-  }
-}
-
-bool unaryBackward(int op, const float* x, const float* y, const float* g, float* dx, int64_t n, float p0, float p1) {
-  const int64_t cheap = kSerialElems, costly = kSerialElems / 8;
-  switch (op) {
-    case kNeg: mapBackward(x, y, g, dx, n, cheap, [](float, float) { return -1.0f; }); return true;
-    case kExp: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return yv; }); return true;
-    case kLog: mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return 1.0f / xv; }); return true;
-    case kLog1p: mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return 1.0f / (1.0f + xv); }); return true;
-    case kSqrt: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return 0.5f / yv; }); return true;
-    case kRsqrt: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return -0.5f * yv * yv * yv; }); return true;
-    case kAbs:
-      mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return xv > 0.0f ? 1.0f : (xv < 0.0f ? -1.0f : 0.0f); });
+    case kHeaviside:
+      mapUnary(x, out, n, cheap, [p0](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? 0.0f : (v == v ? p0 : v)); });
       return true;
-    case kSign: mapBackward(x, y, g, dx, n, cheap, [](float, float) { return 0.0f; }); return true;
-    case kTanh: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return 1.0f - yv * yv; }); return true;
-    case kSigmoid: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return yv * (1.0f - yv); }); return true;
-    case kRelu: mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return xv > 0.0f ? 1.0f : 0.0f; }); return true;
-    case kGelu:
-      mapBackward(x, y, g, dx, n, costly, [](float xv, float) {
+    case kGeluDerivative:
+      mapUnary(x, out, n, costly, [](float xv) {
         // Φ(x) + x φ(x); φ underflows to 0 well before x φ(x) could be inf·0.
         float pdf = fastExp(-0.5f * xv * xv) * kInvSqrt2Pi;
         float tail = pdf == 0.0f ? 0.0f : xv * pdf;
         return normalCdf(xv) + tail;
       });
       return true;
-    case kGeluTanh:
+    case kGeluTanhDerivative:
       // With s = sigmoid(2u): (1 + tanh u)/2 = s and (1 - tanh² u)/2 = 2 s (1 - s).
-      mapBackward(x, y, g, dx, n, costly, [](float xv, float) {
+      mapUnary(x, out, n, costly, [](float xv) {
         float s = sigmoidf(2.0f * kSqrt2OverPi * (xv + 0.044715f * xv * xv * xv));
         float dInner = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * xv * xv);
         float sech2Half = 2.0f * s * (1.0f - s);
@@ -121,26 +92,6 @@ bool unaryBackward(int op, const float* x, const float* y, const float* g, float
         return s + tail;
       });
       return true;
-    case kSilu:
-      mapBackward(x, y, g, dx, n, costly, [](float xv, float) {
-        float s = sigmoidf(xv);
-        float d = s * (1.0f - s);
-        return s + (d == 0.0f ? 0.0f : xv * d);
-      });
-      return true;
-    case kSquare: mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return 2.0f * xv; }); return true;
-    case kReciprocal: mapBackward(x, y, g, dx, n, cheap, [](float, float yv) { return -yv * yv; }); return true;
-    case kPowScalar:
-      if (p0 == 0.0f) mapBackward(x, y, g, dx, n, cheap, [](float, float) { return 0.0f; });
-      else if (p0 == 2.0f) mapBackward(x, y, g, dx, n, cheap, [](float xv, float) { return 2.0f * xv; });
-      else mapBackward(x, y, g, dx, n, costly, [p0](float xv, float) { return p0 * std::pow(xv, p0 - 1.0f); });
-      return true;
-    case kClamp:
-      mapBackward(x, y, g, dx, n, cheap, [p0, p1](float xv, float) { return (xv < p0 || xv > p1) ? 0.0f : 1.0f; });
-      return true;
-    case kAddScalar: mapBackward(x, y, g, dx, n, cheap, [](float, float) { return 1.0f; }); return true;
-    case kMulScalar: mapBackward(x, y, g, dx, n, cheap, [p0](float, float) { return p0; }); return true;
-    case kRsubScalar: mapBackward(x, y, g, dx, n, cheap, [](float, float) { return -1.0f; }); return true;
     default: return false;
   }
 }

@@ -7,7 +7,8 @@ namespace tf {
 
 enum UnaryOp {
   kNeg, kExp, kLog, kLog1p, kSqrt, kRsqrt, kAbs, kSign, kTanh, kSigmoid, kRelu, kGelu, kGeluTanh,
-  kSilu, kSquare, kReciprocal, kPowScalar, kClamp, kAddScalar, kMulScalar, kRsubScalar, kUnaryCount
+  kSilu, kSquare, kReciprocal, kPowScalar, kClamp, kAddScalar, kMulScalar, kRsubScalar, kHeaviside,
+  kGeluDerivative, kGeluTanhDerivative, kUnaryCount
 };
 enum BinaryOp { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kBinaryCount };
 enum ReduceOp { kSum, kMax, kMin, kReduceCount };
@@ -16,7 +17,6 @@ constexpr int kMaxDims = 16;
 
 // Returns false for an op code the kernel does not define (the caller throws).
 bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1);
-bool unaryBackward(int op, const float* x, const float* y, const float* g, float* dx, int64_t n, float p0, float p1);
 bool binary(int op, const float* a, const int64_t* aStrides, const float* b, const int64_t* bStrides, float* out,
             const int64_t* shape, int nd);
 void copyStrided(const void* src, int elemBytes, int64_t srcOffset, const int64_t* shape, const int64_t* strides,

@@ -13,12 +13,19 @@ export type FloatArray = Float32Array | Float64Array;
 export type IndexArray = Int32Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array | Uint16Array;
 
-/** Elementwise unary maps. `p0`, `p1` carry parameters where an op needs them. */
+/**
+ * Elementwise unary maps. `p0`, `p1` carry parameters where an op needs them. Backends compute
+ * functions only; derivative rules live in the op layer (src/tensor/ops), which uses the two
+ * derivative functions below for the GELUs (too many passes to compose from other maps).
+ */
 export type UnaryOp =
   | 'neg' | 'exp' | 'log' | 'log1p' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid'
   | 'relu' | 'gelu' /* erf form */ | 'geluTanh' | 'silu' | 'square' | 'reciprocal'
   | 'powScalar' /* x^p0 */ | 'clamp' /* min p0, max p1 (NaN bound = none) */
-  | 'addScalar' /* x + p0 */ | 'mulScalar' /* x * p0 */ | 'rsubScalar' /* p0 - x */;
+  | 'addScalar' /* x + p0 */ | 'mulScalar' /* x * p0 */ | 'rsubScalar' /* p0 - x */
+  | 'heaviside' /* 1 for x > 0, p0 at x = 0, 0 for x < 0, NaN for NaN (torch.heaviside) */
+  | 'geluDerivative' /* d gelu(x)/dx = Φ(x) + x·φ(x) (erf form) */
+  | 'geluTanhDerivative' /* d geluTanh(x)/dx */;
 
 /** Elementwise binary maps with broadcasting by strides. */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
@@ -35,12 +42,6 @@ export interface Backend {
 
   /** out[i] = op(x[i]) for i < n. */
   unary(op: UnaryOp, x: FloatArray, out: FloatArray, n: number, p0?: number, p1?: number): void;
-  /**
-   * dx[i] = g[i] * op'(x[i]) for i < n; `y` is the forward output (some ops use it instead of x).
-   * Defined for: exp, log, log1p, sqrt, rsqrt, abs, tanh, sigmoid, relu, gelu, geluTanh, silu,
-   * square, reciprocal, powScalar, clamp.
-   */
-  unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, dx: FloatArray, n: number, p0?: number, p1?: number): void;
 
   /**
    * out[idx] = op(a[aOff(idx)], b[bOff(idx)]) over `shape` (row-major, out contiguous); the operand

@@ -32,9 +32,10 @@ const cases: Record<string, Array<[(...x: T.Tensor[]) => T.Tensor, () => T.Tenso
   square: [[(a) => T.square(a), () => [f64([5], 28)]]],
   reciprocal: [[(a) => T.reciprocal(a), () => [pos([5], 29)]]],
   powScalar: [[(a) => T.pow(a, 2.5), () => [pos([5], 30)]]],
-  clamp: [[(a) => T.clamp(a, -0.5, 0.5), () => [f64([8], 31)]]],
+  clamp: [[(a) => T.clamp(a, -0.5, 0.5), () => [f64([8], 31)]], [(a) => T.clamp(a, undefined, 0.2), () => [f64([8], 93)]]],
   addScalar: [[(a) => T.addScalar(a, 3), () => [f64([3], 32)]]],
   mulScalar: [[(a) => T.mulScalar(a, -2), () => [f64([3], 33)]]],
+  rsubScalar: [[(a) => T.rsubScalar(a, 1.5), () => [f64([3], 92)]]],
   matmul: [
     [(a, b) => T.matmul(a, b), () => [f64([3, 4], 34), f64([4, 2], 35)]],
     [(a, b) => T.matmul(a, b), () => [f64([2, 3, 4], 36), f64([4, 5], 37)]],

@@ -1,4 +1,4 @@
-// Portable elementwise kernels: unary maps, their derivatives, and broadcasting binary maps.
+// Portable elementwise kernels: unary maps (two of them GELU derivatives) and broadcasting binary maps.
 import type { BinaryOp, FloatArray, UnaryOp } from '../backend.js';
 
 const SQRT1_2 = Math.SQRT1_2;
@@ -66,30 +66,14 @@ export function unaryScalar(op: UnaryOp, x: number, p0 = 0, p1 = 0): number {
     case 'addScalar': return x + p0;
     case 'mulScalar': return x * p0;
     case 'rsubScalar': return p0 - x;
-  }
-}
-
-/** d op(x) / dx, given x and y = op(x). */
-export function unaryDerivative(op: UnaryOp, x: number, y: number, p0 = 0, p1 = 0): number {
-  switch (op) {
-    case 'neg': return -1;
-    case 'exp': return y;
-    case 'log': return 1 / x;
-    case 'log1p': return 1 / (1 + x);
-    case 'sqrt': return 0.5 / y;
-    case 'rsqrt': return -0.5 * y * y * y;
-    case 'abs': return x > 0 ? 1 : x < 0 ? -1 : 0;
-    case 'sign': return 0;
-    case 'tanh': return 1 - y * y;
-    case 'sigmoid': return y * (1 - y);
-    case 'relu': return x > 0 ? 1 : 0;
-    case 'gelu': {
+    case 'heaviside': return x > 0 ? 1 : x < 0 ? 0 : x === 0 ? p0 : NaN;
+    case 'geluDerivative': {
       const cdf = 0.5 * (1 + erf(x * SQRT1_2));
       const pdf = Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
       // x·pdf → 0 as |x| → ∞ (avoid ∞·0 = NaN at ±inf)
       return pdf === 0 ? cdf : cdf + x * pdf;
     }
-    case 'geluTanh': {
+    case 'geluTanhDerivative': {
       const inner = SQRT_2_PI * (x + 0.044715 * x * x * x);
       const t = Math.tanh(inner);
       const dInner = SQRT_2_PI * (1 + 3 * 0.044715 * x * x);
@@ -98,22 +82,6 @@ export function unaryDerivative(op: UnaryOp, x: number, y: number, p0 = 0, p1 = 
       const tail = sech2 === 0 ? 0 : 0.5 * x * sech2 * dInner;
       return 0.5 * (1 + t) + tail;
     }
-    case 'silu': {
-      const s = sigmoid(x);
-      const d = s * (1 - s);
-      return s + (d === 0 ? 0 : x * d);
-    }
-    case 'square': return 2 * x;
-    case 'reciprocal': return -y * y;
-    case 'powScalar': return p0 === 0 ? 0 : p0 * Math.pow(x, p0 - 1);
-    case 'clamp': {
-      if (!Number.isNaN(p0) && x < p0) return 0;
-      if (!Number.isNaN(p1) && x > p1) return 0;
-      return 1;
-    }
-    case 'addScalar': return 1;
-    case 'mulScalar': return p0;
-    case 'rsubScalar': return -1;
   }
 }
 
@@ -125,16 +93,6 @@ export function unary(op: UnaryOp, x: FloatArray, out: FloatArray, n: number, p0
     case 'exp': for (let i = 0; i < n; i++) out[i] = Math.exp(x[i]); return;
     case 'neg': for (let i = 0; i < n; i++) out[i] = -x[i]; return;
     default: for (let i = 0; i < n; i++) out[i] = unaryScalar(op, x[i], p0, p1);
-  }
-}
-
-export function unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, dx: FloatArray, n: number,
-  p0 = 0, p1 = 0): void {
-  for (let i = 0; i < n; i++) {
-    const gi = g[i];
-    const d = unaryDerivative(op, x[i], y[i], p0, p1);
-    // A zero upstream gradient contributes zero even where the local derivative is infinite.
-    dx[i] = gi === 0 ? 0 : gi * d;
   }
 }
 

@@ -31,7 +31,6 @@ export interface BlasInfo {
 /** The raw addon (argument order in native/src/addon.cc). */
 export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, n: number, p0: number, p1: number): void;
-  unaryBackward(op: number, x: Float32Array, y: Float32Array, g: Float32Array, dx: Float32Array, n: number, p0: number, p1: number): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, meta: Float64Array, nd: number): void;
   copyStrided(src: AnyArray, srcOffset: number, meta: Float64Array, nd: number, out: AnyArray): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, len: number, inner: number, argOut?: Int32Array): void;
@@ -85,7 +84,7 @@ const ADDON_FILE = path.join('build', 'Release', 'trainformer_native.node');
 const UNARY: Readonly<Record<UnaryOp, number>> = {
   neg: 0, exp: 1, log: 2, log1p: 3, sqrt: 4, rsqrt: 5, abs: 6, sign: 7, tanh: 8, sigmoid: 9, relu: 10, gelu: 11,
   geluTanh: 12, silu: 13, square: 14, reciprocal: 15, powScalar: 16, clamp: 17, addScalar: 18, mulScalar: 19,
-  rsubScalar: 20,
+  rsubScalar: 20, heaviside: 21, geluDerivative: 22, geluTanhDerivative: 23,
 };
 const BINARY: Readonly<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
 const REDUCE: Readonly<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2 };
@@ -143,10 +142,6 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
       else js.unary(op, x, out, n, p0, p1);
     },
 
-    unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, dx: FloatArray, n: number, p0 = 0, p1 = 0): void {
-      if (isF32(x) && isF32(y) && isF32(g) && isF32(dx)) addon.unaryBackward(UNARY[op], x, y, g, dx, n, p0, p1);
-      else js.unaryBackward(op, x, y, g, dx, n, p0, p1);
-    },
 
     binary(op: BinaryOp, a: FloatArray, aStrides: readonly number[], b: FloatArray, bStrides: readonly number[],
       out: FloatArray, shape: readonly number[]): void {

@@ -12,8 +12,8 @@ import { contiguous } from './views.js';
 
 registerOp('elementwise', ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'neg', 'exp', 'log', 'log1p', 'sqrt',
   'rsqrt', 'abs', 'tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu', 'square', 'reciprocal', 'powScalar', 'clamp',
-  'addScalar', 'mulScalar']);
-registerOp('elementwise', ['sign'], false);
+  'addScalar', 'mulScalar', 'rsubScalar']);
+registerOp('elementwise', ['sign', 'heaviside', 'geluDerivative', 'geluTanhDerivative'], false);
 
 function floatDtype(t: Tensor, op: string): DType {
   if (t.dtype === 'float32' || t.dtype === 'float64') return t.dtype;
@@ -33,17 +33,58 @@ function floatData(t: Tensor, op: string): { data: FloatArray; t: Tensor } {
   return { data: c.data() as FloatArray, t: c };
 }
 
+/** Backward of a unary map in tensor ops: g upstream, x the input, y the output, p0/p1 its parameters. */
+type UnaryBackward = (g: Tensor, x: Tensor, y: Tensor, p0: number, p1: number) => Tensor;
+
+/**
+ * The derivative rules of the unary maps, the only place they are written (backends compute
+ * functions, never derivatives). null: not differentiable, the output does not require grad.
+ * Zero upstream times an infinite local derivative gives NaN, as in PyTorch (e.g. sqrt at 0).
+ */
+const UNARY_BACKWARD: Readonly<Record<UnaryOp, UnaryBackward | null>> = {
+  neg: (g) => neg(g),
+  exp: (g, _x, y) => mul(g, y),
+  log: (g, x) => div(g, x),
+  log1p: (g, x) => div(g, addScalar(x, 1)),
+  sqrt: (g, _x, y) => div(mulScalar(g, 0.5), y),
+  rsqrt: (g, _x, y) => mul(g, mulScalar(mul(y, square(y)), -0.5)),
+  abs: (g, x) => mul(g, sign(x)),
+  // sign is piecewise constant: zero gradient (PyTorch), though not a gradient-checked op.
+  sign: (g) => full(g.shape, 0, g.dtype),
+  tanh: (g, _x, y) => mul(g, rsubScalar(square(y), 1)),
+  sigmoid: (g, _x, y) => mul(g, mul(y, rsubScalar(y, 1))),
+  relu: (g, x) => mul(g, heaviside(x, 0)),
+  gelu: (g, x) => mul(g, unaryOp('geluDerivative', x)),
+  geluTanh: (g, x) => mul(g, unaryOp('geluTanhDerivative', x)),
+  silu: (g, x) => {
+    const s = sigmoid(x); // d/dx x·s(x) = s·(1 + x·(1 − s))
+    return mul(g, mul(s, addScalar(mul(x, rsubScalar(s, 1)), 1)));
+  },
+  square: (g, x) => mul(g, mulScalar(x, 2)),
+  reciprocal: (g, _x, y) => neg(mul(g, square(y))),
+  powScalar: (g, x, _y, p) => (p === 0 ? full(g.shape, 0, g.dtype) : mul(g, mulScalar(unaryOp('powScalar', x, p - 1), p))),
+  clamp: (g, x, _y, lo, hi) => {
+    // 1 on [lo, hi] (bounds included, as PyTorch), 0 outside.
+    let d = g;
+    if (!Number.isNaN(lo)) d = mul(d, heaviside(addScalar(x, -lo), 1));
+    if (!Number.isNaN(hi)) d = mul(d, heaviside(rsubScalar(x, hi), 1));
+    return d;
+  },
+  addScalar: (g) => g,
+  mulScalar: (g, _x, _y, p) => mulScalar(g, p),
+  rsubScalar: (g) => neg(g),
+  heaviside: null,
+  geluDerivative: null,
+  geluTanhDerivative: null,
+};
+
 function unaryOp(op: UnaryOp, x: Tensor, p0 = 0, p1 = 0): Tensor {
-  const { data, t: xc } = floatData(x, op);
+  const { data } = floatData(x, op);
   const out = empty(x.shape, floatDtype(x, op));
-  const od = out.storage.data as FloatArray;
-  getBackend().unary(op, data, od, out.numel(), p0, p1);
-  return record(op, out, [x], (g) => {
-    const gc = contiguous(g);
-    const dx = empty(x.shape, out.dtype);
-    getBackend().unaryBackward(op, xc.data() as FloatArray, od, gc.data() as FloatArray, dx.storage.data as FloatArray, dx.numel(), p0, p1);
-    return [dx];
-  });
+  getBackend().unary(op, data, out.storage.data as FloatArray, out.numel(), p0, p1);
+  const rule = UNARY_BACKWARD[op];
+  if (!rule) return out;
+  return record(op, out, [x], (g) => [rule(g, x.detach(), out.detach(), p0, p1)]);
 }
 
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
@@ -66,6 +107,10 @@ export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor =
 export const clamp = (x: Tensor, min?: number, max?: number): Tensor => unaryOp('clamp', x, min ?? NaN, max ?? NaN);
 export const addScalar = (x: Tensor, s: number): Tensor => unaryOp('addScalar', x, s);
 export const mulScalar = (x: Tensor, s: number): Tensor => unaryOp('mulScalar', x, s);
+/** s − x. */
+export const rsubScalar = (x: Tensor, s: number): Tensor => unaryOp('rsubScalar', x, s);
+/** Heaviside step (torch.heaviside with a scalar `valueAtZero`): 1 for x > 0, 0 for x < 0. Not differentiable. */
+export const heaviside = (x: Tensor, valueAtZero: number): Tensor => unaryOp('heaviside', x, valueAtZero);
 
 function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(a.shape, b.shape, op);
