@@ -60,6 +60,13 @@ module.exports = {
       to: { path: '^src/index\\.ts$' },
     },
     {
+      name: 'losses-compose-ops',
+      severity: 'error',
+      comment: 'a loss is written with tensor ops (DESIGN.md "Losses compose ops"): src/losses/ never reaches into the backend',
+      from: { path: '^src/losses/' },
+      to: { path: '^src/backend/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       comment: 'an import cycle ties its files into one room (DESIGN.md: no cycles)',

@@ -7,6 +7,7 @@
         "native/src/pool.cc",
         "native/src/elementwise.cc",
         "native/src/reduce.cc",
+        "native/src/cross_entropy.cc",
         "native/src/matmul.cc",
         "native/src/norm.cc",
         "native/src/index.cc",

@@ -263,6 +263,50 @@ napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// crossEntropy(x, target, weight?, loss, lse, wy, rowMax, logSum, rows, cols, ignoreIndex, labelSmoothing)
+napi_value CrossEntropy(napi_env env, napi_callback_info info) {
+  napi_value a[12];
+  if (!args(env, info, a)) return nullptr;
+  Arr x, t, w, loss, lse, wy, mx, ls;
+  int64_t rows = i64(env, a[8]), cols = i64(env, a[9]);
+  if (!getArr(env, a[0], "x", F32, &x) || !getArr(env, a[1], "target", I32, &t) ||
+      !getArr(env, a[2], "weight", F32, &w, true) || !getArr(env, a[3], "loss", F32, &loss) ||
+      !getArr(env, a[4], "lse", F32, &lse) || !getArr(env, a[5], "wy", F32, &wy) ||
+      !getArr(env, a[6], "rowMax", F32, &mx) || !getArr(env, a[7], "logSum", F32, &ls))
+    return nullptr;
+  if (!need(env, x, rows * cols, "x") || !need(env, t, rows, "target") || !need(env, loss, rows, "loss") ||
+      !need(env, lse, rows, "lse") || !need(env, wy, rows, "wy") || !need(env, mx, rows, "rowMax") ||
+      !need(env, ls, rows, "logSum") || (w.data != nullptr && !need(env, w, cols, "weight")))
+    return nullptr;
+  tf::crossEntropy(static_cast<float*>(x.data), static_cast<int32_t*>(t.data), static_cast<float*>(w.data),
+                   static_cast<float*>(loss.data), static_cast<float*>(lse.data), static_cast<float*>(wy.data),
+                   static_cast<float*>(mx.data), static_cast<float*>(ls.data), rows, cols,
+                   static_cast<int32_t>(i64(env, a[10])), num(env, a[11]));
+  return nullptr;
+}
+
+// crossEntropyBackward(x, target, weight?, rowMax, logSum, gLoss, gLse?, dx, rows, cols, ignoreIndex, labelSmoothing)
+napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
+  napi_value a[12];
+  if (!args(env, info, a)) return nullptr;
+  Arr x, t, w, mx, ls, gl, gz, dx;
+  int64_t rows = i64(env, a[8]), cols = i64(env, a[9]);
+  if (!getArr(env, a[0], "x", F32, &x) || !getArr(env, a[1], "target", I32, &t) ||
+      !getArr(env, a[2], "weight", F32, &w, true) || !getArr(env, a[3], "rowMax", F32, &mx) ||
+      !getArr(env, a[4], "logSum", F32, &ls) || !getArr(env, a[5], "gLoss", F32, &gl) ||
+      !getArr(env, a[6], "gLse", F32, &gz, true) || !getArr(env, a[7], "dx", F32, &dx))
+    return nullptr;
+  if (!need(env, x, rows * cols, "x") || !need(env, t, rows, "target") || !need(env, mx, rows, "rowMax") ||
+      !need(env, ls, rows, "logSum") || !need(env, gl, rows, "gLoss") || !need(env, dx, rows * cols, "dx") ||
+      (w.data != nullptr && !need(env, w, cols, "weight")) || (gz.data != nullptr && !need(env, gz, rows, "gLse")))
+    return nullptr;
+  tf::crossEntropyBackward(static_cast<float*>(x.data), static_cast<int32_t*>(t.data), static_cast<float*>(w.data),
+                           static_cast<float*>(mx.data), static_cast<float*>(ls.data), static_cast<float*>(gl.data),
+                           static_cast<float*>(gz.data), static_cast<float*>(dx.data), rows, cols,
+                           static_cast<int32_t>(i64(env, a[10])), num(env, a[11]));
+  return nullptr;
+}
+
 // layerNorm(x, w?, b?, out, mean, rstd, rows, cols, eps)
 napi_value LayerNorm(napi_env env, napi_callback_info info) {
   napi_value a[9];
@@ -476,6 +520,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const Fn fns[] = {
       {"unary", Unary}, {"binary", Binary}, {"copyStrided", CopyStrided},
       {"reduce", Reduce}, {"matmul", Matmul}, {"softmax", Softmax}, {"softmaxBackward", SoftmaxBackward},
+      {"crossEntropy", CrossEntropy}, {"crossEntropyBackward", CrossEntropyBackward},
       {"layerNorm", LayerNorm}, {"layerNormBackward", LayerNormBackward}, {"gather", Gather},
       {"scatterAdd", ScatterAdd}, {"indexSelect", IndexSelect}, {"indexAdd", IndexAdd}, {"sumSquares", SumSquares},
       {"adamw", Adamw}, {"attention", Attention}, {"attentionBackward", AttentionBackward},

@@ -40,7 +40,8 @@ bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
     case kRsqrt: mapUnary(x, out, n, cheap, [](float v) { return 1.0f / std::sqrt(v); }); return true;
     case kAbs: mapUnary(x, out, n, cheap, [](float v) { return std::fabs(v); }); return true;
     case kSign:
-      mapUnary(x, out, n, cheap, [](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : (v == 0.0f ? 0.0f : v)); });
+      // torch.sign: 0 at ±0 and at NaN.
+      mapUnary(x, out, n, cheap, [](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); });
       return true;
     case kTanh: mapUnary(x, out, n, costly, [](float v) { return std::tanh(v); }); return true;
     case kSigmoid: mapUnary(x, out, n, costly, [](float v) { return sigmoidf(v); }); return true;
@@ -72,7 +73,8 @@ bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
     case kMulScalar: mapUnary(x, out, n, cheap, [p0](float v) { return v * p0; }); return true;
     case kRsubScalar: mapUnary(x, out, n, cheap, [p0](float v) { return p0 - v; }); return true;
     case kHeaviside:
-      mapUnary(x, out, n, cheap, [p0](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? 0.0f : (v == v ? p0 : v)); });
+      // torch.heaviside: 0 at NaN.
+      mapUnary(x, out, n, cheap, [p0](float v) { return v > 0.0f ? 1.0f : (v == 0.0f ? p0 : 0.0f); });
       return true;
     case kGeluDerivative:
       mapUnary(x, out, n, costly, [](float xv) {

@@ -32,6 +32,11 @@ int defaultBlasThreads();
 
 void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);
 void softmaxBackward(const float* y, const float* g, float* dx, int64_t rows, int64_t cols, bool log);
+void crossEntropy(const float* x, const int32_t* target, const float* weight, float* loss, float* lse, float* wy,
+                  float* rowMax, float* logSum, int64_t rows, int64_t C, int32_t ignoreIndex, double labelSmoothing);
+void crossEntropyBackward(const float* x, const int32_t* target, const float* weight, const float* rowMax,
+                          const float* logSum, const float* gLoss, const float* gLse, float* dx, int64_t rows, int64_t C,
+                          int32_t ignoreIndex, double labelSmoothing);
 void layerNorm(const float* x, const float* w, const float* b, float* out, float* mean, float* rstd, int64_t rows,
                int64_t cols, float eps);
 void layerNormBackward(const float* x, const float* w, const float* mean, const float* rstd, const float* g, float* dx,

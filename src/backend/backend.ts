@@ -23,7 +23,7 @@ export type UnaryOp =
   | 'relu' | 'gelu' /* erf form */ | 'geluTanh' | 'silu' | 'square' | 'reciprocal'
   | 'powScalar' /* x^p0 */ | 'clamp' /* min p0, max p1 (NaN bound = none) */
   | 'addScalar' /* x + p0 */ | 'mulScalar' /* x * p0 */ | 'rsubScalar' /* p0 - x */
-  | 'heaviside' /* 1 for x > 0, p0 at x = 0, 0 for x < 0, NaN for NaN (torch.heaviside) */
+  | 'heaviside' /* 1 for x > 0, p0 at x = 0, 0 for x < 0 and NaN (torch.heaviside) */
   | 'geluDerivative' /* d gelu(x)/dx = Φ(x) + x·φ(x) (erf form) */
   | 'geluTanhDerivative' /* d geluTanh(x)/dx */;
 
@@ -87,6 +87,18 @@ export interface Backend {
   softmax(x: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void;
   /** Backward of row-wise softmax/log-softmax from its output y and upstream g. */
   softmaxBackward(y: FloatArray, g: FloatArray, dx: FloatArray, rows: number, cols: number, log: boolean): void;
+
+  /**
+   * Fused log-softmax + NLL over rows of x [rows, C] against class ids `target` [rows] (class
+   * weights [C] or null, label smoothing ε): writes per row the loss, the log-sum-exp and the
+   * counted weight w[y] (0 where target = ignoreIndex), and for backward the row max and log Σ exp(x − max).
+   * Formulas: src/backend/js/cross-entropy.ts.
+   */
+  crossEntropy(x: FloatArray, target: Int32Array, weight: FloatArray | null, loss: FloatArray, lse: FloatArray,
+    wy: FloatArray, rowMax: FloatArray, logSum: FloatArray, rows: number, cols: number, ignoreIndex: number, labelSmoothing: number): void;
+  /** Backward of crossEntropy from its rowMax / logSum and the upstream gradients of loss and (or null) lse: writes dx [rows, C]. */
+  crossEntropyBackward(x: FloatArray, target: Int32Array, weight: FloatArray | null, rowMax: FloatArray, logSum: FloatArray, gLoss: FloatArray,
+    gLse: FloatArray | null, dx: FloatArray, rows: number, cols: number, ignoreIndex: number, labelSmoothing: number): void;
 
   /**
    * LayerNorm over the last axis of x [rows, cols]: out = (x-mean)*rstd*w + b; also writes mean and

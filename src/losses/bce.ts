@@ -1,8 +1,8 @@
 /** Binary cross-entropy on logits (PyTorch 1.13 `binary_cross_entropy_with_logits`). */
 import { ShapeError, fmtShape } from '../errors.js';
-import type { FloatArray } from '../backend/backend.js';
 import * as T from '../tensor/index.js';
 import { broadcastData, checkFloat, checkReduction, floatData, fromValues, type Reduction, resultDtype, scalarOf } from './common.js';
+import type { FloatArray } from './common.js';
 
 export interface BceWithLogitsOptions {
   /** Per-element rescaling weight, broadcast to the input's shape. */

@@ -4,8 +4,10 @@
  * argument, and the offending value or shapes.
  */
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
-import type { FloatArray } from '../backend/backend.js';
 import * as T from '../tensor/index.js';
+
+/** The float arrays of float32 / float64 tensors' storage. */
+export type FloatArray = Float32Array | Float64Array;
 
 /** How a loss reduces its per-element values: PyTorch's `reduction` argument. */
 export type Reduction = 'none' | 'mean' | 'sum';

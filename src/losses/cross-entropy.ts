@@ -1,12 +1,12 @@
 /**
  * Cross-entropy between logits and class-index or class-probability targets, with PyTorch 1.13
- * semantics (`torch.nn.functional.cross_entropy`; formulas in ../shared/golden/README.md).
+ * semantics (`torch.nn.functional.cross_entropy`; formulas in ../shared/golden/README.md), written
+ * with tensor ops: the fused log-softmax + NLL op for index targets, logSoftmax for probabilities.
  */
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
-import { classLossOp, type ClassLossCommon, parseClassOptions, parseSmoothing } from './class-loss-op.js';
-import { checkFloat } from './common.js';
-import { probabilityCrossEntropyOp } from './probability-ce.js';
+import { classRows, classTargets, type ClassLossCommon, parseClassOptions, parseSmoothing } from './class-options.js';
+import { checkFloat, type Reduction } from './common.js';
 
 /**
  * Where the class dimension is. 'NC' (default, PyTorch's layout): logits [N, C] or [N, C, d1, …],
@@ -30,6 +30,20 @@ export function classDimOf(fn: string, logits: T.Tensor, layout: unknown): numbe
   }
   if (logits.ndim === 0) throw new ShapeError(`${fn}: 'logits' must have a class dimension, got shape []`);
   return layout === 'BTV' || logits.ndim === 1 ? logits.ndim - 1 : 1;
+}
+
+/**
+ * Per-row values [N] reduced: the target's shape ('none'), Σ, or Σ / Σ counted weights ('mean').
+ * With Σ counted weights = 0 the mean is NaN, as PyTorch 1.13, which divides the NLL term (then
+ * Σ 0·lp = 0) and the smoothing term by it separately: 0/0 + x/0 = NaN (its gradient: NaN on
+ * counted rows, 0 on ignored ones).
+ */
+export function reduceRows(loss: T.Tensor, weight: T.Tensor, reduction: Reduction, shape: readonly number[]): T.Tensor {
+  if (reduction === 'none') return T.reshape(loss, shape);
+  const s = T.sum(loss);
+  if (reduction === 'sum') return s;
+  const D = T.sum(weight);
+  return D.item() === 0 ? T.mulScalar(T.div(s, D), NaN) : T.div(s, D);
 }
 
 /**
@@ -70,16 +84,27 @@ export function crossEntropy(logits: T.Tensor, target: T.Tensor, options: CrossE
     if (!T.sameShape(target.shape, logits.shape)) {
       throw new ShapeError(`${fn}: a probability target must have the logits' shape: logits ${fmtShape(logits.shape)}, target ${fmtShape(target.shape)}`);
     }
-    const outer = logits.shape.slice(0, cd).reduce((a, b) => a * b, 1);
-    const inner = logits.shape.slice(cd + 1).reduce((a, b) => a * b, 1);
-    return probabilityCrossEntropyOp(logits, target, outer, C, inner, logits.shape.filter((_, d) => d !== cd), eps, o.weight, o.reduction);
+    return probabilityCrossEntropy(logits, target, cd, eps, o.weight, o.reduction);
   }
   const tShape = logits.shape.filter((_, d) => d !== cd);
   if (!T.sameShape(target.shape, tShape)) {
     throw new ShapeError(`${fn}: logits ${fmtShape(logits.shape)} (class dim ${cd}) need a class-index target of shape ${fmtShape(tShape)}, got ${fmtShape(target.shape)}`);
   }
-  const outer = logits.shape.slice(0, cd).reduce((a, b) => a * b, 1);
-  const inner = logits.shape.slice(cd + 1).reduce((a, b) => a * b, 1);
-  return classLossOp(fn, logits, target, tShape, outer,
-    { C, inner, weight: o.weight, ignoreIndex: o.ignoreIndex, eps, logits: true }, o.reduction);
+  const t = classTargets(fn, target, tShape, C, o.ignoreIndex);
+  const rows = T.logSoftmaxNll(classRows(logits, cd), t, { weight: o.weight, ignoreIndex: o.ignoreIndex, labelSmoothing: eps });
+  return reduceRows(rows.loss, rows.weight, o.reduction, tShape);
+}
+
+/**
+ * Probability targets (PyTorch 1.13 `cross_entropy_loss_prob_target`): q = (1−ε)·p + ε/C,
+ * loss = −Σ_c (lp_c·q_c)·w[c] over the class dim; 'mean' over positions (NaN when there are none).
+ */
+function probabilityCrossEntropy(logits: T.Tensor, target: T.Tensor, cd: number, eps: number, weight: T.Tensor | null,
+  reduction: Reduction): T.Tensor {
+  const C = logits.shape[cd];
+  const q = eps > 0 ? T.addScalar(T.mulScalar(target, 1 - eps), eps / C) : target;
+  let terms = T.mul(T.logSoftmax(logits, cd), q);
+  if (weight) terms = T.mul(terms, T.reshape(weight, [C, ...logits.shape.slice(cd + 1).map(() => 1)]));
+  const loss = T.neg(T.sum(terms, cd));
+  return reduction === 'none' ? loss : reduction === 'sum' ? T.sum(loss) : T.mean(loss);
 }

@@ -1,17 +1,14 @@
 /**
  * Fused LM head + cross-entropy: logits = hidden · weightᵀ and the loss computed in chunks of tokens,
  * so the [N, V] logits never exist whole (DESIGN.md "Losses"; the idea of Liger-Kernel's and
- * Apple's cut-cross-entropy: recompute instead of store).
+ * Apple's cut-cross-entropy: recompute instead of store). Written with tensor ops: per chunk, one
+ * matmul for the logits and the fused log-softmax + NLL op (`T.logSoftmaxNll`) for the loss terms;
+ * only its per-row loss and log-sum-exp (a few numbers per token) are kept.
  *
- * Forward: per chunk of rows, logits_chunk = h_chunk · Wᵀ (one GEMM into a reused [chunk, V] buffer),
- * then the row kernel of class-kernel.ts gives log-sum-exp and the loss terms; only the per-row
- * log-sum-exp and loss terms (a few numbers per token) are kept. Backward: per chunk of tokens,
- * the logits are recomputed, turned in place into dlogits (softmax − one-hot, smoothing and z-loss
- * terms), and two GEMMs write dHidden_chunk = dlogits · W and accumulate dW += dlogitsᵀ · h_chunk.
- * When N ≤ V, backward instead walks blocks of classes over all tokens (the row log-sum-exp saved by
- * forward makes each block independent): logits_block = h · W_blockᵀ, dW_block = dlogitsᵀ · h is
- * written once and dHidden += dlogits · W_block accumulated, which moves far less memory than
- * accumulating the [V, C] dW once per token chunk. Peak memory grows with the chunk, not with N·V.
+ * Backward, per chunk of tokens: the logits are recomputed, the op's backward turns them into
+ * dlogits (softmax − one-hot, smoothing and z-loss terms), and two GEMMs write dHidden_chunk =
+ * dlogits · W and accumulate dW += dlogitsᵀ · h_chunk (`T.addmmInPlace`). Peak memory grows with
+ * the chunk, not with N·V.
  *
  * For a scalar loss ('mean', 'sum') the upstream gradient is one number, so by default forward
  * already turns each chunk's logits into dlogits for g = 1 and runs the two gradient GEMMs there;
@@ -19,13 +16,9 @@
  * backward (retainGraph) or `precomputeGradients: false` use the recomputing backward above.
  */
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
-import type { FloatArray } from '../backend/backend.js';
-import { getBackend } from '../backend/index.js';
 import * as T from '../tensor/index.js';
-import { backwardBlock, backwardRows, type ClassSpec, forwardRows, newRowTerms, type RowFactors, rowConstants, sumOf, validateTargets } from './class-kernel.js';
-import { fastForwardRows, fastRowsApply, fastUnitBackwardRows } from './class-kernel-fast.js';
-import { type ClassLossCommon, checkIndexTarget, parseClassOptions, parseSmoothing } from './class-loss-op.js';
-import { checkFloat, checkNumber, floatData, fromValues, scalarOf } from './common.js';
+import { classTargets, type ClassLossCommon, parseClassOptions, parseSmoothing, splitIgnored } from './class-options.js';
+import { checkFloat, checkNumber } from './common.js';
 import { notePeak } from './peak.js';
 
 export interface FusedLinearCrossEntropyOptions extends ClassLossCommon {
@@ -36,15 +29,6 @@ export interface FusedLinearCrossEntropyOptions extends ClassLossCommon {
   zLossCoef?: number;
   /** Tokens per chunk. Default: as many as fit in about 8 M logits (32 MB in float32; 166 tokens at V = 50257, where the GEMMs run at full speed), at least 1. */
   chunkSize?: number;
-  /**
-   * How backward walks the logits: 'tokens' (chunks of chunkSize tokens: dW is accumulated once per
-   * chunk), 'vocab' (blocks of vocabChunkSize classes over all tokens: dW is written once per block
-   * and dHidden accumulated instead), or 'auto' (default): 'vocab' when N ≤ V, where it moves less
-   * memory (the accumulated gradient is the smaller one).
-   */
-  backwardBlocking?: 'auto' | 'tokens' | 'vocab';
-  /** Classes per block for backwardBlocking 'vocab'. Default: about 8 M logits / N, at least 1. */
-  vocabChunkSize?: number;
   /**
    * For 'mean' and 'sum' (a scalar loss, so the upstream gradient is one number g), compute the
    * gradients for g = 1 during forward, while each chunk's logits are at hand, and only scale them
@@ -119,185 +103,125 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   let chunk = options.chunkSize ?? Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(V, 1)));
   if (!Number.isInteger(chunk) || chunk < 1) throw new ValueError(`${fn}: option 'chunkSize' must be a positive integer, got ${String(options.chunkSize)}`);
   chunk = Math.min(chunk, Math.max(N, 1));
-  const blocking = options.backwardBlocking ?? 'auto';
-  if (blocking !== 'auto' && blocking !== 'tokens' && blocking !== 'vocab') {
-    throw new ValueError(`${fn}: option 'backwardBlocking' must be 'auto', 'tokens' or 'vocab', got ${JSON.stringify(blocking)}`);
-  }
-  const byVocab = blocking === 'vocab' || (blocking === 'auto' && N <= V);
-  let vChunk = options.vocabChunkSize ?? Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(N, 1)));
-  if (!Number.isInteger(vChunk) || vChunk < 1) throw new ValueError(`${fn}: option 'vocabChunkSize' must be a positive integer, got ${String(options.vocabChunkSize)}`);
-  vChunk = Math.min(vChunk, Math.max(V, 1));
-  const td = checkIndexTarget(fn, target);
-  validateTargets(fn, td, tShape, V, o.ignoreIndex);
+  const t = classTargets(fn, target, tShape, V, o.ignoreIndex);
 
   const dt = hidden.dtype === 'float64' ? 'float64' : 'float32';
-  const hd = floatData(hidden), wd = floatData(weight);
-  const spec: ClassSpec = { C: V, inner: 1, weight: o.weight, ignoreIndex: o.ignoreIndex, eps, logits: true };
-  const terms = newRowTerms(N, spec, zCoef !== 0);
-  const be = getBackend();
-  const logitsInto = (buf: FloatArray, r0: number, n: number) =>
-    be.matmul(hd.subarray(r0 * Cin), wd, buf, 1, n, V, Cin, false, true, 0, 0, 1, 0);
-
-  // Precomputed gradients for upstream g = 1 (see the option); null when not used or consumed.
-  const nllScale = eps > 0 ? 1 - eps : 1;
-  let pre: { dH: T.Tensor | null; dW: T.Tensor | null } | null = null;
-  let D = 0;
-  for (let r = 0; r < N; r++) { const y = td[r]; if (y !== o.ignoreIndex) D += o.weight ? o.weight[y] : 1; }
-  const usePre = o.reduction !== 'none' && (options.precomputeGradients ?? true) && T.needsGrad(hidden, weight);
-  let unit: RowFactors | null = null;
-  let unitA = 0;
-  if (usePre) {
-    pre = { dH: hidden.requiresGrad ? T.empty(hidden.shape, dt) : null, dW: weight.requiresGrad ? T.empty(weight.shape, dt) : null };
-    const mean = o.reduction === 'mean';
-    const a = mean ? nllScale / D : nllScale, b = mean ? (eps / V) / D : eps / V, z = mean ? zCoef / N : zCoef;
-    unitA = a;
-    unit = { a: () => a, b: () => b, z: zCoef !== 0 ? () => z : null };
-  }
-  T.scope(() => {
-    const buf = T.empty([chunk, V], dt).storage.data as FloatArray;
+  const h = T.contiguous(T.reshape(hidden.detach(), [N, Cin])).detach();
+  const W = T.contiguous(weight.detach()).detach();
+  const Wt = T.transpose(W, 0, 1);
+  const ceOpts = { weight: o.weight, ignoreIndex: o.ignoreIndex, labelSmoothing: eps };
+  const mean = o.reduction === 'mean';
+  // Σ w[y] over counted tokens (the 'mean' denominator), known before any chunk runs.
+  const D = mean ? T.noGrad(() => countedWeight(t, o.weight, o.ignoreIndex, dt)) : 0;
+  /** Per chunk: the logits [n, V] (a leaf when `grad`) and the op's rows. */
+  const chunkRows = (r0: number, n: number, grad: boolean) => {
+    const logits = T.noGrad(() => T.matmul(T.narrow(h, 0, r0, n), Wt));
+    if (grad) logits.requiresGrad_();
     notePeak();
-    const dHd = pre?.dH ? (pre.dH.storage.data as FloatArray) : null;
-    const dWd = pre?.dW ? (pre.dW.storage.data as FloatArray) : null;
-    // Vectorised float32 row kernels in the common case (class-kernel-fast.ts), float64 JS loops otherwise.
-    const fast = fastRowsApply(be, buf, spec, terms);
-    for (let r0 = 0; r0 < N; r0 += chunk) {
-      const n = Math.min(chunk, N - r0);
-      logitsInto(buf, r0, n);
-      if (fast) fastForwardRows(be, buf as Float32Array, V, td, r0, n, o.ignoreIndex, terms);
-      else forwardRows(buf, spec, td, r0, n, terms);
-      if (!unit) continue;
-      if (fast) fastUnitBackwardRows(be, buf as Float32Array, V, td, r0, n, o.ignoreIndex, unitA);
-      else backwardRows(buf, buf, spec, td, r0, n, terms, unit);
-      if (dHd) be.matmul(buf, wd, dHd.subarray(r0 * Cin), 1, n, Cin, V, false, false, 0, 0, 1, 0);
-      if (dWd) be.matmul(buf, hd.subarray(r0 * Cin), dWd, 1, V, Cin, n, true, false, 0, 0, 1, r0 === 0 ? 0 : 1);
+    const rows = T.withGrad(grad, () => T.logSoftmaxNll(logits, T.narrow(t, 0, r0, n), ceOpts));
+    return { logits, rows };
+  };
+  /** The chunk's share of the scalar loss for upstream 1 (ce: 1/D or 1; z: zCoef/N or zCoef). */
+  const ceScale = mean ? 1 / D : 1, zScale = mean ? zCoef / N : zCoef;
+  const chunkObjective = (rows: T.LogSoftmaxNllRows): T.Tensor => {
+    const ce = T.mulScalar(T.sum(rows.loss), ceScale);
+    return zCoef !== 0 ? T.add(ce, T.mulScalar(T.sum(T.square(rows.lse)), zScale)) : ce;
+  };
+  /** dH rows and dW (accumulated with beta) from a chunk's dlogits. */
+  const gemms = (dlogits: T.Tensor, r0: number, n: number, dH: T.Tensor | null, dW: T.Tensor | null, beta: number): void => {
+    if (dH) T.addmmInPlace(T.narrow(dH, 0, r0, n), dlogits, W, 0);
+    if (dW) T.addmmInPlace(dW, T.transpose(dlogits, 0, 1), T.narrow(h, 0, r0, n), beta);
+  };
+
+  // Forward: per-row loss and lse of every token; gradients for g = 1 when precomputing.
+  const lossRows = T.empty([N], dt), lseRows = T.empty([N], dt);
+  const usePre = o.reduction !== 'none' && (options.precomputeGradients ?? true) && T.needsGrad(hidden, weight);
+  let pre: { dH: T.Tensor | null; dW: T.Tensor | null } | null = usePre
+    ? { dH: hidden.requiresGrad ? T.empty([N, Cin], dt) : null, dW: weight.requiresGrad ? T.empty([V, Cin], dt) : null }
+    : null;
+  for (let r0 = 0; r0 < N; r0 += chunk) {
+    const n = Math.min(chunk, N - r0);
+    T.scope(() => T.withGrad(pre !== null, () => {
+      const { logits, rows } = chunkRows(r0, n, pre !== null);
+      T.writeInto(T.narrow(lossRows, 0, r0, n), rows.loss.detach());
+      T.writeInto(T.narrow(lseRows, 0, r0, n), rows.lse.detach());
+      if (!pre) return;
+      T.backward(chunkObjective(rows));
+      notePeak();
+      gemms(logits.grad!, r0, n, pre.dH, pre.dW, r0 === 0 ? 0 : 1);
+      logits.clearGrad();
+    }));
+  }
+  if (pre?.dW && N === 0) pre.dW.data().fill(0);
+
+  const { out, cePart, zPart } = T.noGrad(() => {
+    const zRows = zCoef !== 0 ? T.mulScalar(T.square(lseRows), zCoef) : null;
+    const ceSum = T.sum(lossRows).item(), zSum = zRows ? T.sum(zRows).item() : 0;
+    if (o.reduction === 'none') {
+      return { out: T.reshape(zRows ? T.add(lossRows, zRows) : lossRows, tShape), cePart: ceSum, zPart: zSum };
     }
-    if (dWd && N === 0) dWd.fill(0);
+    // D = 0: NaN, as crossEntropy's reduceRows (PyTorch 1.13).
+    const ce = mean ? (D === 0 ? NaN : ceSum / D) : ceSum, z = !zRows ? 0 : mean ? zSum / N : zSum;
+    return { out: T.full([], zRows ? ce + z : ce, dt), cePart: ce, zPart: z };
   });
 
-  const zl = terms.zlse;
-  let out: T.Tensor;
-  let cePart = 0, zPart = 0;
-  if (o.reduction === 'none') {
-    const vals = new Float64Array(N);
-    for (let r = 0; r < N; r++) {
-      const ce = terms.smooth ? (1 - eps) * terms.nll[r] + terms.smooth[r] * (eps / V) : terms.nll[r];
-      const z = zl ? zCoef * (zl[r] * zl[r]) : 0;
-      cePart += ce;
-      zPart += z;
-      vals[r] = zl ? ce + z : ce;
-    }
-    out = fromValues(tShape, dt, vals);
-  } else {
-    const nll = sumOf(terms.nll), sm = terms.smooth ? sumOf(terms.smooth) : 0;
-    if (o.reduction === 'sum') cePart = terms.smooth ? (1 - eps) * nll + sm * (eps / V) : nll;
-    else cePart = terms.smooth ? (1 - eps) * (nll / D) + (sm / D) * (eps / V) : nll / D;
-    if (zl) {
-      let z = 0;
-      for (let r = 0; r < N; r++) z += zl[r] * zl[r];
-      zPart = o.reduction === 'sum' ? zCoef * z : zCoef * (z / N);
-    }
-    out = scalarOf(zl ? cePart + zPart : cePart, dt);
-  }
-
-  // Backward from precomputed unit gradients: scale by g; dW goes into weight.grad as in the
-  // recompute path (adopting the buffer when there is no gradient yet and g = 1).
   const inPlaceW = (options.accumulateWeightGradInPlace ?? true) && weight.gradFn === null;
-  const scaled = (t: T.Tensor, g: number): T.Tensor => {
-    if (g === 1) return t;
-    const out = T.empty(t.shape, dt);
-    const od = out.storage.data as FloatArray, td2 = t.storage.data as FloatArray;
-    if (od instanceof Float32Array) be.unary('mulScalar', td2, od, od.length, g);
-    else for (let i = 0; i < od.length; i++) od[i] = g * td2[i];
-    return out;
-  };
-  const usePrecomputed = (p: { dH: T.Tensor | null; dW: T.Tensor | null }, g: number): (T.Tensor | null)[] => {
-    notePeak();
-    const dH = p.dH && hidden.requiresGrad ? scaled(p.dH, g) : null;
-    let dW: T.Tensor | null = null;
-    if (p.dW && weight.requiresGrad) {
-      const gOld = weight.grad;
-      if (inPlaceW && !gOld) {
-        weight.grad = scaled(p.dW, g).keep();
-      } else if (inPlaceW && gOld && gOld.dtype === dt && T.sameShape(gOld.shape, weight.shape) && gOld.isContiguous()) {
-        const gd = gOld.data() as FloatArray, wd2 = p.dW.storage.data as FloatArray;
-        for (let i = 0; i < gd.length; i++) gd[i] += g * wd2[i];
-      } else dW = scaled(p.dW, g);
+  /** dW → weight.grad (accumulated in place, or adopted when there is none), or returned. */
+  const deliverW = (dW: T.Tensor, g: number): T.Tensor | null => {
+    const gOld = weight.grad;
+    if (inPlaceW && !gOld) {
+      weight.grad = (g === 1 ? dW : T.mulScalar(dW, g)).keep();
+      return null;
     }
-    notePeak();
-    return [dH, dW];
+    if (inPlaceW && gOld && gOld.dtype === dt && T.sameShape(gOld.shape, weight.shape) && gOld.isContiguous()) {
+      T.addInPlace(gOld, dW, g);
+      return null;
+    }
+    return g === 1 ? dW : T.mulScalar(dW, g);
   };
 
   const loss = T.record(fn, out, [hidden, weight], (g) => {
-    const gd = floatData(g);
     if (pre) {
+      // Precomputed unit gradients: scale by g.
       const p = pre;
       pre = null;
-      return usePrecomputed(p, gd[0]);
-    }
-    let f: RowFactors;
-    if (o.reduction === 'none') {
-      f = { a: (r) => (eps > 0 ? gd[r] * nllScale : gd[r]), b: (r) => gd[r] * (eps / V), z: zl ? (r) => gd[r] * zCoef : null };
-    } else {
-      const g0 = gd[0], mean = o.reduction === 'mean';
-      const a = mean ? (eps > 0 ? g0 * nllScale : g0) / D : eps > 0 ? g0 * nllScale : g0;
-      const b = mean ? (g0 * (eps / V)) / D : g0 * (eps / V);
-      const z = mean ? (g0 * zCoef) / N : g0 * zCoef;
-      f = { a: () => a, b: () => b, z: zl ? () => z : null };
-    }
-    const needH = hidden.requiresGrad, needW = weight.requiresGrad;
-    notePeak();
-    const dH = needH ? T.empty(hidden.shape, dt) : null;
-    const dHd = dH ? (dH.storage.data as FloatArray) : null;
-    // dW: straight into weight.grad when allowed (see the option), else a returned buffer.
-    let dW: T.Tensor | null = null;
-    let dWd: FloatArray | null = null;
-    let fresh = false;
-    if (needW) {
-      const inPlace = (options.accumulateWeightGradInPlace ?? true) && weight.gradFn === null;
-      const gOld = weight.grad;
-      if (inPlace && gOld && gOld.dtype === dt && T.sameShape(gOld.shape, weight.shape) && gOld.isContiguous()) {
-        dWd = gOld.data() as FloatArray;
-      } else if (inPlace && !gOld) {
-        weight.grad = T.empty(weight.shape, dt).keep();
-        dWd = weight.grad.storage.data as FloatArray;
-        fresh = true;
-      } else {
-        dW = T.empty(weight.shape, dt);
-        dWd = dW.storage.data as FloatArray;
-        fresh = true;
-      }
-    }
-    if (byVocab) {
-      T.scope(() => {
-        const buf = T.empty([N, vChunk], dt).storage.data as FloatArray;
-        notePeak();
-        const k = rowConstants(spec, td, 0, N, terms, f);
-        for (let v0 = 0; v0 < V; v0 += vChunk) {
-          const vb = Math.min(vChunk, V - v0);
-          const wBlock = wd.subarray(v0 * Cin);
-          be.matmul(hd, wBlock, buf, 1, N, vb, Cin, false, true, 0, 0, 1, 0);
-          backwardBlock(buf, N, vb, v0, spec, td, 0, terms, k);
-          if (dHd) be.matmul(buf, wBlock, dHd, 1, N, Cin, vb, false, false, 0, 0, 1, v0 === 0 ? 0 : 1);
-          if (dWd) be.matmul(buf, hd, dWd.subarray(v0 * Cin), 1, vb, Cin, N, true, false, 0, 0, 1, fresh ? 0 : 1);
-        }
-        if (dHd && V === 0) dHd.fill(0);
-        if (dWd && fresh && N === 0) dWd.fill(0);
-      });
+      const g0 = g.item();
+      notePeak();
+      const dH = p.dH && hidden.requiresGrad ? T.reshape(g0 === 1 ? p.dH : T.mulScalar(p.dH, g0), hidden.shape) : null;
+      const dW = p.dW && weight.requiresGrad ? deliverW(p.dW, g0) : null;
       return [dH, dW];
     }
-    T.scope(() => {
-      const buf = T.empty([chunk, V], dt).storage.data as FloatArray;
-      notePeak();
-      for (let r0 = 0; r0 < N; r0 += chunk) {
-        const n = Math.min(chunk, N - r0);
-        logitsInto(buf, r0, n);
-        backwardRows(buf, buf, spec, td, r0, n, terms, f);
-        if (dHd) be.matmul(buf, wd, dHd.subarray(r0 * Cin), 1, n, Cin, V, false, false, 0, 0, 1, 0);
-        if (dWd) be.matmul(buf, hd.subarray(r0 * Cin), dWd, 1, V, Cin, n, true, false, 0, 0, 1, fresh && r0 === 0 ? 0 : 1);
-      }
-      if (dWd && fresh && N === 0) dWd.fill(0);
-    });
-    return [dH, dW];
+    const needH = hidden.requiresGrad, needW = weight.requiresGrad;
+    const dH = needH ? T.empty([N, Cin], dt) : null;
+    const dW = needW ? T.empty([V, Cin], dt) : null;
+    const gRows = o.reduction === 'none' ? T.reshape(T.contiguous(g), [N]) : null;
+    const g0 = gRows ? 0 : g.item();
+    for (let r0 = 0; r0 < N; r0 += chunk) {
+      const n = Math.min(chunk, N - r0);
+      T.scope(() => T.withGrad(true, () => {
+        const { logits, rows } = chunkRows(r0, n, true);
+        if (gRows) {
+          // 'none': per-row upstream gradients for the loss and, through coef·lse², the lse.
+          const gr = T.narrow(gRows, 0, r0, n);
+          const obj = zCoef !== 0 ? T.add(T.sum(T.mul(rows.loss, gr)), T.sum(T.mul(T.mulScalar(T.square(rows.lse), zCoef), gr)))
+            : T.sum(T.mul(rows.loss, gr));
+          T.backward(obj);
+        } else T.backward(T.mulScalar(chunkObjective(rows), g0));
+        notePeak();
+        gemms(logits.grad!, r0, n, dH, dW, r0 === 0 ? 0 : 1);
+        logits.clearGrad();
+      }));
+    }
+    if (dW && N === 0) dW.data().fill(0);
+    if (dH && V === 0) dH.data().fill(0);
+    return [dH ? T.reshape(dH, hidden.shape) : null, dW ? deliverW(dW, 1) : null];
   });
   return { loss, crossEntropy: cePart, zLoss: zPart };
+}
+
+/** Σ w[y] over counted targets (the number of counted targets when unweighted). */
+function countedWeight(t: T.Tensor, weight: T.Tensor | null, ignoreIndex: number, dt: 'float32' | 'float64'): number {
+  const { safe, ignored } = splitIgnored(t, ignoreIndex);
+  const w = weight ? T.cast(T.indexSelect(weight, safe), dt) : T.ones([t.numel()], dt);
+  return T.sum(T.maskedFill(w, ignored, 0)).item();
 }

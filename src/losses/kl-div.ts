@@ -1,7 +1,7 @@
 /** Kullback–Leibler divergence loss (PyTorch 1.13 `kl_div`). */
-import type { FloatArray } from '../backend/backend.js';
 import * as T from '../tensor/index.js';
 import { broadcastData, checkFloat, checkReduction, floatData, fromValues, resultDtype, scalarOf } from './common.js';
+import type { FloatArray } from './common.js';
 
 export interface KlDivOptions {
   /** 'mean' (default: over all elements, as PyTorch), 'batchmean' (sum / input.shape[0]; the

@@ -1,8 +1,9 @@
-/** Negative log-likelihood loss on log-probabilities (PyTorch 1.13 `nll_loss`). */
+/** Negative log-likelihood loss on log-probabilities (PyTorch 1.13 `nll_loss`), written with tensor ops. */
 import { ShapeError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
-import { classLossOp, type ClassLossCommon, parseClassOptions } from './class-loss-op.js';
+import { classRows, classTargets, type ClassLossCommon, parseClassOptions, splitIgnored } from './class-options.js';
 import { checkFloat } from './common.js';
+import { reduceRows } from './cross-entropy.js';
 
 export type NllLossOptions = ClassLossCommon;
 
@@ -28,8 +29,13 @@ export function nllLoss(input: T.Tensor, target: T.Tensor, options: NllLossOptio
   if (!T.sameShape(target.shape, tShape)) {
     throw new ShapeError(`${fn}: input ${fmtShape(input.shape)} needs a target of shape ${fmtShape(tShape)}, got ${fmtShape(target.shape)}`);
   }
-  const outer = input.shape.slice(0, cd).reduce((a, b) => a * b, 1);
-  const inner = input.shape.slice(cd + 1).reduce((a, b) => a * b, 1);
-  return classLossOp(fn, input, target, tShape, outer,
-    { C, inner, weight: o.weight, ignoreIndex: o.ignoreIndex, eps: 0, logits: false }, o.reduction);
+  const t = classTargets(fn, target, tShape, C, o.ignoreIndex);
+  const N = t.numel();
+  const { safe, ignored } = splitIgnored(t, o.ignoreIndex);
+  const x = classRows(input, cd);
+  const picked = T.reshape(C === 0 ? T.zeros([N, 1], input.dtype) : T.gather(x, 1, T.reshape(safe, [N, 1])), [N]);
+  const dt = input.dtype;
+  const wy = o.weight ? T.cast(T.indexSelect(o.weight, safe), dt) : T.ones([N], dt);
+  const loss = T.maskedFill(T.neg(T.mul(picked, wy)), ignored, 0);
+  return reduceRows(loss, T.maskedFill(wy, ignored, 0), o.reduction, tShape);
 }

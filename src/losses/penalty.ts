@@ -1,8 +1,7 @@
-/** Parameter-norm penalties over a list of tensors: l1Penalty, l2Penalty. */
+/** Parameter-norm penalties over a list of tensors: l1Penalty, l2Penalty (tensor ops). */
 import { ValueError } from '../errors.js';
-import type { FloatArray } from '../backend/backend.js';
 import * as T from '../tensor/index.js';
-import { checkFloat, checkNumber, floatData, resultDtype, scalarOf } from './common.js';
+import { checkFloat, checkNumber, resultDtype } from './common.js';
 
 function penalty(fn: string, params: readonly T.Tensor[], lambda: number, l1: boolean): T.Tensor {
   if (!Array.isArray(params)) throw new ValueError(`${fn}: 'params' must be an array of tensors, got ${typeof params}`);
@@ -12,26 +11,9 @@ function penalty(fn: string, params: readonly T.Tensor[], lambda: number, l1: bo
     checkFloat(fn, `params[${i}]`, p);
   });
   const dt = resultDtype(...params);
-  const data = params.map((p) => floatData(p));
-  let s = 0;
-  for (const d of data) {
-    if (l1) for (let i = 0; i < d.length; i++) s += Math.abs(d[i]);
-    else for (let i = 0; i < d.length; i++) s += d[i] * d[i];
-  }
-  const out = scalarOf(l1 ? lambda * s : (lambda / 2) * s, dt);
-  return T.record(fn, out, [...params], (g) => {
-    const k = floatData(g)[0] * lambda;
-    return params.map((p, j) => {
-      if (!p.requiresGrad) return null;
-      const d = data[j];
-      const gp = T.empty(p.shape, p.dtype);
-      const gd = gp.storage.data as FloatArray;
-      // torch.sign: 0 at 0 and at NaN.
-      if (l1) for (let i = 0; i < d.length; i++) gd[i] = k * (d[i] > 0 ? 1 : d[i] < 0 ? -1 : 0);
-      else for (let i = 0; i < d.length; i++) gd[i] = k * d[i];
-      return gp;
-    });
-  });
+  let total: T.Tensor = T.zeros([], dt);
+  for (const p of params) total = T.add(total, T.sum(l1 ? T.abs(p) : T.square(p)));
+  return T.mulScalar(total, l1 ? lambda : lambda / 2);
 }
 
 /**

@@ -4,9 +4,9 @@
  * PyTorch (which only warns); 'mean' divides by the element count (NaN for empty inputs).
  */
 import { ValueError } from '../errors.js';
-import type { FloatArray } from '../backend/backend.js';
 import * as T from '../tensor/index.js';
 import { broadcastData, checkFloat, checkNumber, checkReduction, floatData, fromValues, type Reduction, resultDtype, scalarOf } from './common.js';
+import type { FloatArray } from './common.js';
 
 export interface PointwiseOptions {
   /** 'mean' (default), 'sum' or 'none'. */

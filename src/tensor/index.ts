@@ -12,6 +12,7 @@ export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
 export * from './ops/matmul.js';
 export * from './ops/softmax.js';
+export * from './ops/cross-entropy.js';
 export * from './ops/indexing.js';
 export * from './ops/combine.js';
 export * from './ops/mask.js';

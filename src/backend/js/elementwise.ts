@@ -47,7 +47,7 @@ export function unaryScalar(op: UnaryOp, x: number, p0 = 0, p1 = 0): number {
     case 'sqrt': return Math.sqrt(x);
     case 'rsqrt': return 1 / Math.sqrt(x);
     case 'abs': return Math.abs(x);
-    case 'sign': return x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN;
+    case 'sign': return x > 0 ? 1 : x < 0 ? -1 : 0; // torch.sign: 0 at NaN
     case 'tanh': return Math.tanh(x);
     case 'sigmoid': return sigmoid(x);
     case 'relu': return x > 0 ? x : (x === x ? 0 : x);
@@ -66,7 +66,7 @@ export function unaryScalar(op: UnaryOp, x: number, p0 = 0, p1 = 0): number {
     case 'addScalar': return x + p0;
     case 'mulScalar': return x * p0;
     case 'rsubScalar': return p0 - x;
-    case 'heaviside': return x > 0 ? 1 : x < 0 ? 0 : x === 0 ? p0 : NaN;
+    case 'heaviside': return x > 0 ? 1 : x === 0 ? p0 : 0; // torch.heaviside: 0 at NaN
     case 'geluDerivative': {
       const cdf = 0.5 * (1 + erf(x * SQRT1_2));
       const pdf = Math.exp(-0.5 * x * x) * INV_SQRT_2PI;

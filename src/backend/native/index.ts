@@ -38,6 +38,11 @@ export interface NativeAddon {
     transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number, log: boolean): void;
   softmaxBackward(y: Float32Array, g: Float32Array, dx: Float32Array, rows: number, cols: number, log: boolean): void;
+  crossEntropy(x: Float32Array, target: Int32Array, weight: Float32Array | null, loss: Float32Array, lse: Float32Array,
+    wy: Float32Array, rowMax: Float32Array, logSum: Float32Array, rows: number, cols: number, ignoreIndex: number, labelSmoothing: number): void;
+  crossEntropyBackward(x: Float32Array, target: Int32Array, weight: Float32Array | null, rowMax: Float32Array,
+    logSum: Float32Array, gLoss: Float32Array, gLse: Float32Array | null, dx: Float32Array, rows: number, cols: number, ignoreIndex: number,
+    labelSmoothing: number): void;
   layerNorm(x: Float32Array, w: Float32Array | null, b: Float32Array | null, out: Float32Array, mean: Float32Array,
     rstd: Float32Array, rows: number, cols: number, eps: number): void;
   layerNormBackward(x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, g: Float32Array,
@@ -203,6 +208,20 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
     softmaxBackward(y: FloatArray, g: FloatArray, dx: FloatArray, rows: number, cols: number, log: boolean): void {
       if (isF32(y) && isF32(g) && isF32(dx)) addon.softmaxBackward(y, g, dx, rows, cols, log);
       else js.softmaxBackward(y, g, dx, rows, cols, log);
+    },
+
+    crossEntropy(x: FloatArray, target: Int32Array, weight: FloatArray | null, loss: FloatArray, lse: FloatArray,
+      wy: FloatArray, rowMax: FloatArray, logSum: FloatArray, rows: number, cols: number, ignoreIndex: number, labelSmoothing: number): void {
+      if (isF32(x) && (weight === null || isF32(weight)) && isF32(loss) && isF32(lse) && isF32(wy) && isF32(rowMax) && isF32(logSum)) {
+        addon.crossEntropy(x, target, weight, loss, lse, wy, rowMax, logSum, rows, cols, ignoreIndex, labelSmoothing);
+      } else js.crossEntropy(x, target, weight, loss, lse, wy, rowMax, logSum, rows, cols, ignoreIndex, labelSmoothing);
+    },
+
+    crossEntropyBackward(x: FloatArray, target: Int32Array, weight: FloatArray | null, rowMax: FloatArray, logSum: FloatArray, gLoss: FloatArray,
+      gLse: FloatArray | null, dx: FloatArray, rows: number, cols: number, ignoreIndex: number, labelSmoothing: number): void {
+      if (isF32(x) && (weight === null || isF32(weight)) && isF32(rowMax) && isF32(logSum) && isF32(gLoss) && (gLse === null || isF32(gLse)) && isF32(dx)) {
+        addon.crossEntropyBackward(x, target, weight, rowMax, logSum, gLoss, gLse, dx, rows, cols, ignoreIndex, labelSmoothing);
+      } else js.crossEntropyBackward(x, target, weight, rowMax, logSum, gLoss, gLse, dx, rows, cols, ignoreIndex, labelSmoothing);
     },
 
     layerNorm(x: FloatArray, w: FloatArray | null, b: FloatArray | null, out: FloatArray, mean: FloatArray,

@@ -1,11 +1,11 @@
 // Elementwise ops: unary maps and broadcasting binary arithmetic, forward and backward side by side.
-import { ValueError } from '../../errors.js';
+import { ShapeError, ValueError } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import type { BinaryOp, FloatArray, UnaryOp } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import type { DType } from '../dtype.js';
 import { broadcastShapes, broadcastStrides } from '../shape.js';
-import { empty, full, Tensor } from '../tensor.js';
+import { contiguousStrides, empty, full, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
 import { sumToShape } from './broadcast.js';
 import { contiguous } from './views.js';
@@ -13,7 +13,7 @@ import { contiguous } from './views.js';
 registerOp('elementwise', ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'neg', 'exp', 'log', 'log1p', 'sqrt',
   'rsqrt', 'abs', 'tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu', 'square', 'reciprocal', 'powScalar', 'clamp',
   'addScalar', 'mulScalar', 'rsubScalar']);
-registerOp('elementwise', ['sign', 'heaviside', 'geluDerivative', 'geluTanhDerivative'], false);
+registerOp('elementwise', ['sign', 'heaviside', 'geluDerivative', 'geluTanhDerivative', 'addInPlace'], false);
 
 function floatDtype(t: Tensor, op: string): DType {
   if (t.dtype === 'float32' || t.dtype === 'float64') return t.dtype;
@@ -196,4 +196,20 @@ export function cast(t: Tensor, dtype: DType): Tensor {
     return out;
   }
   return castFloat(t, dtype);
+}
+
+/**
+ * In place, no autograd: dst += alpha·src (src broadcasts to dst's shape; dst contiguous, float).
+ * For gradient buffers accumulated outside the tape (the fused LM head's weight.grad). Returns dst.
+ * @throws ShapeError when dst is not contiguous or src does not broadcast to it.
+ */
+export function addInPlace(dst: Tensor, src: Tensor, alpha = 1): Tensor {
+  if (!dst.isContiguous()) throw new ShapeError('addInPlace: dst must be contiguous');
+  const s = alpha === 1 ? src : mulScalar(src.detach(), alpha);
+  broadcastShapes(dst.shape, s.shape, 'addInPlace');
+  const sr = s.dtype === dst.dtype ? s : castFloat(s.detach(), dst.dtype);
+  const d = (dst.storage.data as FloatArray).subarray(dst.offset);
+  getBackend().binary('add', d, contiguousStrides(dst.shape), (sr.storage.data as FloatArray).subarray(sr.offset),
+    broadcastStrides(sr.shape, sr.strides, dst.shape), d, dst.shape);
+  return dst;
 }

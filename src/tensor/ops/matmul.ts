@@ -10,6 +10,7 @@ import { expand, sumToShape } from './broadcast.js';
 import { contiguous, reshape, transpose } from './views.js';
 
 registerOp('matmul', ['matmul']);
+registerOp('matmul', ['addmmInPlace'], false);
 
 interface Operand { data: FloatArray; trans: boolean; batchStride: number }
 
@@ -106,4 +107,22 @@ function dropDim(shape: number[], d: number, both: boolean): number[] {
   if (both) return [];
   s.splice(s.length + d, 1);
   return s;
+}
+
+/**
+ * In place, no autograd: out = beta·out + a @ b for 2-D a [m, k] and b [k, n] (row-major or
+ * transposed views, read in place) and a contiguous out [m, n] of the same float dtype
+ * (torch.addmm(out, a, b, beta=beta, out=out)); beta = 0 ignores out's old contents, even NaN.
+ * For loops that accumulate a gradient block by block (the fused LM head). Returns out.
+ * @throws ShapeError for shapes that do not fit or a non-contiguous out.
+ */
+export function addmmInPlace(out: Tensor, a: Tensor, b: Tensor, beta = 1): Tensor {
+  if (a.ndim !== 2 || b.ndim !== 2 || out.ndim !== 2 || a.shape[1] !== b.shape[0] || out.shape[0] !== a.shape[0] || out.shape[1] !== b.shape[1]) {
+    throw new ShapeError(`addmmInPlace: out ${fmtShape(out.shape)} = a ${fmtShape(a.shape)} @ b ${fmtShape(b.shape)} does not fit`);
+  }
+  if (!out.isContiguous()) throw new ShapeError('addmmInPlace: out must be contiguous');
+  const [m, k] = a.shape, n = b.shape[1];
+  const A = operand(a, 1), B = operand(b, 1);
+  getBackend().matmul(A.data, B.data, (out.storage.data as FloatArray).subarray(out.offset), 1, m, n, k, A.trans, B.trans, 0, 0, 1, beta);
+  return out;
 }

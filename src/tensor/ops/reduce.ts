@@ -4,8 +4,9 @@ import { record } from '../autograd.js';
 import { empty, normDim, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
 import { expand, reduceDimRaw } from './broadcast.js';
-import { contiguous, reshape } from './views.js';
-import { mul, mulScalar, sub, square, exp } from './elementwise.js';
+import { contiguous, permute, reshape } from './views.js';
+import { mulScalar, sub, square } from './elementwise.js';
+import { ignoredTarget, logSoftmaxNll } from './cross-entropy.js';
 
 registerOp('reduce', ['sum', 'mean', 'max', 'min', 'var', 'logsumexp']);
 
@@ -97,28 +98,17 @@ export function variance(x: Tensor, dims?: Dims, opts: { correction?: number; ke
 }
 
 /**
- * log(sum(exp(x))) over `dim`, max-shifted; a slice of all -inf gives -inf (as PyTorch), +inf gives +inf.
- * Backward: g · softmax(x).
+ * log(sum(exp(x))) over `dim`, max-shifted, by the fused log-softmax + NLL kernel (its log-sum-exp
+ * row, every target ignored); a slice of all -inf gives -inf (as PyTorch), +inf gives +inf, NaN NaN.
+ * Backward: g · softmax(x) (the op's lse row).
  */
 export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
   const d = normDim(dim, x.ndim);
-  const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
-  const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
-  const len = x.shape[d];
-  const xc = contiguous(x).data();
-  const sh = keptShape(x, [d]);
-  const out = empty(sh, x.dtype === 'float64' ? 'float64' : 'float32');
-  const od = out.storage.data;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      let m = -Infinity;
-      for (let l = 0; l < len; l++) { const v = xc[(o * len + l) * inner + i]; if (v > m || v !== v) m = v; }
-      if (m === -Infinity || m === Infinity || m !== m) { od[o * inner + i] = m; continue; }
-      let s = 0;
-      for (let l = 0; l < len; l++) s += Math.exp(xc[(o * len + l) * inner + i] - m);
-      od[o * inner + i] = m + Math.log(s);
-    }
-  }
-  const res = record('logsumexp', out, [x], (g) => [mul(expand(g, x.shape), exp(sub(x, out.detach())))]);
-  return keepdim ? res : reshape(res, finalShape(x, [d], false));
+  const C = x.shape[d];
+  const order = [...x.shape.keys()].filter((i) => i !== d);
+  const rest = order.map((i) => x.shape[i]);
+  const rows = rest.reduce((a, b) => a * b, 1);
+  const x2 = reshape(d === x.ndim - 1 ? x : permute(x, [...order, d]), [rows, C]);
+  const lse = logSoftmaxNll(x2, ignoredTarget(rows), { ignoreIndex: -1 }).lse;
+  return reshape(lse, keepdim ? keptShape(x, [d]) : rest);
 }
