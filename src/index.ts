@@ -10,6 +10,7 @@ export * from './io/safetensors.js';
 export * from './io/atomic.js';
 export * as data from './data/index.js';
 export * from './amp/cast.js';
+export { autocast, autocastDtype, LOWP_OPS, type AutocastOptions, type AutocastDtype } from './amp/autocast.js';
 export * as distributed from './distributed/index.js';
 export { setLogger, getLogger, silentLogger, defaultLogger, type Logger } from './logger.js';
 export { Trainer, type TrainerOptions, type TrainResult } from './train/trainer.js';

@@ -5,6 +5,7 @@ export { scope, memoryStats, emptyPool, allocStorage, wrapStorage, Storage } fro
 export { backward, noGrad, withGrad, isGradEnabled, needsGrad, record, type BackwardOptions } from './autograd.js';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, bernoulli, randperm, type GeneratorState } from './random.js';
 export { broadcastShapes, broadcastStrides, sameShape } from './shape.js';
+export { setLowpPolicy, lowpFor, lowpOperand, clearLowpCastCache, type LowpPolicy, type LowpDtype } from './precision.js';
 export { opRegistry, registerOp, type OpInfo } from './ops/registry.js';
 export * from './ops/views.js';
 export * from './ops/broadcast.js';

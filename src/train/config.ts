@@ -61,7 +61,8 @@ export const TrainConfigSchema = z.strictObject({
   perDeviceEvalBatchSize: t.perDeviceEvalBatchSize,
   gradientAccumulationSteps: posInt().default(1).describe('Micro-batches whose gradients make one optimizer step'),
   labelSmoothingFactor: t.labelSmoothingFactor,
-  bf16: z.boolean().default(false).describe('bfloat16 mixed precision (not available yet: must be false)'),
+  bf16: z.boolean().default(false).describe('bfloat16 mixed precision: matrix products and attention on bf16 operands with float32 sums, everything else and the master weights float32 (src/amp/autocast)'),
+  fp16: z.boolean().default(false).describe('float16 mixed precision as bf16, with dynamic loss scaling (GradScaler: init 2^16, x2 every 2000 clean steps, x0.5 and skip on inf/NaN)'),
 
   evalStrategy: z.enum(['steps', 'epoch', 'no']).default('steps').describe('When to evaluate during training: every evalSteps (steps), at the end of each epoch (epoch) or not at all (no); the end of training is evaluated in every case'),
   evalSteps: posInt().default(500).describe('Evaluate every this many optimizer steps'),
@@ -155,9 +156,8 @@ export function parseConfig(raw: unknown): TrainConfig {
   const c = r.data;
   checkTaskConfig(c);
   if (c.loadBestModelAtEnd) checkBestModelConfig(c);
-  if (c.bf16) {
-    // src/amp has bf16 storage and rounding but no autocast policy the trainer could apply yet.
-    throw new ConfigError('bf16: mixed precision training is not available yet (got true); use false');
+  if (c.bf16 && c.fp16) {
+    throw new ConfigError('bf16 and fp16 are both true: choose one mixed-precision mode (bf16 needs no loss scaling)');
   }
   return c;
 }

@@ -18,6 +18,7 @@
  * A micro-batch without a counted target contributes nothing and is not run (its mean is 0/0); a step
  * without any has loss NaN and no gradient, which the NaN guard skips.
  */
+import { autocast, type AutocastDtype } from '../amp/autocast.js';
 import { accumulationWeights } from '../optim/accumulation.js';
 import { clipGradNorm } from '../optim/clip-grad.js';
 import type { GradScaler } from '../optim/grad-scaler.js';
@@ -32,6 +33,8 @@ export interface StepParts {
   optimizer: AnyOptimizer;
   /** Loss scaling; a disabled scaler (scale 1) does nothing. */
   scaler: GradScaler;
+  /** Mixed precision: forward and backward under `autocast({ dtype })`; null/absent: float32. */
+  autocast?: AutocastDtype | null;
   params: readonly [string, T.Tensor][];
   /** Clip the global gradient norm to this; 0 or Infinity: no clipping (the norm is still measured). */
   maxGradNorm: number;
@@ -89,8 +92,11 @@ export function runTrainingStep(parts: StepParts, batches: readonly unknown[],
     batches.forEach((batch, i) => {
       const w = weights[i];
       if (w === 0) return;
-      const out = task.loss(batch);
-      T.backward(scaler.scale(w === 1 ? out.loss : T.mulScalar(out.loss, w)));
+      const out = autocast({ dtype: parts.autocast ?? 'bfloat16', enabled: !!parts.autocast }, () => {
+        const o = task.loss(batch);
+        T.backward(scaler.scale(w === 1 ? o.loss : T.mulScalar(o.loss, w)));
+        return o;
+      });
       r.loss += w * out.loss.item();
       for (const [n, v] of Object.entries(out.terms)) r.terms[n] = (r.terms[n] ?? 0) + w * v;
       r.tokens += out.tokens;

@@ -18,6 +18,7 @@
 import { basename, resolve, join } from 'node:path';
 import { ValueError } from '../errors.js';
 import { log } from '../logger.js';
+import { autocast, type AutocastDtype } from '../amp/autocast.js';
 import { GradScaler } from '../optim/grad-scaler.js';
 import type { LrSchedule } from '../optim/schedules.js';
 import { setScheduledLr } from '../optim/scheduled-lr.js';
@@ -73,6 +74,8 @@ export class Trainer implements TrainerControl {
   readonly optimizer: AnyOptimizer;
   readonly schedule: LrSchedule;
   readonly gradScaler: GradScaler;
+  /** The autocast dtype of training and evaluation (config bf16 / fp16), null for float32. */
+  readonly autocastDtype: AutocastDtype | null;
   readonly totalSteps: number;
   readonly metrics: MetricsLogger;
   private readonly parts: TrainingParts;
@@ -107,7 +110,9 @@ export class Trainer implements TrainerControl {
     this.optimizer = createOptimizer(cfg, this.params);
     this.totalSteps = totalSteps(cfg, this.task.batchesPerEpoch);
     this.schedule = createLrSchedule(cfg, this.totalSteps);
-    this.gradScaler = options.gradScaler ?? new GradScaler({ enabled: false });
+    this.autocastDtype = cfg.bf16 ? 'bfloat16' : cfg.fp16 ? 'float16' : null;
+    // fp16 trains with PyTorch's dynamic loss scaling (the GradScaler's defaults); bf16 needs none.
+    this.gradScaler = options.gradScaler ?? new GradScaler({ enabled: cfg.fp16 });
     this.parts = { task: this.task, params: this.params, optimizer: this.optimizer, schedule: this.schedule, scaler: this.gradScaler };
     this.metrics = new MetricsLogger(join(this.outputDir, 'metrics.jsonl'));
     this.callbacks = [...(options.callbacks ?? [])];
@@ -201,7 +206,7 @@ export class Trainer implements TrainerControl {
     const batches = Array.from({ length: this.config.gradientAccumulationSteps }, () => this.task.nextBatch());
     const lr = setScheduledLr(this.optimizer, this.schedule);
     const r = runTrainingStep({
-      task: this.task, optimizer: this.optimizer, scaler: this.gradScaler, params: this.params,
+      task: this.task, optimizer: this.optimizer, scaler: this.gradScaler, params: this.params, autocast: this.autocastDtype,
       maxGradNorm: this.config.maxGradNorm, reduceTargetCount: this.options.reduceTargetCount,
     }, batches, ({ loss, terms }) => {
       let decision: BackwardDecision = {};
@@ -242,7 +247,7 @@ export class Trainer implements TrainerControl {
     const t0 = Date.now();
     let m: EvalMetrics;
     try {
-      m = T.noGrad(() => this.task.evaluate(maxBatches));
+      m = T.noGrad(() => autocast({ dtype: this.autocastDtype ?? 'bfloat16', enabled: this.autocastDtype !== null }, () => this.task.evaluate(maxBatches)));
     } finally {
       this.task.model.train();
     }

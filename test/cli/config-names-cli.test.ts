@@ -51,15 +51,15 @@ test('data paths resolve against the config file, from any working directory; sn
 });
 
 test('--training-args reads a Hugging Face training_args.json and names the fields it ignores in one warning', () => {
-  const args = { output_dir: join(dir, 'hf-out'), learning_rate: 0.02, max_steps: 2, logging_steps: 1, eval_steps: 2, save_steps: 2, seed: 3, fp16: false, report_to: ['none'], push_to_hub: false, data_seed: null, disable_tqdm: true };
+  const args = { output_dir: join(dir, 'hf-out'), learning_rate: 0.02, max_steps: 2, logging_steps: 1, eval_steps: 2, save_steps: 2, seed: 3, fp16: false, report_to: ['none'], push_to_hub: false, data_seed: null, disable_tqdm: true, tf32: false };
   writeFileSync(join(dir, 'training_args.json'), JSON.stringify(args));
   const r = trainformer(project, 'train', '--config', 'configs/run.json', '--training-args', join(dir, 'training_args.json'));
   assert.equal(r.status, 0, r.stderr);
   const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
   assert.equal(warnings.length, 1, r.stderr);
-  assert.match(warnings[0]!, /3 fields trainformer does not have, ignored: fp16, report_to, push_to_hub$/);
-  const saved = JSON.parse(readFileSync(join(dir, 'hf-out', 'config.json'), 'utf8')) as { learningRate: number; maxSteps: number; seed: number };
-  assert.deepEqual([saved.learningRate, saved.maxSteps, saved.seed], [0.02, 2, 3]);
+  assert.match(warnings[0]!, /3 fields trainformer does not have, ignored: report_to, push_to_hub, tf32$/);
+  const saved = JSON.parse(readFileSync(join(dir, 'hf-out', 'config.json'), 'utf8')) as { learningRate: number; maxSteps: number; seed: number; fp16: boolean };
+  assert.deepEqual([saved.learningRate, saved.maxSteps, saved.seed, saved.fp16], [0.02, 2, 3, false]);
 });
 
 test('train --help lists every config field with its type and default', () => {

@@ -63,7 +63,8 @@ test('CLI overrides: typed values, dotted fields, flags, = form', () => {
   assert.equal(c.learningRate, 3e-4);
   assert.equal(c.data.blockSize, 32);
   assert.equal(c.data.train, 'x.txt');
-  assert.throws(() => parseConfig(applyOverrides(base(), [['bf16', true]])), /^ConfigError: bf16: mixed precision training is not available yet/);
+  assert.equal(parseConfig(applyOverrides(base(), [['bf16', true]])).bf16, true);
+  assert.throws(() => parseConfig(applyOverrides(base(), [['bf16', true], ['fp16', true]])), /^ConfigError: bf16 and fp16 are both true/);
   // A negative number is a value, not an option.
   assert.deepEqual(parseOverrides(['--learningRate', '-1']), [['learningRate', -1]]);
   assert.throws(() => parseOverrides(['maxSteps']), ConfigError);

@@ -1,8 +1,9 @@
 // Matrix product with batching, broadcast batch dimensions and transposed operands read in place.
 import { ShapeError, fmtShape } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
-import type { FloatArray } from '../../backend/backend.js';
+import type { FloatArray, LowpDtype } from '../../backend/backend.js';
 import { record } from '../autograd.js';
+import { lowpFor, lowpOperand } from '../precision.js';
 import { broadcastShapes } from '../shape.js';
 import { empty, numel, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
@@ -47,15 +48,29 @@ function operand(t: Tensor, batch: number): Operand {
   return { data: (t.storage.data as FloatArray).subarray(t.offset), trans: trans as boolean, batchStride };
 }
 
+/** One GEMM call: float32, or with 16-bit operands (float32 sums) when `lowp` is set. */
+function gemm(lowp: LowpDtype | null, at: Tensor, A: FloatArray, bt: Tensor, B: FloatArray, C: FloatArray, batch: number,
+  m: number, n: number, k: number, transA: boolean, transB: boolean, aStride: number, bStride: number, beta = 0): void {
+  const be = getBackend();
+  if (lowp && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
+    be.matmulLowp(lowp, lowpOperand(at, A, lowp), lowpOperand(bt, B, lowp), C, batch, m, n, k, transA, transB, aStride, bStride, 1, beta);
+  } else {
+    be.matmul(A, B, C, batch, m, n, k, transA, transB, aStride, bStride, 1, beta);
+  }
+}
+
 /**
  * Matrix product with PyTorch `matmul` semantics: a [..., m, k] @ b [..., k, n] → [..., m, n], batch
  * dims broadcast; a 1-D operand is treated as a row (a) or column (b) vector and that dim is dropped.
+ * Under autocast (src/amp) float32 operands are rounded to its 16-bit dtype and summed in float32;
+ * the backward products use the forward's dtype. `lowp` overrides the policy (internal).
  * @throws ShapeError naming both shapes when the inner sizes differ or the batches do not broadcast.
  */
-export function matmul(a: Tensor, b: Tensor): Tensor {
+export function matmul(a: Tensor, b: Tensor, lowp?: LowpDtype | null): Tensor {
+  if (lowp === undefined) lowp = a.dtype === 'float32' && b.dtype === 'float32' ? lowpFor('matmul') : null;
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
-  if (a.ndim === 1) return reshape(matmul(reshape(a, [1, a.shape[0]]), b), dropDim(b.ndim === 1 ? [1, 1] : [...b.shape.slice(0, -2), 1, b.shape[b.ndim - 1]], -2, b.ndim === 1));
-  if (b.ndim === 1) return reshape(matmul(a, reshape(b, [b.shape[0], 1])), a.shape.slice(0, -1));
+  if (a.ndim === 1) return reshape(matmul(reshape(a, [1, a.shape[0]]), b, lowp), dropDim(b.ndim === 1 ? [1, 1] : [...b.shape.slice(0, -2), 1, b.shape[b.ndim - 1]], -2, b.ndim === 1));
+  if (b.ndim === 1) return reshape(matmul(a, reshape(b, [b.shape[0], 1]), lowp), a.shape.slice(0, -1));
   const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1];
   const k2 = b.shape[b.ndim - 2], n = b.shape[b.ndim - 1];
   if (k !== k2) throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${k} vs ${k2})`);
@@ -64,21 +79,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const outShape = [...batchShape, m, n];
   const dt = a.dtype === 'float64' || b.dtype === 'float64' ? 'float64' : 'float32';
   const out = empty(outShape, dt);
-  const be = getBackend();
   if (b.ndim === 2 && a.isContiguous() && batch > 1) {
     // [..., m, k] @ [k, n]: one GEMM over all rows, the shape BLAS is fastest at.
     const B = operand(b, 1);
-    be.matmul((a.storage.data as FloatArray).subarray(a.offset), B.data, out.storage.data as FloatArray, 1, batch * m, n, k,
-      false, B.trans, 0, 0, 1, 0);
+    gemm(lowp, a, (a.storage.data as FloatArray).subarray(a.offset), b, B.data, out.storage.data as FloatArray, 1, batch * m, n, k,
+      false, B.trans, 0, 0);
   } else {
     const ae = a.ndim - 2 === batchShape.length && a.shape.slice(0, -2).every((s, i) => s === batchShape[i]) ? a : expand(a, [...batchShape, m, k]);
     const bex = b.ndim - 2 === batchShape.length && b.shape.slice(0, -2).every((s, i) => s === batchShape[i]) ? b : expand(b, [...batchShape, k, n]);
     const A = operand(ae, batch), B = operand(bex, batch);
-    be.matmul(A.data, B.data, out.storage.data as FloatArray, batch, m, n, k, A.trans, B.trans, A.batchStride, B.batchStride, 1, 0);
+    gemm(lowp, ae, A.data, bex, B.data, out.storage.data as FloatArray, batch, m, n, k, A.trans, B.trans, A.batchStride, B.batchStride);
   }
   return record('matmul', out, [a, b], (g) => [
-    a.requiresGrad ? sumToShape(matmul(g, transpose(b, -1, -2)), a.shape) : null,
-    b.requiresGrad ? gradB(a, g, b) : null,
+    a.requiresGrad ? sumToShape(matmul(g, transpose(b, -1, -2), lowp), a.shape) : null,
+    b.requiresGrad ? gradB(a, g, b, lowp) : null,
   ]);
 }
 
@@ -88,18 +102,18 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * gradient reaching the weight through the transpose is a whole contiguous buffer that autograd can
  * keep as .grad without a copy.
  */
-function gradB(a: Tensor, g: Tensor, b: Tensor): Tensor {
+function gradB(a: Tensor, g: Tensor, b: Tensor, lowp: LowpDtype | null): Tensor {
   const bShape = b.shape;
   if (bShape.length === 2 && bShape[0] > 1 && bShape[1] > 1 && b.strides[0] === 1 && b.strides[1] === bShape[0]) {
     const k = a.shape[a.ndim - 1], n = g.shape[g.ndim - 1];
     const a2 = a.ndim === 2 ? a : reshape(a, [-1, k]), g2 = g.ndim === 2 ? g : reshape(g, [-1, n]);
-    return transpose(matmul(transpose(g2, 0, 1), a2), 0, 1);
+    return transpose(matmul(transpose(g2, 0, 1), a2, lowp), 0, 1);
   }
   if (bShape.length === 2 && a.ndim > 2) {
     const k = a.shape[a.ndim - 1], n = g.shape[g.ndim - 1];
-    return matmul(transpose(reshape(a, [-1, k]), 0, 1), reshape(g, [-1, n]));
+    return matmul(transpose(reshape(a, [-1, k]), 0, 1), reshape(g, [-1, n]), lowp);
   }
-  return sumToShape(matmul(transpose(a, -1, -2), g), bShape);
+  return sumToShape(matmul(transpose(a, -1, -2), g, lowp), bShape);
 }
 
 function dropDim(shape: number[], d: number, both: boolean): number[] {
@@ -113,7 +127,8 @@ function dropDim(shape: number[], d: number, both: boolean): number[] {
  * In place, no autograd: out = beta·out + a @ b for 2-D a [m, k] and b [k, n] (row-major or
  * transposed views, read in place) and a contiguous out [m, n] of the same float dtype
  * (torch.addmm(out, a, b, beta=beta, out=out)); beta = 0 ignores out's old contents, even NaN.
- * For loops that accumulate a gradient block by block (the fused LM head). Returns out.
+ * For loops that accumulate a gradient block by block (the fused LM head). Returns out. Under
+ * autocast (src/amp) a and b are rounded to its 16-bit dtype, out stays float32.
  * @throws ShapeError for shapes that do not fit or a non-contiguous out.
  */
 export function addmmInPlace(out: Tensor, a: Tensor, b: Tensor, beta = 1): Tensor {
@@ -123,6 +138,7 @@ export function addmmInPlace(out: Tensor, a: Tensor, b: Tensor, beta = 1): Tenso
   if (!out.isContiguous()) throw new ShapeError('addmmInPlace: out must be contiguous');
   const [m, k] = a.shape, n = b.shape[1];
   const A = operand(a, 1), B = operand(b, 1);
-  getBackend().matmul(A.data, B.data, (out.storage.data as FloatArray).subarray(out.offset), 1, m, n, k, A.trans, B.trans, 0, 0, 1, beta);
+  const lowp = a.dtype === 'float32' && b.dtype === 'float32' && out.dtype === 'float32' ? lowpFor('matmul') : null;
+  gemm(lowp, a, A.data, b, B.data, (out.storage.data as FloatArray).subarray(out.offset), 1, m, n, k, A.trans, B.trans, 0, 0, beta);
   return out;
 }
