@@ -7,7 +7,12 @@
  * installed — and prints tokens/s, peak RSS, the ratio to PyTorch and model FLOPs utilisation against
  * the cblas_sgemm peak (2048³) measured in the same run. A benchmark, never a test.
  *
- *   npm run bench -- [--configs tiny,small,gpt2] [--impls native,js,torch] [--threads 2] [--max-seconds 60] [--no-lce]
+ *   npm run bench -- [--configs tiny,small,gpt2] [--impls native,js,torch] [--threads 2] [--max-seconds 60] [--no-lce] [--dtype bf16]
+ *
+ * `--dtype bf16` adds, after the float32 table, a bf16 table: trainformer-native under autocast
+ * (bfloat16) against PyTorch's torch.autocast('cpu', dtype=torch.bfloat16), the ratio, peak RSS
+ * against trainformer's own float32 run, and MFU against the 2048³ bf16 product peak
+ * (bench/bf16-gemm.ts) measured in the same run.
  *
  * then runs bench/fused-lce.ts (fused vs unfused LM head + cross-entropy) unless --no-lce.
  */
@@ -50,7 +55,10 @@ function main(): void {
     configs: { type: 'string', default: 'tiny,small,gpt2' }, impls: { type: 'string', default: 'native,js,torch' },
     threads: { type: 'string', default: '2' }, 'max-seconds': { type: 'string', default: '60' }, steps: { type: 'string', default: '10' },
     lce: { type: 'boolean', default: true }, 'no-lce': { type: 'boolean', default: false },
+    dtype: { type: 'string', default: 'float32' },
   } });
+  if (values.dtype !== 'float32' && values.dtype !== 'bf16') throw new Error(`--dtype must be float32 or bf16, got ${values.dtype}`);
+  const bf16 = values.dtype === 'bf16';
   const threads = Number(values.threads);
   const env = bestEnv(threads);
   const dist = path.join(repoRoot(), 'dist', 'bench');
@@ -60,7 +68,14 @@ function main(): void {
   const peak = runJson(process.execPath, [path.join(dist, 'sgemm.js'), '--size', '2048', '--threads', String(threads)], env, 300);
   const peakGflops = typeof peak === 'string' ? NaN : Number(peak.gflops);
   console.log(typeof peak === 'string' ? `sgemm peak: ${peak}` : `cblas_sgemm 2048³ peak: ${peakGflops.toFixed(1)} GFLOPS (${threads} threads)`);
+  let bf16Peak = NaN;
+  if (bf16) {
+    const p = runJson(process.execPath, [path.join(dist, 'bf16-gemm.js'), '--size', '2048', '--threads', String(threads)], env, 300);
+    bf16Peak = typeof p === 'string' ? NaN : Number(p.gflops);
+    console.log(typeof p === 'string' ? `bf16 peak: ${p}` : `bf16 2048³ peak (${String(p.impl)}): ${bf16Peak.toFixed(1)} GFLOPS (${threads} threads; by implementation ${JSON.stringify(p.byImpl)})`);
+  }
   const torch = impls.includes('torch') && hasTorch();
+  const bfRows: string[][] = [['config', 'impl', 'tokens/s', 'ms/step', 'peak RSS MB', 'RSS vs own fp32', 'vs PyTorch bf16', 'MFU % (bf16 peak)']];
   if (impls.includes('torch') && !torch) console.log('PyTorch: skipped (/usr/bin/python3 has no torch; apt-get install python3-torch)');
   const rows: string[][] = [['config', 'impl', 'tokens/s', 'ms/step', 'peak RSS MB', 'vs PyTorch', 'MFU %']];
   for (const config of values.configs!.split(',')) {
@@ -74,6 +89,21 @@ function main(): void {
     if (impls.includes('js') && config === 'tiny') {
       results.push(['trainformer-js', runJson(process.execPath, [path.join(dist, 'train-step.js'), '--config', config, ...common, '--min-steps', '2'], { ...env, TRAINFORMER_BACKEND: 'js' }, 900)]);
     }
+    if (bf16) {
+      const bfResults: [string, Record<string, unknown> | string][] = [];
+      if (torch) bfResults.push(['pytorch-bf16', runJson('/usr/bin/python3', [path.join(sharedDir(), 'bench', 'torch_train.py'), '--config', config, '--threads', String(threads), ...common, '--dtype', 'bf16'], env, 900)]);
+      if (impls.includes('native')) bfResults.push(['trainformer-native-bf16', runJson(process.execPath, [path.join(dist, 'train-step.js'), '--config', config, ...common, '--dtype', 'bf16'], { ...env, TRAINFORMER_BACKEND: 'native' }, 900)]);
+      const tb = bfResults.find(([n, r]) => n === 'pytorch-bf16' && typeof r !== 'string')?.[1] as Record<string, number> | undefined;
+      const own32 = results.find(([n, r]) => n === 'trainformer-native' && typeof r !== 'string')?.[1] as Record<string, number> | undefined;
+      for (const [name, r] of bfResults) {
+        if (typeof r === 'string') { bfRows.push([config, name, r, '', '', '', '', '']); continue; }
+        const tps = Number(r.tokens_per_s), rss = Number(r.peak_rss_mb);
+        const mfu = 100 * Number(r.achieved_gflops) / bf16Peak;
+        bfRows.push([config, name, tps.toFixed(0), Number(r.ms_per_step).toFixed(1), rss.toFixed(0),
+          name.startsWith('trainformer') && own32 ? `${(rss / own32.peak_rss_mb).toFixed(2)}×` : '-',
+          tb ? `${(tps / tb.tokens_per_s).toFixed(2)}×` : '-', Number.isFinite(mfu) ? mfu.toFixed(1) : '-']);
+      }
+    }
     const torchTps = results.find(([n, r]) => n === 'pytorch' && typeof r !== 'string')?.[1] as Record<string, number> | undefined;
     for (const [name, r] of results) {
       if (typeof r === 'string') { rows.push([config, name, r, '', '', '', '']); continue; }
@@ -83,8 +113,16 @@ function main(): void {
         torchTps ? `${(tps / torchTps.tokens_per_s).toFixed(2)}×` : '-', Number.isFinite(mfu) ? mfu.toFixed(1) : '-']);
     }
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  const print = (t: string[][]) => {
+    const widths = t[0].map((_, i) => Math.max(...t.map((r) => r[i].length)));
+    for (const r of t) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  };
+  console.log('float32 (MFU against the cblas_sgemm peak):');
+  print(rows);
+  if (bf16) {
+    console.log('\nbf16 autocast (MFU against the bf16 2048³ peak):');
+    print(bfRows);
+  }
   if (values.lce && !values['no-lce']) {
     // Issue 3's figure: LM head + cross-entropy at N = 4096, C = 768, V = 50257, unfused vs fused.
     console.log('\nfused linear + cross-entropy (N = 4096 tokens, C = 768, V = 50257; native when built):');

@@ -3,8 +3,10 @@
  * GPT-2 style decoder of `configs.json`, random token batches (fixed seed), forward + cross-entropy +
  * backward + clipGradNorm(1.0) + AdamW with nanoGPT's decay groups. Prints one JSON line.
  *
- *   node dist/bench/train-step.js --config small [--steps 10] [--warmup 2] [--max-seconds 60]
+ *   node dist/bench/train-step.js --config small [--steps 10] [--warmup 2] [--max-seconds 60] [--dtype float32|bf16|fp16]
  *
+ * `--dtype bf16` / `fp16` runs forward and backward under autocast (src/amp) with float32 master
+ * weights and optimizer, as torch_train.py's `--dtype bf16` does with torch.autocast('cpu').
  * The backend is the process's (TRAINFORMER_BACKEND). A benchmark, never a test.
  */
 import { readFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { AdamW } from '../src/optim/adam.js';
 import { groupParameters } from '../src/optim/param-groups.js';
 import { clipGradNorm } from '../src/optim/clip-grad.js';
 import { crossEntropy, fusedLinearCrossEntropy } from '../src/losses/index.js';
+import { autocast } from '../src/amp/autocast.js';
 import { sharedDir } from './shared.js';
 
 interface BenchConfig { vocab_size: number; n_layer: number; n_head: number; n_embd: number; block_size: number; batch_size: number }
@@ -29,7 +32,11 @@ function main(): void {
   const { values } = parseArgs({ options: {
     config: { type: 'string', default: 'tiny' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '2' },
     'max-seconds': { type: 'string', default: '60' }, 'min-steps': { type: 'string', default: '3' }, loss: { type: 'string', default: 'fused' },
+    dtype: { type: 'string', default: 'float32' },
   } });
+  const dtype = values.dtype!;
+  if (!['float32', 'bf16', 'fp16'].includes(dtype)) throw new Error(`--dtype must be float32, bf16 or fp16, got ${dtype}`);
+  const amp = dtype === 'float32' ? null : dtype === 'bf16' ? 'bfloat16' as const : 'float16' as const;
   const all = loadBenchConfigs();
   const cfg = all.configs[values.config!];
   if (!cfg) throw new Error(`unknown config ${values.config}`);
@@ -49,11 +56,14 @@ function main(): void {
   const step = (i: number): number => T.scope(() => {
     const batch = pool[i % pool.length];
     const x = batch.narrow(1, 0, Tn).contiguous(), y = batch.narrow(1, 1, Tn).contiguous();
-    const loss = fused
-      ? fusedLinearCrossEntropy(model.hidden(x).reshape(B * Tn, -1), model.lmHeadWeight(), y.reshape(B * Tn))
-      : crossEntropy(model.forward(x), y, { layout: 'BTV' });
     opt.zeroGrad();
-    T.backward(loss);
+    const loss = autocast({ dtype: amp ?? 'bfloat16', enabled: amp !== null }, () => {
+      const l = fused
+        ? fusedLinearCrossEntropy(model.hidden(x).reshape(B * Tn, -1), model.lmHeadWeight(), y.reshape(B * Tn))
+        : crossEntropy(model.forward(x), y, { layout: 'BTV' });
+      T.backward(l);
+      return l;
+    });
     clipGradNorm(params, oc.grad_clip_norm);
     opt.step();
     return loss.item();
@@ -75,7 +85,7 @@ function main(): void {
   const med = n % 2 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
   const tokens = B * Tn;
   console.log(JSON.stringify({
-    impl: `trainformer-${getBackend().name}`, config: values.config, loss: values.loss,
+    impl: `trainformer-${getBackend().name}`, config: values.config, loss: values.loss, dtype,
     tokens_per_s: +(tokens / med).toFixed(1), ms_per_step: +(med * 1e3).toFixed(2),
     peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
     model_flops_per_token: flopsPerToken, achieved_gflops: +(flopsPerToken * tokens / med / 1e9).toFixed(2),

@@ -21,3 +21,4 @@ import './smooth-l1-loss.js';
 import './huber-loss.js';
 import './kl-div.js';
 import './regularization.js';
+import './autocast.js';
