@@ -4,6 +4,7 @@
 #include "bf16-gemm.h"
 
 #if defined(TRAINFORMER_DNNL)
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -16,10 +17,12 @@ namespace {
 
 using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, float, float>;
 
-// One cached primitive per shape, with its three memory objects (data handles set per call).
+// One cached primitive per shape, with its memory objects (data handles set per call). Every
+// primitive uses one shared scratchpad (user mode): memory is the largest scratchpad, not the sum.
 struct Entry {
   dnnl_primitive_t prim = nullptr;
-  dnnl_memory_t a = nullptr, b = nullptr, c = nullptr;
+  dnnl_memory_t a = nullptr, b = nullptr, c = nullptr, pad = nullptr;
+  size_t padBytes = 0;
 };
 
 struct Dnnl {
@@ -28,6 +31,7 @@ struct Dnnl {
   bool ok = false;
   std::map<Key, Entry> cache;
   std::mutex mu;
+  std::vector<unsigned char> scratch;
   Dnnl() {
     ok = dnnl_engine_create(&eng, dnnl_cpu, 0) == dnnl_success &&
          dnnl_stream_create(&strm, eng, dnnl_stream_default_flags) == dnnl_success;
@@ -61,7 +65,8 @@ bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, f
   dnnl_primitive_attr_t attr = nullptr;
   dnnl_post_ops_t po = nullptr;
   dnnl_primitive_desc_t pd = nullptr;
-  bool ok = dnnl_primitive_attr_create(&attr) == dnnl_success;
+  bool ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
+            dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success;
   if (ok && alpha != 1.0f) ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) == dnnl_success;
   if (ok && beta != 0.0f) {
     ok = dnnl_post_ops_create(&po) == dnnl_success && dnnl_post_ops_append_sum(po, beta) == dnnl_success &&
@@ -72,6 +77,11 @@ bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, f
        dnnl_memory_create(&e->a, &aMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success &&
        dnnl_memory_create(&e->b, &bMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success &&
        dnnl_memory_create(&e->c, &cMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success;
+  if (ok) {
+    const dnnl_memory_desc_t* padMd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    e->padBytes = padMd != nullptr ? dnnl_memory_desc_get_size(padMd) : 0;
+    if (e->padBytes > 0) ok = dnnl_memory_create(&e->pad, padMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success;
+  }
   if (pd != nullptr) dnnl_primitive_desc_destroy(pd);
   if (po != nullptr) dnnl_post_ops_destroy(po);
   if (attr != nullptr) dnnl_primitive_attr_destroy(attr);
@@ -100,8 +110,15 @@ bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, 
   dnnl_memory_set_data_handle(e.a, const_cast<uint16_t*>(a16));
   dnnl_memory_set_data_handle(e.b, const_cast<uint16_t*>(b16));
   dnnl_memory_set_data_handle(e.c, c);
-  const dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}};
-  if (dnnl_primitive_execute(e.prim, d.strm, 3, args) != dnnl_success) return false;
+  int nargs = 3;
+  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}, {DNNL_ARG_SCRATCHPAD, e.pad}};
+  if (e.pad != nullptr) {
+    if (d.scratch.size() < e.padBytes + 64) d.scratch.resize(e.padBytes + 64);
+    const uintptr_t base = reinterpret_cast<uintptr_t>(d.scratch.data());
+    dnnl_memory_set_data_handle(e.pad, reinterpret_cast<void*>((base + 63) / 64 * 64));
+    nargs = 4;
+  }
+  if (dnnl_primitive_execute(e.prim, d.strm, nargs, args) != dnnl_success) return false;
   return dnnl_stream_wait(d.strm) == dnnl_success;
 }
 

@@ -122,6 +122,11 @@ export function loadNativeAddon(): NativeAddon | null {
   cached = null;
   const file = findAddon();
   if (file) {
+    // oneDNN (bf16 products) runs on libgomp, whose idle threads spin by default; they would take
+    // the cores from the addon's own pool that runs the next kernel (measured on `tiny` under bf16
+    // autocast: 1,605 tok/s spinning, 4,774 passive, float32 2,461, loaded 2-core machine). libgomp
+    // reads this when the addon loads it; a value the user set is kept.
+    process.env.OMP_WAIT_POLICY ??= 'passive';
     try {
       cached = createRequire(import.meta.url)(file) as NativeAddon;
     } catch {

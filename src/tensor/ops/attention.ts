@@ -48,41 +48,49 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   });
 }
 
-/** The 16-bit path of scaledDotProductAttention (see there): rounded operands, float32 kernels. */
+/**
+ * The 16-bit path of scaledDotProductAttention (see there): rounded operands, float32 kernels. Only
+ * the 16-bit q, k, v stay allocated until backward; the float32 buffers the kernels read are this
+ * function's own and go back to the pool as soon as a kernel is done with them.
+ */
 function attentionLowp(q: Tensor, k: Tensor, v: Tensor, lowp: LowpDtype, bh: number, T: number, S: number, D: number,
   scale: number, causal: boolean): Tensor {
   const be = getBackend();
   // float16 scales q before rounding (and the kernel by 1); bfloat16 has float32's range and scales in the kernel.
   const pre = lowp === 'float16' ? scale : 1;
-  const bits = (t: Tensor, mul: number): Tensor => {
-    let x = contiguous(t).data() as Float32Array;
-    if (mul !== 1) {
-      const y = new Float32Array(x.length);
-      be.unary('mulScalar', x, y, x.length, mul);
-      x = y;
-    }
-    const b = empty(t.shape, lowp);
-    be.castToLowp(lowp, x, b.storage.data as Uint16Array, x.length);
-    return b;
+  /** 16-bit bits of t·mul, and an owned float32 tensor holding their values. */
+  const prep = (t: Tensor, mul: number): { bits: Tensor; vals: Tensor } => {
+    const copy = t.isContiguous() ? null : contiguous(t); // a fresh buffer of our own when t is a view
+    const src = (copy ?? t).data() as Float32Array;
+    const vals = copy ?? empty(t.shape, 'float32');
+    const vd = vals.data() as Float32Array;
+    const n = vd.length;
+    if (mul !== 1) be.unary('mulScalar', src, vd, n, mul);
+    const bits = empty(t.shape, lowp);
+    be.castToLowp(lowp, mul !== 1 ? vd : src, bits.storage.data as Uint16Array, n);
+    be.castFromLowp(lowp, bits.storage.data as Uint16Array, vd, n);
+    return { bits, vals };
   };
-  const values = (b: Tensor): Float32Array => {
+  const values = (b: Tensor): Tensor => {
     const x = empty(b.shape, 'float32');
     be.castFromLowp(lowp, b.storage.data as Uint16Array, x.storage.data as Float32Array, b.numel());
-    return x.storage.data as Float32Array;
+    return x;
   };
-  const q16 = bits(q, pre), k16 = bits(k, 1), v16 = bits(v, 1);
+  const f32 = (t: Tensor): Float32Array => t.storage.data as Float32Array;
+  const Q = prep(q, pre), K = prep(k, 1), V = prep(v, 1);
   const out = empty(q.shape, 'float32');
   const lse = empty([bh, T], 'float32');
   const kScale = scale / pre;
-  be.attention(values(q16), values(k16), values(v16), out.storage.data as Float32Array, lse.storage.data as Float32Array,
-    bh, T, S, D, kScale, causal);
+  be.attention(f32(Q.vals), f32(K.vals), f32(V.vals), f32(out), f32(lse), bh, T, S, D, kScale, causal);
+  for (const x of [Q, K, V]) x.vals.storage.free();
+  const q16 = Q.bits, k16 = K.bits, v16 = V.bits;
   return record('scaledDotProductAttention', out, [q, k, v], (g) => {
     const dq = empty(q.shape, 'float32'), dk = empty(k.shape, 'float32'), dv = empty(v.shape, 'float32');
-    const dqd = dq.storage.data as Float32Array;
-    be.attentionBackward(values(q16), values(k16), values(v16), out.storage.data as Float32Array, lse.storage.data as Float32Array,
-      contiguous(g).data() as Float32Array, dqd, dk.storage.data as Float32Array, dv.storage.data as Float32Array,
-      bh, T, S, D, kScale, causal);
-    if (pre !== 1) be.unary('mulScalar', dqd, dqd, dqd.length, pre); // d(q·pre)/dq
+    const qv = values(q16), kv = values(k16), vv = values(v16);
+    be.attentionBackward(f32(qv), f32(kv), f32(vv), f32(out), f32(lse), contiguous(g).data() as Float32Array,
+      f32(dq), f32(dk), f32(dv), bh, T, S, D, kScale, causal);
+    for (const x of [qv, kv, vv]) x.storage.free();
+    if (pre !== 1) be.unary('mulScalar', f32(dq), f32(dq), dq.numel(), pre); // d(q·pre)/dq
     return [dq, dk, dv];
   });
 }
