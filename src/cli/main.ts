@@ -17,11 +17,11 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import { createTask } from '../tasks/index.js';
+import { createTask, type Task } from '../tasks/index.js';
 import type { LmTask } from '../tasks/lm.js';
 import { parseConfig, TrainConfigSchema } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
@@ -72,7 +72,10 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
     progress.stop();
     setLogger(prevLogger);
     // The report is written for a run that ended in an error too (a diverged run is worth a look).
-    if (began) reportPath = await tryWriteReport(trainer.outputDir);
+    if (began) {
+      writeSamples(trainer.outputDir, task);
+      reportPath = await tryWriteReport(trainer.outputDir);
+    }
   }
   const out = process.stdout;
   if (r.stoppedEarly) out.write(`stopped early at step ${r.step}: ${r.stoppedEarly}\n`);
@@ -86,6 +89,15 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   if (r.checkpoint) out.write(`checkpoint: ${rel(r.checkpoint)}\n`);
   out.write(`metrics:    ${rel(r.metricsPath)}\n`);
   if (reportPath) out.write(`report:     ${rel(reportPath)}\n`);
+}
+
+/**
+ * The last evaluation's sample predictions beside their references (seq2seq, extractive-qa) as
+ * eval_samples.json in the run folder, for the report's table.
+ */
+function writeSamples(dir: string, task: Task): void {
+  const samples = (task as { lastSamples?: unknown[] }).lastSamples;
+  if (Array.isArray(samples) && samples.length > 0) writeJsonAtomic(join(dir, 'eval_samples.json'), { task: task.name, samples });
 }
 
 /** Writes report.html / loss.svg of a run folder; a failure is a warning, not the run's failure. */
@@ -182,6 +194,8 @@ export function buildProgram(): Command {
     .option('--context <text>', 'extractive-qa: the text holding the answer')
     .option('--maxNewTokens <n>', 'lm, seq2seq: tokens to generate')
     .option('--temperature <t>', 'lm: softmax temperature')
+    .option('--numBeams <k>', 'seq2seq: beam search with k beams (1 = greedy; default: the config)')
+    .option('--lengthPenalty <p>', 'seq2seq: rank finished beams by log-probability / length^p')
     .action((path: string, f: PredictFlags) => predictCommand(path, f));
   program.command('lr-find')
     .description('learning-rate range test: sweep the lr exponentially, write lr_find.jsonl and the report, suggest a learning rate')

@@ -92,5 +92,9 @@ export async function predictCommand(path: string, f: PredictFlags): Promise<voi
     return;
   }
   const t = task as unknown as Seq2SeqTask;
-  for (const src of texts) write({ src, translation: t.translate(src) });
+  const translations = noGrad(() => t.translateBatch(texts, {
+    numBeams: numFlag(f.numBeams, 'numBeams', true), lengthPenalty: numFlag(f.lengthPenalty, 'lengthPenalty'),
+    maxNewTokens: numFlag(f.maxNewTokens, 'maxNewTokens', true),
+  }));
+  texts.forEach((src, i) => write({ src, translation: translations[i] }));
 }

@@ -9,13 +9,14 @@ const posInt = () => z.int().min(1);
 
 /** The `data.tokenizer` block (validated form of {@link TokenizerConfig}). */
 export const TokenizerSchema = z.strictObject({
-  type: z.enum(['char', 'gpt2', 'hf', 'word']).default('char').describe('Tokenizer: char, gpt2 (byte-level BPE), hf (a tokenizer.json), word'),
+  type: z.enum(['char', 'gpt2', 'hf', 'word', 'bpe']).default('char').describe('Tokenizer: char, gpt2 (byte-level BPE), hf (a tokenizer.json), word, bpe (byte-level BPE learned from the training texts)'),
+  vocabSize: posInt().optional().describe('bpe: vocabulary entries, 6 special tokens and 256 bytes included (default 8000)'),
   path: z.string().optional().describe('hf: path of tokenizer.json (relative to the config file)'),
   configPath: z.string().optional().describe('hf: path of tokenizer_config.json, for its special tokens'),
   specialTokens: z.boolean().optional().describe('char / word: add [PAD], [UNK], [CLS], [SEP], [BOS], [EOS]'),
   minFrequency: posInt().optional().describe('word: leave out words seen fewer times'),
   maxVocabSize: posInt().optional().describe('word: keep at most this many most frequent words'),
-  lowercase: z.boolean().optional().describe('word: lower-case the text first'),
+  lowercase: z.boolean().optional().describe('word, bpe: lower-case the text first'),
   allowSpecial: z.boolean().optional().describe('gpt2: encode <|endoftext|> in the text as the special token'),
 });
 

@@ -11,7 +11,7 @@
 import { ConfigError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
 import { type Activation, checkActivation } from '../nn/activation.js';
-import { keyPaddingFromAttentionMask } from '../nn/attention.js';
+import { keyPaddingFromAttentionMask, type KVCache } from '../nn/attention.js';
 import { type NormKind, TransformerBlock, makeNorm } from '../nn/block.js';
 import { Dropout } from '../nn/dropout.js';
 import { linear } from '../nn/functional.js';
@@ -21,7 +21,7 @@ import { Module, ModuleList } from '../nn/module.js';
 import type { LayerNorm, RMSNorm } from '../nn/norm.js';
 import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from '../nn/positional.js';
 import { checkIds } from './gpt.js';
-import { argmaxRow, intTensor } from './sampling.js';
+import { beamSearch, greedyDecode, type BeamSearchOptions, type DecodeOptions } from './seq2seq-decoding.js';
 
 export interface EncoderDecoderConfig {
   srcVocabSize: number;
@@ -133,33 +133,28 @@ export class TransformerStack extends Module {
     this.registerModule('ln_f', post ? null : makeNorm(c.norm, c.nEmbd, c.layerNormEpsilon, c.bias));
   }
 
-  /** ids [B, T] → [B, T, C]; decoder stacks take `memory` and its key-padding mask. */
-  forward(ids: T.Tensor, opts: { keyPaddingMask?: T.Tensor | null; memory?: T.Tensor; memoryKeyPaddingMask?: T.Tensor | null } = {}): T.Tensor {
-    const Tn = ids.shape[1];
+  /**
+   * ids [B, T] → [B, T, C]; decoder stacks take `memory` and its key-padding mask. For incremental
+   * decoding, `positionOffset` is the number of earlier positions, whose self-attention keys/values
+   * are in `kvCaches` (one per block), and `crossKvCaches` hold the blocks' projections of `memory`.
+   */
+  forward(ids: T.Tensor, opts: { keyPaddingMask?: T.Tensor | null; memory?: T.Tensor; memoryKeyPaddingMask?: T.Tensor | null; positionOffset?: number; kvCaches?: KVCache[]; crossKvCaches?: KVCache[] } = {}): T.Tensor {
+    const Tn = ids.shape[1], offset = opts.positionOffset ?? 0;
     let x = this.wte.forward(ids);
     if (this.embScale !== 1) x = T.mulScalar(x, this.embScale);
-    x = T.add(x, this.wpe ? this.wpe.positions(Tn) : this.pe!.forward(Tn));
+    x = T.add(x, this.wpe ? this.wpe.positions(Tn, offset) : this.pe!.forward(Tn, offset));
     if (this.ln_emb) x = this.ln_emb.forward(x);
     x = this.drop.forward(x);
-    for (const block of this.h) x = block.forward(x, opts);
+    let i = 0;
+    for (const block of this.h) {
+      x = block.forward(x, { ...opts, positionOffset: offset, kvCache: opts.kvCaches?.[i], crossKvCache: opts.crossKvCaches?.[i] });
+      i++;
+    }
     return this.ln_f ? this.ln_f.forward(x) : x;
   }
 }
 
-/** Options of the decoding methods. */
-export interface DecodeOptions {
-  /** [B, S] HF convention (1 = real, 0 = padding). */
-  srcAttentionMask?: T.Tensor | null;
-  /** Longest output including the start token (default blockSize). */
-  maxLength?: number;
-}
-
-export interface BeamSearchOptions extends DecodeOptions {
-  /** Beams per source (default 4). */
-  numBeams?: number;
-  /** Finished hypotheses are ranked by logprob / length^lengthPenalty (default 1; HF's convention). */
-  lengthPenalty?: number;
-}
+export type { DecodeOptions, BeamSearchOptions } from './seq2seq-decoding.js';
 
 export class EncoderDecoder extends Module {
   declare encoder: TransformerStack;
@@ -200,7 +195,7 @@ export class EncoderDecoder extends Module {
   }
 
   /** Decoder hidden states: tgtIds int32 [B, T], memory [B, S, C] → [B, T, C]. */
-  decodeHidden(tgtIds: T.Tensor, memory: T.Tensor, srcAttentionMask?: T.Tensor | null): T.Tensor {
+  decodeHidden(tgtIds: T.Tensor, memory: T.Tensor, srcAttentionMask?: T.Tensor | null, cache?: { positionOffset: number; kvCaches: KVCache[]; crossKvCaches: KVCache[] }): T.Tensor {
     const [B] = checkIds(tgtIds, 'EncoderDecoder.decode', this.config.blockSize);
     if (memory.ndim !== 3 || memory.shape[0] !== B) throw new ShapeError(`EncoderDecoder: memory must be [${B}, S, C], got ${fmtShape(memory.shape)}`);
     let kpm: T.Tensor | null = null;
@@ -210,7 +205,7 @@ export class EncoderDecoder extends Module {
       }
       kpm = keyPaddingFromAttentionMask(srcAttentionMask);
     }
-    return this.decoder.forward(tgtIds, { memory, memoryKeyPaddingMask: kpm });
+    return this.decoder.forward(tgtIds, { memory, memoryKeyPaddingMask: kpm, ...cache });
   }
 
   /** Logits [B, T, V_tgt] for decoder inputs tgtIds [B, T] given memory. */
@@ -226,119 +221,23 @@ export class EncoderDecoder extends Module {
     return this.decode(tgtIds, this.encode(srcIds, opts.srcAttentionMask), opts.srcAttentionMask);
   }
 
-  private decodeLimit(maxLength: number | undefined): number {
-    const L = maxLength ?? this.config.blockSize;
-    if (!Number.isInteger(L) || L < 1 || L > this.config.blockSize) {
-      throw new ValueError(`maxLength must be an integer in [1, ${this.config.blockSize}], got ${L}`);
-    }
-    return L;
-  }
-
   /** Runs `fn` in eval mode without gradients, restoring the mode afterwards. */
-  private inference<R>(fn: () => R): R {
+  inference<R>(fn: () => R): R {
     const was = this.training;
     this.eval();
     try { return T.noGrad(fn); } finally { this.train(was); }
   }
 
-  /** Next-token log-probabilities [N, V] at the last position of tgt rows (plain arrays). */
-  private lastLogProbs(tgt: number[][], memory: T.Tensor, mask: T.Tensor | null): Float32Array {
-    const N = tgt.length, L = tgt[0].length;
-    const flat = new Int32Array(N * L);
-    tgt.forEach((r, i) => flat.set(r, i * L));
-    return T.scope(() => {
-      const h = this.decodeHidden(intTensor(flat, [N, L]), memory, mask);
-      const last = linear(T.narrow(h, 1, L - 1, 1), this.lmHeadWeight());
-      return Float32Array.from(T.logSoftmax(last, -1).data());
-    });
-  }
-
   /**
-   * Greedy decoding: srcIds [B, S] → int32 [B, L] starting with `bosTokenId`; a row that emitted
-   * `eosTokenId` continues with `padTokenId`; stops when every row has finished or at maxLength.
+   * Greedy decoding, batched, with cached keys/values (see {@link greedyDecode}): srcIds [B, S] →
+   * int32 [B, L] starting with `bosTokenId`.
    */
   greedyDecode(srcIds: T.Tensor, opts: DecodeOptions = {}): T.Tensor {
-    const L = this.decodeLimit(opts.maxLength);
-    const { bosTokenId: bos, eosTokenId: eos, padTokenId: pad, tgtVocabSize: V } = this.config;
-    return this.inference(() => {
-      const [B] = srcIds.shape;
-      const memory = this.encode(srcIds, opts.srcAttentionMask);
-      const rows = Array.from({ length: B }, () => [bos]);
-      const done = new Array<boolean>(B).fill(false);
-      while (rows[0].length < L && !done.every((d) => d)) {
-        const lp = this.lastLogProbs(rows, memory, opts.srcAttentionMask ?? null);
-        for (let b = 0; b < B; b++) {
-          const next = done[b] ? pad : argmaxRow(lp.subarray(b * V, (b + 1) * V));
-          rows[b].push(next);
-          if (next === eos) done[b] = true;
-        }
-      }
-      const out = new Int32Array(B * rows[0].length);
-      rows.forEach((r, b) => out.set(r, b * r.length));
-      return T.tensor(out, [B, rows[0].length], 'int32');
-    });
+    return greedyDecode(this, srcIds, opts);
   }
 
-  /**
-   * Beam search: for each source row keeps `numBeams` partial hypotheses ranked by summed
-   * log-probability; a hypothesis ending in EOS is finished and ranked by
-   * logprob / length^lengthPenalty (length without the start token); unfinished ones at maxLength
-   * count as finished. A source row stops when it holds `numBeams` finished hypotheses and no open
-   * beam can still beat the worst of them (its score can only fall). Returns the best hypothesis per
-   * row as int32 [B, L] (BOS first, padded with `padTokenId`) and its score.
-   */
+  /** Beam search, batched over sources, with cached keys/values (see {@link beamSearch}). */
   beamSearch(srcIds: T.Tensor, opts: BeamSearchOptions = {}): { sequences: T.Tensor; scores: number[] } {
-    const L = this.decodeLimit(opts.maxLength);
-    const K = opts.numBeams ?? 4;
-    if (!Number.isInteger(K) || K < 1) throw new ValueError(`numBeams must be a positive integer, got ${K}`);
-    const lpen = opts.lengthPenalty ?? 1;
-    const { bosTokenId: bos, eosTokenId: eos, padTokenId: pad, tgtVocabSize: V } = this.config;
-    const norm = (score: number, len: number): number => score / Math.pow(Math.max(len, 1), lpen);
-    return this.inference(() => {
-      const [B, S] = srcIds.shape;
-      const results: Array<{ tokens: number[]; score: number }> = [];
-      for (let b = 0; b < B; b++) {
-        const src = T.narrow(srcIds, 0, b, 1).contiguous();
-        const mask = opts.srcAttentionMask ? T.narrow(opts.srcAttentionMask, 0, b, 1).contiguous() : null;
-        const memory1 = this.encode(src, mask);
-        let beams: Array<{ tokens: number[]; score: number }> = [{ tokens: [bos], score: 0 }];
-        const finished: Array<{ tokens: number[]; score: number }> = [];
-        while (beams.length > 0) {
-          const len = beams[0].tokens.length;
-          if (len >= L) { for (const bm of beams) finished.push({ tokens: bm.tokens, score: norm(bm.score, len - 1) }); break; }
-          const memory = T.expand(memory1, [beams.length, S, memory1.shape[2]]);
-          const maskN = mask ? T.expand(mask, [beams.length, S]) : null;
-          const lp = this.lastLogProbs(beams.map((bm) => bm.tokens), memory, maskN);
-          const cands: Array<{ tokens: number[]; score: number; tok: number }> = [];
-          beams.forEach((bm, i) => {
-            for (let v = 0; v < V; v++) cands.push({ tokens: bm.tokens, score: bm.score + lp[i * V + v], tok: v });
-          });
-          cands.sort((x, y) => y.score - x.score);
-          const next: Array<{ tokens: number[]; score: number }> = [];
-          for (const cd of cands) {
-            if (next.length >= K) break;
-            if (!Number.isFinite(cd.score)) continue;
-            const toks = [...cd.tokens, cd.tok];
-            if (cd.tok === eos) finished.push({ tokens: toks, score: norm(cd.score, toks.length - 1) });
-            else next.push({ tokens: toks, score: cd.score });
-          }
-          beams = next;
-          if (finished.length >= K && beams.length > 0) {
-            const worst = [...finished].sort((x, y) => y.score - x.score)[K - 1].score;
-            // Upper bound of an open beam's final normalised score: its log-prob can only fall, so
-            // for lengthPenalty >= 0 the best case is today's score over the longest length; for a
-            // negative penalty, today's score at today's length.
-            const bestOpen = Math.max(...beams.map((bm) => lpen >= 0 ? bm.score / Math.pow(L - 1, lpen) : norm(bm.score, bm.tokens.length - 1)));
-            if (bestOpen <= worst) break;
-          }
-        }
-        finished.sort((x, y) => y.score - x.score);
-        results.push(finished[0] ?? { tokens: [bos], score: -Infinity });
-      }
-      const Lout = Math.max(...results.map((r) => r.tokens.length));
-      const out = new Int32Array(B * Lout).fill(pad);
-      results.forEach((r, b) => out.set(r.tokens, b * Lout));
-      return { sequences: intTensor(out, [B, Lout]), scores: results.map((r) => r.score) };
-    });
+    return beamSearch(this, srcIds, opts);
   }
 }

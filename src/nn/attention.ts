@@ -133,9 +133,16 @@ export class MultiHeadAttention extends Module {
       }
       const S = memory.shape[1];
       q = T.transpose(T.reshape(this.q_attn!.forward(x), [B, Tn, H, D]), 1, 2);
-      const kv = T.permute(T.reshape(this.c_attn.forward(memory), [B, S, 2, H, D]), [2, 0, 3, 1, 4]);
-      k = pick(kv, 0);
-      v = pick(kv, 1);
+      if (cache && cache.k && cache.v) {
+        // Keys and values of the same memory, projected on an earlier call.
+        k = cache.k;
+        v = cache.v;
+      } else {
+        const kv = T.permute(T.reshape(this.c_attn.forward(memory), [B, S, 2, H, D]), [2, 0, 3, 1, 4]);
+        k = pick(kv, 0).contiguous();
+        v = pick(kv, 1).contiguous();
+        if (cache) { cache.k = k; cache.v = v; }
+      }
     } else {
       if (memory) throw new ValueError('MultiHeadAttention: `memory` given to a self-attention module (construct it with crossAttention: true)');
       if (cache && cache.k && (cache.k.shape[0] !== B || cache.k.shape[3] !== D)) {

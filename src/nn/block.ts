@@ -56,6 +56,8 @@ export interface BlockCallOptions {
   positionOffset?: number;
   /** Self-attention key/value cache (incremental decoding; see AttentionCallOptions.kvCache). */
   kvCache?: KVCache;
+  /** Cross-attention keys/values of `memory`, computed on first use and reused (incremental decoding). */
+  crossKvCache?: KVCache;
 }
 
 export class TransformerBlock extends Module {
@@ -90,7 +92,7 @@ export class TransformerBlock extends Module {
   /** x [B, T, C] → [B, T, C]. */
   forward(x: T.Tensor, opts: BlockCallOptions = {}): T.Tensor {
     const self: AttentionCallOptions = { keyPaddingMask: opts.keyPaddingMask ?? null, positionOffset: opts.positionOffset, kvCache: opts.kvCache };
-    const cross: AttentionCallOptions = { memory: opts.memory, keyPaddingMask: opts.memoryKeyPaddingMask ?? null };
+    const cross: AttentionCallOptions = { memory: opts.memory, keyPaddingMask: opts.memoryKeyPaddingMask ?? null, kvCache: opts.crossKvCache };
     // The MLP applies its own residual dropout after c_proj (as GPT-2); attention's is `drop`.
     if (this.prenorm) {
       x = T.add(x, this.drop.forward(this.attn.forward(this.ln_1.forward(x), self)));

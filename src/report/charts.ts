@@ -4,7 +4,7 @@
  * layout). Non-finite values (a NaN loss at a skipped step) become null: JSON cannot carry them and
  * the event markers show what happened there.
  */
-import type { ChartSpec, MarkerSpec, ParsedLrFind, ParsedMetrics, RunEvent, SeriesSpec, TrainPoint } from './types.js';
+import type { EvalPoint, ChartSpec, MarkerSpec, ParsedLrFind, ParsedMetrics, RunEvent, SeriesSpec, TrainPoint } from './types.js';
 
 export const COLORS = {
   train: '#1f77b4',
@@ -147,6 +147,16 @@ export function buildCharts(m: ParsedMetrics, lrFind: ParsedLrFind): ChartSpec[]
   ]);
   acc.series = acc.series.filter((s) => s.values.some((v) => v !== null));
   if (hasValue(acc.series)) charts.push(acc);
+  const evalPair = (id: string, title: string, a: [string, (p: EvalPoint) => number | null], b: [string, (p: EvalPoint) => number | null]): void => {
+    const c = chart(id, title, 'score (0–100)', [
+      { label: a[0], points: m.eval.map((p) => ({ x: p.step, y: a[1](p) })), color: COLORS.eval, spanGaps: true },
+      { label: b[0], points: m.eval.map((p) => ({ x: p.step, y: b[1](p) })), color: COLORS.other, spanGaps: true },
+    ]);
+    c.series = c.series.filter((s) => s.values.some((v) => v !== null));
+    if (hasValue(c.series)) charts.push(c);
+  };
+  evalPair('evalTranslation', 'Eval BLEU / chrF', ['eval BLEU', (p) => p.bleu], ['eval chrF2', (p) => p.chrf]);
+  evalPair('evalQa', 'Eval exact match / F1', ['eval exact match', (p) => p.exactMatch], ['eval F1', (p) => p.f1]);
 
   // Per-layer statistics: one curve per layer name, in order of first appearance.
   const names: string[] = [];

@@ -25,6 +25,8 @@ export interface PageInput {
   charts: ChartSpec[];
   events: RunEvent[];
   library: ChartLibrary;
+  /** Extra HTML placed after the charts (the sample-predictions table); trusted, already escaped. */
+  afterCharts?: string;
 }
 
 const PAGE_CSS = `
@@ -105,6 +107,7 @@ ${configPart}
 ${p.charts.length === 0 ? '<p>Nothing to plot: the logs hold no numeric series.</p>' : ''}
 <noscript><p>The charts need JavaScript (it is inlined in this page; nothing is downloaded).</p></noscript>
 <div id="charts" class="charts"></div>
+${p.afterCharts ?? ''}
 <h2>Events</h2>
 ${eventsTable(p.events)}
 <footer>Charts drawn with ${escapeHtml(p.library.name)} ${escapeHtml(p.library.version)} (MIT licence), inlined in this page. Drag on a chart to zoom, double-click to reset.</footer>

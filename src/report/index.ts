@@ -18,6 +18,7 @@ import { parseLrFind } from './parse-lr-find.js';
 import { parseMetrics } from './parse-metrics.js';
 import { readConfig } from './read-config.js';
 import { buildSummary } from './summary.js';
+import { readSamples, samplesTable } from './samples.js';
 import { DEFAULT_MAX_SVG_POINTS, renderLossSvg } from './svg.js';
 import type { ChartSpec, ParsedConfig, ParsedLrFind, ParsedMetrics } from './types.js';
 
@@ -98,6 +99,7 @@ export async function buildReport(runDir: string, opts: ReportOptions = {}): Pro
   const html = renderPage({
     title, runDir: dir, generatedAt: opts.now ?? new Date(), summary, config, notes,
     issues: [...metrics.issues, ...lrFind.issues], charts, events: metrics.events, library,
+    afterCharts: samplesTable(readSamples(join(dir, 'eval_samples.json'))),
   });
   const svg = renderLossSvg(metrics, title, opts.maxSvgPoints ?? DEFAULT_MAX_SVG_POINTS);
   return { html, svg, metrics, lrFind, config, charts, summary, notes };

@@ -4,7 +4,7 @@
  *
  * Line kinds (DESIGN.md "Training", issues 7 and 8):
  * - `{split: 'train', step, epoch?, loss, terms?, lr, gradNorm, tokensPerSecond, lossScale, skipped?}`
- * - `{split: 'eval', step, epoch?, loss, perplexity?, accuracy?, macroF1?, terms?}`
+ * - `{split: 'eval', step, epoch?, loss, perplexity?, accuracy?, macroF1?, bleu?, chrf?, exactMatch?, f1?, terms?}`
  * - `{event: 'rollback' | 'skip' | 'warning', step, message}`
  * - `{type: 'layers', step, layers: [{name, gradNorm, paramNorm, updateRatio}]}`
  * Optional on any line: `time` (ms since the Unix epoch, or an ISO 8601 string) and `elapsed`
@@ -18,7 +18,7 @@ import type { EvalPoint, LayerStats, LogIssue, ParsedMetrics, RunEvent, TrainPoi
 export const MAX_LISTED_ISSUES = 50;
 
 const TRAIN_FIELDS = ['epoch', 'loss', 'lr', 'gradNorm', 'tokensPerSecond', 'lossScale'] as const;
-const EVAL_FIELDS = ['epoch', 'loss', 'perplexity', 'accuracy', 'macroF1'] as const;
+const EVAL_FIELDS = ['epoch', 'loss', 'perplexity', 'accuracy', 'macroF1', 'bleu', 'chrf', 'exactMatch', 'f1'] as const;
 
 /** Counts, per field, in how many lines of one kind it was present. */
 class Presence {
@@ -189,6 +189,10 @@ export async function parseMetrics(path: string): Promise<ParsedMetrics> {
         perplexity: num(obj, 'perplexity', l.line, evalSeen),
         accuracy: num(obj, 'accuracy', l.line, evalSeen),
         macroF1: num(obj, 'macroF1', l.line, evalSeen),
+        bleu: num(obj, 'bleu', l.line, evalSeen),
+        chrf: num(obj, 'chrf', l.line, evalSeen),
+        exactMatch: num(obj, 'exactMatch', l.line, evalSeen),
+        f1: num(obj, 'f1', l.line, evalSeen),
         terms: terms(obj, l.line, evalSeen),
         timeMs: readTime(obj), elapsedS,
       };

@@ -38,6 +38,12 @@ export interface EvalPoint {
   perplexity: number | null;
   accuracy: number | null;
   macroF1: number | null;
+  /** seq2seq: corpus BLEU and chrF2 of the decoded validation set, 0–100. */
+  bleu: number | null;
+  chrf: number | null;
+  /** extractive-qa: SQuAD exact match and F1, percent. */
+  exactMatch: number | null;
+  f1: number | null;
   terms: Record<string, number | null>;
   timeMs: number | null;
   elapsedS: number | null;

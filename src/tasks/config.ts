@@ -21,6 +21,8 @@ export const GenerationSchema = z.strictObject({
   temperature: z.number().min(0).default(0.8).describe('Softmax temperature of the sample; 0 = greedy'),
   topK: posInt().optional().describe('Sample only among the k most likely tokens'),
   topP: z.number().gt(0).max(1).optional().describe('Nucleus sampling: only the smallest set of tokens with probability >= p'),
+  numBeams: posInt().default(1).describe('seq2seq: beams of the beam search for translations and validation BLEU (1 = greedy)'),
+  lengthPenalty: z.number().default(1).describe('seq2seq: finished beams are ranked by log-probability / length^lengthPenalty (Hugging Face convention)'),
 });
 
 /** The fields of the task slice (spread into the training config's schema). */

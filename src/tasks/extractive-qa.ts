@@ -41,6 +41,8 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   readonly model: EncoderForQuestionAnswering;
   readonly batchesPerEpoch: number;
   private readonly loader: DataLoader<QaItem, QaBatch> | null;
+  /** Question, predicted answer and references of the first examples of the last evaluation. */
+  lastSamples: Array<{ source: string; prediction: string; reference: string }> = [];
 
   private constructor(readonly config: TaskConfig, readonly tokenizer: Tokenizer, readonly trainSet: QaItem[], readonly valExamples: SquadExample[]) {
     checkObjective(config.objective);
@@ -165,6 +167,7 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     const answers = set.map((ex, k) => bestAnswers(ex.context, byExample[k], this.postprocess())[0]);
     const references = set.map((ex) => ex.answers.map((a) => a.text));
     const m = squadMetrics(answers.map((a) => a.text), references);
+    this.lastSamples = set.slice(0, 12).map((ex, k) => ({ source: ex.question, prediction: answers[k].text, reference: references[k].join(' | ') }));
     return { metrics: { loss: nll / Math.max(1, items.length), exactMatch: m.exactMatch, f1: m.f1 }, predictions: { answers, references } };
   }
 

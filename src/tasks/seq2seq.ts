@@ -2,14 +2,18 @@
  * Sequence-to-sequence (translation) with an `EncoderDecoder`, trained by teacher forcing on a JSONL
  * file of `{src, tgt}` pairs: the decoder reads `[BOS] y1 … yn` and predicts `y1 … yn [EOS]`;
  * padded label positions hold ignoreIndex (-100) and carry no loss. One tokenizer (with [PAD], [CLS]
- * as BOS and [SEP] as EOS) is built from both sides. Metrics: `loss` (mean cross-entropy per target
- * token), `perplexity`, `tokenAccuracy` (teacher-forced next-token accuracy on non-padded positions).
+ * as BOS and [SEP] as EOS; `bpe`: [BOS], [EOS]) is built from both sides. Metrics: `loss` (mean
+ * cross-entropy per target token), `perplexity`, `tokenAccuracy` (teacher-forced next-token accuracy
+ * on non-padded positions), and on translations decoded with the `generation` settings (greedy, or
+ * beam search with numBeams / lengthPenalty, batched, cached keys/values) against the reference
+ * texts: `bleu` (sacreBLEU's default corpus BLEU) and `chrf` (chrF2), both 0–100.
  */
 import {
   collateSeq2Seq, DataLoader, encodePairs, IGNORE_INDEX, loadPairsJsonl, permutation, sequentialBatches, tokenizerFromConfig,
-  type EncodedPair, type PairDataset, type Seq2SeqBatch, type Tokenizer,
+  type EncodedPair, type PairDataset, type PairExample, type Seq2SeqBatch, type Tokenizer,
 } from '../data/index.js';
 import { ConfigError } from '../errors.js';
+import { corpusBleu, corpusChrf } from '../metrics/index.js';
 import { EncoderDecoder } from '../models/encoder-decoder.js';
 import { linear } from '../nn/functional.js';
 import * as T from '../tensor/index.js';
@@ -19,14 +23,19 @@ import { checkObjective, classObjective, lmHeadObjective } from './objective.js'
 import type { EvalMetrics, LossOutput, Task } from './types.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 
+/** Decoding settings of a translation call (defaults: the config's `generation` block). */
+export interface TranslateOptions { numBeams?: number; lengthPenalty?: number; maxNewTokens?: number }
+
 export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   readonly name = 'seq2seq';
   readonly model: EncoderDecoder;
   readonly batchesPerEpoch: number;
   private readonly loader: DataLoader<EncodedPair, Seq2SeqBatch> | null;
   private readonly ids: { pad: number; bos: number; eos: number };
+  /** Source, translation and reference of the first examples of the last evaluation. */
+  lastSamples: Array<{ source: string; prediction: string; reference: string }> = [];
 
-  private constructor(readonly config: TaskConfig, readonly tokenizer: Tokenizer, readonly trainSet: EncodedPair[], readonly valSet: EncodedPair[]) {
+  private constructor(readonly config: TaskConfig, readonly tokenizer: Tokenizer, readonly trainSet: EncodedPair[], readonly valSet: EncodedPair[], readonly valPairs: PairExample[]) {
     checkObjective(config.objective);
     const { padId: pad, bosId: bos, eosId: eos } = tokenizer;
     if (pad === undefined || bos === undefined || eos === undefined) {
@@ -66,7 +75,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     const tok = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.flatMap((e) => [e.src, e.tgt]));
     // Room for BOS/EOS on the target side.
     const enc = (s: PairDataset) => encodePairs(s, tok, tok, { maxSrcLength: d.maxLength, maxTgtLength: d.maxTargetLength });
-    return new Seq2SeqTask(config, tok, train && !options.noTrainData ? enc(train) : [], enc(val));
+    return new Seq2SeqTask(config, tok, train && !options.noTrainData ? enc(train) : [], enc(val), val.examples);
   }
 
   private collate(items: EncodedPair[]): Seq2SeqBatch {
@@ -119,16 +128,49 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
       });
     }
     const loss = nats / count;
-    return { loss, perplexity: Math.exp(loss), tokenAccuracy: correct / count };
+    const pairs = this.valPairs.slice(0, set.length);
+    const preds = this.translateBatch(pairs.map((p) => p.src));
+    const refs = [pairs.map((p) => p.tgt)];
+    this.lastSamples = pairs.slice(0, 12).map((p, i) => ({ source: p.src, prediction: preds[i], reference: p.tgt }));
+    return {
+      loss, perplexity: Math.exp(loss), tokenAccuracy: correct / count,
+      bleu: corpusBleu(preds, refs).score, chrf: corpusChrf(preds, refs).score,
+    };
   }
 
-  /** Greedy translation of one source text. */
-  translate(src: string): string {
-    const ids = this.tokenizer.encode(src).slice(0, this.config.data.maxLength);
-    return T.scope(() => {
-      const out = this.model.greedyDecode(intTensor(Int32Array.from(ids.length ? ids : [this.ids.pad]), [1, Math.max(1, ids.length)]));
-      return this.tokenizer.decode(out.data(), { skipSpecialTokens: true });
-    });
+  /** Translation of one source text (see {@link translateBatch}). */
+  translate(src: string, options: TranslateOptions = {}): string {
+    return this.translateBatch([src], options)[0];
+  }
+
+  /**
+   * Translations of source texts, perDeviceEvalBatchSize at a time: greedy when numBeams is 1, else
+   * beam search; defaults from the config's `generation` block, at most maxNewTokens tokens (capped
+   * by the model's blockSize). Special tokens are dropped and the text trimmed.
+   */
+  translateBatch(srcs: readonly string[], options: TranslateOptions = {}): string[] {
+    const g = this.config.generation;
+    const numBeams = options.numBeams ?? g.numBeams, lengthPenalty = options.lengthPenalty ?? g.lengthPenalty;
+    const maxNewTokens = Math.min(options.maxNewTokens ?? g.maxNewTokens, this.model.config.blockSize - 1);
+    const bs = this.config.perDeviceEvalBatchSize, out: string[] = [];
+    for (let i = 0; i < srcs.length; i += bs) {
+      const chunk = srcs.slice(i, i + bs).map((s) => {
+        const ids = this.tokenizer.encode(s).slice(0, this.config.data.maxLength);
+        return ids.length ? ids : [this.ids.pad];
+      });
+      const S = Math.max(...chunk.map((c) => c.length)), B = chunk.length;
+      const ids = new Int32Array(B * S).fill(this.ids.pad), mask = new Int32Array(B * S);
+      chunk.forEach((c, b) => { ids.set(c, b * S); mask.fill(1, b * S, b * S + c.length); });
+      T.scope(() => {
+        const src = intTensor(ids, [B, S]), m = intTensor(mask, [B, S]);
+        const seq = numBeams > 1
+          ? this.model.beamSearch(src, { srcAttentionMask: m, numBeams, lengthPenalty, maxNewTokens }).sequences
+          : this.model.greedyDecode(src, { srcAttentionMask: m, maxNewTokens });
+        const L = seq.shape[1], data = seq.data();
+        for (let b = 0; b < B; b++) out.push(this.tokenizer.decode(data.subarray(b * L, (b + 1) * L), { skipSpecialTokens: true }).trim());
+      });
+    }
+    return out;
   }
 
   dataState(): LoaderTaskState { return loaderDataState(this.loader, this.model.generator); }

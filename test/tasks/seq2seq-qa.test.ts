@@ -27,7 +27,11 @@ test('seq2seq: eng→fra pairs, teacher forcing with ignored padding; loss falls
   assert.ok(after.loss < before.loss, `loss ${before.loss} → ${after.loss}`);
   assert.ok(Math.abs(after.perplexity - Math.exp(after.loss)) < 1e-9 * after.perplexity);
   assert.ok(after.tokenAccuracy >= 0 && after.tokenAccuracy <= 1);
+  // BLEU / chrF of the decoded validation set, on sacreBLEU's 0–100 scale.
+  for (const k of ['bleu', 'chrf']) assert.ok(after[k] >= 0 && after[k] <= 100, `${k} = ${after[k]}`);
+  assert.equal(task.lastSamples.length, 12);
   assert.equal(typeof task.translate('i am cold .'), 'string');
+  assert.equal(typeof task.translate('i am cold .', { numBeams: 3, maxNewTokens: 5 }), 'string');
 });
 
 test('extractive-qa: SQuAD lines, start/end cross-entropy; exact match and F1 in percent', async () => {

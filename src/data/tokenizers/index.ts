@@ -3,6 +3,7 @@ import { ConfigError, FileFormatError, ValueError } from '../../errors.js';
 import { CharTokenizer } from './char.js';
 import { Gpt2Tokenizer } from './gpt2.js';
 import { HfTokenizer } from './hf.js';
+import { trainBpeTokenizer } from './bpe.js';
 import { WordTokenizer } from './word.js';
 import type { Tokenizer, TokenizerJSON } from './types.js';
 
@@ -11,12 +12,13 @@ export { Vocab } from './vocab.js';
 export { CharTokenizer, type CharTokenizerOptions } from './char.js';
 export { Gpt2Tokenizer, GPT2_EOT_ID, type Gpt2TokenizerOptions } from './gpt2.js';
 export { HfTokenizer } from './hf.js';
+export { trainBpeTokenizer, trainBpeTokenizerJson, BPE_SPECIAL_TOKENS, type BpeTrainOptions } from './bpe.js';
 export { WordTokenizer, splitWords, type WordTokenizerOptions } from './word.js';
 
 /** How a run chooses its tokenizer (the `tokenizer` block of a training config). */
 export interface TokenizerConfig {
   /** 'char' and 'word' build their vocabulary from the training corpus; 'gpt2' is fixed; 'hf' reads `path`. */
-  type: 'char' | 'gpt2' | 'hf' | 'word';
+  type: 'char' | 'gpt2' | 'hf' | 'word' | 'bpe';
   /** hf: path of a Hugging Face `tokenizer.json`. */
   path?: string;
   /** hf: optional path of its `tokenizer_config.json` (names the special tokens). */
@@ -29,6 +31,8 @@ export interface TokenizerConfig {
   maxVocabSize?: number;
   /** word: lower-case words. Default true. */
   lowercase?: boolean;
+  /** bpe: vocabulary entries (6 special tokens + 256 bytes + merges). Default 8000. */
+  vocabSize?: number;
   /** gpt2: encode the literal text `<|endoftext|>` as id 50256. Default false. */
   allowSpecial?: boolean;
 }
@@ -53,7 +57,7 @@ export function loadTokenizer(json: unknown): Tokenizer {
 
 /**
  * Makes the tokenizer a config asks for. `corpus` (the training texts, or a function returning
- * them, called only when needed) is required for 'char' and 'word'.
+ * them, called only when needed) is required for 'char', 'word' and 'bpe'.
  * @throws ConfigError naming the field (`tokenizer.type`, `tokenizer.path`) on a bad value;
  *   FileFormatError when an hf file cannot be read or parsed; ValueError when a corpus is needed
  *   but not given.
@@ -75,6 +79,8 @@ export function tokenizerFromConfig(
         maxVocabSize: config.maxVocabSize,
         lowercase: config.lowercase,
       });
+    case 'bpe':
+      return trainBpeTokenizer(texts(), { vocabSize: config.vocabSize, lowercase: config.lowercase });
     case 'gpt2':
       return new Gpt2Tokenizer({ allowSpecial: config.allowSpecial ?? false });
     case 'hf': {
@@ -86,7 +92,7 @@ export function tokenizerFromConfig(
       return new HfTokenizer(json, cfg);
     }
     default:
-      throw new ConfigError(`tokenizer.type: expected one of char, gpt2, hf, word, got ${JSON.stringify((config as { type: unknown }).type)}`);
+      throw new ConfigError(`tokenizer.type: expected one of char, gpt2, hf, word, bpe, got ${JSON.stringify((config as { type: unknown }).type)}`);
   }
 }
 
