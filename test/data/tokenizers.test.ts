@@ -141,7 +141,7 @@ test('tokenizerFromConfig, saveTokenizer / readTokenizerFile, and loader errors'
     assert.equal(tokenizerFromConfig({ type: 'gpt2' }).vocabSize, 50257);
     assert.equal(tokenizerFromConfig({ type: 'char' }, ['xyz']).vocabSize, 3);
     assert.throws(() => tokenizerFromConfig({ type: 'char' }), ValueError);
-    assert.throws(() => tokenizerFromConfig({ type: 'bpe' } as never), (e: Error) => e instanceof ConfigError && /tokenizer\.type/.test(e.message));
+    assert.throws(() => tokenizerFromConfig({ type: 'sentencepiece' } as never), (e: Error) => e instanceof ConfigError && /tokenizer\.type/.test(e.message));
     assert.throws(() => tokenizerFromConfig({ type: 'hf' }), (e: Error) => e instanceof ConfigError && /tokenizer\.path/.test(e.message));
     assert.throws(() => tokenizerFromConfig({ type: 'hf', path: join(dir, 'missing.json') }), (e: Error) => e instanceof FileFormatError && /missing\.json.*ENOENT/.test(e.message));
     assert.throws(() => loadTokenizer({ kind: 'nope' }), FileFormatError);

@@ -43,7 +43,7 @@ test('an out-of-range value names the field and the value, on one line', () => {
 
 test('nested fields are named with dots', () => {
   assert.match(configError({ ...base(), data: { train: 'x', blockSize: 0 } }), /^data\.blockSize: must be >= 1 \(got 0\)$/);
-  assert.match(configError({ ...base(), data: { train: 'x', tokenizer: { type: 'bpe' } } }), /^data\.tokenizer\.type: must be one of char, gpt2, hf, word \(got "bpe"\)$/);
+  assert.match(configError({ ...base(), data: { train: 'x', tokenizer: { type: 'sentencepiece' } } }), /^data\.tokenizer\.type: must be one of char, gpt2, hf, word, bpe \(got "sentencepiece"\)$/);
 });
 
 test('wrong types, missing fields, unknown fields and enum values', () => {
