@@ -27,6 +27,7 @@ import { parseConfig, TrainConfigSchema } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
 import { setLogger } from '../logger.js';
+import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distributed/index.js';
 import { ProgressCallback, progressLogger } from './progress.js';
 import { applyOverrides, parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
@@ -54,15 +55,20 @@ function describeMetrics(task: string, m: Record<string, number>): string {
 
 async function trainCommand(opts: { config: string; resume?: string | boolean; trainingArgs?: string }, rest: string[]): Promise<void> {
   const { raw, warnings } = loadRawConfig(opts.config, rest, opts.trainingArgs);
-  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const config = parseConfig(raw);
+  // Under mpirun every rank runs this command; rank 0 talks, writes the report and the summary.
+  const pg = initProcessGroup({ timeoutSec: config.ddpTimeout });
+  const main = pg.rank === 0;
+  const say = (line: string): void => { if (main) process.stderr.write(line); };
+  for (const w of warnings) say(`warning: ${w}\n`);
   const task = await createTask(config);
   const nParams = [...task.model.namedParameters()].reduce((a, [, p]) => a + p.numel(), 0);
-  process.stderr.write(`task ${config.task}: ${nParams.toLocaleString('en-US')} parameters, vocabulary ${task.tokenizer?.vocabSize}, ${task.batchesPerEpoch} batches per epoch\n`);
-  const progress = new ProgressCallback(config.disableTqdm);
+  const progress = new ProgressCallback(config.disableTqdm || !main);
   let began = false;
   const trainer = new Trainer({ config, task, resume: opts.resume ?? false, callbacks: [progress, { onTrainBegin: () => { began = true; } }] });
-  process.stderr.write(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
+  say(`task ${config.task}: ${nParams.toLocaleString('en-US')} parameters, vocabulary ${task.tokenizer?.vocabSize}, ${task.batchesPerEpoch} batches per epoch\n`);
+  if (pg.size > 1) say(`data parallel: ${pg.size} ranks × batch ${config.perDeviceTrainBatchSize}, ${process.env.TRAINFORMER_NUM_THREADS ?? 'default'} threads per rank${config.zeroStage ? ', ZeRO-1' : ''}\n`);
+  say(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
   const prevLogger = setLogger(progressLogger(progress));
   let r: TrainResult;
   let reportPath: string | null = null;
@@ -72,23 +78,28 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
     progress.stop();
     setLogger(prevLogger);
     // The report is written for a run that ended in an error too (a diverged run is worth a look).
-    if (began) {
+    if (began && main) {
       writeSamples(trainer.outputDir, task);
       reportPath = await tryWriteReport(trainer.outputDir);
     }
   }
-  const out = process.stdout;
-  if (r.stoppedEarly) out.write(`stopped early at step ${r.step}: ${r.stoppedEarly}\n`);
-  out.write(`trained ${r.step} steps in ${r.seconds.toFixed(1)} s\n`);
-  if (r.finalMetrics) out.write(`${describeMetrics(config.task, r.finalMetrics)}\n`);
-  if (task.sample) {
-    const g = config.generation;
-    const text = task.sample(g.prompt, { maxNewTokens: g.maxNewTokens, temperature: g.temperature, topK: g.topK, topP: g.topP });
-    out.write(`sample:\n${g.prompt}${text}\n`);
+  const stateBytes = trainer.dataParallel?.optimizerStateBytesPerRank(trainer.optimizer);
+  if (main) {
+    const out = process.stdout;
+    if (stateBytes) out.write(`optimizer state per rank: ${stateBytes.join(', ')} bytes\n`);
+    if (r.stoppedEarly) out.write(`stopped early at step ${r.step}: ${r.stoppedEarly}\n`);
+    out.write(`trained ${r.step} steps in ${r.seconds.toFixed(1)} s\n`);
+    if (r.finalMetrics) out.write(`${describeMetrics(config.task, r.finalMetrics)}\n`);
+    if (task.sample) {
+      const g = config.generation;
+      const text = task.sample(g.prompt, { maxNewTokens: g.maxNewTokens, temperature: g.temperature, topK: g.topK, topP: g.topP });
+      out.write(`sample:\n${g.prompt}${text}\n`);
+    }
+    if (r.checkpoint) out.write(`checkpoint: ${rel(r.checkpoint)}\n`);
+    out.write(`metrics:    ${rel(r.metricsPath)}\n`);
+    if (reportPath) out.write(`report:     ${rel(reportPath)}\n`);
   }
-  if (r.checkpoint) out.write(`checkpoint: ${rel(r.checkpoint)}\n`);
-  out.write(`metrics:    ${rel(r.metricsPath)}\n`);
-  if (reportPath) out.write(`report:     ${rel(reportPath)}\n`);
+  destroyProcessGroup();
 }
 
 /**
@@ -238,6 +249,9 @@ export async function main(argv: string[]): Promise<number> {
     else if (e instanceof TrainformerError) process.stderr.write(`error: ${e.message}\n`);
     else process.stderr.write(`error: ${(e as Error)?.message ?? String(e)}${debug ? '' : ' (TRAINFORMER_DEBUG=1 shows the stack)'}\n`);
     if (debug && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+    // Under mpirun the other ranks would wait in a collective: end the whole job now.
+    const pg = getProcessGroup();
+    if (pg.size > 1) pg.abort(1);
     return 1;
   } finally {
     setLogger(prevLogger);

@@ -169,6 +169,10 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Drop the last, smaller batch of an epoch. Default false. */
   dropLast?: boolean;
+  /** Data parallelism: N ranks share each global batch of N × batchSize examples (default 1). */
+  numReplicas?: number;
+  /** This rank in [0, N): it takes positions rank, rank + N, … of each global batch (default 0). */
+  rank?: number;
 }
 
 /**
@@ -185,6 +189,8 @@ export class DataLoader<T, Batch> {
   private index = 0;
   private order: Int32Array | null = null;
   private orderEpoch = -1;
+  private numReplicas = 1;
+  private rank = 0;
 
   /**
    * @param dataset the examples (held by reference, not copied).
@@ -204,27 +210,52 @@ export class DataLoader<T, Batch> {
     this.shuffle = options.shuffle ?? true;
     this.seed = options.seed ?? 0;
     this.dropLast = options.dropLast ?? false;
+    this.setShard(options.numReplicas ?? 1, options.rank ?? 0);
+  }
+
+  /**
+   * Data parallelism (as PyTorch's DistributedSampler, with batches): N ranks read the global batches
+   * one process with batch N × batchSize reads, rank r taking positions r, r + N, … of each, so the
+   * shards are disjoint and together are that process's batch. The position (epoch, index of the
+   * global batch) means the same for any N with the same global batch size. Call before reading.
+   * @throws ValueError for a bad rank, or no full global batch with dropLast.
+   */
+  setShard(numReplicas: number, rank: number): void {
+    if (!Number.isInteger(numReplicas) || numReplicas < 1 || !Number.isInteger(rank) || rank < 0 || rank >= numReplicas) {
+      throw new ValueError(`DataLoader: rank must be an integer in [0, numReplicas) and numReplicas >= 1, got rank ${rank} of ${numReplicas}`);
+    }
+    this.numReplicas = numReplicas;
+    this.rank = rank;
     if (this.batchesPerEpoch === 0) {
-      throw new ValueError(`DataLoader: ${dataset.length} examples make no full batch of ${this.batchSize} with dropLast`);
+      throw new ValueError(`DataLoader: ${this.dataset.length} examples make no full batch of ${this.globalBatchSize}${numReplicas > 1 ? ` (${numReplicas} ranks × ${this.batchSize})` : ''} with dropLast`);
     }
   }
 
-  /** Batches in one epoch. */
+  /** Examples of one batch over all ranks: numReplicas × batchSize. */
+  get globalBatchSize(): number {
+    return this.numReplicas * this.batchSize;
+  }
+
+  /** (Global) batches in one epoch. */
   get batchesPerEpoch(): number {
-    const n = this.dataset.length / this.batchSize;
+    const n = this.dataset.length / this.globalBatchSize;
     return this.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
-  /** Dataset indices of the batch at (epoch, index), without moving the loader. */
+  /** Dataset indices of this rank's batch at (epoch, index), without moving the loader. */
   indicesAt(epoch: number, index: number): Int32Array {
     if (this.orderEpoch !== epoch) {
       this.order = this.shuffle ? permutation(this.dataset.length, this.seed, epoch) : null;
       this.orderEpoch = epoch;
     }
-    const start = index * this.batchSize;
-    const end = Math.min(start + this.batchSize, this.dataset.length);
-    const out = new Int32Array(end - start);
-    for (let i = 0; i < out.length; i++) out[i] = this.order ? this.order[start + i] : start + i;
+    const N = this.numReplicas;
+    const start = index * this.globalBatchSize;
+    const end = Math.min(start + this.globalBatchSize, this.dataset.length);
+    const out = new Int32Array(Math.max(0, Math.ceil((end - start - this.rank) / N)));
+    for (let i = 0; i < out.length; i++) {
+      const j = start + this.rank + i * N;
+      out[i] = this.order ? this.order[j] : j;
+    }
     return out;
   }
 

@@ -52,7 +52,7 @@ function splitDataset(d: ClassificationDataset, fraction: number, seed: number):
 export class ClassificationTask implements Task<ClassificationBatch> {
   readonly name = 'classification';
   readonly model: EncoderForSequenceClassification;
-  readonly batchesPerEpoch: number;
+  batchesPerEpoch: number;
   private readonly loader: DataLoader<EncodedClassificationExample, ClassificationBatch> | null;
 
   private constructor(
@@ -99,6 +99,12 @@ export class ClassificationTask implements Task<ClassificationBatch> {
 
   private collate(items: EncodedClassificationExample[]): ClassificationBatch {
     return collateClassification(items, { padId: this.tokenizer.padId!, maxLength: this.config.data.maxLength });
+  }
+
+  /** Data parallelism: this rank's share of each global training batch (see Task); every rank evaluates everything. */
+  setDataParallel(numReplicas: number, rank: number): void {
+    this.loader?.setShard(numReplicas, rank);
+    this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
   }
 
   nextBatch(): ClassificationBatch {

@@ -73,7 +73,7 @@ export class DatasetTask implements Task<Batch> {
   readonly name: 'lm' | 'classification';
   readonly model: GPT | EncoderForSequenceClassification;
   readonly tokenizer?: Tokenizer;
-  readonly batchesPerEpoch: number;
+  batchesPerEpoch: number;
   readonly canEvaluate: boolean;
   private readonly train: Encoded[];
   private readonly eval: Encoded[];
@@ -125,6 +125,12 @@ export class DatasetTask implements Task<Batch> {
     const labels = new Int32Array(B * L).fill(IGNORE_INDEX);
     for (let b = 0; b < B; b++) labels.set(t.data.subarray(b * t.shape[1], b * t.shape[1] + Math.min(L, t.shape[1])), b * L);
     return { ids: p.data, mask: p.attentionMask, labels, shape: p.shape };
+  }
+
+  /** Data parallelism: this rank's share of each global training batch (see Task); every rank evaluates everything. */
+  setDataParallel(numReplicas: number, rank: number): void {
+    this.loader?.setShard(numReplicas, rank);
+    this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
   }
 
   nextBatch(): Batch {

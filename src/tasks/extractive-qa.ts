@@ -39,7 +39,7 @@ export interface QaPredictions { answers: QaAnswer[]; references: string[][] }
 export class ExtractiveQaTask implements Task<QaBatch> {
   readonly name = 'extractive-qa';
   readonly model: EncoderForQuestionAnswering;
-  readonly batchesPerEpoch: number;
+  batchesPerEpoch: number;
   private readonly loader: DataLoader<QaItem, QaBatch> | null;
   /** Question, predicted answer and references of the first examples of the last evaluation. */
   lastSamples: Array<{ source: string; prediction: string; reference: string }> = [];
@@ -86,6 +86,12 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     return this.model.forward(intTensor(b.inputIds, b.shape), {
       attentionMask: intTensor(b.attentionMask, b.shape), tokenTypeIds: intTensor(b.tokenTypeIds, b.shape),
     });
+  }
+
+  /** Data parallelism: this rank's share of each global training batch (see Task); every rank evaluates everything. */
+  setDataParallel(numReplicas: number, rank: number): void {
+    this.loader?.setShard(numReplicas, rank);
+    this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
   }
 
   nextBatch(): QaBatch {

@@ -10,7 +10,7 @@ import { loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatche
 import { ValueError } from '../errors.js';
 import { GPT } from '../models/gpt.js';
 import * as T from '../tensor/index.js';
-import { buildModel, countCounted, intTensor } from './tensors.js';
+import { buildModel, countCounted, intTensor, reduced } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, lmHeadObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -43,8 +43,9 @@ export class LmTask implements Task<LmBatch> {
   readonly val: Int32Array;
   /** Characters per token of the validation text (for lossPerChar). */
   readonly charsPerToken: number;
-  readonly batchesPerEpoch: number;
-  private readonly sampler: LmBlockSampler | null;
+  batchesPerEpoch: number;
+  private sampler: LmBlockSampler | null;
+  private shard: { numReplicas: number; rank: number; reduceSum: (sums: Float64Array) => void } | null = null;
 
   private constructor(readonly config: TaskConfig, tokenizer: Tokenizer, train: Int32Array, val: Int32Array, valChars: number) {
     checkObjective(config.objective);
@@ -81,6 +82,13 @@ export class LmTask implements Task<LmBatch> {
     return new LmTask(config, ds.tokenizer, ds.train, ds.val, ds.valText.length);
   }
 
+  setDataParallel(numReplicas: number, rank: number, reduceSum: (sums: Float64Array) => void): void {
+    const B = this.config.perDeviceTrainBatchSize, Tn = this.config.data.blockSize;
+    if (this.sampler) this.sampler = new LmBlockSampler(this.train, { blockSize: Tn, batchSize: B, seed: this.config.seed, numReplicas, rank });
+    this.batchesPerEpoch = Math.max(1, Math.floor(this.train.length / (numReplicas * B * Tn)));
+    this.shard = { numReplicas, rank, reduceSum };
+  }
+
   nextBatch(): LmBatch {
     if (!this.sampler) throw new ValueError('lm: no training text loaded');
     return this.sampler.next();
@@ -106,7 +114,9 @@ export class LmTask implements Task<LmBatch> {
     let tokens = 0;
     const Tn = this.config.data.blockSize;
     if (this.val.length < Tn + 1) throw new ValueError(`lm: the validation text has ${this.val.length} tokens; blockSize ${Tn} needs at least ${Tn + 1}`);
+    let i = 0;
     for (const batch of lmEvalBatches(this.val, { blockSize: Tn, batchSize: this.config.perDeviceEvalBatchSize, maxBatches })) {
+      if (this.shard && i++ % this.shard.numReplicas !== this.shard.rank) continue; // another rank's batch
       T.scope(() => {
         const B = batch.batchSize;
         const hidden = this.model.hidden(intTensor(batch.inputIds, [B, Tn]));
@@ -116,6 +126,7 @@ export class LmTask implements Task<LmBatch> {
         tokens += B * Tn;
       });
     }
+    if (this.shard) [nats, tokens] = reduced(this.shard.reduceSum, [nats, tokens]);
     const loss = nats / tokens;
     return { loss, perplexity: Math.exp(loss), lossPerChar: loss / this.charsPerToken, evalTokens: tokens };
   }

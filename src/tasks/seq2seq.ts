@@ -17,7 +17,7 @@ import { corpusBleu, corpusChrf } from '../metrics/index.js';
 import { EncoderDecoder } from '../models/encoder-decoder.js';
 import { linear } from '../nn/functional.js';
 import * as T from '../tensor/index.js';
-import { buildModel, countCounted, intTensor } from './tensors.js';
+import { buildModel, countCounted, intTensor, reduced } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, classObjective, lmHeadObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -29,7 +29,7 @@ export interface TranslateOptions { numBeams?: number; lengthPenalty?: number; m
 export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   readonly name = 'seq2seq';
   readonly model: EncoderDecoder;
-  readonly batchesPerEpoch: number;
+  batchesPerEpoch: number;
   private readonly loader: DataLoader<EncodedPair, Seq2SeqBatch> | null;
   private readonly ids: { pad: number; bos: number; eos: number };
   /** Source, translation and reference of the first examples of the last evaluation. */
@@ -82,6 +82,15 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     return collateSeq2Seq(items, { padId: this.ids.pad, bosId: this.ids.bos, eosId: this.ids.eos, ignoreIndex: IGNORE_INDEX });
   }
 
+  /** Data parallelism: this rank's share of each global training batch (see Task). */
+  setDataParallel(numReplicas: number, rank: number, reduceSum: (sums: Float64Array) => void): void {
+    this.loader?.setShard(numReplicas, rank);
+    this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
+    this.shard = { numReplicas, rank, reduceSum };
+  }
+
+  private shard: { numReplicas: number; rank: number; reduceSum: (sums: Float64Array) => void } | null = null;
+
   nextBatch(): Seq2SeqBatch {
     if (!this.loader) throw new ConfigError('data.train: no training data loaded');
     return this.loader.next().batch;
@@ -112,8 +121,9 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   evaluate(maxBatches?: number): EvalMetrics {
     const bs = this.config.perDeviceEvalBatchSize;
     const set = maxBatches === undefined ? this.valSet : this.valSet.slice(0, maxBatches * bs);
-    let nats = 0, count = 0, correct = 0;
+    let nats = 0, count = 0, correct = 0, i = 0;
     for (const b of sequentialBatches(set, bs, (it) => this.collate(it))) {
+      if (this.shard && i++ % this.shard.numReplicas !== this.shard.rank) continue; // another rank's batch
       T.scope(() => {
         // tokenAccuracy needs each position's argmax, so evaluation computes the logits.
         const logits = linear(this.hidden(b), this.model.lmHeadWeight());
@@ -127,6 +137,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
         for (let i = 0; i < B * Tn; i++) if (b.labels[i] !== IGNORE_INDEX && pred[i] === b.labels[i]) correct++;
       });
     }
+    if (this.shard) [nats, count, correct] = reduced(this.shard.reduceSum, [nats, count, correct]);
     const loss = nats / count;
     const pairs = this.valPairs.slice(0, set.length);
     const preds = this.translateBatch(pairs.map((p) => p.src));

@@ -33,3 +33,10 @@ export function buildModel<M>(build: () => M): M {
     throw e;
   }
 }
+
+/** `values` summed over every rank by `reduceSum` (data-parallel evaluation). */
+export function reduced(reduceSum: (sums: Float64Array) => void, values: number[]): number[] {
+  const a = Float64Array.from(values);
+  reduceSum(a);
+  return Array.from(a);
+}

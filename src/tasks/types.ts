@@ -39,8 +39,20 @@ export interface Task<Batch = unknown> {
   readonly tokenizer?: Tokenizer;
   /** false when the task has no evaluation data (then the trainer never evaluates). Default true. */
   readonly canEvaluate?: boolean;
-  /** Optimiser steps in one pass over the training data at `batchSize` per micro-batch (for numTrainEpochs). */
+  /**
+   * Micro-batches in one pass over the training data (global batches with data parallelism: each of
+   * numReplicas × perDeviceTrainBatchSize examples; for numTrainEpochs).
+   */
   readonly batchesPerEpoch: number;
+  /**
+   * Data parallelism, called once before training: this process is `rank` of `numReplicas` and
+   * reads only its share of each global batch (together the ranks read what one process with
+   * numReplicas × the batch size reads, and the data position means the same for any numReplicas).
+   * Tasks whose metrics are sums shard evaluation too and add the ranks' sums with `reduceSum`
+   * (in place, every rank gets the total; a collective: every rank calls it as often); the others
+   * evaluate on every rank. Absent: the task cannot train data-parallel.
+   */
+  setDataParallel?(numReplicas: number, rank: number, reduceSum: (sums: Float64Array) => void): void;
   /** The next training micro-batch (advances the data position). */
   nextBatch(): Batch;
   /**

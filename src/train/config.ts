@@ -78,6 +78,9 @@ export const TrainConfigSchema = z.strictObject({
   greaterIsBetter: z.boolean().optional().describe('Default: true for accuracy / f1 / exactMatch-like metrics, false for losses'),
   earlyStoppingPatience: posInt().nullable().default(null).describe('Stop after this many evaluations without improvement; null: never'),
   earlyStoppingThreshold: z.number().min(0).default(0).describe('Smallest change of the metric that counts as an improvement'),
+  ddpTimeout: z.number().gt(0).default(300).describe('Data-parallel runs (mpirun): seconds a collective may wait for the other ranks before the job stops with one line naming it'),
+  ddpBucketCapMb: z.number().gt(0).default(25).describe('Data-parallel runs: size in MB of the gradient buckets whose all-reduce overlaps backward'),
+  zeroStage: z.union([z.literal(0), z.literal(1)]).default(0).describe('Data-parallel runs: 1 shards the optimizer state across ranks (ZeRO stage 1), 0 keeps a whole copy on every rank'),
   /** No progress bar even on a terminal. */
   disableTqdm: z.boolean().default(false).describe('No progress bar even on a terminal'),
   generation: t.generation,

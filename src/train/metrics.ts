@@ -19,21 +19,22 @@ export class MetricsLogger {
   /** Every record written in this run (and the ones restored on resume): the log history. */
   readonly history: MetricsRecord[] = [];
 
-  constructor(readonly path: string) {
-    fs.mkdirSync(dirname(path), { recursive: true });
+  /** @param write false: keep the history in memory only (data-parallel ranks other than 0). */
+  constructor(readonly path: string, readonly write = true) {
+    if (write) fs.mkdirSync(dirname(path), { recursive: true });
   }
 
   /** Starts a fresh log (truncates the file). */
   reset(history: MetricsRecord[] = []): void {
     this.history.length = 0;
     this.history.push(...history);
-    fs.writeFileSync(this.path, history.map((r) => JSON.stringify(r) + '\n').join(''));
+    if (this.write) fs.writeFileSync(this.path, history.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 
   /** Appends one record. Non-finite numbers are written as null (JSON has no NaN). */
   log(record: MetricsRecord): void {
     this.history.push(record);
-    fs.appendFileSync(this.path, JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
+    if (this.write) fs.appendFileSync(this.path, JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
   }
 }
 

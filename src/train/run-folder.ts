@@ -23,7 +23,7 @@ import { latestCheckpoint, removeStaleTemporaries } from './checkpoint.js';
 export function openRunFolder(outputDir: string, resume: boolean | string | undefined, overwriteOutputDir: boolean): string | null {
   fs.mkdirSync(outputDir, { recursive: true });
   removeStaleTemporaries(outputDir);
-  const from = typeof resume === 'string' ? resume : resume ? latestCheckpoint(outputDir) : null;
+  const from = resumeCheckpoint(outputDir, resume);
   if (from) return from;
   const old = fs.readdirSync(outputDir).filter((n) => /^checkpoint-\d+$/.test(n));
   if (resume && old.length) {
@@ -36,6 +36,11 @@ export function openRunFolder(outputDir: string, resume: boolean | string | unde
   for (const n of old) fs.rmSync(join(outputDir, n), { recursive: true, force: true });
   fs.rmSync(join(outputDir, 'model.safetensors'), { force: true }); // an earlier run's final model
   return null;
+}
+
+/** The checkpoint `resume` names (true: the newest complete one in outputDir), without touching the folder. */
+export function resumeCheckpoint(outputDir: string, resume: boolean | string | undefined): string | null {
+  return typeof resume === 'string' ? resume : resume ? latestCheckpoint(outputDir) : null;
 }
 
 /** Writes the run's config.json and the task's artifacts (tokenizer.json, labels.json) into outputDir. */

@@ -45,6 +45,19 @@ export interface StepParts {
    * global count.
    */
   reduceTargetCount?: (localCount: number) => number;
+  /** Data parallelism: gradient synchronisation across processes (train/data-parallel.ts). */
+  sync?: GradSync;
+}
+
+/**
+ * Gradient synchronisation of data-parallel training: micro-steps but the last run in `noSync`
+ * (gradients accumulate locally), the last one's backward starts the all-reduces, `synchronize()`
+ * waits for them; `reduceStep` then sums the logged statistics over the processes.
+ */
+export interface GradSync {
+  noSync<T>(fn: () => T): T;
+  synchronize(): void;
+  reduceStep(stats: { loss: number; tokens: number; terms: Record<string, number> }): void;
 }
 
 /** What the loss looked like once every micro-batch was back-propagated (for callbacks). */
@@ -88,19 +101,30 @@ export function runTrainingStep(parts: StepParts, batches: readonly unknown[],
   const r: StepResult = {
     loss: total > 0 ? 0 : NaN, terms: {}, tokens: 0, targets: local, gradNorm: 0, lossScale, overflow: false, decision: {},
   };
+  const { sync } = parts;
+  let last = -1; // the micro-batch whose backward synchronises (data parallelism)
+  batches.forEach((_, i) => { if (weights[i] > 0) last = i; });
   T.scope(() => {
     batches.forEach((batch, i) => {
       const w = weights[i];
       if (w === 0) return;
-      const out = autocast({ dtype: parts.autocast ?? 'bfloat16', enabled: !!parts.autocast }, () => {
-        const o = task.loss(batch);
-        T.backward(scaler.scale(w === 1 ? o.loss : T.mulScalar(o.loss, w)));
-        return o;
-      });
-      r.loss += w * out.loss.item();
-      for (const [n, v] of Object.entries(out.terms)) r.terms[n] = (r.terms[n] ?? 0) + w * v;
-      r.tokens += out.tokens;
+      const run = (): void => {
+        const out = autocast({ dtype: parts.autocast ?? 'bfloat16', enabled: !!parts.autocast }, () => {
+          const o = task.loss(batch);
+          T.backward(scaler.scale(w === 1 ? o.loss : T.mulScalar(o.loss, w)));
+          return o;
+        });
+        r.loss += w * out.loss.item();
+        for (const [n, v] of Object.entries(out.terms)) r.terms[n] = (r.terms[n] ?? 0) + w * v;
+        r.tokens += out.tokens;
+      };
+      if (sync && i !== last) sync.noSync(run);
+      else run();
     });
+    if (sync) {
+      sync.synchronize();
+      sync.reduceStep(r);
+    }
     scaler.unscale_(optimizer);
     r.overflow = scaler.foundInf(optimizer) === true;
     if (!r.overflow) r.decision = decide?.({ loss: r.loss, terms: r.terms }) ?? {};

@@ -9,6 +9,9 @@
  * - `gradScaler`: loss scaling (default: a disabled GradScaler, scale 1); its scale is the one
  *   logged as `lossScale` and saved in checkpoints;
  * - `reduceTargetCount`: the step's count of targets over every process (data parallelism);
+ * - data parallelism (train/data-parallel.ts): under mpirun the Trainer joins the job, the task reads
+ *   its shard, gradients are synchronised through the step's `sync` hook, and only rank 0 writes
+ *   metrics, checkpoints and the final model;
  * - messages go to the library logger (src/logger.ts), never to stderr directly. The report
  *   (src/report, a layer above) is written by whoever runs the trainer, e.g. the CLI.
  *
@@ -31,7 +34,9 @@ import { BestModelTracker } from './best-model.js';
 import { addStep, emptyWindow, windowRecord } from './log-window.js';
 import { MetricsLogger, type MetricsRecord } from './metrics.js';
 import { createLrSchedule, createOptimizer, totalSteps, type AnyOptimizer } from './optimizer.js';
-import { openRunFolder, writeRunFiles } from './run-folder.js';
+import { openRunFolder, resumeCheckpoint, writeRunFiles } from './run-folder.js';
+import { joinLaunchedJob, TrainerDataParallel } from './data-parallel.js';
+import type { ProcessGroup } from '../distributed/index.js';
 import { loadModelWeights, readCheckpoint, saveFinalModel, restoreSnapshot, takeSnapshot, writeCheckpoint, type Snapshot, type TrainingParts } from './state.js';
 import { StabilityCallback } from './stability/callback.js';
 import { runTrainingStep } from './step.js';
@@ -49,6 +54,11 @@ export interface TrainerOptions {
   reduceTargetCount?: (localCount: number) => number;
   /** Stop (as if killed) after this many optimizer steps of this process: for resume tests. */
   stopAfterSteps?: number;
+  /**
+   * Data parallelism: the process group to train in. Default: the job this process was launched
+   * into by mpirun (OMPI_COMM_WORLD_* environment), else one process. null: one process.
+   */
+  processGroup?: ProcessGroup | null;
 }
 
 export interface TrainResult {
@@ -95,6 +105,10 @@ export class Trainer implements TrainerControl {
   readonly best: BestModelTracker;
 
   private readonly options: TrainerOptions;
+  /** Data parallelism (null: one process). */
+  readonly dataParallel: TrainerDataParallel | null;
+  /** This process writes files and logs (rank 0, or the only process). */
+  readonly isMain: boolean;
 
   /**
    * @param init a config and a task (the CLI), or Hugging Face-style a model, `args`
@@ -107,14 +121,18 @@ export class Trainer implements TrainerControl {
     this.outputDir = resolve(cfg.outputDir);
     this.params = [...this.task.model.namedParameters()];
     if (this.params.length === 0) throw new ValueError('Trainer: the model has no parameters');
-    this.optimizer = createOptimizer(cfg, this.params);
-    this.totalSteps = totalSteps(cfg, this.task.batchesPerEpoch);
+    const pg = options.processGroup !== undefined ? options.processGroup : joinLaunchedJob(cfg);
+    this.dataParallel = pg && pg.size > 1 ? new TrainerDataParallel(pg, this.task, this.params, cfg) : null;
+    this.isMain = this.dataParallel?.isMain ?? true;
+    const optimizer = createOptimizer(cfg, this.params);
+    this.optimizer = this.dataParallel ? this.dataParallel.wrapOptimizer(optimizer, cfg.zeroStage) : optimizer;
+    this.totalSteps = totalSteps(cfg, this.task.batchesPerEpoch); // after sharding: global batches
     this.schedule = createLrSchedule(cfg, this.totalSteps);
     this.autocastDtype = cfg.bf16 ? 'bfloat16' : cfg.fp16 ? 'float16' : null;
     // fp16 trains with PyTorch's dynamic loss scaling (the GradScaler's defaults); bf16 needs none.
     this.gradScaler = options.gradScaler ?? new GradScaler({ enabled: cfg.fp16 });
     this.parts = { task: this.task, params: this.params, optimizer: this.optimizer, schedule: this.schedule, scaler: this.gradScaler };
-    this.metrics = new MetricsLogger(join(this.outputDir, 'metrics.jsonl'));
+    this.metrics = new MetricsLogger(join(this.outputDir, 'metrics.jsonl'), this.isMain);
     this.callbacks = [...(options.callbacks ?? [])];
     if (cfg.stability) this.callbacks.push(new StabilityCallback(cfg.stability, cfg.loggingSteps, cfg.gradientAccumulationSteps));
     if (cfg.earlyStoppingPatience !== null) {
@@ -131,12 +149,12 @@ export class Trainer implements TrainerControl {
 
   logRecord(record: MetricsRecord, terminalLine?: string): void {
     this.metrics.log(record);
-    if (terminalLine !== undefined) log.warn(terminalLine);
+    if (terminalLine !== undefined && this.isMain) log.warn(terminalLine);
   }
 
   logEvent(kind: string, message: string): void {
     this.metrics.log({ event: kind, step: this._step, message, time: Date.now() });
-    log.warn(`[${kind}] step ${this._step}: ${message}`);
+    if (this.isMain) log.warn(`[${kind}] step ${this._step}: ${message}`);
   }
 
   requestStop(reason: string): void {
@@ -173,6 +191,13 @@ export class Trainer implements TrainerControl {
     const path = join(this.outputDir, `checkpoint-${this._step}`);
     const asWritten = join(this.config.outputDir, basename(path));
     if (metrics && this.config.loadBestModelAtEnd) this.best.offer(asWritten, metrics);
+    if (!this.isMain) {
+      // ZeRO-1's whole optimizer state is gathered by every rank (a collective); rank 0 writes.
+      if (this.config.zeroStage === 1) this.optimizer.stateDict();
+      this.lastCheckpoint = path;
+      for (const c of this.callbacks) c.onSave?.(this, path);
+      return path;
+    }
     writeCheckpoint(this.outputDir, this.parts, {
       step: this._step, logWindow: this.window, pendingSkips: this.pendingSkips, elapsed: this.elapsed(), callbacks,
       logHistory: this.metrics.history, ...this.best.state(),
@@ -193,7 +218,7 @@ export class Trainer implements TrainerControl {
     this.metrics.reset(st.logHistory);
     this.best.load(st);
     this.lastCheckpoint = dir;
-    log.info(`resumed from ${dir} at step ${this._step}`);
+    if (this.isMain) log.info(`resumed from ${dir} at step ${this._step}`);
   }
 
   // ---------------------------------------------------------------- loop
@@ -207,7 +232,8 @@ export class Trainer implements TrainerControl {
     const lr = setScheduledLr(this.optimizer, this.schedule);
     const r = runTrainingStep({
       task: this.task, optimizer: this.optimizer, scaler: this.gradScaler, params: this.params, autocast: this.autocastDtype,
-      maxGradNorm: this.config.maxGradNorm, reduceTargetCount: this.options.reduceTargetCount,
+      maxGradNorm: this.config.maxGradNorm, sync: this.dataParallel ?? undefined,
+      reduceTargetCount: this.options.reduceTargetCount ?? (this.dataParallel ? (n) => this.dataParallel!.reduceTargetCount(n) : undefined),
     }, batches, ({ loss, terms }) => {
       let decision: BackwardDecision = {};
       for (const c of this.callbacks) {
@@ -260,10 +286,12 @@ export class Trainer implements TrainerControl {
   /** Trains to the end (or until stopped) and returns where everything was written. */
   async train(): Promise<TrainResult> {
     const cfg = this.config;
-    const from = openRunFolder(this.outputDir, this.options.resume, cfg.overwriteOutputDir);
+    // Rank 0 applies the run-folder policy; the other ranks only find the same checkpoint.
+    const from = this.isMain ? openRunFolder(this.outputDir, this.options.resume, cfg.overwriteOutputDir) : resumeCheckpoint(this.outputDir, this.options.resume);
+    this.dataParallel?.checkSameJob(cfg, this.params, from && resolve(from), this.task);
     if (from) this.resumeFrom(from);
     else this.metrics.reset();
-    writeRunFiles(this.outputDir, cfg, this.task.artifacts());
+    if (this.isMain) writeRunFiles(this.outputDir, cfg, this.task.artifacts());
     const t0 = (this.startedAt = this.windowStart = Date.now());
     this.task.model.train();
     for (const c of this.callbacks) c.onTrainBegin?.(this);
@@ -291,7 +319,7 @@ export class Trainer implements TrainerControl {
     const candidate = lastDue.evaluate && this._step === this.totalSteps && cfg.evalStrategy !== 'no' ? finalMetrics : null;
     if (this.lastCheckpoint === null || !this.lastCheckpoint.endsWith(`checkpoint-${this._step}`) || cfg.saveStrategy === 'no' || candidate) this.save(candidate);
     if (cfg.loadBestModelAtEnd && finalMetrics && this.best.bestModelCheckpoint !== null) finalMetrics = this.loadBestModel(finalMetrics);
-    saveFinalModel(this.outputDir, this.parts);
+    if (this.isMain) saveFinalModel(this.outputDir, this.parts);
     for (const c of this.callbacks) c.onTrainEnd?.(this);
     return this.result(finalMetrics, t0);
   }

@@ -84,3 +84,19 @@ test('DataLoader: stopping at (epoch, index) and resuming in a new loader gives 
 test('sequentialBatches keeps file order', () => {
   assert.deepEqual([...sequentialBatches(items.slice(0, 7), 3, ident)], [[0, 1, 2], [3, 4, 5], [6]]);
 });
+
+test('DataLoader shards (numReplicas 3): the ranks\' batches interleave into one process\'s batch of 3 × b; positions mean the same', () => {
+  const b = 2, N = 3;
+  const one = new DataLoader(items, ident, { batchSize: N * b, seed: 5 });
+  const ranks = Array.from({ length: N }, (_, r) => new DataLoader(items, ident, { batchSize: b, seed: 5, numReplicas: N, rank: r }));
+  assert.equal(ranks[0].batchesPerEpoch, one.batchesPerEpoch);
+  for (let k = 0; k < 2 * one.batchesPerEpoch + 1; k++) {
+    const whole = one.next().batch;
+    const parts = ranks.map((l) => l.next().batch);
+    // position j of the global batch belongs to rank j mod N, in order
+    assert.deepEqual(whole, whole.map((_, j) => parts[j % N][Math.floor(j / N)]));
+    assert.equal(parts.reduce((n, p) => n + p.length, 0), whole.length);
+    for (const l of ranks) assert.deepEqual(l.state(), one.state());
+  }
+  assert.throws(() => new DataLoader(items, ident, { batchSize: 2, numReplicas: 2, rank: 2 }), /rank must be an integer in \[0, numReplicas\)/);
+});
