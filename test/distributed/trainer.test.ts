@@ -39,7 +39,7 @@ function configFile(name: string, batch: number, extra: Record<string, unknown> 
     task: 'seq2seq', outputDir: out, seed: 4,
     data: { train: data, tokenizer: { type: 'word' }, valFraction: 0.12, maxLength: 10, maxTargetLength: 10 },
     model: { nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0, bias: false },
-    optim: 'adamw', learningRate: 1e-3, weightDecay: 0.1, warmupSteps: 5,
+    optim: 'adamw', learningRate: 1e-3, weightDecay: 0.1, lrSchedulerType: 'constant_with_warmup', warmupSteps: 5,
     perDeviceTrainBatchSize: batch, perDeviceEvalBatchSize: 4, gradientAccumulationSteps: 2,
     maxSteps: 50, loggingSteps: 1, evalSteps: 25, saveSteps: 10, disableTqdm: true, ddpTimeout: 30,
     ...extra,
@@ -119,7 +119,9 @@ function rankPid(job: string, rank: number): number | null {
 }
 
 test('a rank killed at a random step: the other exits with one line; the last checkpoint resumes with 2 ranks and with 1 to the unbroken run', { skip: skip ?? false }, async () => {
-  const k = configFile('killed', 4);
+  // The job to kill runs far longer than 50 steps (so the kill always lands before its end); the
+  // schedule does not depend on the total, so resuming it with --max-steps 50 is the 50-step run.
+  const k = configFile('killed', 4, { maxSteps: 100_000 });
   const killAt = 12 + Math.floor(Math.random() * 30); // after checkpoint-10, before the end
   const job = `${process.pid}-${Date.now()}`;
   const t0 = Date.now();
@@ -152,7 +154,7 @@ test('a rank killed at a random step: the other exits with one line; the last ch
   const single = configFile('killed-single', 8);
   rmSync(single.out, { recursive: true, force: true });
   cpSync(k.out, single.out, { recursive: true, filter: (src) => !/checkpoint-(\d+)$/.test(src) || Number(/checkpoint-(\d+)$/.exec(src)![1]) <= last });
-  two(['--config', k.file, '--resume']);
+  two(['--config', k.file, '--resume', '--max-steps', '50']);
   one(['--config', single.file, '--resume']);
   assert.deepEqual(finalParams(k.out), finalParams(twoOut), '2-rank resume is not bit-identical to the unbroken 2-rank run');
   assertSameTraining(k.out, twoOut, 'resumed with 2 ranks');
@@ -169,7 +171,7 @@ test('a single-process checkpoint resumes with 2 ranks (the data position in glo
 });
 
 test('a hung rank: the other stops at ddpTimeout with one line naming the collective', { skip: skip ?? false }, async () => {
-  const h = configFile('hung', 4, { ddpTimeout: 5 });
+  const h = configFile('hung', 4, { ddpTimeout: 5, maxSteps: 100_000 });
   const job = `${process.pid}-hung-${Date.now()}`;
   const child = spawn('mpirun', [...mpirunArgs(2), '-x', 'TRAINFORMER_TEST_JOB', process.execPath, cli, 'train', '--config', h.file],
     { env: { ...process.env, TRAINFORMER_TEST_JOB: job }, stdio: ['ignore', 'pipe', 'pipe'] });
