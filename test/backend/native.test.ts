@@ -357,6 +357,41 @@ describe('native softmax / layerNorm', { skip }, () => {
 
 // ---- index kernels --------------------------------------------------------------------------------
 
+describe('native crossEntropy (fused log-softmax + NLL)', { skip }, () => {
+  test('forward and backward against js: weights, smoothing, ignored rows, the lse gradient, -inf / NaN / +inf rows', () => {
+    const r = rng(23);
+    for (const [rows, C] of [[1, 1], [3, 17], [17, 3], [64, 1000], [4, 50257]] as [number, number][]) {
+      for (const [weighted, eps, withLse] of [[false, 0, false], [true, 0.1, true], [false, 0.2, true], [true, 0, false]] as [boolean, number, boolean][]) {
+        const x = randn(r, rows * C, 4);
+        if (rows >= 3 && C >= 3) {
+          x[1] = -Infinity;                               // a masked class
+          for (let j = 0; j < C; j++) x[C + j] = -Infinity; // an all -inf row
+          x[2 * C + 1] = NaN;                             // a NaN row
+        }
+        const target = Int32Array.from({ length: rows }, (_, i) => (i % 4 === 3 ? -100 : Math.floor(r() * C)));
+        const w = weighted ? new Float32Array(C).map(() => 0.5 + r()) : null;
+        const outs = [js, native].map((be) => {
+          const loss = new Float32Array(rows), lse = new Float32Array(rows), wy = new Float32Array(rows);
+          const mx = new Float32Array(rows), ls = new Float32Array(rows);
+          be.crossEntropy(x, target, w, loss, lse, wy, mx, ls, rows, C, -100, eps);
+          return { loss, lse, wy, mx, ls };
+        });
+        const what = `[${rows},${C}] weighted=${weighted} eps=${eps}`;
+        assertClose(outs[1].loss, outs[0].loss, 1e-5, 1e-5, `loss ${what}`);
+        assertClose(outs[1].lse, outs[0].lse, 1e-6, 1e-6, `lse ${what}`);
+        assertClose(outs[1].wy, outs[0].wy, 0, 0, `wy ${what}`);
+        assertClose(outs[1].mx, outs[0].mx, 0, 0, `rowMax ${what}`);
+        assertClose(outs[1].ls, outs[0].ls, 1e-6, 1e-6, `logSum ${what}`);
+        const gl = randn(r, rows), gz = withLse ? randn(r, rows) : null;
+        const dj = new Float32Array(rows * C), dn = new Float32Array(rows * C);
+        js.crossEntropyBackward(x, target, w, outs[0].mx, outs[0].ls, gl, gz, dj, rows, C, -100, eps);
+        native.crossEntropyBackward(x, target, w, outs[0].mx, outs[0].ls, gl, gz, dn, rows, C, -100, eps);
+        assertClose(dn, dj, 1e-5, 1e-6, `backward ${what}`);
+      }
+    }
+  });
+});
+
 describe('native gather / scatter / embedding', { skip }, () => {
   const dims: [number, number, number, number][] = [
     [1, 1, 1, 1], [3, 17, 1, 5], [2, 5, 17, 3], [1, 50, 1000, 60], [4, 1000, 3, 2000], [1, 7, 70001, 1],

@@ -16,7 +16,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AnyArray, Backend, BinaryOp, FloatArray, LowpArray, LowpDtype, ReduceOp, UnaryOp } from '../backend.js';
+import type { AnyArray, Backend, BinaryOp, FloatArray, LowpArray, LowpDtype } from '../backend.js';
+import { ENUMS, KERNELS, type KernelName, type KernelSpec } from '../spec.js';
 import { jsBackend } from '../js/index.js';
 
 /** What OpenBLAS reports about itself (`openblas_get_config` and friends). */
@@ -28,37 +29,15 @@ export interface BlasInfo {
   parallel: number;
 }
 
-/** The raw addon (argument order in native/src/addon.cc). */
-export interface NativeAddon {
-  unary(op: number, x: Float32Array, out: Float32Array, n: number, p0: number, p1: number): void;
+/** A Backend method as the addon takes it: op names (string enums) as their codes. */
+type Raw<F> = F extends (...args: infer P) => infer R ? (...args: { [I in keyof P]: P[I] extends string ? number : P[I] }) => R : never;
+/** The spec rows whose unpacking is hand-written (spec.ts `native: 'manual'`). */
+type ManualKernel = 'binary' | 'copyStrided' | 'matmulLowp' | 'castToLowp' | 'castFromLowp';
+
+/** The raw addon: every generated kernel of spec.ts in its row's argument order, and the manual ones below. */
+export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, ManualKernel>]: Raw<Backend[K]> }> {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, meta: Float64Array, nd: number): void;
   copyStrided(src: AnyArray, srcOffset: number, meta: Float64Array, nd: number, out: AnyArray): void;
-  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, len: number, inner: number, argOut?: Int32Array): void;
-  matmul(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void;
-  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number, log: boolean): void;
-  softmaxBackward(y: Float32Array, g: Float32Array, dx: Float32Array, rows: number, cols: number, log: boolean): void;
-  crossEntropy(x: Float32Array, target: Int32Array, weight: Float32Array | null, loss: Float32Array, lse: Float32Array,
-    wy: Float32Array, rowMax: Float32Array, logSum: Float32Array, rows: number, cols: number, ignoreIndex: number, labelSmoothing: number): void;
-  crossEntropyBackward(x: Float32Array, target: Int32Array, weight: Float32Array | null, rowMax: Float32Array,
-    logSum: Float32Array, gLoss: Float32Array, gLse: Float32Array | null, dx: Float32Array, rows: number, cols: number, ignoreIndex: number,
-    labelSmoothing: number): void;
-  layerNorm(x: Float32Array, w: Float32Array | null, b: Float32Array | null, out: Float32Array, mean: Float32Array,
-    rstd: Float32Array, rows: number, cols: number, eps: number): void;
-  layerNormBackward(x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, g: Float32Array,
-    dx: Float32Array, dw: Float32Array | null, db: Float32Array | null, rows: number, cols: number): void;
-  gather(x: Float32Array, idx: Int32Array, out: Float32Array, outer: number, len: number, inner: number, idxLen: number): void;
-  scatterAdd(out: Float32Array, idx: Int32Array, src: Float32Array, outer: number, len: number, inner: number, idxLen: number): void;
-  indexSelect(table: Float32Array, idx: Int32Array, out: Float32Array, n: number, cols: number): void;
-  indexAdd(dTable: Float32Array, idx: Int32Array, g: Float32Array, n: number, cols: number): void;
-  sumSquares(x: Float32Array, n: number): number;
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, b1: number,
-    b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, bh: number,
-    t: number, s: number, d: number, scale: number, causal: boolean): void;
-  attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
-    g: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, bh: number, t: number, s: number, d: number,
-    scale: number, causal: boolean): void;
   /** Threads of the kernel pool (the calling thread included). */
   numThreads(): number;
   /** Sets the kernel pool to n threads and, when given, OpenBLAS's own thread count. */
@@ -85,16 +64,12 @@ export interface Bf16GemmInfo {
 
 const ADDON_FILE = path.join('build', 'Release', 'trainformer_native.node');
 
-// Codes in the order of the C++ enums (native/src/kernels.h).
-const UNARY: Readonly<Record<UnaryOp, number>> = {
-  neg: 0, exp: 1, log: 2, log1p: 3, sqrt: 4, rsqrt: 5, abs: 6, sign: 7, tanh: 8, sigmoid: 9, relu: 10, gelu: 11,
-  geluTanh: 12, silu: 13, square: 14, reciprocal: 15, powScalar: 16, clamp: 17, addScalar: 18, mulScalar: 19,
-  rsubScalar: 20, heaviside: 21, geluDerivative: 22, geluTanhDerivative: 23,
-};
-const BINARY: Readonly<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
-const REDUCE: Readonly<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2 };
+// Codes of the op names: their index in spec.ts's lists (the generated C++ enums follow them).
+const codes = <T extends string>(names: readonly T[]): Readonly<Record<T, number>> =>
+  Object.fromEntries(names.map((n, i) => [n, i])) as Record<T, number>;
+const BINARY = codes<BinaryOp>(ENUMS.binaryOp);
 const MAX_DIMS = 16;
-const LOWP: Readonly<Record<LowpDtype, number>> = { bfloat16: 0, float16: 1 };
+const LOWP = codes<LowpDtype>(ENUMS.lowpDtype);
 
 let cached: NativeAddon | null | undefined;
 
@@ -138,20 +113,42 @@ export function loadNativeAddon(): NativeAddon | null {
 
 const isF32 = (a: FloatArray): a is Float32Array => a instanceof Float32Array;
 
+/**
+ * One Backend method from its spec row: float64 (or other non-float32) arrays send the call to js,
+ * op names become codes, everything else goes to the addon as it is.
+ */
+function wrapKernel(name: KernelName, spec: KernelSpec, addon: NativeAddon): (...args: unknown[]) => unknown {
+  const floats: number[] = [];
+  const enums: [number, Readonly<Record<string, number>>][] = [];
+  spec.args.forEach(([, kind], i) => {
+    if (kind === 'floats' || kind === 'floats?' || kind === 'f32') floats.push(i);
+    else if (kind in ENUMS) enums.push([i, codes(ENUMS[kind as keyof typeof ENUMS])]);
+  });
+  const native = (addon as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
+  const ref = (jsBackend as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
+  return (...args: unknown[]): unknown => {
+    for (const i of floats) {
+      const a = args[i];
+      if (a !== null && a !== undefined && !(a instanceof Float32Array)) return ref(...args);
+    }
+    for (const [i, table] of enums) args[i] = table[args[i] as string];
+    return native(...args);
+  };
+}
+
 /** Wraps a loaded addon as a `Backend` (float64 calls go to `js`). */
 export function wrapNativeAddon(addon: NativeAddon): Backend {
   const js = jsBackend;
   // Shapes and strides travel in this reused buffer: [shape, stridesA, stridesB].
   const meta = new Float64Array(3 * MAX_DIMS);
+  const generated: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(KERNELS) as [KernelName, KernelSpec][]) {
+    if (spec.native !== 'manual') generated[name] = wrapKernel(name, spec, addon);
+  }
 
   return {
+    ...(generated as unknown as Omit<Backend, 'name' | ManualKernel>),
     name: 'native',
-
-    unary(op: UnaryOp, x: FloatArray, out: FloatArray, n: number, p0 = 0, p1 = 0): void {
-      if (isF32(x) && isF32(out)) addon.unary(UNARY[op], x, out, n, p0, p1);
-      else js.unary(op, x, out, n, p0, p1);
-    },
-
 
     binary(op: BinaryOp, a: FloatArray, aStrides: readonly number[], b: FloatArray, bStrides: readonly number[],
       out: FloatArray, shape: readonly number[]): void {
@@ -181,17 +178,6 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
       addon.copyStrided(src, srcOffset, meta, nd, out);
     },
 
-    reduce(op: ReduceOp, x: FloatArray, out: FloatArray, outer: number, len: number, inner: number, argOut?: Int32Array): void {
-      if (isF32(x) && isF32(out)) addon.reduce(REDUCE[op], x, out, outer, len, inner, argOut);
-      else js.reduce(op, x, out, outer, len, inner, argOut);
-    },
-
-    matmul(a: FloatArray, b: FloatArray, c: FloatArray, batch: number, m: number, n: number, k: number,
-      transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void {
-      if (isF32(a) && isF32(b) && isF32(c)) addon.matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
-      else js.matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
-    },
-
     matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number, n: number,
       k: number, transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void {
       addon.matmulLowp(LOWP[dtype], a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
@@ -203,89 +189,6 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
 
     castFromLowp(dtype: LowpDtype, x: Uint16Array, out: Float32Array, n: number): void {
       addon.castFromLowp(LOWP[dtype], x, out, n);
-    },
-
-    softmax(x: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void {
-      if (isF32(x) && isF32(out)) addon.softmax(x, out, rows, cols, log);
-      else js.softmax(x, out, rows, cols, log);
-    },
-
-    softmaxBackward(y: FloatArray, g: FloatArray, dx: FloatArray, rows: number, cols: number, log: boolean): void {
-      if (isF32(y) && isF32(g) && isF32(dx)) addon.softmaxBackward(y, g, dx, rows, cols, log);
-      else js.softmaxBackward(y, g, dx, rows, cols, log);
-    },
-
-    crossEntropy(x: FloatArray, target: Int32Array, weight: FloatArray | null, loss: FloatArray, lse: FloatArray,
-      wy: FloatArray, rowMax: FloatArray, logSum: FloatArray, rows: number, cols: number, ignoreIndex: number, labelSmoothing: number): void {
-      if (isF32(x) && (weight === null || isF32(weight)) && isF32(loss) && isF32(lse) && isF32(wy) && isF32(rowMax) && isF32(logSum)) {
-        addon.crossEntropy(x, target, weight, loss, lse, wy, rowMax, logSum, rows, cols, ignoreIndex, labelSmoothing);
-      } else js.crossEntropy(x, target, weight, loss, lse, wy, rowMax, logSum, rows, cols, ignoreIndex, labelSmoothing);
-    },
-
-    crossEntropyBackward(x: FloatArray, target: Int32Array, weight: FloatArray | null, rowMax: FloatArray, logSum: FloatArray, gLoss: FloatArray,
-      gLse: FloatArray | null, dx: FloatArray, rows: number, cols: number, ignoreIndex: number, labelSmoothing: number): void {
-      if (isF32(x) && (weight === null || isF32(weight)) && isF32(rowMax) && isF32(logSum) && isF32(gLoss) && (gLse === null || isF32(gLse)) && isF32(dx)) {
-        addon.crossEntropyBackward(x, target, weight, rowMax, logSum, gLoss, gLse, dx, rows, cols, ignoreIndex, labelSmoothing);
-      } else js.crossEntropyBackward(x, target, weight, rowMax, logSum, gLoss, gLse, dx, rows, cols, ignoreIndex, labelSmoothing);
-    },
-
-    layerNorm(x: FloatArray, w: FloatArray | null, b: FloatArray | null, out: FloatArray, mean: FloatArray,
-      rstd: FloatArray, rows: number, cols: number, eps: number): void {
-      if (isF32(x) && (w === null || isF32(w)) && (b === null || isF32(b)) && isF32(out) && isF32(mean) && isF32(rstd)) {
-        addon.layerNorm(x, w, b, out, mean, rstd, rows, cols, eps);
-      } else {
-        js.layerNorm(x, w, b, out, mean, rstd, rows, cols, eps);
-      }
-    },
-
-    layerNormBackward(x: FloatArray, w: FloatArray | null, mean: FloatArray, rstd: FloatArray, g: FloatArray,
-      dx: FloatArray, dw: FloatArray | null, db: FloatArray | null, rows: number, cols: number): void {
-      if (isF32(x) && (w === null || isF32(w)) && isF32(mean) && isF32(rstd) && isF32(g) && isF32(dx) &&
-        (dw === null || isF32(dw)) && (db === null || isF32(db))) {
-        addon.layerNormBackward(x, w, mean, rstd, g, dx, dw, db, rows, cols);
-      } else {
-        js.layerNormBackward(x, w, mean, rstd, g, dx, dw, db, rows, cols);
-      }
-    },
-
-    gather(x: FloatArray, idx: Int32Array, out: FloatArray, outer: number, len: number, inner: number, idxLen: number): void {
-      if (isF32(x) && isF32(out)) addon.gather(x, idx, out, outer, len, inner, idxLen);
-      else js.gather(x, idx, out, outer, len, inner, idxLen);
-    },
-
-    scatterAdd(out: FloatArray, idx: Int32Array, src: FloatArray, outer: number, len: number, inner: number, idxLen: number): void {
-      if (isF32(out) && isF32(src)) addon.scatterAdd(out, idx, src, outer, len, inner, idxLen);
-      else js.scatterAdd(out, idx, src, outer, len, inner, idxLen);
-    },
-
-    indexSelect(table: FloatArray, idx: Int32Array, out: FloatArray, n: number, cols: number): void {
-      if (isF32(table) && isF32(out)) addon.indexSelect(table, idx, out, n, cols);
-      else js.indexSelect(table, idx, out, n, cols);
-    },
-
-    indexAdd(dTable: FloatArray, idx: Int32Array, g: FloatArray, n: number, cols: number): void {
-      if (isF32(dTable) && isF32(g)) addon.indexAdd(dTable, idx, g, n, cols);
-      else js.indexAdd(dTable, idx, g, n, cols);
-    },
-
-    sumSquares(x: FloatArray, n: number): number {
-      return isF32(x) ? addon.sumSquares(x, n) : js.sumSquares(x, n);
-    },
-
-    adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, b1: number,
-      b2: number, eps: number, wd: number, bc1: number, bc2: number): void {
-      addon.adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2);
-    },
-
-    attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, bh: number,
-      t: number, s: number, d: number, scale: number, causal: boolean): void {
-      addon.attention(q, k, v, out, lse, bh, t, s, d, scale, causal);
-    },
-
-    attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
-      g: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, bh: number, t: number, s: number, d: number,
-      scale: number, causal: boolean): void {
-      addon.attentionBackward(q, k, v, out, lse, g, dq, dk, dv, bh, t, s, d, scale, causal);
     },
   };
 }
