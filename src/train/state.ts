@@ -20,6 +20,8 @@ import { toHfLogHistory } from './hf-log-history.js';
 import type { LogWindow } from './log-window.js';
 import type { MetricsRecord } from './metrics.js';
 import { optimizerFromCheckpoint, optimizerToCheckpoint, type AnyOptimizer } from './optimizer.js';
+import { firstNonFiniteParameter } from './stability/divergence.js';
+import { TrainingDivergedError } from './stability/errors.js';
 
 /** The stateful parts of a training run. */
 export interface TrainingParts {
@@ -137,6 +139,9 @@ const scaleFromJson = (s: GradScalerState): GradScalerState => ({ ...s, scale: N
  */
 export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopState, totalSteps: number,
   config: unknown, fields?: StateConfigFields): string {
+  // Never write weights that cannot be trained from or used.
+  const bad = firstNonFiniteParameter(p.params);
+  if (bad) throw new TrainingDivergedError(`checkpoint-${loop.step} not written: ${bad.name}[${bad.index}] is ${bad.value}`, loop.step);
   const opt = optimizerToCheckpoint(p.optimizer);
   const model: Record<string, ReturnType<typeof toSafe>> = {};
   for (const [k, t] of Object.entries(modelState(p))) model[k] = toSafe(t.contiguous());

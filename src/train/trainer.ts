@@ -19,6 +19,7 @@
  * backward passes returns to the pool when the step ends.
  */
 import { basename, resolve, join } from 'node:path';
+import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
 import { ValueError } from '../errors.js';
 import { log } from '../logger.js';
 import { autocast, type AutocastDtype } from '../amp/autocast.js';
@@ -39,6 +40,8 @@ import { joinLaunchedJob, TrainerDataParallel } from './data-parallel.js';
 import type { ProcessGroup } from '../distributed/index.js';
 import { loadModelWeights, readCheckpoint, saveFinalModel, restoreSnapshot, takeSnapshot, writeCheckpoint, type Snapshot, type TrainingParts } from './state.js';
 import { StabilityCallback } from './stability/callback.js';
+import { DivergenceCallback, firstNonFiniteParameter } from './stability/divergence.js';
+import { TrainingDivergedError } from './stability/errors.js';
 import { runTrainingStep } from './step.js';
 import { fromTrainerInit, isTrainerInit, type TrainerInit } from './library.js';
 
@@ -103,6 +106,7 @@ export class Trainer implements TrainerControl {
    * tracked with loadBestModelAtEnd (then saveTotalLimit never deletes it).
    */
   readonly best: BestModelTracker;
+  private readonly divergence: DivergenceCallback | null = null;
 
   private readonly options: TrainerOptions;
   /** Data parallelism (null: one process). */
@@ -135,6 +139,8 @@ export class Trainer implements TrainerControl {
     this.metrics = new MetricsLogger(join(this.outputDir, 'metrics.jsonl'), this.isMain);
     this.callbacks = [...(options.callbacks ?? [])];
     if (cfg.stability) this.callbacks.push(new StabilityCallback(cfg.stability, cfg.loggingSteps, cfg.gradientAccumulationSteps));
+    const div = cfg.stability?.divergence;
+    if (div && div.lossFactor !== null) this.callbacks.push((this.divergence = new DivergenceCallback(div.lossFactor, div.window)));
     if (cfg.earlyStoppingPatience !== null) {
       this.callbacks.push(new EarlyStopping(bestMetricKey(cfg.metricForBestModel), cfg.earlyStoppingPatience, greaterIsBetter(cfg), cfg.earlyStoppingThreshold));
     }
@@ -249,6 +255,15 @@ export class Trainer implements TrainerControl {
     }
     this.schedule.step();
     this._step = stepNo;
+    if (!r.decision.skip) {
+      // The guard judged the loss and gradients before the update; an update can still ruin the weights.
+      const bad = firstNonFiniteParameter(this.params);
+      if (bad) {
+        const where = this.lastCheckpoint ? `; the last checkpoint, ${this.lastCheckpoint}, is intact` : '';
+        throw new TrainingDivergedError(`training diverged at step ${stepNo}: the optimizer update made ${bad.name}[${bad.index}] = ${bad.value} ` +
+          `(loss before it ${r.loss.toPrecision(4)}, gradient norm ${r.gradNorm.toPrecision(4)}, learning rate ${lr})${where}; lower learningRate or raise warmupSteps`, stepNo);
+      }
+    }
     if (r.decision.skip) this.logEvent('skip', r.decision.reason ?? 'optimizer step skipped by a callback');
     addStep(this.window, r);
     for (const c of this.callbacks) c.onStepEnd?.(this, { step: stepNo, loss: r.loss, terms: r.terms, gradNorm: r.gradNorm, lr, skipped: !!r.decision.skip });
@@ -283,8 +298,21 @@ export class Trainer implements TrainerControl {
     return m;
   }
 
-  /** Trains to the end (or until stopped) and returns where everything was written. */
+  /**
+   * Trains to the end (or until stopped) and returns where everything was written.
+   * @throws TrainingDivergedError (after writing a `diverged` event to metrics.jsonl) when the
+   *   guards gave up, an update made a parameter non-finite, or the loss ended far above its start.
+   */
   async train(): Promise<TrainResult> {
+    try {
+      return await this.trainLoop();
+    } catch (e) {
+      if (e instanceof TrainingDivergedError) this.metrics.log({ event: 'diverged', step: e.step, message: e.message, time: Date.now() });
+      throw e;
+    }
+  }
+
+  private async trainLoop(): Promise<TrainResult> {
     const cfg = this.config;
     // Rank 0 applies the run-folder policy; the other ranks only find the same checkpoint.
     const from = this.isMain ? openRunFolder(this.outputDir, this.options.resume, cfg.overwriteOutputDir) : resumeCheckpoint(this.outputDir, this.options.resume);
@@ -298,6 +326,9 @@ export class Trainer implements TrainerControl {
     let stepsHere = 0;
     let lastDue = { evaluate: false, save: false };
     while (this._step < this.totalSteps && this.stopReason === null) {
+      // Let the event loop turn every step: timers, I/O, signals and the garbage collector's
+      // FinalizationRegistry cleanup run (a loop that never yields starves them all).
+      await turnOfEventLoop();
       const epochBefore = this.task.epoch();
       if (!this.trainStep()) continue; // rolled back: nothing to log, evaluate or save
       stepsHere++;
@@ -312,6 +343,8 @@ export class Trainer implements TrainerControl {
       }
     }
     this.logTrain();
+    // Before the final evaluation and checkpoint: a diverged run ends here, its last checkpoint intact.
+    if (this.stopReason === null) this.divergence?.check(this._step);
     // A task without evaluation data (a library Trainer given no evalDataset) ends without one.
     const canEvaluate = this.task.canEvaluate !== false;
     let finalMetrics = canEvaluate ? this.evaluate(undefined, { final: true }) : null;

@@ -5,6 +5,7 @@
  * ```json
  * "stability": {
  *   "nanGuard":   { "enabled": true, "maxConsecutiveSkips": 10 },
+ *   "divergence": { "lossFactor": 2, "window": 20 },
  *   "spikeGuard": { "enabled": true, "window": 50, "k": 6, "patience": 3, "skipBatches": 10,
  *                   "snapshotEvery": 50, "maxRollbacks": 5 },
  *   "gradStats":  { "enabled": true, "vanishingThreshold": 1e-7, "explodingThreshold": 1000,
@@ -58,8 +59,17 @@ export const GradStatsSchema = z.strictObject({
   lowerLayers: posInt().nullable().default(null).describe('How many of the lowest numbered blocks the vanishing check watches; null: the lower half'),
 });
 
+/** A run whose loss ends far above its start fails (issue 19). */
+export const DivergenceSchema = z.strictObject({
+  /** A final training loss above this × the first step's loss ends the run with TrainingDivergedError; null: no check. */
+  lossFactor: z.number().gt(1).nullable().default(2).describe("A final training loss above this times the first step's loss ends the run with TrainingDivergedError (exit 1); null: no check"),
+  /** The final training loss is the mean of the last this many steps. */
+  window: posInt().default(20).describe('The final training loss is the mean of the last this many steps'),
+});
+
 export const StabilitySchema = z.strictObject({
   nanGuard: NanGuardSchema.prefault({}),
+  divergence: DivergenceSchema.prefault({}),
   spikeGuard: SpikeGuardSchema.prefault({}),
   gradStats: GradStatsSchema.prefault({}),
 });

@@ -12,3 +12,4 @@ export * from './guard.js';
 export * from './lr-find.js';
 export * from './lr-find-run.js';
 export * from './callback.js';
+export * from './divergence.js';

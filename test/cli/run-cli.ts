@@ -1,0 +1,50 @@
+/** Runs the built `trainformer` command in a child process (tests of what a user meets). */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/test/cli → dist/src/cli/main.js */
+export const cliPath = resolve(here, '../../src/cli/main.js');
+
+export interface CliResult { code: number | null; stdout: string; stderr: string; errLines: string[] }
+
+/** Runs `trainformer ...args` to its end (timeout 120 s); stderr lines without the backend notice. */
+export function trainformer(args: readonly string[], opts: { cwd?: string; timeout?: number; input?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, [cliPath, ...args], {
+    encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: opts.timeout ?? 120_000, cwd: opts.cwd, input: opts.input,
+  });
+  const errLines = (r.stderr ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('trainformer: native backend'));
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', errLines };
+}
+
+/** Non-zero exit, exactly one stderr line matching `pattern`, no stack trace. */
+export function assertOneLineError(r: CliResult, pattern: RegExp): void {
+  assert.notEqual(r.code, 0, `exit code 0; stdout:\n${r.stdout}`);
+  assert.equal(r.errLines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
+  assert.match(r.errLines[0], pattern);
+  assert.ok(!/\n\s+at /.test(r.stderr), 'stderr holds a stack trace');
+}
+
+/**
+ * Starts `trainformer ...args` and resolves with what it printed on stdout once `until` matches it
+ * (then kills it), or once it exits; rejects after `timeoutMs`.
+ */
+export function firstOutput(args: readonly string[], until: (stdout: string) => boolean, timeoutMs: number): Promise<{ stdout: string; stderr: string; exited: number | null }> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, TRAINFORMER_DEBUG: '' } });
+    let out = '', err = '', done = false;
+    const finish = (exited: number | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (exited === null) p.kill('SIGKILL');
+      res({ stdout: out, stderr: err, exited });
+    };
+    const timer = setTimeout(() => { if (!done) { done = true; p.kill('SIGKILL'); rej(new Error(`no matching output within ${timeoutMs} ms; stdout so far: ${JSON.stringify(out.slice(0, 200))}`)); } }, timeoutMs);
+    p.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; if (until(out)) finish(null); });
+    p.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    p.on('exit', (code) => finish(code));
+  });
+}
