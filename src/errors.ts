@@ -20,7 +20,15 @@ export class AutogradError extends TrainformerError {}
 /** A file that cannot be read or parsed; the message names the path (and line where there is one). */
 export class FileFormatError extends TrainformerError {}
 /** A configuration field with a bad value; the message names the field. */
-export class ConfigError extends TrainformerError {}
+export class ConfigError extends TrainformerError {
+  /**
+   * @param field the field's path in the config (`['model', 'nLayers']`), where the error is about
+   *   one field: lets a caller that knows the file name the line (cli/config-file.ts).
+   */
+  constructor(message: string, readonly field?: readonly (string | number)[]) {
+    super(message);
+  }
+}
 /**
  * A failure of distributed training: a collective that failed or passed its deadline (a rank died
  * or hung), or ranks that disagree on config, model or version. The message names the rank.

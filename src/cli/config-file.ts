@@ -10,6 +10,8 @@ import { ConfigError } from '../errors.js';
 import { readConfigFile, TrainConfigSchema } from '../train/config.js';
 import { fromHfTrainingArgs, normalizeFieldNames } from '../train/config-names.js';
 import { applyOverrides, parseOverrides } from './args.js';
+import { lineOfField } from './config-locate.js';
+import { canonicalPath } from '../train/config-names.js';
 
 /** The fields of a config that name files read as data (outputDir is a place to write, cwd-relative as in HF). */
 const DATA_PATHS = [['data', 'train'], ['data', 'validation'], ['data', 'tokenizer', 'path'], ['data', 'tokenizer', 'configPath']] as const;
@@ -49,4 +51,29 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
     if (unknown.length > 0) warnings.push(`${trainingArgsPath}: ${unknown.length} field${unknown.length > 1 ? 's' : ''} trainformer does not have, ignored: ${unknown.join(', ')}`);
   }
   return { raw: applyOverrides(raw, parseOverrides(rest)), warnings };
+}
+
+/**
+ * A ConfigError about one field that the config file (not a `--flag`) set, with the file's name and
+ * the field's line in front: `cfg.json:7: model.nLayers: unknown field (did you mean model.nLayer?)`.
+ * Anything else is returned unchanged.
+ */
+export function locateConfigError(e: unknown, configPath: string, rest: readonly string[]): unknown {
+  if (!(e instanceof ConfigError) || !e.field || e.field.length === 0) return e;
+  const field = e.field.map(String).join('.');
+  let flags: string[];
+  try {
+    flags = parseOverrides(rest).map(([k]) => canonicalPath(k, TrainConfigSchema));
+  } catch {
+    flags = [];
+  }
+  if (flags.some((f) => field === f || field.startsWith(`${f}.`))) return e;
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch {
+    return e;
+  }
+  const line = lineOfField(text, e.field);
+  return line === null ? e : new ConfigError(`${configPath}:${line}: ${e.message}`, e.field);
 }

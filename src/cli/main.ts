@@ -23,15 +23,17 @@ import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { createTask, type Task } from '../tasks/index.js';
 import type { LmTask } from '../tasks/lm.js';
-import { parseConfig, TrainConfigSchema } from '../train/config.js';
+import { parseConfig, TrainConfigSchema, type TrainConfig } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
+import type { TrainerCallback } from '../train/callbacks.js';
 import { setLogger } from '../logger.js';
 import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distributed/index.js';
+import { ensureDir } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
 import { applyOverrides, parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
-import { loadRawConfig } from './config-file.js';
+import { loadRawConfig, locateConfigError } from './config-file.js';
 import { formatFieldReference } from './config-help.js';
 import { scoreCommand, type ScoreFlags } from './score.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
@@ -53,29 +55,66 @@ function describeMetrics(task: string, m: Record<string, number>): string {
   return Object.entries(m).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
 }
 
-async function trainCommand(opts: { config: string; resume?: string | boolean; trainingArgs?: string }, rest: string[]): Promise<void> {
+/**
+ * The train command up to its first step: the config file and flags read and validated, the output
+ * folder created, the data read, the model built and the Trainer's checks made (exported for the
+ * fuzz test of this path). Nothing is trained.
+ * @throws ConfigError / FileFormatError (one line naming the field, file and line) for bad input.
+ */
+export async function prepareTrain(opts: { config: string; resume?: string | boolean; trainingArgs?: string }, rest: string[],
+  callbacks: TrainerCallback[] = [],
+  hooks: { afterParse?: (config: TrainConfig, warnings: string[]) => void; onTask?: (config: TrainConfig, task: Task) => void } = {},
+): Promise<{ config: TrainConfig; task: Task; trainer: Trainer }> {
   const { raw, warnings } = loadRawConfig(opts.config, rest, opts.trainingArgs);
-  const config = parseConfig(raw);
-  // Under mpirun every rank runs this command; rank 0 talks, writes the report and the summary.
-  const pg = initProcessGroup({ timeoutSec: config.ddpTimeout });
-  const main = pg.rank === 0;
-  const say = (line: string): void => { if (main) process.stderr.write(line); };
-  for (const w of warnings) say(`warning: ${w}\n`);
+  let config: TrainConfig;
+  try {
+    config = parseConfig(raw);
+  } catch (e) {
+    throw locateConfigError(e, opts.config, rest);
+  }
+  if (hooks.afterParse) hooks.afterParse(config, warnings);
+  else for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  // Before reading any data: a folder that cannot be created fails now, not after loading.
+  ensureDir(config.outputDir, 'outputDir');
   const task = await createTask(config);
-  const nParams = [...task.model.namedParameters()].reduce((a, [, p]) => a + p.numel(), 0);
-  const progress = new ProgressCallback(config.disableTqdm || !main);
+  hooks.onTask?.(config, task);
+  try {
+    return { config, task, trainer: new Trainer({ config, task, resume: opts.resume ?? false, callbacks }) };
+  } catch (e) {
+    throw locateConfigError(e, opts.config, rest);
+  }
+}
+
+async function trainCommand(opts: { config: string; resume?: string | boolean; trainingArgs?: string }, rest: string[]): Promise<void> {
+  // Under mpirun every rank runs this command; rank 0 talks, writes the report and the summary.
+  let pg: ReturnType<typeof initProcessGroup> | null = null;
+  let main = true;
+  const say = (line: string): void => { if (main) process.stderr.write(line); };
+  let progress: ProgressCallback | null = null;
   let began = false;
-  const trainer = new Trainer({ config, task, resume: opts.resume ?? false, callbacks: [progress, { onTrainBegin: () => { began = true; } }] });
+  const callbacks: TrainerCallback[] = [];
+  const { config, task, trainer } = await prepareTrain(opts, rest, callbacks, {
+    afterParse: (config, warnings) => {
+      pg = initProcessGroup({ timeoutSec: config.ddpTimeout });
+      main = pg.rank === 0;
+      for (const w of warnings) say(`warning: ${w}\n`);
+      progress = new ProgressCallback(config.disableTqdm || !main);
+      callbacks.push(progress, { onTrainBegin: () => { began = true; } });
+    },
+  });
+  const progressBar = progress as unknown as ProgressCallback; // set by afterParse
+  const nParams = [...task.model.namedParameters()].reduce((a, [, p]) => a + p.numel(), 0);
   say(`task ${config.task}: ${nParams.toLocaleString('en-US')} parameters, vocabulary ${task.tokenizer?.vocabSize}, ${task.batchesPerEpoch} batches per epoch\n`);
-  if (pg.size > 1) say(`data parallel: ${pg.size} ranks × batch ${config.perDeviceTrainBatchSize}, ${process.env.TRAINFORMER_NUM_THREADS ?? 'default'} threads per rank${config.zeroStage ? ', ZeRO-1' : ''}\n`);
+  const size = (pg as ReturnType<typeof initProcessGroup> | null)?.size ?? 1;
+  if (size > 1) say(`data parallel: ${size} ranks × batch ${config.perDeviceTrainBatchSize}, ${process.env.TRAINFORMER_NUM_THREADS ?? 'default'} threads per rank${config.zeroStage ? ', ZeRO-1' : ''}\n`);
   say(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
-  const prevLogger = setLogger(progressLogger(progress));
+  const prevLogger = setLogger(progressLogger(progressBar));
   let r: TrainResult;
   let reportPath: string | null = null;
   try {
     r = await trainer.train();
   } finally {
-    progress.stop();
+    progressBar.stop();
     setLogger(prevLogger);
     // The report is written for a run that ended in an error too (a diverged run is worth a look).
     if (began && main) {
@@ -140,14 +179,31 @@ async function generateCommand(path: string, f: GenerateFlags): Promise<void> {
   if (!task.sample) throw new ConfigError(`task: generate needs an lm checkpoint, this one is ${config.task}`);
   const g = config.generation;
   const prompt = f.prompt ?? g.prompt;
-  const text = (task as LmTask).sample(prompt, {
-    maxNewTokens: numFlag(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens,
+  const maxNewTokens = numFlag(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens;
+  if (maxNewTokens < 0) throw new ConfigError(`--maxNewTokens: must be an integer >= 0 (got ${maxNewTokens})`);
+  const options = {
+    maxNewTokens,
     temperature: numFlag(f.temperature, 'temperature') ?? g.temperature,
     topK: numFlag(f.topK, 'topK', true) ?? g.topK,
     topP: numFlag(f.topP, 'topP') ?? g.topP,
     seed: numFlag(f.seed, 'seed', true),
-  });
-  process.stdout.write(`${prompt}${text}\n`);
+  };
+  // Tokens are printed as they come (a long generation shows progress and can be stopped); the
+  // model holds only its context window, and stdout's back-pressure is respected, so memory stays
+  // bounded for any maxNewTokens.
+  await writeOut(prompt);
+  let n = 0;
+  for (const piece of (task as LmTask).sampleStream(prompt, options)) {
+    await writeOut(piece);
+    if (++n % 16 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await writeOut('\n');
+}
+
+/** Writes to stdout, waiting for 'drain' when its buffer is full (a slow reader must not make memory grow). */
+function writeOut(text: string): Promise<void> {
+  if (process.stdout.write(text)) return Promise.resolve();
+  return new Promise((r) => process.stdout.once('drain', () => r()));
 }
 
 async function reportCommand(dir: string): Promise<void> {

@@ -1,6 +1,45 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { FileFormatError } from '../errors.js';
+import { type Bytes, evidentEncoding, firstInvalidUtf8, lineAt, notUtf8 } from './encoding.js';
+
+/**
+ * The file's text in chunks, decoded strictly as UTF-8 (a file in UTF-16 or Latin-1 is an error
+ * naming its likely encoding and line, never U+FFFD in the records).
+ */
+async function* utf8Chunks(path: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let first = true;
+  const fail = (head: Bytes): FileFormatError => {
+    let bytes: Bytes = head;
+    try { bytes = readFileSync(path); } catch { /* keep the head */ }
+    const at = firstInvalidUtf8(bytes);
+    return notUtf8(path, bytes, at < 0 ? undefined : lineAt(bytes, at));
+  };
+  let head: Bytes = new Uint8Array(0);
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    if (first) {
+      first = false;
+      head = chunk;
+      if (evidentEncoding(chunk) !== null) throw notUtf8(path, chunk, 1);
+    }
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      throw fail(head);
+    }
+    if (text !== '') yield text;
+  }
+  let rest: string;
+  try {
+    rest = decoder.decode();
+  } catch {
+    throw fail(head);
+  }
+  if (rest !== '') yield rest;
+}
 
 /** Thrown by a record parser for a field problem; `readJsonl` adds `file:line` to the message. */
 export class RecordError extends Error {}
@@ -46,7 +85,7 @@ export async function readJsonl<T>(
   options: JsonlOptions = {},
 ): Promise<JsonlResult<T>> {
   const result: JsonlResult<T> = { path, records: [], lines: [], skipped: 0, skippedLines: [] };
-  const stream = createReadStream(path, { encoding: 'utf8' });
+  const stream = Readable.from(utf8Chunks(path));
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   let lineNo = 0;
   try {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { FileFormatError, ValueError } from '../errors.js';
 import type { Tokenizer } from './tokenizers/types.js';
+import { decodeUtf8 } from './encoding.js';
 
 /**
  * Reads a UTF-8 text file whole (language-model corpora here are a few MB; byte-level BPE merges
@@ -14,13 +15,7 @@ export async function readTextFile(path: string): Promise<string> {
   } catch (e) {
     throw new FileFormatError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  try {
-    let text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    return text;
-  } catch {
-    throw new FileFormatError(`${path}: not valid UTF-8 text`);
-  }
+  return decodeUtf8(path, bytes);
 }
 
 /**

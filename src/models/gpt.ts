@@ -133,6 +133,24 @@ export class GPT extends Module {
    */
   generate(ids: T.Tensor, opts: GenerateOptions): T.Tensor {
     const [B, T0] = checkIds(ids, 'GPT.generate');
+    const src = ids.contiguous().data();
+    const rows: number[][] = [];
+    for (let b = 0; b < B; b++) rows.push(Array.from(src.subarray(b * T0, (b + 1) * T0)));
+    for (const next of this.generateStream(ids, opts)) for (let b = 0; b < B; b++) rows[b].push(next[b]);
+    const L = rows[0].length;
+    const out = new Int32Array(B * L);
+    for (let b = 0; b < B; b++) out.set(rows[b], b * L);
+    return intTensor(out, [B, L]);
+  }
+
+  /**
+   * {@link generate} one step at a time: yields the next id of every row ([B] int32) as soon as it
+   * is drawn, so a caller can print tokens as they come. Only the last blockSize tokens of each row
+   * are held (the context the model can see), so memory stays bounded however large maxNewTokens is.
+   * @throws ValueError for bad options or ids (when iteration starts).
+   */
+  *generateStream(ids: T.Tensor, opts: GenerateOptions): Generator<Int32Array, void, undefined> {
+    const [B, T0] = checkIds(ids, 'GPT.generate');
     const n = opts.maxNewTokens;
     if (!Number.isInteger(n) || n < 0) throw new ValueError(`GPT.generate: maxNewTokens must be an integer >= 0, got ${n}`);
     checkSampling(opts);
@@ -140,9 +158,11 @@ export class GPT extends Module {
     const eos = opts.eosTokenId ?? null;
     const useCache = opts.useCache ?? true;
     const V = this.config.vocabSize, bs = this.config.blockSize;
-    const rows: number[][] = [];
+    // The last (at most) blockSize tokens of each row; `total` is the full length.
+    const ctx: number[][] = [];
     const src = ids.contiguous().data();
-    for (let b = 0; b < B; b++) rows.push(Array.from(src.subarray(b * T0, (b + 1) * T0)));
+    for (let b = 0; b < B; b++) ctx.push(Array.from(src.subarray(b * T0 + Math.max(0, T0 - bs), (b + 1) * T0)));
+    let total = T0;
     const done = new Array<boolean>(B).fill(false);
     let caches: KVCache[] | null = null;
     /** Positions already in the caches. */
@@ -156,14 +176,14 @@ export class GPT extends Module {
     this.eval();
     try {
       for (let step = 0; step < n && !done.every((d) => d); step++) {
-        const total = rows[0].length;
         if (!useCache || total > bs) dropCaches();
         else if (!caches) caches = Array.from({ length: this.h.length }, () => ({ k: null, v: null }));
         // With a cache only the positions not yet seen are fed; otherwise the (cropped) context.
         const start = caches ? cached : Math.max(0, total - bs);
         const len = total - start;
+        const first = total - ctx[0].length; // absolute position of ctx[b][0]
         const input = new Int32Array(B * len);
-        for (let b = 0; b < B; b++) input.set(rows[b].slice(start), b * len);
+        for (let b = 0; b < B; b++) input.set(ctx[b].slice(start - first), b * len);
         const before = caches ? caches.flatMap((c) => [c.k, c.v]) : [];
         const cacheNow = caches;
         const { last } = T.scope(() => T.noGrad(() => {
@@ -174,19 +194,19 @@ export class GPT extends Module {
         }));
         for (const t of before) t?.storage.release();
         if (caches) cached = total;
+        const next = new Int32Array(B);
         for (let b = 0; b < B; b++) {
-          const next = done[b] ? (eos as number) : sampleToken(last.subarray(b * V, (b + 1) * V), opts, gen);
-          rows[b].push(next);
-          if (eos !== null && next === eos) done[b] = true;
+          next[b] = done[b] ? (eos as number) : sampleToken(last.subarray(b * V, (b + 1) * V), opts, gen);
+          ctx[b].push(next[b]);
+          if (ctx[b].length > bs) ctx[b].shift();
+          if (eos !== null && next[b] === eos) done[b] = true;
         }
+        total++;
+        yield next;
       }
     } finally {
       dropCaches();
       this.train(wasTraining);
     }
-    const L = rows[0].length;
-    const out = new Int32Array(B * L);
-    for (let b = 0; b < B; b++) out.set(rows[b], b * L);
-    return intTensor(out, [B, L]);
   }
 }

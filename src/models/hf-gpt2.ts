@@ -21,6 +21,7 @@ import { type SafeTensor, readSafetensorsFile, toFloat32, writeSafetensorsFile }
 import { StateDictError } from '../nn/module.js';
 import { type ResolvedGPTConfig, gptConfigFromJson } from './config.js';
 import { GPT } from './gpt.js';
+import { ensureDir } from '../io/ensure-dir.js';
 
 /** Keys whose HF weight is a Conv1D [in, out]. */
 const CONV1D = /^h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
@@ -177,7 +178,7 @@ export function saveHFGPT2(model: GPT, dir: string): void {
     }
     tensors[name === 'lm_head.weight' ? name : `transformer.${name}`] = { dtype: 'F32', shape, data };
   }
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   writeSafetensorsFile(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   writeJsonAtomic(path.join(dir, 'config.json'), cfg);
 }

@@ -1,15 +1,18 @@
 /**
  * The models layer's slice of a training config: the `model` block (architecture and sizes shared by
- * GPT, the encoders and the encoder-decoder). Keys the schema does not name pass through to the model
- * constructor (e.g. `activation`, `norm`, `positionEmbedding`, `nEncoderLayer`).
+ * GPT, the encoders and the encoder-decoder). Fields past the common sizes (`activation`, `norm`,
+ * `positionEmbedding`, `nEncoderLayer`, …) pass through to the model constructor, which checks the
+ * combination. A field the schema does not name is an error (issue 19: `nLayers` used to train the
+ * default model in silence), with the nearest name suggested (train/config-suggest.ts).
  */
 import { z } from 'zod';
+import { ACTIVATIONS, type Activation } from '../nn/activation.js';
 
 const posInt = () => z.int().min(1);
 const prob = () => z.number().min(0).max(1);
 
 /** The `model` block. */
-export const ModelSchema = z.looseObject({
+export const ModelSchema = z.strictObject({
   /** Number of blocks (layers). */
   nLayer: posInt().default(4).describe('Number of blocks (layers)'),
   /** Attention heads; must divide nEmbd. */
@@ -27,6 +30,16 @@ export const ModelSchema = z.looseObject({
   tieWordEmbeddings: z.boolean().default(true).describe('Tie the LM head to the token embedding (GPT)'),
   /** Encoder tasks: how the sequence is pooled for the classification head. */
   pooling: z.enum(['cls', 'mean']).default('mean').describe('Encoder tasks: how the sequence is pooled for the classification head'),
+  activation: z.enum(ACTIVATIONS as unknown as [Activation, ...Activation[]]).optional().describe('Feed-forward activation (default gelu); swiglu / geglu are gated'),
+  norm: z.enum(['layernorm', 'rmsnorm']).optional().describe('Normalisation layer (default layernorm)'),
+  normPosition: z.enum(['pre', 'post']).optional().describe('Encoder / encoder-decoder: norm before (pre) or after (post) each sub-layer'),
+  layerNormEpsilon: z.number().gt(0).optional().describe('Epsilon of the norm layers (default 1e-5)'),
+  positionEmbedding: z.enum(['learned', 'rope', 'sinusoidal']).optional().describe('Positions: learned table, rope (GPT) or sinusoidal (encoder-decoder)'),
+  attnScale: z.number().gt(0).nullable().optional().describe('Attention logit scale; default 1/sqrt(head size)'),
+  nEncoderLayer: posInt().optional().describe('seq2seq: encoder blocks (default nLayer)'),
+  nDecoderLayer: posInt().optional().describe('seq2seq: decoder blocks (default nLayer)'),
+  /** classification: the number of classes; a label outside it is an error (default: the labels seen). */
+  numLabels: z.int().min(2).optional().describe('classification: number of classes (integer labels 0..numLabels-1); a label outside is an error naming file:line; default: the labels seen'),
 });
 
 /** A validated `model` block with its defaults filled in. */

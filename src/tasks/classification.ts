@@ -13,7 +13,7 @@ import { ConfigError, FileFormatError } from '../errors.js';
 import { log } from '../logger.js';
 import { EncoderForSequenceClassification } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
-import { buildModel, intTensor } from './tensors.js';
+import { buildModel, buildTokenizer, intTensor } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
@@ -35,7 +35,7 @@ export function buildClassifier(config: TaskConfig, vocabSize: number, numLabels
     vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, pooling, numLabels,
     blockSize: maxPositions ?? config.data.maxLength,
     seed: config.seed,
-  }));
+  }), { config, vocabSize });
 }
 
 /** Splits a dataset: a seeded permutation, the last `fraction` as validation. */
@@ -49,8 +49,39 @@ function splitDataset(d: ClassificationDataset, fraction: number, seed: number):
   ];
 }
 
+/**
+ * The label map of a training set: the labels seen, or, with `model.numLabels` declared, the classes
+ * 0..numLabels-1 (integer labels) / at most numLabels string labels.
+ * @throws FileFormatError `path:line` naming the first label outside the declared count.
+ */
+function labelMapOf(d: ClassificationDataset, numLabels: number | undefined): LabelMap {
+  if (numLabels === undefined) return LabelMap.fromLabels(d.examples.map((e) => e.label));
+  const seen = new Set<string | number>();
+  for (const e of d.examples) {
+    if (typeof e.label === 'number') {
+      if (!(Number.isInteger(e.label) && e.label >= 0 && e.label < numLabels)) {
+        throw new FileFormatError(`${d.path}:${e.line}: label ${e.label} is outside model.numLabels = ${numLabels} (labels 0..${numLabels - 1})`);
+      }
+    } else if (!seen.has(e.label) && seen.size === numLabels) {
+      throw new FileFormatError(`${d.path}:${e.line}: label ${JSON.stringify(e.label)} would be class ${numLabels + 1}; model.numLabels is ${numLabels} (seen: ${[...seen].map((l) => JSON.stringify(l)).join(', ')})`);
+    }
+    seen.add(e.label);
+  }
+  if (d.examples.every((e) => typeof e.label === 'number')) return new LabelMap(Array.from({ length: numLabels }, (_, i) => i));
+  return LabelMap.fromLabels(seen);
+}
+
+/** A training set whose examples all have one label trains to a meaningless "100% accuracy": say so. */
+function warnOneClass(d: ClassificationDataset): void {
+  const first = d.examples[0]?.label;
+  if (d.examples.length > 0 && d.examples.every((e) => e.label === first)) {
+    log.warn(`warning: ${d.path}: every training example has label ${JSON.stringify(first)} (one class): the classifier learns nothing and its accuracy means nothing`);
+  }
+}
+
 export class ClassificationTask implements Task<ClassificationBatch> {
   readonly name = 'classification';
+  readonly metricNames = ['loss', 'accuracy', 'macroF1', 'evalExamples'] as const;
   readonly model: EncoderForSequenceClassification;
   batchesPerEpoch: number;
   private readonly loader: DataLoader<EncodedClassificationExample, ClassificationBatch> | null;
@@ -85,14 +116,16 @@ export class ClassificationTask implements Task<ClassificationBatch> {
       val = await loadClassificationJsonl(d.validation, jsonl);
     } else {
       train = await loadClassificationJsonl(d.train, jsonl);
+      if (train.examples.length === 0) throw new FileFormatError(`${d.train}: no examples (data.train must hold {"text", "label"} lines)`);
       if (d.validation) val = await loadClassificationJsonl(d.validation, jsonl);
       else [train, val] = splitDataset(train, d.valFraction || 0.1, config.seed);
       for (const s of [train, val]) if (s.skipped > 0) log.warn(`warning: ${s.path}: skipped ${s.skipped} malformed line(s)`);
     }
     const tokCfg = d.tokenizer.type === 'char' && d.tokenizer.specialTokens === undefined ? { ...d.tokenizer, specialTokens: true } : d.tokenizer;
-    const tokenizer = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.map((e) => e.text));
+    const tokenizer = options.tokenizer ?? buildTokenizer(tokCfg, () => (train ?? val).examples.map((e) => e.text), (train ?? val).path);
     if (!options.labelMap) checkLabelTypes(train ?? val);
-    const labelMap = options.labelMap ?? LabelMap.fromLabels((train ?? val).examples.map((e) => e.label));
+    const labelMap = options.labelMap ?? labelMapOf(train ?? val, config.model.numLabels);
+    if (train && !options.noTrainData) warnOneClass(train);
     const enc = (s: ClassificationDataset) => encodeClassification(s, tokenizer, labelMap, { maxLength: d.maxLength, skipUnknownLabels: d.skipMalformed }).examples;
     return new ClassificationTask(config, tokenizer, labelMap, train && !options.noTrainData ? enc(train) : [], enc(val));
   }

@@ -20,7 +20,7 @@ import { ConfigError } from '../errors.js';
 import { squadMetrics } from '../metrics/index.js';
 import { EncoderForQuestionAnswering } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
-import { buildModel, intTensor } from './tensors.js';
+import { buildModel, buildTokenizer, intTensor } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, classObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -51,7 +51,7 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     this.model = buildModel(() => new EncoderForQuestionAnswering({
       ...(rest as Record<string, unknown>), vocabSize: tokenizer.vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias,
       blockSize: maxPositions ?? config.data.maxLength, typeVocabSize: 2, seed: config.seed,
-    }));
+    }), { config, vocabSize: tokenizer.vocabSize });
     this.loader = trainSet.length > 0
       ? new DataLoader(trainSet, (it) => this.collate(it), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
       : null;
@@ -73,7 +73,7 @@ export class ExtractiveQaTask implements Task<QaBatch> {
       train = { ...train!, examples: Array.from(perm.subarray(0, perm.length - nVal), (i) => all[i]) };
     }
     const tokCfg = d.tokenizer.type === 'char' && d.tokenizer.specialTokens === undefined ? { ...d.tokenizer, specialTokens: true } : d.tokenizer;
-    const tok = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.flatMap((e) => [e.question, e.context]));
+    const tok = options.tokenizer ?? buildTokenizer(tokCfg, () => (train ?? val).examples.flatMap((e) => [e.question, e.context]), d.train);
     const trainItems = train && !options.noTrainData ? windowsOf(train.examples, tok, config) : [];
     return new ExtractiveQaTask(config, tok, trainItems, val.examples);
   }

@@ -6,11 +6,11 @@
  * text: the total nats over the evaluated tokens divided by the characters those tokens spell; for
  * a character tokenizer it equals `loss`).
  */
-import { loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatches, tokenizerFromConfig, type LmBatch, type LmSamplerState, type Tokenizer } from '../data/index.js';
-import { ValueError } from '../errors.js';
+import { StreamDecoder, loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatches, tokenizerFromConfig, type LmBatch, type LmSamplerState, type Tokenizer } from '../data/index.js';
+import { ConfigError, ValueError } from '../errors.js';
 import { GPT } from '../models/gpt.js';
 import * as T from '../tensor/index.js';
-import { buildModel, countCounted, intTensor, reduced } from './tensors.js';
+import { buildModel, buildTokenizer, countCounted, intTensor, reduced } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, lmHeadObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -32,11 +32,12 @@ export function buildGpt(config: TaskConfig, vocabSize: number): GPT {
     vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings,
     blockSize: maxPositions ?? config.data.blockSize,
     seed: config.seed,
-  }));
+  }), { config, vocabSize });
 }
 
 export class LmTask implements Task<LmBatch> {
   readonly name = 'lm';
+  readonly metricNames = ['loss', 'perplexity', 'lossPerChar', 'evalTokens'] as const;
   readonly model: GPT;
   readonly tokenizer: Tokenizer;
   readonly train: Int32Array;
@@ -54,6 +55,9 @@ export class LmTask implements Task<LmBatch> {
     this.val = val;
     this.charsPerToken = val.length > 0 ? valChars / val.length : 1;
     const B = config.perDeviceTrainBatchSize, Tn = config.data.blockSize;
+    if (train.length > 0 && train.length < Tn + 1) {
+      throw new ConfigError(`data.train: the training text of ${config.data.train} has ${train.length} tokens; data.blockSize ${Tn} needs at least ${Tn + 1}`, ['data', 'train']);
+    }
     this.sampler = train.length > 0 ? new LmBlockSampler(train, { blockSize: Tn, batchSize: B, seed: config.seed }) : null;
     this.batchesPerEpoch = Math.max(1, Math.floor(train.length / (B * Tn)));
     this.model = buildGpt(config, tokenizer.vocabSize);
@@ -67,17 +71,19 @@ export class LmTask implements Task<LmBatch> {
   static async create(config: TaskConfig, options: LmTaskOptions = {}): Promise<LmTask> {
     const d = config.data;
     if (options.noData && options.tokenizer) return new LmTask(config, options.tokenizer, new Int32Array(0), new Int32Array(0), 0);
-    const build = (texts: string[]): Tokenizer => options.tokenizer ?? tokenizerFromConfig(d.tokenizer, texts);
+    const build = (texts: string[]): Tokenizer => options.tokenizer ?? buildTokenizer(d.tokenizer, texts, d.train);
     if (d.validation && options.noTrainData && options.tokenizer) {
       const valText = await readTextFile(d.validation);
       return new LmTask(config, options.tokenizer, new Int32Array(0), encodeText(valText, options.tokenizer), valText.length);
     }
     if (d.validation) {
       const [trainText, valText] = await Promise.all([readTextFile(d.train), readTextFile(d.validation)]);
+      if (trainText === '') throw new ConfigError(`data.train: ${d.train} holds no training text`, ['data', 'train']);
       const tok = build([trainText, valText]);
       return new LmTask(config, tok, encodeText(trainText, tok), encodeText(valText, tok), valText.length);
     }
     // Vocabulary from the whole file, as nanoGPT's shakespeare_char does (the split only cuts the text).
+    if ((await readTextFile(d.train)) === '') throw new ConfigError(`data.train: ${d.train} holds no training text`, ['data', 'train']);
     const ds = await loadTextDataset(d.train, (tr, va) => build([tr, va]), { valFraction: d.valFraction });
     return new LmTask(config, ds.tokenizer, ds.train, ds.val, ds.valText.length);
   }
@@ -87,6 +93,36 @@ export class LmTask implements Task<LmBatch> {
     if (this.sampler) this.sampler = new LmBlockSampler(this.train, { blockSize: Tn, batchSize: B, seed: this.config.seed, numReplicas, rank });
     this.batchesPerEpoch = Math.max(1, Math.floor(this.train.length / (numReplicas * B * Tn)));
     this.shard = { numReplicas, rank, reduceSum };
+  }
+
+  /** false when there is no validation text (data.valFraction 0 and no data.validation). */
+  get canEvaluate(): boolean {
+    return this.val.length > 0;
+  }
+
+  /** @throws ConfigError when the training or validation text cannot fill one block. */
+  checkBeforeTraining(o: { evalDuringTraining: boolean }): void {
+    const d = this.config.data, Tn = d.blockSize;
+    if (this.train.length < Tn + 1) {
+      throw new ConfigError(this.train.length === 0
+        ? `data.train: ${d.train} holds no training text${d.validation ? '' : ` (after the last data.valFraction = ${d.valFraction} was held out)`}`
+        : `data.train: the training text of ${d.train} has ${this.train.length} tokens; data.blockSize ${Tn} needs at least ${Tn + 1}`, ['data', 'train']);
+    }
+    // The sample printed once training ends must not fail only then.
+    try {
+      this.tokenizer.encode(this.config.generation.prompt);
+    } catch (e) {
+      throw new ConfigError(`generation.prompt: ${JSON.stringify(this.config.generation.prompt)} cannot be encoded (${(e as Error).message}); use text the tokenizer knows`, ['generation', 'prompt']);
+    }
+    const field = d.validation ? 'data.validation' : 'data.valFraction';
+    const source = d.validation ? d.validation : `the last ${d.valFraction} of ${d.train}`;
+    if (this.val.length === 0) {
+      if (o.evalDuringTraining) {
+        throw new ConfigError(`${field}: ${source} holds no validation text, and evalStrategy is "steps"; give data.validation, a data.valFraction > 0, or evalStrategy "no"`, field.split('.'));
+      }
+    } else if (this.val.length < Tn + 1) {
+      throw new ConfigError(`${field}: the validation text (${source}) has ${this.val.length} tokens; data.blockSize ${Tn} needs at least ${Tn + 1}`, field.split('.'));
+    }
   }
 
   nextBatch(): LmBatch {
@@ -147,6 +183,31 @@ export class LmTask implements Task<LmBatch> {
 
   artifacts(): Record<string, unknown> {
     return { 'tokenizer.json': this.tokenizer.toJSON() };
+  }
+
+  /**
+   * Continues `prompt` one piece of text at a time, as each token is drawn (a token that ends inside
+   * a character yields '' until the character is complete): what `trainformer generate` prints.
+   * Memory stays bounded for any maxNewTokens (the model holds only its context window).
+   */
+  *sampleStream(prompt: string, o: { maxNewTokens: number; temperature: number; topK?: number; topP?: number; seed?: number }): Generator<string, void, undefined> {
+    const ids = this.tokenizer.encode(prompt);
+    if (ids.length === 0) ids.push(0);
+    const generator = new T.Generator(o.seed ?? this.config.seed);
+    const decoder = new StreamDecoder(this.tokenizer);
+    const start = intTensor(Int32Array.from(ids), [1, ids.length]);
+    try {
+      for (const next of this.model.generateStream(start, {
+        maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK ?? null, topP: o.topP ?? null, generator,
+      })) {
+        const piece = decoder.push(next[0]);
+        if (piece !== '') yield piece;
+      }
+      const rest = decoder.flush();
+      if (rest !== '') yield rest;
+    } finally {
+      start.storage.release();
+    }
   }
 
   /** Continues `prompt` with sampled tokens (the model's generator, or one seeded with `seed`). */

@@ -17,7 +17,7 @@ import { corpusBleu, corpusChrf } from '../metrics/index.js';
 import { EncoderDecoder } from '../models/encoder-decoder.js';
 import { linear } from '../nn/functional.js';
 import * as T from '../tensor/index.js';
-import { buildModel, countCounted, intTensor, reduced } from './tensors.js';
+import { buildModel, buildTokenizer, countCounted, intTensor, reduced } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, classObjective, lmHeadObjective } from './objective.js';
 import type { EvalMetrics, LossOutput, Task } from './types.js';
@@ -50,7 +50,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
       blockSize: m.maxPositions ?? Math.max(config.data.maxLength, config.data.maxTargetLength + 1),
       dropout: m.dropout, bias: m.bias, nInner: m.nInner, tieWordEmbeddings: m.tieWordEmbeddings, shareEmbeddings: true,
       padTokenId: pad, bosTokenId: bos, eosTokenId: eos, seed: config.seed,
-    }));
+    }), { config, vocabSize: tokenizer.vocabSize });
     this.loader = trainSet.length > 0
       ? new DataLoader(trainSet, (it) => this.collate(it), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
       : null;
@@ -72,7 +72,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
       train = { ...train!, examples: Array.from(perm.subarray(0, perm.length - nVal), (i) => all[i]) };
     }
     const tokCfg = d.tokenizer.type === 'char' && d.tokenizer.specialTokens === undefined ? { ...d.tokenizer, specialTokens: true } : d.tokenizer;
-    const tok = options.tokenizer ?? tokenizerFromConfig(tokCfg, () => (train ?? val).examples.flatMap((e) => [e.src, e.tgt]));
+    const tok = options.tokenizer ?? buildTokenizer(tokCfg, () => (train ?? val).examples.flatMap((e) => [e.src, e.tgt]), d.train);
     // Room for BOS/EOS on the target side.
     const enc = (s: PairDataset) => encodePairs(s, tok, tok, { maxSrcLength: d.maxLength, maxTgtLength: d.maxTargetLength });
     return new Seq2SeqTask(config, tok, train && !options.noTrainData ? enc(train) : [], enc(val), val.examples);

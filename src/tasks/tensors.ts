@@ -4,8 +4,11 @@
  * batch into pooled storage instead, which the step's scope returns to the pool when it ends, so
  * live buffers stay flat from step to step.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, ValueError } from '../errors.js';
 import * as T from '../tensor/index.js';
+import { checkTrainingMemory } from './memory-estimate.js';
+import type { TaskConfig } from './config.js';
+import { tokenizerFromConfig, type Tokenizer, type TokenizerConfig } from '../data/index.js';
 
 /** An int32 tensor of `shape` in pooled storage holding a copy of `data` (length = product of shape). */
 export function intTensor(data: Int32Array, shape: readonly number[]): T.Tensor {
@@ -23,9 +26,12 @@ export function countCounted(labels: ArrayLike<number>, ignoreIndex = -100): num
 
 /**
  * Builds a model, naming config errors as fields of the config's `model` block: the models report
- * `activation must be one of …`; the user wrote `model.activation`.
+ * `activation must be one of …`; the user wrote `model.activation`. With `memory`, first checks that
+ * a training step of the config fits in memory (tasks/memory-estimate.ts).
  */
-export function buildModel<M>(build: () => M): M {
+export function buildModel<M>(build: () => M, memory?: { config: TaskConfig; vocabSize: number }): M {
+  // A config whose step cannot fit fails here with its field named, not inside an allocation.
+  if (memory) checkTrainingMemory(memory.config, memory.vocabSize);
   try {
     return build();
   } catch (e) {
@@ -39,4 +45,17 @@ export function reduced(reduceSum: (sums: Float64Array) => void, values: number[
   const a = Float64Array.from(values);
   reduceSum(a);
   return Array.from(a);
+}
+
+/**
+ * `tokenizerFromConfig` with its corpus problems named as the config's: a char / word vocabulary
+ * that cannot be built ("the corpus is empty") names data.tokenizer and the training file.
+ */
+export function buildTokenizer(config: TokenizerConfig, corpus: Iterable<string> | (() => Iterable<string>), trainPath: string): Tokenizer {
+  try {
+    return tokenizerFromConfig(config, corpus);
+  } catch (e) {
+    if (e instanceof ValueError) throw new ConfigError(`data.tokenizer: ${e.message} (the texts of ${trainPath})`, ['data', 'tokenizer']);
+    throw e;
+  }
 }

@@ -37,6 +37,17 @@ export interface Task<Batch = unknown> {
   readonly model: TrainableModule;
   /** The tokenizer saved with checkpoints; absent for tasks built from datasets of token ids. */
   readonly tokenizer?: Tokenizer;
+  /**
+   * The metrics `evaluate()` returns, where they are fixed (not a user's computeMetrics): lets the
+   * Trainer reject a `metricForBestModel` that no evaluation produces before training starts.
+   */
+  readonly metricNames?: readonly string[];
+  /**
+   * Problems that would otherwise surface mid-run or only once training ends (a validation text
+   * shorter than a block, no validation data while evaluation is on): the Trainer calls it before
+   * the first step. @throws ConfigError naming the field or file.
+   */
+  checkBeforeTraining?(o: { evalDuringTraining: boolean }): void;
   /** false when the task has no evaluation data (then the trainer never evaluates). Default true. */
   readonly canEvaluate?: boolean;
   /**

@@ -8,6 +8,7 @@
  *   optimizer step) → clipping → optimizer step (unless skipped) → onStepEnd → onLog (logging steps)
  *   → onEvaluate (evaluation steps) → onSave (checkpoint steps).
  */
+import { ConfigError } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
 import type { EvalMetrics } from '../tasks/types.js';
 import type { MetricsRecord } from './metrics.js';
@@ -95,7 +96,10 @@ export class EarlyStopping implements TrainerCallback {
 
   onEvaluate(t: TrainerControl, metrics: EvalMetrics): void {
     const v = metrics[this.metric];
-    if (v === undefined || !Number.isFinite(v)) return;
+    if (v === undefined) {
+      throw new ConfigError(`metricForBestModel: the evaluation gives no "${this.metric}" (it gives ${Object.keys(metrics).join(', ')}), so early stopping could never act`, ['metricForBestModel']);
+    }
+    if (!Number.isFinite(v)) return;
     const better = this.best === null || (this.greaterIsBetter ? v > this.best + this.threshold : v < this.best - this.threshold);
     if (better) {
       this.best = v;

@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { FileFormatError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/index.js';
+import { ensureDir } from '../io/ensure-dir.js';
 
 export const CHECKPOINT_PREFIX = 'checkpoint-';
 const CHECKPOINT_RE = /^checkpoint-(\d+)$/;
@@ -56,7 +57,7 @@ function syncDir(dir: string): void {
  * @returns the checkpoint folder's path.
  */
 export function saveCheckpoint(outputDir: string, step: number, c: CheckpointContents): string {
-  fs.mkdirSync(outputDir, { recursive: true });
+  ensureDir(outputDir, 'outputDir');
   const final = join(outputDir, `${CHECKPOINT_PREFIX}${step}`);
   const tmp = join(outputDir, `.tmp-${CHECKPOINT_PREFIX}${step}-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -16,7 +16,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { normalizeFieldNames } from './config-names.js';
+import { decodeUtf8 } from '../data/encoding.js';
+import { normalizeFieldNames, objectShape } from './config-names.js';
+import { suggestField } from './config-suggest.js';
 import { SCHEDULE_TYPES } from '../optim/schedules.js';
 import { checkTaskConfig, taskConfigShape } from '../tasks/config.js';
 import { StabilitySchema } from './stability/config.js';
@@ -108,8 +110,18 @@ function show(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-/** One zod issue → `field: problem (got value)`. */
-export function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+/** The schema of the object at `path` inside `schema` (undefined past a non-object). */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let s: z.ZodType | undefined = schema;
+  for (const k of path) s = s === undefined ? undefined : objectShape(s)[String(k)];
+  return s;
+}
+
+/**
+ * One zod issue → `field: problem (got value)`; an unknown field names the nearest field of
+ * `schema` at its level, when one is close (`model.nLayers: unknown field (did you mean model.nLayer?)`).
+ */
+export function formatIssue(issue: z.core.$ZodIssue, raw: unknown, schema: z.ZodType = TrainConfigSchema): string {
   const path = issue.path.map(String).join('.');
   const got = valueAt(raw, issue.path);
   const at = (p: string) => (p === '' ? '' : `${p}: `);
@@ -136,7 +148,11 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     case 'unrecognized_keys': {
       const i = issue as z.core.$ZodIssueUnrecognizedKeys;
       const keys = i.keys.map((k) => (path ? `${path}.${k}` : k));
-      return `${keys.join(', ')}: unknown field${keys.length > 1 ? 's' : ''}`;
+      const at = schemaAt(schema, issue.path);
+      const valid = at ? Object.keys(objectShape(at)) : [];
+      const hints = i.keys.map((k) => suggestField(k, valid)).map((m) => (m === null ? null : path ? `${path}.${m}` : m));
+      const hint = hints.some((h) => h !== null) ? ` (did you mean ${hints.filter((h): h is string => h !== null).join(', ')}?)` : '';
+      return `${keys.join(', ')}: unknown field${keys.length > 1 ? 's' : ''}${hint}`;
     }
     default:
       return `${at(path)}${issue.message}`;
@@ -155,7 +171,12 @@ export function parseConfig(raw: unknown): TrainConfig {
     if (JSON.stringify(renamed) !== JSON.stringify(raw)) raw = renamed;
   }
   const r = TrainConfigSchema.safeParse(raw);
-  if (!r.success) throw new ConfigError(formatIssue(r.error.issues[0], raw));
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue.path.map((k) => (typeof k === 'number' ? k : String(k)));
+    if (issue.code === 'unrecognized_keys') field.push(issue.keys[0]);
+    throw new ConfigError(formatIssue(issue, raw), field);
+  }
   const c = r.data;
   checkTaskConfig(c);
   if (c.loadBestModelAtEnd) checkBestModelConfig(c);
@@ -170,11 +191,17 @@ export function parseConfig(raw: unknown): TrainConfig {
  * @throws ConfigError naming the path when it cannot be read or is not a JSON object.
  */
 export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new ConfigError(`${path}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let text: string;
+  try {
+    text = decodeUtf8(path, bytes); // drops a UTF-8 byte-order mark (Windows editors write one)
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
   }
   let v: unknown;
   try {

@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureDir } from '../io/ensure-dir.js';
 
 export type MetricsRecord = Record<string, unknown>;
 
@@ -21,7 +22,7 @@ export class MetricsLogger {
 
   /** @param write false: keep the history in memory only (data-parallel ranks other than 0). */
   constructor(readonly path: string, readonly write = true) {
-    if (write) fs.mkdirSync(dirname(path), { recursive: true });
+    if (write) ensureDir(dirname(path), 'outputDir');
   }
 
   /** Starts a fresh log (truncates the file). */

@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { ensureDir } from '../io/ensure-dir.js';
 import { log } from '../logger.js';
 import { latestCheckpoint, removeStaleTemporaries } from './checkpoint.js';
 
@@ -21,7 +22,7 @@ import { latestCheckpoint, removeStaleTemporaries } from './checkpoint.js';
  * @throws ConfigError naming --resume / outputDir when the folder's contents forbid the start.
  */
 export function openRunFolder(outputDir: string, resume: boolean | string | undefined, overwriteOutputDir: boolean): string | null {
-  fs.mkdirSync(outputDir, { recursive: true });
+  ensureDir(outputDir, 'outputDir');
   removeStaleTemporaries(outputDir);
   const from = resumeCheckpoint(outputDir, resume);
   if (from) return from;

@@ -12,6 +12,7 @@ import type { GradScaler, GradScalerState } from '../optim/grad-scaler.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedules.js';
 import * as T from '../tensor/index.js';
+import { join } from 'node:path';
 import type { Task } from '../tasks/types.js';
 import { FileFormatError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors.js';
@@ -181,14 +182,21 @@ export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopS
 export function readCheckpoint(dir: string, p: TrainingParts): LoopState & { totalSteps: number } {
   const ck = loadCheckpoint(dir);
   const st = ck.trainerState as unknown as TrainerState & EarlierTrainerState;
+  const statePath = join(dir, 'trainer_state.json');
   const step = st.global_step ?? st.step;
-  if (!Number.isInteger(step)) throw new FileFormatError(`${dir}/trainer_state.json: global_step is missing or not an integer`);
+  if (!Number.isInteger(step)) throw new FileFormatError(`${statePath}: global_step is missing or not an integer`);
+  checkTrainerState(ck.trainerState, statePath);
   copyInto(Object.entries(modelState(p)), ck.model, `${dir}/model.safetensors`);
   optimizerFromCheckpoint(p.optimizer, st.optimizer, ck.optimizer, `${dir}/optimizer.safetensors`);
-  p.schedule.loadStateDict(st.scheduler);
-  if (st.gradScaler) p.scaler.loadStateDict(scaleFromJson(st.gradScaler));
-  p.task.setDataState(st.dataPosition);
-  T.defaultGenerator.setState(st.rng.default);
+  try {
+    p.schedule.loadStateDict(st.scheduler);
+    if (st.gradScaler) p.scaler.loadStateDict(scaleFromJson(st.gradScaler));
+    p.task.setDataState(st.dataPosition);
+    T.defaultGenerator.setState(st.rng.default);
+  } catch (e) {
+    if (e instanceof FileFormatError) throw e;
+    throw new FileFormatError(`${statePath}: cannot resume from it (${(e as Error).message})`);
+  }
   return {
     step: step!, totalSteps: st.max_steps ?? st.totalSteps ?? 0, logWindow: st.logWindow, pendingSkips: st.pendingSkips, elapsed: st.elapsed,
     callbacks: st.callbacks ?? {}, logHistory: st.logHistory, bestMetric: st.best_metric ?? null, bestModelCheckpoint: st.best_model_checkpoint ?? null,
@@ -216,4 +224,24 @@ export function saveFinalModel(outputDir: string, p: TrainingParts): string {
   const file = `${outputDir}/model.safetensors`;
   writeSafetensorsFile(file, model, { format: 'pt' });
   return file;
+}
+
+/** The fields of trainer_state.json a resume reads, and what each must be. */
+const REQUIRED_STATE: readonly [string, (v: unknown) => boolean, string][] = [
+  ['rng', (v) => v !== null && typeof v === 'object' && 'default' in (v as object), 'an object with the generator state "default"'],
+  ['scheduler', (v) => v !== null && typeof v === 'object', 'the schedule state (an object)'],
+  ['dataPosition', (v) => v !== undefined, 'the data position'],
+];
+
+/**
+ * @throws FileFormatError naming trainer_state.json and its first missing or mistyped field (issue 19:
+ *   `{}` used to end in "Cannot read properties of undefined").
+ */
+export function checkTrainerState(json: unknown, path: string): void {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new FileFormatError(`${path}: must be a JSON object (the trainer state)`);
+  const o = json as Record<string, unknown>;
+  for (const [field, ok, what] of REQUIRED_STATE) {
+    if (!(field in o)) throw new FileFormatError(`${path}: field "${field}" is missing (${what}); the checkpoint's trainer state is damaged or not trainformer's`);
+    if (!ok(o[field])) throw new FileFormatError(`${path}: field "${field}" must be ${what} (got ${JSON.stringify(o[field])?.slice(0, 60)})`);
+  }
 }

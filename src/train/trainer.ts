@@ -20,7 +20,8 @@
  */
 import { basename, resolve, join } from 'node:path';
 import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
-import { ValueError } from '../errors.js';
+import { ConfigError, ValueError } from '../errors.js';
+import { suggestField } from './config-suggest.js';
 import { log } from '../logger.js';
 import { autocast, type AutocastDtype } from '../amp/autocast.js';
 import { GradScaler } from '../optim/grad-scaler.js';
@@ -141,10 +142,17 @@ export class Trainer implements TrainerControl {
     if (cfg.stability) this.callbacks.push(new StabilityCallback(cfg.stability, cfg.loggingSteps, cfg.gradientAccumulationSteps));
     const div = cfg.stability?.divergence;
     if (div && div.lossFactor !== null) this.callbacks.push((this.divergence = new DivergenceCallback(div.lossFactor, div.window)));
+    checkMetricForBestModel(cfg, this.task);
+    this.task.checkBeforeTraining?.({ evalDuringTraining: cfg.evalStrategy === 'steps' });
     if (cfg.earlyStoppingPatience !== null) {
       this.callbacks.push(new EarlyStopping(bestMetricKey(cfg.metricForBestModel), cfg.earlyStoppingPatience, greaterIsBetter(cfg), cfg.earlyStoppingThreshold));
     }
     this.best = new BestModelTracker(bestMetricKey(cfg.metricForBestModel), greaterIsBetter(cfg));
+  }
+
+  /** Adds a callback after construction (it runs after those given to the constructor). */
+  addCallback(c: TrainerCallback): void {
+    this.callbacks.push(c);
   }
 
   get step(): number {
@@ -389,6 +397,21 @@ export class Trainer implements TrainerControl {
       metricsPath: this.metrics.path, stoppedEarly: this.stopReason, seconds: (Date.now() - t0) / 1000,
     };
   }
+}
+
+/**
+ * A `metricForBestModel` that no evaluation produces would leave early stopping idle in silence.
+ * @throws ConfigError naming the field, the task's metrics and the nearest one.
+ */
+function checkMetricForBestModel(cfg: TrainConfig, task: Task): void {
+  if (cfg.earlyStoppingPatience !== null && cfg.evalStrategy === 'no') {
+    throw new ConfigError(`earlyStoppingPatience: early stopping watches evaluations, and evalStrategy is "no" (got earlyStoppingPatience ${cfg.earlyStoppingPatience})`, ['earlyStoppingPatience']);
+  }
+  const names = task.metricNames;
+  const m = bestMetricKey(cfg.metricForBestModel);
+  if (names === undefined || names.includes(m)) return;
+  const hint = suggestField(m, names);
+  throw new ConfigError(`metricForBestModel: the ${task.name} task's evaluation gives no "${m}" (it gives ${names.join(', ')})${hint ? `; did you mean ${hint}?` : ''}`, ['metricForBestModel']);
 }
 
 function round(x: number, digits: number): number {

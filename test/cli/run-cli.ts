@@ -48,3 +48,14 @@ export function firstOutput(args: readonly string[], until: (stdout: string) => 
     p.on('exit', (code) => finish(code));
   });
 }
+
+/**
+ * Non-zero exit, the last stderr line matching `pattern`, and it the only error line (progress lines
+ * such as "task lm: …" may come before it), no stack trace.
+ */
+export function assertErrorLine(r: CliResult, pattern: RegExp): void {
+  assert.notEqual(r.code, 0, `exit code 0; stdout:\n${r.stdout}`);
+  assert.match(r.errLines.at(-1) ?? '', pattern, r.stderr);
+  assert.equal(r.errLines.filter((l) => /^(config )?error:/.test(l)).length, 1, r.stderr);
+  assert.ok(!/\n\s+at /.test(r.stderr), 'stderr holds a stack trace');
+}

@@ -50,7 +50,7 @@ test('wrong types, missing fields, unknown fields and enum values', () => {
   assert.match(configError({ ...base(), maxSteps: 1.5 }), /^maxSteps: must be an integer \(got 1\.5\)$/);
   assert.match(configError({ ...base(), seed: 'abc' }), /^seed: must be a/);
   assert.match(configError({ task: 'lm' }), /^data: is required/);
-  assert.match(configError({ ...base(), learningrate: 1 }), /^learningrate: unknown field$/);
+  assert.match(configError({ ...base(), learningrate: 1 }), /^learningrate: unknown field \(did you mean learningRate\?\)$/);
   assert.match(configError({ ...base(), task: 'ranking' }), /^task: must be one of lm, classification, seq2seq, extractive-qa/);
   assert.match(configError({ ...base(), model: { nEmbd: 30, nHead: 4 } }), /^model\.nHead: must divide model\.nEmbd \(30\)/);
 });

@@ -11,6 +11,27 @@ function encoding(): R50k {
   return r50k;
 }
 
+/**
+ * The bytes of one token, from gpt-tokenizer's byte-pair core (`tryDecodeToken`: the token's bytes,
+ * or the text of a special token). Its own `decode` runs every call through ONE module-wide
+ * streaming TextDecoder, so bytes of a character split across calls leak into the next call (a
+ * second `decode` printed U+FFFD, issue 19); decoding bytes here keeps `decode` a pure function.
+ */
+interface BpeCore { tryDecodeToken(id: number): Uint8Array | string | undefined }
+const utf8 = new TextEncoder();
+const byteCache = new Map<number, Uint8Array>();
+function tokenBytesOf(id: number): Uint8Array {
+  let b = byteCache.get(id);
+  if (b === undefined) {
+    const core = (encoding() as unknown as { default: { bytePairEncodingCoreProcessor: BpeCore } }).default.bytePairEncodingCoreProcessor;
+    const raw = core.tryDecodeToken(id);
+    if (raw === undefined) throw new IndexError(`decode: id ${id} is not in the gpt2 vocabulary`);
+    b = typeof raw === 'string' ? utf8.encode(raw) : Uint8Array.from(raw);
+    byteCache.set(id, b);
+  }
+  return b;
+}
+
 /** GPT-2's `<|endoftext|>` id. */
 export const GPT2_EOT_ID = 50256;
 const GPT2_VOCAB_SIZE = 50257;
@@ -74,12 +95,23 @@ export class Gpt2Tokenizer implements Tokenizer {
       if (options.skipSpecialTokens && id === GPT2_EOT_ID) continue;
       list.push(id);
     }
-    return encoding().decode(list);
+    const parts = list.map(tokenBytesOf);
+    const bytes = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) { bytes.set(p, o); o += p.length; }
+    // A fresh decoder per call: a pure function of `ids` (an incomplete character at the end is U+FFFD).
+    return new TextDecoder('utf-8').decode(bytes);
+  }
+
+  /** The UTF-8 bytes of one token (a token may hold part of a character): for streaming decoders. */
+  tokenBytes(id: number): Uint8Array {
+    if (!Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) throw new IndexError(`tokenBytes: id ${id} is outside the vocabulary [0, ${GPT2_VOCAB_SIZE})`);
+    return tokenBytesOf(id);
   }
 
   /** The text of one token (may be a partial UTF-8 sequence shown with U+FFFD). */
   idToToken(id: number): string | undefined {
-    return Number.isInteger(id) && id >= 0 && id < GPT2_VOCAB_SIZE ? encoding().decode([id]) : undefined;
+    return Number.isInteger(id) && id >= 0 && id < GPT2_VOCAB_SIZE ? this.decode([id]) : undefined;
   }
 
   /** The id of a string that is exactly one token, else undefined. */

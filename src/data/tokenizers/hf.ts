@@ -14,6 +14,25 @@ const USUAL_NAMES: Record<SpecialRole, readonly string[]> = {
 };
 const ROLES = Object.keys(USUAL_NAMES) as SpecialRole[];
 
+/** GPT-2's byte → printable character map of byte-level BPE (bytes_to_unicode). */
+const BYTE_TO_CHAR: readonly string[] = (() => {
+  const out: string[] = new Array(256);
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    out[b] = String.fromCodePoint(printable ? b : 256 + n++);
+  }
+  return out;
+})();
+
+/** Whether a tokenizer.json pre_tokenizer (or one in its Sequence) is ByteLevel. */
+function usesByteLevel(pre: unknown): boolean {
+  const p = pre as { type?: unknown; pretokenizers?: unknown[] } | null | undefined;
+  if (!p || typeof p !== 'object') return false;
+  if (p.type === 'ByteLevel') return true;
+  return p.type === 'Sequence' && Array.isArray(p.pretokenizers) && p.pretokenizers.some(usesByteLevel);
+}
+
 /**
  * A Hugging Face `tokenizer.json` (WordLevel, WordPiece, BPE, Unigram models with their
  * normalizers, pre-tokenizers and decoders) run by `@huggingface/tokenizers` (pure JS).
@@ -43,7 +62,7 @@ export class HfTokenizer implements Tokenizer {
    * @throws FileFormatError when the library cannot build a tokenizer from the JSON.
    */
   constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown> = {}) {
-    if (typeof tokenizerJson !== 'object' || tokenizerJson === null || typeof tokenizerJson.model !== 'object') {
+    if (typeof tokenizerJson !== 'object' || tokenizerJson === null || Array.isArray(tokenizerJson) || typeof tokenizerJson.model !== 'object' || tokenizerJson.model === null) {
       throw new FileFormatError('tokenizer.json: field "model" is missing; this is not a Hugging Face tokenizer.json');
     }
     this.json = tokenizerJson;
@@ -98,6 +117,9 @@ export class HfTokenizer implements Tokenizer {
    */
   encode(text: string): number[] {
     const enc: { ids: Array<number | undefined>; tokens: string[] } = this.lib.encode(text, { add_special_tokens: false });
+    const model = this.json.model as { unk_token?: unknown; byte_fallback?: unknown };
+    // Without a model unk_token (or byte fallback) the library drops what its vocabulary lacks.
+    if ((model.unk_token === null || model.unk_token === undefined) && model.byte_fallback !== true) this.checkNothingDropped(text, enc.tokens);
     return enc.ids.map((id: number | undefined, i: number) => {
       if (id !== undefined && id !== null) return id;
       if (this.unkId === undefined) {
@@ -107,8 +129,41 @@ export class HfTokenizer implements Tokenizer {
     });
   }
 
-  /** @throws IndexError for an id outside [0, vocabSize). */
+  /**
+   * A BPE model without an unk token leaves out, in silence, every character whose symbols are not
+   * in its vocabulary (issue 19: "lowx" encoded as "low"). Byte-level models: every byte of the text
+   * must be a symbol of the vocabulary; others without a normalizer: every non-space character of
+   * the text must be in some token.
+   * @throws ValueError naming the first character the library dropped.
+   */
+  private checkNothingDropped(text: string, tokens: readonly string[]): void {
+    if (text === '') return;
+    const fail = (ch: string): never => {
+      const cp = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      throw new ValueError(`hf tokenizer: character ${JSON.stringify(ch)} (U+${cp}) is not in the vocabulary and the model has no unk_token; it would be dropped from the text`);
+    };
+    if (usesByteLevel(this.json.pre_tokenizer)) {
+      const have = tokens.reduce((a, t) => a + [...t].length, 0);
+      if (!this.json.normalizer && have === Buffer.byteLength(text, 'utf8')) return;
+      const enc = new TextEncoder();
+      for (const ch of text) for (const b of enc.encode(ch)) if (this.lib.token_to_id(BYTE_TO_CHAR[b]) === undefined) fail(ch);
+      return;
+    }
+    if (this.json.normalizer) return; // the text the model sees differs from the input: nothing to compare
+    const joined = tokens.join('');
+    const counts = new Map<string, number>();
+    for (const ch of joined) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    for (const ch of text) {
+      if (/\s/.test(ch)) continue;
+      const n = counts.get(ch) ?? 0;
+      if (n === 0) fail(ch);
+      counts.set(ch, n - 1);
+    }
+  }
+
+  /** @throws IndexError for an id outside [0, vocabSize). `decode([])` is ''. */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    if (ids.length === 0) return '';
     const list: number[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];

@@ -6,6 +6,7 @@ import { HfTokenizer } from './hf.js';
 import { trainBpeTokenizer } from './bpe.js';
 import { WordTokenizer } from './word.js';
 import type { Tokenizer, TokenizerJSON } from './types.js';
+import { decodeUtf8 } from '../encoding.js';
 
 export * from './types.js';
 export { Vocab } from './vocab.js';
@@ -14,6 +15,7 @@ export { Gpt2Tokenizer, GPT2_EOT_ID, type Gpt2TokenizerOptions } from './gpt2.js
 export { HfTokenizer } from './hf.js';
 export { trainBpeTokenizer, trainBpeTokenizerJson, BPE_SPECIAL_TOKENS, type BpeTrainOptions } from './bpe.js';
 export { WordTokenizer, splitWords, type WordTokenizerOptions } from './word.js';
+export { StreamDecoder } from './stream-decoder.js';
 
 /** How a run chooses its tokenizer (the `tokenizer` block of a training config). */
 export interface TokenizerConfig {
@@ -89,7 +91,14 @@ export function tokenizerFromConfig(
       }
       const json = readJsonFile(config.path) as Record<string, unknown>;
       const cfg = config.configPath ? (readJsonFile(config.configPath) as Record<string, unknown>) : {};
-      return new HfTokenizer(json, cfg);
+      if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new FileFormatError(`${config.configPath}: a tokenizer_config.json must be a JSON object`);
+      try {
+        return new HfTokenizer(json, cfg);
+      } catch (e) {
+        // Name the file the user gave (the tokenizer's own message says "tokenizer.json").
+        if (e instanceof FileFormatError) throw new FileFormatError(`${config.path}: ${e.message.replace(/^tokenizer\.json: /, '')}`);
+        throw e;
+      }
     }
     default:
       throw new ConfigError(`tokenizer.type: expected one of char, gpt2, hf, word, bpe, got ${JSON.stringify((config as { type: unknown }).type)}`);
@@ -117,8 +126,9 @@ export function saveTokenizer(tokenizer: Tokenizer, path: string): void {
 function readJsonFile(path: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = decodeUtf8(path, readFileSync(path));
   } catch (e) {
+    if (e instanceof FileFormatError) throw e;
     throw new FileFormatError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {

@@ -48,10 +48,15 @@ export interface Tokenizer {
   readonly maskId: number | undefined;
   /** Text → ids. Never adds special tokens (callers add [CLS]/[SEP]/BOS/EOS explicitly). */
   encode(text: string): number[];
-  /** Ids → text. */
+  /** Ids → text: a pure function of `ids` (no state kept between calls); `decode([])` is ''. */
   decode(ids: ArrayLike<number>, options?: DecodeOptions): string;
   /** Like `encode`, with each token's character span; only tokenizers that can give spans have it. */
   encodeWithOffsets?(text: string): EncodingWithOffsets;
+  /**
+   * The UTF-8 bytes an id stands for, for byte-level tokenizers whose tokens may split a character
+   * (gpt2); a {@link StreamDecoder} holds such bytes until the character is complete.
+   */
+  tokenBytes?(id: number): Uint8Array;
   /** The token string of an id (undefined when out of range). */
   idToToken(id: number): string | undefined;
   /** The id of a token string (undefined when absent). */

@@ -14,6 +14,7 @@ import type { TrainConfig } from '../config.js';
 import { createOptimizer } from '../optimizer.js';
 import { runTrainingStep } from '../step.js';
 import { describeRule, lrFind, type LrFindOptions, type LrFindResult, type LrRule } from './lr-find.js';
+import { ensureDir } from '../../io/ensure-dir.js';
 
 export interface LrFindRunOptions extends LrFindOptions {
   /** Which suggestion to report (default 'minimum'). */
@@ -35,7 +36,7 @@ export interface LrFindRun extends LrFindResult {
  */
 export function runLrFind(config: TrainConfig, task: Task, o: LrFindRunOptions = {}): LrFindRun {
   const dir = resolve(config.outputDir);
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir, 'outputDir');
   const path = join(dir, 'lr_find.jsonl');
   // Written beside the target and renamed at the end: a failed sweep never clobbers an earlier lr_find.jsonl.
   const tmp = join(dir, `.lr_find.jsonl.${process.pid}.tmp`);

@@ -1,0 +1,74 @@
+/**
+ * Up-front memory check of a training config (issue 19): a batch size of 1e9 or an `nEmbd` of 1e6
+ * used to end in V8's "Invalid typed array length" (or the kernel's OOM killer) with no field named.
+ * Before a model is built, the bytes of one training step are estimated from the config and the
+ * vocabulary — parameters with their gradients and AdamW state (4 float32 copies), and the
+ * activations a backward pass keeps (per block: the [B, T, C] inputs of the norms, attention and
+ * feed-forward, the [B, H, T, T] attention probabilities on the unfused path, the [B, T, nInner]
+ * hidden layer) — and a config whose step cannot fit in this machine's memory, or whose largest
+ * tensor exceeds a typed array's length, is a ConfigError naming the field that makes it so.
+ * The estimate is rough (within a small factor); it only has to tell "fits" from "hopeless".
+ */
+import { totalmem } from 'node:os';
+import { ConfigError } from '../errors.js';
+import type { TaskConfig } from './config.js';
+
+/** Largest float32 typed array V8 allocates (2^32 − 1 bytes' worth is past it on some builds; stay below 2^31 elements). */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+
+interface Term { what: string; elements: number; field: string; value: number }
+
+/** Bytes of one training step and its largest tensor, with the field that drives each term. */
+export function estimateTrainingMemory(config: TaskConfig, vocabSize: number): { bytes: number; largest: Term; dominant: Term } {
+  const m = config.model;
+  const C = m.nEmbd, L = m.nLayer, H = m.nHead;
+  const inner = m.nInner ?? 4 * C;
+  const B = config.perDeviceTrainBatchSize;
+  const Tn = config.task === 'lm' ? config.data.blockSize : config.data.maxLength;
+  const tField = config.task === 'lm' ? 'data.blockSize' : 'data.maxLength';
+  const V = Math.max(1, vocabSize);
+  const ffnFieldValue = m.nInner !== undefined && m.nInner >= 4 * C ? ['model.nInner', m.nInner] as const : ['model.nEmbd', C] as const;
+  const byBatchOrT = (B >= Tn ? ['perDeviceTrainBatchSize', B] : [tField, Tn]) as readonly [string, number];
+  const terms: Term[] = [
+    { what: `the token embedding [${V}, ${C}]`, elements: V * C, field: 'model.nEmbd', value: C },
+    { what: `a feed-forward weight [${C}, ${inner}]`, elements: C * inner, field: ffnFieldValue[0], value: ffnFieldValue[1] },
+    { what: `the attention weights [${C}, ${3 * C}]`, elements: 3 * C * C, field: 'model.nEmbd', value: C },
+    { what: `the activations [B, T, C] = [${B}, ${Tn}, ${C}]`, elements: B * Tn * C, field: byBatchOrT[0], value: byBatchOrT[1] },
+    { what: `the feed-forward activations [${B}, ${Tn}, ${inner}]`, elements: B * Tn * inner, field: byBatchOrT[0], value: byBatchOrT[1] },
+    { what: `the attention probabilities [${B}, ${H}, ${Tn}, ${Tn}]`, elements: B * H * Tn * Tn, field: byBatchOrT[0], value: byBatchOrT[1] },
+  ];
+  const params = V * C + L * (3 * C * C + C * C + 2 * C * inner);
+  const activations = L * (8 * B * Tn * C + 2 * B * Tn * inner + B * H * Tn * Tn) + 4 * B * Tn * C;
+  const bytes = 4 * (4 * params + activations);
+  const largest = terms.reduce((a, b) => (b.elements > a.elements ? b : a));
+  const paramTerm = terms[1].elements * L > terms[0].elements ? terms[1] : terms[0];
+  const actTerm = terms[3];
+  const dominant = 4 * params >= activations ? (params === V * C ? terms[0] : paramTerm) : actTerm;
+  return { bytes, largest, dominant };
+}
+
+function gb(bytes: number): string {
+  const g = bytes / 1e9;
+  return g >= 1000 ? g.toExponential(1) : g >= 10 ? g.toFixed(0) : g.toFixed(1);
+}
+
+/** Bytes a training step may use: `TRAINFORMER_MAX_MEMORY` (bytes) when set, else this machine's memory. */
+export function memoryLimit(): number {
+  const env = Number(process.env.TRAINFORMER_MAX_MEMORY);
+  return Number.isFinite(env) && env > 0 ? env : totalmem();
+}
+
+/**
+ * @param available bytes the step may use (default: {@link memoryLimit}).
+ * @throws ConfigError naming the field when one training step cannot fit.
+ */
+export function checkTrainingMemory(config: TaskConfig, vocabSize: number, available = memoryLimit()): void {
+  const { bytes, largest, dominant } = estimateTrainingMemory(config, vocabSize);
+  if (largest.elements > MAX_ELEMENTS) {
+    throw new ConfigError(`${largest.field}: ${largest.value} makes ${largest.what} ${largest.elements.toExponential(2)} floats, more than one array can hold (${MAX_ELEMENTS}); ` +
+      `one training step would need about ${gb(bytes)} GB`, largest.field.split('.'));
+  }
+  if (bytes > available) {
+    throw new ConfigError(`${dominant.field}: ${dominant.value} needs about ${gb(bytes)} GB for one training step (mostly ${dominant.what}), more than ${process.env.TRAINFORMER_MAX_MEMORY ? 'TRAINFORMER_MAX_MEMORY' : "this machine's"} ${gb(available)} GB`, dominant.field.split('.'));
+  }
+}

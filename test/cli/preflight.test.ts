@@ -1,0 +1,106 @@
+/**
+ * Problems found before the first step (issue 19), each one line naming the field or file: a
+ * validation text shorter than a block, valFraction 0 with evaluation on, an empty corpus, a batch
+ * size or width whose step cannot fit in memory, an outputDir that cannot be created (/proc/x used
+ * to spin at 100% CPU forever), a damaged trainer_state.json, an empty classification training
+ * file (the validation file used to be blamed), an hf tokenizer path to a JSON that is not a
+ * tokenizer, a seq2seq char tokenizer without special tokens.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/errors.js';
+import { createTask } from '../../src/tasks/index.js';
+import { parseConfig } from '../../src/train/config.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { assertErrorLine, assertOneLineError, trainformer } from './run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tf-preflight-'));
+const text = join(dir, 'text.txt');
+writeFileSync(text, 'some training text that is long enough for a few blocks.\n'.repeat(20));
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+let n = 0;
+function config(cfg: Record<string, unknown>): string {
+  const p = join(dir, `c${n++}.json`);
+  writeFileSync(p, JSON.stringify(cfg));
+  return p;
+}
+const lm = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  task: 'lm', outputDir: join(dir, `run${n}`), data: { train: text, blockSize: 8 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 },
+  perDeviceTrainBatchSize: 2, maxSteps: 3, evalSteps: 1, disableTqdm: true, ...extra,
+});
+
+test('a validation text shorter than blockSize is an error before the first step', async () => {
+  const short = join(dir, 'short.txt');
+  writeFileSync(short, 'tiny');
+  const cfg = parseConfig(lm({ outputDir: join(dir, 'short-run'), data: { train: text, validation: short, blockSize: 8 } }));
+  const task = await createTask(cfg);
+  assert.throws(() => new Trainer({ config: cfg, task }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.equal(e.message, `data.validation: the validation text (${short}) has 4 tokens; data.blockSize 8 needs at least 9`);
+    return true;
+  });
+  assert.ok(!existsSync(join(dir, 'short-run', 'metrics.jsonl')), 'nothing trained');
+});
+
+test('valFraction 0 with evaluation on is an error; with evalStrategy "no" it trains without evaluating', async () => {
+  const cfg = parseConfig(lm({ data: { train: text, blockSize: 8, valFraction: 0 } }));
+  const task = await createTask(cfg);
+  assert.throws(() => new Trainer({ config: cfg, task }), /^ConfigError: data\.valFraction: the last 0 of .* holds no validation text, and evalStrategy is "steps"/);
+  const off = parseConfig(lm({ outputDir: join(dir, 'no-eval'), data: { train: text, blockSize: 8, valFraction: 0 }, evalStrategy: 'no' }));
+  const r = await new Trainer({ config: off, task: await createTask(off) }).train();
+  assert.equal(r.step, 3);
+  assert.equal(r.finalMetrics, null);
+});
+
+test('an empty LM corpus: one line naming data.train', () => {
+  const empty = join(dir, 'empty.txt');
+  writeFileSync(empty, '');
+  assertOneLineError(trainformer(['train', '--config', config(lm({ data: { train: empty, blockSize: 8 } }))]), new RegExp(`^(config )?error: data\\.train: ${esc(empty)} holds no training text`));
+});
+
+test('a batch size or width that cannot fit: one line naming the field, before any allocation', () => {
+  assertOneLineError(trainformer(['train', '--config', config(lm({ perDeviceTrainBatchSize: 1e9 }))]), /^config error: perDeviceTrainBatchSize: 1000000000 makes the feed-forward activations \[1000000000, 8, 32\] 2\.56e\+11 floats, more than one array can hold/);
+  assertOneLineError(trainformer(['train', '--config', config(lm({ model: { nLayer: 1, nHead: 2, nEmbd: 1e6 } }))]), /^config error: model\.nEmbd: 1000000 makes /);
+});
+
+test('outputDir /proc/x: one line, at once', () => {
+  const r = trainformer(['train', '--config', config(lm({ outputDir: '/proc/x/run' }))], { timeout: 60_000 });
+  assert.notEqual(r.code, null, 'the command did not end within 60 s');
+  assertOneLineError(r, /^error: outputDir: cannot create \/proc\/x\/run \(ENOENT\)$/);
+});
+
+test('trainer_state.json = {}: resuming names the file and the field', () => {
+  const out = join(dir, 'damaged');
+  const cfg = config(lm({ outputDir: out, maxSteps: 2, saveSteps: 2 }));
+  assert.equal(trainformer(['train', '--config', cfg]).code, 0);
+  const ck = join(out, readdirSync(out).find((f) => f.startsWith('checkpoint-'))!);
+  writeFileSync(join(ck, 'trainer_state.json'), '{}');
+  assertErrorLine(trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4']), new RegExp(`^error: ${esc(join(ck, 'trainer_state.json'))}: field "step" is missing`));
+});
+
+test('an empty classification training file is blamed, not the validation file', () => {
+  const train = join(dir, 'empty-train.jsonl');
+  const val = join(dir, 'val.jsonl');
+  writeFileSync(train, '');
+  writeFileSync(val, '{"text": "fine", "label": "pos"}\n');
+  const r = trainformer(['train', '--config', config({ task: 'classification', outputDir: join(dir, 'cls'), data: { train, validation: val }, model: { nLayer: 1, nHead: 2, nEmbd: 8 }, maxSteps: 1 })]);
+  assertOneLineError(r, new RegExp(`^error: ${esc(train)}: no examples`));
+});
+
+test('an hf tokenizer path to a JSON that is not a tokenizer: one line naming the path', () => {
+  const notTok = join(dir, 'not-a-tokenizer.json');
+  writeFileSync(notTok, JSON.stringify({ hello: 'world' }));
+  const r = trainformer(['train', '--config', config(lm({ data: { train: text, blockSize: 8, tokenizer: { type: 'hf', path: notTok } } }))]);
+  assertOneLineError(r, new RegExp(`^error: ${esc(notTok)}: field "model" is missing; this is not a Hugging Face tokenizer\\.json$`));
+});
+
+test('seq2seq with a char tokenizer without special tokens: one line naming the tokenizer field', () => {
+  const pairs = join(dir, 'pairs.jsonl');
+  writeFileSync(pairs, Array.from({ length: 8 }, (_, i) => JSON.stringify({ src: `hello ${i}`, tgt: `bonjour ${i}` })).join('\n') + '\n');
+  mkdirSync(join(dir, 's2s'), { recursive: true });
+  const r = trainformer(['train', '--config', config({ task: 'seq2seq', outputDir: join(dir, 's2s'), data: { train: pairs, validation: pairs, tokenizer: { type: 'char', specialTokens: false } }, model: { nLayer: 1, nHead: 2, nEmbd: 8 }, maxSteps: 1 })]);
+  assertOneLineError(r, /^config error: data\.tokenizer: /);
+});

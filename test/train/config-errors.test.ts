@@ -1,0 +1,115 @@
+/**
+ * Configuration that used to be ignored in silence (issue 19) is an error naming the field, file and
+ * line: misspelled model fields (with the nearest name), a metricForBestModel no evaluation gives,
+ * a classification label outside model.numLabels; a one-class training set is a warning. Hugging
+ * Face spellings (n_embd) are aliases, applied before the unknown-field check.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, FileFormatError } from '../../src/errors.js';
+import { setLogger } from '../../src/logger.js';
+import { createTask } from '../../src/tasks/index.js';
+import { parseConfig, readConfigFile, type TrainConfigInput } from '../../src/train/config.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { assertOneLineError, trainformer } from '../cli/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tf-config-errors-'));
+const text = join(dir, 'text.txt');
+writeFileSync(text, 'a quiet line of text, repeated for training. '.repeat(60));
+const lm = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  task: 'lm', outputDir: join(dir, 'run'), data: { train: text, blockSize: 8 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 }, maxSteps: 2, disableTqdm: true, ...extra,
+});
+
+function configError(raw: unknown): string {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.message;
+  }
+  assert.fail('no ConfigError');
+}
+
+test('misspelled model fields are errors that name the nearest field', () => {
+  assert.equal(configError(lm({ model: { nLayers: 2 } })), 'model.nLayers: unknown field (did you mean model.nLayer?)');
+  assert.equal(configError(lm({ model: { nHeads: 2 } })), 'model.nHeads: unknown field (did you mean model.nHead?)');
+  assert.equal(configError(lm({ model: { numLayers: 2 } })), 'model.numLayers: unknown field (did you mean model.nLayer?)');
+  assert.equal(configError(lm({ model: { num_attention_heads: 2 } })), 'model.num_attention_heads: unknown field (did you mean model.nHead?)');
+  assert.equal(configError(lm({ model: { wibble: 2 } })), 'model.wibble: unknown field');
+  assert.equal(configError(lm({ learningrate: 1 })), 'learningrate: unknown field (did you mean learningRate?)');
+});
+
+test('a Hugging Face alias (n_embd) sets the field it spells', () => {
+  const c = parseConfig(lm({ model: { n_layer: 3, n_head: 4, n_embd: 32 } }));
+  assert.equal(c.model.nEmbd, 32);
+  assert.equal(c.model.nLayer, 3);
+  assert.equal(c.model.nHead, 4);
+});
+
+test('the CLI names the config file and the line of a misspelled field', () => {
+  const p = join(dir, 'typo.json');
+  writeFileSync(p, JSON.stringify(lm({ model: { nLayer: 1, nHeads: 2, nEmbd: 8 } }), null, 2));
+  const line = 1 + JSON.stringify(lm({ model: { nLayer: 1, nHeads: 2, nEmbd: 8 } }), null, 2).split('\n').findIndex((l) => l.includes('"nHeads"'));
+  const r = trainformer(['train', '--config', p]);
+  assertOneLineError(r, new RegExp(`^config error: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: model\\.nHeads: unknown field \\(did you mean model\\.nHead\\?\\)$`));
+});
+
+test('a metricForBestModel that no evaluation gives is an error before the first step', async () => {
+  const cfg = parseConfig(lm({ outputDir: join(dir, 'metric'), metricForBestModel: 'accuracy', earlyStoppingPatience: 2, evalSteps: 1 }));
+  const task = await createTask(cfg);
+  assert.throws(() => new Trainer({ config: cfg, task }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /^metricForBestModel: the lm task's evaluation gives no "accuracy" \(it gives loss, perplexity, lossPerChar, evalTokens\)/);
+    return true;
+  });
+  const cfg2 = parseConfig(lm({ outputDir: join(dir, 'metric2'), metricForBestModel: 'perplexty', earlyStoppingPatience: 2 }));
+  assert.throws(() => new Trainer({ config: cfg2, task }), /did you mean perplexity\?/);
+});
+
+const jsonl = (name: string, rows: [string, unknown][]): string => {
+  const p = join(dir, name);
+  writeFileSync(p, rows.map(([t, l]) => JSON.stringify({ text: t, label: l })).join('\n') + '\n');
+  return p;
+};
+const cls = (train: string, validation: string, extra: Partial<TrainConfigInput> = {}): TrainConfigInput => ({
+  task: 'classification', outputDir: join(dir, 'cls'), data: { train, validation, maxLength: 16 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 },
+  maxSteps: 2, disableTqdm: true, ...extra,
+});
+
+test('a classification label outside model.numLabels is an error naming file and line', async () => {
+  const train = jsonl('num-labels.jsonl', [['good', 0], ['bad', 1], ['odd', 2], ['fine', 0]]);
+  const val = jsonl('num-labels-val.jsonl', [['good', 0], ['bad', 1]]);
+  await assert.rejects(createTask(parseConfig(cls(train, val, { model: { nLayer: 1, nHead: 2, nEmbd: 8, numLabels: 2 } }))), (e: unknown) => {
+    assert.ok(e instanceof FileFormatError, String(e));
+    assert.equal(e.message, `${train}:3: label 2 is outside model.numLabels = 2 (labels 0..1)`);
+    return true;
+  });
+  const strTrain = jsonl('num-labels-str.jsonl', [['good', 'pos'], ['bad', 'neg'], ['meh', 'mixed']]);
+  await assert.rejects(createTask(parseConfig(cls(strTrain, val, { model: { nLayer: 1, nHead: 2, nEmbd: 8, numLabels: 2 } }))), new RegExp(`^FileFormatError: ${strTrain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: label "mixed" would be class 3; model.numLabels is 2`));
+  // Declared and met: classes 0..numLabels-1 even when one is not seen.
+  const ok = await createTask(parseConfig(cls(jsonl('num-labels-ok.jsonl', [['a', 0], ['b', 0], ['c', 1]]), val, { model: { nLayer: 1, nHead: 2, nEmbd: 8, numLabels: 3 } })));
+  assert.deepEqual((ok as unknown as { labelMap: { labels: number[] } }).labelMap.labels, [0, 1, 2]);
+});
+
+test('a one-class training set is a warning naming the file', async () => {
+  const train = jsonl('one-class.jsonl', [['good', 'pos'], ['great', 'pos'], ['fine', 'pos']]);
+  const val = jsonl('one-class-val.jsonl', [['nice', 'pos']]);
+  const warnings: string[] = [];
+  const prev = setLogger({ info: () => {}, warn: (m: string) => { warnings.push(m); } } as never);
+  try {
+    await createTask(parseConfig(cls(train, val)));
+  } finally {
+    setLogger(prev);
+  }
+  assert.ok(warnings.some((w) => w.includes(train) && /every training example has label "pos" \(one class\)/.test(w)), warnings.join('\n'));
+});
+
+test('a config file with a UTF-8 byte-order mark is read', () => {
+  const p = join(dir, 'bom.json');
+  writeFileSync(p, '\ufeff' + JSON.stringify(lm()));
+  assert.equal(readConfigFile(p).task, 'lm');
+  assert.ok(readdirSync(dir).includes('bom.json'));
+});
