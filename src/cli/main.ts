@@ -77,6 +77,15 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   // Before reading any data: a folder that cannot be created fails now, not after loading.
   ensureDir(config.outputDir, 'outputDir');
   const task = await createTask(config);
+  // The sample printed once training ends must not fail only then: a prompt the user gave is checked now.
+  const given = (raw.generation as { prompt?: unknown } | undefined)?.prompt;
+  if (task.sample && given !== undefined && task.tokenizer) {
+    try {
+      task.tokenizer.encode(config.generation.prompt);
+    } catch (e) {
+      throw locateConfigError(new ConfigError(`generation.prompt: ${JSON.stringify(config.generation.prompt).slice(0, 40)} cannot be encoded (${(e as Error).message})`, ['generation', 'prompt']), opts.config, rest);
+    }
+  }
   hooks.onTask?.(config, task);
   try {
     return { config, task, trainer: new Trainer({ config, task, resume: opts.resume ?? false, callbacks }) };
@@ -131,8 +140,14 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
     if (r.finalMetrics) out.write(`${describeMetrics(config.task, r.finalMetrics)}\n`);
     if (task.sample) {
       const g = config.generation;
-      const text = task.sample(g.prompt, { maxNewTokens: g.maxNewTokens, temperature: g.temperature, topK: g.topK, topP: g.topP });
-      out.write(`sample:\n${g.prompt}${text}\n`);
+      try {
+        const text = task.sample(g.prompt, { maxNewTokens: g.maxNewTokens, temperature: g.temperature, topK: g.topK, topP: g.topP });
+        out.write(`sample:\n${g.prompt}${text}\n`);
+      } catch (e) {
+        // The default prompt ("\n") may be outside a corpus's vocabulary: the run itself succeeded.
+        if (!(e instanceof TrainformerError)) throw e;
+        process.stderr.write(`warning: no sample: ${e.message} (set generation.prompt)\n`);
+      }
     }
     if (r.checkpoint) out.write(`checkpoint: ${rel(r.checkpoint)}\n`);
     out.write(`metrics:    ${rel(r.metricsPath)}\n`);

@@ -145,7 +145,14 @@ export function encodeClassification(
       const known = labelMap.labels.map((l) => JSON.stringify(l)).join(', ');
       throw new FileFormatError(`${data.path}:${ex.line}: label ${JSON.stringify(ex.label)} is not in the label map (known: ${known})`);
     }
-    let ids = tokenizer.encode(ex.text);
+    let ids: number[];
+    try {
+      ids = tokenizer.encode(ex.text);
+    } catch (e) {
+      // A character the tokenizer cannot encode: name the line that holds it.
+      if (e instanceof ValueError) throw new FileFormatError(`${data.path}:${ex.line}: ${e.message}`);
+      throw e;
+    }
     if (wrap) {
       if (maxLength !== undefined) ids = ids.slice(0, Math.max(0, maxLength - 2));
       ids = [tokenizer.clsId!, ...ids, tokenizer.sepId!];

@@ -33,8 +33,18 @@ export function splitText(text: string, valFraction: number): { train: string; v
 }
 
 /** Encodes a text into a token stream. @returns Int32Array [N] of ids. */
-export function encodeText(text: string, tokenizer: Tokenizer): Int32Array {
-  return Int32Array.from(tokenizer.encode(text));
+export function encodeText(text: string, tokenizer: Tokenizer, source?: string, firstLine = 1): Int32Array {
+  try {
+    return Int32Array.from(tokenizer.encode(text));
+  } catch (e) {
+    // A character the tokenizer cannot encode: name the file (and line) that holds it.
+    if (source !== undefined && e instanceof ValueError) {
+      const m = /at index (\d+)/.exec(e.message);
+      const line = m ? firstLine - 1 + text.slice(0, Number(m[1])).split('\n').length : undefined;
+      throw new FileFormatError(`${source}${line !== undefined ? `:${line}` : ''}: ${e.message}`);
+    }
+    throw e;
+  }
 }
 
 /** Train/validation token streams of one text file. */
@@ -63,5 +73,5 @@ export async function loadTextDataset(
   const text = await readTextFile(path);
   const { train, val } = splitText(text, options.valFraction ?? 0.1);
   const tok = typeof tokenizer === 'function' ? tokenizer(train, val) : tokenizer;
-  return { path, train: encodeText(train, tok), val: encodeText(val, tok), trainText: train, valText: val, tokenizer: tok };
+  return { path, train: encodeText(train, tok, path), val: encodeText(val, tok, path, train.split('\n').length), trainText: train, valText: val, tokenizer: tok };
 }

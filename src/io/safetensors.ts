@@ -448,8 +448,8 @@ function swapBytes(u8: Uint8Array, size: number): void {
  * @param tensors by name; `data` must be the typed array of the dtype (see {@link SAFE_DTYPES}).
  * @param metadata string → string; written as `__metadata__` when given.
  * @throws ValueError for an unknown dtype, a wrong array type, a bad shape entry, a BOOL element
- *   other than 0 / 1, a tensor named `__metadata__` or a non-string metadata value;
- *   ShapeError when `data.length !== product(shape)`.
+ *   other than 0 / 1, a tensor named `__metadata__`, a non-string metadata value or a header over
+ *   {@link MAX_HEADER_BYTES} (readers refuse it); ShapeError when `data.length !== product(shape)`.
  */
 export function serializeSafetensors(
   tensors: Record<string, SafeTensor>,
@@ -484,6 +484,10 @@ export function serializeSafetensors(
   }
   const json = UTF8.encode(`{${parts.join(',')}}`);
   const n = Math.ceil(json.length / 8) * 8;
+  // A file the readers (this one and the reference) refuse must not be written (issue 19).
+  if (n > MAX_HEADER_BYTES) {
+    throw new ValueError(`serializeSafetensors: the header would be ${n} bytes (${items.length} tensors${metadata ? ' and metadata' : ''}), over the ${MAX_HEADER_BYTES}-byte limit readers accept; use fewer tensors or less metadata`);
+  }
   const out = new Uint8Array(8 + n + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(n), true);
   out.set(json, 8);

@@ -1,5 +1,9 @@
-/** Kullback–Leibler divergence loss (PyTorch 1.13 `kl_div`). */
+/**
+ * Kullback–Leibler divergence loss (PyTorch 1.13 `kl_div`). Its default reduction 'mean' (kept for
+ * PyTorch parity) is not the KL divergence of a batch; as PyTorch, the first call with it warns.
+ */
 import * as T from '../tensor/index.js';
+import { log } from '../logger.js';
 import { broadcastData, checkFloat, checkReduction, floatData, fromValues, resultDtype, scalarOf } from './common.js';
 import type { FloatArray } from './common.js';
 
@@ -25,8 +29,15 @@ function xlogy(a: number, b: number): number {
  * Shapes: input, target broadcastable (normally equal); output scalar or the broadcast shape.
  * @throws ValueError for an unknown reduction; ShapeError when shapes do not broadcast.
  */
+let warnedMean = false;
+
 export function klDiv(input: T.Tensor, target: T.Tensor, options: KlDivOptions = {}): T.Tensor {
   const fn = 'klDiv';
+  if ((options.reduction ?? 'mean') === 'mean' && !warnedMean) {
+    // As PyTorch (once per process): the default divides by every element, not by the batch.
+    warnedMean = true;
+    log.warn("warning: klDiv: reduction 'mean' divides the summed divergence by every element (batch x classes), so it is not the KL divergence; use 'batchmean' (the sum divided by the batch size), as PyTorch advises");
+  }
   checkFloat(fn, 'input', input);
   checkFloat(fn, 'target', target);
   const reduction = checkReduction(fn, options.reduction ?? 'mean', ['none', 'mean', 'sum', 'batchmean'] as const);

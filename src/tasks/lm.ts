@@ -74,13 +74,13 @@ export class LmTask implements Task<LmBatch> {
     const build = (texts: string[]): Tokenizer => options.tokenizer ?? buildTokenizer(d.tokenizer, texts, d.train);
     if (d.validation && options.noTrainData && options.tokenizer) {
       const valText = await readTextFile(d.validation);
-      return new LmTask(config, options.tokenizer, new Int32Array(0), encodeText(valText, options.tokenizer), valText.length);
+      return new LmTask(config, options.tokenizer, new Int32Array(0), encodeText(valText, options.tokenizer, d.validation), valText.length);
     }
     if (d.validation) {
       const [trainText, valText] = await Promise.all([readTextFile(d.train), readTextFile(d.validation)]);
       if (trainText === '') throw new ConfigError(`data.train: ${d.train} holds no training text`, ['data', 'train']);
       const tok = build([trainText, valText]);
-      return new LmTask(config, tok, encodeText(trainText, tok), encodeText(valText, tok), valText.length);
+      return new LmTask(config, tok, encodeText(trainText, tok, d.train), encodeText(valText, tok, d.validation), valText.length);
     }
     // Vocabulary from the whole file, as nanoGPT's shakespeare_char does (the split only cuts the text).
     if ((await readTextFile(d.train)) === '') throw new ConfigError(`data.train: ${d.train} holds no training text`, ['data', 'train']);
@@ -107,12 +107,6 @@ export class LmTask implements Task<LmBatch> {
       throw new ConfigError(this.train.length === 0
         ? `data.train: ${d.train} holds no training text${d.validation ? '' : ` (after the last data.valFraction = ${d.valFraction} was held out)`}`
         : `data.train: the training text of ${d.train} has ${this.train.length} tokens; data.blockSize ${Tn} needs at least ${Tn + 1}`, ['data', 'train']);
-    }
-    // The sample printed once training ends must not fail only then.
-    try {
-      this.tokenizer.encode(this.config.generation.prompt);
-    } catch (e) {
-      throw new ConfigError(`generation.prompt: ${JSON.stringify(this.config.generation.prompt)} cannot be encoded (${(e as Error).message}); use text the tokenizer knows`, ['generation', 'prompt']);
     }
     const field = d.validation ? 'data.validation' : 'data.valFraction';
     const source = d.validation ? d.validation : `the last ${d.valFraction} of ${d.train}`;

@@ -78,7 +78,7 @@ test('trainer_state.json = {}: resuming names the file and the field', () => {
   assert.equal(trainformer(['train', '--config', cfg]).code, 0);
   const ck = join(out, readdirSync(out).find((f) => f.startsWith('checkpoint-'))!);
   writeFileSync(join(ck, 'trainer_state.json'), '{}');
-  assertErrorLine(trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4']), new RegExp(`^error: ${esc(join(ck, 'trainer_state.json'))}: field "step" is missing`));
+  assertErrorLine(trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4']), new RegExp(`^error: ${esc(join(ck, 'trainer_state.json'))}: global_step is missing or not an integer$`));
 });
 
 test('an empty classification training file is blamed, not the validation file', () => {
@@ -103,4 +103,16 @@ test('seq2seq with a char tokenizer without special tokens: one line naming the 
   mkdirSync(join(dir, 's2s'), { recursive: true });
   const r = trainformer(['train', '--config', config({ task: 'seq2seq', outputDir: join(dir, 's2s'), data: { train: pairs, validation: pairs, tokenizer: { type: 'char', specialTokens: false } }, model: { nLayer: 1, nHead: 2, nEmbd: 8 }, maxSteps: 1 })]);
   assertOneLineError(r, /^config error: data\.tokenizer: /);
+});
+
+test('generation.prompt: one the tokenizer cannot encode fails before training; the default one only skips the sample', () => {
+  const flat = join(dir, 'no-newline.txt');
+  writeFileSync(flat, 'abc abc abc '.repeat(40));
+  const bad = trainformer(['train', '--config', config(lm({ data: { train: flat, blockSize: 8 }, generation: { prompt: 'xyz' } }))]);
+  assertErrorLine(bad, /^config error: \S+:1: generation\.prompt: "xyz" cannot be encoded \(char tokenizer: character "x"/);
+  assert.ok(!bad.stderr.includes('training 3 steps'), 'it failed before training');
+  const ok = trainformer(['train', '--config', config(lm({ data: { train: flat, blockSize: 8 } }))]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /warning: no sample: char tokenizer: character "\\n"/);
+  assert.match(ok.stdout, /trained 3 steps/);
 });

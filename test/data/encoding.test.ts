@@ -71,3 +71,13 @@ test('valid UTF-8 JSONL, with a byte-order mark and astral characters, reads unc
   const r = await readJsonl(p, parse);
   assert.deepEqual(r.records, ['caf\u00e9 na\u00efve', 'second \u00e9t\u00e9', '\u{1F600}\u{1F1EB}\u{1F1F7}']);
 });
+
+test('a character the tokenizer cannot encode names the file and line that hold it', async () => {
+  const { CharTokenizer, LabelMap, encodeClassification } = await import('../../src/data/index.js');
+  const { encodeText } = await import('../../src/data/text.js');
+  const tok = CharTokenizer.fromCorpus(['ab\n']);
+  assert.throws(() => encodeText('ab\nba\nax', tok, 'corpus.txt'), (e: unknown) => e instanceof FileFormatError && /^corpus\.txt:3: char tokenizer: character "x"/.test(e.message));
+  assert.throws(() => encodeText('x', tok, 'val.txt', 10), /val\.txt:10: /);
+  const data = { path: 'train.jsonl', skipped: 0, examples: [{ text: 'ab', label: 'p', line: 1 }, { text: 'bz', label: 'p', line: 4 }] };
+  assert.throws(() => encodeClassification(data, tok, new LabelMap(['p'])), (e: unknown) => e instanceof FileFormatError && /^train\.jsonl:4: char tokenizer: character "z"/.test(e.message));
+});
