@@ -1,5 +1,6 @@
 /**
- * A task rebuilt from a checkpoint folder (its config.json with overrides, tokenizer.json,
+ * A task rebuilt from a checkpoint folder (its trainformer_config.json with overrides,
+ * trainformer_tokenizer.json — config.json / tokenizer.json in runs from before the rename —,
  * labels.json and model.safetensors), in eval mode — what `eval`, `predict` and `generate` start from.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { LabelMap, readTokenizerFile } from '../data/index.js';
 import { createTask, type CreateTaskOptions, type Task } from '../tasks/index.js';
 import { copyInto, latestCheckpoint } from '../train/checkpoint.js';
 import { readSafetensorsFile } from '../io/safetensors.js';
+import { RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, runFilePath } from '../train/run-files.js';
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { applyOverrides } from './args.js';
 
@@ -29,7 +31,7 @@ export function resolveCheckpoint(path: string): string {
  */
 export async function taskFromCheckpoint(path: string, overrides: [string, unknown][], opts: CreateTaskOptions & { evalData?: string }): Promise<{ task: Task; config: TrainConfig; dir: string }> {
   const dir = resolveCheckpoint(path);
-  const raw = readConfigFile(join(dir, 'config.json'));
+  const raw = readConfigFile(runFilePath(dir, RUN_CONFIG_FILE));
   if (opts.evalData !== undefined) {
     if (!existsSync(opts.evalData)) throw new FileFormatError(`${opts.evalData}: no such file (--data)`);
     const data: Record<string, unknown> = { ...((raw.data ?? {}) as Record<string, unknown>), validation: resolve(opts.evalData) };
@@ -37,7 +39,7 @@ export async function taskFromCheckpoint(path: string, overrides: [string, unkno
     raw.data = data;
   }
   const config = parseConfig(applyOverrides(raw, overrides));
-  const tokenizer = readTokenizerFile(join(dir, 'tokenizer.json'));
+  const tokenizer = readTokenizerFile(runFilePath(dir, RUN_TOKENIZER_FILE));
   const labelsPath = join(dir, 'labels.json');
   const labelMap = existsSync(labelsPath) ? readLabelMap(labelsPath) : undefined;
   const task = await createTask(config, { ...opts, tokenizer, labelMap });

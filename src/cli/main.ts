@@ -6,6 +6,7 @@
  *   trainformer eval <run-or-checkpoint> [--data <file.jsonl>] [--output <metrics.json>] [--<field> <value> …]
  *   trainformer generate <run-or-checkpoint> [--prompt <text>] [--maxNewTokens n] [--temperature t] [--topK k] [--topP p] [--seed s]
  *   trainformer predict <run-or-checkpoint> (--text <text> | --file <file.jsonl> | --question <q> --context <c>)
+ *   trainformer export <run-or-checkpoint> --format hf <dir>
  *   trainformer report <run-dir>
  *   trainformer score --metrics bleu,chrf --ref ref.txt [--ref ref2.txt …] [--lowercase] [--tokenize 13a|none] [--json] < hyp.txt
  *   trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200] [--rule minimum] [--<field> <value> …]
@@ -31,13 +32,14 @@ import { setLogger } from '../logger.js';
 import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distributed/index.js';
 import { ensureDir } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
-import { applyOverrides, parseOverrides } from './args.js';
+import { parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
 import { loadRawConfig, locateConfigError } from './config-file.js';
 import { formatFieldReference } from './config-help.js';
 import { scoreCommand, type ScoreFlags } from './score.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
 import { numFlag, predictCommand, type PredictFlags } from './predict.js';
+import { exportCommand, type ExportFlags } from './export.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
@@ -298,6 +300,12 @@ export function buildProgram(): Command {
     .option('--tokenize <tok>', 'BLEU tokenisation: 13a (default) or none')
     .option('--json', 'print a JSON array')
     .action((f: ScoreFlags) => scoreCommand(f));
+  program.command('export')
+    .description('write a run (its final model, else the latest checkpoint) in another format: hf = a Hugging Face GPT-2 folder')
+    .argument('<run>', 'run folder or checkpoint-<step> folder of an lm run')
+    .argument('<dir>', 'folder to write')
+    .option('--format <format>', 'hf (default)')
+    .action((run: string, dir: string, f: ExportFlags) => exportCommand(run, dir, f));
   program.command('report')
     .description('write report.html and loss.svg for a run folder')
     .argument('<run-dir>')

@@ -15,7 +15,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
+import { ConfigError, FileFormatError, TrainformerError, ValueError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { type SafeTensor, readSafetensorsFile, toFloat32, writeSafetensorsFile } from '../io/safetensors.js';
 import { StateDictError } from '../nn/module.js';
@@ -162,15 +162,19 @@ export function hfConfigFromGPT(c: ResolvedGPTConfig, base: Record<string, unkno
  * Saves a GPT as a HF GPT-2 folder: `config.json` and `model.safetensors` (F32, keys prefixed
  * `transformer.` as GPT2LMHeadModel's, Conv1D weights [in, out], `lm_head.weight` only when untied,
  * metadata `{format: 'pt'}`). Creates `dir` if needed; files are written atomically.
- * @throws ConfigError when the model cannot be expressed as GPT-2 (see hfConfigFromGPT).
+ * `configFields` are added to config.json (token ids: `bos_token_id`, `eos_token_id`, ...).
+ * @throws ConfigError when the model cannot be expressed as GPT-2 (see hfConfigFromGPT); ValueError
+ *   naming the tensor when a weight is not finite (nothing is written then).
  */
-export function saveHFGPT2(model: GPT, dir: string): void {
-  const cfg = hfConfigFromGPT(model.config, loadedConfigs.get(model) ?? {});
+export function saveHFGPT2(model: GPT, dir: string, configFields: Record<string, unknown> = {}): void {
+  const cfg = { ...hfConfigFromGPT(model.config, loadedConfigs.get(model) ?? {}), ...configFields };
   const tensors: Record<string, SafeTensor> = {};
   for (const [name, t] of Object.entries(model.stateDict())) {
     const src = t.contiguous().data();
     let shape = [...t.shape];
     let data: Float32Array = Float32Array.from(src);
+    const bad = data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new ValueError(`saveHFGPT2: weight '${name}' has a non-finite value (${data[bad]}) at flat index ${bad}; nothing written`);
     if (CONV1D.test(name)) {
       const [r, c] = shape;
       data = transpose2d(src, r, c);

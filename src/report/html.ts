@@ -77,7 +77,7 @@ export function renderPage(p: PageInput): string {
   const configPart = p.config.error
     ? `<p>${escapeHtml(p.config.error)}</p>`
     : !p.config.found
-      ? '<p>No config.json in the run directory.</p>'
+      ? '<p>No trainformer_config.json in the run directory.</p>'
       : table(p.config.rows, 'config');
   const drawCall = `(${drawReport.toString()})(uPlot, JSON.parse(document.getElementById(${JSON.stringify(DATA_ELEMENT_ID)}).textContent), document.getElementById("charts"));`;
   return `<!DOCTYPE html>
@@ -100,7 +100,7 @@ ${inlineStyleSource(p.library.css)}</style>
 ${notesSection(p.notes, p.issues)}
 <h2>Summary</h2>
 ${table(p.summary, 'summary')}
-<details${p.config.rows.length <= 40 ? ' open' : ''}><summary>Configuration (config.json)</summary>
+<details${p.config.rows.length <= 40 ? ' open' : ''}><summary>Configuration (trainformer_config.json)</summary>
 ${configPart}
 </details>
 <h2>Charts</h2>

@@ -1,6 +1,6 @@
 /**
  * The run report (issues 7 and 8): reads a run directory's metrics.jsonl, lr_find.jsonl and
- * config.json and writes `report.html` (one self-contained page, charts by an inlined uPlot) and
+ * trainformer_config.json and writes `report.html` (one self-contained page, charts by an inlined uPlot) and
  * `loss.svg` (the loss curves, a static SVG written in Node).
  *
  * Usage:
@@ -8,6 +8,7 @@
  *   const { html, svg } = await writeReport('runs/shakespeare-char');   // paths of the files written
  */
 import { stat } from 'node:fs/promises';
+import { RUN_CONFIG_FILE, runFilePath } from '../train/run-files.js';
 import { basename, join, resolve } from 'node:path';
 import { FileFormatError } from '../errors.js';
 import { loadChartLibrary } from './assets.js';
@@ -66,7 +67,7 @@ function buildNotes(m: ParsedMetrics, lf: ParsedLrFind, c: ParsedConfig): string
   }
   if (lf.malformedCount > 0) notes.push(`${lf.malformedCount} malformed line${lf.malformedCount === 1 ? '' : 's'} in lr_find.jsonl ${lf.malformedCount === 1 ? 'was' : 'were'} skipped.`);
   if (c.error) notes.push(c.error);
-  else if (!c.found) notes.push('No config.json in the run directory.');
+  else if (!c.found) notes.push(`No ${RUN_CONFIG_FILE} in the run directory.`);
   return notes;
 }
 
@@ -88,7 +89,7 @@ export async function buildReport(runDir: string, opts: ReportOptions = {}): Pro
   const [metrics, lrFind, config, library] = await Promise.all([
     parseMetrics(join(dir, 'metrics.jsonl')),
     parseLrFind(join(dir, 'lr_find.jsonl')),
-    readConfig(join(dir, 'config.json')),
+    readConfig(runFilePath(dir, RUN_CONFIG_FILE)),
     loadChartLibrary(),
   ]);
   if (!metrics.found && !lrFind.found) throw new FileFormatError(`report: ${dir} holds neither metrics.jsonl nor lr_find.jsonl`);

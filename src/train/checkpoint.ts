@@ -1,7 +1,7 @@
 /**
  * Checkpoint folders (DESIGN.md "Training"): `<outputDir>/checkpoint-<step>/` holding
- * `model.safetensors`, `optimizer.safetensors`, `trainer_state.json`, `config.json` and the task's
- * artifacts (tokenizer.json, labels.json). A checkpoint is written into a temporary sibling folder,
+ * `model.safetensors`, `optimizer.safetensors`, `trainer_state.json`, `trainformer_config.json` and the
+ * task's artifacts (trainformer_tokenizer.json, labels.json; names in run-files.ts, earlier names read too). A checkpoint is written into a temporary sibling folder,
  * every file fsynced, and then renamed into place, so a crash (even `kill -9`) leaves either the whole
  * checkpoint or none: a folder named `checkpoint-<step>` is always complete.
  */
@@ -11,6 +11,7 @@ import { FileFormatError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/index.js';
 import { ensureDir } from '../io/ensure-dir.js';
+import { LEGACY_RUN_FILES, RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, artifactFileName, runFilePath } from './run-files.js';
 
 export const CHECKPOINT_PREFIX = 'checkpoint-';
 const CHECKPOINT_RE = /^checkpoint-(\d+)$/;
@@ -28,7 +29,7 @@ export interface CheckpointContents {
   /** JSON: step, RNG states, data position, scheduler state, loss scale, log history. */
   trainerState: Record<string, unknown>;
   config: unknown;
-  /** Extra JSON files by name (tokenizer.json, labels.json). */
+  /** Extra JSON files by the task's names (tokenizer.json — saved as trainformer_tokenizer.json —, labels.json). */
   artifacts: Record<string, unknown>;
 }
 
@@ -66,8 +67,8 @@ export function saveCheckpoint(outputDir: string, step: number, c: CheckpointCon
   writeSafetensorsFile(join(tmp, 'model.safetensors'), c.model, { format: 'pt' });
   writeSafetensorsFile(join(tmp, 'optimizer.safetensors'), c.optimizer);
   writeSynced(join(tmp, 'trainer_state.json'), JSON.stringify(c.trainerState));
-  writeSynced(join(tmp, 'config.json'), JSON.stringify(c.config, null, 2));
-  for (const [name, json] of Object.entries(c.artifacts)) writeSynced(join(tmp, name), JSON.stringify(json));
+  writeSynced(join(tmp, RUN_CONFIG_FILE), JSON.stringify(c.config, null, 2));
+  for (const [name, json] of Object.entries(c.artifacts)) writeSynced(join(tmp, artifactFileName(name)), JSON.stringify(json));
   syncDir(tmp);
   if (fs.existsSync(final)) {
     // Move the old one aside first: rename cannot replace a non-empty folder.
@@ -141,7 +142,7 @@ export function pruneCheckpoints(outputDir: string, limit: number | null, keep: 
 export function loadCheckpoint(dir: string): CheckpointContents {
   if (!fs.existsSync(dir)) throw new FileFormatError(`${dir}: checkpoint folder does not exist`);
   const readJson = (name: string): unknown => {
-    const p = join(dir, name);
+    const p = runFilePath(dir, name);
     let text: string;
     try { text = fs.readFileSync(p, 'utf8'); } catch (e) {
       throw new FileFormatError(`${p}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
@@ -149,15 +150,17 @@ export function loadCheckpoint(dir: string): CheckpointContents {
     try { return JSON.parse(text); } catch (e) { throw new FileFormatError(`${p}: invalid JSON (${(e as Error).message})`); }
   };
   const artifacts: Record<string, unknown> = {};
+  const config = fs.existsSync(join(dir, RUN_CONFIG_FILE)) ? RUN_CONFIG_FILE : LEGACY_RUN_FILES[RUN_CONFIG_FILE];
   for (const n of fs.readdirSync(dir)) {
-    if (n.endsWith('.json') && n !== 'trainer_state.json' && n !== 'config.json') artifacts[n] = readJson(n);
+    // Keyed by the task's artifact names (tokenizer.json), whichever name the file has on disk.
+    if (n.endsWith('.json') && n !== 'trainer_state.json' && n !== config) artifacts[n === RUN_TOKENIZER_FILE ? 'tokenizer.json' : n] = readJson(n);
   }
   const opt = join(dir, 'optimizer.safetensors');
   return {
     model: readSafetensorsFile(join(dir, 'model.safetensors')).tensors,
     optimizer: fs.existsSync(opt) ? readSafetensorsFile(opt).tensors : {},
     trainerState: readJson('trainer_state.json') as Record<string, unknown>,
-    config: readJson('config.json'),
+    config: readJson(RUN_CONFIG_FILE),
     artifacts,
   };
 }

@@ -15,6 +15,7 @@ import { ConfigError } from '../errors.js';
 import { ensureDir } from '../io/ensure-dir.js';
 import { log } from '../logger.js';
 import { latestCheckpoint, removeStaleTemporaries } from './checkpoint.js';
+import { RUN_CONFIG_FILE, artifactFileName } from './run-files.js';
 
 /**
  * Prepares `outputDir` (created; temporaries of interrupted saves removed) and applies the policy.
@@ -44,8 +45,8 @@ export function resumeCheckpoint(outputDir: string, resume: boolean | string | u
   return typeof resume === 'string' ? resume : resume ? latestCheckpoint(outputDir) : null;
 }
 
-/** Writes the run's config.json and the task's artifacts (tokenizer.json, labels.json) into outputDir. */
+/** Writes the run's trainformer_config.json and the task's artifacts (trainformer_tokenizer.json, labels.json) into outputDir. */
 export function writeRunFiles(outputDir: string, config: unknown, artifacts: Record<string, unknown>): void {
-  fs.writeFileSync(join(outputDir, 'config.json'), JSON.stringify(config, null, 2));
-  for (const [name, json] of Object.entries(artifacts)) fs.writeFileSync(join(outputDir, name), JSON.stringify(json));
+  fs.writeFileSync(join(outputDir, RUN_CONFIG_FILE), JSON.stringify(config, null, 2));
+  for (const [name, json] of Object.entries(artifacts)) fs.writeFileSync(join(outputDir, artifactFileName(name)), JSON.stringify(json));
 }

@@ -40,7 +40,7 @@ test('data paths resolve against the config file, from any working directory; sn
   const r = trainformer(elsewhere, 'train', '--config', join(project, 'configs', 'run.json'), '--output-dir', 'out', '--max_steps', '3', '--disable-tqdm', 'true');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^trained 3 steps/m);
-  const saved = JSON.parse(readFileSync(join(elsewhere, 'out', 'config.json'), 'utf8')) as { data: { train: string; blockSize: number }; maxSteps: number; model: { nEmbd: number } };
+  const saved = JSON.parse(readFileSync(join(elsewhere, 'out', 'trainformer_config.json'), 'utf8')) as { data: { train: string; blockSize: number }; maxSteps: number; model: { nEmbd: number } };
   assert.equal(saved.data.train, join(project, 'configs', 'data', 'tiny.txt'), 'stored absolute, so eval from the checkpoint finds it');
   assert.equal(saved.data.blockSize, 8);
   assert.equal(saved.model.nEmbd, 16);
@@ -58,7 +58,7 @@ test('--training-args reads a Hugging Face training_args.json and names the fiel
   const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
   assert.equal(warnings.length, 1, r.stderr);
   assert.match(warnings[0]!, /3 fields trainformer does not have, ignored: report_to, push_to_hub, tf32$/);
-  const saved = JSON.parse(readFileSync(join(dir, 'hf-out', 'config.json'), 'utf8')) as { learningRate: number; maxSteps: number; seed: number; fp16: boolean };
+  const saved = JSON.parse(readFileSync(join(dir, 'hf-out', 'trainformer_config.json'), 'utf8')) as { learningRate: number; maxSteps: number; seed: number; fp16: boolean };
   assert.deepEqual([saved.learningRate, saved.maxSteps, saved.seed, saved.fp16], [0.02, 2, 3, false]);
 });
 

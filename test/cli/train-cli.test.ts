@@ -98,9 +98,11 @@ test('train end to end: validation loss, sample, checkpoint, metrics and report 
   assert.match(r.stderr, /^step 2\/6 \| loss \d+\.\d+ \| lr [\d.e-]+ \| \d+ tok\/s \| \d+s$/m);
   assert.ok(!r.stderr.includes('\x1b['), 'control codes in non-TTY output');
   const run = lmConfig.outputDir;
-  for (const f of ['metrics.jsonl', 'report.html', 'loss.svg', 'config.json', 'checkpoint-6/model.safetensors', 'checkpoint-6/optimizer.safetensors', 'checkpoint-6/trainer_state.json', 'checkpoint-6/config.json', 'checkpoint-6/tokenizer.json']) {
+  for (const f of ['metrics.jsonl', 'report.html', 'loss.svg', 'trainformer_config.json', 'checkpoint-6/model.safetensors', 'checkpoint-6/optimizer.safetensors', 'checkpoint-6/trainer_state.json', 'checkpoint-6/trainformer_config.json', 'checkpoint-6/trainformer_tokenizer.json']) {
     assert.ok(existsSync(join(run, f)), `${f} missing`);
   }
+  // trainformer's own files do not take Hugging Face's names (export --format hf writes those).
+  for (const f of ['config.json', 'tokenizer.json', 'checkpoint-6/config.json', 'checkpoint-6/tokenizer.json']) assert.ok(!existsSync(join(run, f)), `${f} written`);
   // Scaling is off in the CLI (no fp16 yet): the GradScaler's value, 1, on every train line and in the checkpoint.
   const train = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.split === 'train');
   assert.ok(train.length >= 3 && train.every((l) => l.lossScale === 1), 'lossScale of the train lines');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileFormatError } from '../../src/errors.js';
@@ -20,11 +20,19 @@ test('save, list, load: values bit for bit, artifacts and state kept', () => {
   assert.deepEqual(Array.from(c.model.w.data as Float32Array), Array.from(new Float32Array([5, 5.5, -5, 1e-30])));
   assert.deepEqual(c.trainerState, { step: 5 });
   assert.deepEqual(c.artifacts, { 'tokenizer.json': { kind: 'char' } });
+  // On disk under trainformer's names, not Hugging Face's.
+  assert.deepEqual(readdirSync(p).sort(), ['model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'trainformer_config.json', 'trainformer_tokenizer.json']);
   const target = T.zeros([2, 2]);
   copyInto([['w', target]], c.model, 'x');
   assert.deepEqual(target.toArray(), Array.from(new Float32Array([5, 5.5, -5, 1e-30])));
   assert.throws(() => copyInto([['v', target]], c.model, 'ck'), /ck: tensor "v" is missing/);
   assert.throws(() => copyInto([['w', T.zeros([4])]], c.model, 'ck'), /ck: tensor "w" has shape \[2, 2\], the model needs \[4\]/);
+  // A checkpoint from before the rename (config.json, tokenizer.json) reads the same.
+  renameSync(join(p, 'trainformer_config.json'), join(p, 'config.json'));
+  renameSync(join(p, 'trainformer_tokenizer.json'), join(p, 'tokenizer.json'));
+  const old = loadCheckpoint(p);
+  assert.deepEqual(old.config, { a: 1 });
+  assert.deepEqual(old.artifacts, { 'tokenizer.json': { kind: 'char' } });
   // Saving the same step again replaces it.
   saveCheckpoint(dir, 5, contents(6));
   assert.deepEqual(loadCheckpoint(p).trainerState, { step: 6 });

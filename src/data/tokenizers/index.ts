@@ -14,6 +14,7 @@ export { CharTokenizer, type CharTokenizerOptions } from './char.js';
 export { Gpt2Tokenizer, GPT2_EOT_ID, type Gpt2TokenizerOptions } from './gpt2.js';
 export { HfTokenizer } from './hf.js';
 export { trainBpeTokenizer, trainBpeTokenizerJson, BPE_SPECIAL_TOKENS, type BpeTrainOptions } from './bpe.js';
+export { byteLevelAlphabet, gpt2VocabAndMerges, hfTokenizerConfig, hfTokenizerJson } from './hf-json.js';
 export { WordTokenizer, splitWords, type WordTokenizerOptions } from './word.js';
 export { StreamDecoder } from './stream-decoder.js';
 

@@ -1,0 +1,52 @@
+/**
+ * `trainformer export <run> --format hf <dir>`: a GPT run (its final model, or latest checkpoint) as
+ * a Hugging Face GPT-2 folder — `config.json` (GPT2Config keys), `model.safetensors` (GPT2LMHeadModel's
+ * tensor names, Conv1D weights [in, out]), `tokenizer.json` (the `tokenizers` format),
+ * `tokenizer_config.json` and `generation_config.json` — that `GPT2LMHeadModel.from_pretrained` and
+ * `AutoTokenizer.from_pretrained` load, and that `model: { fromPretrained }` reads back.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { hfTokenizerConfig, hfTokenizerJson, type Tokenizer } from '../data/index.js';
+import { GPT } from '../models/gpt.js';
+import { saveHFGPT2 } from '../models/hf-gpt2.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { taskFromCheckpoint } from './checkpoint-task.js';
+
+export interface ExportFlags { format?: string }
+
+/** Writes tokenizer.json and tokenizer_config.json for `tokenizer` into `dir`. */
+export function writeHFTokenizer(tokenizer: Tokenizer, dir: string, modelMaxLength: number): void {
+  mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(join(dir, 'tokenizer.json'), hfTokenizerJson(tokenizer));
+  writeJsonAtomic(join(dir, 'tokenizer_config.json'), hfTokenizerConfig(tokenizer, modelMaxLength));
+}
+
+/**
+ * Writes a GPT and its tokenizer as a Hugging Face GPT-2 folder (see the file comment).
+ * @throws ConfigError when the model has no GPT-2 form; ValueError for a tokenizer without a
+ *   tokenizer.json form or non-finite weights.
+ */
+export function exportHFFolder(model: GPT, tokenizer: Tokenizer, dir: string): void {
+  // The tokenizer first: a tokenizer with no HF form fails before any file is written.
+  const tokJson = hfTokenizerJson(tokenizer);
+  const ids = { bos_token_id: tokenizer.bosId ?? null, eos_token_id: tokenizer.eosId ?? null };
+  saveHFGPT2(model, dir, ids);
+  writeJsonAtomic(join(dir, 'tokenizer.json'), tokJson);
+  writeJsonAtomic(join(dir, 'tokenizer_config.json'), hfTokenizerConfig(tokenizer, model.config.blockSize));
+  writeJsonAtomic(join(dir, 'generation_config.json'), { _from_model_config: true, ...ids });
+}
+
+/** The `export` command. */
+export async function exportCommand(run: string, dir: string, f: ExportFlags): Promise<void> {
+  const format = f.format ?? 'hf';
+  if (format !== 'hf') throw new ConfigError(`--format: expected hf, got ${JSON.stringify(format)}`);
+  const { task, config, dir: from } = await taskFromCheckpoint(run, [], { noData: true });
+  if (config.task !== 'lm' || !(task.model instanceof GPT) || !task.tokenizer) {
+    throw new ConfigError(`export: --format ${format} supports lm (GPT) runs; ${from} is a ${config.task} run`);
+  }
+  exportHFFolder(task.model, task.tokenizer, dir);
+  const r = relative(process.cwd(), dir);
+  process.stdout.write(`exported ${from} (${format}) → ${r.startsWith('..') ? dir : r}\n`);
+}
