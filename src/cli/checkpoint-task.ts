@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FileFormatError } from '../errors.js';
+import { ConfigError, FileFormatError } from '../errors.js';
 import { LabelMap, readTokenizerFile } from '../data/index.js';
 import { createTask, type CreateTaskOptions, type Task } from '../tasks/index.js';
 import { copyInto, latestCheckpoint } from '../train/checkpoint.js';
@@ -23,13 +23,15 @@ export function resolveCheckpoint(path: string): string {
   return latest;
 }
 
-/** Rebuilds a task from a checkpoint: its config (plus overrides), tokenizer, labels and weights. */
 /**
+ * Rebuilds a task from a checkpoint: its config (plus overrides), tokenizer, labels and weights; or,
+ * for a Hugging Face GPT-2 folder, an lm task with `model.fromPretrained` = that folder.
  * @param opts.evalData a file to evaluate instead of the checkpoint's validation data (all of it:
  *   data.limit is dropped).
  * @throws FileFormatError naming a missing or malformed file of the checkpoint or the data.
  */
 export async function taskFromCheckpoint(path: string, overrides: [string, unknown][], opts: CreateTaskOptions & { evalData?: string }): Promise<{ task: Task; config: TrainConfig; dir: string }> {
+  if (isPretrainedFolder(path)) return taskFromPretrained(path, overrides, opts);
   const dir = resolveCheckpoint(path);
   const raw = readConfigFile(runFilePath(dir, RUN_CONFIG_FILE));
   if (opts.evalData !== undefined) {
@@ -42,11 +44,48 @@ export async function taskFromCheckpoint(path: string, overrides: [string, unkno
   const tokenizer = readTokenizerFile(runFilePath(dir, RUN_TOKENIZER_FILE));
   const labelsPath = join(dir, 'labels.json');
   const labelMap = existsSync(labelsPath) ? readLabelMap(labelsPath) : undefined;
-  const task = await createTask(config, { ...opts, tokenizer, labelMap });
+  const task = await createTask(config, { ...opts, tokenizer, labelMap, weightsFollow: true });
   const model = task.model as unknown as { stateDict(): Record<string, import('../tensor/index.js').Tensor> };
   copyInto(Object.entries(model.stateDict()), readSafetensorsFile(join(dir, 'model.safetensors')).tensors, join(dir, 'model.safetensors'));
   task.model.eval();
   return { task, config, dir };
+}
+
+/**
+ * Whether `path` is a Hugging Face model folder: a config.json with `model_type` (or GPT-2's `n_embd`)
+ * and no trainformer_config.json (a run from before the rename has a config.json with `task`).
+ */
+export function isPretrainedFolder(path: string): boolean {
+  if (existsSync(join(path, RUN_CONFIG_FILE))) return false;
+  const cfg = join(path, 'config.json');
+  if (!existsSync(cfg)) return false;
+  try {
+    const j = JSON.parse(readFileSync(cfg, 'utf8')) as Record<string, unknown>;
+    return typeof j === 'object' && j !== null && j.task === undefined && (j.model_type !== undefined || j.n_embd !== undefined);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An lm task on a Hugging Face GPT-2 folder (its weights and tokenizer), for `generate`, `eval --data`
+ * and `predict`; overrides set other fields (`--data.blockSize 128`).
+ * @throws ConfigError when eval has no --data, or the folder is not a GPT-2 layout (one line).
+ */
+async function taskFromPretrained(path: string, overrides: [string, unknown][], opts: CreateTaskOptions & { evalData?: string }): Promise<{ task: Task; config: TrainConfig; dir: string }> {
+  let data: Record<string, unknown>;
+  if (opts.evalData !== undefined) {
+    if (!existsSync(opts.evalData)) throw new FileFormatError(`${opts.evalData}: no such file (--data)`);
+    data = { train: resolve(opts.evalData), validation: resolve(opts.evalData) };
+  } else if (opts.noData) {
+    data = { train: '(none)' };
+  } else {
+    throw new ConfigError(`${path}: a Hugging Face model folder has no validation data; give --data <text file>`);
+  }
+  const config = parseConfig(applyOverrides({ task: 'lm', model: { fromPretrained: resolve(path) }, data }, overrides));
+  const task = await createTask(config, { noData: opts.noData, noTrainData: opts.noTrainData });
+  task.model.eval();
+  return { task, config, dir: path };
 }
 
 /** A checkpoint's labels.json. @throws FileFormatError naming the path when it is not a label map. */

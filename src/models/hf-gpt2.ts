@@ -84,38 +84,89 @@ export function gpt2StateFromHF(tensors: Record<string, SafeTensor>, config: Res
   return { state, ignored };
 }
 
-/**
- * Loads a Hugging Face GPT-2 folder (`config.json` + `model.safetensors`) into a GPT, in eval mode
- * (as `from_pretrained`). Every weight must be present with the configured shape.
- * @throws FileFormatError for missing or unreadable files (path in the message); ConfigError for bad
- *   config fields; StateDictError listing missing / unexpected keys and shape mismatches.
- */
-export function loadHFGPT2(dir: string): GPT {
+/** Reads and checks a folder's config.json as GPT-2. @throws FileFormatError / ConfigError naming the file. */
+export function readHFGPT2Config(dir: string): { json: Record<string, unknown>; config: ResolvedGPTConfig } {
   const cfgPath = path.join(dir, 'config.json');
-  const stPath = path.join(dir, 'model.safetensors');
+  if (!existsSync(dir)) throw new FileFormatError(`${dir}: no such folder`);
   if (!existsSync(cfgPath)) throw new FileFormatError(`${cfgPath}: not found (a GPT-2 folder needs config.json and model.safetensors)`);
-  if (!existsSync(stPath)) throw new FileFormatError(`${stPath}: not found (only the safetensors format is read)`);
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new FileFormatError(`${cfgPath}: invalid JSON (${(e as Error).message})`);
   }
-  let config: ResolvedGPTConfig;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${cfgPath}: not a JSON object`);
+  if (json.model_type === undefined && json.n_embd === undefined) {
+    throw new ConfigError(`${cfgPath}: not a Hugging Face GPT-2 config (no model_type; a trainformer run's config is trainformer_config.json)`);
+  }
+  if (json.model_type !== undefined && json.model_type !== 'gpt2') {
+    throw new ConfigError(`${cfgPath}: model_type is ${JSON.stringify(json.model_type)}; only GPT-2 layouts (model_type "gpt2") are read`);
+  }
   try {
-    config = gptConfigFromHF(json);
+    return { json, config: gptConfigFromHF(json) };
   } catch (e) {
     if (e instanceof TrainformerError) throw new ConfigError(`${cfgPath}: ${e.message}`);
     throw e;
   }
-  const { tensors } = readSafetensorsFile(stPath);
-  const { state } = gpt2StateFromHF(tensors, config, stPath);
+}
+
+/**
+ * The tensors of a folder's weights: `model.safetensors`, or the shards a
+ * `model.safetensors.index.json` (`weight_map`: tensor name → shard file) names.
+ * @throws FileFormatError naming the file for missing, unreadable or inconsistent weights.
+ */
+export function readHFWeights(dir: string): { tensors: Record<string, SafeTensor>; source: string } {
+  const single = path.join(dir, 'model.safetensors');
+  if (existsSync(single)) return { tensors: readSafetensorsFile(single).tensors, source: single };
+  const indexPath = path.join(dir, 'model.safetensors.index.json');
+  if (!existsSync(indexPath)) {
+    const bin = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => existsSync(path.join(dir, f)));
+    throw new FileFormatError(`${single}: not found${bin ? ` (the folder has ${bin}; only safetensors weights are read)` : ' (nor model.safetensors.index.json)'}`);
+  }
+  let index: { weight_map?: Record<string, unknown> };
+  try {
+    index = JSON.parse(readFileSync(indexPath, 'utf8')) as typeof index;
+  } catch (e) {
+    throw new FileFormatError(`${indexPath}: invalid JSON (${(e as Error).message})`);
+  }
+  const map = index.weight_map;
+  if (typeof map !== 'object' || map === null) throw new FileFormatError(`${indexPath}: field "weight_map" (tensor name → shard file) is missing`);
+  const byShard = new Map<string, string[]>();
+  for (const [name, file] of Object.entries(map)) {
+    if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) throw new FileFormatError(`${indexPath}: weight_map["${name}"] must be a file name in the folder, got ${JSON.stringify(file)}`);
+    byShard.set(file, [...(byShard.get(file) ?? []), name]);
+  }
+  const tensors: Record<string, SafeTensor> = {};
+  for (const [file, names] of byShard) {
+    const shardPath = path.join(dir, file);
+    if (!existsSync(shardPath)) throw new FileFormatError(`${shardPath}: not found (named by ${indexPath})`);
+    const shard = readSafetensorsFile(shardPath).tensors;
+    for (const n of names) {
+      if (!shard[n]) throw new FileFormatError(`${shardPath}: tensor "${n}" is missing (${indexPath} puts it there)`);
+      tensors[n] = shard[n];
+    }
+  }
+  return { tensors, source: indexPath };
+}
+
+/**
+ * Loads a Hugging Face GPT-2 folder (`config.json` + `model.safetensors`, or a sharded
+ * `model.safetensors.index.json`) into a GPT, in eval mode (as `from_pretrained`). Every weight must
+ * be present with the configured shape.
+ * @throws FileFormatError for missing or unreadable files (path in the message); ConfigError for bad
+ *   config fields or a model_type other than gpt2; StateDictError listing missing / unexpected keys
+ *   and shape mismatches.
+ */
+export function loadHFGPT2(dir: string): GPT {
+  const { json, config } = readHFGPT2Config(dir);
+  const { tensors, source } = readHFWeights(dir);
+  const { state } = gpt2StateFromHF(tensors, config, source);
   const model = new GPT(config, { init: false });
   try {
     model.loadStateDict(state);
   } catch (e) {
     if (e instanceof StateDictError) {
-      throw new StateDictError(e.missingKeys, e.unexpectedKeys, e.mismatchedShapes, `loadHFGPT2 ${stPath}`);
+      throw new StateDictError(e.missingKeys, e.unexpectedKeys, e.mismatchedShapes, `loadHFGPT2 ${source}`);
     }
     throw e;
   }

@@ -28,6 +28,12 @@ export const ModelSchema = z.strictObject({
   maxPositions: posInt().optional().describe('Positions the model can see; default: data.blockSize (lm) or data.maxLength'),
   /** Tie the LM head to the token embedding (GPT). */
   tieWordEmbeddings: z.boolean().default(true).describe('Tie the LM head to the token embedding (GPT)'),
+  /**
+   * lm: a Hugging Face GPT-2 folder (config.json + model.safetensors or model.safetensors.index.json)
+   * whose weights start the run and whose tokenizer (tokenizer.json, or vocab.json + merges.txt) it uses;
+   * the architecture fields come from its config.json.
+   */
+  fromPretrained: z.string().min(1).optional().describe('lm: a Hugging Face GPT-2 folder (config.json + model.safetensors or model.safetensors.index.json) whose weights start the run and whose tokenizer.json (or vocab.json + merges.txt) it uses'),
   /** Encoder tasks: how the sequence is pooled for the classification head. */
   pooling: z.enum(['cls', 'mean']).default('mean').describe('Encoder tasks: how the sequence is pooled for the classification head'),
   activation: z.enum(ACTIVATIONS as unknown as [Activation, ...Activation[]]).optional().describe('Feed-forward activation (default gelu); swiglu / geglu are gated'),

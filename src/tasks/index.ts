@@ -24,6 +24,8 @@ export interface CreateTaskOptions {
   noTrainData?: boolean;
   /** Read no data at all (lm generation from a checkpoint). */
   noData?: boolean;
+  /** The weights come from a checkpoint afterwards (lm: model.fromPretrained's folder is not read). */
+  weightsFollow?: boolean;
 }
 
 /**

@@ -6,9 +6,10 @@
  * text: the total nats over the evaluated tokens divided by the characters those tokens spell; for
  * a character tokenizer it equals `loss`).
  */
-import { StreamDecoder, loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatches, tokenizerFromConfig, type LmBatch, type LmSamplerState, type Tokenizer } from '../data/index.js';
-import { ConfigError, ValueError } from '../errors.js';
+import { StreamDecoder, loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatches, tokenizerFromConfig, tokenizerFromPretrained, type LmBatch, type LmSamplerState, type Tokenizer } from '../data/index.js';
+import { ConfigError, TrainformerError, ValueError } from '../errors.js';
 import { GPT } from '../models/gpt.js';
+import { loadHFGPT2 } from '../models/hf-gpt2.js';
 import * as T from '../tensor/index.js';
 import { buildModel, buildTokenizer, countCounted, intTensor, reduced } from './tensors.js';
 import type { TaskConfig } from './config.js';
@@ -22,14 +23,55 @@ export interface LmTaskOptions {
   noData?: boolean;
   /** Read only data.validation (eval from a checkpoint; needs `tokenizer`). */
   noTrainData?: boolean;
+  /**
+   * The weights are copied in afterwards (from a checkpoint): with `model.fromPretrained`, the
+   * architecture comes from the config's model block (written there when the run started), and the
+   * pretrained folder is not read.
+   */
+  weightsFollow?: boolean;
+}
+
+/**
+ * Reads `model.fromPretrained` (a Hugging Face GPT-2 folder) and writes its architecture into
+ * `config.model` (nLayer, nHead, nEmbd, nInner, vocabSize, maxPositions = n_positions, activation,
+ * layerNormEpsilon, dropout = resid_pdrop, tieWordEmbeddings), so that the run's saved config rebuilds
+ * the model without the folder.
+ * @returns the loaded model and the folder's tokenizer (unless `tokenizer` is given).
+ * @throws ConfigError naming model.fromPretrained and the file for a folder that is not a GPT-2 layout,
+ *   or data.blockSize beyond the model's positions, or a tokenizer larger than the vocabulary.
+ */
+function loadPretrained(config: TaskConfig, tokenizer: Tokenizer | undefined): { model: GPT; tokenizer: Tokenizer } {
+  const dir = config.model.fromPretrained!;
+  let model: GPT;
+  let tok: Tokenizer;
+  try {
+    model = loadHFGPT2(dir);
+    tok = tokenizer ?? tokenizerFromPretrained(dir);
+  } catch (e) {
+    if (e instanceof TrainformerError) throw new ConfigError(`model.fromPretrained: ${e.message}`);
+    throw e;
+  }
+  const c = model.config;
+  if (config.data.blockSize > c.blockSize) {
+    throw new ConfigError(`data.blockSize: ${config.data.blockSize} exceeds the pretrained model's n_positions ${c.blockSize} (${dir})`);
+  }
+  if (tok.vocabSize > c.vocabSize) {
+    throw new ConfigError(`model.fromPretrained: the tokenizer has ${tok.vocabSize} ids, the model's vocab_size is ${c.vocabSize} (${dir})`);
+  }
+  Object.assign(config.model, {
+    nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, nInner: c.nInner, vocabSize: c.vocabSize, maxPositions: c.blockSize,
+    activation: c.activation, layerNormEpsilon: c.layerNormEpsilon, dropout: c.dropout, bias: c.bias,
+    tieWordEmbeddings: c.tieWordEmbeddings, norm: c.norm, positionEmbedding: c.positionEmbedding, attnScale: c.attnScale,
+  });
+  return { model, tokenizer: tok };
 }
 
 /** Builds the GPT of a config for a vocabulary of `vocabSize`. */
 export function buildGpt(config: TaskConfig, vocabSize: number): GPT {
-  const { nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings, maxPositions, pooling: _p, ...rest } = config.model;
+  const { nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings, maxPositions, pooling: _p, fromPretrained: _f, ...rest } = config.model;
   return buildModel(() => new GPT({
     ...(rest as Record<string, unknown>),
-    vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings,
+    vocabSize: typeof rest.vocabSize === 'number' ? rest.vocabSize : vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings,
     blockSize: maxPositions ?? config.data.blockSize,
     seed: config.seed,
   }), { config, vocabSize });
@@ -48,7 +90,7 @@ export class LmTask implements Task<LmBatch> {
   private sampler: LmBlockSampler | null;
   private shard: { numReplicas: number; rank: number; reduceSum: (sums: Float64Array) => void } | null = null;
 
-  private constructor(readonly config: TaskConfig, tokenizer: Tokenizer, train: Int32Array, val: Int32Array, valChars: number) {
+  private constructor(readonly config: TaskConfig, tokenizer: Tokenizer, train: Int32Array, val: Int32Array, valChars: number, pretrained?: GPT) {
     checkObjective(config.objective);
     this.tokenizer = tokenizer;
     this.train = train;
@@ -61,6 +103,7 @@ export class LmTask implements Task<LmBatch> {
     this.sampler = train.length > 0 ? new LmBlockSampler(train, { blockSize: Tn, batchSize: B, seed: config.seed }) : null;
     this.batchesPerEpoch = Math.max(1, Math.floor(train.length / (B * Tn)));
     this.model = buildGpt(config, tokenizer.vocabSize);
+    if (pretrained) this.model.loadStateDict(pretrained.stateDict());
   }
 
   /**
@@ -70,22 +113,28 @@ export class LmTask implements Task<LmBatch> {
    */
   static async create(config: TaskConfig, options: LmTaskOptions = {}): Promise<LmTask> {
     const d = config.data;
-    if (options.noData && options.tokenizer) return new LmTask(config, options.tokenizer, new Int32Array(0), new Int32Array(0), 0);
+    let pretrained: GPT | undefined;
+    if (config.model.fromPretrained !== undefined && !options.weightsFollow) {
+      const p = loadPretrained(config, options.tokenizer);
+      pretrained = p.model;
+      options = { ...options, tokenizer: p.tokenizer };
+    }
+    if (options.noData && options.tokenizer) return new LmTask(config, options.tokenizer, new Int32Array(0), new Int32Array(0), 0, pretrained);
     const build = (texts: string[]): Tokenizer => options.tokenizer ?? buildTokenizer(d.tokenizer, texts, d.train);
     if (d.validation && options.noTrainData && options.tokenizer) {
       const valText = await readTextFile(d.validation);
-      return new LmTask(config, options.tokenizer, new Int32Array(0), encodeText(valText, options.tokenizer, d.validation), valText.length);
+      return new LmTask(config, options.tokenizer, new Int32Array(0), encodeText(valText, options.tokenizer, d.validation), valText.length, pretrained);
     }
     if (d.validation) {
       const [trainText, valText] = await Promise.all([readTextFile(d.train), readTextFile(d.validation)]);
       if (trainText === '') throw new ConfigError(`data.train: ${d.train} holds no training text`, ['data', 'train']);
       const tok = build([trainText, valText]);
-      return new LmTask(config, tok, encodeText(trainText, tok, d.train), encodeText(valText, tok, d.validation), valText.length);
+      return new LmTask(config, tok, encodeText(trainText, tok, d.train), encodeText(valText, tok, d.validation), valText.length, pretrained);
     }
     // Vocabulary from the whole file, as nanoGPT's shakespeare_char does (the split only cuts the text).
     if ((await readTextFile(d.train)) === '') throw new ConfigError(`data.train: ${d.train} holds no training text`, ['data', 'train']);
     const ds = await loadTextDataset(d.train, (tr, va) => build([tr, va]), { valFraction: d.valFraction });
-    return new LmTask(config, ds.tokenizer, ds.train, ds.val, ds.valText.length);
+    return new LmTask(config, ds.tokenizer, ds.train, ds.val, ds.valText.length, pretrained);
   }
 
   setDataParallel(numReplicas: number, rank: number, reduceSum: (sums: Float64Array) => void): void {

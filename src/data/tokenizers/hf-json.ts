@@ -72,10 +72,19 @@ function addedToken(id: number, content: string): Record<string, unknown> {
 
 function gpt2Json(): Record<string, unknown> {
   const { vocab, merges } = gpt2VocabAndMerges();
+  return byteLevelBpeJson(vocab, merges);
+}
+
+/**
+ * A byte-level BPE tokenizer.json (GPT-2's components) from a `vocab.json` object and the merges of a
+ * `merges.txt` ("a b" each, rank order); `<|endoftext|>`, when in the vocabulary, is a special added token.
+ */
+export function byteLevelBpeJson(vocab: Record<string, number>, merges: string[]): Record<string, unknown> {
+  const eot = vocab['<|endoftext|>'];
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   return {
     version: '1.0', truncation: null, padding: null,
-    added_tokens: [addedToken(50256, '<|endoftext|>')],
+    added_tokens: eot === undefined ? [] : [addedToken(eot, '<|endoftext|>')],
     normalizer: null,
     pre_tokenizer: byteLevel,
     post_processor: { ...byteLevel, trim_offsets: false },

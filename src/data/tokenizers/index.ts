@@ -5,6 +5,9 @@ import { Gpt2Tokenizer } from './gpt2.js';
 import { HfTokenizer } from './hf.js';
 import { trainBpeTokenizer } from './bpe.js';
 import { WordTokenizer } from './word.js';
+import { byteLevelBpeJson } from './hf-json.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Tokenizer, TokenizerJSON } from './types.js';
 import { decodeUtf8 } from '../encoding.js';
 
@@ -14,7 +17,7 @@ export { CharTokenizer, type CharTokenizerOptions } from './char.js';
 export { Gpt2Tokenizer, GPT2_EOT_ID, type Gpt2TokenizerOptions } from './gpt2.js';
 export { HfTokenizer } from './hf.js';
 export { trainBpeTokenizer, trainBpeTokenizerJson, BPE_SPECIAL_TOKENS, type BpeTrainOptions } from './bpe.js';
-export { byteLevelAlphabet, gpt2VocabAndMerges, hfTokenizerConfig, hfTokenizerJson } from './hf-json.js';
+export { byteLevelAlphabet, byteLevelBpeJson, gpt2VocabAndMerges, hfTokenizerConfig, hfTokenizerJson } from './hf-json.js';
 export { WordTokenizer, splitWords, type WordTokenizerOptions } from './word.js';
 export { StreamDecoder } from './stream-decoder.js';
 
@@ -137,4 +140,43 @@ function readJsonFile(path: string): unknown {
   } catch (e) {
     throw new FileFormatError(`${path}: invalid JSON (${(e as Error).message})`);
   }
+}
+
+/**
+ * The tokenizer of a Hugging Face model folder: its `tokenizer.json` (with `tokenizer_config.json`
+ * when present), else GPT-2's slow-tokenizer files `vocab.json` + `merges.txt` (byte-level BPE).
+ * @throws FileFormatError naming the folder when it has neither, or the file that cannot be read.
+ */
+export function tokenizerFromPretrained(dir: string): HfTokenizer {
+  const cfgPath = join(dir, 'tokenizer_config.json');
+  const cfg = existsSync(cfgPath) ? (readJsonFile(cfgPath) as Record<string, unknown>) : {};
+  const tj = join(dir, 'tokenizer.json');
+  if (existsSync(tj)) {
+    try {
+      return new HfTokenizer(readJsonFile(tj) as Record<string, unknown>, cfg);
+    } catch (e) {
+      if (e instanceof FileFormatError) throw new FileFormatError(`${tj}: ${e.message.replace(/^tokenizer\.json: /, '')}`);
+      throw e;
+    }
+  }
+  const vj = join(dir, 'vocab.json'), mt = join(dir, 'merges.txt');
+  if (!existsSync(vj) || !existsSync(mt)) {
+    throw new FileFormatError(`${dir}: no tokenizer.json, nor vocab.json + merges.txt (the tokenizer of a pretrained folder)`);
+  }
+  const vocab = readJsonFile(vj);
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw new FileFormatError(`${vj}: must be a JSON object of token → id`);
+  let text: string;
+  try {
+    text = readFileSync(mt, 'utf8');
+  } catch (e) {
+    throw new FileFormatError(`${mt}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const merges: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    const l = line.replace(/\r$/, '');
+    if (l === '' || (i === 0 && l.startsWith('#version'))) return;
+    if (l.split(' ').length !== 2) throw new FileFormatError(`${mt}:${i + 1}: a merge is two tokens separated by one space, got ${JSON.stringify(l.slice(0, 80))}`);
+    merges.push(l);
+  });
+  return new HfTokenizer(byteLevelBpeJson(vocab as Record<string, number>, merges), cfg);
 }
