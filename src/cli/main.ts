@@ -18,7 +18,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
@@ -26,6 +26,7 @@ import { createTask, type Task } from '../tasks/index.js';
 import type { LmTask } from '../tasks/lm.js';
 import { parseConfig, TrainConfigSchema, type TrainConfig } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
+import { TensorBoardCallback } from '../report/tensorboard.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
 import type { TrainerCallback } from '../train/callbacks.js';
 import { setLogger } from '../logger.js';
@@ -103,6 +104,7 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   const say = (line: string): void => { if (main) process.stderr.write(line); };
   let progress: ProgressCallback | null = null;
   let began = false;
+  let tensorboard: TensorBoardCallback | null = null;
   const callbacks: TrainerCallback[] = [];
   const { config, task, trainer } = await prepareTrain(opts, rest, callbacks, {
     afterParse: (config, warnings) => {
@@ -111,6 +113,11 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
       for (const w of warnings) say(`warning: ${w}\n`);
       progress = new ProgressCallback(config.disableTqdm || !main);
       callbacks.push(progress, { onTrainBegin: () => { began = true; } });
+      // TensorBoard events are a rank-0 side effect, as the report.
+      if (main && config.reportTo.includes('tensorboard')) {
+        tensorboard = new TensorBoardCallback({ outputDir: resolve(config.outputDir), loggingDir: config.loggingDir });
+        callbacks.push(tensorboard);
+      }
     },
   });
   const progressBar = progress as unknown as ProgressCallback; // set by afterParse
@@ -154,6 +161,8 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
     if (r.checkpoint) out.write(`checkpoint: ${rel(r.checkpoint)}\n`);
     out.write(`metrics:    ${rel(r.metricsPath)}\n`);
     if (reportPath) out.write(`report:     ${rel(reportPath)}\n`);
+    const tb = tensorboard as TensorBoardCallback | null; // set by afterParse
+    if (tb?.eventFile) out.write(`tensorboard: ${rel(tb.eventFile)}\n`);
   }
   destroyProcessGroup();
 }

@@ -33,6 +33,7 @@ export const ModelSchema = z.strictObject({
    * whose weights start the run and whose tokenizer (tokenizer.json, or vocab.json + merges.txt) it uses;
    * the architecture fields come from its config.json.
    */
+  vocabSize: posInt().optional().describe('lm: embedding rows V; default the tokenizer\'s vocabulary size (written from a pretrained folder\'s config)'),
   fromPretrained: z.string().min(1).optional().describe('lm: a Hugging Face GPT-2 folder (config.json + model.safetensors or model.safetensors.index.json) whose weights start the run and whose tokenizer.json (or vocab.json + merges.txt) it uses'),
   /** Encoder tasks: how the sequence is pooled for the classification head. */
   pooling: z.enum(['cls', 'mean']).default('mean').describe('Encoder tasks: how the sequence is pooled for the classification head'),

@@ -74,6 +74,10 @@ export const TrainConfigSchema = z.strictObject({
   saveSteps: posInt().default(500).describe('Write a checkpoint every this many optimizer steps'),
   saveTotalLimit: posInt().nullable().default(null).describe('Keep at most this many checkpoints (the oldest are deleted); null keeps all'),
   loggingSteps: posInt().default(10).describe('Write a train line to metrics.jsonl every this many optimizer steps'),
+  /** Integrations the metrics also go to (Hugging Face's report_to): "tensorboard", or "none"; a string is one entry. */
+  reportTo: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.enum(['tensorboard', 'none']))).default([]).describe('Where metrics also go besides metrics.jsonl (Hugging Face\'s report_to): ["tensorboard"] writes TensorBoard event files into loggingDir'),
+  /** TensorBoard folder; default <outputDir>/runs/<date>_<host> as Hugging Face's logging_dir. */
+  loggingDir: z.string().min(1).optional().describe('TensorBoard event folder (Hugging Face\'s logging_dir); default <outputDir>/runs/<date>_<host>'),
   metricForBestModel: z.string().default('loss').describe('Evaluation metric that picks the best checkpoint and that early stopping watches (loss, accuracy, …; Hugging Face\'s eval_ prefix is accepted)'),
   loadBestModelAtEnd: z.boolean().default(false).describe('At the end, load the weights of the checkpoint with the best metricForBestModel (needs saveStrategy = evalStrategy; with steps, saveSteps a multiple of evalSteps)'),
   /** Default: true for accuracy / f1 / exactMatch-like metrics, false for losses. */
