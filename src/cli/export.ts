@@ -4,24 +4,19 @@
  * tensor names, Conv1D weights [in, out]), `tokenizer.json` (the `tokenizers` format),
  * `tokenizer_config.json` and `generation_config.json` — that `GPT2LMHeadModel.from_pretrained` and
  * `AutoTokenizer.from_pretrained` load, and that `model: { fromPretrained }` reads back.
+ * `--format onnx <dir>`: `model.onnx` (input_ids [batch, sequence] → logits, models/onnx-gpt.ts) with
+ * the same tokenizer.json and tokenizer_config.json.
  */
-import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { hfTokenizerConfig, hfTokenizerJson, type Tokenizer } from '../data/index.js';
 import { GPT } from '../models/gpt.js';
 import { saveHFGPT2 } from '../models/hf-gpt2.js';
+import { saveOnnxGPT } from '../models/onnx-gpt.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
 
 export interface ExportFlags { format?: string }
-
-/** Writes tokenizer.json and tokenizer_config.json for `tokenizer` into `dir`. */
-export function writeHFTokenizer(tokenizer: Tokenizer, dir: string, modelMaxLength: number): void {
-  mkdirSync(dir, { recursive: true });
-  writeJsonAtomic(join(dir, 'tokenizer.json'), hfTokenizerJson(tokenizer));
-  writeJsonAtomic(join(dir, 'tokenizer_config.json'), hfTokenizerConfig(tokenizer, modelMaxLength));
-}
 
 /**
  * Writes a GPT and its tokenizer as a Hugging Face GPT-2 folder (see the file comment).
@@ -41,12 +36,19 @@ export function exportHFFolder(model: GPT, tokenizer: Tokenizer, dir: string): v
 /** The `export` command. */
 export async function exportCommand(run: string, dir: string, f: ExportFlags): Promise<void> {
   const format = f.format ?? 'hf';
-  if (format !== 'hf') throw new ConfigError(`--format: expected hf, got ${JSON.stringify(format)}`);
+  if (format !== 'hf' && format !== 'onnx') throw new ConfigError(`--format: expected hf or onnx, got ${JSON.stringify(format)}`);
   const { task, config, dir: from } = await taskFromCheckpoint(run, [], { noData: true });
   if (config.task !== 'lm' || !(task.model instanceof GPT) || !task.tokenizer) {
     throw new ConfigError(`export: --format ${format} supports lm (GPT) runs; ${from} is a ${config.task} run`);
   }
-  exportHFFolder(task.model, task.tokenizer, dir);
+  if (format === 'hf') exportHFFolder(task.model, task.tokenizer, dir);
+  else {
+    // The tokenizer first: a tokenizer with no HF form fails before any file is written.
+    const tokJson = hfTokenizerJson(task.tokenizer);
+    saveOnnxGPT(task.model, join(dir, 'model.onnx'));
+    writeJsonAtomic(join(dir, 'tokenizer.json'), tokJson);
+    writeJsonAtomic(join(dir, 'tokenizer_config.json'), hfTokenizerConfig(task.tokenizer, task.model.config.blockSize));
+  }
   const r = relative(process.cwd(), dir);
   process.stdout.write(`exported ${from} (${format}) → ${r.startsWith('..') ? dir : r}\n`);
 }

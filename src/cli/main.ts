@@ -6,7 +6,7 @@
  *   trainformer eval <run-or-checkpoint> [--data <file.jsonl>] [--output <metrics.json>] [--<field> <value> …]
  *   trainformer generate <run-or-checkpoint> [--prompt <text>] [--maxNewTokens n] [--temperature t] [--topK k] [--topP p] [--seed s]
  *   trainformer predict <run-or-checkpoint> (--text <text> | --file <file.jsonl> | --question <q> --context <c>)
- *   trainformer export <run-or-checkpoint> --format hf <dir>
+ *   trainformer export <run-or-checkpoint> --format hf|onnx <dir>
  *   trainformer report <run-dir>
  *   trainformer score --metrics bleu,chrf --ref ref.txt [--ref ref2.txt …] [--lowercase] [--tokenize 13a|none] [--json] < hyp.txt
  *   trainformer lr-find --config <file> [--startLr 1e-7] [--endLr 10] [--numSteps 200] [--rule minimum] [--<field> <value> …]
@@ -310,10 +310,10 @@ export function buildProgram(): Command {
     .option('--json', 'print a JSON array')
     .action((f: ScoreFlags) => scoreCommand(f));
   program.command('export')
-    .description('write a run (its final model, else the latest checkpoint) in another format: hf = a Hugging Face GPT-2 folder')
+    .description('write a run (its final model, else the latest checkpoint) in another format: hf = a Hugging Face GPT-2 folder, onnx = model.onnx for inference')
     .argument('<run>', 'run folder or checkpoint-<step> folder of an lm run')
     .argument('<dir>', 'folder to write')
-    .option('--format <format>', 'hf (default)')
+    .option('--format <format>', 'hf (default) or onnx')
     .action((run: string, dir: string, f: ExportFlags) => exportCommand(run, dir, f));
   program.command('report')
     .description('write report.html and loss.svg for a run folder')

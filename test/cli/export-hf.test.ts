@@ -116,10 +116,28 @@ test('a run folder from before the rename (config.json, tokenizer.json) still ev
   assert.equal(readFileSync(join(dir, 'hf-old', 'model.safetensors')).toString('base64'), readFileSync(join(dir, 'hf', 'model.safetensors')).toString('base64'));
 });
 
+test('export --format onnx: onnxruntime-node gives the run\'s logits within 1e-4 (dynamic batch and sequence)', async () => {
+  const out = join(dir, 'onnx');
+  const r = trainformer('export', run, '--format', 'onnx', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(out, 'tokenizer.json')));
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(join(out, 'model.onnx'));
+  const { task } = await taskFromCheckpoint(run, [], { noData: true });
+  const ours = logitsOf(task.model as unknown as GPT);
+  const res = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.flat().map(BigInt)), [ids.length, ids[0].length]) });
+  const got = res.logits.data as Float32Array;
+  assert.equal(got.length, ours.length);
+  let maxDiff = 0;
+  for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - ours[i]));
+  assert.ok(maxDiff <= 1e-4, `onnxruntime logits differ by ${maxDiff}`);
+  process.stdout.write(`# onnxruntime vs trainformer logits: max |diff| ${maxDiff.toExponential(2)} over ${got.length} values\n`);
+});
+
 test('export errors: one line for an unknown format and for a run that is not a GPT', () => {
   const r = trainformer('export', run, '--format', 'tflite', join(dir, 'x'));
   assert.notEqual(r.code, 0);
-  assert.deepEqual(r.errLines, ['config error: --format: expected hf, got "tflite"']);
+  assert.deepEqual(r.errLines, ['config error: --format: expected hf or onnx, got "tflite"']);
   const none = trainformer('export', join(dir, 'nothing'), '--format', 'hf', join(dir, 'y'));
   assert.equal(none.errLines.length, 1, none.stderr);
   assert.match(none.errLines[0], /nothing: no such run or checkpoint folder$/);
