@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { readSafetensorsFile } from '../../src/io/safetensors.js';
@@ -88,6 +88,9 @@ test('CLI Trainer: 2 ranks × batch 4 train as 1 process × batch 8 (50 AdamW st
   const d = assertSameTraining(b.out, a.out, '2 ranks vs 1 process');
   // Rank 0 alone wrote: one line per step, one summary.
   assert.equal((r.stdout.match(/^trained 50 steps/gm) ?? []).length, 1);
+  // Kernel threads per rank: cores ÷ ranks on this machine, unless TRAINFORMER_NUM_THREADS says.
+  const threads = process.env.TRAINFORMER_NUM_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / 2)));
+  assert.match(r.stderr, new RegExp(`^data parallel: 2 ranks × batch 4, ${threads} threads per rank$`, 'm'));
   process.stdout.write(`# CLI ddp: params max rel diff ${d.toExponential(2)}\n`);
 });
 
