@@ -218,11 +218,17 @@ export class DataLoader<T, Batch> {
    * one process with batch N × batchSize reads, rank r taking positions r, r + N, … of each, so the
    * shards are disjoint and together are that process's batch. The position (epoch, index of the
    * global batch) means the same for any N with the same global batch size. Call before reading.
-   * @throws ValueError for a bad rank, or no full global batch with dropLast.
+   * @throws ValueError for a bad rank, no full global batch with dropLast, or a last global batch
+   *   with fewer examples than ranks (a rank would read an empty batch).
    */
   setShard(numReplicas: number, rank: number): void {
     if (!Number.isInteger(numReplicas) || numReplicas < 1 || !Number.isInteger(rank) || rank < 0 || rank >= numReplicas) {
       throw new ValueError(`DataLoader: rank must be an integer in [0, numReplicas) and numReplicas >= 1, got rank ${rank} of ${numReplicas}`);
+    }
+    const rest = this.dataset.length % (numReplicas * this.batchSize);
+    if (!this.dropLast && rest > 0 && rest < numReplicas) {
+      // Rank r ≥ rest would get an empty last batch (no example to count, nothing to collate).
+      throw new ValueError(`DataLoader: ${this.dataset.length} examples leave ${rest} for the last global batch of ${numReplicas} ranks × ${this.batchSize}, so rank ${rest} would get none; change the batch size or the number of ranks`);
     }
     this.numReplicas = numReplicas;
     this.rank = rank;

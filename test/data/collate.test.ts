@@ -99,4 +99,6 @@ test('DataLoader shards (numReplicas 3): the ranks\' batches interleave into one
     for (const l of ranks) assert.deepEqual(l.state(), one.state());
   }
   assert.throws(() => new DataLoader(items, ident, { batchSize: 2, numReplicas: 2, rank: 2 }), /rank must be an integer in \[0, numReplicas\)/);
+  // 23 = 2 × 11 + 1: the last global batch of 2 ranks × 11 has one example, rank 1 none.
+  assert.throws(() => new DataLoader(items, ident, { batchSize: 11, numReplicas: 2, rank: 0 }), /23 examples leave 1 for the last global batch of 2 ranks × 11, so rank 1 would get none/);
 });
