@@ -74,16 +74,16 @@ export function trainBpeTokenizerJson(texts: Iterable<string>, options: BpeTrain
     tok.save(out, false);
     const trained = JSON.parse(readFileSync(out, 'utf8')) as { model: { merges: Array<[string, string] | string> } };
     const merges = trained.model.merges.map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
-    const vocab: Record<string, number> = {};
-    for (const s of BPE_SPECIAL_TOKENS) vocab[s] = Object.keys(vocab).length;
-    for (const c of byteAlphabet()) vocab[c] = Object.keys(vocab).length;
+    const ids = new Map<string, number>();
+    for (const s of [...BPE_SPECIAL_TOKENS, ...byteAlphabet()]) ids.set(s, ids.size);
     const kept: Array<[string, string]> = [];
     for (const [a, b] of merges) {
-      if (Object.keys(vocab).length >= vocabSize) break;
-      if (!(a in vocab) || !(b in vocab) || a + b in vocab) continue;
-      vocab[a + b] = Object.keys(vocab).length;
+      if (ids.size >= vocabSize) break;
+      if (!ids.has(a) || !ids.has(b) || ids.has(a + b)) continue;
+      ids.set(a + b, ids.size);
       kept.push([a, b]);
     }
+    const vocab = Object.fromEntries(ids);
     return {
       version: '1.0',
       truncation: null,

@@ -1,0 +1,113 @@
+/**
+ * Quality anchor of issue 14: trainformer's examples/eng-fra.json and examples/squad.json beside
+ * PyTorch (bench/torch_tasks.py, /usr/bin/python3 with python3-torch) training the same architecture
+ * on the same token ids (exported here with the run's own tokenizer and windows) with the same
+ * optimiser, schedule, batch size and steps. Both are scored by trainformer's metric code: BLEU /
+ * chrF of greedy translations of the validation set, SQuAD EM / F1 of the best spans over windows.
+ *
+ *   npm run bench:tasks [-- --only eng-fra|squad]
+ *
+ * A trainformer run already in runs/<name> (from `trainformer train --config examples/<name>.json`)
+ * is reused: its final evaluation and training time come from its metrics.jsonl. Otherwise it is
+ * trained first. A benchmark, never a test: run it under `flock /tmp/trainformer-bench.lock`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { encodeSquadWindows, readTokenizerFile } from '../src/data/index.js';
+import { corpusBleu, corpusChrf, squadMetrics } from '../src/metrics/index.js';
+import { createTask } from '../src/tasks/index.js';
+import type { ExtractiveQaTask } from '../src/tasks/extractive-qa.js';
+import { bestAnswers } from '../src/tasks/qa-postprocess.js';
+import type { Seq2SeqTask } from '../src/tasks/seq2seq.js';
+import { latestCheckpoint } from '../src/train/checkpoint.js';
+import { parseConfig, readConfigFile } from '../src/train/config.js';
+import { repoRoot } from './shared.js';
+
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const root = repoRoot();
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+interface Row { task: string; metric: string; ours: number; torch: number; oursS: number; torchS: number }
+
+/** The final evaluation and training seconds of a run, training it when it is not there. */
+function trainformerRun(name: string): { dir: string; final: Record<string, number>; seconds: number } {
+  const dir = join(root, 'runs', name);
+  const metrics = join(dir, 'metrics.jsonl');
+  if (!existsSync(metrics) || !readFileSync(metrics, 'utf8').includes('"final":true')) {
+    process.stderr.write(`training ${name} with trainformer (load ${load()})\n`);
+    const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'train', '--config', join(root, `examples/${name}.json`), '--outputDir', dir, '--overwriteOutputDir', 'true', '--disableTqdm', 'true'], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`trainformer train ${name} failed`);
+  }
+  const lines = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const final = lines.filter((l) => l.split === 'eval' && l.final === true).at(-1)! as Record<string, number>;
+  return { dir, final, seconds: final.elapsed };
+}
+
+function torch(exportObj: unknown): Record<string, unknown> & { trainSeconds: number; totalSeconds: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-bench-tasks-'));
+  const inp = join(dir, 'export.json'), out = join(dir, 'out.json');
+  writeFileSync(inp, JSON.stringify(exportObj));
+  process.stderr.write(`training with PyTorch (load ${load()})\n`);
+  const r = spawnSync('/usr/bin/python3', [join(root, 'bench/torch_tasks.py'), inp, out], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('bench/torch_tasks.py failed');
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
+async function taskOf(dir: string) {
+  const ck = existsSync(join(dir, 'model.safetensors')) ? dir : latestCheckpoint(dir)!;
+  const config = parseConfig(readConfigFile(join(ck, 'config.json')));
+  return { config, task: await createTask(config, { tokenizer: readTokenizerFile(join(ck, 'tokenizer.json')) }) };
+}
+
+async function engFra(): Promise<Row[]> {
+  const run = trainformerRun('eng-fra');
+  const { config, task } = await taskOf(run.dir);
+  const t = task as Seq2SeqTask, tok = t.tokenizer;
+  const blockSize = t.model.config.blockSize;
+  const valid = t.valPairs.map((p) => tok.encode(p.src).slice(0, config.data.maxLength));
+  const res = torch({
+    task: 'seq2seq', config, vocabSize: tok.vocabSize, blockSize, maxNewTokens: Math.min(config.generation.maxNewTokens, blockSize - 1),
+    ids: { pad: tok.padId, bos: tok.bosId, eos: tok.eosId }, train: t.trainSet.map((e) => [e.srcIds, e.tgtIds]), valid,
+  });
+  const preds = (res.predictions as number[][]).map((ids) => {
+    const cut = ids.indexOf(tok.eosId!);
+    return tok.decode(cut >= 0 ? ids.slice(0, cut) : ids, { skipSpecialTokens: true }).trim();
+  });
+  const refs = [t.valPairs.map((p) => p.tgt)];
+  const bleu = corpusBleu(preds, refs).score, chrf = corpusChrf(preds, refs).score;
+  return [
+    { task: 'eng-fra', metric: 'BLEU', ours: run.final.bleu, torch: bleu, oursS: run.seconds, torchS: res.trainSeconds },
+    { task: 'eng-fra', metric: 'chrF2', ours: run.final.chrf, torch: chrf, oursS: run.seconds, torchS: res.trainSeconds },
+  ];
+}
+
+async function squad(): Promise<Row[]> {
+  const run = trainformerRun('squad');
+  const { config, task } = await taskOf(run.dir);
+  const t = task as ExtractiveQaTask;
+  const d = config.data;
+  const windows = t.valExamples.flatMap((ex, k) => encodeSquadWindows(ex, t.tokenizer, { maxLength: d.maxLength, docStride: d.docStride }).map((f) => ({ ...f, example: k })));
+  const res = torch({
+    task: 'extractive-qa', config, vocabSize: t.tokenizer.vocabSize, blockSize: t.model.encoder.config.blockSize, ids: { pad: t.tokenizer.padId },
+    train: t.trainSet.map((it) => it.feature), valid: windows,
+  });
+  const logits = res.logits as Array<{ start: number[]; end: number[] }>;
+  const answers = t.valExamples.map((ex, k) => bestAnswers(ex.context, windows.flatMap((w, i) => (w.example === k ? [{ feature: w, startLogits: logits[i].start, endLogits: logits[i].end }] : [])),
+    { nBestSize: d.nBestSize, maxAnswerLength: d.maxAnswerLength })[0].text);
+  const m = squadMetrics(answers, t.valExamples.map((ex) => ex.answers.map((a) => a.text)));
+  return [
+    { task: 'squad', metric: 'exact match', ours: run.final.exactMatch, torch: m.exactMatch, oursS: run.seconds, torchS: res.trainSeconds },
+    { task: 'squad', metric: 'F1', ours: run.final.f1, torch: m.f1, oursS: run.seconds, torchS: res.trainSeconds },
+  ];
+}
+
+const rows: Row[] = [];
+const start = load();
+if (!values.only || values.only === 'eng-fra') rows.push(...(await engFra()));
+if (!values.only || values.only === 'squad') rows.push(...(await squad()));
+process.stdout.write(`load at start ${start}, at end ${load()} (2 cores, shared)\n`);
+process.stdout.write('| task | validation metric | trainformer | PyTorch | trainformer train s | PyTorch train s |\n| --- | --- | ---: | ---: | ---: | ---: |\n');
+for (const r of rows) process.stdout.write(`| ${r.task} | ${r.metric} | ${r.ours.toFixed(2)} | ${r.torch.toFixed(2)} | ${r.oursS.toFixed(0)} | ${r.torchS.toFixed(0)} |\n`);
