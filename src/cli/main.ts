@@ -16,6 +16,8 @@
  * Errors on bad input (config fields, files, malformed lines) are one line on stderr, naming the
  * field or `file:line`, with exit code 1 and no stack trace (TRAINFORMER_DEBUG=1 shows the stack).
  */
+import { readFileSync } from 'node:fs';
+import { normaliseFlagNames } from './flag-names.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join, relative, resolve } from 'node:path';
@@ -244,10 +246,20 @@ async function reportCommand(dir: string): Promise<void> {
   process.stdout.write(`report: ${rel(html)}\nloss curve: ${rel(svg)}\n`);
 }
 
+/** The package's version, read from the package.json two folders above dist/src/cli/. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Builds the command tree (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('trainformer')
     .description('Train Transformer models in TypeScript, with the training objective at the centre')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.command('train')
@@ -328,7 +340,7 @@ export async function main(argv: string[]): Promise<number> {
   // Library messages (warnings, resume notes) become stderr lines for the whole command.
   const prevLogger = setLogger(progressLogger(null));
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(normaliseFlagNames(program, argv), { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : e.exitCode || 1; // commander printed it

@@ -43,7 +43,7 @@ export function readSegments(path: string, text?: string): string[] {
 
 /**
  * Scores hypotheses against reference streams.
- * @throws ConfigError for an unknown metric or tokenizer; FileFormatError when line counts differ.
+ * @throws ConfigError for an unknown metric or tokenizer; FileFormatError when line counts differ or there are no lines.
  */
 export function score(hyps: string[], refs: Array<{ path: string; lines: string[] }>, f: ScoreFlags, hypName = 'stdin'): ScoreEntry[] {
   const names = (f.metrics ?? 'bleu').split(',').map((m) => m.trim().toLowerCase()).filter(Boolean);
@@ -51,6 +51,8 @@ export function score(hyps: string[], refs: Array<{ path: string; lines: string[
   const tokenize = (f.tokenize ?? '13a') as BleuTokenize;
   if (tokenize !== '13a' && tokenize !== 'none') throw new ConfigError(`--tokenize: must be 13a or none (got ${JSON.stringify(f.tokenize)})`);
   if (refs.length === 0) throw new ConfigError('--ref: give at least one reference file');
+  // sacreBLEU's ratio and precisions are 0/0 on an empty corpus: say so instead of printing NaN.
+  if (hyps.length === 0) throw new FileFormatError(`${hypName}: no hypothesis lines to score`);
   for (const r of refs) {
     if (r.lines.length !== hyps.length) throw new FileFormatError(`${r.path}: ${r.lines.length} lines, but the hypotheses (${hypName}) have ${hyps.length}`);
   }

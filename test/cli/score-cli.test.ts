@@ -53,4 +53,10 @@ test('bad input: one line naming the file, the metric or the flag', () => {
   assert.match(r.errLines.join('\n'), /missing\.txt: cannot be read \(ENOENT\)/);
   r = score([]);
   assert.match(r.errLines.join('\n'), /--ref: give at least one reference file/);
+  // an empty corpus has no BLEU (0/0): one line, not "ratio = NaN" with exit 0
+  const empty = join(dir, 'empty.txt');
+  writeFileSync(empty, '');
+  r = score(['--ref', empty], '');
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.errLines, ['error: stdin: no hypothesis lines to score']);
 });
