@@ -113,8 +113,10 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
       pg = initProcessGroup({ timeoutSec: config.ddpTimeout });
       main = pg.rank === 0;
       for (const w of warnings) say(`warning: ${w}\n`);
-      progress = new ProgressCallback(config.disableTqdm || !main);
-      callbacks.push(progress, { onTrainBegin: () => { began = true; } });
+      progress = new ProgressCallback(config.disableTqdm);
+      // Only rank 0 shows progress: on a pipe the plain step lines would print once per rank.
+      if (main) callbacks.push(progress);
+      callbacks.push({ onTrainBegin: () => { began = true; } });
       // TensorBoard events are a rank-0 side effect, as the report.
       if (main && config.reportTo.includes('tensorboard')) {
         tensorboard = new TensorBoardCallback({ outputDir: resolve(config.outputDir), loggingDir: config.loggingDir });

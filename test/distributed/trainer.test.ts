@@ -88,6 +88,8 @@ test('CLI Trainer: 2 ranks × batch 4 train as 1 process × batch 8 (50 AdamW st
   const d = assertSameTraining(b.out, a.out, '2 ranks vs 1 process');
   // Rank 0 alone wrote: one line per step, one summary.
   assert.equal((r.stdout.match(/^trained 50 steps/gm) ?? []).length, 1);
+  // …and each step's progress line once (loggingSteps 1), not once per rank.
+  for (const k of [1, 25, 50]) assert.equal((r.stderr.match(new RegExp(`^step ${k}/50 \\|`, 'gm')) ?? []).length, 1, `step ${k} progress lines`);
   // Kernel threads per rank: cores ÷ ranks on this machine, unless TRAINFORMER_NUM_THREADS says.
   const threads = process.env.TRAINFORMER_NUM_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / 2)));
   assert.match(r.stderr, new RegExp(`^data parallel: 2 ranks × batch 4, ${threads} threads per rank$`, 'm'));
