@@ -14,6 +14,18 @@ import { RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, runFilePath } from '../train/run-f
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { applyOverrides } from './args.js';
 
+/** An evaluation file must exist and hold something: metrics over no examples are 0/0 (NaN). */
+function checkEvalData(file: string): void {
+  if (!existsSync(file)) throw new FileFormatError(`${file}: no such file (--data)`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new FileFormatError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}) (--data)`);
+  }
+  if (text.trim() === '') throw new FileFormatError(`${file}: no examples to evaluate (the file is empty) (--data)`);
+}
+
 /** A checkpoint folder: `path` itself when it holds model.safetensors (a checkpoint, or a run's final model), else the latest under it. */
 export function resolveCheckpoint(path: string): string {
   if (!existsSync(path)) throw new FileFormatError(`${path}: no such run or checkpoint folder`);
@@ -35,7 +47,7 @@ export async function taskFromCheckpoint(path: string, overrides: [string, unkno
   const dir = resolveCheckpoint(path);
   const raw = readConfigFile(runFilePath(dir, RUN_CONFIG_FILE));
   if (opts.evalData !== undefined) {
-    if (!existsSync(opts.evalData)) throw new FileFormatError(`${opts.evalData}: no such file (--data)`);
+    checkEvalData(opts.evalData);
     const data: Record<string, unknown> = { ...((raw.data ?? {}) as Record<string, unknown>), validation: resolve(opts.evalData) };
     delete data.limit;
     raw.data = data;
@@ -75,7 +87,7 @@ export function isPretrainedFolder(path: string): boolean {
 async function taskFromPretrained(path: string, overrides: [string, unknown][], opts: CreateTaskOptions & { evalData?: string }): Promise<{ task: Task; config: TrainConfig; dir: string }> {
   let data: Record<string, unknown>;
   if (opts.evalData !== undefined) {
-    if (!existsSync(opts.evalData)) throw new FileFormatError(`${opts.evalData}: no such file (--data)`);
+    checkEvalData(opts.evalData);
     data = { train: resolve(opts.evalData), validation: resolve(opts.evalData) };
   } else if (opts.noData) {
     data = { train: '(none)' };

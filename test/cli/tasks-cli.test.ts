@@ -88,6 +88,11 @@ test('classification and lm: eval --data on a file of their own', () => {
   const e = trainformer('eval', cls, '--data', file('sms-test.jsonl', head(`${DATA}/sms_spam/valid.jsonl`, 5)));
   assert.equal(e.code, 0, e.stderr);
   assert.match(e.stdout, /validation accuracy/);
+  // an empty file: one line naming it, not "accuracy NaN%" with exit 0
+  const empty = trainformer('eval', cls, '--data', file('empty.jsonl', ''));
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /empty\.jsonl: no examples to evaluate \(the file is empty\) \(--data\)/);
+  assert.doesNotMatch(empty.stdout, /NaN/);
   const lmText = 'to be or not to be, that is the question.\n'.repeat(20);
   const lm = train('lm', { task: 'lm', data: { train: file('lm.txt', lmText), blockSize: 8 } });
   const l = trainformer('eval', lm, '--data', file('lm-test.txt', 'that is the question, to be or not to be.\n'.repeat(3)));
