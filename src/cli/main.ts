@@ -33,6 +33,7 @@ import { Trainer, type TrainResult } from '../train/trainer.js';
 import type { TrainerCallback } from '../train/callbacks.js';
 import { setLogger } from '../logger.js';
 import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distributed/index.js';
+import { checkRunFolder } from '../train/run-folder.js';
 import { ensureDir } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
 import { parseOverrides } from './args.js';
@@ -81,6 +82,9 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   else for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   // Before reading any data: a folder that cannot be created fails now, not after loading.
   ensureDir(config.outputDir, 'outputDir');
+  // …and one holding an earlier run (without --resume / overwriteOutputDir) before the data is read.
+  // Under mpirun rank 0 alone applies the policy (a second machine's folder is its own).
+  if (getProcessGroup().rank === 0) checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
   const task = await createTask(config);
   // The sample printed once training ends must not fail only then: a prompt the user gave is checked now.
   const given = (raw.generation as { prompt?: unknown } | undefined)?.prompt;

@@ -25,18 +25,30 @@ import { RUN_CONFIG_FILE, artifactFileName } from './run-files.js';
 export function openRunFolder(outputDir: string, resume: boolean | string | undefined, overwriteOutputDir: boolean): string | null {
   ensureDir(outputDir, 'outputDir');
   removeStaleTemporaries(outputDir);
-  const from = resumeCheckpoint(outputDir, resume);
+  const from = checkRunFolder(outputDir, resume, overwriteOutputDir);
   if (from) return from;
   const old = fs.readdirSync(outputDir).filter((n) => /^checkpoint-\d+$/.test(n));
+  if (resume) log.info(`no checkpoint in ${outputDir}; starting from step 0`);
+  for (const n of old) fs.rmSync(join(outputDir, n), { recursive: true, force: true });
+  fs.rmSync(join(outputDir, 'model.safetensors'), { force: true }); // an earlier run's final model
+  return null;
+}
+
+/**
+ * The run-folder policy without touching the folder, so the CLI can refuse before it reads any data.
+ * @returns the checkpoint to resume from, or null for a fresh start.
+ * @throws ConfigError naming --resume / outputDir when the folder's contents forbid the start.
+ */
+export function checkRunFolder(outputDir: string, resume: boolean | string | undefined, overwriteOutputDir: boolean): string | null {
+  const from = resumeCheckpoint(outputDir, resume);
+  if (from) return from;
+  const old = fs.existsSync(outputDir) ? fs.readdirSync(outputDir).filter((n) => /^checkpoint-\d+$/.test(n)) : [];
   if (resume && old.length) {
     throw new ConfigError(`--resume: no complete checkpoint in ${outputDir} (${old.join(', ')} lack trainer_state.json); fix or remove them, or train without --resume and --overwriteOutputDir true`);
   }
   if (!resume && old.length && !overwriteOutputDir) {
     throw new ConfigError(`outputDir: ${outputDir} already holds ${old.join(', ')} from an earlier run; pass --resume to continue it, --overwriteOutputDir true to replace it, or another --outputDir`);
   }
-  if (resume) log.info(`no checkpoint in ${outputDir}; starting from step 0`);
-  for (const n of old) fs.rmSync(join(outputDir, n), { recursive: true, force: true });
-  fs.rmSync(join(outputDir, 'model.safetensors'), { force: true }); // an earlier run's final model
   return null;
 }
 

@@ -72,6 +72,15 @@ test('outputDir /proc/x: one line, at once', () => {
   assertOneLineError(r, /^error: outputDir: cannot create \/proc\/x\/run \(ENOENT\)$/);
 });
 
+test('an outputDir holding an earlier run: one line before any data is read or model built', () => {
+  const out = join(dir, 'occupied');
+  mkdirSync(join(out, 'checkpoint-3'), { recursive: true });
+  const r = trainformer(['train', '--config', config(lm({ outputDir: out }))]);
+  // the task line ("task lm: … parameters") and "training N steps" used to come first
+  assertOneLineError(r, new RegExp(`^config error: outputDir: ${esc(out)} already holds checkpoint-3 from an earlier run; pass --resume`));
+  assert.ok(existsSync(join(out, 'checkpoint-3')), 'the earlier run is left as it was');
+});
+
 test('trainer_state.json = {}: resuming names the file and the field', () => {
   const out = join(dir, 'damaged');
   const cfg = config(lm({ outputDir: out, maxSteps: 2, saveSteps: 2 }));
