@@ -16,14 +16,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeSquadWindows, readTokenizerFile } from '../src/data/index.js';
+import { encodeSquadWindows } from '../src/data/index.js';
+import { taskFromCheckpoint } from '../src/cli/checkpoint-task.js';
 import { corpusBleu, corpusChrf, squadMetrics } from '../src/metrics/index.js';
-import { createTask } from '../src/tasks/index.js';
 import type { ExtractiveQaTask } from '../src/tasks/extractive-qa.js';
 import { bestAnswers } from '../src/tasks/qa-postprocess.js';
 import type { Seq2SeqTask } from '../src/tasks/seq2seq.js';
-import { latestCheckpoint } from '../src/train/checkpoint.js';
-import { parseConfig, readConfigFile } from '../src/train/config.js';
 import { repoRoot } from './shared.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
@@ -56,10 +54,10 @@ function torch(exportObj: unknown): Record<string, unknown> & { trainSeconds: nu
   return JSON.parse(readFileSync(out, 'utf8'));
 }
 
+/** The run's task rebuilt from its saved config, tokenizer and weights (training data included). */
 async function taskOf(dir: string) {
-  const ck = existsSync(join(dir, 'model.safetensors')) ? dir : latestCheckpoint(dir)!;
-  const config = parseConfig(readConfigFile(join(ck, 'config.json')));
-  return { config, task: await createTask(config, { tokenizer: readTokenizerFile(join(ck, 'tokenizer.json')) }) };
+  const { task, config } = await taskFromCheckpoint(dir, [], {});
+  return { config, task };
 }
 
 async function engFra(): Promise<Row[]> {
