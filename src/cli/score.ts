@@ -5,6 +5,7 @@
  * signature, or a JSON array with `--json`.
  */
 import { readFileSync } from 'node:fs';
+import { decodeUtf8 } from '../data/encoding.js';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { corpusBleu, corpusChrf, type BleuTokenize } from '../metrics/index.js';
 
@@ -27,14 +28,19 @@ export interface ScoreEntry {
 
 const METRICS = ['bleu', 'chrf', 'chrf++'] as const;
 
-/** The lines of a text file (a final newline ends the last line; `\r\n` counts as `\n`). */
-export function readSegments(path: string, text?: string): string[] {
-  let s: string;
+/**
+ * The lines of a UTF-8 text file (a final newline ends the last line; `\r\n` counts as `\n`).
+ * @param bytes the content when it is not read from `path` (stdin).
+ * @throws FileFormatError naming the file when it cannot be read or is not UTF-8 (never U+FFFD silently).
+ */
+export function readSegments(path: string, bytes?: ArrayLike<number>): string[] {
+  let raw: ArrayLike<number>;
   try {
-    s = text ?? readFileSync(path, 'utf8');
+    raw = bytes ?? readFileSync(path);
   } catch (e) {
     throw new FileFormatError(`${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  const s = decodeUtf8(path, raw);
   if (s.length === 0) return [];
   const lines = s.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
@@ -77,7 +83,7 @@ export function scoreCommand(f: ScoreFlags): void {
   if (f.input) hyps = readSegments(f.input);
   else {
     if (process.stdin.isTTY) throw new ConfigError('--input: give the hypotheses on stdin (score … < hyp.txt) or with --input <file>');
-    hyps = readSegments('stdin', readFileSync(0, 'utf8'));
+    hyps = readSegments('stdin', readFileSync(0));
   }
   const refs = (f.ref ?? []).map((path) => ({ path, lines: readSegments(path) }));
   const out = score(hyps, refs, f, f.input ?? 'stdin');

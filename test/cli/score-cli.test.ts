@@ -53,6 +53,13 @@ test('bad input: one line naming the file, the metric or the flag', () => {
   assert.match(r.errLines.join('\n'), /missing\.txt: cannot be read \(ENOENT\)/);
   r = score([]);
   assert.match(r.errLines.join('\n'), /--ref: give at least one reference file/);
+  // a reference that is not UTF-8 (Latin-1 é): one line naming it, never scored as U+FFFD
+  const latin1 = join(dir, 'latin1.txt');
+  writeFileSync(latin1, new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a, 0x62, 0x0a, 0x63, 0x0a]));
+  r = score(['--ref', latin1]);
+  assert.equal(r.code, 1);
+  assert.equal(r.errLines.length, 1);
+  assert.match(r.errLines[0], /latin1\.txt:1: not UTF-8/);
   // an empty corpus has no BLEU (0/0): one line, not "ratio = NaN" with exit 0
   const empty = join(dir, 'empty.txt');
   writeFileSync(empty, '');
