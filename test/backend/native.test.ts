@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import type { AnyArray, Backend, BinaryOp, ReduceOp, UnaryOp } from '../../src/backend/backend.js';
 import { jsBackend } from '../../src/backend/js/index.js';
 import { loadNativeAddon, loadNativeBackend } from '../../src/backend/native/index.js';
+import { rng } from '../util/rng.js';
 
 const nativeOrNull = loadNativeBackend();
 const skip = nativeOrNull ? false : "native addon not built (run 'npm run build:native'; needs g++ and libopenblas-dev)";
@@ -14,17 +15,6 @@ const js = jsBackend;
 
 // ---- helpers -------------------------------------------------------------------------------------
 
-/** mulberry32: small seeded PRNG so every run sees the same cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randn(r: () => number, n: number, scale = 1, shift = 0): Float32Array {
   const out = new Float32Array(n);
