@@ -9,6 +9,7 @@ export { zLoss, type ZLossOptions } from './z-loss.js';
 export { bceWithLogits, type BceWithLogitsOptions } from './bce.js';
 export { mseLoss, l1Loss, smoothL1Loss, huberLoss, type PointwiseOptions, type SmoothL1Options, type HuberOptions } from './pointwise.js';
 export { klDiv, type KlDivOptions } from './kl-div.js';
+export { distillationLoss, type TeacherTargets, type DistillationLossOptions } from './distillation.js';
 export { l1Penalty, l2Penalty } from './penalty.js';
 export { Objective, type ObjectiveTerm, type ObjectiveResult } from './objective.js';
 export { fusedLinearCrossEntropy, fusedLinearCrossEntropyWithParts, type FusedLinearCrossEntropyOptions, type FusedLinearCrossEntropyParts } from './fused-linear-cross-entropy.js';

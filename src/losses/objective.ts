@@ -22,6 +22,11 @@ export interface ObjectiveResult {
   values: Record<string, number>;
   /** Each term's weight·value (what it adds to the total; 0 for zero-weight terms). */
   contributions: Record<string, number>;
+  /**
+   * Each term with a non-zero weight as the tensor weight·term that went into `total` (they sum to
+   * it): what a per-term gradient (objective attribution) back-propagates.
+   */
+  parts: Record<string, T.Tensor>;
 }
 
 export class Objective {
@@ -59,6 +64,7 @@ export class Objective {
     }
     const values: Record<string, number> = {};
     const contributions: Record<string, number> = {};
+    const parts: Record<string, T.Tensor> = {};
     let total: T.Tensor | null = null;
     for (const k of this.names) {
       if (!(k in terms)) throw new ValueError(`Objective: term '${k}' (weight ${this.weights[k]}) was not given`);
@@ -72,9 +78,10 @@ export class Objective {
       contributions[k] = w === 0 ? 0 : w * values[k];
       if (w === 0) continue;
       const wt = w === 1 ? T.reshape(t, []) : T.mulScalar(T.reshape(t, []), w);
+      parts[k] = wt;
       total = total ? T.add(total, wt) : wt;
     }
     const tot = total ?? T.scalar(0);
-    return { total: tot, totalValue: tot.item(), values, contributions };
+    return { total: tot, totalValue: tot.item(), values, contributions, parts };
   }
 }

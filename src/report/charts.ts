@@ -97,7 +97,7 @@ function chart(id: string, title: string, yLabel: string, raw: RawSeries[], extr
 
 /**
  * Builds every chart the data supports, in page order: loss (with event markers), each objective
- * term, learning rate, gradient norm, tokens/s, loss scale, eval metrics, per-layer gradient norms and
+ * term, objective attribution (per-term gradient norm and cosine), learning rate, gradient norm, tokens/s, loss scale, eval metrics, per-layer gradient norms and
  * update ratios, and the lr-finder curve. Charts without any value are left out.
  */
 export function buildCharts(m: ParsedMetrics, lrFind: ParsedLrFind): ChartSpec[] {
@@ -124,6 +124,19 @@ export function buildCharts(m: ParsedMetrics, lrFind: ParsedLrFind): ChartSpec[]
     const c = chart(`term-${t}`, `Objective term: ${t}`, t, raw);
     if (hasValue(c.series)) charts.push(c);
   }
+
+  // Objective attribution: which term drives the update (each term's gradient norm, its cosine with the total).
+  const attrNames: string[] = [];
+  for (const p of m.train) for (const t of Object.keys(p.attribution)) if (!attrNames.includes(t)) attrNames.push(t);
+  const perTerm = (field: 'gradNorm' | 'cosine'): RawSeries[] => attrNames.map((t, i) => ({
+    label: t, color: paletteColor(i, attrNames.length), spanGaps: true,
+    points: kept.filter((p) => t in p.attribution).map((p) => ({ x: p.step, y: p.attribution[t][field] })),
+  }));
+  const ag = chart('attributionGradNorm', 'Objective attribution: gradient norm of each term', 'L2 norm of weight · ∇term', perTerm('gradNorm'));
+  ag.yLogBase = logIfPositive(ag.series);
+  if (hasValue(ag.series)) charts.push(ag);
+  const ac = chart('attributionCosine', 'Objective attribution: cosine of each term\'s gradient with the total', 'cosine', perTerm('cosine'));
+  if (hasValue(ac.series)) charts.push(ac);
 
   const lr = chart('lr', 'Learning rate', 'lr', [{ label: 'lr', points: trainOf((p) => p.lr), color: COLORS.train }]);
   if (hasValue(lr.series)) charts.push(lr);

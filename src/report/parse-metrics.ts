@@ -3,7 +3,8 @@
  * missing fields and malformed lines (they are counted and the first ones described, never fatal).
  *
  * Line kinds (DESIGN.md "Training", issues 7 and 8):
- * - `{split: 'train', step, epoch?, loss, terms?, lr, gradNorm, tokensPerSecond, lossScale, skipped?}`
+ * - `{split: 'train', step, epoch?, loss, terms?, lr, gradNorm, tokensPerSecond, lossScale, skipped?,
+ *   attribution?: {<term>: {gradNorm, cosine}}}`
  * - `{split: 'eval', step, epoch?, loss, perplexity?, accuracy?, macroF1?, bleu?, chrf?, exactMatch?, f1?, terms?}`
  * - `{event: 'rollback' | 'skip' | 'warning', step, message}`
  * - `{type: 'layers', step, layers: [{name, gradNorm, paramNorm, updateRatio}]}`
@@ -97,6 +98,23 @@ export async function parseMetrics(path: string): Promise<ParsedMetrics> {
     return res;
   };
 
+  /** `attribution: {term: {gradNorm, cosine}}` of a train line (objectiveAttribution). */
+  const attribution = (obj: Record<string, unknown>, line: number): TrainPoint['attribution'] => {
+    const a = obj['attribution'];
+    const res: TrainPoint['attribution'] = {};
+    if (a === undefined) return res;
+    if (!isRecord(a)) {
+      out.invalidValueCount++;
+      note(line, 'field "attribution" is not an object');
+      return res;
+    }
+    for (const [name, v] of Object.entries(a)) {
+      if (!isRecord(v)) { out.invalidValueCount++; note(line, `field "attribution.${name}" is not an object`); continue; }
+      res[name] = { gradNorm: num(v, 'gradNorm', line, null, `attribution.${name}.gradNorm`), cosine: num(v, 'cosine', line, null, `attribution.${name}.cosine`) };
+    }
+    return res;
+  };
+
   for await (const l of readJsonl(path)) {
     out.totalLines = l.line;
     if ('blank' in l) {
@@ -176,6 +194,7 @@ export async function parseMetrics(path: string): Promise<ParsedMetrics> {
         tokensPerSecond: num(obj, 'tokensPerSecond', l.line, trainSeen),
         lossScale: num(obj, 'lossScale', l.line, trainSeen),
         skipped: obj['skipped'] === true,
+        attribution: attribution(obj, l.line),
         timeMs: readTime(obj), elapsedS,
       };
       out.train.push(p);

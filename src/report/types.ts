@@ -23,6 +23,11 @@ export interface TrainPoint {
   tokensPerSecond: number | null;
   lossScale: number | null;
   skipped: boolean;
+  /**
+   * Objective attribution of the logging step (`objectiveAttribution: true`): each term's gradient
+   * norm and its cosine with the total gradient; empty when not logged.
+   */
+  attribution: Record<string, { gradNorm: number | null; cosine: number | null }>;
   /** Wall-clock time of the line in ms since the Unix epoch, from a `time` field when present. */
   timeMs: number | null;
   /** Seconds since the run started, from an `elapsed` field when present. */

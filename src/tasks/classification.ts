@@ -17,7 +17,9 @@ import { buildModel, buildTokenizer, intTensor } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
-import type { EvalMetrics, LossOutput, Task } from './types.js';
+import type { EvalMetrics, LossOptions, LossOutput, Task } from './types.js';
+import { distillationWeights, type TeacherSpec } from './distillation.js';
+import { ClassificationTeacher } from './classification-teacher.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 
 export interface ClassificationTaskOptions {
@@ -85,6 +87,12 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   readonly model: EncoderForSequenceClassification;
   batchesPerEpoch: number;
   private readonly loader: DataLoader<EncodedClassificationExample, ClassificationBatch> | null;
+  /** The objective's weights (distillation: ce scaled by 1 − alpha, kd = alpha). */
+  private readonly weights: Record<string, number>;
+  /** Distillation: the teacher (logits live or from the cache). */
+  private teacher: ClassificationTeacher | null = null;
+  /** Training-set indices of the batches nextBatch returned (for the teacher-logit cache). */
+  private readonly batchIndices = new WeakMap<ClassificationBatch, Int32Array>();
 
   private constructor(
     readonly config: TaskConfig,
@@ -94,6 +102,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     readonly valSet: EncodedClassificationExample[],
   ) {
     checkObjective(config.objective);
+    this.weights = distillationWeights(config.objective, config.distillation);
     if (tokenizer.padId === undefined) throw new ConfigError('data.tokenizer: classification needs a tokenizer with a [PAD] token (word, or char with specialTokens: true)');
     this.model = buildClassifier(config, tokenizer.vocabSize, labelMap.numLabels);
     this.loader = trainSet.length > 0
@@ -142,7 +151,14 @@ export class ClassificationTask implements Task<ClassificationBatch> {
 
   nextBatch(): ClassificationBatch {
     if (!this.loader) throw new ConfigError('data.train: no training data loaded');
-    return this.loader.next().batch;
+    const { batch, epoch, index } = this.loader.next();
+    if (this.teacher) this.batchIndices.set(batch, this.loader.indicesAt(epoch, index));
+    return batch;
+  }
+
+  /** Distillation: the teacher (an EncoderForSequenceClassification of the same tokenizer and labels). */
+  setTeacher(spec: TeacherSpec): void {
+    this.teacher = new ClassificationTeacher(spec, this.trainSet, this.config, (items) => this.collate(items), (this.config.data as { augment?: unknown }).augment);
   }
 
   /** logits [B, K] for a batch. */
@@ -156,12 +172,14 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     return batch.labels.length;
   }
 
-  loss(batch: ClassificationBatch): LossOutput {
+  loss(batch: ClassificationBatch, _options: LossOptions = {}): LossOutput {
     const logits = this.logits(batch);
-    const { loss, terms } = classObjective(logits, intTensor(batch.labels, [batch.labels.length]), this.config.objective, {
+    const { loss, terms, parts } = classObjective(logits, intTensor(batch.labels, [batch.labels.length]), this.weights, {
       labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters(),
+      teacher: this.teacher && (this.weights.kd ?? 0) > 0 ? this.teacher.targets(batch, this.batchIndices.get(batch)) : undefined,
+      temperature: this.teacher?.temperature,
     });
-    return { loss, terms, tokens: batch.shape[0] * batch.shape[1] };
+    return { loss, terms, parts, tokens: batch.shape[0] * batch.shape[1] };
   }
 
   /** Predicted class index of each example. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { DataSchema } from '../data/config.js';
 import { ModelSchema } from '../models/schema.js';
+import { DistillationSchema } from './distillation.js';
 
 const posInt = () => z.int().min(1);
 
@@ -37,6 +38,8 @@ export const taskConfigShape = {
   perDeviceEvalBatchSize: posInt().default(8).describe('Examples per evaluation batch'),
   labelSmoothingFactor: z.number().min(0).lt(1).default(0).describe('Label smoothing of the cross-entropy (0: none)'),
   generation: GenerationSchema.prefault({}),
+  /** Knowledge distillation from a teacher run (tasks/distillation.ts); absent: none. */
+  distillation: DistillationSchema.optional().describe('Knowledge distillation: { teacher: <run folder>, temperature, alpha } adds the kd term (lm, classification)'),
 };
 
 export const TaskConfigSchema = z.object(taskConfigShape);

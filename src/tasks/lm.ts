@@ -14,7 +14,9 @@ import * as T from '../tensor/index.js';
 import { buildModel, buildTokenizer, countCounted, intTensor, reduced } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, lmHeadObjective } from './objective.js';
-import type { EvalMetrics, LossOutput, Task } from './types.js';
+import type { EvalMetrics, LossOptions, LossOutput, Task } from './types.js';
+import { distillationWeights, type TeacherSpec } from './distillation.js';
+import { linear } from '../nn/functional.js';
 
 export interface LmTaskOptions {
   /** A tokenizer restored from a checkpoint (else built from the config and the corpus). */
@@ -89,9 +91,14 @@ export class LmTask implements Task<LmBatch> {
   batchesPerEpoch: number;
   private sampler: LmBlockSampler | null;
   private shard: { numReplicas: number; rank: number; reduceSum: (sums: Float64Array) => void } | null = null;
+  /** The objective's weights (distillation: ce scaled by 1 − alpha, kd = alpha). */
+  private readonly weights: Record<string, number>;
+  /** Distillation: the teacher GPT (eval mode) and the temperature. */
+  private teacher: { model: GPT; temperature: number } | null = null;
 
   private constructor(readonly config: TaskConfig, tokenizer: Tokenizer, train: Int32Array, val: Int32Array, valChars: number, pretrained?: GPT) {
     checkObjective(config.objective);
+    this.weights = distillationWeights(config.objective, config.distillation);
     this.tokenizer = tokenizer;
     this.train = train;
     this.val = val;
@@ -177,15 +184,32 @@ export class LmTask implements Task<LmBatch> {
     return countCounted(batch.labels);
   }
 
-  /** The objective from the final hidden states through the fused LM head (no [B·T, V] logits). */
-  loss(batch: LmBatch): LossOutput {
+  /**
+   * Distillation: the teacher GPT (same tokenizer), run in eval mode without gradients on every
+   * training block (blocks start at random offsets, so its outputs are not cached).
+   */
+  setTeacher(spec: TeacherSpec): void {
+    const model = spec.model as GPT;
+    model.eval();
+    this.teacher = { model, temperature: spec.temperature };
+  }
+
+  /**
+   * The objective from the final hidden states through the fused LM head (no [B·T, V] logits), or,
+   * with distillation or separate terms, through the materialised [B·T, V] logits.
+   */
+  loss(batch: LmBatch, options: LossOptions = {}): LossOutput {
     const B = batch.batchSize, Tn = batch.blockSize;
-    const hidden = this.model.hidden(intTensor(batch.inputIds, [B, Tn]));
-    const { loss, terms } = lmHeadObjective(hidden.reshape(B * Tn, hidden.shape[2]), this.model.lmHeadWeight(),
-      intTensor(batch.labels, [B * Tn]), this.config.objective, {
+    const ids = intTensor(batch.inputIds, [B, Tn]);
+    const hidden = this.model.hidden(ids);
+    const kd = this.teacher && (this.weights.kd ?? 0) > 0 ? this.teacher : null;
+    const teacher = kd ? { logits: T.noGrad(() => linear(kd.model.hidden(ids), kd.model.lmHeadWeight()).reshape(B * Tn, -1)) } : undefined;
+    const { loss, terms, parts } = lmHeadObjective(hidden.reshape(B * Tn, hidden.shape[2]), this.model.lmHeadWeight(),
+      intTensor(batch.labels, [B * Tn]), this.weights, {
         labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters(),
+        teacher, temperature: kd?.temperature, separateTerms: options.separateTerms,
       });
-    return { loss, terms, tokens: B * Tn };
+    return { loss, terms, parts, tokens: B * Tn };
   }
 
   evaluate(maxBatches?: number): EvalMetrics {

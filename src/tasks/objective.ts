@@ -9,16 +9,22 @@
  * - `zLoss`: PaLM's auxiliary term (Chowdhery et al. 2022 §5), mean over rows of log²Z,
  *   Z = Σ exp(logits) (padded rows included);
  * - `l2` / `l1`: ½·Σ p² (gradient p, as weight decay) / Σ |p| over the weight matrices (parameters with ndim ≥ 2; biases and norm
- *   gains left out, as weight decay leaves them out).
+ *   gains left out, as weight decay leaves them out);
+ * - `kd`: knowledge distillation, T² · KL(softmax(teacher/T) ‖ softmax(student/T)) averaged over the
+ *   counted targets (losses/distillation.ts); its weight comes from `distillation.alpha`
+ *   (tasks/distillation.ts), the teacher's logits from the task.
  *
  * Language-model heads (lm, the seq2seq decoder) go through {@link lmHeadObjective}: from the final
  * hidden states and the head's weight, `ce` and `zLoss` are computed by `fusedLinearCrossEntropy`, so
  * the [N, V] logits never exist whole (at V = 50,257 they are the largest tensor of a step). Only an
  * objective with `zLoss` but no positive `ce` weight falls back to materialising the logits (the
  * fused loss carries z-loss as a coefficient on its cross-entropy); the penalties need no logits.
+ * With a `kd` term, or when each term's tensor is wanted on its own (`separateTerms`: objective
+ * attribution), the logits are materialised too and every term is computed apart.
  */
 import { ConfigError } from '../errors.js';
 import { crossEntropy } from '../losses/cross-entropy.js';
+import { distillationLoss, type TeacherTargets } from '../losses/distillation.js';
 import { fusedLinearCrossEntropyWithParts } from '../losses/fused-linear-cross-entropy.js';
 import { Objective, type ObjectiveTerm } from '../losses/objective.js';
 import { l1Penalty, l2Penalty } from '../losses/penalty.js';
@@ -26,7 +32,7 @@ import { zLoss } from '../losses/z-loss.js';
 import { linear } from '../nn/functional.js';
 import * as T from '../tensor/index.js';
 
-export const OBJECTIVE_TERMS = ['ce', 'zLoss', 'l2', 'l1'] as const;
+export const OBJECTIVE_TERMS = ['ce', 'zLoss', 'l2', 'l1', 'kd'] as const;
 
 /**
  * @throws ConfigError naming `objective.<name>` for an unknown term, or `objective` when no term has
@@ -47,6 +53,19 @@ export interface ClassObjectiveOptions {
   ignoreIndex?: number;
   /** Parameters the penalty terms (l1, l2) read; required when the weights name them. */
   params?: readonly T.Tensor[];
+  /** The teacher's logits of these rows (the kd term); required when the weights name kd. */
+  teacher?: TeacherTargets;
+  /** Temperature of the kd term (default 1). */
+  temperature?: number;
+  /** lm: compute every term apart from materialised logits (no fused head), so `parts` holds each one. */
+  separateTerms?: boolean;
+}
+
+/** The weighted total, each term's value, and each weighted term's tensor (they sum to the total). */
+export interface ObjectiveOutput {
+  loss: T.Tensor;
+  terms: Record<string, number>;
+  parts: Record<string, T.Tensor>;
 }
 
 /** The penalty terms over the weight matrices of `options.params`. */
@@ -59,14 +78,14 @@ function penaltyTerms(options: ClassObjectiveOptions): Record<string, () => T.Te
 }
 
 /** The weighted sum of the named terms through the losses layer's Objective. */
-function combine(weights: Record<string, number>, available: Record<string, ObjectiveTerm>): { loss: T.Tensor; terms: Record<string, number> } {
+function combine(weights: Record<string, number>, available: Record<string, ObjectiveTerm>): ObjectiveOutput {
   const terms: Record<string, ObjectiveTerm> = {};
   for (const k of Object.keys(weights)) {
     if (!(k in available)) throw new ConfigError(`objective.${k}: unknown term (known: ${OBJECTIVE_TERMS.join(', ')})`);
     terms[k] = available[k];
   }
   const r = new Objective(weights).compute(terms);
-  return { loss: r.total, terms: r.values };
+  return { loss: r.total, terms: r.values, parts: r.parts };
 }
 
 /**
@@ -74,18 +93,22 @@ function combine(weights: Record<string, number>, available: Record<string, Obje
  * @param logits [N, C] float32.
  * @param target int32 [N] class indices (ignoreIndex rows carry no loss).
  * @returns the total (scalar, differentiable) and each term's value as a number.
- * @throws ConfigError for a penalty term without `params`.
+ * @throws ConfigError for a penalty term without `params`, or kd without `teacher`.
  */
 export function classObjective(
   logits: T.Tensor,
   target: T.Tensor,
   weights: Record<string, number>,
   options: ClassObjectiveOptions = {},
-): { loss: T.Tensor; terms: Record<string, number> } {
+): ObjectiveOutput {
   const ignoreIndex = options.ignoreIndex ?? -100;
   return combine(weights, {
     ce: () => crossEntropy(logits, target, { ignoreIndex, labelSmoothing: options.labelSmoothing ?? 0 }),
     zLoss: () => zLoss(logits, { coef: 1 }), // the weight is applied by the Objective, like every term's
+    kd: () => {
+      if (!options.teacher) throw new ConfigError('objective.kd: this task was given no teacher (distillation.teacher)');
+      return distillationLoss(logits, options.teacher, { temperature: options.temperature ?? 1, target, ignoreIndex });
+    },
     ...penaltyTerms(options),
   });
 }
@@ -97,7 +120,7 @@ export function classObjective(
  * With a positive `ce` weight a, `fusedLinearCrossEntropy(hidden, weight, target, { zLossCoef: z/a })`
  * gives CE + (z/a)·Z, so a times it is a·CE + z·Z; the logged `ce` and `zLoss` are the fused loss's
  * two parts (zLoss divided by its coefficient: the unweighted value). Without a `ce` weight (zLoss
- * alone) the logits are computed and `classObjective` used.
+ * alone), with a kd term or with `separateTerms`, the logits are computed and `classObjective` used.
  * @param hidden [N, C] float32 final hidden states.
  * @param weight [V, C] the LM head's weight (tied: the token embedding).
  * @param target int32 [N] next-token ids (ignoreIndex rows carry no loss).
@@ -109,9 +132,9 @@ export function lmHeadObjective(
   target: T.Tensor,
   weights: Record<string, number>,
   options: ClassObjectiveOptions = {},
-): { loss: T.Tensor; terms: Record<string, number> } {
+): ObjectiveOutput {
   const a = weights.ce ?? 0;
-  if (!(a > 0)) return classObjective(linear(hidden, weight), target, weights, options);
+  if (!(a > 0) || (weights.kd ?? 0) > 0 || options.separateTerms) return classObjective(linear(hidden, weight), target, weights, options);
   const z = weights.zLoss ?? 0;
   const parts = fusedLinearCrossEntropyWithParts(hidden, weight, target, {
     ignoreIndex: options.ignoreIndex ?? -100, labelSmoothing: options.labelSmoothing ?? 0, zLossCoef: z / a,
@@ -125,5 +148,5 @@ export function lmHeadObjective(
     else if (k === 'zLoss') { if (z > 0) terms.zLoss = parts.zLoss / (z / a); }
     else if (k in r.terms) terms[k] = r.terms[k];
   }
-  return { loss: r.loss, terms };
+  return { loss: r.loss, terms, parts: r.parts };
 }

@@ -5,6 +5,7 @@
  */
 import type { Tensor } from '../tensor/index.js';
 import type { Tokenizer } from '../data/index.js';
+import type { TeacherSpec } from './distillation.js';
 
 /** The part of `nn.Module` the trainer uses. */
 export interface TrainableModule {
@@ -26,6 +27,17 @@ export interface LossOutput {
   terms: Record<string, number>;
   /** Tokens the model read in this micro-batch (B·T), for tokens/s. */
   tokens: number;
+  /**
+   * Each objective term with a non-zero weight as the tensor weight·term (they sum to `loss`), for
+   * objective attribution; with `separateTerms` every term is its own entry (lm: no fused head).
+   */
+  parts?: Record<string, Tensor>;
+}
+
+/** Options of one `Task.loss` call. */
+export interface LossOptions {
+  /** Compute each objective term apart (objective attribution's logging steps). */
+  separateTerms?: boolean;
 }
 
 /** Metrics of one evaluation: `loss` always; perplexity, accuracy, macroF1, exactMatch, f1 by task. */
@@ -73,7 +85,13 @@ export interface Task<Batch = unknown> {
    */
   countTargets(batch: Batch): number;
   /** Forward pass and objective on a batch (the trainer calls it inside a scope). */
-  loss(batch: Batch): LossOutput;
+  loss(batch: Batch, options?: LossOptions): LossOutput;
+  /**
+   * Knowledge distillation: the teacher whose softened outputs the `kd` term follows (called once
+   * by the Trainer before training when the config has a distillation block). Absent: the task
+   * cannot distil.
+   */
+  setTeacher?(teacher: TeacherSpec): void;
   /**
    * Evaluates on the validation data (the trainer sets eval mode and no-grad around it).
    * @param maxBatches stop after this many batches (intermediate evaluations).

@@ -38,6 +38,8 @@ export const TrainConfigSchema = z.strictObject({
   model: t.model,
   data: t.data,
   objective: t.objective,
+  distillation: t.distillation,
+  objectiveAttribution: z.boolean().default(false).describe('On logging steps, back-propagate each objective term alone and log its gradient norm and its cosine with the total gradient (one extra backward per term)'),
 
   optim: z.enum(['adamw', 'adam', 'sgd']).default('adamw').describe('Optimizer: adamw (decoupled weight decay), adam or sgd'),
   learningRate: z.number().gt(0).default(5e-5).describe('Peak learning rate of the schedule'),

@@ -16,6 +16,8 @@ export interface LogWindow {
   skipped: number;
   /** The loss scale of the window's last step. */
   lossScale: number;
+  /** Objective attribution of the window's last step (the logging step), when it was measured. */
+  attribution?: Record<string, { gradNorm: number; cosine: number }>;
 }
 
 export const emptyWindow = (): LogWindow => ({ steps: 0, loss: 0, terms: {}, gradNorm: 0, tokens: 0, skipped: 0, lossScale: 1 });
@@ -29,6 +31,7 @@ export function addStep(w: LogWindow, r: StepResult): void {
   w.tokens += r.tokens;
   w.lossScale = r.lossScale;
   if (r.decision.skip) w.skipped++;
+  if (r.attribution) w.attribution = r.attribution;
 }
 
 /**
@@ -52,5 +55,7 @@ export function windowRecord(w: LogWindow, seconds: number, fields: { step: numb
     elapsed: fields.elapsed,
   };
   if (w.skipped > 0) rec.skipped = true;
+  // The logging step's per-term gradient norm and cosine with the total gradient (objectiveAttribution).
+  if (w.attribution) rec.attribution = w.attribution;
   return rec;
 }

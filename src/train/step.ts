@@ -26,6 +26,7 @@ import * as T from '../tensor/index.js';
 import type { Task } from '../tasks/types.js';
 import type { BackwardDecision } from './callbacks.js';
 import type { AnyOptimizer } from './optimizer.js';
+import { AttributionAccumulator, type TermAttribution } from './attribution.js';
 
 /** What a step trains with. */
 export interface StepParts {
@@ -47,6 +48,8 @@ export interface StepParts {
   reduceTargetCount?: (localCount: number) => number;
   /** Data parallelism: gradient synchronisation across processes (train/data-parallel.ts). */
   sync?: GradSync;
+  /** Objective attribution on this step: each term's gradient norm and cosine (train/attribution.ts). */
+  attribution?: boolean;
 }
 
 /**
@@ -81,6 +84,8 @@ export interface StepResult extends StepLoss {
   overflow: boolean;
   /** What the callbacks decided (or the overflow's skip). */
   decision: BackwardDecision;
+  /** With `attribution`: each objective term's gradient norm and cosine with the step's gradient. */
+  attribution?: Record<string, TermAttribution>;
 }
 
 /**
@@ -104,14 +109,17 @@ export function runTrainingStep(parts: StepParts, batches: readonly unknown[],
   const { sync } = parts;
   let last = -1; // the micro-batch whose backward synchronises (data parallelism)
   batches.forEach((_, i) => { if (weights[i] > 0) last = i; });
+  const attribution = parts.attribution ? new AttributionAccumulator(parts.params.map(([, p]) => p)) : null;
   T.scope(() => {
     batches.forEach((batch, i) => {
       const w = weights[i];
       if (w === 0) return;
       const run = (): void => {
         const out = autocast({ dtype: parts.autocast ?? 'bfloat16', enabled: !!parts.autocast }, () => {
-          const o = task.loss(batch);
-          T.backward(scaler.scale(w === 1 ? o.loss : T.mulScalar(o.loss, w)));
+          const o = task.loss(batch, attribution ? { separateTerms: true } : undefined);
+          const scaled = (t: T.Tensor) => scaler.scale(w === 1 ? t : T.mulScalar(t, w));
+          if (attribution && o.parts) attribution.add(o.parts, scaled, sync ? (fn) => sync.noSync(fn) : undefined);
+          T.backward(scaled(o.loss));
           return o;
         });
         r.loss += w * out.loss.item();
@@ -125,6 +133,7 @@ export function runTrainingStep(parts: StepParts, batches: readonly unknown[],
       sync.synchronize();
       sync.reduceStep(r);
     }
+    if (attribution) r.attribution = attribution.result(lossScale);
     scaler.unscale_(optimizer);
     r.overflow = scaler.foundInf(optimizer) === true;
     if (!r.overflow) r.decision = decide?.({ loss: r.loss, terms: r.terms }) ?? {};

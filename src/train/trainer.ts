@@ -44,6 +44,7 @@ import { StabilityCallback } from './stability/callback.js';
 import { DivergenceCallback, firstNonFiniteParameter } from './stability/divergence.js';
 import { TrainingDivergedError } from './stability/errors.js';
 import { runTrainingStep } from './step.js';
+import { attachTeacher } from './teacher.js';
 import { fromTrainerInit, isTrainerInit, type TrainerInit } from './library.js';
 
 export interface TrainerOptions {
@@ -144,6 +145,7 @@ export class Trainer implements TrainerControl {
     if (div && div.lossFactor !== null) this.callbacks.push((this.divergence = new DivergenceCallback(div.lossFactor, div.window)));
     checkMetricForBestModel(cfg, this.task);
     this.task.checkBeforeTraining?.({ evalDuringTraining: cfg.evalStrategy === 'steps' });
+    attachTeacher(cfg, this.task, this.outputDir);
     if (cfg.earlyStoppingPatience !== null) {
       this.callbacks.push(new EarlyStopping(bestMetricKey(cfg.metricForBestModel), cfg.earlyStoppingPatience, greaterIsBetter(cfg), cfg.earlyStoppingThreshold));
     }
@@ -247,6 +249,7 @@ export class Trainer implements TrainerControl {
     const r = runTrainingStep({
       task: this.task, optimizer: this.optimizer, scaler: this.gradScaler, params: this.params, autocast: this.autocastDtype,
       maxGradNorm: this.config.maxGradNorm, sync: this.dataParallel ?? undefined,
+      attribution: this.config.objectiveAttribution && stepNo % this.config.loggingSteps === 0,
       reduceTargetCount: this.options.reduceTargetCount ?? (this.dataParallel ? (n) => this.dataParallel!.reduceTargetCount(n) : undefined),
     }, batches, ({ loss, terms }) => {
       let decision: BackwardDecision = {};

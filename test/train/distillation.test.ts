@@ -1,0 +1,135 @@
+// Distillation through the Trainer: a teacher run, a student with `distillation`, the kd and ce
+// terms and objective attribution in metrics.jsonl, the teacher-logit cache (its content, reuse and
+// invalidation), and one-line errors for a teacher that does not fit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collateClassification, sequentialBatches } from '../../src/data/index.js';
+import { ConfigError } from '../../src/errors.js';
+import { readSafetensorsFile } from '../../src/io/safetensors.js';
+import { createTask } from '../../src/tasks/index.js';
+import type { ClassificationTask } from '../../src/tasks/classification.js';
+import { parseConfig, type TrainConfigInput } from '../../src/train/config.js';
+import { Trainer } from '../../src/train/trainer.js';
+import * as T from '../../src/tensor/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tf-distill-'));
+const words = ['apple', 'river', 'stone', 'cloud', 'green', 'table', 'music', 'light'];
+function line(i: number, extra = ''): string {
+  const pos = i % 2 === 0;
+  const filler = [words[i % 8], words[(i * 3) % 8], words[(i * 5 + 1) % 8]];
+  filler.splice(i % 3, 0, pos ? 'good' : 'bad');
+  return JSON.stringify({ text: filler.join(' ') + extra, label: pos ? 'pos' : 'neg' });
+}
+writeFileSync(join(dir, 'train.jsonl'), Array.from({ length: 48 }, (_, i) => line(i)).join('\n') + '\n');
+writeFileSync(join(dir, 'other.jsonl'), Array.from({ length: 48 }, (_, i) => line(i, ' zebra')).join('\n') + '\n');
+writeFileSync(join(dir, 'valid.jsonl'), Array.from({ length: 16 }, (_, i) => line(i + 1000)).join('\n') + '\n');
+writeFileSync(join(dir, 'text.txt'), 'to be or not to be, that is the question. '.repeat(40));
+
+const cls = (over: Partial<TrainConfigInput> & Record<string, unknown>) => parseConfig({
+  task: 'classification', seed: 3,
+  data: { train: join(dir, 'train.jsonl'), validation: join(dir, 'valid.jsonl'), tokenizer: { type: 'word' }, maxLength: 8 },
+  model: { nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, pooling: 'mean' },
+  learningRate: 1e-2, perDeviceTrainBatchSize: 16, perDeviceEvalBatchSize: 16, numTrainEpochs: 2, loggingSteps: 1, evalStrategy: 'no', saveStrategy: 'no', disableTqdm: true,
+  stability: { spikeGuard: { enabled: false } },
+  ...over,
+});
+const lines = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+
+async function train(config: ReturnType<typeof cls>): Promise<void> {
+  const task = await createTask(config);
+  await new Trainer({ config, task }).train();
+}
+
+const teacherDir = join(dir, 'teacher');
+const teacher2Dir = join(dir, 'teacher2');
+const ready = (async () => {
+  await train(cls({ outputDir: teacherDir }));
+  await train(cls({ outputDir: teacher2Dir, seed: 4, numTrainEpochs: 1 }));
+})();
+
+test('classification student: loss = (1 − α)·ce + α·kd per logged step, attribution logged, cache = the teacher\'s logits', async () => {
+  await ready;
+  const run = join(dir, 'student');
+  const config = cls({ outputDir: run, distillation: { teacher: teacherDir, temperature: 2, alpha: 0.25 }, objectiveAttribution: true, loggingSteps: 2 });
+  await train(config);
+  const tr = lines(run).filter((l) => l.split === 'train');
+  assert.equal(tr.length, 3); // 6 steps, logged every 2
+  for (const l of tr) {
+    assert.ok(l.terms.kd > 0 && l.terms.ce > 0);
+    assert.ok(Math.abs(l.loss - (0.75 * l.terms.ce + 0.25 * l.terms.kd)) < 1e-5, JSON.stringify(l));
+    for (const k of ['ce', 'kd']) {
+      const a = l.attribution[k];
+      assert.ok(a.gradNorm > 0 && a.cosine >= -1 - 1e-9 && a.cosine <= 1 + 1e-9, JSON.stringify(a));
+    }
+  }
+  // The cache holds the teacher's logits of every training example (live forward for comparison).
+  const cache = readSafetensorsFile(join(run, 'teacher-logits.safetensors'));
+  assert.deepEqual(cache.tensors.logits.shape, [48, 2]);
+  const task = (await createTask(cls({ outputDir: join(dir, 'probe'), distillation: { teacher: teacherDir, cache: false } }))) as ClassificationTask;
+  const { attachTeacher } = await import('../../src/train/teacher.js');
+  attachTeacher(task.config as ReturnType<typeof cls>, task, join(dir, 'probe'));
+  const teacher = (task as unknown as { teacher: { targets(b: unknown, i?: Int32Array): { logits: T.Tensor } } }).teacher;
+  const batch = sequentialBatches(task.trainSet.slice(0, 8), 8, (it) => collateClassification(it, { padId: task.tokenizer.padId!, maxLength: 8 })).next().value!;
+  const live = teacher.targets(batch).logits.data();
+  const cached = (cache.tensors.logits.data as Float32Array).subarray(0, 16);
+  for (let i = 0; i < 16; i++) assert.ok(Math.abs(live[i] - cached[i]) < 1e-5, `${live[i]} vs ${cached[i]}`);
+});
+
+test('the cache is reused for the same teacher and data, rewritten for another teacher; top-k keeps k columns and their classes', async () => {
+  await ready;
+  const cacheFile = join(dir, 'shared-cache.safetensors');
+  const d = (teacher: string, cacheTopK?: number) => ({ teacher, cacheFile, cacheTopK });
+  await train(cls({ outputDir: join(dir, 's1'), numTrainEpochs: 1, distillation: d(teacherDir) }));
+  const key1 = readSafetensorsFile(cacheFile).metadata.key;
+  const m1 = statSync(cacheFile).mtimeMs;
+  await train(cls({ outputDir: join(dir, 's2'), numTrainEpochs: 1, seed: 9, distillation: d(teacherDir) }));
+  assert.equal(statSync(cacheFile).mtimeMs, m1, 'same teacher and data: not rewritten');
+  await train(cls({ outputDir: join(dir, 's3'), numTrainEpochs: 1, distillation: d(teacher2Dir) }));
+  const key2 = readSafetensorsFile(cacheFile).metadata.key;
+  assert.notEqual(key2, key1);
+  await train(cls({ outputDir: join(dir, 's4'), numTrainEpochs: 1, distillation: d(teacher2Dir, 1) }));
+  const top = readSafetensorsFile(cacheFile);
+  assert.deepEqual(top.tensors.logits.shape, [48, 1]);
+  assert.deepEqual(top.tensors.indices.shape, [48, 1]);
+  assert.equal(top.metadata.topK, '1');
+});
+
+test('a teacher that does not fit is one line naming distillation.teacher', async () => {
+  await ready;
+  const fails = async (config: ReturnType<typeof cls>, re: RegExp) => {
+    const task = await createTask(config);
+    assert.throws(() => new Trainer({ config, task }), (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'));
+  };
+  await fails(cls({ outputDir: join(dir, 'e1'), distillation: { teacher: join(dir, 'nowhere') } }), /^distillation\.teacher: .*nowhere: no such run folder$/);
+  await fails(cls({ outputDir: join(dir, 'e2'), data: { train: join(dir, 'other.jsonl'), validation: join(dir, 'valid.jsonl'), tokenizer: { type: 'word' }, maxLength: 8 }, distillation: { teacher: teacherDir } }),
+    /^distillation\.teacher: .* has a vocabulary of \d+ tokens; this run's tokenizer has \d+/);
+  const lm = parseConfig({
+    task: 'lm', outputDir: join(dir, 'e3'), data: { train: join(dir, 'text.txt'), tokenizer: { type: 'char' }, blockSize: 8 },
+    model: { nLayer: 1, nHead: 2, nEmbd: 16 }, maxSteps: 2, disableTqdm: true, distillation: { teacher: teacherDir },
+  });
+  await fails(lm, /^distillation\.teacher: .* was trained for task classification; this run is lm$/);
+  await assert.rejects(createTask(cls({ outputDir: join(dir, 'e4'), objective: { ce: 1, kd: 1 } })), /^ConfigError: objective\.kd: needs a distillation block/);
+  await assert.rejects(createTask(cls({ outputDir: join(dir, 'e5'), objective: { ce: 1, kd: 1 }, distillation: { teacher: teacherDir } })), /objective\.kd: set by distillation\.alpha/);
+});
+
+test('lm student: kd per token from a GPT teacher of the same tokenizer, terms and attribution logged', async () => {
+  const lmCfg = (over: Record<string, unknown>) => parseConfig({
+    task: 'lm', seed: 5, data: { train: join(dir, 'text.txt'), tokenizer: { type: 'char' }, blockSize: 16, valFraction: 0.1 },
+    model: { nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 }, learningRate: 1e-2, perDeviceTrainBatchSize: 4, maxSteps: 4, loggingSteps: 2,
+    evalStrategy: 'no', saveStrategy: 'no', disableTqdm: true, generation: { maxNewTokens: 4 }, stability: { spikeGuard: { enabled: false } }, ...over,
+  });
+  const t = join(dir, 'lm-teacher');
+  await train(lmCfg({ outputDir: t, model: { nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0 } }));
+  const s = join(dir, 'lm-student');
+  await train(lmCfg({ outputDir: s, distillation: { teacher: t, temperature: 1.5, alpha: 0.5 }, objectiveAttribution: true, objective: { ce: 1, zLoss: 1e-3 } }));
+  const tr = lines(s).filter((l) => l.split === 'train');
+  assert.equal(tr.length, 2);
+  for (const l of tr) {
+    assert.ok(l.terms.kd > 0 && l.terms.ce > 0 && l.terms.zLoss > 0);
+    assert.ok(Math.abs(l.loss - (0.5 * l.terms.ce + 0.5 * l.terms.kd + 1e-3 * l.terms.zLoss)) < 1e-4, JSON.stringify(l));
+    assert.deepEqual(Object.keys(l.attribution).sort(), ['ce', 'kd', 'zLoss']);
+  }
+});
