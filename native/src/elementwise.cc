@@ -11,10 +11,15 @@ namespace {
 constexpr float kSqrt2OverPi = 0.79788456080286536f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
+// out = f(x), or out = g · f(x) when g is given (unaryMul: one pass instead of a map and a product).
 template <class F>
-void mapUnary(const float* x, float* out, int64_t n, int64_t grain, F f) {
+void mapUnary(const float* x, const float* g, float* out, int64_t n, int64_t grain, F f) {
   parallelFor(n, grain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) out[i] = f(x[i]);
+    if (g == nullptr) {
+      for (int64_t i = b; i < e; ++i) out[i] = f(x[i]);
+    } else {
+      for (int64_t i = b; i < e; ++i) out[i] = g[i] * f(x[i]);
+    }
   });
 }
 
@@ -27,57 +32,56 @@ inline float sigmoidf(float x) {
 
 inline float geluf(float x) { return x * normalCdf(x); }
 
-}  // namespace
-
-bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
+// The unary maps, applied alone (g null) or times g.
+bool unaryMap(int op, const float* x, const float* g, float* out, int64_t n, float p0, float p1) {
   const int64_t cheap = kSerialElems, costly = kSerialElems / 8;
   switch (op) {
-    case kNeg: mapUnary(x, out, n, cheap, [](float v) { return -v; }); return true;
-    case kExp: mapUnary(x, out, n, costly, [](float v) { return fastExp(v); }); return true;
-    case kLog: mapUnary(x, out, n, costly, [](float v) { return std::log(v); }); return true;
-    case kLog1p: mapUnary(x, out, n, costly, [](float v) { return std::log1p(v); }); return true;
-    case kSqrt: mapUnary(x, out, n, cheap, [](float v) { return std::sqrt(v); }); return true;
-    case kRsqrt: mapUnary(x, out, n, cheap, [](float v) { return 1.0f / std::sqrt(v); }); return true;
-    case kAbs: mapUnary(x, out, n, cheap, [](float v) { return std::fabs(v); }); return true;
+    case kNeg: mapUnary(x, g, out, n, cheap, [](float v) { return -v; }); return true;
+    case kExp: mapUnary(x, g, out, n, costly, [](float v) { return fastExp(v); }); return true;
+    case kLog: mapUnary(x, g, out, n, costly, [](float v) { return std::log(v); }); return true;
+    case kLog1p: mapUnary(x, g, out, n, costly, [](float v) { return std::log1p(v); }); return true;
+    case kSqrt: mapUnary(x, g, out, n, cheap, [](float v) { return std::sqrt(v); }); return true;
+    case kRsqrt: mapUnary(x, g, out, n, cheap, [](float v) { return 1.0f / std::sqrt(v); }); return true;
+    case kAbs: mapUnary(x, g, out, n, cheap, [](float v) { return std::fabs(v); }); return true;
     case kSign:
       // torch.sign: 0 at ±0 and at NaN.
-      mapUnary(x, out, n, cheap, [](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); });
+      mapUnary(x, g, out, n, cheap, [](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); });
       return true;
-    case kTanh: mapUnary(x, out, n, costly, [](float v) { return std::tanh(v); }); return true;
-    case kSigmoid: mapUnary(x, out, n, costly, [](float v) { return sigmoidf(v); }); return true;
-    case kRelu: mapUnary(x, out, n, cheap, [](float v) { return v > 0.0f ? v : (v == v ? 0.0f : v); }); return true;
-    case kGelu: mapUnary(x, out, n, costly, [](float v) { return geluf(v); }); return true;
+    case kTanh: mapUnary(x, g, out, n, costly, [](float v) { return std::tanh(v); }); return true;
+    case kSigmoid: mapUnary(x, g, out, n, costly, [](float v) { return sigmoidf(v); }); return true;
+    case kRelu: mapUnary(x, g, out, n, cheap, [](float v) { return v > 0.0f ? v : (v == v ? 0.0f : v); }); return true;
+    case kGelu: mapUnary(x, g, out, n, costly, [](float v) { return geluf(v); }); return true;
     case kGeluTanh:
       // 0.5·x·(1 + tanh(u)) = x·sigmoid(2u): no cancellation where tanh(u) is near -1.
-      mapUnary(x, out, n, costly, [](float v) {
+      mapUnary(x, g, out, n, costly, [](float v) {
         return v * sigmoidf(2.0f * kSqrt2OverPi * (v + 0.044715f * v * v * v));
       });
       return true;
-    case kSilu: mapUnary(x, out, n, costly, [](float v) { return v * sigmoidf(v); }); return true;
-    case kSquare: mapUnary(x, out, n, cheap, [](float v) { return v * v; }); return true;
-    case kReciprocal: mapUnary(x, out, n, cheap, [](float v) { return 1.0f / v; }); return true;
+    case kSilu: mapUnary(x, g, out, n, costly, [](float v) { return v * sigmoidf(v); }); return true;
+    case kSquare: mapUnary(x, g, out, n, cheap, [](float v) { return v * v; }); return true;
+    case kReciprocal: mapUnary(x, g, out, n, cheap, [](float v) { return 1.0f / v; }); return true;
     case kPowScalar:
-      if (p0 == 2.0f) mapUnary(x, out, n, cheap, [](float v) { return v * v; });
-      else if (p0 == 1.0f) mapUnary(x, out, n, cheap, [](float v) { return v; });
-      else mapUnary(x, out, n, costly, [p0](float v) { return std::pow(v, p0); });
+      if (p0 == 2.0f) mapUnary(x, g, out, n, cheap, [](float v) { return v * v; });
+      else if (p0 == 1.0f) mapUnary(x, g, out, n, cheap, [](float v) { return v; });
+      else mapUnary(x, g, out, n, costly, [p0](float v) { return std::pow(v, p0); });
       return true;
     case kClamp: {
       // A NaN bound means no bound: comparisons with NaN are false.
-      mapUnary(x, out, n, cheap, [p0, p1](float v) {
+      mapUnary(x, g, out, n, cheap, [p0, p1](float v) {
         float y = v < p0 ? p0 : v;
         return y > p1 ? p1 : y;
       });
       return true;
     }
-    case kAddScalar: mapUnary(x, out, n, cheap, [p0](float v) { return v + p0; }); return true;
-    case kMulScalar: mapUnary(x, out, n, cheap, [p0](float v) { return v * p0; }); return true;
-    case kRsubScalar: mapUnary(x, out, n, cheap, [p0](float v) { return p0 - v; }); return true;
+    case kAddScalar: mapUnary(x, g, out, n, cheap, [p0](float v) { return v + p0; }); return true;
+    case kMulScalar: mapUnary(x, g, out, n, cheap, [p0](float v) { return v * p0; }); return true;
+    case kRsubScalar: mapUnary(x, g, out, n, cheap, [p0](float v) { return p0 - v; }); return true;
     case kHeaviside:
       // torch.heaviside: 0 at NaN.
-      mapUnary(x, out, n, cheap, [p0](float v) { return v > 0.0f ? 1.0f : (v == 0.0f ? p0 : 0.0f); });
+      mapUnary(x, g, out, n, cheap, [p0](float v) { return v > 0.0f ? 1.0f : (v == 0.0f ? p0 : 0.0f); });
       return true;
     case kGeluDerivative:
-      mapUnary(x, out, n, costly, [](float xv) {
+      mapUnary(x, g, out, n, costly, [](float xv) {
         // Φ(x) + x φ(x); φ underflows to 0 well before x φ(x) could be inf·0.
         float pdf = fastExp(-0.5f * xv * xv) * kInvSqrt2Pi;
         float tail = pdf == 0.0f ? 0.0f : xv * pdf;
@@ -86,7 +90,7 @@ bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
       return true;
     case kGeluTanhDerivative:
       // With s = sigmoid(2u): (1 + tanh u)/2 = s and (1 - tanh² u)/2 = 2 s (1 - s).
-      mapUnary(x, out, n, costly, [](float xv) {
+      mapUnary(x, g, out, n, costly, [](float xv) {
         float s = sigmoidf(2.0f * kSqrt2OverPi * (xv + 0.044715f * xv * xv * xv));
         float dInner = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * xv * xv);
         float sech2Half = 2.0f * s * (1.0f - s);
@@ -96,6 +100,14 @@ bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
       return true;
     default: return false;
   }
+}
+
+}  // namespace
+
+bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1) { return unaryMap(op, x, nullptr, out, n, p0, p1); }
+
+bool unaryMul(int op, const float* x, const float* g, float* out, int64_t n, float p0, float p1) {
+  return unaryMap(op, x, g, out, n, p0, p1);
 }
 
 namespace {

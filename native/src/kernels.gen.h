@@ -10,6 +10,7 @@ enum BinaryOp { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kBinaryCount }
 enum ReduceOp { kSum, kMax, kMin, kReduceCount };
 
 bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1);
+bool unaryMul(int op, const float* x, const float* g, float* out, int64_t n, float p0, float p1);
 bool reduce(int op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner, int32_t* argOut);
 void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, int64_t aBatchStride, int64_t bBatchStride, float alpha, float beta);
 void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);

@@ -53,6 +53,7 @@ export type KernelFunctions = {
  * (src/backend/spec.ts), so the js backend, the native wrapper and the addon cannot disagree on a
  * kernel's arguments. What each kernel computes:
  * - `unary`: out[i] = op(x[i]) for i < n.
+ * - `unaryMul`: out[i] = g[i] · op(x[i]) for i < n, in one pass (op(x[i]) rounded to the array's dtype first, so the result is that of `unary` then `binary` mul). The op layer's backward rules use it for upstream × local derivative (e.g. GELU: op = geluDerivative).
  * - `binary`: out[idx] = op(a[aOff(idx)], b[bOff(idx)]) over `shape` (row-major, out contiguous); the operand offsets come from element strides (0 on broadcast dimensions).
  * - `copyStrided`: Gathers a strided view into the contiguous `out` (`shape` row-major). Works on any array type.
  * - `reduce`: Reduces the middle axis of x viewed as [outer, len, inner] into out [outer, inner]. For max/min, `argOut` (if given) receives the index along `len` of the first extreme value; NaN propagates.

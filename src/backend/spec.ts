@@ -59,6 +59,7 @@ export interface KernelSpec {
 
 export const KERNELS = {
   unary: { returns: 'bool', args: [['op', 'unaryOp'], ['x', 'floats', 'n'], ['out', 'floats', 'n', 'w'], ['n', 'int'], ['p0', 'float?'], ['p1', 'float?']] },
+  unaryMul: { returns: 'bool', args: [['op', 'unaryOp'], ['x', 'floats', 'n'], ['g', 'floats', 'n'], ['out', 'floats', 'n', 'w'], ['n', 'int'], ['p0', 'float?'], ['p1', 'float?']] },
   binary: { native: 'manual', args: [['op', 'binaryOp'], ['a', 'floats', ''], ['aStrides', 'dims'], ['b', 'floats', ''], ['bStrides', 'dims'], ['out', 'floats', '', 'w'], ['shape', 'dims']] },
   copyStrided: { native: 'manual', args: [['src', 'any', ''], ['srcOffset', 'int'], ['shape', 'dims'], ['strides', 'dims'], ['out', 'any', '', 'w']] },
   reduce: { returns: 'bool', args: [['op', 'reduceOp'], ['x', 'floats', 'outer * len * inner'], ['out', 'floats', 'outer * inner', 'w'], ['outer', 'int'], ['len', 'int'], ['inner', 'int'], ['argOut', 'ints?', 'outer * inner', 'w']] },

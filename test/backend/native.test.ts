@@ -98,6 +98,34 @@ describe('native unary', { skip }, () => {
     });
   }
 
+  test('unaryMul = g · unary, bit for bit on each backend; native within the unary tolerance of js', () => {
+    const r = rng(12);
+    for (const op of UNARY_OPS) {
+      for (const [p0, p1] of PARAMS[op] ?? [[0, 0]]) {
+        for (const n of SIZES) {
+          const x = unaryInput(op, n, r);
+          const g = randn(r, n, 2);
+          for (const b of [js, native]) {
+            const y = new Float32Array(n), want = new Float32Array(n), got = new Float32Array(n);
+            b.unary(op, x, y, n, p0, p1);
+            for (let i = 0; i < n; i++) want[i] = g[i] * y[i];
+            b.unaryMul(op, x, g, got, n, p0, p1);
+            assert.deepEqual(got, want, `${b.name} unaryMul ${op}(${p0},${p1}) n=${n}`);
+          }
+        }
+      }
+    }
+    const x64 = Float64Array.from([0.1, -2, 3.5, 1e-3]), g64 = Float64Array.from([1.5, -0.25, 3, 1e5]);
+    const a = new Float64Array(4), b64 = new Float64Array(4);
+    native.unaryMul('geluDerivative', x64, g64, a, 4);
+    js.unaryMul('geluDerivative', x64, g64, b64, 4);
+    assert.deepEqual(a, b64);
+    const d64 = new Float64Array(4);
+    js.unary('geluDerivative', x64, d64, 4);
+    for (let i = 0; i < 4; i++) assert.equal(b64[i], g64[i] * d64[i]);
+    assert.throws(() => native.unaryMul('gelu', new Float32Array(3), new Float32Array(2), new Float32Array(3), 3), RangeError);
+  });
+
   test('works on subarray views (byteOffset) and leaves memory outside n alone', () => {
     const r = rng(3);
     const buf = randn(r, 64);

@@ -96,6 +96,18 @@ export function unary(op: UnaryOp, x: FloatArray, out: FloatArray, n: number, p0
   }
 }
 
+/**
+ * out[i] = g[i] · op(x[i]) in one pass; op(x[i]) is rounded to out's dtype first, so the result is
+ * bit-identical to `unary` into a buffer followed by a `mul` (the backward rules' upstream × derivative).
+ */
+export function unaryMul(op: UnaryOp, x: FloatArray, g: FloatArray, out: FloatArray, n: number, p0 = 0, p1 = 0): void {
+  if (out instanceof Float32Array) {
+    for (let i = 0; i < n; i++) out[i] = g[i] * Math.fround(unaryScalar(op, x[i], p0, p1));
+  } else {
+    for (let i = 0; i < n; i++) out[i] = g[i] * unaryScalar(op, x[i], p0, p1);
+  }
+}
+
 function binaryScalar(op: BinaryOp, a: number, b: number): number {
   switch (op) {
     case 'add': return a + b;

@@ -1,7 +1,7 @@
 /** The portable `js` backend: the reference implementation of every kernel (single-threaded TypeScript). */
 import type { Backend } from '../backend.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
-import { binary, unary } from './elementwise.js';
+import { binary, unary, unaryMul } from './elementwise.js';
 import { adamw, attention, attentionBackward } from './fused.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { copyStrided, reduce, sumSquares } from './layout.js';
@@ -11,7 +11,7 @@ import { layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.j
 
 export const jsBackend: Backend = {
   name: 'js',
-  unary, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, layerNorm,
+  unary, unaryMul, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, layerNorm,
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
   matmulLowp, castToLowp, castFromLowp,
 };

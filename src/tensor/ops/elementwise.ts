@@ -4,7 +4,7 @@ import { getBackend } from '../../backend/index.js';
 import type { BinaryOp, FloatArray, UnaryOp } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import type { DType } from '../dtype.js';
-import { broadcastShapes, broadcastStrides } from '../shape.js';
+import { broadcastShapes, broadcastStrides, sameShape } from '../shape.js';
 import { contiguousStrides, empty, full, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
 import { sumToShape } from './broadcast.js';
@@ -48,14 +48,14 @@ const UNARY_BACKWARD: Readonly<Record<UnaryOp, UnaryBackward | null>> = {
   log1p: (g, x) => div(g, addScalar(x, 1)),
   sqrt: (g, _x, y) => div(mulScalar(g, 0.5), y),
   rsqrt: (g, _x, y) => mul(g, mulScalar(mul(y, square(y)), -0.5)),
-  abs: (g, x) => mul(g, sign(x)),
+  abs: (g, x) => mulMap(g, 'sign', x),
   // sign is piecewise constant: zero gradient (PyTorch), though not a gradient-checked op.
   sign: (g) => full(g.shape, 0, g.dtype),
   tanh: (g, _x, y) => mul(g, rsubScalar(square(y), 1)),
   sigmoid: (g, _x, y) => mul(g, mul(y, rsubScalar(y, 1))),
-  relu: (g, x) => mul(g, heaviside(x, 0)),
-  gelu: (g, x) => mul(g, unaryOp('geluDerivative', x)),
-  geluTanh: (g, x) => mul(g, unaryOp('geluTanhDerivative', x)),
+  relu: (g, x) => mulMap(g, 'heaviside', x, 0),
+  gelu: (g, x) => mulMap(g, 'geluDerivative', x),
+  geluTanh: (g, x) => mulMap(g, 'geluTanhDerivative', x),
   silu: (g, x) => {
     const s = sigmoid(x); // d/dx x·s(x) = s·(1 + x·(1 − s))
     return mul(g, mul(s, addScalar(mul(x, rsubScalar(s, 1)), 1)));
@@ -77,6 +77,20 @@ const UNARY_BACKWARD: Readonly<Record<UnaryOp, UnaryBackward | null>> = {
   geluDerivative: null,
   geluTanhDerivative: null,
 };
+
+/**
+ * g · op(x) for a backward rule (upstream times a local derivative map) in one kernel pass
+ * (`unaryMul`), the same values as mul(g, op(x)); not recorded (backward runs without grad).
+ * Falls back to the two ops when shapes or dtypes differ (g broadcast or another float dtype).
+ */
+function mulMap(g: Tensor, op: UnaryOp, x: Tensor, p0 = 0, p1 = 0): Tensor {
+  const dt = floatDtype(x, op);
+  if (!sameShape(g.shape, x.shape) || g.dtype !== dt) return mul(g, unaryOp(op, x, p0, p1));
+  const xd = floatData(x, op).data, gd = contiguous(g).data() as FloatArray;
+  const out = empty(x.shape, dt);
+  getBackend().unaryMul(op, xd, gd, out.storage.data as FloatArray, out.numel(), p0, p1);
+  return out;
+}
 
 function unaryOp(op: UnaryOp, x: Tensor, p0 = 0, p1 = 0): Tensor {
   const { data } = floatData(x, op);
