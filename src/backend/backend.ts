@@ -73,8 +73,8 @@ export type KernelFunctions = {
  * - `indexAdd`: Row accumulation: dTable[idx[i]] += g[i] for i < n (embedding backward).
  * - `sumSquares`: sum of x[i]^2 for i < n, accumulated in float64.
  * - `adamw`: One AdamW step in place over n elements (PyTorch 1.13 semantics): p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) where bc1 = 1 - b1^t, bc2 = 1 - b2^t.
- * - `attention`: Causal (or full) scaled dot-product attention for `bh` independent heads: q [bh, t, d], k, v [bh, s, d] → out [bh, t, d]; also writes the row log-sum-exp lse [bh, t] for backward. Query i sees keys j ≤ i + (s - t) when causal.
- * - `attentionBackward`: Backward of `attention`: writes dq, dk, dv from out, lse and upstream g.
+ * - `attention`: Scaled dot-product attention for `bh` independent heads: q [bh, t, d], k, v [bh, s, d] → out [bh, t, d]; also writes the row log-sum-exp lse [bh, t] for backward. Query i sees key j when: j ≤ i + (s - t) if causal; j > i + (s - t) - window if window > 0; keyPad[⌊h / heads⌋ · s + j] == 0 if keyPad ([bh / heads, s]) is given. ropeCos / ropeSin ([s, d/2], d even) rotate q and k (rotate-half RoPE) before the product: key j by row j, query i by row i + s - t (needs s ≥ t). A query that sees no key gets out 0 and lse -inf. No [t, s] array is materialised.
+ * - `attentionBackward`: Backward of `attention` (same masks and RoPE): writes dq, dk, dv (w.r.t. the unrotated q, k) from out, lse and upstream g.
  */
 export interface Backend extends KernelFunctions {
   readonly name: 'js' | 'native';

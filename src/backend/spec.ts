@@ -104,12 +104,14 @@ export const KERNELS = {
   },
   attention: {
     args: [['q', 'f32', 'bh * t * d'], ['k', 'f32', 'bh * s * d'], ['v', 'f32', 'bh * s * d'], ['out', 'f32', 'bh * t * d', 'w'], ['lse', 'f32', 'bh * t', 'w'],
-      ['bh', 'int'], ['t', 'int'], ['s', 'int'], ['d', 'int'], ['scale', 'float'], ['causal', 'bool']],
+      ['keyPad', 'floats?', 'heads > 0 ? bh / heads * s : 0'], ['ropeCos', 'floats?', 's * (d / 2)'], ['ropeSin', 'floats?', 's * (d / 2)'],
+      ['bh', 'int'], ['t', 'int'], ['s', 'int'], ['d', 'int'], ['heads', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
   },
   attentionBackward: {
     args: [['q', 'f32', 'bh * t * d'], ['k', 'f32', 'bh * s * d'], ['v', 'f32', 'bh * s * d'], ['out', 'f32', 'bh * t * d'], ['lse', 'f32', 'bh * t'],
       ['g', 'f32', 'bh * t * d'], ['dq', 'f32', 'bh * t * d', 'w'], ['dk', 'f32', 'bh * s * d', 'w'], ['dv', 'f32', 'bh * s * d', 'w'],
-      ['bh', 'int'], ['t', 'int'], ['s', 'int'], ['d', 'int'], ['scale', 'float'], ['causal', 'bool']],
+      ['keyPad', 'floats?', 'heads > 0 ? bh / heads * s : 0'], ['ropeCos', 'floats?', 's * (d / 2)'], ['ropeSin', 'floats?', 's * (d / 2)'],
+      ['bh', 'int'], ['t', 'int'], ['s', 'int'], ['d', 'int'], ['heads', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
   },
 } as const satisfies Record<string, KernelSpec>;
 

@@ -33,6 +33,18 @@ export interface GPTConfig {
   nInner?: number | null;
   /** 'learned' (default, `wpe`) or 'rope' (rotary in attention, no `wpe`). */
   positionEmbedding?: 'learned' | 'rope';
+  /** RoPE base θ (HF `rope_theta`); default 10000. Needs positionEmbedding 'rope'. */
+  ropeTheta?: number;
+  /**
+   * RoPE position interpolation (HF `rope_scaling`): `{ type: 'linear', factor }` divides positions by
+   * factor ≥ 1, to extend a model trained at context L to factor·L. Needs positionEmbedding 'rope'.
+   */
+  ropeScaling?: { type: 'linear'; factor: number } | null;
+  /**
+   * Sliding-window attention (Mistral's `sliding_window`): each token attends to itself and the
+   * window - 1 tokens before it. Default null (the whole causal context).
+   */
+  attentionWindow?: number | null;
   /** 'layernorm' (default) or 'rmsnorm'. */
   norm?: NormKind;
   /** Attention score scale (default 1/√D). */
@@ -41,7 +53,9 @@ export interface GPTConfig {
   seed?: number;
 }
 
-export type ResolvedGPTConfig = Required<Omit<GPTConfig, 'nInner' | 'attnScale'>> & { nInner: number; attnScale: number | null };
+export type ResolvedGPTConfig = Required<Omit<GPTConfig, 'nInner' | 'attnScale' | 'ropeScaling' | 'attentionWindow'>> & {
+  nInner: number; attnScale: number | null; ropeScaling: { type: 'linear'; factor: number } | null; attentionWindow: number | null;
+};
 
 function posInt(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(`${field} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -68,6 +82,17 @@ function finite(v: unknown, field: string): number {
   return v;
 }
 
+/** `{ type: 'linear', factor >= 1 }` or null. */
+function ropeScalingOf(v: unknown): { type: 'linear'; factor: number } | null {
+  if (v === null || v === undefined) return null;
+  const o = v as { type?: unknown; factor?: unknown };
+  if (typeof v !== 'object' || Array.isArray(v) || o.type !== 'linear' || typeof o.factor !== 'number' || !Number.isFinite(o.factor) || o.factor < 1
+    || Object.keys(v).some((k) => k !== 'type' && k !== 'factor')) {
+    throw new ConfigError(`ropeScaling must be { "type": "linear", "factor": <number >= 1> }, got ${JSON.stringify(v)}`);
+  }
+  return { type: 'linear', factor: o.factor };
+}
+
 function oneOf<S extends string>(v: unknown, field: string, options: readonly S[]): S {
   if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) {
     throw new ConfigError(`${field} must be one of ${options.join(', ')}, got ${JSON.stringify(v)}`);
@@ -82,6 +107,14 @@ export function resolveGPTConfig(c: GPTConfig): ResolvedGPTConfig {
   if (nEmbd % nHead !== 0) throw new ConfigError(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead})`);
   const positionEmbedding = oneOf(c.positionEmbedding ?? 'learned', 'positionEmbedding', ['learned', 'rope'] as const);
   if (positionEmbedding === 'rope' && (nEmbd / nHead) % 2 !== 0) throw new ConfigError(`positionEmbedding 'rope' needs an even head size, got ${nEmbd / nHead}`);
+  const ropeTheta = c.ropeTheta === undefined ? 10000 : c.ropeTheta;
+  if (typeof ropeTheta !== 'number' || !Number.isFinite(ropeTheta) || ropeTheta <= 1) throw new ConfigError(`ropeTheta must be a finite number > 1, got ${JSON.stringify(ropeTheta)}`);
+  const ropeScaling = ropeScalingOf(c.ropeScaling);
+  // (A resolved config holds the default ropeTheta whatever the positions, so only other values are refused.)
+  if (positionEmbedding !== 'rope' && (ropeTheta !== 10000 || ropeScaling)) {
+    throw new ConfigError(`${ropeTheta !== 10000 ? 'ropeTheta' : 'ropeScaling'} needs positionEmbedding 'rope', got '${positionEmbedding}'`);
+  }
+  const attentionWindow = c.attentionWindow === null || c.attentionWindow === undefined ? null : posInt(c.attentionWindow, 'attentionWindow');
   return {
     vocabSize: posInt(c.vocabSize, 'vocabSize'),
     nLayer: posInt(c.nLayer, 'nLayer'),
@@ -95,6 +128,9 @@ export function resolveGPTConfig(c: GPTConfig): ResolvedGPTConfig {
     activation: checkActivation(c.activation ?? 'gelu', 'activation'),
     nInner: c.nInner === null || c.nInner === undefined ? 4 * nEmbd : posInt(c.nInner, 'nInner'),
     positionEmbedding,
+    ropeTheta,
+    ropeScaling,
+    attentionWindow,
     norm: oneOf(c.norm ?? 'layernorm', 'norm', ['layernorm', 'rmsnorm'] as const),
     attnScale: c.attnScale === null || c.attnScale === undefined ? null : positive(c.attnScale, 'attnScale'),
     seed: c.seed === undefined ? 1337 : finite(c.seed, 'seed'),
@@ -133,5 +169,9 @@ export function gptConfigFromJson(j: Record<string, unknown>): ResolvedGPTConfig
     // GPT-2's scale_attn_weights: false means raw q·k scores.
     attnScale: j.scale_attn_weights === false ? 1 : (pick('attnScale') as number | null | undefined),
     seed: pick('seed') as number | undefined,
+    positionEmbedding: pick('positionEmbedding') as GPTConfig['positionEmbedding'],
+    ropeTheta: pick('ropeTheta', 'rope_theta') as number | undefined,
+    ropeScaling: pick('ropeScaling', 'rope_scaling') as GPTConfig['ropeScaling'],
+    attentionWindow: pick('attentionWindow', 'sliding_window') as number | null | undefined,
   });
 }

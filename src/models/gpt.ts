@@ -74,7 +74,8 @@ export class GPT extends Module {
       blocks.append(new TransformerBlock({
         nEmbd: c.nEmbd, nHead: c.nHead, normPosition: 'pre', norm: c.norm, layerNormEpsilon: c.layerNormEpsilon,
         causal: true, bias: c.bias, dropout: c.dropout, activation: c.activation, nInner: c.nInner,
-        rope: c.positionEmbedding === 'rope', attnScale: c.attnScale, generator: g,
+        rope: c.positionEmbedding === 'rope' ? { base: c.ropeTheta, scaling: c.ropeScaling } : false, window: c.attentionWindow,
+        attnScale: c.attnScale, generator: g,
       }));
     }
     this.registerModule('h', blocks);

@@ -183,6 +183,7 @@ export function loadHFGPT2(dir: string): GPT {
 export function hfConfigFromGPT(c: ResolvedGPTConfig, base: Record<string, unknown> = {}): Record<string, unknown> {
   if (c.norm !== 'layernorm') throw new ConfigError(`GPT-2 layout needs norm 'layernorm', got '${c.norm}'`);
   if (c.positionEmbedding !== 'learned') throw new ConfigError(`GPT-2 layout needs learned position embeddings, got '${c.positionEmbedding}'`);
+  if (c.attentionWindow !== null) throw new ConfigError(`GPT-2 layout has no sliding-window attention, got attentionWindow ${c.attentionWindow}`);
   if (!c.bias) throw new ConfigError('GPT-2 layout needs bias: true');
   if (c.activation === 'swiglu' || c.activation === 'geglu') throw new ConfigError(`GPT-2 layout has no gated activation ('${c.activation}')`);
   if (c.attnScale !== null && c.attnScale !== 1) throw new ConfigError(`GPT-2 layout cannot express attnScale ${c.attnScale}`);

@@ -92,6 +92,7 @@ export function gptToOnnx(model: GPT): Uint8Array {
   const c = model.config;
   if (c.norm !== 'layernorm') throw new ConfigError(`ONNX export: norm '${c.norm}' is not supported (layernorm only)`);
   if (c.positionEmbedding !== 'learned') throw new ConfigError(`ONNX export: positionEmbedding '${c.positionEmbedding}' is not supported (learned only)`);
+  if (c.attentionWindow !== null) throw new ConfigError(`ONNX export: attentionWindow ${c.attentionWindow} is not supported (full causal attention only)`);
   if (c.activation === 'swiglu' || c.activation === 'geglu') throw new ConfigError(`ONNX export: gated activation '${c.activation}' is not supported`);
   const sd = model.stateDict();
   const w = (name: string): Float32Array => {

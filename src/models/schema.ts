@@ -43,6 +43,13 @@ export const ModelSchema = z.strictObject({
   layerNormEpsilon: z.number().gt(0).optional().describe('Epsilon of the norm layers (default 1e-5)'),
   positionEmbedding: z.enum(['learned', 'rope', 'sinusoidal']).optional().describe('Positions: learned table, rope (GPT) or sinusoidal (encoder-decoder)'),
   attnScale: z.number().gt(0).nullable().optional().describe('Attention logit scale; default 1/sqrt(head size)'),
+  ropeTheta: z.number().gt(1).optional().describe('GPT with positionEmbedding rope: the RoPE base θ (HF rope_theta); default 10000'),
+  ropeScaling: z.strictObject({
+    type: z.literal('linear').describe('Interpolation kind: linear (positions divided by factor)'),
+    factor: z.number().min(1).describe('Context extension factor (>= 1)'),
+  }).nullable().optional()
+    .describe('GPT with positionEmbedding rope: position interpolation { type: "linear", factor } (HF rope_scaling): positions divided by factor, to extend a trained context'),
+  attentionWindow: posInt().nullable().optional().describe('GPT: sliding-window attention (Mistral sliding_window): each token sees itself and the window - 1 tokens before it; default the whole context'),
   nEncoderLayer: posInt().optional().describe('seq2seq: encoder blocks (default nLayer)'),
   nDecoderLayer: posInt().optional().describe('seq2seq: decoder blocks (default nLayer)'),
   /** classification: the number of classes; a label outside it is an error (default: the labels seen). */

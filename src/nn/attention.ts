@@ -5,17 +5,19 @@
  * (as Hugging Face's GPT-2 cross-attention) projects queries with `q_attn` [C, C] and keys/values from
  * `memory` [B, S, Ckv] with `c_attn` [2C, Ckv].
  *
- * Two paths give the same values: the fused `scaledDotProductAttention` kernel when the only mask is
- * causal (or there is none), and a composed path (matmul, maskedFill, softmax, matmul) when a
- * key-padding or explicit mask is given, attention dropout is active, or the weights are requested.
- * Masked scores are filled with the lowest finite float32 (not -inf): identical probabilities, but a
- * query whose keys are all masked attends uniformly instead of producing NaN.
+ * Two paths give the same values: the fused `scaledDotProductAttention` kernel, which applies the
+ * causal, key-padding and sliding-window masks and RoPE tile by tile (memory linear in T, no
+ * [B, H, T, S] scores), and a composed path (matmul, maskedFill, softmax, matmul) when an explicit
+ * `attnMask` is given, attention dropout is active in training, or the weights are requested.
+ * The composed path fills masked scores with the lowest finite float32 (not -inf), so a query whose
+ * keys are all masked attends uniformly there; the kernel gives such a query output 0. Either way
+ * the value stays finite, and only padded positions can be such queries.
  */
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
-import { RotaryEmbedding } from './positional.js';
+import { RotaryEmbedding, type RotaryOptions } from './positional.js';
 
 /** Lowest finite float32: the fill value for masked scores. */
 export const MASK_FILL = -3.4028234663852886e38;
@@ -36,8 +38,16 @@ export interface MultiHeadAttentionOptions {
   crossAttention?: boolean;
   /** Width of `memory` for cross-attention (default embedDim). */
   kvDim?: number;
-  /** Rotary position embedding on q and k (self-attention only); `{base}` sets θ's base (10000). */
-  rope?: boolean | { base?: number };
+  /**
+   * Rotary position embedding on q and k (self-attention only): `{ base, scaling }` set θ's base
+   * (HF `rope_theta`, default 10000) and linear position interpolation (HF `rope_scaling`).
+   */
+  rope?: boolean | RotaryOptions;
+  /**
+   * Sliding-window attention (Mistral's `sliding_window`): query i sees keys j with
+   * i + (S - T) - window < j (and j ≤ i + (S - T) when causal). Default none.
+   */
+  window?: number | null;
   /** Score scale (default 1/√D). */
   scale?: number;
   /** Generator of the attention dropout (models pass their own seeded one). */
@@ -86,6 +96,8 @@ export class MultiHeadAttention extends Module {
   readonly dropoutP: number;
   readonly scale: number;
   readonly rotary: RotaryEmbedding | null;
+  /** Sliding window (0 = none). */
+  readonly window: number;
   generator: T.Generator;
 
   /** @throws ValueError when C is not divisible by H or an option is out of range. */
@@ -116,10 +128,16 @@ export class MultiHeadAttention extends Module {
     this.registerModule('c_proj', new Linear(C, C, { bias, generator: g }));
     if (opts.rope && this.crossAttention) throw new ValueError('MultiHeadAttention: rope applies to self-attention only');
     this.rotary = opts.rope ? new RotaryEmbedding(this.headDim, typeof opts.rope === 'object' ? opts.rope : {}) : null;
+    const w = opts.window ?? 0;
+    if (!Number.isInteger(w) || w < 0) throw new ValueError(`MultiHeadAttention: window must be a positive integer (or 0 / null for none), got ${w}`);
+    this.window = w;
   }
 
-  /** q [B, H, T, D], k and v [B, H, S, D]. */
-  private project(x: T.Tensor, memory: T.Tensor | undefined, offset: number, cache?: KVCache): { q: T.Tensor; k: T.Tensor; v: T.Tensor } {
+  /**
+   * q [B, H, T, D], k and v [B, H, S, D]; with RoPE, q and k are rotated here unless `ropeInKernel`
+   * (then the caller hands the tables to the kernel).
+   */
+  private project(x: T.Tensor, memory: T.Tensor | undefined, offset: number, cache?: KVCache, ropeInKernel = false): { q: T.Tensor; k: T.Tensor; v: T.Tensor } {
     const H = this.numHeads, D = this.headDim, C = this.embedDim;
     if (x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`MultiHeadAttention: x must be [B, T, ${C}], got ${fmtShape(x.shape)}`);
     const [B, Tn] = x.shape;
@@ -152,7 +170,7 @@ export class MultiHeadAttention extends Module {
       q = pick(qkv, 0);
       k = pick(qkv, 1);
       v = pick(qkv, 2);
-      if (this.rotary) {
+      if (this.rotary && !ropeInKernel) {
         q = this.rotary.forward(q, offset);
         k = this.rotary.forward(k, offset);
       }
@@ -179,11 +197,16 @@ export class MultiHeadAttention extends Module {
    * @throws ShapeError for inputs or masks of the wrong shape; ValueError for memory misuse.
    */
   forward(x: T.Tensor, opts: AttentionCallOptions = {}): T.Tensor {
-    const composed = !!opts.keyPaddingMask || !!opts.attnMask || (this.training && this.dropoutP > 0);
+    const composed = !!opts.attnMask || (this.training && this.dropoutP > 0);
     if (composed) return this.forwardWithWeights(x, opts).y;
-    const { q, k, v } = this.project(x, opts.memory, opts.positionOffset ?? 0, opts.kvCache);
+    // RoPE in the kernel, except with a key/value cache (it holds rotated keys of earlier calls).
+    const ropeInKernel = !!this.rotary && !opts.kvCache;
+    const offset = opts.positionOffset ?? 0;
+    const { q, k, v } = this.project(x, opts.memory, offset, opts.kvCache, ropeInKernel);
     const causal = opts.causal ?? this.causal;
-    return this.merge(T.scaledDotProductAttention(q, k, v, { causal, scale: this.scale }));
+    const keyPaddingMask = checkKeyPadding(opts.keyPaddingMask, q.shape[0], k.shape[2]);
+    const rope = ropeInKernel ? this.rotary!.halfTables(k.shape[2], offset, q.dtype === 'float64' ? 'float64' : 'float32') : null;
+    return this.merge(T.scaledDotProductAttention(q, k, v, { causal, scale: this.scale, keyPaddingMask, window: this.window, rope }));
   }
 
   /**
@@ -195,14 +218,10 @@ export class MultiHeadAttention extends Module {
     const [B, , Tn] = q.shape;
     const S = k.shape[2];
     let scores = T.mulScalar(T.matmul(q, T.transpose(k, -1, -2)), this.scale);
-    if (opts.causal ?? this.causal) scores = T.maskedFill(scores, causalMask(Tn, S), MASK_FILL);
-    if (opts.keyPaddingMask) {
-      const m = opts.keyPaddingMask;
-      if (m.ndim !== 2 || m.shape[0] !== B || m.shape[1] !== S) {
-        throw new ShapeError(`MultiHeadAttention: keyPaddingMask must be [B, S] = [${B}, ${S}], got ${fmtShape(m.shape)}`);
-      }
-      scores = T.maskedFill(scores, T.reshape(m, [B, 1, 1, S]), MASK_FILL);
-    }
+    const causal = opts.causal ?? this.causal;
+    if (causal || this.window > 0) scores = T.maskedFill(scores, causalMask(Tn, S, causal, this.window), MASK_FILL);
+    const m = checkKeyPadding(opts.keyPaddingMask, B, S);
+    if (m) scores = T.maskedFill(scores, T.reshape(m, [B, 1, 1, S]), MASK_FILL);
     if (opts.attnMask) scores = T.maskedFill(scores, opts.attnMask, MASK_FILL);
     const att = T.softmax(scores, -1);
     const dropped = this.training && this.dropoutP > 0 ? T.dropout(att, this.dropoutP, true, this.generator) : att;
@@ -210,11 +229,28 @@ export class MultiHeadAttention extends Module {
   }
 }
 
-/** [T, S] float32: 1 where key j lies in the future of query i (j > i + S - T), else 0. */
-export function causalMask(Tn: number, S: number): T.Tensor {
+/** The key-padding mask checked to be [B, S] (or null). @throws ShapeError otherwise. */
+function checkKeyPadding(m: T.Tensor | null | undefined, B: number, S: number): T.Tensor | null {
+  if (!m) return null;
+  if (m.ndim !== 2 || m.shape[0] !== B || m.shape[1] !== S) {
+    throw new ShapeError(`MultiHeadAttention: keyPaddingMask must be [B, S] = [${B}, ${S}], got ${fmtShape(m.shape)}`);
+  }
+  return m;
+}
+
+/**
+ * [T, S] float32: 1 where query i may not see key j, else 0 — j > i + S - T (the future, when
+ * `causal`), or j ≤ i + S - T - window (outside a sliding window > 0).
+ */
+export function causalMask(Tn: number, S: number, causal = true, window = 0): T.Tensor {
   const m = T.zeros([Tn, S]);
   const d = m.data();
-  for (let i = 0; i < Tn; i++) for (let j = i + S - Tn + 1; j < S; j++) if (j >= 0) d[i * S + j] = 1;
+  for (let i = 0; i < Tn; i++) {
+    for (let j = 0; j < S; j++) {
+      const a = i + S - Tn;
+      if ((causal && j > a) || (window > 0 && j <= a - window)) d[i * S + j] = 1;
+    }
+  }
   return m;
 }
 

@@ -11,6 +11,7 @@ import { Dropout } from './dropout.js';
 import { FeedForward } from './feedforward.js';
 import { Module } from './module.js';
 import { LayerNorm, RMSNorm } from './norm.js';
+import type { RotaryOptions } from './positional.js';
 
 export type NormKind = 'layernorm' | 'rmsnorm';
 
@@ -34,7 +35,10 @@ export interface TransformerBlockOptions {
   activation?: Activation;
   /** Feed-forward hidden width (default 4·nEmbd). */
   nInner?: number;
-  rope?: boolean | { base?: number };
+  /** RoPE on self-attention (see MultiHeadAttentionOptions.rope). */
+  rope?: boolean | RotaryOptions;
+  /** Sliding window of self-attention (see MultiHeadAttentionOptions.window). */
+  window?: number | null;
   /** Attention score scale (default 1/√D). */
   attnScale?: number | null;
   generator?: T.Generator;
@@ -76,7 +80,7 @@ export class TransformerBlock extends Module {
     const bias = opts.bias ?? true, p = opts.dropout ?? 0, g = opts.generator;
     this.prenorm = (opts.normPosition ?? 'pre') === 'pre';
     this.registerModule('ln_1', makeNorm(kind, C, eps, bias));
-    this.registerModule('attn', new MultiHeadAttention({ embedDim: C, numHeads: opts.nHead, bias, dropout: p, causal: opts.causal, rope: opts.rope, scale: opts.attnScale ?? undefined, generator: g }));
+    this.registerModule('attn', new MultiHeadAttention({ embedDim: C, numHeads: opts.nHead, bias, dropout: p, causal: opts.causal, rope: opts.rope, window: opts.window, scale: opts.attnScale ?? undefined, generator: g }));
     if (opts.crossAttention) {
       this.registerModule('ln_cross', makeNorm(kind, C, eps, bias));
       this.registerModule('crossattn', new MultiHeadAttention({ embedDim: C, numHeads: opts.nHead, bias, dropout: p, crossAttention: true, kvDim: opts.kvDim, scale: opts.attnScale ?? undefined, generator: g }));

@@ -484,7 +484,7 @@ describe('native attention', { skip }, () => {
   const cases: [number, number, number, number, boolean][] = [
     // bh, t, s, d, causal
     [1, 1, 1, 1, true], [2, 3, 3, 8, true], [3, 17, 17, 16, true], [2, 17, 17, 16, false], [2, 70, 130, 8, true],
-    [2, 130, 70, 8, true] /* s < t: the first rows see no key (NaN out, -inf lse) */, [1, 5, 200, 3, false],
+    [2, 130, 70, 8, true] /* s < t: the first rows see no key (out 0, lse -inf) */, [1, 5, 200, 3, false],
     [12, 128, 128, 64, true], [3, 65, 64, 33, false],
   ];
   test('forward (out, lse) and backward (dq, dk, dv) match js', () => {
@@ -494,8 +494,8 @@ describe('native attention', { skip }, () => {
       const scale = 1 / Math.sqrt(d);
       const oj = new Float32Array(bh * t * d), on = new Float32Array(bh * t * d);
       const lj = new Float32Array(bh * t), ln = new Float32Array(bh * t);
-      js.attention(q, k, v, oj, lj, bh, t, s, d, scale, causal);
-      native.attention(q, k, v, on, ln, bh, t, s, d, scale, causal);
+      js.attention(q, k, v, oj, lj, null, null, null, bh, t, s, d, 1, scale, causal, 0);
+      native.attention(q, k, v, on, ln, null, null, null, bh, t, s, d, 1, scale, causal, 0);
       const what = `attention bh=${bh} t=${t} s=${s} d=${d} causal=${causal}`;
       assertClose(on, oj, 1e-4, 2e-5, `${what} out`);
       assertClose(ln, lj, 1e-5, 2e-5, `${what} lse`);
@@ -503,8 +503,8 @@ describe('native attention', { skip }, () => {
       const dqj = new Float32Array(bh * t * d), dkj = new Float32Array(bh * s * d), dvj = new Float32Array(bh * s * d);
       // native must overwrite, not accumulate: start from garbage
       const dqn = new Float32Array(bh * t * d).fill(5), dkn = new Float32Array(bh * s * d).fill(5), dvn = new Float32Array(bh * s * d).fill(5);
-      js.attentionBackward(q, k, v, oj, lj, g, dqj, dkj, dvj, bh, t, s, d, scale, causal);
-      native.attentionBackward(q, k, v, oj, lj, g, dqn, dkn, dvn, bh, t, s, d, scale, causal);
+      js.attentionBackward(q, k, v, oj, lj, g, dqj, dkj, dvj, null, null, null, bh, t, s, d, 1, scale, causal, 0);
+      native.attentionBackward(q, k, v, oj, lj, g, dqn, dkn, dvn, null, null, null, bh, t, s, d, 1, scale, causal, 0);
       assertClose(dqn, dqj, 1e-4, 5e-5, `${what} dq`);
       assertClose(dkn, dkj, 1e-4, 5e-5, `${what} dk`);
       assertClose(dvn, dvj, 1e-4, 5e-5, `${what} dv`);
@@ -549,8 +549,8 @@ describe('native kernels on subarray views (nonzero, unaligned byteOffset)', { s
     const q = randn(r, bh * t * d), kk = randn(r, bh * t * d), v = randn(r, bh * t * d);
     const aoj = new Float32Array(bh * t * d), aon = view(new Float32Array(bh * t * d));
     const lj = new Float32Array(bh * t), ln = view(new Float32Array(bh * t));
-    js.attention(q, kk, v, aoj, lj, bh, t, t, d, 0.2, true);
-    native.attention(view(q), view(kk), view(v), aon, ln, bh, t, t, d, 0.2, true);
+    js.attention(q, kk, v, aoj, lj, null, null, null, bh, t, t, d, 1, 0.2, true, 0);
+    native.attention(view(q), view(kk), view(v), aon, ln, null, null, null, bh, t, t, d, 1, 0.2, true, 0);
     assertClose(aon, aoj, 1e-4, 2e-5, 'attention view');
 
     const p = randn(r, 1001), g = randn(r, 1001);

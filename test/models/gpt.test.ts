@@ -59,6 +59,34 @@ describe('GPT', () => {
     assert.throws(() => new GPT({ ...tiny, dropout: 2 }), (e: Error) => e instanceof ConfigError && /dropout/.test(e.message));
     assert.throws(() => new GPT({ ...tiny, activation: 'tanh' as never }), (e: Error) => e instanceof ConfigError && /activation/.test(e.message));
     assert.throws(() => new GPT({ ...tiny, vocabSize: 0 }), ConfigError);
+    const rope = { ...tiny, positionEmbedding: 'rope' as const };
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ ...rope, ropeTheta: 1 }, /^ropeTheta must be a finite number > 1, got 1$/],
+      [{ ...rope, ropeTheta: 'big' }, /^ropeTheta must be a finite number > 1, got "big"$/],
+      [{ ...rope, ropeScaling: { type: 'dynamic', factor: 2 } }, /^ropeScaling must be \{ "type": "linear", "factor": <number >= 1> \}, got \{"type":"dynamic","factor":2\}$/],
+      [{ ...rope, ropeScaling: { type: 'linear', factor: 0.5 } }, /^ropeScaling must be/],
+      [{ ...rope, ropeScaling: { type: 'linear' } }, /^ropeScaling must be/],
+      [{ ...tiny, ropeTheta: 500000 }, /^ropeTheta needs positionEmbedding 'rope', got 'learned'$/],
+      [{ ...tiny, ropeScaling: { type: 'linear', factor: 2 } }, /^ropeScaling needs positionEmbedding 'rope', got 'learned'$/],
+      [{ ...tiny, attentionWindow: 0 }, /^attentionWindow must be a positive integer, got 0$/],
+      [{ ...tiny, attentionWindow: 2.5 }, /^attentionWindow must be a positive integer, got 2.5$/],
+    ];
+    for (const [c, re] of bad) assert.throws(() => new GPT(c as never), (e: Error) => e instanceof ConfigError && re.test(e.message), JSON.stringify(c));
+    const j = gptConfigFromJson({ vocab_size: 17, n_layer: 1, n_head: 2, n_embd: 16, n_positions: 12, positionEmbedding: 'rope', rope_theta: 500000, rope_scaling: { type: 'linear', factor: 4 }, sliding_window: 4 });
+    assert.deepEqual([j.ropeTheta, j.ropeScaling, j.attentionWindow], [500000, { type: 'linear', factor: 4 }, 4]);
+  });
+
+  test('attentionWindow w: with one layer, logits at t depend only on tokens t - w + 1 .. t', () => {
+    for (const extra of [{}, { positionEmbedding: 'rope' as const, ropeTheta: 100, ropeScaling: { type: 'linear' as const, factor: 2 } }]) {
+      const m = new GPT({ ...tiny, nLayer: 1, attentionWindow: 3, ...extra });
+      const a = m.forward(ids([[1, 2, 3, 4, 5, 6, 7, 8]])).toArray();
+      const b = m.forward(ids([[9, 9, 3, 4, 5, 6, 7, 8]])).toArray();
+      // Tokens 0 and 1 changed: positions 0..3 see them (window 3), positions 4..7 do not.
+      for (let t = 0; t < 8; t++) {
+        const same = a.slice(t * 17, (t + 1) * 17).every((v, i) => v === b[t * 17 + i]);
+        assert.equal(same, t >= 4, `position ${t}`);
+      }
+    }
   });
 
   test('logits at position t do not depend on later tokens (learned and rotary positions)', () => {
@@ -122,7 +150,7 @@ describe('GPT', () => {
   });
 
   test('generate with the key/value cache equals recomputing the context (learned and rotary positions)', () => {
-    for (const extra of [{}, { positionEmbedding: 'rope' as const }]) {
+    for (const extra of [{}, { positionEmbedding: 'rope' as const }, { positionEmbedding: 'rope' as const, ropeTheta: 50, ropeScaling: { type: 'linear' as const, factor: 2 }, attentionWindow: 4 }]) {
       const m = new GPT({ ...tiny, ...extra, seed: 21 });
       const start = ids([[1, 2, 3], [4, 5, 6]]);
       // 14 new tokens from 3 cross blockSize 12, where generation switches to cropped recomputation.

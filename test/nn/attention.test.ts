@@ -60,12 +60,19 @@ describe('MultiHeadAttention gradient checks (float64)', () => {
     gradcheck(() => m.forward(x), { x, ...params(m) });
   });
 
-  test('key-padding mask (composed path), causal and not', () => {
+  test('key-padding mask (fused kernel), causal and not', () => {
     for (const causal of [false, true]) {
       const m = mk({ causal });
       const x = randn64([2, 5, 8], gen);
       gradcheck(() => m.forward(x, { keyPaddingMask: pad }), { x, ...params(m) });
     }
+  });
+
+  test('sliding window with RoPE (kernel) and with the composed path (weights)', () => {
+    const m = mk({ causal: true, rope: { base: 100, scaling: { type: 'linear', factor: 2 } }, window: 2 });
+    const x = randn64([2, 5, 8], gen);
+    gradcheck(() => m.forward(x, { keyPaddingMask: pad }), { x, ...params(m) });
+    gradcheck(() => m.forwardWithWeights(x, { keyPaddingMask: pad }).y, { x, ...params(m) });
   });
 
   test('cross-attention with a padded memory of another width', () => {
@@ -94,6 +101,34 @@ describe('attention properties', () => {
       const a = m.forward(x).toArray(), b = m.forwardWithWeights(x).y.toArray();
       a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5));
     }
+  });
+
+  test('fused and composed paths agree with key padding, sliding window and RoPE (with scaling)', () => {
+    const kpm = T.tensor([0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0], [2, 6]);
+    for (const causal of [true, false]) {
+      const m = new MultiHeadAttention({ embedDim: 12, numHeads: 3, causal, rope: { base: 500, scaling: { type: 'linear', factor: 3 } }, window: causal ? 3 : null, generator: gen });
+      const x = T.randn([2, 6, 12], { generator: gen });
+      const a = m.forward(x, { keyPaddingMask: kpm, positionOffset: 2 }).toArray();
+      const b = m.forwardWithWeights(x, { keyPaddingMask: kpm, positionOffset: 2 }).y.toArray();
+      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5, `causal=${causal} [${i}] ${v} vs ${b[i]}`));
+    }
+  });
+
+  test('key padding runs in the kernel: no [B, H, T, S] tensor is allocated (T = 2048)', () => {
+    const m = new MultiHeadAttention({ embedDim: 16, numHeads: 2, causal: true, rope: true, window: 512, generator: gen });
+    const Tn = 2048;
+    const x = T.randn([1, Tn, 16], { generator: gen }).requiresGrad_();
+    const kpm = T.zeros([1, Tn]);
+    for (let j = 1500; j < Tn; j++) kpm.data()[j] = 1;
+    T.scope(() => {
+      const before = T.memoryStats().liveBytes;
+      const y = m.forward(x, { keyPaddingMask: kpm });
+      const grown = T.memoryStats().liveBytes - before;
+      // One [1, 2, 2048, 2048] float32 tensor alone would be 32 MiB; the kernel path keeps O(T·C).
+      assert.ok(grown < 4 * 2 ** 20, `forward kept ${grown} bytes`);
+      T.backward(T.sum(y));
+    });
+    assert.ok(x.grad && x.grad.toArray().every(Number.isFinite));
   });
 
   test('outputs do not depend on padded keys; a fully padded row stays finite', () => {

@@ -7,6 +7,12 @@ import { f64, gradcheck } from '../util/gradcheck.js';
 const ids = (vals: number[], shape: number[]): T.Tensor => T.tensor(Int32Array.from(vals), shape, 'int32');
 const pos = (shape: number[], seed: number): T.Tensor => f64(shape, seed, 0.5, 2);
 
+/** RoPE-style cos / sin tables [s, h] (float64) of random angles in [0, 3). */
+function ropeTables(s: number, h: number, seed: number): { cos: T.Tensor; sin: T.Tensor } {
+  const a = f64([s, h], seed, 0, 3).detach().data();
+  return { cos: T.tensor(Float64Array.from(a, Math.cos), [s, h]), sin: T.tensor(Float64Array.from(a, Math.sin), [s, h]) };
+}
+
 /** One or more checks per op name: [fn, inputs]. */
 const cases: Record<string, Array<[(...x: T.Tensor[]) => T.Tensor, () => T.Tensor[]]>> = {
   add: [[(a, b) => T.add(a, b), () => [f64([2, 3], 1), f64([3], 2)]]],
@@ -71,6 +77,15 @@ const cases: Record<string, Array<[(...x: T.Tensor[]) => T.Tensor, () => T.Tenso
   scaledDotProductAttention: [
     [(q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }), () => [f64([2, 4, 3], 76), f64([2, 4, 3], 77), f64([2, 4, 3], 78)]],
     [(q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: false }), () => [f64([1, 2, 3, 2], 79), f64([1, 2, 5, 2], 80), f64([1, 2, 5, 2], 81)]],
+    // sliding window of 2 (each query sees itself and one key before)
+    [(q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true, window: 2 }), () => [f64([1, 2, 5, 3], 94), f64([1, 2, 5, 3], 95), f64([1, 2, 5, 3], 96)]],
+    // key padding [B = 2, S = 4] (batch 1 left-padded: its first causal query sees no key), with a window
+    [(q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true, window: 3, keyPaddingMask: T.tensor(new Float64Array([0, 0, 0, 1, 1, 0, 0, 0]), [2, 4]) }),
+      () => [f64([2, 2, 4, 2], 97), f64([2, 2, 4, 2], 98), f64([2, 2, 4, 2], 99)]],
+    // RoPE tables in the kernel (S = 5 > T = 3: queries at positions 2..4), non-causal with padding
+    [(q, k, v) => T.scaledDotProductAttention(q, k, v, { keyPaddingMask: T.tensor(new Float64Array([0, 1, 0, 0, 0]), [1, 5]),
+      rope: ropeTables(5, 2, 100) }),
+      () => [f64([1, 2, 3, 4], 101), f64([1, 2, 5, 4], 102), f64([1, 2, 5, 4], 103)]],
   ],
   reshape: [[(a) => T.mul(T.reshape(a, [3, 2]), T.reshape(a, [3, 2])), () => [f64([2, 3], 82)]]],
   transpose: [[(a) => T.transpose(a, 0, 2), () => [f64([2, 3, 4], 83)]]],

@@ -1,8 +1,9 @@
 /** The portable `js` backend: the reference implementation of every kernel (single-threaded TypeScript). */
 import type { Backend } from '../backend.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
+import { attention, attentionBackward } from './attention.js';
 import { binary, unary, unaryMul } from './elementwise.js';
-import { adamw, attention, attentionBackward } from './fused.js';
+import { adamw } from './fused.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { copyStrided, reduce, sumSquares } from './layout.js';
 import { castFromLowp, castToLowp, matmulLowp } from './lowp.js';
