@@ -14,7 +14,7 @@ import { lineOfField } from './config-locate.js';
 import { canonicalPath } from '../train/config-names.js';
 
 /** The fields of a config that name files read as data (outputDir is a place to write, cwd-relative as in HF). */
-const DATA_PATHS = [['data', 'train'], ['data', 'validation'], ['data', 'tokenizer', 'path'], ['data', 'tokenizer', 'configPath'], ['model', 'fromPretrained']] as const;
+const DATA_PATHS = [['data', 'train'], ['data', 'validation'], ['data', 'tokenizer', 'path'], ['data', 'tokenizer', 'configPath'], ['data', 'augment', 'backTranslation'], ['model', 'fromPretrained']] as const;
 
 /** Makes the relative data paths of a (camelCase) raw config absolute against `dir`, in place. */
 export function resolveDataPaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {

@@ -107,6 +107,8 @@ export class LabelMap {
 export interface EncodedClassificationExample {
   inputIds: number[];
   label: number;
+  /** The source text (only with `keepText`: what online augmentation starts from). */
+  text?: string;
 }
 
 export interface EncodeClassificationOptions {
@@ -116,6 +118,20 @@ export interface EncodeClassificationOptions {
   addSpecialTokens?: boolean;
   /** Skip (and count) examples whose label is not in the map instead of throwing. Default false. */
   skipUnknownLabels?: boolean;
+  /** Keep each example's text in `text`. Default false. */
+  keepText?: boolean;
+}
+
+/**
+ * The model input of one example from its text's ids: truncated to maxLength and wrapped as
+ * [CLS] ids [SEP] when `wrap` (room kept for both).
+ */
+export function classificationInput(ids: readonly number[], tokenizer: Tokenizer, wrap: boolean, maxLength?: number): number[] {
+  if (wrap) {
+    const body = maxLength !== undefined ? ids.slice(0, Math.max(0, maxLength - 2)) : ids;
+    return [tokenizer.clsId!, ...body, tokenizer.sepId!];
+  }
+  return maxLength !== undefined ? ids.slice(0, maxLength) : ids.slice();
 }
 
 /**
@@ -153,13 +169,8 @@ export function encodeClassification(
       if (e instanceof ValueError) throw new FileFormatError(`${data.path}:${ex.line}: ${e.message}`);
       throw e;
     }
-    if (wrap) {
-      if (maxLength !== undefined) ids = ids.slice(0, Math.max(0, maxLength - 2));
-      ids = [tokenizer.clsId!, ...ids, tokenizer.sepId!];
-    } else if (maxLength !== undefined) {
-      ids = ids.slice(0, maxLength);
-    }
-    out.push({ inputIds: ids, label: labelMap.id(ex.label) });
+    ids = classificationInput(ids, tokenizer, wrap, maxLength);
+    out.push(options.keepText ? { inputIds: ids, label: labelMap.id(ex.label), text: ex.text } : { inputIds: ids, label: labelMap.id(ex.label) });
   }
   return { examples: out, skipped };
 }

@@ -161,6 +161,13 @@ export interface DataLoaderState {
   index: number;
 }
 
+/** Where a batch comes from: its (epoch, index) and the dataset indices of its examples (this rank's). */
+export interface BatchPosition {
+  epoch: number;
+  index: number;
+  indices: Int32Array;
+}
+
 export interface DataLoaderOptions {
   batchSize: number;
   /** Shuffle each epoch with a permutation determined by (seed, epoch). Default true. */
@@ -194,12 +201,13 @@ export class DataLoader<T, Batch> {
 
   /**
    * @param dataset the examples (held by reference, not copied).
-   * @param collate turns the examples of one batch into a batch.
+   * @param collate turns the examples of one batch into a batch; it is also told where they come
+   *   from (for augmentation drawn per example from (seed, epoch, dataset index)).
    * @throws ValueError for an empty dataset, batchSize < 1, or a dataset smaller than one batch with dropLast.
    */
   constructor(
     readonly dataset: readonly T[],
-    readonly collate: (items: T[]) => Batch,
+    readonly collate: (items: T[], at: BatchPosition) => Batch,
     options: DataLoaderOptions,
   ) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
@@ -274,7 +282,7 @@ export class DataLoader<T, Batch> {
       this.epoch++;
       this.index = 0;
     }
-    return { batch: this.collate(Array.from(idx, (i) => this.dataset[i])), epoch, index };
+    return { batch: this.collate(Array.from(idx, (i) => this.dataset[i]), { epoch, index, indices: idx }), epoch, index };
   }
 
   /** The remaining batches of the current epoch. */

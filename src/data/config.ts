@@ -20,6 +20,28 @@ export const TokenizerSchema = z.strictObject({
   allowSpecial: z.boolean().optional().describe('gpt2: encode <|endoftext|> in the text as the special token'),
 });
 
+const alpha = (what: string) => z.number().min(0).max(1).default(0).describe(what);
+
+/**
+ * The `data.augment` block: text augmentation of the training examples (classification), drawn
+ * afresh for every example each epoch from (seed, epoch, example index); validation data is never
+ * augmented. EDA: Wei & Zou 2019 (their α_sr, α_ri, α_rs, p_rd and n_aug).
+ */
+export const AugmentSchema = z.strictObject({
+  synonymReplacement: alpha('EDA α_sr: fraction of the words replaced by a WordNet synonym (0 = off; paper: 0.05-0.1)'),
+  randomInsertion: alpha('EDA α_ri: fraction of the word count inserted as synonyms of random words (0 = off)'),
+  randomSwap: alpha('EDA α_rs: fraction of the word count swapped in random pairs (0 = off)'),
+  randomDeletion: alpha('EDA p_rd: probability of deleting each word (0 = off)'),
+  numAug: z.int().min(1).default(4).describe('EDA n_aug: an example is used as is with probability 1/(1+numAug), else one augmentation (an enabled EDA operation or its back-translation) picked uniformly'),
+  maskProb: alpha('Token masking: each non-special, unprotected token becomes [MASK] ([UNK] when the tokenizer has none) with this probability, on every training draw'),
+  backTranslation: z.string().optional().describe('JSONL cache of paraphrases ({"text", "paraphrase"} lines) written by `trainformer back-translate`; a paraphrase is one more augmentation of its text'),
+  protectedWords: z.array(z.string().min(1)).default([]).describe('Words (case-insensitive, punctuation around them ignored) never replaced, deleted, moved or masked'),
+  protectedPattern: z.string().optional().describe('Regular expression (JavaScript): whitespace-separated words matching it are protected as protectedWords, e.g. "\\d" for numbers'),
+});
+
+/** A validated `data.augment` block. */
+export type AugmentConfig = z.infer<typeof AugmentSchema>;
+
 /** The `data` block. */
 export const DataSchema = z.strictObject({
   /** lm: a UTF-8 text file; classification / seq2seq / extractive-qa: a JSONL file. */
@@ -45,6 +67,9 @@ export const DataSchema = z.strictObject({
   nBestSize: posInt().default(20).describe('extractive-qa: start and end candidates per window searched for the best span (run_qa n_best_size)'),
   textField: z.string().default('text').describe('JSONL field holding the input text'),
   labelField: z.string().default('label').describe('JSONL field holding the label (classification)'),
+  srcField: z.string().default('src').describe('seq2seq: JSONL field holding the source text ("tgt" with tgtField "src" trains the reverse direction)'),
+  tgtField: z.string().default('tgt').describe('seq2seq: JSONL field holding the target text'),
+  augment: AugmentSchema.optional().describe('classification: text augmentation of the training examples (EDA, token masking, back-translation)'),
   /** Read at most this many examples per file (quick runs, tests). */
   limit: posInt().optional().describe('Read at most this many examples per file (quick runs, tests)'),
 });

@@ -5,7 +5,7 @@
  * cross-entropy), `accuracy`, `macroF1`.
  */
 import {
-  collateClassification, DataLoader, encodeClassification, LabelMap, loadClassificationJsonl, permutation, sequentialBatches,
+  classificationInput, collateClassification, DataLoader, encodeClassification, exampleRng, LabelMap, TextAugmenter, type BatchPosition, loadClassificationJsonl, permutation, sequentialBatches,
   tokenizerFromConfig, type ClassificationBatch, type ClassificationDataset, type EncodedClassificationExample,
   type Tokenizer,
 } from '../data/index.js';
@@ -100,13 +100,15 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     readonly labelMap: LabelMap,
     readonly trainSet: EncodedClassificationExample[],
     readonly valSet: EncodedClassificationExample[],
+    /** data.augment of the training draws (null: off); evaluation never sees it. */
+    readonly augmenter: TextAugmenter | null = null,
   ) {
     checkObjective(config.objective);
     this.weights = distillationWeights(config.objective, config.distillation);
     if (tokenizer.padId === undefined) throw new ConfigError('data.tokenizer: classification needs a tokenizer with a [PAD] token (word, or char with specialTokens: true)');
     this.model = buildClassifier(config, tokenizer.vocabSize, labelMap.numLabels);
     this.loader = trainSet.length > 0
-      ? new DataLoader(trainSet, (items) => this.collate(items), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
+      ? new DataLoader(trainSet, (items, at) => this.collateTrain(items, at), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
       : null;
     this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
   }
@@ -135,8 +137,34 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     if (!options.labelMap) checkLabelTypes(train ?? val);
     const labelMap = options.labelMap ?? labelMapOf(train ?? val, config.model.numLabels);
     if (train && !options.noTrainData) warnOneClass(train);
-    const enc = (s: ClassificationDataset) => encodeClassification(s, tokenizer, labelMap, { maxLength: d.maxLength, skipUnknownLabels: d.skipMalformed }).examples;
-    return new ClassificationTask(config, tokenizer, labelMap, train && !options.noTrainData ? enc(train) : [], enc(val));
+    const enc = (s: ClassificationDataset, keepText = false) => encodeClassification(s, tokenizer, labelMap, { maxLength: d.maxLength, skipUnknownLabels: d.skipMalformed, keepText }).examples;
+    const trainSet = train && !options.noTrainData ? enc(train, d.augment !== undefined) : [];
+    let augmenter: TextAugmenter | null = null;
+    if (d.augment && trainSet.length > 0) {
+      augmenter = await TextAugmenter.create(d.augment, trainSet.map((e) => e.text!));
+      if (d.augment.backTranslation !== undefined) {
+        log.info(`data.augment.backTranslation: ${augmenter.paraphraseCoverage(trainSet.map((e) => e.text!))} of ${trainSet.length} training texts have a paraphrase in ${d.augment.backTranslation}`);
+      }
+      if (!augmenter.enabled) augmenter = null;
+    }
+    return new ClassificationTask(config, tokenizer, labelMap, trainSet, enc(val), augmenter);
+  }
+
+  /**
+   * A training batch: with data.augment, each example is augmented from its text with the generator
+   * of (seed, epoch, its dataset index), then encoded as at load time.
+   */
+  private collateTrain(items: EncodedClassificationExample[], at: BatchPosition): ClassificationBatch {
+    const aug = this.augmenter;
+    if (!aug) return this.collate(items);
+    const tok = this.tokenizer;
+    const wrap = tok.clsId !== undefined && tok.sepId !== undefined;
+    const out = items.map((e, k) => {
+      const rng = exampleRng(this.config.seed, at.epoch, at.indices[k]);
+      const { text } = aug.augmentText(e.text!, rng);
+      return { inputIds: classificationInput(aug.maskTokens(text, tok, rng), tok, wrap, this.config.data.maxLength), label: e.label };
+    });
+    return this.collate(out);
   }
 
   private collate(items: EncodedClassificationExample[]): ClassificationBatch {

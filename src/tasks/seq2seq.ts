@@ -60,7 +60,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   /** @throws FileFormatError for a missing file or a malformed line (file:line). */
   static async create(config: TaskConfig, options: { tokenizer?: Tokenizer; noTrainData?: boolean } = {}): Promise<Seq2SeqTask> {
     const d = config.data;
-    const o = { skipMalformed: d.skipMalformed, limit: d.limit };
+    const o = { skipMalformed: d.skipMalformed, limit: d.limit, srcField: d.srcField, tgtField: d.tgtField };
     let train: PairDataset | null = options.noTrainData && d.validation ? null : await loadPairsJsonl(d.train, o);
     let val: PairDataset;
     if (d.validation) val = await loadPairsJsonl(d.validation, o);

@@ -46,3 +46,12 @@ test('extractive-qa: SQuAD lines, start/end cross-entropy; exact match and F1 in
   for (const k of ['exactMatch', 'f1']) assert.ok(m[k] >= 0 && m[k] <= 100, `${k} = ${m[k]}`);
   assert.ok(m.f1 >= m.exactMatch);
 });
+
+test('seq2seq: data.srcField / tgtField read the pairs the other way round (fra→eng from the eng_fra file)', async () => {
+  const data = { train: 'examples/data/eng_fra/train.jsonl', validation: 'examples/data/eng_fra/valid.jsonl', tokenizer: { type: 'word' as const }, limit: 4 };
+  const fwd = (await createTask(parseConfig({ ...common, task: 'seq2seq', outputDir: join(dir, 'f'), data }))) as Seq2SeqTask;
+  const rev = (await createTask(parseConfig({ ...common, task: 'seq2seq', outputDir: join(dir, 'r'), data: { ...data, srcField: 'tgt', tgtField: 'src' } }))) as Seq2SeqTask;
+  assert.equal(rev.valPairs.length, 4);
+  rev.valPairs.forEach((p, i) => { assert.equal(p.src, fwd.valPairs[i].tgt); assert.equal(p.tgt, fwd.valPairs[i].src); });
+  assert.notEqual(rev.valPairs[0].src, rev.valPairs[0].tgt);
+});
