@@ -44,6 +44,7 @@ import { scoreCommand, type ScoreFlags } from './score.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
 import { numFlag, predictCommand, type PredictFlags } from './predict.js';
 import { exportCommand, type ExportFlags } from './export.js';
+import { backTranslateCommand, type BackTranslateFlags } from './back-translate.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
@@ -333,6 +334,15 @@ export function buildProgram(): Command {
     .argument('<dir>', 'folder to write')
     .option('--format <format>', 'hf (default) or onnx')
     .action((run: string, dir: string, f: ExportFlags) => exportCommand(run, dir, f));
+  program.command('back-translate')
+    .description('paraphrase the texts of a JSONL file by translating them with one seq2seq run and back with another (e.g. eng-fra, fra-eng), into a JSONL cache for data.augment.backTranslation; texts already cached from the same runs are skipped')
+    .requiredOption('--forward <run>', 'seq2seq run (or checkpoint) folder: source → pivot language')
+    .requiredOption('--backward <run>', 'seq2seq run (or checkpoint) folder: pivot → source language')
+    .requiredOption('--data <file>', 'JSONL file with the texts')
+    .requiredOption('--output <file>', 'JSONL cache to read and (re)write atomically')
+    .option('--textField <name>', 'field holding the text (default "text")')
+    .option('--numBeams <k>', 'beam search with k beams (default: each run\'s generation.numBeams)')
+    .action((f: BackTranslateFlags) => backTranslateCommand(f));
   program.command('report')
     .description('write report.html and loss.svg for a run folder')
     .argument('<run-dir>')
