@@ -14,7 +14,8 @@
  *
  * Back-translation needs the two runs (`trainformer train --config examples/eng-fra.json` and
  * `examples/fra-eng.json`); without them its rows say so. Paraphrases are cached in
- * <outDir>/<dataset>/back-translation.jsonl and reused. Run it under `flock /tmp/trainformer-bench.lock`.
+ * <outDir>/<dataset>/back-translation.jsonl and reused; so is a finished run of exactly the same config
+ * in its folder (<outDir>/<dataset>/<augmentation>/seed<k>). Run it under `flock /tmp/trainformer-bench.lock`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -71,6 +72,14 @@ function slice(ds: Dataset): { train: string; valid: string; texts: string[] } {
   return { train, valid: join(src, 'valid.jsonl'), texts: picked.map((l) => (JSON.parse(l) as { text: string }).text) };
 }
 
+/** The final evaluation of a finished run of exactly this config in its outputDir (an earlier invocation), else null. */
+function finishedRun(config: object & { outputDir: string }): { accuracy: number; macroF1: number; seconds: number; reused: true } | null {
+  const cfg = join(config.outputDir, 'trainformer_config.json'), metrics = join(config.outputDir, 'metrics.jsonl');
+  if (!existsSync(cfg) || !existsSync(metrics) || readFileSync(cfg, 'utf8').trim() !== JSON.stringify(config, null, 2).trim()) return null;
+  const final = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | boolean>).filter((l) => l.final === true).at(-1);
+  return final ? { accuracy: final.accuracy as number, macroF1: final.macroF1 as number, seconds: final.elapsed as number, reused: true } : null;
+}
+
 async function trainOnce(ds: Dataset, data: { train: string; valid: string }, cond: string, seed: number, augment?: Record<string, unknown>): Promise<{ accuracy: number; macroF1: number; seconds: number }> {
   const raw = JSON.parse(readFileSync(join(root, 'examples', ds.example), 'utf8')) as Record<string, unknown>;
   const config = parseConfig({
@@ -78,6 +87,8 @@ async function trainOnce(ds: Dataset, data: { train: string; valid: string }, co
     evalStrategy: 'no', saveStrategy: 'no', disableTqdm: true, loadBestModelAtEnd: false,
     data: { ...(raw.data as Record<string, unknown>), train: data.train, validation: data.valid, ...(augment ? { augment } : {}) },
   });
+  const prev = finishedRun(config);
+  if (prev) return prev;
   const t0 = performance.now();
   const r = await new Trainer({ config, task: await createTask(config) }).train();
   const m = r.finalMetrics!;
@@ -116,16 +127,20 @@ async function augmentation(): Promise<string> {
       const r = { cond, acc: [] as number[], f1: [] as number[], secs: [] as number[] };
       for (const seed of seeds) {
         const m = await trainOnce(ds, data, cond.replace(/[^a-zA-Z]/g, '-'), seed, augment);
-        log(`${ds.name} ${cond} seed ${seed}: accuracy ${pct(m.accuracy)}, macro-F1 ${pct(m.macroF1)}, ${m.seconds.toFixed(0)} s (load ${load()})`);
+        log(`${ds.name} ${cond} seed ${seed}: accuracy ${pct(m.accuracy)}, macro-F1 ${pct(m.macroF1)}, ${m.seconds.toFixed(0)} s${'reused' in m ? ' (a finished run of this config, reused)' : ''} (load ${load()})`);
         r.acc.push(m.accuracy); r.f1.push(m.macroF1); r.secs.push(m.seconds);
       }
       rows.push(r);
     }
     const base = rows[0];
-    out.push(`### ${ds.name}: ${data.texts.length} training examples (10%), ${ds.epochs} epochs, seeds ${seeds.join(', ')}\n`,
+    const table = [`### ${ds.name}: ${data.texts.length} training examples (10%), ${ds.epochs} epochs, seeds ${seeds.join(', ')}\n`,
       '| augmentation | accuracy % (mean ± sd, range) | Δ acc | macro-F1 % (mean ± sd, range) | Δ F1 | s / run |', '| --- | --- | --- | --- | --- | --- |',
       ...rows.map((r) => `| ${r.cond} | ${cell(r.acc)} | ${r === base ? '' : (100 * (mean(r.acc) - mean(base.acc))).toFixed(1)} | ${cell(r.f1)} | ${r === base ? '' : (100 * (mean(r.f1) - mean(base.f1))).toFixed(1)} | ${mean(r.secs).toFixed(0)} |`),
-      '', btNote, '');
+      '', btNote, ''].join('\n');
+    out.push(table);
+    // Each dataset's table as soon as it is measured (a long run stopped later keeps it).
+    writeFileSync(join(outDir, `results-${ds.name}.md`), `${table}\nload average at the end: ${load()}\n`);
+    process.stdout.write(`${table}\n`);
   }
   return out.join('\n');
 }
@@ -144,4 +159,4 @@ if (values.part !== 'augment') parts.push(await distillation());
 const report = `${parts.join('\n')}\nload average (1, 5, 15 min) at start ${start}, at end ${load()}; ${((performance.now() - t0) / 60000).toFixed(1)} min; ${stabilityWarnings} stability warnings in the runs' metrics.jsonl\n`;
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.md'), report);
-process.stdout.write(report);
+process.stdout.write(`\n${report}`);

@@ -113,3 +113,16 @@ test('numAug: an example is kept with probability 1/(1+numAug); back-translation
   assert.ok(Math.abs(bt / 2000 - 0.75) < 0.05, `rate ${bt / 2000}`);
   await assert.rejects(TextAugmenter.create(AugmentSchema.parse({ protectedPattern: '(' }), texts), ConfigError);
 });
+
+test('examples/sms-spam-augment.json and examples/fra-eng.json are valid configs; a backTranslation path is relative to the config', async () => {
+  const { loadRawConfig } = await import('../../src/cli/config-file.js');
+  const { ROOT } = await import('../data/paths.js');
+  const aug = parseConfig(loadRawConfig(join(ROOT, 'examples/sms-spam-augment.json'), []).raw);
+  assert.equal(aug.data.augment?.numAug, 16);
+  assert.equal(aug.data.augment?.protectedPattern, '\\d');
+  const fra = parseConfig(loadRawConfig(join(ROOT, 'examples/fra-eng.json'), []).raw);
+  assert.deepEqual([fra.data.srcField, fra.data.tgtField], ['tgt', 'src']);
+  const cfg = join(dir, 'cfg.json');
+  writeFileSync(cfg, JSON.stringify({ task: 'classification', data: { train: 'train.jsonl', augment: { backTranslation: 'bt.jsonl' } } }));
+  assert.equal(parseConfig(loadRawConfig(cfg, []).raw).data.augment?.backTranslation, join(dir, 'bt.jsonl'));
+});
