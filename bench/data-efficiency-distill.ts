@@ -11,9 +11,12 @@
  *
  *   npm run build && flock /tmp/trainformer-bench.lock node dist/bench/data-efficiency-distill.js [--seeds 1,2,3] [--out runs/bench-distill] [--only sms_spam|snips_intents|shakespeare]
  *
- * A benchmark, never a test. Prints mean ± sample standard deviation over the seeds.
+ * A benchmark, never a test. Prints mean ± sample standard deviation over the seeds. A run whose
+ * folder in outDir already holds its final evaluation is reused (restart an interrupted benchmark
+ * on the same outDir; use a new outDir to measure again). TF_BENCH_DISTILL_LM_STEPS sets the
+ * Shakespeare runs' steps (default 500).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -60,7 +63,16 @@ const KD = { temperature: 2, alpha: 0.5 };
 
 interface Measured { metrics: Record<string, number>; seconds: number }
 
+/**
+ * Trains one run, or reuses it: a run folder whose metrics.jsonl already ends with the final
+ * evaluation (an interrupted benchmark restarted on the same outDir) is read, not retrained.
+ */
 async function trainRun(cfg: TrainConfigInput & Record<string, unknown>): Promise<Measured> {
+  const metricsFile = join(String(cfg.outputDir), 'metrics.jsonl');
+  if (existsSync(metricsFile)) {
+    const fin = readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.split === 'eval' && l.final === true).at(-1);
+    if (fin) return { metrics: fin as Record<string, number>, seconds: fin.elapsed as number };
+  }
   const config = parseConfig({ overwriteOutputDir: true, disableTqdm: true, evalStrategy: 'no', saveStrategy: 'no', stability: { spikeGuard: { enabled: false } }, ...cfg });
   const task = await createTask(config);
   const r = await new Trainer({ config, task }).train();
@@ -153,7 +165,7 @@ export async function runDistillation(opts: DistillationBenchOptions): Promise<s
   try {
     if (want('sms_spam')) await classification('sms_spam', 20, 64, o, rows);
     if (want('snips_intents')) await classification('snips_intents', 12, 48, o, rows);
-    if (want('shakespeare')) await shakespeare(Number(process.env.TF_BENCH_DISTILL_LM_STEPS ?? 1000), o, rows);
+    if (want('shakespeare')) await shakespeare(Number(process.env.TF_BENCH_DISTILL_LM_STEPS ?? 500), o, rows);
   } finally {
     setLogger(prev);
   }
