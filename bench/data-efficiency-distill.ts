@@ -14,7 +14,7 @@
  * A benchmark, never a test. Prints mean ± sample standard deviation over the seeds. A run whose
  * folder in outDir already holds its final evaluation is reused (restart an interrupted benchmark
  * on the same outDir; use a new outDir to measure again). TF_BENCH_DISTILL_LM_STEPS sets the
- * Shakespeare runs' steps (default 500).
+ * Shakespeare runs' steps (default 1000).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -165,7 +165,7 @@ export async function runDistillation(opts: DistillationBenchOptions): Promise<s
   try {
     if (want('sms_spam')) await classification('sms_spam', 20, 64, o, rows);
     if (want('snips_intents')) await classification('snips_intents', 12, 48, o, rows);
-    if (want('shakespeare')) await shakespeare(Number(process.env.TF_BENCH_DISTILL_LM_STEPS ?? 500), o, rows);
+    if (want('shakespeare')) await shakespeare(Number(process.env.TF_BENCH_DISTILL_LM_STEPS ?? 1000), o, rows);
   } finally {
     setLogger(prev);
   }
