@@ -1,8 +1,7 @@
-/** Binary cross-entropy on logits (PyTorch 1.13 `binary_cross_entropy_with_logits`). */
+/** Binary cross-entropy on logits (PyTorch 1.13 `binary_cross_entropy_with_logits`), written with tensor ops. */
 import { ShapeError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
-import { broadcastData, checkFloat, checkReduction, floatData, fromValues, type Reduction, resultDtype, scalarOf } from './common.js';
-import type { FloatArray } from './common.js';
+import { broadcastOperand, checkFloat, checkReduction, isZero, reduceLoss, type Reduction, resultDtype } from './common.js';
 
 export interface BceWithLogitsOptions {
   /** Per-element rescaling weight, broadcast to the input's shape. */
@@ -13,15 +12,25 @@ export interface BceWithLogitsOptions {
   reduction?: Reduction;
 }
 
-/** log(sigmoid(z)) = min(z, 0) − log1p(exp(−|z|)). */
-function logSigmoid(z: number): number {
-  return Math.min(z, 0) - Math.log1p(Math.exp(-Math.abs(z)));
+/**
+ * softplus(−x) = log(1 + e^−x) = −log σ(x) in tensor ops, without overflow and with the right
+ * gradient −σ(−x) everywhere (−1 at x = −inf, −0.5 at 0): log1p(e^−x) where x ≥ 0, and
+ * −x + log1p(e^x) where x < 0 (or NaN). Each branch sees x only where it is chosen (0 elsewhere),
+ * so the other branch's gradient is an exact 0.
+ */
+function softplusOfNeg(x: T.Tensor): T.Tensor {
+  const nonNeg = T.noGrad(() => T.heaviside(x.detach(), 1)); // 1 where x ≥ 0; 0 where x < 0 or NaN
+  const neg = T.noGrad(() => T.rsubScalar(nonNeg, 1));
+  const xp = T.maskedFill(x, neg, 0), xn = T.maskedFill(x, nonNeg, 0);
+  return T.where(nonNeg, T.log1p(T.exp(T.neg(xp))), T.sub(T.log1p(T.exp(xn)), xn));
 }
 
 /**
- * loss = −w·(pw·y·log σ(x) + (1−y)·log(1−σ(x))), computed as PyTorch 1.13 does (stable for |x| up to
- * float max): m = max(−x, 0); loss = (1−y)·x + (1 + (pw−1)·y)·(log(e^−m + e^(−x−m)) + m), times w.
- * So ±1e4 logits are finite; x = −inf gives NaN like PyTorch's formula.
+ * loss = −w·(pw·y·log σ(x) + (1−y)·log(1−σ(x))), PyTorch 1.13's value and gradients in tensor ops.
+ * For finite x: PyTorch's formula (1−y)·x + (1 + (pw−1)·y)·softplus(−x) (its max-shifted
+ * log(e^−m + e^(−x−m)) + m is softplus(−x)), so ±1e4 logits are finite. For x = ±inf or NaN:
+ * (1−y)·softplus(x) + pw·y·softplus(−x), whose gradients are PyTorch's backward formulas there
+ * (the first form's would be inf − inf), plus a NaN at x = −inf, PyTorch's value (−inf + inf).
  * Gradients: input ((1 + (pw−1)·y)·σ(x) − pw·y)·w·g (σ(x) − y without pw); target
  * (log σ(−x) − pw·log σ(x))·w·g (−x·w·g without pw).
  * Shapes: input, target the same shape (float); output scalar or that shape ('none').
@@ -37,52 +46,24 @@ export function bceWithLogits(input: T.Tensor, target: T.Tensor, options: BceWit
     throw new ShapeError(`${fn}: target shape ${fmtShape(target.shape)} must be the same as input shape ${fmtShape(input.shape)}`);
   }
   const shape = input.shape;
-  const n = input.numel();
-  const x = floatData(input), y = floatData(target);
-  const w = options.weight ? (checkFloat(fn, 'weight', options.weight), broadcastData(fn, 'weight', options.weight, shape)) : null;
-  const pw = options.posWeight ? (checkFloat(fn, 'posWeight', options.posWeight), broadcastData(fn, 'posWeight', options.posWeight, shape)) : null;
   const dt = resultDtype(input, target);
-  const vals = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const xi = x[i], yi = y[i];
-    const m = Math.max(-xi, 0);
-    const lse = Math.log(Math.exp(-m) + Math.exp(-xi - m));
-    let l = pw ? (1 - yi) * xi + ((pw[i] - 1) * yi + 1) * (lse + m) : (1 - yi) * xi + m + lse;
-    if (w) l *= w[i];
-    vals[i] = l;
-  }
-  let out: T.Tensor;
-  if (reduction === 'none') out = fromValues(shape, dt, vals);
-  else {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += vals[i];
-    out = scalarOf(reduction === 'mean' ? s / n : s, dt);
-  }
-  return T.record(fn, out, [input, target], (g) => {
-    const gd = floatData(g);
-    const gOf = (i: number) => (reduction === 'none' ? gd[i] : gd[0]);
-    const div = reduction === 'mean' ? n : 1;
-    let dIn: T.Tensor | null = null, dTg: T.Tensor | null = null;
-    if (input.requiresGrad) {
-      dIn = T.empty(shape, dt);
-      const d = dIn.storage.data as FloatArray;
-      for (let i = 0; i < n; i++) {
-        const s = 1 / (1 + Math.exp(-x[i]));
-        let v: number;
-        if (pw) { const t = pw[i] * y[i]; v = (t + 1 - y[i]) * s - t; } else v = s - y[i];
-        if (w) v *= w[i];
-        d[i] = (v * gOf(i)) / div;
-      }
-    }
-    if (target.requiresGrad) {
-      dTg = T.empty(shape, dt);
-      const d = dTg.storage.data as FloatArray;
-      for (let i = 0; i < n; i++) {
-        let v = pw ? (logSigmoid(-x[i]) - logSigmoid(x[i]) * pw[i]) * gOf(i) : -x[i] * gOf(i);
-        if (w) v *= w[i];
-        d[i] = v / div;
-      }
-    }
-    return [dIn, dTg];
+  const w = options.weight ? broadcastOperand(fn, 'weight', options.weight, shape, dt) : null;
+  const pw = options.posWeight ? broadcastOperand(fn, 'posWeight', options.posWeight, shape, dt) : null;
+  const x = T.cast(input, dt), y = T.cast(target, dt);
+  const { finite, notFinite, nanAtNegInf } = T.noGrad(() => {
+    const xd = x.detach();
+    const finite = isZero(T.sub(xd, xd)); // x − x is 0 exactly where x is finite
+    // x + inf is NaN only where x = −inf (or NaN): there PyTorch's value is NaN.
+    const negInf = T.rsubScalar(T.heaviside(T.addScalar(xd, Infinity), 0), 1);
+    return { finite, notFinite: T.rsubScalar(finite, 1), nanAtNegInf: T.maskedFill(T.zerosLike(xd), negInf, NaN) };
   });
+  // Each form sees x only where it is chosen (0 elsewhere), so the other's gradient is an exact 0.
+  const xf = T.maskedFill(x, notFinite, 0), xi = T.maskedFill(x, finite, 0);
+  const logWeight = pw ? T.addScalar(T.mul(T.addScalar(pw, -1), y), 1) : null;
+  const spf = softplusOfNeg(xf);
+  const finiteForm = T.add(T.mul(T.rsubScalar(y, 1), xf), logWeight ? T.mul(logWeight, spf) : spf);
+  const infForm = T.add(T.add(T.mul(T.rsubScalar(y, 1), softplusOfNeg(T.neg(xi))), T.mul(pw ? T.mul(pw, y) : y, softplusOfNeg(xi))), nanAtNegInf);
+  let loss = T.where(finite, finiteForm, infForm);
+  if (w) loss = T.mul(loss, w);
+  return reduceLoss(loss, reduction);
 }

@@ -6,9 +6,6 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
 
-/** The float arrays of float32 / float64 tensors' storage. */
-export type FloatArray = Float32Array | Float64Array;
-
 /** How a loss reduces its per-element values: PyTorch's `reduction` argument. */
 export type Reduction = 'none' | 'mean' | 'sum';
 
@@ -49,23 +46,37 @@ export function resultDtype(...ts: readonly (T.Tensor | null | undefined)[]): 'f
   return ts.some((t) => t && t.dtype === 'float64') ? 'float64' : 'float32';
 }
 
-/** The contiguous float data of `t` (no copy when already contiguous). */
-export function floatData(t: T.Tensor): FloatArray {
-  return T.contiguous(t.detach()).data() as FloatArray;
-}
-
 /**
- * `t` broadcast to `shape` and made contiguous (a copy only when needed), as raw data. No graph.
+ * `t` (a float tensor: weight, posWeight) checked to broadcast to `shape` without growing it, and
+ * cast to `dtype`. The result keeps its graph.
  * @throws ShapeError naming both shapes when `t` does not broadcast to `shape`.
  */
-export function broadcastData(fn: string, arg: string, t: T.Tensor, shape: readonly number[]): FloatArray {
+export function broadcastOperand(fn: string, arg: string, t: T.Tensor, shape: readonly number[], dtype: 'float32' | 'float64'): T.Tensor {
+  checkFloat(fn, arg, t);
   const b = T.broadcastShapes(t.shape, shape, `${fn}: '${arg}'`);
   if (!T.sameShape(b, shape)) {
     throw new ShapeError(`${fn}: '${arg}' of shape ${fmtShape(t.shape)} does not broadcast to the input shape ${fmtShape(shape)}`);
   }
-  const d = t.detach();
-  const c = T.sameShape(d.shape, shape) ? T.contiguous(d) : T.contiguous(T.expand(d, [...shape]));
-  return c.data() as FloatArray;
+  return T.cast(t, dtype);
+}
+
+/**
+ * Reduces per-element losses: 'none' as they are, 'sum' Σ, 'mean' Σ / count (NaN for none,
+ * as PyTorch), 'batchmean' Σ / `batch`.
+ */
+export function reduceLoss(values: T.Tensor, reduction: Reduction | 'batchmean', batch = 1): T.Tensor {
+  if (reduction === 'none') return values;
+  const s = T.sum(values);
+  if (reduction === 'mean') return T.div(s, values.numel());
+  return reduction === 'batchmean' && batch !== 1 ? T.div(s, batch) : s;
+}
+
+/**
+ * Elements where `x` is exactly 0 (±0), as a 0/1 mask of x's dtype, outside the graph; NaN is not 0.
+ * heaviside(−|x|, 1): 1 at 0, 0 for x ≠ 0 and for NaN.
+ */
+export function isZero(x: T.Tensor): T.Tensor {
+  return T.noGrad(() => T.heaviside(T.neg(T.abs(x.detach())), 1));
 }
 
 /** Integer index of flat position `i` in `shape`, for messages: `[1, 2]`. */
@@ -78,16 +89,4 @@ export function positionOf(i: number, shape: readonly number[]): string {
     i = Math.floor(i / s);
   }
   return fmtShape(idx);
-}
-
-/** A fresh tensor of `shape` and `dtype` holding `values` (float64 numbers rounded on store). */
-export function fromValues(shape: readonly number[], dtype: 'float32' | 'float64', values: ArrayLike<number>): T.Tensor {
-  const t = T.empty(shape, dtype);
-  (t.storage.data as FloatArray).set(values);
-  return t;
-}
-
-/** A scalar tensor of `dtype` holding `v`. */
-export function scalarOf(v: number, dtype: 'float32' | 'float64'): T.Tensor {
-  return T.full([], v, dtype);
 }

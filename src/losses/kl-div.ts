@@ -4,8 +4,7 @@
  */
 import * as T from '../tensor/index.js';
 import { log } from '../logger.js';
-import { broadcastData, checkFloat, checkReduction, floatData, fromValues, resultDtype, scalarOf } from './common.js';
-import type { FloatArray } from './common.js';
+import { checkFloat, checkReduction, isZero, reduceLoss, resultDtype } from './common.js';
 
 export interface KlDivOptions {
   /** 'mean' (default: over all elements, as PyTorch), 'batchmean' (sum / input.shape[0]; the
@@ -15,17 +14,20 @@ export interface KlDivOptions {
   logTarget?: boolean;
 }
 
-/** PyTorch's xlogy: NaN if b is NaN, 0 if a = 0, else a·log b. */
-function xlogy(a: number, b: number): number {
-  if (b !== b) return NaN;
-  return a === 0 ? 0 : a * Math.log(b);
+/**
+ * PyTorch's xlogy(t, t) in tensor ops: t·log t, 0 where t = 0 (NaN where t is NaN). Where t = 0
+ * the product's gradient is 0·log 0 = NaN, as PyTorch's xlogy rule gives (g·t/t) there.
+ */
+function xlogx(t: T.Tensor): T.Tensor {
+  return T.where(isZero(t), T.zerosLike(t), T.mul(t, T.log(t)));
 }
 
 /**
- * KL(target ‖ exp(input)) pointwise: t·log t − t·x (0·log 0 := 0), or exp(t)·(t − x) with logTarget.
- * input holds log-probabilities. Non-finite values follow IEEE (t = 0, x = −inf gives NaN).
- * Gradients: input −t·g (−exp(t)·g); target (log t + 1 − x)·g via PyTorch's xlogy rule (NaN at t = 0),
- * ((t − x)·exp(t) + exp(t))·g with logTarget.
+ * KL(target ‖ exp(input)) pointwise, PyTorch 1.13's formulas in tensor ops: xlogy(t, t) − t·x
+ * (0·log 0 := 0), or exp(t)·(t − x) with logTarget. input holds log-probabilities. Non-finite
+ * values follow IEEE (t = 0, x = −inf gives NaN).
+ * Gradients are the ops': input −t·g (−exp(t)·g); target (log t + 1 − x)·g, NaN at t = 0 as
+ * PyTorch's xlogy rule; ((t − x)·exp(t) + exp(t))·g with logTarget.
  * Shapes: input, target broadcastable (normally equal); output scalar or the broadcast shape.
  * @throws ValueError for an unknown reduction; ShapeError when shapes do not broadcast.
  */
@@ -41,42 +43,10 @@ export function klDiv(input: T.Tensor, target: T.Tensor, options: KlDivOptions =
   checkFloat(fn, 'input', input);
   checkFloat(fn, 'target', target);
   const reduction = checkReduction(fn, options.reduction ?? 'mean', ['none', 'mean', 'sum', 'batchmean'] as const);
-  const logT = options.logTarget ?? false;
-  const shape = T.broadcastShapes(input.shape, target.shape, `${fn}: input and target`);
-  const x = broadcastData(fn, 'input', input, shape), t = broadcastData(fn, 'target', target, shape);
-  const n = shape.reduce((a, b) => a * b, 1);
+  T.broadcastShapes(input.shape, target.shape, `${fn}: input and target`);
   const dt = resultDtype(input, target);
-  const vals = new Float64Array(n);
-  for (let i = 0; i < n; i++) vals[i] = logT ? Math.exp(t[i]) * (t[i] - x[i]) : xlogy(t[i], t[i]) - t[i] * x[i];
+  const x = T.cast(input, dt), t = T.cast(target, dt);
+  const values = options.logTarget ? T.mul(T.exp(t), T.sub(t, x)) : T.sub(xlogx(t), T.mul(t, x));
   // 'batchmean' divides the sum by input.shape[0] (a 0-d input: by nothing), 'mean' by the count.
-  const div = reduction === 'mean' ? n : reduction === 'batchmean' && input.ndim > 0 ? input.shape[0] : 1;
-  let out: T.Tensor;
-  if (reduction === 'none') out = fromValues(shape, dt, vals);
-  else {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += vals[i];
-    out = scalarOf(s / div, dt);
-  }
-  return T.record(fn, out, [input, target], (g) => {
-    const gd = floatData(g);
-    const gOf = (i: number) => (reduction === 'none' ? gd[i] : gd[0] / div);
-    let dIn: T.Tensor | null = null, dTg: T.Tensor | null = null;
-    if (input.requiresGrad) {
-      const d = T.empty(shape, dt);
-      const dd = d.storage.data as FloatArray;
-      for (let i = 0; i < n; i++) dd[i] = -(gOf(i) * (logT ? Math.exp(t[i]) : t[i]));
-      dIn = T.sumToShape(d, input.shape);
-    }
-    if (target.requiresGrad) {
-      const d = T.empty(shape, dt);
-      const dd = d.storage.data as FloatArray;
-      for (let i = 0; i < n; i++) {
-        const gi = gOf(i), ti = t[i];
-        if (logT) { const e = Math.exp(ti); dd[i] = gi * (ti - x[i]) * e + gi * e; }
-        else dd[i] = gi * xlogy(ti !== 0 ? 1 : 0, ti) + (gi * ti) / ti - gi * x[i];
-      }
-      dTg = T.sumToShape(d, target.shape);
-    }
-    return [dIn, dTg];
-  });
+  return reduceLoss(values, reduction, input.ndim > 0 ? input.shape[0] : 1);
 }

@@ -1,56 +1,43 @@
 /**
  * Element-wise regression losses: mseLoss, l1Loss, smoothL1Loss, huberLoss (PyTorch 1.13 semantics,
- * including the backward branch order). d = input − target; input and target broadcast like
- * PyTorch (which only warns); 'mean' divides by the element count (NaN for empty inputs).
+ * including the backward branch order), written with tensor ops: their gradients are the ops'.
+ * d = input − target; input and target broadcast like PyTorch (which only warns); 'mean' divides by
+ * the element count (NaN for empty inputs).
  */
 import { ValueError } from '../errors.js';
 import * as T from '../tensor/index.js';
-import { broadcastData, checkFloat, checkNumber, checkReduction, floatData, fromValues, type Reduction, resultDtype, scalarOf } from './common.js';
-import type { FloatArray } from './common.js';
+import { checkFloat, checkNumber, checkReduction, reduceLoss, type Reduction, resultDtype } from './common.js';
 
 export interface PointwiseOptions {
   /** 'mean' (default), 'sum' or 'none'. */
   reduction?: Reduction;
 }
 
-/**
- * The shared op: loss(d) per element and its derivative dloss/dinput(d, g) where g is the upstream
- * gradient of that element (already divided by the count for 'mean'); the target gets the negative.
- */
-function pointwiseLoss(fn: string, input: T.Tensor, target: T.Tensor, reduction: Reduction,
-  f: (d: number) => number, df: (d: number, g: number) => number): T.Tensor {
+/** d = input − target (broadcast, float64 if either is), after the dtype checks. */
+function difference(fn: string, input: T.Tensor, target: T.Tensor): T.Tensor {
   checkFloat(fn, 'input', input);
   checkFloat(fn, 'target', target);
-  const shape = T.broadcastShapes(input.shape, target.shape, `${fn}: input and target`);
-  const a = broadcastData(fn, 'input', input, shape), b = broadcastData(fn, 'target', target, shape);
-  const n = shape.reduce((x, y) => x * y, 1);
+  T.broadcastShapes(input.shape, target.shape, `${fn}: input and target`);
   const dt = resultDtype(input, target);
-  const vals = new Float64Array(n);
-  for (let i = 0; i < n; i++) vals[i] = f(a[i] - b[i]);
-  let out: T.Tensor;
-  if (reduction === 'none') out = fromValues(shape, dt, vals);
-  else {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += vals[i];
-    out = scalarOf(reduction === 'mean' ? s / n : s, dt);
-  }
-  return T.record(fn, out, [input, target], (g) => {
-    const gd = floatData(g);
-    const di = T.empty(shape, dt);
-    const dd = di.storage.data as FloatArray;
-    for (let i = 0; i < n; i++) {
-      const gi = reduction === 'none' ? gd[i] : reduction === 'mean' ? gd[0] / n : gd[0];
-      dd[i] = df(a[i] - b[i], gi);
-    }
-    let dTarget: T.Tensor | null = null;
-    if (target.requiresGrad) {
-      const dtg = T.empty(shape, dt);
-      const td = dtg.storage.data as FloatArray;
-      for (let i = 0; i < n; i++) td[i] = -dd[i];
-      dTarget = T.sumToShape(dtg, target.shape);
-    }
-    return [input.requiresGrad ? T.sumToShape(di, input.shape) : null, dTarget];
+  return T.sub(T.cast(input, dt), T.cast(target, dt));
+}
+
+/**
+ * The two-piece losses (smooth L1, Huber) in tensor ops: quadratic(d) where −t < d < t (NaN
+ * included), linear(d, s) elsewhere, with s = −1 where d ≤ −t and +1 where d ≥ t a constant, so the
+ * gradient follows PyTorch's branch order (d ≤ −t first: t = 0, d = 0 gives −g). Each piece sees d
+ * only where it is chosen (0 elsewhere), so the other piece's gradient is an exact 0 (no 0·inf).
+ */
+function twoPiece(d: T.Tensor, t: number, quadratic: (dq: T.Tensor) => T.Tensor,
+  linear: (dl: T.Tensor, s: T.Tensor) => T.Tensor): T.Tensor {
+  const { low, high, lin } = T.noGrad(() => {
+    const dd = d.detach();
+    const low = T.heaviside(T.rsubScalar(dd, -t), 1); // d ≤ −t
+    const high = T.heaviside(T.addScalar(dd, -t), 1); // d ≥ t
+    return { low, high, lin: T.maximum(low, high) };
   });
+  const s = T.noGrad(() => T.rsubScalar(T.mulScalar(low, 2), 1)); // −1 where d ≤ −t, else +1
+  return T.where(lin, linear(T.mul(d, lin), s), quadratic(T.maskedFill(d, lin, 0)));
 }
 
 /**
@@ -59,12 +46,7 @@ function pointwiseLoss(fn: string, input: T.Tensor, target: T.Tensor, reduction:
  */
 export function mseLoss(input: T.Tensor, target: T.Tensor, options: PointwiseOptions = {}): T.Tensor {
   const r = checkReduction('mseLoss', options.reduction ?? 'mean');
-  return pointwiseLoss('mseLoss', input, target, r, (d) => d * d, (d, g) => 2 * d * g);
-}
-
-/** PyTorch's sign: 0 at 0 and at NaN. */
-function sign(d: number): number {
-  return d > 0 ? 1 : d < 0 ? -1 : 0;
+  return reduceLoss(T.square(difference('mseLoss', input, target)), r);
 }
 
 /**
@@ -73,7 +55,7 @@ function sign(d: number): number {
  */
 export function l1Loss(input: T.Tensor, target: T.Tensor, options: PointwiseOptions = {}): T.Tensor {
   const r = checkReduction('l1Loss', options.reduction ?? 'mean');
-  return pointwiseLoss('l1Loss', input, target, r, (d) => Math.abs(d), (d, g) => sign(d) * g);
+  return reduceLoss(T.abs(difference('l1Loss', input, target)), r);
 }
 
 export interface SmoothL1Options extends PointwiseOptions {
@@ -91,9 +73,10 @@ export function smoothL1Loss(input: T.Tensor, target: T.Tensor, options: SmoothL
   const r = checkReduction(fn, options.reduction ?? 'mean');
   const beta = checkNumber(fn, 'beta', options.beta ?? 1, true);
   if (beta < 0) throw new ValueError(`${fn}: option 'beta' must be >= 0, got ${beta}`);
-  return pointwiseLoss(fn, input, target, r,
-    (d) => { const z = Math.abs(d); return z < beta ? (0.5 * z * z) / beta : z - 0.5 * beta; },
-    (d, g) => (d <= -beta ? -g : d >= beta ? g : (d * g) / beta));
+  const d = difference(fn, input, target);
+  const loss = twoPiece(d, beta, (dq) => T.div(T.mulScalar(T.square(dq), 0.5), beta),
+    (dl, s) => T.addScalar(T.mul(dl, s), -0.5 * beta));
+  return reduceLoss(loss, r);
 }
 
 export interface HuberOptions extends PointwiseOptions {
@@ -111,7 +94,8 @@ export function huberLoss(input: T.Tensor, target: T.Tensor, options: HuberOptio
   const r = checkReduction(fn, options.reduction ?? 'mean');
   const delta = checkNumber(fn, 'delta', options.delta ?? 1, true);
   if (!(delta > 0)) throw new ValueError(`${fn}: option 'delta' must be > 0, got ${delta}`);
-  return pointwiseLoss(fn, input, target, r,
-    (d) => { const z = Math.abs(d); return z < delta ? 0.5 * z * z : delta * (z - 0.5 * delta); },
-    (d, g) => (d <= -delta ? -g * delta : d >= delta ? g * delta : d * g));
+  const d = difference(fn, input, target);
+  const loss = twoPiece(d, delta, (dq) => T.mulScalar(T.square(dq), 0.5),
+    (dl, s) => T.mulScalar(T.addScalar(T.mul(dl, s), -0.5 * delta), delta));
+  return reduceLoss(loss, r);
 }
