@@ -20,7 +20,8 @@ export class ClassificationTeacher {
   private readonly useCache: boolean;
 
   /**
-   * @param augment the config's data.augment: when set, training examples change every epoch and
+   * @param augment the task's augmenter (null: data.augment off or with nothing enabled): when set,
+   *   training examples change every epoch and
    *   the cache is not used (said once).
    */
   constructor(

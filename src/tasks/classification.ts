@@ -186,7 +186,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
 
   /** Distillation: the teacher (an EncoderForSequenceClassification of the same tokenizer and labels). */
   setTeacher(spec: TeacherSpec): void {
-    this.teacher = new ClassificationTeacher(spec, this.trainSet, this.config, (items) => this.collate(items), (this.config.data as { augment?: unknown }).augment);
+    this.teacher = new ClassificationTeacher(spec, this.trainSet, this.config, (items) => this.collate(items), this.augmenter);
   }
 
   /** logits [B, K] for a batch. */

@@ -3,7 +3,7 @@
 // invalidation), and one-line errors for a teacher that does not fit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collateClassification, sequentialBatches } from '../../src/data/index.js';
@@ -132,4 +132,16 @@ test('lm student: kd per token from a GPT teacher of the same tokenizer, terms a
     assert.ok(Math.abs(l.loss - (0.5 * l.terms.ce + 0.5 * l.terms.kd + 1e-3 * l.terms.zLoss)) < 1e-4, JSON.stringify(l));
     assert.deepEqual(Object.keys(l.attribution).sort(), ['ce', 'kd', 'zLoss']);
   }
+});
+
+test('with data.augment the teacher runs on every (augmented) batch: no cache file; an augment block with nothing enabled keeps the cache', async () => {
+  await ready;
+  const data = (augment: object) => ({ train: join(dir, 'train.jsonl'), validation: join(dir, 'valid.jsonl'), tokenizer: { type: 'word' as const }, maxLength: 8, augment });
+  const on = join(dir, 'aug-on');
+  await train(cls({ outputDir: on, numTrainEpochs: 1, data: data({ randomDeletion: 0.2 }), distillation: { teacher: teacherDir } }));
+  assert.ok(!existsSync(join(on, 'teacher-logits.safetensors')));
+  assert.ok(lines(on).filter((l) => l.split === 'train').every((l) => l.terms.kd > 0));
+  const off = join(dir, 'aug-off');
+  await train(cls({ outputDir: off, numTrainEpochs: 1, data: data({}), distillation: { teacher: teacherDir } }));
+  assert.ok(existsSync(join(off, 'teacher-logits.safetensors')));
 });
