@@ -73,6 +73,13 @@ export class TransformerBlock extends Module {
   declare mlp: FeedForward;
   declare drop: Dropout;
   readonly prenorm: boolean;
+  /**
+   * Activation checkpointing (set through `Module.gradientCheckpointingEnable()`): in training with
+   * recording on, only the block's input and output are kept; its activations are recomputed in
+   * backward from the same input, dropout generator states and autocast policy (T.checkpoint), so the
+   * gradients are the same bits as without. Ignored with a key/value cache (decoding) and in eval.
+   */
+  gradientCheckpointing = false;
 
   constructor(opts: TransformerBlockOptions) {
     super();
@@ -95,6 +102,27 @@ export class TransformerBlock extends Module {
 
   /** x [B, T, C] → [B, T, C]. */
   forward(x: T.Tensor, opts: BlockCallOptions = {}): T.Tensor {
+    if (this.gradientCheckpointing && this.training && T.isGradEnabled() && !opts.kvCache && !opts.crossKvCache) {
+      // memory (cross-attention) is an input of the segment: its gradient flows back through the op.
+      const inputs = opts.memory ? [x, opts.memory] : [x];
+      return T.checkpoint((xi, mi) => this.forwardBlock(xi, mi ? { ...opts, memory: mi } : opts), inputs,
+        { params: this.parameters(), generators: this.generators() });
+    }
+    return this.forwardBlock(x, opts);
+  }
+
+  /** The distinct generators this block's dropout layers draw from. */
+  private generators(): T.Generator[] {
+    const out = new Set<T.Generator>();
+    for (const m of this.modules()) {
+      const g = (m as { generator?: unknown }).generator;
+      if (g instanceof T.Generator) out.add(g);
+    }
+    return [...out];
+  }
+
+  /** The block's computation (forward without checkpointing). */
+  private forwardBlock(x: T.Tensor, opts: BlockCallOptions): T.Tensor {
     const self: AttentionCallOptions = { keyPaddingMask: opts.keyPaddingMask ?? null, positionOffset: opts.positionOffset, kvCache: opts.kvCache };
     const cross: AttentionCallOptions = { memory: opts.memory, keyPaddingMask: opts.memoryKeyPaddingMask ?? null, kvCache: opts.crossKvCache };
     // The MLP applies its own residual dropout after c_proj (as GPT-2); attention's is `drop`.

@@ -253,6 +253,31 @@ export class Module {
   /** Evaluation mode: `train(false)`. */
   eval(): this { return this.train(false); }
 
+  /**
+   * Activation checkpointing (Hugging Face's `gradient_checkpointing_enable()`): every descendant
+   * that supports it (each `TransformerBlock`, which has a `gradientCheckpointing` flag) recomputes
+   * its activations in backward instead of keeping them, in training mode with recording on.
+   * @returns the number of modules switched (0: the model has no checkpointable blocks).
+   */
+  gradientCheckpointingEnable(enabled = true): number {
+    let n = 0;
+    for (const m of this.modules()) {
+      if (typeof (m as { gradientCheckpointing?: unknown }).gradientCheckpointing === 'boolean') {
+        (m as unknown as { gradientCheckpointing: boolean }).gradientCheckpointing = enabled;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Switches activation checkpointing off again (Hugging Face's `gradient_checkpointing_disable()`). */
+  gradientCheckpointingDisable(): void { this.gradientCheckpointingEnable(false); }
+
+  /** Whether any descendant checkpoints its activations (Hugging Face's `is_gradient_checkpointing`). */
+  get isGradientCheckpointing(): boolean {
+    return this.modules().some((m) => (m as { gradientCheckpointing?: unknown }).gradientCheckpointing === true);
+  }
+
   /** Clears `.grad` of every parameter. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;

@@ -40,6 +40,7 @@ export const taskConfigShape = {
   generation: GenerationSchema.prefault({}),
   /** Knowledge distillation from a teacher run (tasks/distillation.ts); absent: none. */
   distillation: DistillationSchema.optional().describe('Knowledge distillation: { teacher: <run folder>, temperature, alpha } adds the kd term (lm, classification)'),
+  gradientCheckpointing: z.boolean().default(false).describe('Activation checkpointing (Hugging Face\'s gradient_checkpointing): each Transformer block keeps only its input and recomputes its activations in backward — less memory, about one more forward pass of time; gradients are the same bits'),
 };
 
 export const TaskConfigSchema = z.object(taskConfigShape);

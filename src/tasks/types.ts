@@ -13,6 +13,8 @@ export interface TrainableModule {
   namedParameters(): Iterable<[string, Tensor]>;
   train(mode?: boolean): unknown;
   eval(): unknown;
+  /** Activation checkpointing on the model's blocks (nn/Module); returns how many were switched. */
+  gradientCheckpointingEnable?(enabled?: boolean): number;
 }
 
 /** The loss of one micro-batch. */

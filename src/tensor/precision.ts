@@ -31,6 +31,11 @@ export function setLowpPolicy(p: LowpPolicy | null): LowpPolicy | null {
   return prev;
 }
 
+/** The active policy (null: float32 everywhere); activation checkpointing replays a block under it. */
+export function currentLowpPolicy(): LowpPolicy | null {
+  return policy;
+}
+
 /** The 16-bit dtype `op` runs in under the active policy, or null (float32). */
 export function lowpFor(op: string): LowpDtype | null {
   return policy ? policy(op) : null;

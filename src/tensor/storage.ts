@@ -14,6 +14,8 @@ const pool = new Map<string, StorageArray[]>();
 let pooledBytes = 0;
 let liveBuffers = 0;
 let liveBytes = 0;
+/** Highest liveBytes since the last resetPeakMemoryStats() (PyTorch's max_memory_allocated). */
+let peakLiveBytes = 0;
 /** Buffers above this many pooled bytes are dropped for the GC instead of pooled. */
 const MAX_POOLED_BYTES = 4 * 1024 ** 3;
 
@@ -53,6 +55,7 @@ export class Storage {
     registered++;
     liveBuffers++;
     liveBytes += this.bytes;
+    if (liveBytes > peakLiveBytes) peakLiveBytes = liveBytes;
     const top = scopes[scopes.length - 1];
     if (top && pooled) top.add(this);
   }
@@ -162,8 +165,13 @@ export function keepStorage(s: Storage): void {
  * safety net still tracks (`registered`: live ones plus collected ones whose cleanup has not run yet):
  * for leak tests and benchmarks.
  */
-export function memoryStats(): { liveBuffers: number; liveBytes: number; pooledBytes: number; registered: number } {
-  return { liveBuffers, liveBytes, pooledBytes, registered };
+export function memoryStats(): { liveBuffers: number; liveBytes: number; pooledBytes: number; registered: number; peakLiveBytes: number } {
+  return { liveBuffers, liveBytes, pooledBytes, registered, peakLiveBytes };
+}
+
+/** Starts the peak of live bytes over from the current value (PyTorch's reset_peak_memory_stats). */
+export function resetPeakMemoryStats(): void {
+  peakLiveBytes = liveBytes;
 }
 
 /** Drops every pooled buffer (for the GC). */

@@ -66,6 +66,7 @@ export const TrainConfigSchema = z.strictObject({
   gradientAccumulationSteps: posInt().default(1).describe('Micro-batches whose gradients make one optimizer step'),
   labelSmoothingFactor: t.labelSmoothingFactor,
   bf16: z.boolean().default(false).describe('bfloat16 mixed precision: matrix products and attention on bf16 operands with float32 sums, everything else and the master weights float32 (src/amp/autocast)'),
+  gradientCheckpointing: t.gradientCheckpointing,
   fp16: z.boolean().default(false).describe('float16 mixed precision as bf16, with dynamic loss scaling (GradScaler: init 2^16, x2 every 2000 clean steps, x0.5 and skip on inf/NaN)'),
 
   evalStrategy: z.enum(['steps', 'epoch', 'no']).default('steps').describe('When to evaluate during training: every evalSteps (steps), at the end of each epoch (epoch) or not at all (no); the end of training is evaluated in every case'),

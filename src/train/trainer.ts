@@ -127,6 +127,10 @@ export class Trainer implements TrainerControl {
     this.outputDir = resolve(cfg.outputDir);
     this.params = [...this.task.model.namedParameters()];
     if (this.params.length === 0) throw new ValueError('Trainer: the model has no parameters');
+    // Hugging Face's Trainer: gradient_checkpointing=True calls model.gradient_checkpointing_enable().
+    if (cfg.gradientCheckpointing && !(this.task.model.gradientCheckpointingEnable?.(true))) {
+      throw new ConfigError('gradientCheckpointing: the model has no Transformer blocks to checkpoint');
+    }
     const pg = options.processGroup !== undefined ? options.processGroup : joinLaunchedJob(cfg);
     this.dataParallel = pg && pg.size > 1 ? new TrainerDataParallel(pg, this.task, this.params, cfg) : null;
     this.isMain = this.dataParallel?.isMain ?? true;

@@ -61,6 +61,10 @@ const cases: Record<string, Array<[(...x: T.Tensor[]) => T.Tensor, () => T.Tenso
     [(a) => { const r = T.logSoftmaxNll(a, ids([0, 2, -100, 3], [4])); return T.add(T.sum(r.loss), T.mulScalar(T.sum(T.square(r.lse)), 0.3)); }, () => [f64([4, 5], 94)]],
     [(a) => T.logSoftmaxNll(a, ids([4, 1, 1], [3]), { weight: pos([5], 95), labelSmoothing: 0.2, ignoreIndex: 1 }).loss, () => [f64([3, 5], 96)]],
   ],
+  checkpoint: [
+    [(a, b) => T.checkpoint((x) => T.mul(T.tanh(x), b), [a], { params: [b] }), () => [f64([2, 3], 97), f64([2, 3], 98)]],
+    [(a, m) => T.checkpoint((x, y) => T.matmul(T.gelu(x), y), [a, T.mulScalar(m, 2)]), () => [f64([2, 3], 99), f64([3, 2], 100)]],
+  ],
   gather: [[(a) => T.gather(a, 1, ids([0, 2, 2, 1, 0, 0], [3, 2])), () => [f64([3, 4], 57)]]],
   scatterAdd: [[(a, s) => T.scatterAdd(a, 1, ids([0, 2, 2, 1, 3, 3], [3, 2]), s), () => [f64([3, 4], 58), f64([3, 2], 59)]]],
   indexSelect: [[(a) => T.indexSelect(a, ids([2, 0, 2], [3])), () => [f64([3, 2, 2], 60)]]],
