@@ -5,7 +5,8 @@
  * vocabulary — parameters with their gradients and AdamW state (4 float32 copies), and the
  * activations a backward pass keeps (per block: the [B, T, C] inputs of the norms, attention and
  * feed-forward, the [B, H, T, T] attention probabilities on the unfused path, the [B, T, nInner]
- * hidden layer) — and a config whose step cannot fit in this machine's memory, or whose largest
+ * hidden layer; with `gradientCheckpointing`, one [B, T, C] input per block plus one block's
+ * activations) — and a config whose step cannot fit in this machine's memory, or whose largest
  * tensor exceeds a typed array's length, is a ConfigError naming the field that makes it so.
  * The estimate is rough (within a small factor); it only has to tell "fits" from "hopeless".
  */
@@ -29,16 +30,22 @@ export function estimateTrainingMemory(config: TaskConfig, vocabSize: number): {
   const V = Math.max(1, vocabSize);
   const ffnFieldValue = m.nInner !== undefined && m.nInner >= 4 * C ? ['model.nInner', m.nInner] as const : ['model.nEmbd', C] as const;
   const byBatchOrT = (B >= Tn ? ['perDeviceTrainBatchSize', B] : [tField, Tn]) as readonly [string, number];
+  // The fused attention kernel keeps O(T) per row; the [B, H, T, T] probabilities exist only on the
+  // composed path: attention dropout in training, or the key-padding masks of the encoder tasks.
+  const composed = config.task !== 'lm' || m.dropout > 0;
+  const probs = composed ? B * H * Tn * Tn : 0;
   const terms: Term[] = [
     { what: `the token embedding [${V}, ${C}]`, elements: V * C, field: 'model.nEmbd', value: C },
     { what: `a feed-forward weight [${C}, ${inner}]`, elements: C * inner, field: ffnFieldValue[0], value: ffnFieldValue[1] },
     { what: `the attention weights [${C}, ${3 * C}]`, elements: 3 * C * C, field: 'model.nEmbd', value: C },
     { what: `the activations [B, T, C] = [${B}, ${Tn}, ${C}]`, elements: B * Tn * C, field: byBatchOrT[0], value: byBatchOrT[1] },
     { what: `the feed-forward activations [${B}, ${Tn}, ${inner}]`, elements: B * Tn * inner, field: byBatchOrT[0], value: byBatchOrT[1] },
-    { what: `the attention probabilities [${B}, ${H}, ${Tn}, ${Tn}]`, elements: B * H * Tn * Tn, field: byBatchOrT[0], value: byBatchOrT[1] },
   ];
+  if (composed) terms.push({ what: `the attention probabilities [${B}, ${H}, ${Tn}, ${Tn}]`, elements: probs, field: byBatchOrT[0], value: byBatchOrT[1] });
   const params = V * C + L * (3 * C * C + C * C + 2 * C * inner);
-  const activations = L * (8 * B * Tn * C + 2 * B * Tn * inner + B * H * Tn * Tn) + 4 * B * Tn * C;
+  const perBlock = 8 * B * Tn * C + 2 * B * Tn * inner + probs;
+  // Checkpointed blocks keep their [B, T, C] input; one block's activations exist at a time (its recomputation).
+  const activations = (config.gradientCheckpointing ? L * B * Tn * C + perBlock : L * perBlock) + 4 * B * Tn * C;
   const bytes = 4 * (4 * params + activations);
   const largest = terms.reduce((a, b) => (b.elements > a.elements ? b : a));
   const paramTerm = terms[1].elements * L > terms[0].elements ? terms[1] : terms[0];

@@ -1,0 +1,30 @@
+// The up-front memory estimate for long contexts: the fused attention kernel keeps no [B, H, T, T]
+// tensor, so a language model without dropout grows linearly in blockSize (quadratically with
+// attention dropout, which takes the composed path); gradientCheckpointing keeps one [B, T, C] per
+// block plus one block's activations.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkTrainingMemory, estimateTrainingMemory } from '../../src/tasks/memory-estimate.js';
+import { parseConfig } from '../../src/train/config.js';
+
+const lm = (blockSize: number, extra: Record<string, unknown> = {}, model: Record<string, unknown> = {}) => parseConfig({
+  task: 'lm', data: { train: 'x.txt', blockSize }, perDeviceTrainBatchSize: 1,
+  model: { nLayer: 4, nHead: 4, nEmbd: 256, ...model }, ...extra,
+});
+const bytes = (c: ReturnType<typeof lm>) => estimateTrainingMemory(c, 65).bytes;
+
+test('lm without dropout: estimate linear in blockSize; with attention dropout: quadratic', () => {
+  const lin = [2048, 4096, 6144, 8192].map((t) => bytes(lm(t)));
+  assert.equal(lin[3] - lin[2], lin[1] - lin[0]);
+  assert.equal(lin[2] - lin[1], lin[1] - lin[0]);
+  const quad = [2048, 4096, 6144].map((t) => bytes(lm(t, {}, { dropout: 0.1 })));
+  assert.ok(quad[2] - quad[1] > 1.5 * (quad[1] - quad[0]), `dropout: ${quad.join(', ')}`);
+});
+
+test('gradientCheckpointing lowers the estimate; 4 x 256 at blockSize 8192 fits 8 GB either way, 131072 only with it', () => {
+  const plain = bytes(lm(8192)), ck = bytes(lm(8192, { gradientCheckpointing: true }));
+  assert.ok(ck < plain / 2, `checkpointed ${ck}, plain ${plain}`);
+  checkTrainingMemory(lm(8192, { gradientCheckpointing: true }), 65, 8e9);
+  checkTrainingMemory(lm(131072, { gradientCheckpointing: true }), 65, 8e9);
+  assert.throws(() => checkTrainingMemory(lm(131072), 65, 8e9), /data\.blockSize: 131072 needs about/);
+});
