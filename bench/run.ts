@@ -15,28 +15,15 @@
  * (bench/bf16-gemm.ts) measured in the same run.
  *
  * then runs bench/fused-lce.ts (fused vs unfused LM head + cross-entropy) unless --no-lce.
+ *
+ * `npm run bench -- --seq [...]` runs the long-context benchmark instead (bench/seq.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot, sharedDir } from './shared.js';
-
-const OPENMP_BLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
-
-function bestEnv(threads: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  env.MALLOC_MMAP_THRESHOLD_ = '4294967296';
-  env.MALLOC_TRIM_THRESHOLD_ = '68719476736';
-  env.MALLOC_TOP_PAD_ = '1073741824';
-  if (existsSync(OPENMP_BLAS)) env.LD_LIBRARY_PATH = [OPENMP_BLAS, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-  env.OPENBLAS_NUM_THREADS = String(threads);
-  env.OMP_NUM_THREADS = String(threads);
-  env.TRAINFORMER_NUM_THREADS = String(threads);
-  return env;
-}
+import { OPENMP_BLAS, bestEnv, hasTorch, repoRoot, sharedDir } from './shared.js';
+import { seqBench } from './seq.js';
 
 function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Record<string, unknown> | string {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 24 });
@@ -45,12 +32,8 @@ function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: 
   return JSON.parse(line) as Record<string, unknown>;
 }
 
-function hasTorch(): boolean {
-  if (!existsSync('/usr/bin/python3')) return false;
-  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-}
-
-function main(): void {
+async function main(): Promise<void> {
+  if (process.argv.includes('--seq')) { await seqBench(process.argv.slice(2).filter((a) => a !== '--seq')); return; }
   const { values } = parseArgs({ options: {
     configs: { type: 'string', default: 'tiny,small,gpt2' }, impls: { type: 'string', default: 'native,js,torch' },
     threads: { type: 'string', default: '2' }, 'max-seconds': { type: 'string', default: '60' }, steps: { type: 'string', default: '10' },
@@ -132,4 +115,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

@@ -73,9 +73,7 @@ export async function predictCommand(path: string, f: PredictFlags): Promise<voi
   if (texts.length === 0) throw new ConfigError('--text: give --text <text> or --file <file.jsonl>');
   if (config.task === 'classification') {
     const t = task as unknown as ClassificationTask;
-    const { encodeClassification } = await import('../data/index.js');
-    const enc = encodeClassification({ path: 'input', skipped: 0, examples: texts.map((text, i) => ({ text, label: t.labelMap.labels[0], line: i + 1 })) },
-      t.tokenizer, t.labelMap, { maxLength: config.data.maxLength }).examples;
+    const enc = t.encodeTexts(texts);
     const { pred, probs } = noGrad(() => t.predict(enc));
     texts.forEach((text, i) => write({ text, label: t.labelMap.label(pred[i]), probability: Number(probs[i][pred[i]].toFixed(4)) }));
     return;

@@ -105,10 +105,32 @@ export class LabelMap {
 
 /** A tokenized classification example: ids (no padding) and class index. */
 export interface EncodedClassificationExample {
+  /** The ids (the first window when the document was split). */
   inputIds: number[];
   label: number;
   /** The source text (only with `keepText`: what online augmentation starts from). */
   text?: string;
+  /**
+   * A document longer than maxLength read in overlapping windows (`windows` option): every window's
+   * ids, each at most maxLength with its own [CLS] … [SEP]. Absent when the document fits one window.
+   */
+  windows?: number[][];
+}
+
+/**
+ * Start offsets of the windows over `n` tokens, `room` tokens per window, consecutive windows sharing
+ * `stride` tokens (Hugging Face tokenizers' `stride` with `return_overflowing_tokens`): 0, room −
+ * stride, 2·(room − stride), …, the last one ending at n (or the only one, 0, when n ≤ room).
+ * @throws ValueError unless 0 ≤ stride < room.
+ */
+export function windowStarts(n: number, room: number, stride: number): number[] {
+  if (!(Number.isInteger(stride) && stride >= 0 && Number.isInteger(room) && stride < room)) {
+    throw new ValueError(`windowStarts: need integers 0 <= stride < room, got stride ${stride}, room ${room}`);
+  }
+  const starts = [0];
+  const step = room - stride;
+  while (starts[starts.length - 1] + room < n) starts.push(starts[starts.length - 1] + step);
+  return starts;
 }
 
 export interface EncodeClassificationOptions {
@@ -120,6 +142,11 @@ export interface EncodeClassificationOptions {
   skipUnknownLabels?: boolean;
   /** Keep each example's text in `text`. Default false. */
   keepText?: boolean;
+  /**
+   * Read a text longer than maxLength in overlapping windows instead of truncating it: consecutive
+   * windows share `stride` tokens (see {@link windowStarts}). Needs maxLength.
+   */
+  windows?: { stride: number };
 }
 
 /**
@@ -127,11 +154,17 @@ export interface EncodeClassificationOptions {
  * [CLS] ids [SEP] when `wrap` (room kept for both).
  */
 export function classificationInput(ids: readonly number[], tokenizer: Tokenizer, wrap: boolean, maxLength?: number): number[] {
-  if (wrap) {
-    const body = maxLength !== undefined ? ids.slice(0, Math.max(0, maxLength - 2)) : ids;
-    return [tokenizer.clsId!, ...body, tokenizer.sepId!];
-  }
-  return maxLength !== undefined ? ids.slice(0, maxLength) : ids.slice();
+  return classificationWindows(ids, tokenizer, wrap, maxLength)[0];
+}
+
+/**
+ * The model inputs of one example: with `stride` and a text longer than a window, every window of
+ * {@link windowStarts} (each wrapped as [CLS] … [SEP] when `wrap`); otherwise the one truncated input.
+ */
+export function classificationWindows(ids: readonly number[], tokenizer: Tokenizer, wrap: boolean, maxLength?: number, stride?: number): number[][] {
+  const room = maxLength === undefined ? Infinity : wrap ? Math.max(0, maxLength - 2) : maxLength;
+  const pieces = stride !== undefined && ids.length > room ? windowStarts(ids.length, room, stride).map((st) => ids.slice(st, st + room)) : [ids.slice(0, room)];
+  return pieces.map((w) => (wrap ? [tokenizer.clsId!, ...w, tokenizer.sepId!] : w));
 }
 
 /**
@@ -153,6 +186,12 @@ export function encodeClassification(
   if (wrap && maxLength !== undefined && maxLength < 2) {
     throw new ValueError(`encodeClassification: maxLength must be >= 2 to hold [CLS] and [SEP], got ${maxLength}`);
   }
+  if (options.windows) {
+    const room = maxLength === undefined ? NaN : wrap ? maxLength - 2 : maxLength;
+    if (!(Number.isInteger(options.windows.stride) && options.windows.stride >= 0 && options.windows.stride < room)) {
+      throw new ValueError(`encodeClassification: windows.stride must be an integer >= 0 and below the ${room} tokens of text a window holds (maxLength ${maxLength}${wrap ? ' minus [CLS] and [SEP]' : ''}), got ${options.windows.stride}`);
+    }
+  }
   const out: EncodedClassificationExample[] = [];
   let skipped = 0;
   for (const ex of data.examples) {
@@ -169,8 +208,11 @@ export function encodeClassification(
       if (e instanceof ValueError) throw new FileFormatError(`${data.path}:${ex.line}: ${e.message}`);
       throw e;
     }
-    ids = classificationInput(ids, tokenizer, wrap, maxLength);
-    out.push(options.keepText ? { inputIds: ids, label: labelMap.id(ex.label), text: ex.text } : { inputIds: ids, label: labelMap.id(ex.label) });
+    const framed = classificationWindows(ids, tokenizer, wrap, maxLength, options.windows?.stride);
+    const e: EncodedClassificationExample = { inputIds: framed[0], label: labelMap.id(ex.label) };
+    if (framed.length > 1) e.windows = framed;
+    if (options.keepText) e.text = ex.text;
+    out.push(e);
   }
   return { examples: out, skipped };
 }

@@ -72,7 +72,13 @@ export interface ClassificationBatch {
   attentionMask: Int32Array;
   /** Int32Array [B]: class indices. */
   labels: Int32Array;
+  /** [R, L]: R = B, or the number of windows when documents were split. */
   shape: [number, number];
+  /**
+   * Documents read in windows: the rows are every document's windows in order, `windowCounts[b]`
+   * of them for document b (R = their sum). Absent when every document is one row.
+   */
+  windowCounts?: Int32Array;
 }
 
 /** Pads a list of encoded classification examples. @throws ValueError (see padSequences). */
@@ -80,8 +86,14 @@ export function collateClassification(
   batch: readonly EncodedClassificationExample[],
   options: Omit<PadOptions, 'padValue'> & { padId: number },
 ): ClassificationBatch {
+  const labels = Int32Array.from(batch, (e) => e.label);
+  if (batch.some((e) => e.windows)) {
+    const rows = batch.flatMap((e) => e.windows ?? [e.inputIds]);
+    const p = padSequences(rows, { ...options, padValue: options.padId });
+    return { inputIds: p.data, attentionMask: p.attentionMask, labels, shape: p.shape, windowCounts: Int32Array.from(batch, (e) => e.windows?.length ?? 1) };
+  }
   const p = padSequences(batch.map((e) => e.inputIds), { ...options, padValue: options.padId });
-  return { inputIds: p.data, attentionMask: p.attentionMask, labels: Int32Array.from(batch, (e) => e.label), shape: p.shape };
+  return { inputIds: p.data, attentionMask: p.attentionMask, labels, shape: p.shape };
 }
 
 /** Batch for encoder–decoder training (teacher forcing). */

@@ -61,6 +61,14 @@ export const DataSchema = z.strictObject({
   maxTargetLength: posInt().default(64).describe('seq2seq: cap on target length'),
   /** extractive-qa: context tokens shared by consecutive windows of a long context (run_qa's doc_stride). */
   docStride: z.int().min(0).optional().describe('extractive-qa: context tokens shared by consecutive windows of a context longer than maxLength (Hugging Face run_qa doc_stride; default 128, or half the context room of a window when that is less)'),
+  /**
+   * classification: documents longer than maxLength are read in overlapping windows instead of
+   * being truncated, and the windows' logits pooled into the document's (training, evaluation, predict).
+   */
+  longDocuments: z.strictObject({
+    stride: z.int().min(0).describe('Tokens shared by consecutive windows (Hugging Face tokenizers\' stride with return_overflowing_tokens); below maxLength minus [CLS] and [SEP]'),
+    pool: z.enum(['mean', 'max']).default('mean').describe('How the windows\' logits become the document\'s: their mean, or their elementwise max'),
+  }).optional().describe('classification: read a text longer than maxLength in overlapping windows and pool their logits (mean or max) instead of truncating it'),
   /** extractive-qa: longest predicted answer, in tokens. */
   maxAnswerLength: posInt().default(30).describe('extractive-qa: longest predicted answer, in tokens'),
   /** extractive-qa: start and end candidates per window searched for the best span. */

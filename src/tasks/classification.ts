@@ -2,10 +2,12 @@
  * Sequence classification with an `EncoderForSequenceClassification` (Encoder + pooled linear head)
  * trained from scratch on a JSONL file of `{text, label}` lines. Batches are shuffled per epoch from
  * the seed (`DataLoader`), padded to the longest row, with attention masks. Metrics: `loss` (mean
- * cross-entropy), `accuracy`, `macroF1`.
+ * cross-entropy), `accuracy`, `macroF1`. With `data.longDocuments`, a text longer than maxLength is
+ * read in overlapping windows whose logits are pooled (mean or max) into the document's, in
+ * training, evaluation and predict.
  */
 import {
-  classificationInput, collateClassification, DataLoader, encodeClassification, exampleRng, LabelMap, TextAugmenter, type BatchPosition, loadClassificationJsonl, permutation, sequentialBatches,
+  classificationWindows, collateClassification, DataLoader, encodeClassification, exampleRng, LabelMap, TextAugmenter, type BatchPosition, loadClassificationJsonl, permutation, sequentialBatches,
   tokenizerFromConfig, type ClassificationBatch, type ClassificationDataset, type EncodedClassificationExample,
   type Tokenizer,
 } from '../data/index.js';
@@ -14,6 +16,7 @@ import { log } from '../logger.js';
 import { EncoderForSequenceClassification } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
 import { buildModel, buildTokenizer, intTensor } from './tensors.js';
+import { poolWindows } from './window-pool.js';
 import type { TaskConfig } from './config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
@@ -137,7 +140,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     if (!options.labelMap) checkLabelTypes(train ?? val);
     const labelMap = options.labelMap ?? labelMapOf(train ?? val, config.model.numLabels);
     if (train && !options.noTrainData) warnOneClass(train);
-    const enc = (s: ClassificationDataset, keepText = false) => encodeClassification(s, tokenizer, labelMap, { maxLength: d.maxLength, skipUnknownLabels: d.skipMalformed, keepText }).examples;
+    const enc = (s: ClassificationDataset, keepText = false) => encodeClassification(s, tokenizer, labelMap, { ...encodeOptions(config), skipUnknownLabels: d.skipMalformed, keepText }).examples;
     const trainSet = train && !options.noTrainData ? enc(train, d.augment !== undefined) : [];
     let augmenter: TextAugmenter | null = null;
     if (d.augment && trainSet.length > 0) {
@@ -162,7 +165,8 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     const out = items.map((e, k) => {
       const rng = exampleRng(this.config.seed, at.epoch, at.indices[k]);
       const { text } = aug.augmentText(e.text!, rng);
-      return { inputIds: classificationInput(aug.maskTokens(text, tok, rng), tok, wrap, this.config.data.maxLength), label: e.label };
+      const windows = classificationWindows(aug.maskTokens(text, tok, rng), tok, wrap, this.config.data.maxLength, this.config.data.longDocuments?.stride);
+      return windows.length > 1 ? { inputIds: windows[0], label: e.label, windows } : { inputIds: windows[0], label: e.label };
     });
     return this.collate(out);
   }
@@ -189,10 +193,17 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     this.teacher = new ClassificationTeacher(spec, this.trainSet, this.config, (items) => this.collate(items), this.augmenter);
   }
 
-  /** logits [B, K] for a batch. */
+  /** logits [B, K] for a batch (documents read in windows: the windows' logits pooled per document). */
   logits(batch: ClassificationBatch): T.Tensor {
-    const [B, L] = batch.shape;
-    return this.model.forward(intTensor(batch.inputIds, [B, L]), { attentionMask: intTensor(batch.attentionMask, [B, L]) });
+    const [R, L] = batch.shape;
+    const rows = this.model.forward(intTensor(batch.inputIds, [R, L]), { attentionMask: intTensor(batch.attentionMask, [R, L]) });
+    return batch.windowCounts ? poolWindows(rows, batch.windowCounts, this.config.data.longDocuments?.pool ?? 'mean') : rows;
+  }
+
+  /** Texts as examples of this task (label: the first class), windowed as the training data was. */
+  encodeTexts(texts: readonly string[]): EncodedClassificationExample[] {
+    const examples = texts.map((text, i) => ({ text, label: this.labelMap.labels[0], line: i + 1 }));
+    return encodeClassification({ path: 'input', skipped: 0, examples }, this.tokenizer, this.labelMap, encodeOptions(this.config)).examples;
   }
 
   /** One target per example. */
@@ -234,7 +245,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     for (const batch of sequentialBatches(set, bs, (it) => this.collate(it))) {
       T.scope(() => {
         const logits = this.logits(batch);
-        const B = batch.shape[0], K = logits.shape[1];
+        const B = batch.labels.length, K = logits.shape[1];
         const { terms } = classObjective(logits, intTensor(batch.labels, [B]), { ce: 1 });
         nll += terms.ce * B;
         preds.push(...argmaxRows(logits.data(), B, K));
@@ -253,6 +264,19 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   artifacts(): Record<string, unknown> {
     return { 'tokenizer.json': this.tokenizer.toJSON(), 'labels.json': this.labelMap.toJSON() };
   }
+}
+
+/**
+ * maxLength, and the windows of data.longDocuments.
+ * @throws ConfigError naming data.longDocuments.stride when it leaves no room for new tokens.
+ */
+function encodeOptions(config: TaskConfig): { maxLength: number; windows?: { stride: number } } {
+  const d = config.data, long = d.longDocuments;
+  if (!long) return { maxLength: d.maxLength };
+  if (long.stride >= d.maxLength - 2) {
+    throw new ConfigError(`data.longDocuments.stride: ${long.stride} must be below data.maxLength - 2 = ${d.maxLength - 2} (the text tokens of a window besides [CLS] and [SEP])`, ['data', 'longDocuments', 'stride']);
+  }
+  return { maxLength: d.maxLength, windows: { stride: long.stride } };
 }
 
 /**

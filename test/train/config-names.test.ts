@@ -103,7 +103,8 @@ test("Hugging Face's training_args.json: known fields taken, HF's nulls dropped,
   const have = new Set(Object.keys(TrainConfigSchema.shape));
   const expected = Object.keys(json).filter((k) => json[k] !== null && !have.has(camelCase(k)) && k !== 'per_gpu_train_batch_size');
   assert.deepEqual(unknown.sort(), expected.sort());
-  assert.ok(!unknown.includes('fp16') && !unknown.includes('report_to') && unknown.includes('gradient_checkpointing') && !unknown.includes('data_seed'));
+  assert.ok(!unknown.includes('fp16') && !unknown.includes('report_to') && !unknown.includes('gradient_checkpointing') && !unknown.includes('data_seed'));
+  assert.equal(c.gradientCheckpointing, true);
   assert.deepEqual(c.reportTo, ['tensorboard']);
   assert.throws(() => fromHfTrainingArgs([1, 2], TrainConfigSchema, 'args.json'), /args\.json: Hugging Face training arguments must be a JSON object/);
 });
