@@ -11,6 +11,7 @@ import * as T from '../tensor/index.js';
 import type { TaskConfig } from './config.js';
 import type { TeacherSpec } from './distillation.js';
 import { intTensor } from './tensors.js';
+import { poolWindows } from './window-pool.js';
 import { readTeacherCache, teacherCacheKey, topKRows, writeTeacherCache, type TeacherLogits } from './teacher-cache.js';
 
 export class ClassificationTeacher {
@@ -38,10 +39,13 @@ export class ClassificationTeacher {
     if (spec.cacheFile !== undefined && augment) log.warn('warning: distillation.cache: not used, data.augment changes the training examples every epoch (the teacher runs on every batch)');
   }
 
-  /** Teacher logits [B, K] of a batch, without gradients (the model in eval mode). */
+  /** Teacher logits [B, K] of a batch, without gradients (the model in eval mode); windows of long documents pooled as the student's. */
   private forward(batch: ClassificationBatch): T.Tensor {
-    const [B, L] = batch.shape;
-    return T.noGrad(() => this.model.forward(intTensor(batch.inputIds, [B, L]), { attentionMask: intTensor(batch.attentionMask, [B, L]) }));
+    const [R, L] = batch.shape;
+    return T.noGrad(() => {
+      const rows = this.model.forward(intTensor(batch.inputIds, [R, L]), { attentionMask: intTensor(batch.attentionMask, [R, L]) });
+      return batch.windowCounts ? poolWindows(rows, batch.windowCounts, this.config.data.longDocuments?.pool ?? 'mean') : rows;
+    });
   }
 
   /** The cache of the whole training set: read when its key matches, else computed and written. */
