@@ -1,4 +1,5 @@
 import { ValueError } from '../errors.js';
+import { lengthGroupedPermutation } from './length-grouped.js';
 import { permutation } from './rng.js';
 import type { EncodedClassificationExample } from './classification.js';
 import type { EncodedPair } from './pairs.js';
@@ -192,12 +193,18 @@ export interface DataLoaderOptions {
   numReplicas?: number;
   /** This rank in [0, N): it takes positions rank, rank + N, … of each global batch (default 0). */
   rank?: number;
+  /**
+   * [dataset length] length of each example: with `shuffle`, batches group examples of similar
+   * length (Hugging Face `group_by_length`; see `lengthGroupedPermutation`). Default: none.
+   */
+  lengths?: ArrayLike<number>;
 }
 
 /**
- * Batches over a dataset, epoch after epoch. The order of epoch e is `permutation(n, seed, e)`,
- * so the loader's whole future is a function of (seed, epoch, index): `state()` after any batch
- * and `setState()` in a new process give the same following batches.
+ * Batches over a dataset, epoch after epoch. The order of epoch e is `permutation(n, seed, e)`
+ * (with `lengths`: `lengthGroupedPermutation(lengths, global batch size, seed, e)`), so the
+ * loader's whole future is a function of (seed, epoch, index): `state()` after any batch and
+ * `setState()` in a new process give the same following batches.
  */
 export class DataLoader<T, Batch> {
   readonly batchSize: number;
@@ -210,6 +217,7 @@ export class DataLoader<T, Batch> {
   private orderEpoch = -1;
   private numReplicas = 1;
   private rank = 0;
+  private readonly lengths: ArrayLike<number> | null;
 
   /**
    * @param dataset the examples (held by reference, not copied).
@@ -230,6 +238,10 @@ export class DataLoader<T, Batch> {
     this.shuffle = options.shuffle ?? true;
     this.seed = options.seed ?? 0;
     this.dropLast = options.dropLast ?? false;
+    if (options.lengths && options.lengths.length !== dataset.length) {
+      throw new ValueError(`DataLoader: lengths has ${options.lengths.length} entries for ${dataset.length} examples`);
+    }
+    this.lengths = options.lengths ?? null;
     this.setShard(options.numReplicas ?? 1, options.rank ?? 0);
   }
 
@@ -252,6 +264,7 @@ export class DataLoader<T, Batch> {
     }
     this.numReplicas = numReplicas;
     this.rank = rank;
+    this.orderEpoch = -1; // a length-grouped order depends on the global batch size
     if (this.batchesPerEpoch === 0) {
       throw new ValueError(`DataLoader: ${this.dataset.length} examples make no full batch of ${this.globalBatchSize}${numReplicas > 1 ? ` (${numReplicas} ranks × ${this.batchSize})` : ''} with dropLast`);
     }
@@ -271,7 +284,9 @@ export class DataLoader<T, Batch> {
   /** Dataset indices of this rank's batch at (epoch, index), without moving the loader. */
   indicesAt(epoch: number, index: number): Int32Array {
     if (this.orderEpoch !== epoch) {
-      this.order = this.shuffle ? permutation(this.dataset.length, this.seed, epoch) : null;
+      this.order = !this.shuffle ? null
+        : this.lengths ? lengthGroupedPermutation(this.lengths, this.globalBatchSize, this.seed, epoch)
+          : permutation(this.dataset.length, this.seed, epoch);
       this.orderEpoch = epoch;
     }
     const N = this.numReplicas;

@@ -8,6 +8,7 @@ export * from './classification.js';
 export * from './pairs.js';
 export * from './squad.js';
 export * from './collate.js';
+export * from './length-grouped.js';
 export * from './augment.js';
 export * from './eda.js';
 export * from './wordnet.js';

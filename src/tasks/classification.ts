@@ -111,7 +111,10 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     if (tokenizer.padId === undefined) throw new ConfigError('data.tokenizer: classification needs a tokenizer with a [PAD] token (word, or char with specialTokens: true)');
     this.model = buildClassifier(config, tokenizer.vocabSize, labelMap.numLabels);
     this.loader = trainSet.length > 0
-      ? new DataLoader(trainSet, (items, at) => this.collateTrain(items, at), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
+      ? new DataLoader(trainSet, (items, at) => this.collateTrain(items, at), {
+        batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed,
+        lengths: config.groupByLength ? trainSet.map((e) => e.inputIds.length) : undefined,
+      })
       : null;
     this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
   }

@@ -35,6 +35,7 @@ export const taskConfigShape = {
   /** Objective terms and weights, e.g. `{ "ce": 1, "zLoss": 1e-4 }`. */
   objective: z.record(z.string(), z.number().min(0)).default({ ce: 1 }).describe('Objective terms and weights, e.g. `{ "ce": 1, "zLoss": 1e-4 }`'),
   perDeviceTrainBatchSize: posInt().default(8).describe('Examples (lm: blocks of blockSize tokens) per training micro-batch'),
+  groupByLength: z.boolean().default(false).describe('Training batches of examples of similar length (Hugging Face group_by_length): each shuffled epoch is cut into megabatches of 50 batches, sorted by length inside, then visited batch by batch in random order — less padding (seq2seq, classification)'),
   perDeviceEvalBatchSize: posInt().default(8).describe('Examples per evaluation batch'),
   labelSmoothingFactor: z.number().min(0).lt(1).default(0).describe('Label smoothing of the cross-entropy (0: none)'),
   generation: GenerationSchema.prefault({}),

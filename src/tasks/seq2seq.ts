@@ -52,7 +52,10 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
       padTokenId: pad, bosTokenId: bos, eosTokenId: eos, seed: config.seed,
     }), { config, vocabSize: tokenizer.vocabSize });
     this.loader = trainSet.length > 0
-      ? new DataLoader(trainSet, (it) => this.collate(it), { batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed })
+      ? new DataLoader(trainSet, (it) => this.collate(it), {
+        batchSize: config.perDeviceTrainBatchSize, shuffle: true, seed: config.seed,
+        lengths: config.groupByLength ? trainSet.map((e) => e.srcIds.length + e.tgtIds.length) : undefined,
+      })
       : null;
     this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
   }
@@ -163,12 +166,17 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     const g = this.config.generation;
     const numBeams = options.numBeams ?? g.numBeams, lengthPenalty = options.lengthPenalty ?? g.lengthPenalty;
     const maxNewTokens = Math.min(options.maxNewTokens ?? g.maxNewTokens, this.model.config.blockSize - 1);
-    const bs = this.config.perDeviceEvalBatchSize, out: string[] = [];
+    const bs = this.config.perDeviceEvalBatchSize, out = new Array<string>(srcs.length);
+    const encoded = srcs.map((s) => {
+      const ids = this.tokenizer.encode(s).slice(0, this.config.data.maxLength);
+      return ids.length ? ids : [this.ids.pad];
+    });
+    // Batches of sources of similar length: less padding, and a batch stops as soon as its rows
+    // have all emitted EOS, which short sources do early. Each translation goes back to its place.
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);
     for (let i = 0; i < srcs.length; i += bs) {
-      const chunk = srcs.slice(i, i + bs).map((s) => {
-        const ids = this.tokenizer.encode(s).slice(0, this.config.data.maxLength);
-        return ids.length ? ids : [this.ids.pad];
-      });
+      const rowsAt = order.slice(i, i + bs);
+      const chunk = rowsAt.map((k) => encoded[k]);
       const S = Math.max(...chunk.map((c) => c.length)), B = chunk.length;
       const ids = new Int32Array(B * S).fill(this.ids.pad), mask = new Int32Array(B * S);
       chunk.forEach((c, b) => { ids.set(c, b * S); mask.fill(1, b * S, b * S + c.length); });
@@ -178,7 +186,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
           ? this.model.beamSearch(src, { srcAttentionMask: m, numBeams, lengthPenalty, maxNewTokens }).sequences
           : this.model.greedyDecode(src, { srcAttentionMask: m, maxNewTokens });
         const L = seq.shape[1], data = seq.data();
-        for (let b = 0; b < B; b++) out.push(this.tokenizer.decode(data.subarray(b * L, (b + 1) * L), { skipSpecialTokens: true }).trim());
+        for (let b = 0; b < B; b++) out[rowsAt[b]] = this.tokenizer.decode(data.subarray(b * L, (b + 1) * L), { skipSpecialTokens: true }).trim();
       });
     }
     return out;

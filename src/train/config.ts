@@ -63,6 +63,7 @@ export const TrainConfigSchema = z.strictObject({
   numTrainEpochs: z.number().gt(0).default(3).describe('Passes over the training data (used when maxSteps is -1)'),
   perDeviceTrainBatchSize: t.perDeviceTrainBatchSize,
   perDeviceEvalBatchSize: t.perDeviceEvalBatchSize,
+  groupByLength: t.groupByLength,
   gradientAccumulationSteps: posInt().default(1).describe('Micro-batches whose gradients make one optimizer step'),
   labelSmoothingFactor: t.labelSmoothingFactor,
   bf16: z.boolean().default(false).describe('bfloat16 mixed precision: matrix products and attention on bf16 operands with float32 sums, everything else and the master weights float32 (src/amp/autocast)'),

@@ -17,7 +17,7 @@ const common = {
 
 test('seq2seq: eng→fra pairs, teacher forcing with ignored padding; loss falls; greedy translation runs', async () => {
   const config = parseConfig({
-    ...common, task: 'seq2seq', outputDir: join(dir, 's2s'), learningRate: 1e-2,
+    ...common, task: 'seq2seq', outputDir: join(dir, 's2s'), learningRate: 1e-2, groupByLength: true,
     data: { train: 'examples/data/eng_fra/train.jsonl', validation: 'examples/data/eng_fra/valid.jsonl', tokenizer: { type: 'word' }, limit: 48, maxLength: 12, maxTargetLength: 12 },
   });
   const task = (await createTask(config)) as Seq2SeqTask;
@@ -32,6 +32,20 @@ test('seq2seq: eng→fra pairs, teacher forcing with ignored padding; loss falls
   assert.equal(task.lastSamples.length, 12);
   assert.equal(typeof task.translate('i am cold .'), 'string');
   assert.equal(typeof task.translate('i am cold .', { numBeams: 3, maxNewTokens: 5 }), 'string');
+  // translateBatch decodes sources sorted by length, 16 at a time: each translation must still land
+  // at its own source's place. A decoder that copies its source shows where each row went.
+  const srcs = task.valPairs.slice(0, 20).map((p) => p.src);
+  assert.ok(new Set(srcs.map((s) => s.split(' ').length)).size > 3);
+  const model = task.model as unknown as { greedyDecode: (src: unknown) => unknown };
+  model.greedyDecode = (src) => src;
+  try {
+    const tok = task.tokenizer;
+    const expected = srcs.map((s) => tok.decode(tok.encode(s).slice(0, 12), { skipSpecialTokens: true }).trim());
+    assert.equal(new Set(expected).size, 20);
+    assert.deepEqual(task.translateBatch(srcs), expected);
+  } finally {
+    delete (model as Partial<typeof model>).greedyDecode;
+  }
 });
 
 test('extractive-qa: SQuAD lines, start/end cross-entropy; exact match and F1 in percent', async () => {
