@@ -3,7 +3,8 @@
 examples/eng-fra.json and examples/squad.json train — same sizes, same token ids (bench/tasks.ts
 exports them with the run's own tokenizer), AdamW with trainformer's parameter groups (decay on
 ndim >= 2), the same cosine schedule with linear warmup, label smoothing, gradient clipping, batch
-size and number of steps — and writes what trainformer then scores with its own metric code:
+size and number of steps; for seq2seq the very batches trainformer read, in its order, when the
+export lists them — and writes what trainformer then scores with its own metric code:
 translations as token ids (greedy, batched) or QA start/end logits per window.
 
   /usr/bin/python3 bench/torch_tasks.py <export.json> <out.json>
@@ -137,12 +138,16 @@ def run_seq2seq(ex, g):
     train, bs = ex['train'], cfg['perDeviceTrainBatchSize']
     t0 = time.time()
     perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
+    order = ex.get('batches')  # trainformer's batches (indices into train), when exported
     model.train()
     for step in range(cfg['maxSteps']):
-        if pos + bs > len(perm):
-            perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
-        batch = [train[i] for i in perm[pos:pos + bs]]
-        pos += bs
+        if order is not None:
+            batch = [train[i] for i in order[step]]
+        else:
+            if pos + bs > len(perm):
+                perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
+            batch = [train[i] for i in perm[pos:pos + bs]]
+            pos += bs
         src = pad_rows([b[0] for b in batch], pad)
         dec_in = pad_rows([[bos] + b[1] for b in batch], pad)
         labels = pad_rows([b[1] + [eos] for b in batch], -100)
