@@ -7,6 +7,7 @@
  * `--format onnx <dir>`: `model.onnx` (input_ids [batch, sequence] → logits, models/onnx-gpt.ts) with
  * the same tokenizer.json and tokenizer_config.json.
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { hfTokenizerConfig, hfTokenizerJson, type Tokenizer } from '../data/index.js';
@@ -14,6 +15,7 @@ import { GPT } from '../models/gpt.js';
 import { saveHFGPT2 } from '../models/hf-gpt2.js';
 import { saveOnnxGPT } from '../models/onnx-gpt.js';
 import { writeJsonAtomic } from '../io/atomic.js';
+import { RUN_CONFIG_FILE } from '../train/run-files.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
 
 export interface ExportFlags { format?: string }
@@ -33,10 +35,23 @@ export function exportHFFolder(model: GPT, tokenizer: Tokenizer, dir: string): v
   writeJsonAtomic(join(dir, 'generation_config.json'), { _from_model_config: true, ...ids });
 }
 
+/**
+ * Refuses an export target that holds a trainformer run or checkpoint: the exported
+ * `model.safetensors` (Hugging Face tensor names) would replace the run's own final model.
+ * @throws ConfigError naming the target folder.
+ */
+export function checkExportTarget(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
+  const names = readdirSync(dir);
+  const run = names.find((n) => n === RUN_CONFIG_FILE || n === 'trainer_state.json' || /^checkpoint-\d+$/.test(n));
+  if (run) throw new ConfigError(`export: ${dir} holds a trainformer run (${run}); exporting there would replace its model.safetensors — give another folder`);
+}
+
 /** The `export` command. */
 export async function exportCommand(run: string, dir: string, f: ExportFlags): Promise<void> {
   const format = f.format ?? 'hf';
   if (format !== 'hf' && format !== 'onnx') throw new ConfigError(`--format: expected hf or onnx, got ${JSON.stringify(format)}`);
+  checkExportTarget(dir);
   const { task, config, dir: from } = await taskFromCheckpoint(run, [], { noData: true });
   if (config.task !== 'lm' || !(task.model instanceof GPT) || !task.tokenizer) {
     throw new ConfigError(`export: --format ${format} supports lm (GPT) runs; ${from} is a ${config.task} run`);

@@ -16,13 +16,14 @@
  * Errors on bad input (config fields, files, malformed lines) are one line on stderr, naming the
  * field or `file:line`, with exit code 1 and no stack trace (TRAINFORMER_DEBUG=1 shows the stack).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { normaliseFlagNames } from './flag-names.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
+import { ConfigError, FileFormatError, TrainformerError, ValueError } from '../errors.js';
+import { checkSampling } from '../models/sampling.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { createTask, type Task } from '../tasks/index.js';
 import type { LmTask } from '../tasks/lm.js';
@@ -196,6 +197,8 @@ async function tryWriteReport(dir: string): Promise<string | null> {
 }
 
 async function evalCommand(path: string, f: { data?: string; output?: string }, rest: string[]): Promise<void> {
+  // Checked before evaluating: an unwritable target names the flag, not the atomic writer's temporary file.
+  if (f.output && !existsSync(dirname(resolve(f.output)))) throw new ConfigError(`--output: ${dirname(resolve(f.output))}: no such folder`);
   const { task, config, dir } = await taskFromCheckpoint(path, parseOverrides(rest), { noTrainData: true, evalData: f.data });
   const m = (await import('../tensor/index.js')).noGrad(() => task.evaluate());
   const on = f.data ? ` on ${f.data}` : '';
@@ -223,6 +226,18 @@ async function generateCommand(path: string, f: GenerateFlags): Promise<void> {
     topP: numFlag(f.topP, 'topP') ?? g.topP,
     seed: numFlag(f.seed, 'seed', true),
   };
+  // Checked before the prompt is printed, so that an error is a line of its own naming the flag.
+  try {
+    checkSampling(options);
+  } catch (e) {
+    if (e instanceof ValueError) throw new ConfigError(`--${e.message.split(' ')[0]}: ${e.message}`);
+    throw e;
+  }
+  try {
+    (task as LmTask).tokenizer.encode(prompt);
+  } catch (e) {
+    throw new ConfigError(`--prompt: ${(e as Error).message}`);
+  }
   // Tokens are printed as they come (a long generation shows progress and can be stopped); the
   // model holds only its context window, and stdout's back-pressure is respected, so memory stays
   // bounded for any maxNewTokens.

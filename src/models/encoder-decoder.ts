@@ -76,6 +76,11 @@ export function resolveEncoderDecoderConfig(c: EncoderDecoderConfig): ResolvedEn
   if (shareEmbeddings && srcVocabSize !== tgtVocabSize) throw new ConfigError(`shareEmbeddings needs srcVocabSize (${srcVocabSize}) = tgtVocabSize (${tgtVocabSize})`);
   const dropout = c.dropout ?? 0;
   if (!(dropout >= 0 && dropout <= 1)) throw new ConfigError(`dropout must be in [0, 1], got ${dropout}`);
+  // GPT-only fields of the shared `model` block would be ignored here: refuse them.
+  const extra = c as unknown as Record<string, unknown>;
+  for (const f of ['attentionWindow', 'ropeTheta', 'ropeScaling'] as const) {
+    if (extra[f] !== undefined && extra[f] !== null) throw new ConfigError(`model.${f}: the encoder-decoder (seq2seq) has no such option; it applies to GPT (task lm)`, ['model', f]);
+  }
   const pe = c.positionEmbedding ?? 'learned';
   if (pe !== 'learned' && pe !== 'sinusoidal') throw new ConfigError(`positionEmbedding must be 'learned' or 'sinusoidal', got ${JSON.stringify(pe)}`);
   const np = c.normPosition ?? 'pre';

@@ -53,8 +53,17 @@ function posInt(v: unknown, f: string): number {
   return v;
 }
 
-/** Defaults and validation. @throws ConfigError naming the field. */
+/** Defaults and validation. @throws ConfigError naming the field (also for GPT-only fields: attentionWindow, ropeTheta, ropeScaling, positionEmbedding other than 'learned'). */
 export function resolveEncoderConfig(c: EncoderConfig): ResolvedEncoderConfig {
+  // GPT-only position and attention fields reach here through the shared `model` block; the encoder
+  // has learned positions and full attention, so training with them would silently ignore them.
+  const extra = c as unknown as Record<string, unknown>;
+  for (const f of ['attentionWindow', 'ropeTheta', 'ropeScaling'] as const) {
+    if (extra[f] !== undefined && extra[f] !== null) throw new ConfigError(`model.${f}: the encoder (classification, extractive-qa) has no such option; it applies to GPT (task lm)`, ['model', f]);
+  }
+  if (extra.positionEmbedding !== undefined && extra.positionEmbedding !== 'learned') {
+    throw new ConfigError(`model.positionEmbedding: the encoder (classification, extractive-qa) has learned positions only, got ${JSON.stringify(extra.positionEmbedding)}`, ['model', 'positionEmbedding']);
+  }
   const nEmbd = posInt(c.nEmbd, 'nEmbd'), nHead = posInt(c.nHead, 'nHead');
   if (nEmbd % nHead !== 0) throw new ConfigError(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead})`);
   const dropout = c.dropout ?? 0.1;

@@ -15,7 +15,7 @@
 import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import protobuf from 'protobufjs';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ValueError } from '../errors.js';
 import type { GPT } from './gpt.js';
 
 const ONNX_PROTO = `
@@ -184,9 +184,15 @@ export function gptToOnnx(model: GPT): Uint8Array {
 
 /**
  * Writes `gptToOnnx(model)` to `file` atomically (temporary file, then rename).
- * @throws ConfigError as gptToOnnx.
+ * @throws ConfigError as gptToOnnx; ValueError naming the tensor when a weight is not finite (nothing is written then).
  */
 export function saveOnnxGPT(model: GPT, file: string): void {
+  // Same rule as saveHFGPT2: a run never writes non-finite weights, so check before any byte is written.
+  for (const [name, t] of Object.entries(model.stateDict())) {
+    const data = t.contiguous().data();
+    const bad = data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new ValueError(`saveOnnxGPT: weight '${name}' has a non-finite value (${data[bad]}) at flat index ${bad}; nothing written`);
+  }
   const bytes = gptToOnnx(model);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;

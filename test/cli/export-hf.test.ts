@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfLib } from '@huggingface/tokenizers';
 import { Gpt2Tokenizer } from '../../src/data/index.js';
 import { loadHFGPT2 } from '../../src/models/hf-gpt2.js';
+import { GPT as GPTModel } from '../../src/models/gpt.js';
+import { saveOnnxGPT } from '../../src/models/onnx-gpt.js';
 import { taskFromCheckpoint } from '../../src/cli/checkpoint-task.js';
 import type { GPT } from '../../src/models/gpt.js';
 import * as T from '../../src/tensor/index.js';
@@ -141,4 +143,24 @@ test('export errors: one line for an unknown format and for a run that is not a 
   const none = trainformer('export', join(dir, 'nothing'), '--format', 'hf', join(dir, 'y'));
   assert.equal(none.errLines.length, 1, none.stderr);
   assert.match(none.errLines[0], /nothing: no such run or checkpoint folder$/);
+});
+
+test('export into a run folder is refused and the run\'s model.safetensors is untouched (found by a fresh-user trial)', () => {
+  assert.equal(trained.code, 0, trained.stderr);
+  const before = readFileSync(join(run, 'model.safetensors'), 'base64');
+  for (const fmt of ['hf', 'onnx']) {
+    const r = trainformer('export', run, '--format', fmt, run);
+    assert.notEqual(r.code, 0, `--format ${fmt} into its own run folder succeeded`);
+    assert.equal(r.errLines.length, 1, r.stderr);
+    assert.match(r.errLines[0], /holds a trainformer run \(/);
+  }
+  assert.ok(readFileSync(join(run, 'model.safetensors'), 'base64') === before, 'the run\'s model.safetensors changed');
+});
+
+test('saveOnnxGPT refuses a non-finite weight and writes nothing (as saveHFGPT2)', () => {
+  const model = new GPTModel({ vocabSize: 8, nLayer: 1, nHead: 1, nEmbd: 8, blockSize: 8 });
+  (model.stateDict()['wte.weight'].data() as Float32Array)[5] = Infinity;
+  const file = join(dir, 'nan-onnx', 'model.onnx');
+  assert.throws(() => saveOnnxGPT(model, file), /weight 'wte\.weight' has a non-finite value \(Infinity\) at flat index 5; nothing written/);
+  assert.ok(!existsSync(file));
 });

@@ -49,6 +49,9 @@ test('bad input: one line naming the file, the metric or the flag', () => {
   assert.match(r.errLines[0], /ref1\.txt: 3 lines, but the hypotheses \(stdin\) have 1/);
   r = score(['--ref', ref1, '--metrics', 'bleu,ter']);
   assert.match(r.errLines.join('\n'), /^config error: --metrics: unknown metric "ter"/);
+  r = score(['--ref', ref1, '--metrics', '']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.errLines.join('\n'), /^config error: --metrics: names no metric/);
   r = score(['--ref', join(dir, 'missing.txt')]);
   assert.match(r.errLines.join('\n'), /missing\.txt: cannot be read \(ENOENT\)/);
   r = score([]);

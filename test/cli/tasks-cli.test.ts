@@ -93,6 +93,8 @@ test('classification and lm: eval --data on a file of their own', () => {
   assert.equal(empty.code, 1);
   assert.match(empty.stderr, /empty\.jsonl: no examples to evaluate \(the file is empty\) \(--data\)/);
   assert.doesNotMatch(empty.stdout, /NaN/);
+  // predict --file with an empty file names --file and the file (was: "--text: give --text …")
+  oneLineError(trainformer('predict', cls, '--file', file('empty-predict.jsonl', '')), /^config error: --file: .*empty-predict\.jsonl holds no JSON line$/);
   const lmText = 'to be or not to be, that is the question.\n'.repeat(20);
   const lm = train('lm', { task: 'lm', data: { train: file('lm.txt', lmText), blockSize: 8 } });
   const l = trainformer('eval', lm, '--data', file('lm-test.txt', 'that is the question, to be or not to be.\n'.repeat(3)));

@@ -121,6 +121,18 @@ test('train end to end: validation loss, sample, checkpoint, metrics and report 
   assert.equal(g.stdout.trimEnd().length, 'to be'.length + 12);
   const bad = trainformer('generate', run, '--temperature', 'hot');
   assertOneLineError(bad, /^config error: --temperature: must be a number \(got "hot"\)$/);
+  // Out-of-range sampling flags and a prompt outside the vocabulary fail before the prompt is printed.
+  const topK0 = trainformer('generate', run, '--prompt', 'to be', '--topK', '0');
+  assertOneLineError(topK0, /^config error: --topK: topK must be a positive integer, got 0$/);
+  assert.equal(topK0.stdout, '');
+  const cold = trainformer('generate', run, '--prompt', 'to be', '--temperature', '-1');
+  assertOneLineError(cold, /^config error: --temperature: temperature must be a finite number >= 0, got -1$/);
+  assert.equal(cold.stdout, '');
+  const euro = trainformer('generate', run, '--prompt', 'to be €');
+  assertOneLineError(euro, /^config error: --prompt: /);
+  assert.equal(euro.stdout, '');
+  const noFolder = trainformer('eval', run, '--output', join(dir, 'no-such-folder', 'm.json'));
+  assertOneLineError(noFolder, /^config error: --output: .*no-such-folder: no such folder$/);
   const nothing = trainformer('eval', join(dir, 'no-run'));
   assertOneLineError(nothing, /no-run: no such run or checkpoint folder$/);
 });

@@ -114,6 +114,17 @@ test('numAug: an example is kept with probability 1/(1+numAug); back-translation
   await assert.rejects(TextAugmenter.create(AugmentSchema.parse({ protectedPattern: '(' }), texts), ConfigError);
 });
 
+test('a missing or paraphrase-less backTranslation cache is a ConfigError naming it, not a silent run without it (fresh-user trial)', async () => {
+  const texts = Array.from({ length: 4 }, (_, i) => text(i));
+  const missing = join(dir, 'no-such-bt.jsonl');
+  await assert.rejects(TextAugmenter.create(AugmentSchema.parse({ backTranslation: missing }), texts),
+    (e: Error) => e instanceof ConfigError && e.message.includes('data.augment.backTranslation') && e.message.includes('no such file'));
+  const empty = join(dir, 'empty-bt.jsonl');
+  writeFileSync(empty, '');
+  await assert.rejects(TextAugmenter.create(AugmentSchema.parse({ backTranslation: empty }), texts),
+    (e: Error) => e instanceof ConfigError && e.message.includes('holds no paraphrase'));
+});
+
 test('examples/sms-spam-augment.json and examples/fra-eng.json are valid configs; a backTranslation path is relative to the config', async () => {
   const { loadRawConfig } = await import('../../src/cli/config-file.js');
   const { ROOT } = await import('../data/paths.js');

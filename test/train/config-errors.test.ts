@@ -113,3 +113,26 @@ test('a config file with a UTF-8 byte-order mark is read', () => {
   assert.equal(readConfigFile(p).task, 'lm');
   assert.ok(readdirSync(dir).includes('bom.json'));
 });
+
+test('GPT-only model fields and data.augment outside classification are errors, not silently ignored (fresh-user trial)', async () => {
+  const train = jsonl('gpt-only.jsonl', [['good', 0], ['bad', 1], ['fine', 0], ['awful', 1]]);
+  const val = jsonl('gpt-only-val.jsonl', [['good', 0], ['bad', 1]]);
+  const model = { nLayer: 1, nHead: 2, nEmbd: 8 };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ attentionWindow: 8 }, /^model\.attentionWindow: the encoder \(classification, extractive-qa\) has no such option/],
+    [{ positionEmbedding: 'rope' }, /^model\.positionEmbedding: the encoder .* has learned positions only, got "rope"$/],
+    [{ positionEmbedding: 'rope', ropeTheta: 50000 }, /^model\.ropeTheta: the encoder/],
+  ];
+  for (const [extra, re] of cases) {
+    await assert.rejects(createTask(parseConfig(cls(train, val, { model: { ...model, ...extra } }))), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(e.message, re);
+      assert.deepEqual(e.field, ['model', Object.keys(extra).at(-1)]);
+      return true;
+    });
+  }
+  // The plain classifier still builds (the check refuses only the GPT-only fields).
+  await createTask(parseConfig(cls(train, val, { model })));
+  assert.equal(configError(lm({ data: { train: text, blockSize: 8, augment: { randomSwap: 0.1 } } })),
+    'data.augment: text augmentation applies to task classification (got task lm)');
+});
