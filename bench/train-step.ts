@@ -88,6 +88,7 @@ function main(): void {
     impl: `trainformer-${getBackend().name}`, config: values.config, loss: values.loss, dtype,
     tokens_per_s: +(tokens / med).toFixed(1), ms_per_step: +(med * 1e3).toFixed(2),
     peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+    peak_tensor_mb: +(T.memoryStats().peakLiveBytes / 2 ** 20).toFixed(1), peak_pool_mb: +(T.memoryStats().peakReservedBytes / 2 ** 20).toFixed(1),
     model_flops_per_token: flopsPerToken, achieved_gflops: +(flopsPerToken * tokens / med / 1e9).toFixed(2),
     n_params: nParams, n_params_total: nParamsTotal, timed_steps: n,
     loss_first: +losses[0].toFixed(4), loss_last: +losses[losses.length - 1].toFixed(4),

@@ -8,13 +8,16 @@
  *   float32; their outputs are float32; their backward products run in the same dtype;
  * - everything else — softmax, log-softmax, norms, losses, reductions, elementwise ops — stays float32,
  *   and so do master weights, gradients and optimizer state (the optimizer runs outside autocast);
- * - parameters are cast once per region and the 16-bit copy reused by every product in it.
+ * - no 16-bit copy of a parameter is cached: kernels round the float32 master weights as they pack
+ *   them, so mixed precision holds no second set of weights (PyTorch caches its casts for the
+ *   region and clears them on exit; here there is nothing to clear); backward keeps 16-bit copies of
+ *   the activations it needs (linear inputs, attention q, k, v), not float32 ones.
  * float16 operands overflow beyond ±65504: pair fp16 with a GradScaler (src/optim/grad-scaler.ts).
  * Regions nest; `{ enabled: false }` turns autocast off inside one. Backward may run inside or outside
  * (its products use the forward's dtype); parameters must not change between a forward and its backward.
  */
 import { ValueError } from '../errors.js';
-import { clearLowpCastCache, setLowpPolicy, type LowpDtype, type LowpPolicy } from '../tensor/precision.js';
+import { setLowpPolicy, type LowpDtype, type LowpPolicy } from '../tensor/precision.js';
 
 export type AutocastDtype = LowpDtype;
 
@@ -50,9 +53,6 @@ export function autocast<R>(opts: AutocastOptions, fn: () => R): R {
     throw new ValueError(`autocast: dtype must be 'bfloat16' or 'float16', got '${String(dtype)}'`);
   }
   const prevActive = active;
-  // An outermost region starts: parameters may have changed since the last one, so their casts go
-  // stale (they stay valid after the region for a backward pass that runs outside it).
-  if (prevActive === null && enabled) clearLowpCastCache();
   const prevPolicy = setLowpPolicy(enabled ? policyFor(dtype) : null);
   active = enabled ? dtype : null;
   try {

@@ -189,7 +189,10 @@ export class MultiHeadAttention extends Module {
   /** [B, H, T, D] → [B, T, C] → c_proj. */
   private merge(y: T.Tensor): T.Tensor {
     const [B, , Tn] = y.shape;
-    return this.c_proj.forward(T.reshape(T.transpose(y, 1, 2), [B, Tn, this.embedDim]));
+    const merged = T.reshape(T.transpose(y, 1, 2), [B, Tn, this.embedDim]);
+    const out = this.c_proj.forward(merged);
+    T.releaseIfUnsaved(merged, y, out); // read by c_proj only (saved as 16 bits under autocast)
+    return out;
   }
 
   /**
@@ -206,7 +209,11 @@ export class MultiHeadAttention extends Module {
     const causal = opts.causal ?? this.causal;
     const keyPaddingMask = checkKeyPadding(opts.keyPaddingMask, q.shape[0], k.shape[2]);
     const rope = ropeInKernel ? this.rotary!.halfTables(k.shape[2], offset, q.dtype === 'float64' ? 'float64' : 'float32') : null;
-    return this.merge(T.scaledDotProductAttention(q, k, v, { causal, scale: this.scale, keyPaddingMask, window: this.window, rope }));
+    const y = T.scaledDotProductAttention(q, k, v, { causal, scale: this.scale, keyPaddingMask, window: this.window, rope });
+    // The packed projection that q, k and v are views of is read by nothing after the attention
+    // kernel (which keeps its own copies for backward), unless a cache holds k and v.
+    if (!opts.kvCache) for (const t of [q, k, v]) T.releaseIfUnsaved(t, x, y);
+    return this.merge(y);
   }
 
   /**

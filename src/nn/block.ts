@@ -127,9 +127,17 @@ export class TransformerBlock extends Module {
     const cross: AttentionCallOptions = { memory: opts.memory, keyPaddingMask: opts.memoryKeyPaddingMask ?? null, kvCache: opts.crossKvCache };
     // The MLP applies its own residual dropout after c_proj (as GPT-2); attention's is `drop`.
     if (this.prenorm) {
-      x = T.add(x, this.drop.forward(this.attn.forward(this.ln_1.forward(x), self)));
-      if (this.crossattn) x = T.add(x, this.drop.forward(this.crossattn.forward(this.ln_cross!.forward(x), cross)));
-      return T.add(x, this.mlp.forward(this.ln_2.forward(x)));
+      // Each normalised input is read by its sub-layer only: once that has saved what its backward
+      // needs (a 16-bit copy under autocast), the float32 one goes back to the pool (releaseIfUnsaved).
+      const sub = (ln: Module & { forward(t: T.Tensor): T.Tensor }, f: (h: T.Tensor) => T.Tensor): T.Tensor => {
+        const h = ln.forward(x);
+        const y = f(h);
+        T.releaseIfUnsaved(h, x, y);
+        return y;
+      };
+      x = T.add(x, this.drop.forward(sub(this.ln_1, (h) => this.attn.forward(h, self))));
+      if (this.crossattn) x = T.add(x, this.drop.forward(sub(this.ln_cross!, (h) => this.crossattn!.forward(h, cross))));
+      return T.add(x, sub(this.ln_2, (h) => this.mlp.forward(h)));
     }
     x = this.ln_1.forward(T.add(x, this.drop.forward(this.attn.forward(x, self))));
     if (this.crossattn) x = this.ln_cross!.forward(T.add(x, this.drop.forward(this.crossattn.forward(x, cross))));

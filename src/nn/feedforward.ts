@@ -44,6 +44,9 @@ export class FeedForward extends Module {
   forward(x: T.Tensor): T.Tensor {
     const up = this.c_fc.forward(x);
     const h = this.c_gate ? T.mul(applyActivation(this.c_gate.forward(x), this.activation), up) : applyActivation(up, this.activation);
-    return this.dropout.forward(this.c_proj.forward(h));
+    const y = this.c_proj.forward(h);
+    // h is read by c_proj only; under autocast c_proj saved its 16-bit copy, so h can go now.
+    T.releaseIfUnsaved(h, x, up, y);
+    return this.dropout.forward(y);
   }
 }

@@ -6,17 +6,8 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
 
-/**
- * y = x Wᵀ + b (PyTorch `F.linear`). x [..., in], weight [out, in], bias [out] or null → [..., out].
- * @throws ShapeError when the last dim of x is not `in`.
- */
-export function linear(x: T.Tensor, weight: T.Tensor, bias: T.Tensor | null = null): T.Tensor {
-  if (x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
-    throw new ShapeError(`linear: input ${fmtShape(x.shape)} does not end in in_features ${weight.shape[1]} of weight ${fmtShape(weight.shape)}`);
-  }
-  const y = T.matmul(x, T.transpose(weight, 0, 1));
-  return bias ? T.add(y, bias) : y;
-}
+/** y = x Wᵀ + b (PyTorch `F.linear`): the tensor layer's fused op (src/tensor/ops/linear.ts), here beside the other functional layers. */
+export { linear } from '../tensor/index.js';
 
 /**
  * Root-mean-square normalisation (Zhang & Sennrich 2019), one fused op:

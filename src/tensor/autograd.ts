@@ -34,10 +34,17 @@ export function needsGrad(...inputs: readonly (Tensor | null | undefined)[]): bo
   return false;
 }
 
-/** Attaches a backward function to `out` when any input requires grad. Returns `out`. */
+/**
+ * Attaches a backward function to `out` when any input requires grad. Returns `out`.
+ * `saved` lists the tensors whose buffers `backward` reads (PyTorch's saved tensors); left out, every
+ * input and `out` count as saved. A buffer no backward reads may go back to the pool before its scope
+ * ends ({@link releaseIfUnsaved}).
+ */
 export function record(name: string, out: Tensor, inputs: readonly (Tensor | null)[],
-  backward: (g: Tensor) => readonly (Tensor | null | undefined)[]): Tensor {
+  backward: (g: Tensor) => readonly (Tensor | null | undefined)[], saved?: readonly (Tensor | null | undefined)[]): Tensor {
   if (!needsGrad(...inputs)) return out;
+  for (const t of saved ?? inputs) if (t) t.storage.savedForBackward = true;
+  if (!saved) out.storage.savedForBackward = true;
   const node: GradNode = { name, inputs, backward };
   out.requiresGrad = true;
   out.gradFn = node;
@@ -51,6 +58,22 @@ function addInto(a: Tensor, b: Tensor, into = false): Tensor {
   const st = contiguousStrides(a.shape);
   getBackend().binary('add', ac.data() as FloatArray, st, bc.data() as FloatArray, st, out.data() as FloatArray, a.shape);
   return out;
+}
+
+/**
+ * Frees a temporary as soon as it is consumed (as PyTorch frees a tensor nothing refers to any more):
+ * returns `t`'s buffer to the pool now, unless a backward function reads it (see `record`'s
+ * `saved`), it is kept, it wraps a caller's array, or it is shared with one of `alive`. The caller
+ * guarantees that nothing else reads `t` (or a view of its buffer) afterwards — for layers that drop
+ * their own intermediate values (a layer norm output once its linear layer has saved a 16-bit copy).
+ * Returns whether the buffer went back.
+ */
+export function releaseIfUnsaved(t: Tensor, ...alive: readonly Tensor[]): boolean {
+  const st = t.storage;
+  if (st.kept || st.savedForBackward || !st.pooled || st.released) return false;
+  for (const a of alive) if (a.storage === st) return false;
+  st.release();
+  return true;
 }
 
 export interface BackwardOptions {

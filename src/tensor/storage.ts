@@ -16,6 +16,7 @@ let liveBuffers = 0;
 let liveBytes = 0;
 /** Highest liveBytes since the last resetPeakMemoryStats() (PyTorch's max_memory_allocated). */
 let peakLiveBytes = 0;
+let peakReservedBytes = 0;
 /** Buffers above this many pooled bytes are dropped for the GC instead of pooled. */
 const MAX_POOLED_BYTES = 4 * 1024 ** 3;
 
@@ -42,6 +43,11 @@ export class Storage {
   private buf: StorageArray | null;
   /** Never released by a scope. */
   kept = false;
+  /**
+   * A backward function of the graph may read this buffer (set by `record` for the tensors an op
+   * saves for backward; never cleared): it must stay until the scope ends.
+   */
+  savedForBackward = false;
   readonly bytes: number;
   private readonly ledger: Ledger;
   /** Allocation order: tells storages created after a point (e.g. during a backward pass) apart. */
@@ -56,6 +62,7 @@ export class Storage {
     liveBuffers++;
     liveBytes += this.bytes;
     if (liveBytes > peakLiveBytes) peakLiveBytes = liveBytes;
+    if (liveBytes + pooledBytes > peakReservedBytes) peakReservedBytes = liveBytes + pooledBytes;
     const top = scopes[scopes.length - 1];
     if (top && pooled) top.add(this);
   }
@@ -163,15 +170,20 @@ export function keepStorage(s: Storage): void {
 /**
  * Live (unreleased) buffers and bytes, bytes waiting in the pool, and storages the garbage-collection
  * safety net still tracks (`registered`: live ones plus collected ones whose cleanup has not run yet):
- * for leak tests and benchmarks.
+ * for leak tests and benchmarks. `peakLiveBytes` is the high-water mark of `liveBytes` and
+ * `peakReservedBytes` that of live plus pooled bytes (what the pool holds from the allocator), both
+ * since the start or the last {@link resetPeakMemoryStats} (PyTorch's max_memory_allocated /
+ * max_memory_reserved).
  */
-export function memoryStats(): { liveBuffers: number; liveBytes: number; pooledBytes: number; registered: number; peakLiveBytes: number } {
-  return { liveBuffers, liveBytes, pooledBytes, registered, peakLiveBytes };
+export function memoryStats(): { liveBuffers: number; liveBytes: number; pooledBytes: number; registered: number;
+  peakLiveBytes: number; peakReservedBytes: number } {
+  return { liveBuffers, liveBytes, pooledBytes, registered, peakLiveBytes, peakReservedBytes };
 }
 
-/** Starts the peak of live bytes over from the current value (PyTorch's reset_peak_memory_stats). */
+/** Starts the peaks of {@link memoryStats} again from the current live and reserved bytes. */
 export function resetPeakMemoryStats(): void {
   peakLiveBytes = liveBytes;
+  peakReservedBytes = liveBytes + pooledBytes;
 }
 
 /** Drops every pooled buffer (for the GC). */

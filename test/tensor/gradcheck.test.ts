@@ -77,6 +77,10 @@ const cases: Record<string, Array<[(...x: T.Tensor[]) => T.Tensor, () => T.Tenso
   tril: [[(a) => T.tril(a, -1), () => [f64([2, 3, 3], 70)]]],
   triu: [[(a) => T.triu(a, 1), () => [f64([3, 4], 71)]]],
   dropout: [[(a) => T.dropout(a, 0.4, true, new T.Generator(5)), () => [f64([20], 72)]]],
+  linear: [
+    [(x, w, b) => T.linear(x, w, b), () => [f64([2, 3, 4], 94), f64([5, 4], 95), f64([5], 96)]],
+    [(x, w) => T.linear(x, T.transpose(w, 0, 1)), () => [f64([3, 4], 97), f64([4, 2], 98)]],
+  ],
   layerNorm: [[(x, w, b) => T.layerNorm(x, w, b, 1e-5), () => [f64([3, 5], 73), f64([5], 74), f64([5], 75)]]],
   scaledDotProductAttention: [
     [(q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }), () => [f64([2, 4, 3], 76), f64([2, 4, 3], 77), f64([2, 4, 3], 78)]],

@@ -45,7 +45,11 @@ function floatsOf(t: Tensor, f64: boolean): Float32Array | Float64Array {
 }
 
 /** Extra kernel arguments: key padding, RoPE tables, heads per batch row, window. */
-interface Extras { keyPad: Float32Array | null; cos: Float32Array | null; sin: Float32Array | null; heads: number; window: number }
+interface Extras {
+  keyPad: Float32Array | null; cos: Float32Array | null; sin: Float32Array | null; heads: number; window: number;
+  /** The tensors those arrays were read from (backward reads them too). */
+  tensors: (Tensor | null | undefined)[];
+}
 
 /** Validates the masks and RoPE options against q [..., T, D], k [..., S, D]. */
 function extras(q: Tensor, T: number, S: number, D: number, bh: number, opts: AttentionOptions, f64: boolean): Extras {
@@ -73,7 +77,7 @@ function extras(q: Tensor, T: number, S: number, D: number, bh: number, opts: At
     cos = floatsOf(c, f64) as Float32Array;
     sin = floatsOf(s, f64) as Float32Array;
   }
-  return { keyPad, cos, sin, heads, window: w };
+  return { keyPad, cos, sin, heads, window: w, tensors: [m, opts.rope?.cos, opts.rope?.sin] };
 }
 
 /**
@@ -104,7 +108,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   // float64 (gradient checks) runs the float64-capable js kernels; float32 the current backend.
   const be = f64 ? jsBackend : getBackend();
   const as = (t: Tensor): Float32Array => contiguous(t).data() as Float32Array;
-  const qd = as(q), kd = as(k), vd = as(v);
+  const qc = contiguous(q), kc = contiguous(k), vc = contiguous(v);
+  const qd = qc.data() as Float32Array, kd = kc.data() as Float32Array, vd = vc.data() as Float32Array;
   const out = empty(q.shape, q.dtype);
   const lse = empty([bh, T], q.dtype);
   be.attention(qd, kd, vd, out.storage.data as Float32Array, lse.storage.data as Float32Array, x.keyPad, x.cos, x.sin,
@@ -115,7 +120,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
       dq.storage.data as Float32Array, dk.storage.data as Float32Array, dv.storage.data as Float32Array,
       x.keyPad, x.cos, x.sin, bh, T, S, D, x.heads, scale, causal, x.window);
     return [dq, dk, dv];
-  });
+  }, [qc, kc, vc, out, lse, ...x.tensors]);
 }
 
 /**
@@ -163,5 +168,5 @@ function attentionLowp(q: Tensor, k: Tensor, v: Tensor, lowp: LowpDtype, bh: num
     for (const x of [qv, kv, vv]) x.storage.free();
     if (pre !== 1) be.unary('mulScalar', f32(dq), f32(dq), dq.numel(), pre); // d(q·pre)/dq
     return [dq, dk, dv];
-  });
+  }, [q16, k16, v16, out, lse, ...x.tensors]);
 }

@@ -47,7 +47,7 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
     st[i] = have === w ? t.strides[j] : 0;
   }
   const out = new Tensor(t.storage, sh, st, t.offset, t.dtype);
-  return record('expand', out, [t], (g) => [sumToShape(g, t.shape)]);
+  return record('expand', out, [t], (g) => [sumToShape(g, t.shape)], []);
 }
 
 /**

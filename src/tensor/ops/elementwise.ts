@@ -91,6 +91,9 @@ function mulMap(g: Tensor, op: UnaryOp, x: Tensor, p0 = 0, p1 = 0): Tensor {
   getBackend().unaryMul(op, xd, gd, out.storage.data as FloatArray, out.numel(), p0, p1);
   return out;
 }
+/** The unary maps whose derivative rule reads the output y (the others read x, or nothing). */
+const UNARY_READS_OUTPUT: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['exp', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'reciprocal']);
+const UNARY_READS_NOTHING: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['neg', 'sign', 'addScalar', 'mulScalar', 'rsubScalar']);
 
 function unaryOp(op: UnaryOp, x: Tensor, p0 = 0, p1 = 0): Tensor {
   const { data } = floatData(x, op);
@@ -98,7 +101,7 @@ function unaryOp(op: UnaryOp, x: Tensor, p0 = 0, p1 = 0): Tensor {
   getBackend().unary(op, data, out.storage.data as FloatArray, out.numel(), p0, p1);
   const rule = UNARY_BACKWARD[op];
   if (!rule) return out;
-  return record(op, out, [x], (g) => [rule(g, x.detach(), out.detach(), p0, p1)]);
+  return record(op, out, [x], (g) => [rule(g, x.detach(), out.detach(), p0, p1)], UNARY_READS_OUTPUT.has(op) ? [out] : UNARY_READS_NOTHING.has(op) ? [] : [x]);
 }
 
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
@@ -165,7 +168,7 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
         return [a.requiresGrad ? sumToShape(mul(g, ae), a.shape) : null, b.requiresGrad ? sumToShape(mul(g, be), b.shape) : null];
       }
     }
-  });
+  }, op === 'add' || op === 'sub' ? [] : [ar, br, out]);
 }
 
 function expandTo(t: Tensor, shape: readonly number[]): Tensor {

@@ -3,7 +3,7 @@ import { ShapeError, fmtShape } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import type { FloatArray, LowpDtype } from '../../backend/backend.js';
 import { record } from '../autograd.js';
-import { lowpFor, lowpOperand } from '../precision.js';
+import { lowpFor } from '../precision.js';
 import { broadcastShapes } from '../shape.js';
 import { empty, numel, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
@@ -49,11 +49,11 @@ function operand(t: Tensor, batch: number): Operand {
 }
 
 /** One GEMM call: float32, or with 16-bit operands (float32 sums) when `lowp` is set. */
-function gemm(lowp: LowpDtype | null, at: Tensor, A: FloatArray, bt: Tensor, B: FloatArray, C: FloatArray, batch: number,
+function gemm(lowp: LowpDtype | null, A: FloatArray, B: FloatArray, C: FloatArray, batch: number,
   m: number, n: number, k: number, transA: boolean, transB: boolean, aStride: number, bStride: number, beta = 0): void {
   const be = getBackend();
   if (lowp && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
-    be.matmulLowp(lowp, lowpOperand(at, A, lowp), lowpOperand(bt, B, lowp), C, batch, m, n, k, transA, transB, aStride, bStride, 1, beta);
+    be.matmulLowp(lowp, A, B, C, batch, m, n, k, transA, transB, aStride, bStride, 1, beta);
   } else {
     be.matmul(A, B, C, batch, m, n, k, transA, transB, aStride, bStride, 1, beta);
   }
@@ -82,18 +82,18 @@ export function matmul(a: Tensor, b: Tensor, lowp?: LowpDtype | null): Tensor {
   if (b.ndim === 2 && a.isContiguous() && batch > 1) {
     // [..., m, k] @ [k, n]: one GEMM over all rows, the shape BLAS is fastest at.
     const B = operand(b, 1);
-    gemm(lowp, a, (a.storage.data as FloatArray).subarray(a.offset), b, B.data, out.storage.data as FloatArray, 1, batch * m, n, k,
+    gemm(lowp, (a.storage.data as FloatArray).subarray(a.offset), B.data, out.storage.data as FloatArray, 1, batch * m, n, k,
       false, B.trans, 0, 0);
   } else {
     const ae = a.ndim - 2 === batchShape.length && a.shape.slice(0, -2).every((s, i) => s === batchShape[i]) ? a : expand(a, [...batchShape, m, k]);
     const bex = b.ndim - 2 === batchShape.length && b.shape.slice(0, -2).every((s, i) => s === batchShape[i]) ? b : expand(b, [...batchShape, k, n]);
     const A = operand(ae, batch), B = operand(bex, batch);
-    gemm(lowp, ae, A.data, bex, B.data, out.storage.data as FloatArray, batch, m, n, k, A.trans, B.trans, A.batchStride, B.batchStride);
+    gemm(lowp, A.data, B.data, out.storage.data as FloatArray, batch, m, n, k, A.trans, B.trans, A.batchStride, B.batchStride);
   }
   return record('matmul', out, [a, b], (g) => [
     a.requiresGrad ? sumToShape(matmul(g, transpose(b, -1, -2), lowp), a.shape) : null,
     b.requiresGrad ? gradB(a, g, b, lowp) : null,
-  ]);
+  ], [a, b]);
 }
 
 /**
@@ -139,6 +139,6 @@ export function addmmInPlace(out: Tensor, a: Tensor, b: Tensor, beta = 1): Tenso
   const [m, k] = a.shape, n = b.shape[1];
   const A = operand(a, 1), B = operand(b, 1);
   const lowp = a.dtype === 'float32' && b.dtype === 'float32' && out.dtype === 'float32' ? lowpFor('matmul') : null;
-  gemm(lowp, a, A.data, b, B.data, (out.storage.data as FloatArray).subarray(out.offset), 1, m, n, k, A.trans, B.trans, 0, 0, beta);
+  gemm(lowp, A.data, B.data, (out.storage.data as FloatArray).subarray(out.offset), 1, m, n, k, A.trans, B.trans, 0, 0, beta);
   return out;
 }

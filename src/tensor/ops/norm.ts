@@ -21,8 +21,9 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   }
   const rows = D === 0 ? 0 : x.numel() / D;
   const dt = x.dtype === 'float64' ? 'float64' : 'float32';
-  const xd = contiguous(x).data() as FloatArray;
-  const wd = weight ? contiguous(weight).data() as FloatArray : null;
+  const xc = contiguous(x), wc = weight ? contiguous(weight) : null;
+  const xd = xc.data() as FloatArray;
+  const wd = wc ? wc.data() as FloatArray : null;
   const bd = bias ? contiguous(bias).data() as FloatArray : null;
   const out = empty(x.shape, dt);
   const mean = empty([rows], dt), rstd = empty([rows], dt);
@@ -34,5 +35,5 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     getBackend().layerNormBackward(xd, wd, mean.storage.data as FloatArray, rstd.storage.data as FloatArray, contiguous(g).data() as FloatArray,
       dx.storage.data as FloatArray, dw ? dw.storage.data as FloatArray : null, db ? db.storage.data as FloatArray : null, rows, D);
     return [dx, dw, db];
-  });
+  }, [xc, wc, mean, rstd]);
 }

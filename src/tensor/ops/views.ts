@@ -17,7 +17,7 @@ export function contiguous(t: Tensor): Tensor {
   if (t.isContiguous()) return t;
   const out = empty(t.shape, t.dtype);
   getBackend().copyStrided(t.storage.data, t.offset, t.shape, t.strides, out.storage.data);
-  return record('contiguous', out, [t], (g) => [g]);
+  return record('contiguous', out, [t], (g) => [g], []);
 }
 
 /** Same elements in a new shape (one size may be -1). Copies only when `t` is not contiguous. */
@@ -35,7 +35,7 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   const c = contiguous(t);
   const out = view(c, sh, contiguousStrides(sh), c.offset);
   const inShape = c.shape;
-  return record('reshape', out, [c], (g) => [reshape(g, inShape)]);
+  return record('reshape', out, [c], (g) => [reshape(g, inShape)], []);
 }
 
 export function transpose(t: Tensor, d0: number, d1: number): Tensor {
@@ -53,7 +53,7 @@ export function permute(t: Tensor, dims: readonly number[]): Tensor {
   const out = view(t, nd.map((d) => t.shape[d]), nd.map((d) => t.strides[d]), t.offset);
   const inv = new Array<number>(nd.length);
   nd.forEach((d, i) => { inv[d] = i; });
-  return record('permute', out, [t], (g) => [permute(g, inv)]);
+  return record('permute', out, [t], (g) => [permute(g, inv)], []);
 }
 
 /** Elements [start, start+length) of dimension `dim`, as a view. */
@@ -71,7 +71,7 @@ export function narrow(t: Tensor, dim: number, start: number, length: number): T
     const full = empty(t.shape, g.dtype, true);
     writeInto(narrowRaw(full, d, start, length), g);
     return [full];
-  });
+  }, []);
 }
 
 function narrowRaw(t: Tensor, d: number, start: number, length: number): Tensor {
@@ -114,7 +114,7 @@ export function squeeze(t: Tensor, dim?: number): Tensor {
     keepDims = t.shape.map((_, i) => i).filter((i) => i !== d || t.shape[i] !== 1);
   }
   const out = view(t, keepDims.map((i) => t.shape[i]), keepDims.map((i) => t.strides[i]), t.offset);
-  return record('squeeze', out, [t], (g) => [reshape(g, t.shape)]);
+  return record('squeeze', out, [t], (g) => [reshape(g, t.shape)], []);
 }
 
 export function unsqueeze(t: Tensor, dim: number): Tensor {
@@ -123,7 +123,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   sh.splice(d, 0, 1);
   st.splice(d, 0, d < t.ndim ? t.strides[d] * t.shape[d] : 1);
   const out = view(t, sh, st, t.offset);
-  return record('unsqueeze', out, [t], (g) => [reshape(g, t.shape)]);
+  return record('unsqueeze', out, [t], (g) => [reshape(g, t.shape)], []);
 }
 
 provideTensorMethods({ reshape, transpose, permute, narrow, squeeze, unsqueeze, contiguous });

@@ -1,0 +1,81 @@
+// The linear layer y = x Wᵀ + b as one op: one GEMM into the output and the bias added in place, so
+// no [..., out] temporary is left holding the product before the bias sum. Under autocast the
+// backward keeps the 16-bit copy of x the product was computed from, not x itself (what PyTorch's
+// autocast saves), so a float32 x that nothing else reads can go back to the pool at once.
+import { ShapeError, fmtShape } from '../../errors.js';
+import { getBackend } from '../../backend/index.js';
+import type { FloatArray } from '../../backend/backend.js';
+import { record } from '../autograd.js';
+import { lowpFor } from '../precision.js';
+import { broadcastStrides } from '../shape.js';
+import { contiguousStrides, empty, Tensor } from '../tensor.js';
+import { registerOp } from './registry.js';
+import { sumToShape } from './broadcast.js';
+import { add } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { contiguous, transpose } from './views.js';
+
+registerOp('linear', ['linear']);
+
+/**
+ * y = x Wᵀ + b (PyTorch `F.linear`): x [..., in], weight [out, in], bias [out] or null → [..., out],
+ * float32 (or float64 for gradient checks; mixed dtypes take the composed matmul + add).
+ * Under autocast (src/amp) x and the weight are rounded to its 16-bit dtype and summed in float32;
+ * backward keeps x's 16-bit copy (not x) and runs its products in the same dtype.
+ * @throws ShapeError when weight is not 2-D, the last dim of x is not `in`, or bias is not [out].
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  if (weight.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
+    throw new ShapeError(`linear: input ${fmtShape(x.shape)} does not end in in_features ${weight.shape[1]} of weight ${fmtShape(weight.shape)}`);
+  }
+  const [outF, inF] = weight.shape;
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) {
+    throw new ShapeError(`linear: bias must be [${outF}] for weight ${fmtShape(weight.shape)}, got ${fmtShape(bias.shape)}`);
+  }
+  const dt = x.dtype;
+  if ((dt !== 'float32' && dt !== 'float64') || weight.dtype !== dt || (bias && bias.dtype !== dt)) {
+    const y = matmul(x, transpose(weight, 0, 1));
+    return bias ? add(y, bias) : y;
+  }
+  const be = getBackend();
+  const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const lowp = dt === 'float32' ? lowpFor('matmul') : null;
+  const xc = contiguous(x), wc = contiguous(weight);
+  const xd = xc.data() as FloatArray, wd = wc.data() as FloatArray;
+  const out = empty([...x.shape.slice(0, -1), outF], dt);
+  const od = out.storage.data as FloatArray;
+  let x16: Tensor | null = null;
+  if (rows > 0 && outF > 0) {
+    if (inF === 0) od.fill(0);
+    else if (lowp) {
+      x16 = empty(xc.shape, lowp);
+      be.castToLowp(lowp, xd as Float32Array, x16.storage.data as Uint16Array, rows * inF);
+      be.matmulLowp(lowp, x16.storage.data as Uint16Array, wd as Float32Array, od as Float32Array, 1, rows, outF, inF, false, true, 0, 0, 1, 0);
+    } else be.matmul(xd, wd, od, 1, rows, outF, inF, false, true, 0, 0, 1, 0);
+    if (bias) {
+      const bc = contiguous(bias);
+      be.binary('add', od, contiguousStrides(out.shape), bc.data() as FloatArray, broadcastStrides(bc.shape, bc.strides, out.shape), od, out.shape);
+    }
+  }
+  const saved = x16 ?? xc;
+  return record('linear', out, [x, weight, bias], (g) => {
+    const gd = contiguous(g).data() as FloatArray;
+    const sd = saved.storage.data;
+    let dx: Tensor | null = null, dw: Tensor | null = null;
+    if (x.requiresGrad) {
+      dx = empty(x.shape, dt);
+      const dxd = dx.storage.data as FloatArray;
+      if (rows === 0 || inF === 0) { /* empty */ } else if (outF === 0) dxd.fill(0);
+      else if (lowp) be.matmulLowp(lowp, gd as Float32Array, wd as Float32Array, dxd as Float32Array, 1, rows, inF, outF, false, false, 0, 0, 1, 0);
+      else be.matmul(gd, wd, dxd, 1, rows, inF, outF, false, false, 0, 0, 1, 0);
+    }
+    if (weight.requiresGrad) {
+      dw = empty([outF, inF], dt);
+      const dwd = dw.storage.data as FloatArray;
+      if (outF === 0 || inF === 0) { /* empty */ } else if (rows === 0) dwd.fill(0);
+      else if (lowp) be.matmulLowp(lowp, gd as Float32Array, sd as Uint16Array, dwd as Float32Array, 1, outF, inF, rows, true, false, 0, 0, 1, 0);
+      else be.matmul(gd, sd as FloatArray, dwd, 1, outF, inF, rows, true, false, 0, 0, 1, 0);
+    }
+    return [dx, dw, bias && bias.requiresGrad ? sumToShape(g, bias.shape) : null];
+  }, [saved, wc]);
+}
