@@ -22,6 +22,7 @@ import { basename, resolve, join } from 'node:path';
 import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
 import { ConfigError, ValueError } from '../errors.js';
 import { suggestField } from './config-suggest.js';
+import { limitHeapGrowth } from './heap-policy.js';
 import { log } from '../logger.js';
 import { autocast, type AutocastDtype } from '../amp/autocast.js';
 import { GradScaler } from '../optim/grad-scaler.js';
@@ -335,6 +336,7 @@ export class Trainer implements TrainerControl {
     if (from) this.resumeFrom(from);
     else this.metrics.reset();
     if (this.isMain) writeRunFiles(this.outputDir, cfg, this.task.artifacts());
+    limitHeapGrowth(); // resident memory flat over a long run (src/train/heap-policy.ts)
     const t0 = (this.startedAt = this.windowStart = Date.now());
     this.task.model.train();
     for (const c of this.callbacks) c.onTrainBegin?.(this);
