@@ -6,6 +6,7 @@
 #if defined(TRAINFORMER_DNNL)
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <tuple>
 #include <vector>
@@ -43,13 +44,25 @@ Dnnl& dnnl() {
   return d;
 }
 
+// float32 operands are rounded into a per-thread buffer that is reused from product to product, up
+// to kKeepElems elements (8 MiB); a larger operand (the LM head's weight, its logits' gradient) gets
+// a buffer of its own for the one call, so no 16-bit copy of it stays resident between products.
+constexpr int64_t kKeepElems = int64_t{4} << 20;
+constexpr size_t kKeepScratchBytes = size_t{16} << 20;
 thread_local std::vector<uint16_t> tlsA16, tlsB16;
 
-const uint16_t* asBits(const void* x, int kind, int64_t n, std::vector<uint16_t>& buf) {
+const uint16_t* asBits(const void* x, int kind, int64_t n, std::vector<uint16_t>& tls, std::unique_ptr<uint16_t[]>& own) {
   if (kind == kOperandBits16) return static_cast<const uint16_t*>(x);
-  if (buf.size() < static_cast<size_t>(n)) buf.resize(static_cast<size_t>(n));
-  castToLowp(kBfloat16, static_cast<const float*>(x), buf.data(), n);
-  return buf.data();
+  uint16_t* buf;
+  if (n <= kKeepElems) {
+    if (tls.size() < static_cast<size_t>(n)) tls.resize(static_cast<size_t>(n));
+    buf = tls.data();
+  } else {
+    own.reset(new uint16_t[static_cast<size_t>(n)]);
+    buf = own.get();
+  }
+  castToLowp(kBfloat16, static_cast<const float*>(x), buf, n);
+  return buf;
 }
 
 bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float alpha, float beta, Entry* e) {
@@ -105,16 +118,26 @@ bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, 
     it = d.cache.emplace(key, e).first;
   }
   const Entry& e = it->second;
-  const uint16_t* a16 = asBits(a, aKind, m * k, tlsA16);
-  const uint16_t* b16 = asBits(b, bKind, k * n, tlsB16);
+  std::unique_ptr<uint16_t[]> ownA, ownB;
+  std::unique_ptr<unsigned char[]> ownPad;
+  const uint16_t* a16 = asBits(a, aKind, m * k, tlsA16, ownA);
+  const uint16_t* b16 = asBits(b, bKind, k * n, tlsB16, ownB);
   dnnl_memory_set_data_handle(e.a, const_cast<uint16_t*>(a16));
   dnnl_memory_set_data_handle(e.b, const_cast<uint16_t*>(b16));
   dnnl_memory_set_data_handle(e.c, c);
   int nargs = 3;
   dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}, {DNNL_ARG_SCRATCHPAD, e.pad}};
   if (e.pad != nullptr) {
-    if (d.scratch.size() < e.padBytes + 64) d.scratch.resize(e.padBytes + 64);
-    const uintptr_t base = reinterpret_cast<uintptr_t>(d.scratch.data());
+    // The shared scratchpad stays allocated up to kKeepScratchBytes; a larger one is this call's own.
+    unsigned char* scratch;
+    if (e.padBytes + 64 <= kKeepScratchBytes) {
+      if (d.scratch.size() < e.padBytes + 64) d.scratch.resize(e.padBytes + 64);
+      scratch = d.scratch.data();
+    } else {
+      ownPad.reset(new unsigned char[e.padBytes + 64]);
+      scratch = ownPad.get();
+    }
+    const uintptr_t base = reinterpret_cast<uintptr_t>(scratch);
     dnnl_memory_set_data_handle(e.pad, reinterpret_cast<void*>((base + 63) / 64 * 64));
     nargs = 4;
   }
