@@ -14,6 +14,7 @@
  * `learningRate: must be > 0 (got -1)`.
  */
 import { readFileSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { decodeUtf8 } from '../data/encoding.js';
@@ -188,6 +189,13 @@ export function parseConfig(raw: unknown): TrainConfig {
   const c = r.data;
   checkTaskConfig(c);
   if (c.loadBestModelAtEnd) checkBestModelConfig(c);
+  if (c.distillation) {
+    // A teacher in the student's outputDir would be replaced (overwriteOutputDir) or mixed with the student's checkpoints.
+    const teacher = resolve(c.distillation.teacher), out = resolve(c.outputDir);
+    if (teacher === out || teacher.startsWith(out + sep)) {
+      throw new ConfigError(`distillation.teacher: ${teacher} is this run's outputDir or inside it; the student would overwrite its teacher — give the student another outputDir`, ['distillation', 'teacher']);
+    }
+  }
   if (c.bf16 && c.fp16) {
     throw new ConfigError('bf16 and fp16 are both true: choose one mixed-precision mode (bf16 needs no loss scaling)');
   }

@@ -42,8 +42,8 @@ function sameJson(a: unknown, b: unknown): boolean {
  * Reads the teacher of `config.distillation` and gives it to `task`. Nothing happens without a
  * distillation block.
  * @param outputDir the student's run folder (default place of the teacher-logit cache).
- * @throws ConfigError (one line naming distillation.teacher) for a missing or mismatched teacher, or
- *   a task that cannot distil.
+ * @throws ConfigError (one line naming distillation.teacher) for a missing or mismatched teacher, a
+ *   teacher with non-finite weights, or a task that cannot distil.
  */
 export function attachTeacher(config: TrainConfig, task: Task, outputDir: string): void {
   const d = config.distillation;
@@ -88,6 +88,13 @@ export function attachTeacher(config: TrainConfig, task: Task, outputDir: string
   const weightsFile = join(wdir, 'model.safetensors');
   const bytes = readFileSync(weightsFile);
   copyInto(Object.entries(model.stateDict()), readSafetensorsFile(weightsFile).tensors, weightsFile);
+  // Non-finite teacher weights give NaN targets: every student step would be skipped and the
+  // divergence guard would blame the learning rate.
+  for (const [name, t] of Object.entries(model.stateDict())) {
+    const data = t.contiguous().data();
+    const bad = data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new ConfigError(`${field}: ${weightsFile}: weight '${name}' has a non-finite value (${data[bad]}) at flat index ${bad}`, path);
+  }
   model.eval();
   if (d.cache === true && config.task !== 'classification') {
     throw new ConfigError(`distillation.cache: the ${config.task} task draws its training blocks at random offsets, so the teacher's outputs are not fixed per example and are not cached; remove distillation.cache`, ['distillation', 'cache']);

@@ -3,12 +3,12 @@
 // invalidation), and one-line errors for a teacher that does not fit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collateClassification, sequentialBatches } from '../../src/data/index.js';
 import { ConfigError } from '../../src/errors.js';
-import { readSafetensorsFile } from '../../src/io/safetensors.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../../src/io/safetensors.js';
 import { createTask } from '../../src/tasks/index.js';
 import type { ClassificationTask } from '../../src/tasks/classification.js';
 import { parseConfig, type TrainConfigInput } from '../../src/train/config.js';
@@ -113,6 +113,27 @@ test('a teacher that does not fit is one line naming distillation.teacher', asyn
   await fails(lm, /^distillation\.teacher: .* was trained for task classification; this run is lm$/);
   await assert.rejects(createTask(cls({ outputDir: join(dir, 'e4'), objective: { ce: 1, kd: 1 } })), /^ConfigError: objective\.kd: needs a distillation block/);
   await assert.rejects(createTask(cls({ outputDir: join(dir, 'e5'), objective: { ce: 1, kd: 1 }, distillation: { teacher: teacherDir } })), /objective\.kd: set by distillation\.alpha/);
+});
+
+test('a teacher in the student\'s outputDir, or with non-finite weights, is refused (fresh-user trial: both trained in silence)', async () => {
+  await ready;
+  // The student would overwrite its own teacher (--overwriteOutputDir true deleted it).
+  for (const teacher of [teacherDir, join(teacherDir, 'checkpoint-6')]) {
+    assert.throws(() => cls({ outputDir: teacherDir, overwriteOutputDir: true, distillation: { teacher } }),
+      (e: Error) => e instanceof ConfigError && /^distillation\.teacher: .* is this run's outputDir or inside it/.test(e.message));
+  }
+  // A copy of the teacher with one NaN weight: one line naming the tensor, before any step.
+  const nanDir = join(dir, 'teacher-nan');
+  cpSync(teacherDir, nanDir, { recursive: true });
+  const file = join(nanDir, 'model.safetensors');
+  const st = readSafetensorsFile(file);
+  const name = Object.keys(st.tensors).find((k) => k.endsWith('bias'))!;
+  (st.tensors[name].data as Float32Array)[0] = NaN;
+  writeSafetensorsFile(file, st.tensors);
+  const config = cls({ outputDir: join(dir, 'e6'), distillation: { teacher: nanDir } });
+  const task = await createTask(config);
+  assert.throws(() => new Trainer({ config, task }),
+    (e: Error) => e instanceof ConfigError && e.message.startsWith('distillation.teacher: ') && e.message.includes(`weight '${name}' has a non-finite value (NaN) at flat index 0`));
 });
 
 test('lm student: kd per token from a GPT teacher of the same tokenizer, terms and attribution logged', async () => {
