@@ -18,7 +18,7 @@ import path from 'node:path';
 import { ConfigError, FileFormatError, TrainformerError, ValueError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { type SafeTensor, readSafetensorsFile, toFloat32, writeSafetensorsFile } from '../io/safetensors.js';
-import { StateDictError } from '../nn/module.js';
+import { StateDictError, firstNonFinite } from '../nn/module.js';
 import { type ResolvedGPTConfig, gptConfigFromJson } from './config.js';
 import { GPT } from './gpt.js';
 import { ensureDir } from '../io/ensure-dir.js';
@@ -220,13 +220,14 @@ export function hfConfigFromGPT(c: ResolvedGPTConfig, base: Record<string, unkno
  */
 export function saveHFGPT2(model: GPT, dir: string, configFields: Record<string, unknown> = {}): void {
   const cfg = { ...hfConfigFromGPT(model.config, loadedConfigs.get(model) ?? {}), ...configFields };
+  const state = model.stateDict();
+  const bad = firstNonFinite(state);
+  if (bad) throw new ValueError(`saveHFGPT2: weight '${bad.name}' has a non-finite value (${bad.value}) at flat index ${bad.index}; nothing written`);
   const tensors: Record<string, SafeTensor> = {};
-  for (const [name, t] of Object.entries(model.stateDict())) {
+  for (const [name, t] of Object.entries(state)) {
     const src = t.contiguous().data();
     let shape = [...t.shape];
     let data: Float32Array = Float32Array.from(src);
-    const bad = data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new ValueError(`saveHFGPT2: weight '${name}' has a non-finite value (${data[bad]}) at flat index ${bad}; nothing written`);
     if (CONV1D.test(name)) {
       const [r, c] = shape;
       data = transpose2d(src, r, c);

@@ -16,6 +16,7 @@ import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import protobuf from 'protobufjs';
 import { ConfigError, ValueError } from '../errors.js';
+import { firstNonFinite } from '../nn/module.js';
 import type { GPT } from './gpt.js';
 
 const ONNX_PROTO = `
@@ -188,11 +189,8 @@ export function gptToOnnx(model: GPT): Uint8Array {
  */
 export function saveOnnxGPT(model: GPT, file: string): void {
   // Same rule as saveHFGPT2: a run never writes non-finite weights, so check before any byte is written.
-  for (const [name, t] of Object.entries(model.stateDict())) {
-    const data = t.contiguous().data();
-    const bad = data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new ValueError(`saveOnnxGPT: weight '${name}' has a non-finite value (${data[bad]}) at flat index ${bad}; nothing written`);
-  }
+  const bad = firstNonFinite(model.stateDict());
+  if (bad) throw new ValueError(`saveOnnxGPT: weight '${bad.name}' has a non-finite value (${bad.value}) at flat index ${bad.index}; nothing written`);
   const bytes = gptToOnnx(model);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;

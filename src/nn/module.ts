@@ -62,6 +62,19 @@ export class StateDictError extends ValueError {
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** Base class of layers and models (see the module comment). */
+/**
+ * The first non-finite value of a state dict (`module.stateDict()`), or null when all are finite: the
+ * one check every writer of weights (HF / ONNX export, a distillation teacher) makes before using them.
+ */
+export function firstNonFinite(state: Record<string, T.Tensor>): { name: string; index: number; value: number } | null {
+  for (const [name, t] of Object.entries(state)) {
+    const data = t.contiguous().data();
+    const index = data.findIndex((x) => !Number.isFinite(x));
+    if (index >= 0) return { name, index, value: data[index] };
+  }
+  return null;
+}
+
 export class Module {
   /** Training mode (dropout active, batch statistics); set by `train()` / `eval()`. */
   training = true;

@@ -17,6 +17,7 @@ import { buildClassifier } from '../tasks/classification.js';
 import { buildGpt } from '../tasks/lm.js';
 import type { Task } from '../tasks/types.js';
 import type { TeacherSpec } from '../tasks/distillation.js';
+import { firstNonFinite } from '../nn/module.js';
 import { copyInto, latestCheckpoint } from './checkpoint.js';
 import { parseConfig, readConfigFile, type TrainConfig } from './config.js';
 import { RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, runFilePath } from './run-files.js';
@@ -90,11 +91,8 @@ export function attachTeacher(config: TrainConfig, task: Task, outputDir: string
   copyInto(Object.entries(model.stateDict()), readSafetensorsFile(weightsFile).tensors, weightsFile);
   // Non-finite teacher weights give NaN targets: every student step would be skipped and the
   // divergence guard would blame the learning rate.
-  for (const [name, t] of Object.entries(model.stateDict())) {
-    const data = t.contiguous().data();
-    const bad = data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new ConfigError(`${field}: ${weightsFile}: weight '${name}' has a non-finite value (${data[bad]}) at flat index ${bad}`, path);
-  }
+  const bad = firstNonFinite(model.stateDict());
+  if (bad) throw new ConfigError(`${field}: ${weightsFile}: weight '${bad.name}' has a non-finite value (${bad.value}) at flat index ${bad.index}`, path);
   model.eval();
   if (d.cache === true && config.task !== 'classification') {
     throw new ConfigError(`distillation.cache: the ${config.task} task draws its training blocks at random offsets, so the teacher's outputs are not fixed per example and are not cached; remove distillation.cache`, ['distillation', 'cache']);
