@@ -9,6 +9,7 @@
         "native/src/reduce.cc",
         "native/src/cross_entropy.cc",
         "native/src/matmul.cc",
+        "native/src/skinny-gemm.cc",
         "native/src/norm.cc",
         "native/src/index.cc",
         "native/src/optim.cc",

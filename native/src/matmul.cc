@@ -1,5 +1,6 @@
-// Batched GEMM on OpenBLAS's cblas_sgemm (row-major). OpenBLAS runs single-threaded; products are
-// split across our own pool instead (by columns or rows of C, or by batch), so that one set of
+// Batched GEMM on OpenBLAS's cblas_sgemm (row-major); products of a few rows with a transposed B
+// (a Linear on a decoding step's tokens) on skinnyGemmTransB instead. OpenBLAS runs single-threaded;
+// products are split across our own pool instead (by columns or rows of C, or by batch), so that one set of
 // threads does all the work: no OpenBLAS threads spinning between calls while our kernels run, and
 // the same behaviour whichever libopenblas.so.0 (pthread or OpenMP build) the process loads.
 // TRAINFORMER_BLAS_THREADS=n (n > 1) hands threading back to OpenBLAS instead.
@@ -9,6 +10,7 @@
 
 #include "common.h"
 #include "kernels.h"
+#include "skinny-gemm.h"
 
 namespace tf {
 namespace {
@@ -23,6 +25,11 @@ inline void gemm(const float* a, const float* b, float* c, int64_t m, int64_t n,
 // Products below this many multiply-adds run on the calling thread (a hand-off costs ~5-20 µs).
 constexpr double kSerialMnk = 48.0 * 48.0 * 48.0;
 
+// A·Bᵀ with at most kSkinnyMaxRows rows and a B of at least this many floats takes skinnyGemmTransB
+// (sgemm re-packs B on every call: 3x slower for one row against an 8000×256 B, 4-7x for two to
+// four rows against 768×256; below 64 KiB of B sgemm is as fast or faster).
+constexpr int64_t kSkinnyMinB = int64_t{1} << 14;
+
 bool blasThreads() {
   static const bool own = [] {
     const char* env = std::getenv("TRAINFORMER_BLAS_THREADS");
@@ -36,6 +43,10 @@ bool blasThreads() {
 void gemmSplit(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool transA, bool transB,
                float alpha, float beta) {
   const int64_t lda = transA ? m : k, ldb = transB ? k : n, ldc = n;
+  if (!transA && transB && m <= kSkinnyMaxRows && n * k >= kSkinnyMinB) {
+    skinnyGemmTransB(a, b, c, m, n, k, alpha, beta);
+    return;
+  }
   const int threads = numThreads();
   const double mnk = static_cast<double>(m) * n * k;
   if (threads <= 1 || mnk < kSerialMnk * threads || blasThreads()) {

@@ -318,6 +318,59 @@ describe('native matmul', { skip }, () => {
   });
 });
 
+describe('native matmul, few rows against a transposed B (skinny-gemm.cc: m <= 4, n·k >= 16384)', { skip }, () => {
+  // [m, n, k]: k with and without a tail of k % 16, n with and without a remainder of n % 4, one
+  // thread and split across the pool (n·k >= 2^18), and the smallest B that takes the path.
+  const shapes: Array<[number, number]> = [[17, 1000], [1000, 17], [4097, 4], [5, 4000], [16, 1024], [8000, 256], [1023, 257], [128, 128], [1, 16384]];
+  test('equals a float64 product and the same rows of a 5-row (cblas_sgemm) product; alpha, beta, batches', () => {
+    const r = rng(29);
+    for (const [n, k] of shapes) {
+      const b = randn(r, n * k);
+      const a5 = randn(r, 5 * k);
+      // Rows 0..m-1 of the 5-row product come from cblas_sgemm (m = 5 is above the few-row limit).
+      const general = new Float32Array(5 * n);
+      native.matmul(a5, b, general, 1, 5, n, k, false, true, 0, 0, 1, 0);
+      for (let m = 1; m <= 4; m++) {
+        const a = a5.subarray(0, m * k);
+        for (const [alpha, beta] of [[1, 0], [0.5, 1], [-2, 0.25]]) {
+          const c0 = randn(r, m * n);
+          if (beta === 0) c0.fill(NaN); // beta = 0 must ignore C's old contents
+          const cj = c0.slice(), cn = c0.slice();
+          js.matmul(a, b, cj, 1, m, n, k, false, true, 0, 0, alpha, beta);
+          native.matmul(a, b, cn, 1, m, n, k, false, true, 0, 0, alpha, beta);
+          // float32 sums in 16 lanes vs js's float64: error grows like sqrt(k) (as above).
+          const tol = 2e-6 * Math.sqrt(k + 1) * 4 * Math.abs(alpha);
+          assertClose(cn, cj, 1e-5, tol, `m ${m} n ${n} k ${k} alpha ${alpha} beta ${beta}`);
+          if (alpha === 1 && beta === 0) assertClose(cn, general.subarray(0, m * n), 1e-5, tol, `m ${m} n ${n} k ${k} vs sgemm`);
+        }
+      }
+    }
+  });
+  test('a Linear on [2, 2, k] (shared B, batch folded into 4 rows) and batches of separate Bs', () => {
+    const r = rng(31);
+    const n = 300, k = 70;
+    const a = randn(r, 4 * k), b = randn(r, 2 * n * k);
+    const cj = new Float32Array(4 * n), cn = new Float32Array(4 * n);
+    js.matmul(a, b, cj, 2, 2, n, k, false, true, 2 * k, 0, 1, 0);
+    native.matmul(a, b, cn, 2, 2, n, k, false, true, 2 * k, 0, 1, 0);
+    assertClose(cn, cj, 1e-5, 2e-6 * Math.sqrt(k + 1) * 4, 'shared B');
+    js.matmul(a, b, cj, 2, 2, n, k, false, true, 2 * k, n * k, 1, 0);
+    native.matmul(a, b, cn, 2, 2, n, k, false, true, 2 * k, n * k, 1, 0);
+    assertClose(cn, cj, 1e-5, 2e-6 * Math.sqrt(k + 1) * 4, 'one B per batch');
+  });
+  test('special values: NaN and infinities in A or B reach exactly the outputs they touch', () => {
+    const n = 200, k = 100, m = 3;
+    const a = new Float32Array(m * k).fill(1), b = new Float32Array(n * k).fill(0.5);
+    a[k + 7] = NaN;       // row 1 of C all NaN
+    b[5 * k + 99] = Infinity; // column 5 of C +inf (rows 0, 2), NaN in row 1
+    const cn = new Float32Array(m * n), cj = new Float32Array(m * n);
+    native.matmul(a, b, cn, 1, m, n, k, false, true, 0, 0, 1, 0);
+    js.matmul(a, b, cj, 1, m, n, k, false, true, 0, 0, 1, 0);
+    assertClose(cn, cj, 0, 0, 'special values');
+    assert.equal(cn[3], 50);
+  });
+});
+
 // ---- row kernels ----------------------------------------------------------------------------------
 
 describe('native softmax / layerNorm', { skip }, () => {
