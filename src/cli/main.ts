@@ -307,7 +307,7 @@ export function buildProgram(): Command {
     .option('--prompt <text>', 'text to continue')
     .option('--maxNewTokens <n>', 'tokens to generate')
     .option('--temperature <t>', 'softmax temperature (0 = greedy)')
-    .option('--topK <k>', 'keep the k most likely tokens')
+    .option('--topK <k>', 'keep the k most likely tokens (0 = no top-k filtering)')
     .option('--topP <p>', 'nucleus sampling: smallest set with probability >= p')
     .option('--seed <s>', 'seed of the sampler')
     .action((path: string, f: GenerateFlags) => generateCommand(path, f));

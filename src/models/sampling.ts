@@ -9,7 +9,7 @@ import * as T from '../tensor/index.js';
 export interface SamplingOptions {
   /** Divides the logits; 0 = greedy (argmax). Default 1. */
   temperature?: number;
-  /** Keep only the k most likely tokens (ties at the k-th value kept). */
+  /** Keep only the k most likely tokens (ties at the k-th value kept); 0 or null: no top-k filtering (Hugging Face top_k=0). */
   topK?: number | null;
   /** Keep the smallest set of most likely tokens whose probability reaches p (0 < p ≤ 1). */
   topP?: number | null;
@@ -21,7 +21,7 @@ export interface SamplingOptions {
 export function checkSampling(o: SamplingOptions): void {
   const t = o.temperature ?? 1;
   if (!(t >= 0) || !Number.isFinite(t)) throw new ValueError(`temperature must be a finite number >= 0, got ${t}`);
-  if (o.topK !== undefined && o.topK !== null && (!Number.isInteger(o.topK) || o.topK < 1)) throw new ValueError(`topK must be a positive integer, got ${o.topK}`);
+  if (o.topK !== undefined && o.topK !== null && (!Number.isInteger(o.topK) || o.topK < 0)) throw new ValueError(`topK must be an integer >= 0 (0 = no top-k filtering), got ${o.topK}`);
   if (o.topP !== undefined && o.topP !== null && !(o.topP > 0 && o.topP <= 1)) throw new ValueError(`topP must be in (0, 1], got ${o.topP}`);
 }
 
@@ -48,7 +48,7 @@ export function samplingDistribution(logits: ArrayLike<number>, o: SamplingOptio
   let s = 0;
   for (let i = 0; i < V; i++) { const e = Math.exp((logits[i] - m) / temp); p[i] = Number.isFinite(e) ? e : 0; s += p[i]; }
   for (let i = 0; i < V; i++) p[i] /= s;
-  const k = o.topK ?? null, top = o.topP ?? null;
+  const k = o.topK ? o.topK : null, top = o.topP ?? null; // topK 0: no filtering (Hugging Face)
   if ((k !== null && k < V) || (top !== null && top < 1)) {
     const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b] - p[a]);
     let keep = V;

@@ -20,7 +20,7 @@ export const GenerationSchema = z.strictObject({
   maxNewTokens: posInt().default(200).describe('Tokens generated for the sample'),
   /** 0 = greedy. */
   temperature: z.number().min(0).default(0.8).describe('Softmax temperature of the sample; 0 = greedy'),
-  topK: posInt().optional().describe('Sample only among the k most likely tokens'),
+  topK: z.int().min(0).optional().describe('Sample only among the k most likely tokens; 0 = no top-k filtering (Hugging Face top_k=0)'),
   topP: z.number().gt(0).max(1).optional().describe('Nucleus sampling: only the smallest set of tokens with probability >= p'),
   numBeams: posInt().default(1).describe('seq2seq: beams of the beam search for translations and validation BLEU (1 = greedy)'),
   lengthPenalty: z.number().default(1).describe('seq2seq: finished beams are ranked by log-probability / length^lengthPenalty (Hugging Face convention)'),

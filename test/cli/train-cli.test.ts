@@ -122,9 +122,13 @@ test('train end to end: validation loss, sample, checkpoint, metrics and report 
   const bad = trainformer('generate', run, '--temperature', 'hot');
   assertOneLineError(bad, /^config error: --temperature: must be a number \(got "hot"\)$/);
   // Out-of-range sampling flags and a prompt outside the vocabulary fail before the prompt is printed.
-  const topK0 = trainformer('generate', run, '--prompt', 'to be', '--topK', '0');
-  assertOneLineError(topK0, /^config error: --topK: topK must be a positive integer, got 0$/);
-  assert.equal(topK0.stdout, '');
+  // --topK 0 is no top-k filtering (Hugging Face top_k=0): the same draws as no --topK.
+  const topK0 = trainformer('generate', run, '--prompt', 'to be', '--maxNewTokens', '12', '--topK', '0', '--seed', '3');
+  assert.equal(topK0.code, 0, topK0.stderr);
+  assert.equal(topK0.stdout, trainformer('generate', run, '--prompt', 'to be', '--maxNewTokens', '12', '--seed', '3').stdout);
+  const topKNeg = trainformer('generate', run, '--prompt', 'to be', '--topK', '-1');
+  assertOneLineError(topKNeg, /^config error: --topK: topK must be an integer >= 0 \(0 = no top-k filtering\), got -1$/);
+  assert.equal(topKNeg.stdout, '');
   const cold = trainformer('generate', run, '--prompt', 'to be', '--temperature', '-1');
   assertOneLineError(cold, /^config error: --temperature: temperature must be a finite number >= 0, got -1$/);
   assert.equal(cold.stdout, '');

@@ -197,4 +197,11 @@ describe('sampling filters', () => {
     const r = [0.5, 0.3, 0.15, 0.05].map(Math.sqrt), z = r.reduce((a, b) => a + b);
     near(samplingDistribution(logits, { temperature: 2 }), r.map((v) => v / z));
   });
+
+  test('topK 0 is no top-k filtering (Hugging Face top_k=0); a negative or fractional topK is refused', () => {
+    near(samplingDistribution(logits, { topK: 0 }), [0.5, 0.3, 0.15, 0.05]);
+    near(samplingDistribution(logits, { topK: 0, topP: 0.7 }), [0.625, 0.375, 0, 0]);
+    assert.throws(() => samplingDistribution(logits, { topK: -1 }), /^ValueError: topK must be an integer >= 0 \(0 = no top-k filtering\), got -1$/);
+    assert.throws(() => samplingDistribution(logits, { topK: 1.5 }), /topK must be an integer >= 0/);
+  });
 });

@@ -76,3 +76,8 @@ test('greaterIsBetter: accuracy-like metrics up, losses down, explicit setting w
   assert.equal(greaterIsBetter({ metricForBestModel: 'loss', greaterIsBetter: undefined }), false);
   assert.equal(greaterIsBetter({ metricForBestModel: 'loss', greaterIsBetter: true }), true);
 });
+
+test('generation.topK 0 is accepted (no top-k filtering, as Hugging Face top_k=0); a negative topK is not', () => {
+  assert.equal(parseConfig({ ...base(), generation: { topK: 0 } }).generation.topK, 0);
+  assert.equal(configError({ ...base(), generation: { topK: -1 } }), 'generation.topK: must be >= 0 (got -1)');
+});
