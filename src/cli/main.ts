@@ -22,8 +22,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, FileFormatError, TrainformerError, ValueError } from '../errors.js';
-import { checkSampling } from '../models/sampling.js';
+import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { createTask, type Task } from '../tasks/index.js';
 import type { LmTask } from '../tasks/lm.js';
@@ -43,7 +42,7 @@ import { loadRawConfig, locateConfigError } from './config-file.js';
 import { formatFieldReference } from './config-help.js';
 import { scoreCommand, type ScoreFlags } from './score.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
-import { numFlag, predictCommand, type PredictFlags } from './predict.js';
+import { checkSamplingFlags, numFlag, predictCommand, type PredictFlags } from './predict.js';
 import { exportCommand, type ExportFlags } from './export.js';
 import { backTranslateCommand, type BackTranslateFlags } from './back-translate.js';
 
@@ -227,12 +226,7 @@ async function generateCommand(path: string, f: GenerateFlags): Promise<void> {
     seed: numFlag(f.seed, 'seed', true),
   };
   // Checked before the prompt is printed, so that an error is a line of its own naming the flag.
-  try {
-    checkSampling(options);
-  } catch (e) {
-    if (e instanceof ValueError) throw new ConfigError(`--${e.message.split(' ')[0]}: ${e.message}`);
-    throw e;
-  }
+  checkSamplingFlags(options);
   try {
     (task as LmTask).tokenizer.encode(prompt);
   } catch (e) {

@@ -6,7 +6,8 @@
  * config's data.textField) for classification and lm, `src` (or `text`) for seq2seq, `context` and
  * `question` for extractive-qa; a line without them stops the command with `file:line: field …`.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, ValueError } from '../errors.js';
+import { checkSampling, type SamplingOptions } from '../models/sampling.js';
 import { asObject, readJsonl, RecordError, stringField } from '../data/jsonl.js';
 import type { ClassificationTask } from '../tasks/classification.js';
 import type { ExtractiveQaTask, QaQuestion } from '../tasks/extractive-qa.js';
@@ -33,6 +34,19 @@ export function numFlag(v: string | undefined, name: string, int = false): numbe
   const x = Number(v);
   if (!Number.isFinite(x) || (int && !Number.isInteger(x))) throw new ConfigError(`--${name}: must be ${int ? 'an integer' : 'a number'} (got ${JSON.stringify(v)})`);
   return x;
+}
+
+/**
+ * The sampling options of `generate` / `predict` checked as flags: `--temperature: must be …`.
+ * @throws ConfigError naming the flag (checkSampling's messages start with the option's name).
+ */
+export function checkSamplingFlags(o: SamplingOptions): void {
+  try {
+    checkSampling(o);
+  } catch (e) {
+    if (e instanceof ValueError) throw new ConfigError(`--${e.message}`);
+    throw e;
+  }
 }
 
 /** The `src` (or `text`) field of a seq2seq input line. @throws RecordError */
@@ -88,13 +102,12 @@ export async function predictCommand(path: string, f: PredictFlags): Promise<voi
   }
   if (config.task === 'lm') {
     const g = config.generation;
-    for (const text of texts) {
-      const continuation = (task as LmTask).sample(text, {
-        maxNewTokens: numFlag(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens,
-        temperature: numFlag(f.temperature, 'temperature') ?? g.temperature, topK: g.topK, topP: g.topP,
-      });
-      write({ text, continuation });
-    }
+    const options = {
+      maxNewTokens: numFlag(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens,
+      temperature: numFlag(f.temperature, 'temperature') ?? g.temperature, topK: g.topK, topP: g.topP,
+    };
+    checkSamplingFlags(options);
+    for (const text of texts) write({ text, continuation: (task as LmTask).sample(text, options) });
     return;
   }
   const t = task as unknown as Seq2SeqTask;

@@ -7,7 +7,7 @@ import * as T from '../tensor/index.js';
 
 /** Options of {@link sampleToken} and of the models' `generate`. */
 export interface SamplingOptions {
-  /** Divides the logits; 0 = greedy (argmax). Default 1. */
+  /** Divides the logits: finite and > 0, or 0 = greedy (argmax). Default 1. */
   temperature?: number;
   /** Keep only the k most likely tokens (ties at the k-th value kept); 0 or null: no top-k filtering (Hugging Face top_k=0). */
   topK?: number | null;
@@ -17,12 +17,17 @@ export interface SamplingOptions {
   generator?: T.Generator;
 }
 
-/** @throws ValueError for out-of-range options. */
+/**
+ * Checks the sampling options. Temperature as Hugging Face's TemperatureLogitsWarper: a finite
+ * number > 0 (any size: a large one flattens the distribution towards uniform), plus 0 for greedy
+ * decoding (Hugging Face's do_sample=False).
+ * @throws ValueError `field: problem (got value)` for an out-of-range option.
+ */
 export function checkSampling(o: SamplingOptions): void {
   const t = o.temperature ?? 1;
-  if (!(t >= 0) || !Number.isFinite(t)) throw new ValueError(`temperature must be a finite number >= 0, got ${t}`);
-  if (o.topK !== undefined && o.topK !== null && (!Number.isInteger(o.topK) || o.topK < 0)) throw new ValueError(`topK must be an integer >= 0 (0 = no top-k filtering), got ${o.topK}`);
-  if (o.topP !== undefined && o.topP !== null && !(o.topP > 0 && o.topP <= 1)) throw new ValueError(`topP must be in (0, 1], got ${o.topP}`);
+  if (typeof t !== 'number' || !(t >= 0) || !Number.isFinite(t)) throw new ValueError(`temperature: must be a finite number > 0, or 0 for greedy decoding (got ${t})`);
+  if (o.topK !== undefined && o.topK !== null && (!Number.isInteger(o.topK) || o.topK < 0)) throw new ValueError(`topK: must be an integer >= 0, 0 for no top-k filtering (got ${o.topK})`);
+  if (o.topP !== undefined && o.topP !== null && !(o.topP > 0 && o.topP <= 1)) throw new ValueError(`topP: must be in (0, 1] (got ${o.topP})`);
 }
 
 /** Index of the largest finite-or-not value (first on ties; NaN never wins). */

@@ -19,7 +19,7 @@ export const GenerationSchema = z.strictObject({
   prompt: z.string().default('\n').describe('Text the end-of-training sample continues (lm)'),
   maxNewTokens: posInt().default(200).describe('Tokens generated for the sample'),
   /** 0 = greedy. */
-  temperature: z.number().min(0).default(0.8).describe('Softmax temperature of the sample; 0 = greedy'),
+  temperature: z.number().min(0).default(0.8).describe('Softmax temperature of the sample: > 0 (Hugging Face temperature; a large one flattens towards uniform), or 0 = greedy'),
   topK: z.int().min(0).optional().describe('Sample only among the k most likely tokens; 0 = no top-k filtering (Hugging Face top_k=0)'),
   topP: z.number().gt(0).max(1).optional().describe('Nucleus sampling: only the smallest set of tokens with probability >= p'),
   numBeams: posInt().default(1).describe('seq2seq: beams of the beam search for translations and validation BLEU (1 = greedy)'),

@@ -100,6 +100,10 @@ test('classification and lm: eval --data on a file of their own', () => {
   const l = trainformer('eval', lm, '--data', file('lm-test.txt', 'that is the question, to be or not to be.\n'.repeat(3)));
   assert.equal(l.code, 0, l.stderr);
   assert.match(l.stdout, /lm-test\.txt: validation loss [\d.]+ nats\/char/);
+  // predict checks --temperature as generate does: one line naming the flag, nothing printed
+  const cold = trainformer('predict', lm, '--text', 'to be', '--temperature', '-1');
+  oneLineError(cold, /^config error: --temperature: must be a finite number > 0, or 0 for greedy decoding \(got -1\)$/);
+  assert.equal(cold.stdout, '');
 });
 
 test('bad data: a pair without tgt, a SQuAD line without answers, an answer_start off the answer — one line naming file:line', () => {

@@ -127,10 +127,10 @@ test('train end to end: validation loss, sample, checkpoint, metrics and report 
   assert.equal(topK0.code, 0, topK0.stderr);
   assert.equal(topK0.stdout, trainformer('generate', run, '--prompt', 'to be', '--maxNewTokens', '12', '--seed', '3').stdout);
   const topKNeg = trainformer('generate', run, '--prompt', 'to be', '--topK', '-1');
-  assertOneLineError(topKNeg, /^config error: --topK: topK must be an integer >= 0 \(0 = no top-k filtering\), got -1$/);
+  assertOneLineError(topKNeg, /^config error: --topK: must be an integer >= 0, 0 for no top-k filtering \(got -1\)$/);
   assert.equal(topKNeg.stdout, '');
   const cold = trainformer('generate', run, '--prompt', 'to be', '--temperature', '-1');
-  assertOneLineError(cold, /^config error: --temperature: temperature must be a finite number >= 0, got -1$/);
+  assertOneLineError(cold, /^config error: --temperature: must be a finite number > 0, or 0 for greedy decoding \(got -1\)$/);
   assert.equal(cold.stdout, '');
   const euro = trainformer('generate', run, '--prompt', 'to be €');
   assertOneLineError(euro, /^config error: --prompt: /);

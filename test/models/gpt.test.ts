@@ -201,7 +201,14 @@ describe('sampling filters', () => {
   test('topK 0 is no top-k filtering (Hugging Face top_k=0); a negative or fractional topK is refused', () => {
     near(samplingDistribution(logits, { topK: 0 }), [0.5, 0.3, 0.15, 0.05]);
     near(samplingDistribution(logits, { topK: 0, topP: 0.7 }), [0.625, 0.375, 0, 0]);
-    assert.throws(() => samplingDistribution(logits, { topK: -1 }), /^ValueError: topK must be an integer >= 0 \(0 = no top-k filtering\), got -1$/);
-    assert.throws(() => samplingDistribution(logits, { topK: 1.5 }), /topK must be an integer >= 0/);
+    assert.throws(() => samplingDistribution(logits, { topK: -1 }), /^ValueError: topK: must be an integer >= 0, 0 for no top-k filtering \(got -1\)$/);
+    assert.throws(() => samplingDistribution(logits, { topK: 1.5 }), /topK: must be an integer >= 0/);
+  });
+
+  test('temperature: any finite value > 0 (a very large one flattens to uniform, as Hugging Face allows), 0 greedy; negative or non-finite refused', () => {
+    near(samplingDistribution(logits, { temperature: 1e300 }), [0.25, 0.25, 0.25, 0.25]);
+    for (const t of [-1, -1e-9, NaN, Infinity, -Infinity]) {
+      assert.throws(() => samplingDistribution(logits, { temperature: t }), new RegExp(`^ValueError: temperature: must be a finite number > 0, or 0 for greedy decoding \\(got ${t}\\)$`));
+    }
   });
 });
