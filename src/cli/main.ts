@@ -86,7 +86,13 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   // …and one holding an earlier run (without --resume / overwriteOutputDir) before the data is read.
   // Under mpirun rank 0 alone applies the policy (a second machine's folder is its own).
   if (getProcessGroup().rank === 0) checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
-  const task = await createTask(config);
+  let task: Task;
+  try {
+    task = await createTask(config);
+  } catch (e) {
+    // Checks made while building the model and data (model.ropeTheta needs rope, …) name the line too.
+    throw locateConfigError(e, opts.config, rest);
+  }
   // The sample printed once training ends must not fail only then: a prompt the user gave is checked now.
   const given = (raw.generation as { prompt?: unknown } | undefined)?.prompt;
   if (task.sample && given !== undefined && task.tokenizer) {

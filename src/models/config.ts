@@ -58,27 +58,27 @@ export type ResolvedGPTConfig = Required<Omit<GPTConfig, 'nInner' | 'attnScale' 
 };
 
 function posInt(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(`${field} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(`${field} must be a positive integer, got ${JSON.stringify(v)}`, [field]);
   return v;
 }
 
 function prob(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new ConfigError(`${field} must be a number in [0, 1], got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new ConfigError(`${field} must be a number in [0, 1], got ${JSON.stringify(v)}`, [field]);
   return v;
 }
 
 function bool(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') throw new ConfigError(`${field} must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ConfigError(`${field} must be true or false, got ${JSON.stringify(v)}`, [field]);
   return v;
 }
 
 function positive(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`${field} must be a positive number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`${field} must be a positive number, got ${JSON.stringify(v)}`, [field]);
   return v;
 }
 
 function finite(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${field} must be a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${field} must be a finite number, got ${JSON.stringify(v)}`, [field]);
   return v;
 }
 
@@ -88,14 +88,14 @@ function ropeScalingOf(v: unknown): { type: 'linear'; factor: number } | null {
   const o = v as { type?: unknown; factor?: unknown };
   if (typeof v !== 'object' || Array.isArray(v) || o.type !== 'linear' || typeof o.factor !== 'number' || !Number.isFinite(o.factor) || o.factor < 1
     || Object.keys(v).some((k) => k !== 'type' && k !== 'factor')) {
-    throw new ConfigError(`ropeScaling must be { "type": "linear", "factor": <number >= 1> }, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`ropeScaling must be { "type": "linear", "factor": <number >= 1> }, got ${JSON.stringify(v)}`, ['ropeScaling']);
   }
   return { type: 'linear', factor: o.factor };
 }
 
 function oneOf<S extends string>(v: unknown, field: string, options: readonly S[]): S {
   if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) {
-    throw new ConfigError(`${field} must be one of ${options.join(', ')}, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`${field} must be one of ${options.join(', ')}, got ${JSON.stringify(v)}`, [field]);
   }
   return v as S;
 }
@@ -104,15 +104,16 @@ function oneOf<S extends string>(v: unknown, field: string, options: readonly S[
 export function resolveGPTConfig(c: GPTConfig): ResolvedGPTConfig {
   if (typeof c !== 'object' || c === null) throw new ConfigError('GPT config must be an object');
   const nEmbd = posInt(c.nEmbd, 'nEmbd'), nHead = posInt(c.nHead, 'nHead');
-  if (nEmbd % nHead !== 0) throw new ConfigError(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead})`);
+  if (nEmbd % nHead !== 0) throw new ConfigError(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead})`, ['nHead']);
   const positionEmbedding = oneOf(c.positionEmbedding ?? 'learned', 'positionEmbedding', ['learned', 'rope'] as const);
-  if (positionEmbedding === 'rope' && (nEmbd / nHead) % 2 !== 0) throw new ConfigError(`positionEmbedding 'rope' needs an even head size, got ${nEmbd / nHead}`);
+  if (positionEmbedding === 'rope' && (nEmbd / nHead) % 2 !== 0) throw new ConfigError(`positionEmbedding 'rope' needs an even head size (nEmbd / nHead), got ${nEmbd / nHead}`, ['positionEmbedding']);
   const ropeTheta = c.ropeTheta === undefined ? 10000 : c.ropeTheta;
-  if (typeof ropeTheta !== 'number' || !Number.isFinite(ropeTheta) || ropeTheta <= 1) throw new ConfigError(`ropeTheta must be a finite number > 1, got ${JSON.stringify(ropeTheta)}`);
+  if (typeof ropeTheta !== 'number' || !Number.isFinite(ropeTheta) || ropeTheta <= 1) throw new ConfigError(`ropeTheta must be a finite number > 1, got ${JSON.stringify(ropeTheta)}`, ['ropeTheta']);
   const ropeScaling = ropeScalingOf(c.ropeScaling);
   // (A resolved config holds the default ropeTheta whatever the positions, so only other values are refused.)
   if (positionEmbedding !== 'rope' && (ropeTheta !== 10000 || ropeScaling)) {
-    throw new ConfigError(`${ropeTheta !== 10000 ? 'ropeTheta' : 'ropeScaling'} needs positionEmbedding 'rope', got '${positionEmbedding}'`);
+    const field = ropeTheta !== 10000 ? 'ropeTheta' : 'ropeScaling';
+    throw new ConfigError(`${field} needs positionEmbedding 'rope', got '${positionEmbedding}'`, [field]);
   }
   const attentionWindow = c.attentionWindow === null || c.attentionWindow === undefined ? null : posInt(c.attentionWindow, 'attentionWindow');
   return {

@@ -55,13 +55,13 @@ export type TaskConfig = z.infer<typeof TaskConfigSchema>;
  */
 export function checkTaskConfig(c: TaskConfig): void {
   if (c.model.nEmbd % c.model.nHead !== 0) {
-    throw new ConfigError(`model.nHead: must divide model.nEmbd (${c.model.nEmbd}) (got ${c.model.nHead})`);
+    throw new ConfigError(`model.nHead: must divide model.nEmbd (${c.model.nEmbd}) (got ${c.model.nHead})`, ['model', 'nHead']);
   }
   if (c.data.augment !== undefined && c.task !== 'classification') {
     // Only the classification task draws augmented examples; elsewhere the block would be ignored.
     throw new ConfigError(`data.augment: text augmentation applies to task classification (got task ${c.task})`, ['data', 'augment']);
   }
   if (c.data.tokenizer.type === 'hf' && !c.data.tokenizer.path) {
-    throw new ConfigError('data.tokenizer.path: is required for an hf tokenizer');
+    throw new ConfigError('data.tokenizer.path: is required for an hf tokenizer', ['data', 'tokenizer', 'path']);
   }
 }

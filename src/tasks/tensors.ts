@@ -35,7 +35,7 @@ export function buildModel<M>(build: () => M, memory?: { config: TaskConfig; voc
   try {
     return build();
   } catch (e) {
-    if (e instanceof ConfigError && !e.message.startsWith('model.')) throw new ConfigError(`model.${e.message}`);
+    if (e instanceof ConfigError && !e.message.startsWith('model.')) throw new ConfigError(`model.${e.message}`, e.field && ['model', ...e.field]);
     throw e;
   }
 }

@@ -197,7 +197,7 @@ export function parseConfig(raw: unknown): TrainConfig {
     }
   }
   if (c.bf16 && c.fp16) {
-    throw new ConfigError('bf16 and fp16 are both true: choose one mixed-precision mode (bf16 needs no loss scaling)');
+    throw new ConfigError('bf16 and fp16 are both true: choose one mixed-precision mode (bf16 needs no loss scaling)', ['fp16']);
   }
   return c;
 }
@@ -269,12 +269,12 @@ export function setField(raw: Record<string, unknown>, field: string, value: unk
  * @throws ConfigError naming the field.
  */
 function checkBestModelConfig(c: TrainConfig): void {
-  if (c.evalStrategy === 'no') throw new ConfigError('loadBestModelAtEnd: needs evaluations (got evalStrategy "no")');
+  if (c.evalStrategy === 'no') throw new ConfigError('loadBestModelAtEnd: needs evaluations (got evalStrategy "no")', ['loadBestModelAtEnd']);
   if (c.saveStrategy !== c.evalStrategy) {
-    throw new ConfigError(`loadBestModelAtEnd: needs saveStrategy to equal evalStrategy (got saveStrategy "${c.saveStrategy}", evalStrategy "${c.evalStrategy}")`);
+    throw new ConfigError(`loadBestModelAtEnd: needs saveStrategy to equal evalStrategy (got saveStrategy "${c.saveStrategy}", evalStrategy "${c.evalStrategy}")`, ['loadBestModelAtEnd']);
   }
   if (c.saveStrategy === 'steps' && c.saveSteps % c.evalSteps !== 0) {
-    throw new ConfigError(`loadBestModelAtEnd: saveSteps must be a multiple of evalSteps (got saveSteps ${c.saveSteps}, evalSteps ${c.evalSteps})`);
+    throw new ConfigError(`loadBestModelAtEnd: saveSteps must be a multiple of evalSteps (got saveSteps ${c.saveSteps}, evalSteps ${c.evalSteps})`, ['loadBestModelAtEnd']);
   }
 }
 

@@ -136,3 +136,23 @@ test('GPT-only model fields and data.augment outside classification are errors, 
   assert.equal(configError(lm({ data: { train: text, blockSize: 8, augment: { randomSwap: 0.1 } } })),
     'data.augment: text augmentation applies to task classification (got task lm)');
 });
+
+test('RoPE / attentionWindow / head-size / mixed-precision / best-model errors found after the schema name the config file and line (as schema errors do)', () => {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const cases: [string, Record<string, unknown>, string, string][] = [
+    ['rope-theta', lm({ model: { nLayer: 1, nHead: 2, nEmbd: 8, ropeTheta: 500000 } }), '"ropeTheta"', "model\\.ropeTheta needs positionEmbedding 'rope', got 'learned'"],
+    ['rope-scaling', lm({ model: { nLayer: 1, nHead: 2, nEmbd: 8, ropeScaling: { type: 'linear', factor: 2 } } }), '"ropeScaling"', "model\\.ropeScaling needs positionEmbedding 'rope', got 'learned'"],
+    ['rope-odd-head', lm({ model: { nLayer: 1, nHead: 8, nEmbd: 8, positionEmbedding: 'rope' } }), '"positionEmbedding"', "model\\.positionEmbedding 'rope' needs an even head size \\(nEmbd / nHead\\), got 1"],
+    ['head-divides', lm({ model: { nLayer: 1, nHead: 3, nEmbd: 8 } }), '"nHead"', 'model\\.nHead: must divide model\\.nEmbd \\(8\\) \\(got 3\\)'],
+    ['bf16-fp16', lm({ bf16: true, fp16: true }), '"fp16"', 'bf16 and fp16 are both true'],
+    ['best-no-eval', lm({ loadBestModelAtEnd: true, evalStrategy: 'no' }), '"loadBestModelAtEnd"', 'loadBestModelAtEnd: needs evaluations'],
+    ['cls-window', cls(jsonl('window.jsonl', [['good', 0], ['bad', 1]]), jsonl('window-val.jsonl', [['good', 0]]), { model: { nLayer: 1, nHead: 2, nEmbd: 8, attentionWindow: 4 } }), '"attentionWindow"', 'model\\.attentionWindow: the encoder \\(classification, extractive-qa\\) has no such option'],
+  ];
+  for (const [name, cfg, key, message] of cases) {
+    const text = JSON.stringify({ ...cfg, outputDir: join(dir, `run-${name}`) }, null, 2);
+    const p = join(dir, `${name}.json`);
+    writeFileSync(p, text);
+    const line = 1 + text.split('\n').findIndex((l) => l.includes(key));
+    assertOneLineError(trainformer(['train', '--config', p]), new RegExp(`^config error: ${esc(p)}:${line}: ${message}`));
+  }
+});
