@@ -35,6 +35,15 @@ export class ConfigError extends TrainformerError {
  */
 export class DistributedError extends TrainformerError {}
 
+/**
+ * `noun` after its indefinite article, for messages: `an array`, `an unk token`, `a number`. Chosen
+ * by the first letter, which is right for the lower-case words messages put here (type names such as
+ * zod's, special-token roles); a noun said with a consonant sound despite its letter needs its own text.
+ */
+export function withArticle(noun: string): string {
+  return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
+}
+
 /** Formats a shape as `[2, 3]` for messages. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

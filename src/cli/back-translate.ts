@@ -42,7 +42,7 @@ export interface BackTranslateResult {
 
 async function seq2seqRun(path: string, flag: string): Promise<{ task: Seq2SeqTask; dir: string }> {
   const { task, config, dir } = await taskFromCheckpoint(path, [], { noData: true, noTrainData: true });
-  if (config.task !== 'seq2seq') throw new ConfigError(`${flag}: ${path} is a ${config.task} run, not seq2seq`);
+  if (config.task !== 'seq2seq') throw new ConfigError(`${flag}: ${path} is a run of task ${config.task}, not seq2seq`);
   return { task: task as Seq2SeqTask, dir };
 }
 

@@ -54,7 +54,7 @@ export async function exportCommand(run: string, dir: string, f: ExportFlags): P
   checkExportTarget(dir);
   const { task, config, dir: from } = await taskFromCheckpoint(run, [], { noData: true });
   if (config.task !== 'lm' || !(task.model instanceof GPT) || !task.tokenizer) {
-    throw new ConfigError(`export: --format ${format} supports lm (GPT) runs; ${from} is a ${config.task} run`);
+    throw new ConfigError(`export: --format ${format} supports lm (GPT) runs; ${from} is a run of task ${config.task}`);
   }
   if (format === 'hf') exportHFFolder(task.model, task.tokenizer, dir);
   else {

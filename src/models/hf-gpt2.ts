@@ -55,7 +55,7 @@ export function gptConfigFromHF(json: Record<string, unknown>): ResolvedGPTConfi
 }
 
 /**
- * Maps the tensors of a HF GPT-2 safetensors file to GPT state-dict entries (prefix stripped, Conv1D
+ * Maps the tensors of a Hugging Face GPT-2 safetensors file to GPT state-dict entries (prefix stripped, Conv1D
  * weights transposed, mask buffers dropped, `lm_head.weight` kept only when untied).
  * @returns entries `{shape, data}` by our parameter name, plus the keys that were ignored.
  * @throws TrainformerError for non-float tensors or Conv1D weights that are not 2-D.
@@ -211,7 +211,7 @@ export function hfConfigFromGPT(c: ResolvedGPTConfig, base: Record<string, unkno
 }
 
 /**
- * Saves a GPT as a HF GPT-2 folder: `config.json` and `model.safetensors` (F32, keys prefixed
+ * Saves a GPT as a Hugging Face GPT-2 folder: `config.json` and `model.safetensors` (F32, keys prefixed
  * `transformer.` as GPT2LMHeadModel's, Conv1D weights [in, out], `lm_head.weight` only when untied,
  * metadata `{format: 'pt'}`). Creates `dir` if needed; files are written atomically.
  * `configFields` are added to config.json (token ids: `bos_token_id`, `eos_token_id`, ...).

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, withArticle } from '../errors.js';
 import { decodeUtf8 } from '../data/encoding.js';
 import { normalizeFieldNames, objectShape } from './config-names.js';
 import { suggestField } from './config-suggest.js';
@@ -147,7 +147,7 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown, schema: z.Zod
     case 'invalid_type': {
       const i = issue as z.core.$ZodIssueInvalidType;
       if (got === undefined) return `${at(path)}is required (${i.expected})`;
-      const expected = i.expected === 'int' ? 'an integer' : i.expected === 'object' ? 'an object' : `a ${i.expected}`;
+      const expected = withArticle(i.expected === 'int' ? 'integer' : i.expected);
       return `${at(path)}must be ${expected} (got ${show(got)})`;
     }
     case 'invalid_value': {

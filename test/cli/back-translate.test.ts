@@ -53,5 +53,5 @@ test('back-translate: a run that is not seq2seq is one clear error', async () =>
   writeFileSync(cls, Array.from({ length: 16 }, (_, i) => JSON.stringify({ text: `word ${i % 3} thing`, label: i % 2 })).join('\n') + '\n');
   const run = await train('cls', { train: cls, validation: cls }, 'classification');
   await assert.rejects(backTranslate(['x'], { forward: run, backward: run, cache: join(dir, 'c.jsonl') }),
-    (e: Error) => e instanceof ConfigError && /--forward: .* is a classification run, not seq2seq/.test(e.message));
+    (e: Error) => e instanceof ConfigError && /--forward: .* is a run of task classification, not seq2seq/.test(e.message));
 });

@@ -9,6 +9,7 @@ import {
   splitWords, tokenizerFromConfig,
 } from '../../src/data/tokenizers/index.js';
 import { ConfigError, FileFormatError, IndexError, ValueError } from '../../src/errors.js';
+import { Vocab } from '../../src/data/tokenizers/vocab.js';
 import { DATA, FIXTURES } from './paths.js';
 
 const shakespeare = readFileSync(`${DATA}tinyshakespeare/input.txt`, 'utf8');
@@ -103,6 +104,11 @@ test('hf: byte-level BPE tokenizer.json applies the merges in rank order and dec
   assert.equal(tok.decode(tok.encode('lower lowest newer')), 'lower lowest newer');
   assert.deepEqual([tok.unkId, tok.bosId, tok.eosId], [0, 1, 2]);
   assert.throws(() => new HfTokenizer({ version: '1.0' }), FileFormatError);
+});
+
+test('word: a vocabulary without [PAD] or [UNK] is refused naming the role, with its article ("an unk token")', () => {
+  assert.throws(() => new WordTokenizer(new Vocab(['[UNK]', 'a'], { unk: '[UNK]' })), /^ValueError: word tokenizer: the vocabulary needs a pad token$/);
+  assert.throws(() => new WordTokenizer(new Vocab(['[PAD]', 'a'], { pad: '[PAD]' })), /^ValueError: word tokenizer: the vocabulary needs an unk token$/);
 });
 
 test('word: Intl.Segmenter pieces with spans on the original text', () => {

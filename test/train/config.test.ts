@@ -81,3 +81,12 @@ test('generation.topK 0 is accepted (no top-k filtering, as Hugging Face top_k=0
   assert.equal(parseConfig({ ...base(), generation: { topK: 0 } }).generation.topK, 0);
   assert.equal(configError({ ...base(), generation: { topK: -1 } }), 'generation.topK: must be >= 0 (got -1)');
 });
+
+test('type errors take the right article: an array, an object, an integer, a number, a string, a boolean', () => {
+  assert.equal(configError({ ...base(), task: 'classification', data: { train: 'x.jsonl', augment: { protectedWords: 'x' } } }), 'data.augment.protectedWords: must be an array (got "x")');
+  assert.equal(configError({ ...base(), model: 3 }), 'model: must be an object (got 3)');
+  assert.equal(configError({ ...base(), maxSteps: 1.5 }), 'maxSteps: must be an integer (got 1.5)');
+  assert.equal(configError({ ...base(), learningRate: 'x' }), 'learningRate: must be a number (got "x")');
+  assert.equal(configError({ ...base(), outputDir: 3 }), 'outputDir: must be a string (got 3)');
+  assert.equal(configError({ ...base(), bf16: 'yes' }), 'bf16: must be a boolean (got "yes")');
+});

@@ -1,4 +1,4 @@
-import { FileFormatError, ValueError } from '../../errors.js';
+import { FileFormatError, ValueError, withArticle } from '../../errors.js';
 import { BERT_SPECIALS } from './types.js';
 import type { DecodeOptions, EncodingWithOffsets, Tokenizer, TokenizerJSON } from './types.js';
 import { Vocab } from './vocab.js';
@@ -46,7 +46,7 @@ export class WordTokenizer implements Tokenizer {
 
   constructor(vocab: Vocab, lowercase = true) {
     for (const role of ['pad', 'unk'] as const) {
-      if (vocab.roleId(role) === undefined) throw new ValueError(`word tokenizer: the vocabulary needs a ${role} token`);
+      if (vocab.roleId(role) === undefined) throw new ValueError(`word tokenizer: the vocabulary needs ${withArticle(role)} token`);
     }
     this.vocab = vocab;
     this.lowercase = lowercase;
