@@ -53,12 +53,12 @@ function parseSquad(v: unknown): Omit<SquadExample, 'line'> {
   const ao = asObjectField(a, 'answers');
   const texts = ao.text;
   const starts = ao.answer_start;
-  if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) {
-    throw new RecordError(`field "answers.text" must be an array of strings, got ${describe(texts)}`);
-  }
-  if (!Array.isArray(starts) || !starts.every((s) => Number.isInteger(s) && s >= 0)) {
-    throw new RecordError(`field "answers.answer_start" must be an array of non-negative integers, got ${describe(starts)}`);
-  }
+  if (!Array.isArray(texts)) throw new RecordError(`field "answers.text" must be an array of strings, got ${describe(texts)}`);
+  const badText = texts.findIndex((t) => typeof t !== 'string');
+  if (badText >= 0) throw new RecordError(`field "answers.text[${badText}]" must be a string, got ${describe(texts[badText])}`);
+  if (!Array.isArray(starts)) throw new RecordError(`field "answers.answer_start" must be an array of non-negative integers, got ${describe(starts)}`);
+  const badStart = starts.findIndex((s) => !(Number.isInteger(s) && s >= 0));
+  if (badStart >= 0) throw new RecordError(`field "answers.answer_start[${badStart}]" must be a non-negative integer, got ${describe(starts[badStart])}`);
   if (texts.length !== starts.length) {
     throw new RecordError(`fields "answers.text" (${texts.length}) and "answers.answer_start" (${starts.length}) differ in length`);
   }

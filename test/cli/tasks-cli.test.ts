@@ -106,7 +106,7 @@ test('classification and lm: eval --data on a file of their own', () => {
   assert.equal(cold.stdout, '');
 });
 
-test('bad data: a pair without tgt, a SQuAD line without answers, an answer_start off the answer — one line naming file:line', () => {
+test('bad data: a pair without tgt or src, a SQuAD line without answers, question or context, an answer_start off the answer or not an integer — one line naming file:line', () => {
   const s2s = { task: 'seq2seq', outputDir: join(dir, 'bad1'), data: { train: file('pairs.jsonl', jsonl([{ src: 'a', tgt: 'b' }, { src: 'c' }])), tokenizer: { type: 'word' } } };
   oneLineError(trainformer('train', '--config', file('bad1.json', JSON.stringify({ ...tiny, ...s2s }))), /pairs\.jsonl:2: .*"tgt"/);
   const ok = { id: '1', title: 't', context: 'Paris is in France.', question: 'Where?', answers: { text: ['France'], answer_start: [12] } };
@@ -115,4 +115,9 @@ test('bad data: a pair without tgt, a SQuAD line without answers, an answer_star
   oneLineError(trainformer('train', '--config', file('bad3.json', JSON.stringify({ ...tiny, ...qa([ok, ok, { ...ok, answers: { text: ['France'], answer_start: [3] } }], 'offstart') }))),
     /offstart\.jsonl:3: answers\.answer_start\[0\] = 3 does not point at answers\.text\[0\] = "France"/);
   oneLineError(trainformer('train', '--config', file('bad4.json', JSON.stringify({ ...tiny, ...qa([{ ...ok, question: undefined }], 'noquestion') }))), /noquestion\.jsonl:1: field "question"/);
+  const noSrc = { ...s2s, outputDir: join(dir, 'bad5'), data: { ...s2s.data, train: file('nosrc.jsonl', jsonl([{ src: 'a', tgt: 'b' }, { src: 'c', tgt: 'd' }, { tgt: 'e' }])) } };
+  oneLineError(trainformer('train', '--config', file('bad5.json', JSON.stringify({ ...tiny, ...noSrc }))), /nosrc\.jsonl:3: field "src" is missing/);
+  oneLineError(trainformer('train', '--config', file('bad6.json', JSON.stringify({ ...tiny, ...qa([ok, { ...ok, context: undefined }], 'nocontext') }))), /nocontext\.jsonl:2: field "context" is missing/);
+  oneLineError(trainformer('train', '--config', file('bad7.json', JSON.stringify({ ...tiny, ...qa([{ ...ok, answers: { text: ['France'], answer_start: ['12'] } }], 'startstring') }))),
+    /startstring\.jsonl:1: field "answers\.answer_start\[0\]" must be a non-negative integer, got string "12"/);
 });
