@@ -113,9 +113,20 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   const mean = o.reduction === 'mean';
   // Σ w[y] over counted tokens (the 'mean' denominator), known before any chunk runs.
   const D = mean ? T.noGrad(() => countedWeight(t, o.weight, o.ignoreIndex, dt)) : 0;
+  // Under autocast the product operands are rounded to 16 bits once per pass over the chunks (h, W)
+  // and once per chunk (dlogits), not once per product: W is read by every chunk's products.
+  const lowp = dt === 'float32' ? T.lowpFor('matmul') : null;
+  interface Operands { h: T.Tensor; W: T.Tensor; free(): void }
+  /** The operands of one pass over the chunks; free() hands back their 16-bit copies at once. */
+  const operands = (): Operands => {
+    if (!lowp) return { h, W, free: () => {} };
+    const h16 = T.toLowp(h, lowp), W16 = T.toLowp(W, lowp);
+    return { h: h16, W: W16, free: () => { h16.storage.free(); W16.storage.free(); } };
+  };
   /** Per chunk: the logits [n, V] (a leaf when `grad`) and the op's rows. */
-  const chunkRows = (r0: number, n: number, grad: boolean) => {
-    const logits = T.noGrad(() => T.matmul(T.narrow(h, 0, r0, n), Wt));
+  const chunkRows = (ops: Operands, r0: number, n: number, grad: boolean) => {
+    const logits = T.empty([n, V], dt);
+    T.addmmInPlace(logits, T.narrow(ops.h, 0, r0, n), T.transpose(ops.W, 0, 1), 0);
     if (grad) logits.requiresGrad_();
     notePeak();
     const rows = T.withGrad(grad, () => T.logSoftmaxNll(logits, T.narrow(t, 0, r0, n), ceOpts));
@@ -128,9 +139,10 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     return zCoef !== 0 ? T.add(ce, T.mulScalar(T.sum(T.square(rows.lse)), zScale)) : ce;
   };
   /** dH rows and dW (accumulated with beta) from a chunk's dlogits. */
-  const gemms = (dlogits: T.Tensor, r0: number, n: number, dH: T.Tensor | null, dW: T.Tensor | null, beta: number): void => {
-    if (dH) T.addmmInPlace(T.narrow(dH, 0, r0, n), dlogits, W, 0);
-    if (dW) T.addmmInPlace(dW, T.transpose(dlogits, 0, 1), T.narrow(h, 0, r0, n), beta);
+  const gemms = (ops: Operands, dlogits: T.Tensor, r0: number, n: number, dH: T.Tensor | null, dW: T.Tensor | null, beta: number): void => {
+    const d = lowp && dH && dW ? T.toLowp(dlogits, lowp) : dlogits;
+    if (dH) T.addmmInPlace(T.narrow(dH, 0, r0, n), d, ops.W, 0);
+    if (dW) T.addmmInPlace(dW, T.transpose(d, 0, 1), T.narrow(ops.h, 0, r0, n), beta);
   };
 
   // Forward: per-row loss and lse of every token; gradients for g = 1 when precomputing.
@@ -139,19 +151,21 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   let pre: { dH: T.Tensor | null; dW: T.Tensor | null } | null = usePre
     ? { dH: hidden.requiresGrad ? T.empty([N, Cin], dt) : null, dW: weight.requiresGrad ? T.empty([V, Cin], dt) : null }
     : null;
+  const fwdOps = operands();
   for (let r0 = 0; r0 < N; r0 += chunk) {
     const n = Math.min(chunk, N - r0);
     T.scope(() => T.withGrad(pre !== null, () => {
-      const { logits, rows } = chunkRows(r0, n, pre !== null);
+      const { logits, rows } = chunkRows(fwdOps, r0, n, pre !== null);
       T.writeInto(T.narrow(lossRows, 0, r0, n), rows.loss.detach());
       T.writeInto(T.narrow(lseRows, 0, r0, n), rows.lse.detach());
       if (!pre) return;
       T.backward(chunkObjective(rows));
       notePeak();
-      gemms(logits.grad!, r0, n, pre.dH, pre.dW, r0 === 0 ? 0 : 1);
+      gemms(fwdOps, logits.grad!, r0, n, pre.dH, pre.dW, r0 === 0 ? 0 : 1);
       logits.clearGrad();
     }));
   }
+  fwdOps.free();
   if (pre?.dW && N === 0) pre.dW.data().fill(0);
 
   const { out, cePart, zPart } = T.noGrad(() => {
@@ -196,10 +210,11 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     const dW = needW ? T.empty([V, Cin], dt) : null;
     const gRows = o.reduction === 'none' ? T.reshape(T.contiguous(g), [N]) : null;
     const g0 = gRows ? 0 : g.item();
+    const ops = operands();
     for (let r0 = 0; r0 < N; r0 += chunk) {
       const n = Math.min(chunk, N - r0);
       T.scope(() => T.withGrad(true, () => {
-        const { logits, rows } = chunkRows(r0, n, true);
+        const { logits, rows } = chunkRows(ops, r0, n, true);
         if (gRows) {
           // 'none': per-row upstream gradients for the loss and, through coef·lse², the lse.
           const gr = T.narrow(gRows, 0, r0, n);
@@ -208,10 +223,11 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
           T.backward(obj);
         } else T.backward(T.mulScalar(chunkObjective(rows), g0));
         notePeak();
-        gemms(logits.grad!, r0, n, dH, dW, r0 === 0 ? 0 : 1);
+        gemms(ops, logits.grad!, r0, n, dH, dW, r0 === 0 ? 0 : 1);
         logits.clearGrad();
       }));
     }
+    ops.free();
     if (dW && N === 0) dW.data().fill(0);
     if (dH && V === 0) dH.data().fill(0);
     return [dH ? T.reshape(dH, hidden.shape) : null, dW ? deliverW(dW, 1) : null];

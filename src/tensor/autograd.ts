@@ -128,6 +128,18 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
     for (const other of grads.values()) if (other.storage === st) return false;
     return true;
   };
+  // Whether x's pending partial sum `prev` may take gi in place: a whole contiguous buffer allocated
+  // during this backward, not kept, shared with no other pending gradient, with gi, with the
+  // current op's upstream gradient g, or with a gradient the op returned (they may be views of one
+  // buffer). Saves a buffer and a pass per accumulation (residual branches, q/k/v of one projection).
+  const accumulable = (prev: Tensor, x: Tensor, gi: Tensor, g: Tensor, ins: readonly (Tensor | null | undefined)[]): boolean => {
+    const st = prev.storage;
+    if (!st.pooled || st.kept || st.released || st.serial < firstSerial || prev.dtype !== gi.dtype || g.storage === st) return false;
+    if (prev.offset !== 0 || prev.numel() !== st.length || !prev.isContiguous()) return false;
+    for (const [y, other] of grads) if (y !== x && other.storage === st) return false;
+    for (const o of ins) if (o && o.storage === st) return false;
+    return gi.storage !== st;
+  };
   const adoptable = (leaf: Tensor, g: Tensor): boolean =>
     g.dtype === leaf.dtype && g.offset === 0 && g.numel() === g.storage.length && g.isContiguous() && owned(g);
   noGrad(() => {
@@ -162,6 +174,12 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
           throw new AutogradError(`internal: op '${node.name}' returned a gradient of shape ${fmtShape(gi.shape)} for an input of shape ${fmtShape(x.shape)}`);
         }
         const prev = grads.get(x);
+        if (prev && accumulable(prev, x, gi, g, ins)) {
+          // The partial sum is this backward's own buffer that nothing else sees: add in place.
+          addInto(prev, gi, true);
+          if (gi.storage !== g.storage && !ins.some((o, j) => j !== i && o && o.storage === gi.storage) && owned(gi)) gi.storage.release();
+          continue;
+        }
         grads.set(x, prev ? addInto(prev, gi) : gi);
         // A partial sum replaced by its sum is dead (addInto made a new buffer).
         if (prev && prev.storage !== gi.storage && owned(prev)) prev.storage.release();

@@ -142,4 +142,31 @@ describe('autocast', () => {
     const f32 = fusedLinearCrossEntropy(h, w, y, { chunkSize: 4 }).item();
     assert.notEqual(f32, fused.item());
   });
+  test('toLowp + addmmInPlace: a 16-bit operand makes a 16-bit product, no policy needed', () => {
+    for (const d of ['bfloat16', 'float16'] as const) {
+      const a = randn([5, 7], 31), b = randn([4, 7], 32);
+      const a16 = T.toLowp(a, d);
+      assert.equal(a16.dtype, d);
+      const ad = a.toArray() as number[], bd = b.toArray() as number[];
+      (a16.storage.data as Uint16Array).forEach((h, i) => assert.equal(h, d === 'bfloat16' ? toBfloat16Bits(ad[i]!) : toFloat16Bits(ad[i]!), `bits[${i}]`));
+      const out = T.full([5, 4], Number.NaN);
+      T.addmmInPlace(out, a16, T.transpose(b, 0, 1), 0); // b float32: rounded by the kernel
+      const ref = mm(ad.map((x) => rnd(d, x)), tr(bd.map((x) => rnd(d, x)), 4, 7), 5, 7, 4);
+      assertWithin(out.toArray() as number[], ref.y, ref.abs, 7, `${d} product`);
+      assert.throws(() => T.addmmInPlace(out, a16, T.transpose(T.toLowp(b, d === 'bfloat16' ? 'float16' : 'bfloat16'), 0, 1)), /16-bit operand/);
+    }
+  });
+
+  test('fused LM head under autocast: the recomputing backward gives the precomputed gradients', () => {
+    const h = randn([2, 3, 16], 41).requiresGrad_(), w = randn([11, 16], 42).requiresGrad_().keep();
+    const y = T.tensor(new Int32Array([1, 5, 10, 0, 3, 7]), [2, 3]);
+    const grads = (pre: boolean): number[][] => {
+      h.clearGrad(); w.clearGrad();
+      const l = autocast({ dtype: 'bfloat16' }, () => fusedLinearCrossEntropy(h, w, y, { chunkSize: 4, precomputeGradients: pre }));
+      T.backward(l);
+      return [[l.item()], h.grad!.toArray() as number[], w.grad!.toArray() as number[]];
+    };
+    const a = grads(true), b = grads(false);
+    a.forEach((xs, j) => xs.forEach((v, i) => assert.ok(Math.abs(v - b[j]![i]!) < 1e-6, `part ${j}[${i}]: ${v} vs ${b[j]![i]}`)));
+  });
 });

@@ -61,21 +61,29 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   return record('linear', out, [x, weight, bias], (g) => {
     const gd = contiguous(g).data() as FloatArray;
     const sd = saved.storage.data;
+    // Both gradient products read g: round it to 16 bits once for the two of them.
+    let g16: Tensor | null = null;
+    if (lowp && x.requiresGrad && weight.requiresGrad && rows > 0 && inF > 0 && outF > 0) {
+      g16 = empty(g.shape, lowp);
+      be.castToLowp(lowp, gd as Float32Array, g16.storage.data as Uint16Array, rows * outF);
+    }
+    const ga = (g16?.storage.data ?? gd) as Float32Array | Uint16Array;
     let dx: Tensor | null = null, dw: Tensor | null = null;
     if (x.requiresGrad) {
       dx = empty(x.shape, dt);
       const dxd = dx.storage.data as FloatArray;
       if (rows === 0 || inF === 0) { /* empty */ } else if (outF === 0) dxd.fill(0);
-      else if (lowp) be.matmulLowp(lowp, gd as Float32Array, wd as Float32Array, dxd as Float32Array, 1, rows, inF, outF, false, false, 0, 0, 1, 0);
+      else if (lowp) be.matmulLowp(lowp, ga, wd as Float32Array, dxd as Float32Array, 1, rows, inF, outF, false, false, 0, 0, 1, 0);
       else be.matmul(gd, wd, dxd, 1, rows, inF, outF, false, false, 0, 0, 1, 0);
     }
     if (weight.requiresGrad) {
       dw = empty([outF, inF], dt);
       const dwd = dw.storage.data as FloatArray;
       if (outF === 0 || inF === 0) { /* empty */ } else if (rows === 0) dwd.fill(0);
-      else if (lowp) be.matmulLowp(lowp, gd as Float32Array, sd as Uint16Array, dwd as Float32Array, 1, outF, inF, rows, true, false, 0, 0, 1, 0);
+      else if (lowp) be.matmulLowp(lowp, ga, sd as Uint16Array, dwd as Float32Array, 1, outF, inF, rows, true, false, 0, 0, 1, 0);
       else be.matmul(gd, sd as FloatArray, dwd, 1, outF, inF, rows, true, false, 0, 0, 1, 0);
     }
+    g16?.storage.free();
     return [dx, dw, bias && bias.requiresGrad ? sumToShape(g, bias.shape) : null];
   }, [saved, wc]);
 }

@@ -1,5 +1,5 @@
 // Matrix product with batching, broadcast batch dimensions and transposed operands read in place.
-import { ShapeError, fmtShape } from '../../errors.js';
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import type { FloatArray, LowpDtype } from '../../backend/backend.js';
 import { record } from '../autograd.js';
@@ -11,9 +11,9 @@ import { expand, sumToShape } from './broadcast.js';
 import { contiguous, reshape, transpose } from './views.js';
 
 registerOp('matmul', ['matmul']);
-registerOp('matmul', ['addmmInPlace'], false);
+registerOp('matmul', ['addmmInPlace', 'toLowp'], false);
 
-interface Operand { data: FloatArray; trans: boolean; batchStride: number }
+interface Operand { data: FloatArray | Uint16Array; trans: boolean; batchStride: number }
 
 /**
  * Reads the last two dims of t (batch dims already collapsed to `batch`) as a GEMM operand without a
@@ -43,20 +43,38 @@ function operand(t: Tensor, batch: number): Operand {
   }
   if (!ok) {
     const cc = contiguous(t);
-    return { data: (cc.storage.data as FloatArray).subarray(cc.offset), trans: false, batchStride: batch > 1 ? r * c : 0 };
+    return { data: (cc.storage.data as FloatArray | Uint16Array).subarray(cc.offset), trans: false, batchStride: batch > 1 ? r * c : 0 };
   }
-  return { data: (t.storage.data as FloatArray).subarray(t.offset), trans: trans as boolean, batchStride };
+  return { data: (t.storage.data as FloatArray | Uint16Array).subarray(t.offset), trans: trans as boolean, batchStride };
 }
 
-/** One GEMM call: float32, or with 16-bit operands (float32 sums) when `lowp` is set. */
-function gemm(lowp: LowpDtype | null, A: FloatArray, B: FloatArray, C: FloatArray, batch: number,
+/**
+ * One GEMM call: float32, or with 16-bit operands (float32 sums) when `lowp` is set; then A and B may
+ * each be float32 (rounded by the kernel) or already hold `lowp` bit patterns (Uint16Array).
+ */
+function gemm(lowp: LowpDtype | null, A: FloatArray | Uint16Array, B: FloatArray | Uint16Array, C: FloatArray, batch: number,
   m: number, n: number, k: number, transA: boolean, transB: boolean, aStride: number, bStride: number, beta = 0): void {
   const be = getBackend();
-  if (lowp && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
+  if (lowp && !(A instanceof Float64Array) && !(B instanceof Float64Array) && C instanceof Float32Array) {
     be.matmulLowp(lowp, A, B, C, batch, m, n, k, transA, transB, aStride, bStride, 1, beta);
   } else {
-    be.matmul(A, B, C, batch, m, n, k, transA, transB, aStride, bStride, 1, beta);
+    be.matmul(A as FloatArray, B as FloatArray, C, batch, m, n, k, transA, transB, aStride, bStride, 1, beta);
   }
+}
+
+/**
+ * No autograd: a contiguous copy of the float32 tensor t in the 16-bit `dtype` (round to nearest
+ * even, NaN stays NaN, overflow → ±inf), for a product operand used several times: `addmmInPlace`
+ * reads it as it is instead of rounding t again for every product (the fused LM head's weight).
+ * @throws ValueError when t is not float32.
+ */
+export function toLowp(t: Tensor, dtype: LowpDtype): Tensor {
+  if (t.dtype !== 'float32') throw new ValueError(`toLowp: expected a float32 tensor, got ${t.dtype}`);
+  const c = contiguous(t);
+  const out = empty(t.shape, dtype);
+  const n = out.numel();
+  if (n > 0) getBackend().castToLowp(dtype, (c.storage.data as Float32Array).subarray(c.offset, c.offset + n), out.storage.data as Uint16Array, n);
+  return out;
 }
 
 /**
@@ -127,9 +145,12 @@ function dropDim(shape: number[], d: number, both: boolean): number[] {
  * In place, no autograd: out = beta·out + a @ b for 2-D a [m, k] and b [k, n] (row-major or
  * transposed views, read in place) and a contiguous out [m, n] of the same float dtype
  * (torch.addmm(out, a, b, beta=beta, out=out)); beta = 0 ignores out's old contents, even NaN.
- * For loops that accumulate a gradient block by block (the fused LM head). Returns out. Under
- * autocast (src/amp) a and b are rounded to its 16-bit dtype, out stays float32.
- * @throws ShapeError for shapes that do not fit or a non-contiguous out.
+ * For loops that accumulate a gradient block by block (the fused LM head). Under autocast (src/amp)
+ * a and b are rounded to its 16-bit dtype, out stays float32. An operand made by `toLowp` (bfloat16
+ * or float16) makes the product a 16-bit one in that dtype whatever the policy; the other operand is
+ * then float32 (rounded) or a `toLowp` tensor of the same dtype, and out is float32.
+ * @throws ShapeError for shapes that do not fit or a non-contiguous out; ValueError for 16-bit
+ *   operands of two different dtypes or with a float64 operand or out.
  */
 export function addmmInPlace(out: Tensor, a: Tensor, b: Tensor, beta = 1): Tensor {
   if (a.ndim !== 2 || b.ndim !== 2 || out.ndim !== 2 || a.shape[1] !== b.shape[0] || out.shape[0] !== a.shape[0] || out.shape[1] !== b.shape[1]) {
@@ -137,8 +158,19 @@ export function addmmInPlace(out: Tensor, a: Tensor, b: Tensor, beta = 1): Tenso
   }
   if (!out.isContiguous()) throw new ShapeError('addmmInPlace: out must be contiguous');
   const [m, k] = a.shape, n = b.shape[1];
+  const is16 = (t: Tensor): boolean => t.dtype === 'bfloat16' || t.dtype === 'float16';
+  let lowp: LowpDtype | null;
+  if (is16(a) || is16(b)) {
+    const d16 = (is16(a) ? a.dtype : b.dtype) as LowpDtype;
+    const other = is16(a) ? b : a;
+    if ((is16(other) && other.dtype !== d16) || (!is16(other) && other.dtype !== 'float32') || out.dtype !== 'float32') {
+      throw new ValueError(`addmmInPlace: a 16-bit operand (${d16}) needs the other operand float32 or ${d16} and out float32, got a ${a.dtype}, b ${b.dtype}, out ${out.dtype}`);
+    }
+    lowp = d16;
+  } else {
+    lowp = a.dtype === 'float32' && b.dtype === 'float32' && out.dtype === 'float32' ? lowpFor('matmul') : null;
+  }
   const A = operand(a, 1), B = operand(b, 1);
-  const lowp = a.dtype === 'float32' && b.dtype === 'float32' && out.dtype === 'float32' ? lowpFor('matmul') : null;
   gemm(lowp, A.data, B.data, (out.storage.data as FloatArray).subarray(out.offset), 1, m, n, k, A.trans, B.trans, 0, 0, beta);
   return out;
 }

@@ -88,6 +88,11 @@ export function writeInto(dst: Tensor, src: Tensor): void {
   const n = dst.numel();
   if (n === 0) return;
   if (nd === 0) { buf[dst.offset] = s[0]; return; }
+  if (dst.isContiguous() && buf.constructor === s.constructor) {
+    // One block (a narrow along the first non-unit dim of a contiguous tensor): one typed-array set.
+    (buf as Float32Array).set((s as Float32Array).subarray(0, n), dst.offset);
+    return;
+  }
   const idx = new Array<number>(nd).fill(0);
   let o = dst.offset;
   const last = shape[nd - 1], ls = strides[nd - 1];

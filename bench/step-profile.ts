@@ -1,0 +1,133 @@
+/**
+ * Where a training step's time goes: the bench/train-step.ts step (same model, batches, optimizer)
+ * with every backend kernel call timed (wall ms, main thread), grouped by phase (forward, backward,
+ * optimizer) and by kernel — matrix products also by shape, dtype and operand kinds. Prints a table
+ * of the medians over the timed steps. A profiling aid, never a test; timings include the calls'
+ * argument checks and any multi-threaded work they wait for.
+ *
+ *   node dist/bench/step-profile.js --config small [--steps 3] [--warmup 1] [--dtype float32|bf16] [--top 40]
+ */
+import { parseArgs } from 'node:util';
+import * as T from '../src/tensor/index.js';
+import { getBackend } from '../src/backend/index.js';
+import { GPT } from '../src/models/gpt.js';
+import { AdamW } from '../src/optim/adam.js';
+import { groupParameters } from '../src/optim/param-groups.js';
+import { clipGradNorm } from '../src/optim/clip-grad.js';
+import { fusedLinearCrossEntropy } from '../src/losses/index.js';
+import { autocast } from '../src/amp/autocast.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sharedDir } from './shared.js';
+
+type Phase = 'fwd' | 'bwd' | 'opt';
+let phase: Phase = 'fwd';
+const acc = new Map<string, number[]>(); // key → per-step wall ms (index = timed step)
+const accCpu = new Map<string, number[]>(); // key → per-step CPU ms of all threads
+/** CPU ms (user + system, all threads) of this process so far. */
+const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+let stepIdx = -1;
+
+/** A short label for one call: the kernel, and for products the shape and operand kinds. */
+function label(name: string, args: unknown[]): string {
+  const kind = (a: unknown): string => (a instanceof Uint16Array ? 'h' : 'f');
+  if (name === 'matmulLowp') {
+    const [dtype, a, b, , batch, m, n, k, ta, tb] = args as [string, unknown, unknown, unknown, number, number, number, number, boolean, boolean];
+    return `matmulLowp ${dtype} ${kind(a)}${kind(b)} ${batch}x[${m}x${k}${ta ? 'ᵀ' : ''}]·[${k}x${n}${tb ? 'ᵀ' : ''}]`;
+  }
+  if (name === 'matmul') {
+    const [, , , batch, m, n, k, ta, tb] = args as [unknown, unknown, unknown, number, number, number, number, boolean, boolean];
+    return `matmul f32 ${batch}x[${m}x${k}${ta ? 'ᵀ' : ''}]·[${k}x${n}${tb ? 'ᵀ' : ''}]`;
+  }
+  if ((name === 'unary' || name === 'binary') && typeof args[0] === 'string') return `${name} ${args[0]}`;
+  return name;
+}
+
+/** Wraps every method of the process's backend with a timer (the backend object is shared). */
+function instrument(): void {
+  const be = getBackend() as unknown as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(be)) {
+    if (typeof fn !== 'function') continue;
+    be[name] = (...args: unknown[]): unknown => {
+      const c = cpuMs(), s = performance.now();
+      const r = (fn as (...a: unknown[]) => unknown)(...args);
+      if (stepIdx >= 0) {
+        const w = performance.now() - s, cpu = cpuMs() - c;
+        const key = `${phase} ${label(name, args)}`;
+        let row = acc.get(key), rowCpu = accCpu.get(key);
+        if (!row) acc.set(key, row = []);
+        if (!rowCpu) accCpu.set(key, rowCpu = []);
+        row[stepIdx] = (row[stepIdx] ?? 0) + w;
+        rowCpu[stepIdx] = (rowCpu[stepIdx] ?? 0) + cpu;
+      }
+      return r;
+    };
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
+}
+
+function main(): void {
+  const { values } = parseArgs({ options: {
+    config: { type: 'string', default: 'small' }, steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
+    dtype: { type: 'string', default: 'bf16' }, top: { type: 'string', default: '40' },
+  } });
+  const amp = values.dtype === 'float32' ? null : values.dtype === 'bf16' ? 'bfloat16' as const : 'float16' as const;
+  const all = JSON.parse(readFileSync(path.join(sharedDir(), 'bench', 'configs.json'), 'utf8'));
+  const cfg = all.configs[values.config!] as { vocab_size: number; n_layer: number; n_head: number; n_embd: number; block_size: number; batch_size: number } | undefined;
+  if (!cfg) throw new Error(`unknown config ${values.config}`);
+  const oc = all.common.optimizer as unknown as { lr: number; betas: [number, number]; eps: number; weight_decay: number; grad_clip_norm: number };
+  const model = new GPT({ vocabSize: cfg.vocab_size, nLayer: cfg.n_layer, nHead: cfg.n_head, nEmbd: cfg.n_embd, blockSize: cfg.block_size,
+    dropout: 0, bias: true, tieWordEmbeddings: true, activation: 'gelu', layerNormEpsilon: 1e-5, seed: 1337 });
+  const opt = new AdamW(groupParameters(model.namedParameters(), { policy: 'nanogpt', weightDecay: oc.weight_decay }), { lr: oc.lr, betas: oc.betas, eps: oc.eps });
+  const B = cfg.batch_size, Tn = cfg.block_size, V = cfg.vocab_size;
+  const gen = new T.Generator(1337);
+  const pool = Array.from({ length: 4 }, () => T.randint(0, V, [B, Tn + 1], gen).keep());
+  const params = model.parameters();
+  instrument();
+  const total: Record<Phase, number[]> = { fwd: [], bwd: [], opt: [] };
+  const totalCpu: number[] = [];
+  const step = (i: number): void => T.scope(() => {
+    const batch = pool[i % pool.length];
+    const x = batch.narrow(1, 0, Tn).contiguous(), y = batch.narrow(1, 1, Tn).contiguous();
+    opt.zeroGrad();
+    let t = performance.now();
+    const mark = (p: Phase): void => {
+      const now = performance.now();
+      if (stepIdx >= 0) total[phase][stepIdx] = now - t;
+      t = now;
+      phase = p;
+    };
+    phase = 'fwd';
+    autocast({ dtype: amp ?? 'bfloat16', enabled: amp !== null }, () => {
+      const l = fusedLinearCrossEntropy(model.hidden(x).reshape(B * Tn, -1), model.lmHeadWeight(), y.reshape(B * Tn));
+      mark('bwd');
+      T.backward(l);
+    });
+    mark('opt');
+    clipGradNorm(params, oc.grad_clip_norm);
+    opt.step();
+    mark('fwd');
+  });
+  const warmup = Number(values.warmup), steps = Number(values.steps);
+  for (let i = 0; i < warmup; i++) step(i);
+  for (let i = 0; i < steps; i++) {
+    stepIdx = i;
+    const c = cpuMs();
+    step(warmup + i);
+    totalCpu[i] = cpuMs() - c;
+  }
+  const sum = (p: Phase): number => median(total[p]);
+  console.log(`${values.config} ${values.dtype} backend ${getBackend().name}: step ${(sum('fwd') + sum('bwd') + sum('opt')).toFixed(1)} ms = fwd ${sum('fwd').toFixed(1)} + bwd ${sum('bwd').toFixed(1)} + opt ${sum('opt').toFixed(1)} (medians of ${steps})`);
+  const med = (v: number[]): number => median(Array.from({ length: steps }, (_, i) => v[i] ?? 0));
+  const rows = [...acc.entries()].map(([k, v]) => [k, med(v), med(accCpu.get(k)!)] as const).sort((a, b) => b[1] - a[1]);
+  const kernels = rows.reduce((s, r) => s + r[1], 0), kernelsCpu = rows.reduce((s, r) => s + r[2], 0);
+  console.log(`kernels ${kernels.toFixed(1)} ms wall, ${kernelsCpu.toFixed(1)} ms CPU; rest (JS, allocation, GC) ${(sum('fwd') + sum('bwd') + sum('opt') - kernels).toFixed(1)} ms wall, ${(median(totalCpu) - kernelsCpu).toFixed(1)} ms CPU; step CPU ${median(totalCpu).toFixed(1)} ms`);
+  console.log('  wall ms    CPU ms  phase kernel');
+  for (const [k, ms, cpu] of rows.slice(0, Number(values.top))) console.log(`${ms.toFixed(1).padStart(9)} ${cpu.toFixed(1).padStart(9)}  ${k}`);
+}
+
+main();
