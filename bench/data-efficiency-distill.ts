@@ -1,19 +1,28 @@
 /**
  * The distillation half of `npm run bench:data-efficiency` (issue 15): a student (1 layer × 32)
  * trained from a stronger teacher's softened outputs (`distillation`, kd term) versus the same
- * student trained on the labels alone, on fixed 10 % slices of sms_spam and snips_intents
- * (validation accuracy and macro-F1 on the whole validation file) and on character-level Tiny
- * Shakespeare (validation nats/char). The teacher (2 layers × 128) is trained once per dataset on
- * the same training data, with the first seed; each student is trained once per seed. Nothing was
- * tuned on the validation data: temperature 2 and alpha 0.5 were fixed beforehand.
+ * student trained on the labels alone, on the fixed 10 % slices of sms_spam and snips_intents
+ * (bench/data-slice.ts, the augmentation half's slice; validation accuracy and macro-F1 on the whole
+ * validation file) and on character-level Tiny Shakespeare (validation nats/char).
+ *
+ * Classification teachers (2 layers × 128) are trained once per dataset (first seed) on the whole
+ * training split — ten times the students' labelled examples, and more steps (TEACHER_EPOCHS) — and
+ * read it through the students' tokenizer and labels (the slice's word vocabulary: words outside it
+ * are [UNK] for the teacher too), since a teacher must share its student's tokenizer. The students
+ * see only the slice: the teacher's soft labels are applied to the slice's examples, not to the rest
+ * of the training text. Student alone and distilled differ only in the kd term (same slice, steps,
+ * seeds, model and optimiser). The Shakespeare teacher reads the same text as its students, for the
+ * same steps; it is stronger by its size alone. Nothing was tuned on the validation data:
+ * temperature 2 and alpha 0.5 (an equal mix of the label and kd terms) were fixed before the first
+ * run and kept when the teachers changed.
  *
  * bench/data-efficiency.ts calls {@link runDistillation}; alone:
  *
  *   npm run build && flock /tmp/trainformer-bench.lock node dist/bench/data-efficiency-distill.js [--seeds 1,2,3] [--out runs/bench-distill] [--only sms_spam|snips_intents|shakespeare]
  *
  * A benchmark, never a test. Prints mean ± sample standard deviation over the seeds. A run whose
- * folder in outDir already holds its final evaluation is reused (restart an interrupted benchmark
- * on the same outDir; use a new outDir to measure again). TF_BENCH_DISTILL_LM_STEPS sets the
+ * folder in outDir already holds its final evaluation under the same config is reused (restart an
+ * interrupted benchmark on the same outDir; use a new outDir to measure again). TF_BENCH_DISTILL_LM_STEPS sets the
  * Shakespeare runs' steps (default 1000).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,11 +30,13 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { permutation } from '../src/data/rng.js';
 import { setLogger } from '../src/logger.js';
-import { createTask } from '../src/tasks/index.js';
+import type { ClassificationTask } from '../src/tasks/classification.js';
+import { createTask, type CreateTaskOptions } from '../src/tasks/index.js';
 import { parseConfig, type TrainConfigInput } from '../src/train/config.js';
+import { RUN_CONFIG_FILE } from '../src/train/run-files.js';
 import { Trainer } from '../src/train/trainer.js';
+import { SLICE_SEED, writeSlice } from './data-slice.js';
 import { sharedDir } from './shared.js';
 
 /** What {@link runDistillation} needs from its caller. */
@@ -40,41 +51,27 @@ export interface DistillationBenchOptions {
   only?: string[];
 }
 
-/** The slice fraction and its seed: the same examples for every run and seed. */
-export const SLICE_FRACTION = 0.1;
-export const SLICE_SEED = 13;
-
-/**
- * The fixed 10 % slice of a JSONL training file: the first ceil(10 %) lines of a permutation drawn
- * from SLICE_SEED (src/data/rng permutation), in file order. Written to `dest`.
- * @returns the number of lines kept.
- */
-export function writeSlice(src: string, dest: string, fraction = SLICE_FRACTION): number {
-  const lines = readFileSync(src, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  const n = Math.ceil(lines.length * fraction);
-  const keep = Array.from(permutation(lines.length, SLICE_SEED, 0).subarray(0, n)).sort((a, b) => a - b);
-  writeFileSync(dest, keep.map((i) => lines[i]).join('\n') + '\n');
-  return n;
-}
-
 const TEACHER = { nLayer: 2, nHead: 4, nEmbd: 128, dropout: 0.1 };
 const STUDENT = { nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0.1 };
 const KD = { temperature: 2, alpha: 0.5 };
+/** Classification teachers' epochs over the whole training split (sms_spam 4,127 examples, snips_intents 12,500; batches of 32). */
+const TEACHER_EPOCHS: Record<string, number> = { sms_spam: 5, snips_intents: 2 };
 
 interface Measured { metrics: Record<string, number>; seconds: number }
 
 /**
- * Trains one run, or reuses it: a run folder whose metrics.jsonl already ends with the final
- * evaluation (an interrupted benchmark restarted on the same outDir) is read, not retrained.
+ * Trains one run, or reuses it: a run folder holding exactly this config (trainformer_config.json)
+ * and a metrics.jsonl that ends with the final evaluation (an interrupted benchmark restarted on the
+ * same outDir) is read, not retrained; any other folder is trained again.
  */
-async function trainRun(cfg: TrainConfigInput & Record<string, unknown>): Promise<Measured> {
-  const metricsFile = join(String(cfg.outputDir), 'metrics.jsonl');
-  if (existsSync(metricsFile)) {
+async function trainRun(cfg: TrainConfigInput & Record<string, unknown>, taskOptions: CreateTaskOptions = {}): Promise<Measured> {
+  const config = parseConfig({ overwriteOutputDir: true, disableTqdm: true, evalStrategy: 'no', saveStrategy: 'no', stability: { spikeGuard: { enabled: false } }, ...cfg });
+  const metricsFile = join(config.outputDir, 'metrics.jsonl'), cfgFile = join(config.outputDir, RUN_CONFIG_FILE);
+  if (existsSync(metricsFile) && existsSync(cfgFile) && readFileSync(cfgFile, 'utf8').trim() === JSON.stringify(config, null, 2).trim()) {
     const fin = readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.split === 'eval' && l.final === true).at(-1);
     if (fin) return { metrics: fin as Record<string, number>, seconds: fin.elapsed as number };
   }
-  const config = parseConfig({ overwriteOutputDir: true, disableTqdm: true, evalStrategy: 'no', saveStrategy: 'no', stability: { spikeGuard: { enabled: false } }, ...cfg });
-  const task = await createTask(config);
+  const task = await createTask(config, taskOptions);
   const r = await new Trainer({ config, task }).train();
   return { metrics: r.finalMetrics ?? { loss: NaN }, seconds: r.seconds };
 }
@@ -85,11 +82,11 @@ const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 
 interface Row { dataset: string; model: string; metric: string; values: number[]; seconds: number[] }
 
-/** One classification dataset: teacher, students alone and distilled. */
+/** One classification dataset: teacher (whole training split), students alone and distilled (the slice). */
 async function classification(name: string, epochs: number, maxLength: number, o: DistillationBenchOptions, rows: Row[]): Promise<void> {
   const src = join(sharedDir(), 'data', name);
   const slice = join(o.outDir, `${name}-train-10pct.jsonl`);
-  const n = writeSlice(join(src, 'train.jsonl'), slice);
+  const n = writeSlice(join(src, 'train.jsonl'), slice).length;
   o.log(`${name}: 10 % slice of ${n} training examples (seed ${SLICE_SEED}), validation ${join(src, 'valid.jsonl')} (load ${load()})`);
   const base = (model: object, seed: number, outputDir: string) => ({
     task: 'classification' as const, seed, outputDir,
@@ -97,13 +94,17 @@ async function classification(name: string, epochs: number, maxLength: number, o
     model: { ...model, pooling: 'mean' as const }, learningRate: 2e-3, lrSchedulerType: 'linear' as const, warmupRatio: 0.05, weightDecay: 0.01,
     perDeviceTrainBatchSize: 32, perDeviceEvalBatchSize: 128, numTrainEpochs: epochs, loggingSteps: 10,
   });
+  // The students' tokenizer (the slice's vocabulary) and labels, for the teacher.
+  const student = (await createTask(parseConfig({ ...base(STUDENT, o.seeds[0], join(o.outDir, `${name}-tokenizer`)), disableTqdm: true }))) as ClassificationTask;
   const teacherDir = join(o.outDir, `${name}-teacher`);
-  const t = await trainRun(base(TEACHER, o.seeds[0], teacherDir));
-  o.log(`${name}: teacher ${JSON.stringify(t.metrics)} in ${t.seconds.toFixed(0)} s (load ${load()})`);
+  const tb = base(TEACHER, o.seeds[0], teacherDir);
+  const t = await trainRun({ ...tb, data: { ...tb.data, train: join(src, 'train.jsonl') }, numTrainEpochs: TEACHER_EPOCHS[name] },
+    { tokenizer: student.tokenizer, labelMap: student.labelMap });
+  o.log(`${name}: teacher (whole training split, ${TEACHER_EPOCHS[name]} epochs) ${JSON.stringify(t.metrics)} in ${t.seconds.toFixed(0)} s (load ${load()})`);
   const add = (model: string, ms: Measured[]) => {
     for (const metric of ['accuracy', 'macroF1']) rows.push({ dataset: name, model, metric, values: ms.map((m) => m.metrics[metric]), seconds: ms.map((m) => m.seconds) });
   };
-  add('teacher 2×128', [t]);
+  add(`teacher 2×128, whole training split, ${TEACHER_EPOCHS[name]} epochs`, [t]);
   const alone: Measured[] = [], distilled: Measured[] = [];
   for (const seed of o.seeds) {
     alone.push(await trainRun(base(STUDENT, seed, join(o.outDir, `${name}-student-${seed}`))));

@@ -1,7 +1,8 @@
 /**
  * Issue 15's data-efficiency benchmark (a benchmark, never a test): does text augmentation help a
  * classifier trained from scratch on little data? On a fixed 10% slice of the training set of
- * sms_spam and snips_intents (the same examples for every run: permutation of seed 2019), the
+ * sms_spam and snips_intents (the same examples for every run and for the distillation half:
+ * bench/data-slice.ts, permutation of seed 2019), the
  * examples' Encoder (examples/sms-spam.json, examples/snips-intents.json) is trained for the same
  * number of steps without augmentation, with EDA (Wei & Zou 2019's recommended α = 0.05 with
  * n_aug = 16 for ~500 examples, 8 for ~2,000) and with back-translation (a paraphrase through two
@@ -9,8 +10,10 @@
  * set gives accuracy and macro-F1 of the final model; mean, sample standard deviation and range over
  * the seeds are printed. Then, when bench/data-efficiency-distill.ts exists, its distillation table.
  *
- *   npm run bench:data-efficiency [-- --seeds 1,2,3 --only sms_spam --forward runs/eng-fra
- *     --backward runs/fra-eng --outDir runs/data-efficiency --part all|augment|distill]
+ *   npm run bench:data-efficiency [-- --seeds 1,2,3 --only sms_spam|snips_intents|shakespeare
+ *     --forward runs/eng-fra --backward runs/fra-eng --outDir runs/data-efficiency --part all|augment|distill]
+ *
+ * `--only` picks one dataset for both halves (shakespeare exists in the distillation half only).
  *
  * Back-translation needs the two runs (`trainformer train --config examples/eng-fra.json` and
  * `examples/fra-eng.json`); without them its rows say so. Paraphrases are cached in
@@ -23,12 +26,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backTranslate } from '../src/cli/back-translate.js';
-import { permutation } from '../src/data/index.js';
 import { corpusBleu, corpusChrf } from '../src/metrics/index.js';
 import { setLogger } from '../src/logger.js';
 import { createTask } from '../src/tasks/index.js';
 import { parseConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
+import { writeSlice } from './data-slice.js';
 import { repoRoot, sharedDir } from './shared.js';
 
 const { values } = parseArgs({
@@ -59,16 +62,13 @@ const DATASETS: Dataset[] = [
 // As examples/sms-spam-augment.json: words with a digit (prices, phone numbers, times) are protected.
 const EDA = { synonymReplacement: 0.05, randomInsertion: 0.05, randomSwap: 0.05, randomDeletion: 0.05, protectedPattern: '\\d' };
 
-/** The fixed 10% slice of a training file, written once. */
+/** The fixed 10% slice of a training file (bench/data-slice.ts, shared with the distillation half), written once. */
 function slice(ds: Dataset): { train: string; valid: string; texts: string[] } {
   const src = existsSync(join(sharedDir(), 'data', ds.name)) ? join(sharedDir(), 'data', ds.name) : join(root, 'examples/data', ds.name);
-  const lines = readFileSync(join(src, 'train.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
-  const n = Math.ceil(lines.length * 0.1);
-  const picked = Array.from(permutation(lines.length, 2019, 0).subarray(0, n)).sort((a, b) => a - b).map((i) => lines[i]);
   const dir = join(outDir, ds.name);
   mkdirSync(dir, { recursive: true });
   const train = join(dir, 'train-10pct.jsonl');
-  writeFileSync(train, picked.join('\n') + '\n');
+  const picked = writeSlice(join(src, 'train.jsonl'), train);
   return { train, valid: join(src, 'valid.jsonl'), texts: picked.map((l) => (JSON.parse(l) as { text: string }).text) };
 }
 
@@ -148,8 +148,8 @@ async function augmentation(): Promise<string> {
 async function distillation(): Promise<string> {
   const module = new URL('./data-efficiency-distill.js', import.meta.url);
   if (!existsSync(fileURLToPath(module))) return 'distillation: bench/data-efficiency-distill.ts is not there yet — skipped\n';
-  const m = (await import(module.href)) as { runDistillation(o: { seeds: number[]; outDir: string; log: (s: string) => void }): Promise<string> };
-  return m.runDistillation({ seeds, outDir: join(outDir, 'distillation'), log });
+  const m = (await import(module.href)) as { runDistillation(o: { seeds: number[]; outDir: string; log: (s: string) => void; only?: string[] }): Promise<string> };
+  return m.runDistillation({ seeds, outDir: join(outDir, 'distillation'), log, only: values.only ? [values.only] : undefined });
 }
 
 const start = load(), t0 = performance.now();
