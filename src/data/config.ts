@@ -51,6 +51,11 @@ export const DataSchema = z.strictObject({
   tokenizer: TokenizerSchema.prefault({}),
   /** lm: context length T of a training block. */
   blockSize: posInt().default(64).describe('lm: context length T of a training block'),
+  /** lm: sequence-length warmup — shorter blocks (and more of them, same tokens) for the first batches. */
+  blockSizeWarmup: z.strictObject({
+    start: posInt().describe('Block size of the first stage: data.blockSize divided by a power of two >= 2'),
+    batches: posInt().describe('Training batches (optimizer steps × gradientAccumulationSteps) until data.blockSize; split into log2(blockSize / start) equal stages at start, 2·start, …'),
+  }).optional().describe('lm: sequence-length warmup (DeepSpeed\'s seqlen curriculum, doubling stages): the first batches use shorter blocks and proportionally more rows, the same tokens per batch; evaluation stays at blockSize'),
   /** lm: fraction of the text (its end) held out for validation when `validation` is absent. */
   valFraction: z.number().min(0).lt(1).default(0.1).describe('lm: fraction of the text (its end) held out for validation when `validation` is absent'),
   /** Skip and count malformed JSONL lines instead of stopping with `file:line`. */

@@ -4,6 +4,7 @@ export * from './rng.js';
 export * from './jsonl.js';
 export * from './text.js';
 export * from './lm.js';
+export * from './lm-warmup.js';
 export * from './classification.js';
 export * from './pairs.js';
 export * from './squad.js';

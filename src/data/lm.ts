@@ -1,5 +1,6 @@
 import { ValueError } from '../errors.js';
 import { DataRng } from './rng.js';
+import { warmupProblem, warmupShape, type BlockSizeWarmup } from './lm-warmup.js';
 
 /** A batch of language-model blocks. */
 export interface LmBatch {
@@ -31,6 +32,8 @@ export interface LmSamplerOptions {
   numReplicas?: number;
   /** This rank in [0, N): it takes rows rank, rank + N, … of each global batch (default 0). */
   rank?: number;
+  /** Sequence-length warmup: the first batches are shorter blocks, more rows, same tokens (lm-warmup.ts). */
+  warmup?: BlockSizeWarmup;
 }
 
 /**
@@ -41,6 +44,9 @@ export interface LmSamplerOptions {
  * Data parallel: with `numReplicas` N every rank draws the same N·B starts (one process's batch of
  * N·B) and keeps rows rank, rank + N, …, so the ranks read disjoint rows that together are exactly
  * one process's batch, and the state does not depend on N.
+ *
+ * With `warmup`, batch k has the block and batch sizes of `warmupShape(k, …)` (the same number of
+ * tokens as a full batch); the state still is the RNG and the batch count, so resume stays exact.
  */
 export class LmBlockSampler {
   readonly tokens: Int32Array;
@@ -48,12 +54,13 @@ export class LmBlockSampler {
   readonly batchSize: number;
   readonly numReplicas: number;
   readonly rank: number;
+  readonly warmup?: BlockSizeWarmup;
   private rng: DataRng;
   private drawn = 0;
 
   /**
    * @param tokens Int32Array [N], the training stream.
-   * @throws ValueError when B or T is not a positive integer or N < T + 1.
+   * @throws ValueError when B or T is not a positive integer, N < T + 1, or the warmup does not fit T.
    */
   constructor(tokens: Int32Array, options: LmSamplerOptions) {
     const { blockSize, batchSize, seed } = options;
@@ -65,18 +72,23 @@ export class LmBlockSampler {
     if (tokens.length < blockSize + 1) {
       throw new ValueError(`LmBlockSampler: the token stream has ${tokens.length} tokens; blockSize ${blockSize} needs at least ${blockSize + 1}`);
     }
+    if (options.warmup) {
+      const problem = warmupProblem(blockSize, options.warmup);
+      if (problem) throw new ValueError(`LmBlockSampler: warmup.start ${problem}`);
+      checkPositive('warmup.batches', options.warmup.batches);
+    }
     this.tokens = tokens;
     this.blockSize = blockSize;
     this.batchSize = batchSize;
     this.numReplicas = numReplicas;
     this.rank = rank;
+    this.warmup = options.warmup;
     this.rng = new DataRng(seed, 0x4c4d); // 0x4c4d ("LM") keeps this stream apart from others
   }
 
   /** Draws the next batch. */
   next(): LmBatch {
-    const B = this.batchSize;
-    const T = this.blockSize;
+    const { batchSize: B, blockSize: T } = warmupShape(this.drawn, this.blockSize, this.batchSize, this.warmup);
     const span = this.tokens.length - T; // number of valid starts: 0..N-T-1
     const N = this.numReplicas;
     const starts = new Int32Array(B);

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { DataSchema } from '../data/config.js';
+import { warmupProblem } from '../data/lm-warmup.js';
 import { ModelSchema } from '../models/schema.js';
 import { DistillationSchema } from './distillation.js';
 
@@ -60,6 +61,12 @@ export function checkTaskConfig(c: TaskConfig): void {
   if (c.data.augment !== undefined && c.task !== 'classification') {
     // Only the classification task draws augmented examples; elsewhere the block would be ignored.
     throw new ConfigError(`data.augment: text augmentation applies to task classification (got task ${c.task})`, ['data', 'augment']);
+  }
+  const warmup = c.data.blockSizeWarmup;
+  if (warmup !== undefined) {
+    if (c.task !== 'lm') throw new ConfigError(`data.blockSizeWarmup: sequence-length warmup applies to task lm (got task ${c.task})`, ['data', 'blockSizeWarmup']);
+    const problem = warmupProblem(c.data.blockSize, warmup);
+    if (problem) throw new ConfigError(`data.blockSizeWarmup.start: ${problem}`, ['data', 'blockSizeWarmup', 'start']);
   }
   if (c.data.tokenizer.type === 'hf' && !c.data.tokenizer.path) {
     throw new ConfigError('data.tokenizer.path: is required for an hf tokenizer', ['data', 'tokenizer', 'path']);

@@ -107,7 +107,7 @@ export class LmTask implements Task<LmBatch> {
     if (train.length > 0 && train.length < Tn + 1) {
       throw new ConfigError(`data.train: the training text of ${config.data.train} has ${train.length} tokens; data.blockSize ${Tn} needs at least ${Tn + 1}`, ['data', 'train']);
     }
-    this.sampler = train.length > 0 ? new LmBlockSampler(train, { blockSize: Tn, batchSize: B, seed: config.seed }) : null;
+    this.sampler = train.length > 0 ? new LmBlockSampler(train, { blockSize: Tn, batchSize: B, seed: config.seed, warmup: config.data.blockSizeWarmup }) : null;
     this.batchesPerEpoch = Math.max(1, Math.floor(train.length / (B * Tn)));
     this.model = buildGpt(config, tokenizer.vocabSize);
     if (pretrained) this.model.loadStateDict(pretrained.stateDict());
@@ -146,7 +146,7 @@ export class LmTask implements Task<LmBatch> {
 
   setDataParallel(numReplicas: number, rank: number, reduceSum: (sums: Float64Array) => void): void {
     const B = this.config.perDeviceTrainBatchSize, Tn = this.config.data.blockSize;
-    if (this.sampler) this.sampler = new LmBlockSampler(this.train, { blockSize: Tn, batchSize: B, seed: this.config.seed, numReplicas, rank });
+    if (this.sampler) this.sampler = new LmBlockSampler(this.train, { blockSize: Tn, batchSize: B, seed: this.config.seed, numReplicas, rank, warmup: this.config.data.blockSizeWarmup });
     this.batchesPerEpoch = Math.max(1, Math.floor(this.train.length / (numReplicas * B * Tn)));
     this.shard = { numReplicas, rank, reduceSum };
   }
