@@ -27,7 +27,7 @@ export interface FusedLinearCrossEntropyOptions extends ClassLossCommon {
   /** z-loss coefficient (PaLM): adds coef·lse² per token, averaged over ALL N tokens (ignored ones
    *  included, as the golden `z_objective` cases) for 'mean', summed for 'sum'. Default 0 (off). */
   zLossCoef?: number;
-  /** Tokens per chunk. Default: as many as fit in about 8 M logits (32 MB in float32; 166 tokens at V = 50257, where the GEMMs run at full speed), at least 1. */
+  /** Tokens per chunk. Default: as many as fit in about 8 M logits (32 MB in float32; 166 tokens at V = 50257, where the GEMMs run at full speed), at least 1, then evened out over the chunks. */
   chunkSize?: number;
   /**
    * For 'mean' and 'sum' (a scalar loss, so the upstream gradient is one number g), compute the
@@ -103,6 +103,9 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   let chunk = options.chunkSize ?? Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(V, 1)));
   if (!Number.isInteger(chunk) || chunk < 1) throw new ValueError(`${fn}: option 'chunkSize' must be a positive integer, got ${String(options.chunkSize)}`);
   chunk = Math.min(chunk, Math.max(N, 1));
+  // The default budget split evenly (512 tokens at V = 50257: 4 × 128, not 3 × 166 + 14, whose
+  // 14-row tail product reads all of W for little work).
+  if (options.chunkSize === undefined && N > 0) chunk = Math.ceil(N / Math.ceil(N / chunk));
   const t = classTargets(fn, target, tShape, V, o.ignoreIndex);
 
   const dt = hidden.dtype === 'float64' ? 'float64' : 'float32';
