@@ -2,23 +2,24 @@
  * Tensor storage, the buffer pool and allocation scopes (DESIGN.md "Memory").
  *
  * JavaScript has no deterministic destructors, and fresh pages cost page faults on every step, so
- * buffers are pooled by (dtype, length) and a training step runs inside `scope(fn)`: every storage
+ * buffers are pooled (buffer-pool.ts) and a training step runs inside `scope(fn)`: every storage
  * allocated inside it goes back to the pool when it ends, except storages of the returned value and
  * of tensors marked with `keep()` (parameters, gradients, optimiser state). A released storage can
  * never be read again: its accessor throws, so a use-after-release is an error, not silent corruption.
  */
 import { AutogradError } from '../errors.js';
-import { type DType, itemSize, newArray, type StorageArray } from './dtype.js';
+import { clearPool, givePooled, newPoolable, pooledBytes, takePooled } from './buffer-pool.js';
+import { type DType, itemSize, type StorageArray } from './dtype.js';
 
-const pool = new Map<string, StorageArray[]>();
-let pooledBytes = 0;
 let liveBuffers = 0;
 let liveBytes = 0;
 /** Highest liveBytes since the last resetPeakMemoryStats() (PyTorch's max_memory_allocated). */
 let peakLiveBytes = 0;
 let peakReservedBytes = 0;
-/** Buffers above this many pooled bytes are dropped for the GC instead of pooled. */
-const MAX_POOLED_BYTES = 4 * 1024 ** 3;
+/** Highest liveBytes since the start (never reset): sizes the pool's budget. */
+let maxLiveBytes = 0;
+/** The pool keeps at most this many times the most bytes ever live at once. */
+const POOL_BUDGET_OF_LIVE = 2;
 
 const scopes: Set<Storage>[] = [];
 let serials = 0;
@@ -41,6 +42,8 @@ const finalizer = new FinalizationRegistry<Ledger>((l) => {
 
 export class Storage {
   private buf: StorageArray | null;
+  /** The pooled buffer whose first `buf.length` elements `buf` is (`buf` itself when not pooled). */
+  private backing: StorageArray | null;
   /** Never released by a scope. */
   kept = false;
   /**
@@ -53,8 +56,9 @@ export class Storage {
   /** Allocation order: tells storages created after a point (e.g. during a backward pass) apart. */
   readonly serial = serials++;
 
-  constructor(readonly dtype: DType, buf: StorageArray, readonly pooled: boolean) {
+  constructor(readonly dtype: DType, buf: StorageArray, readonly pooled: boolean, backing: StorageArray = buf) {
     this.buf = buf;
+    this.backing = backing;
     this.bytes = buf.length * itemSize(dtype);
     this.ledger = { bytes: this.bytes, done: false };
     finalizer.register(this, this.ledger, this);
@@ -62,7 +66,8 @@ export class Storage {
     liveBuffers++;
     liveBytes += this.bytes;
     if (liveBytes > peakLiveBytes) peakLiveBytes = liveBytes;
-    if (liveBytes + pooledBytes > peakReservedBytes) peakReservedBytes = liveBytes + pooledBytes;
+    if (liveBytes > maxLiveBytes) maxLiveBytes = liveBytes;
+    if (liveBytes + pooledBytes() > peakReservedBytes) peakReservedBytes = liveBytes + pooledBytes();
     const top = scopes[scopes.length - 1];
     if (top && pooled) top.add(this);
   }
@@ -90,31 +95,24 @@ export class Storage {
 
   release(): void {
     if (this.buf === null || this.kept) return;
-    const b = this.buf;
+    const b = this.backing!;
     this.buf = null;
+    this.backing = null;
     this.ledger.done = true;
     if (finalizer.unregister(this)) registered--;
     liveBuffers--;
     liveBytes -= this.bytes;
-    if (!this.pooled || pooledBytes + this.bytes > MAX_POOLED_BYTES) return;
-    const key = `${this.dtype}:${b.length}`;
-    let list = pool.get(key);
-    if (!list) pool.set(key, (list = []));
-    list.push(b);
-    pooledBytes += this.bytes;
+    if (this.pooled) givePooled(this.dtype, b, POOL_BUDGET_OF_LIVE * maxLiveBytes);
   }
 }
 
 /** A storage of `n` elements; contents are zero when `zero`, otherwise unspecified (kernels overwrite). */
 export function allocStorage(dtype: DType, n: number, zero = false): Storage {
-  const list = pool.get(`${dtype}:${n}`);
-  const reused = list && list.pop();
-  if (reused) {
-    pooledBytes -= reused.length * itemSize(dtype);
-    if (zero) reused.fill(0);
-    return new Storage(dtype, reused, true);
-  }
-  return new Storage(dtype, newArray(dtype, n), true);
+  const reused = takePooled(dtype, n);
+  const backing = reused ?? newPoolable(dtype, n);
+  const view = backing.length === n ? backing : backing.subarray(0, n);
+  if (reused && zero) view.fill(0);
+  return new Storage(dtype, view, true, backing);
 }
 
 /** Wraps a caller's array without copying; it is never pooled (the caller may still hold it). */
@@ -177,17 +175,16 @@ export function keepStorage(s: Storage): void {
  */
 export function memoryStats(): { liveBuffers: number; liveBytes: number; pooledBytes: number; registered: number;
   peakLiveBytes: number; peakReservedBytes: number } {
-  return { liveBuffers, liveBytes, pooledBytes, registered, peakLiveBytes, peakReservedBytes };
+  return { liveBuffers, liveBytes, pooledBytes: pooledBytes(), registered, peakLiveBytes, peakReservedBytes };
 }
 
 /** Starts the peaks of {@link memoryStats} again from the current live and reserved bytes. */
 export function resetPeakMemoryStats(): void {
   peakLiveBytes = liveBytes;
-  peakReservedBytes = liveBytes + pooledBytes;
+  peakReservedBytes = liveBytes + pooledBytes();
 }
 
 /** Drops every pooled buffer (for the GC). */
 export function emptyPool(): void {
-  pool.clear();
-  pooledBytes = 0;
+  clearPool();
 }
