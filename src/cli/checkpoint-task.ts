@@ -36,7 +36,8 @@ export function resolveCheckpoint(path: string): string {
 }
 
 /**
- * Rebuilds a task from a checkpoint: its config (plus overrides), tokenizer, labels and weights; or,
+ * Rebuilds a task from a checkpoint: its config (plus overrides; without the training-only
+ * data.blockSizeWarmup, so an lm checkpoint can be evaluated at another data.blockSize), tokenizer, labels and weights; or,
  * for a Hugging Face GPT-2 folder, an lm task with `model.fromPretrained` = that folder.
  * @param opts.evalData a file to evaluate instead of the checkpoint's validation data (all of it:
  *   data.limit is dropped).
@@ -46,6 +47,8 @@ export async function taskFromCheckpoint(path: string, overrides: [string, unkno
   if (isPretrainedFolder(path)) return taskFromPretrained(path, overrides, opts);
   const dir = resolveCheckpoint(path);
   const raw = readConfigFile(runFilePath(dir, RUN_CONFIG_FILE));
+  // The sequence-length warmup is a training schedule; dropped so that --data.blockSize can change.
+  if (raw.data && typeof raw.data === 'object') delete (raw.data as Record<string, unknown>).blockSizeWarmup;
   if (opts.evalData !== undefined) {
     checkEvalData(opts.evalData);
     const data: Record<string, unknown> = { ...((raw.data ?? {}) as Record<string, unknown>), validation: resolve(opts.evalData) };

@@ -12,6 +12,7 @@ import { LmBlockSampler, type LmBatch } from '../../src/data/lm.js';
 import { warmupShape } from '../../src/data/lm-warmup.js';
 import { ConfigError, ValueError } from '../../src/errors.js';
 import { createTask } from '../../src/tasks/index.js';
+import { taskFromCheckpoint } from '../../src/cli/checkpoint-task.js';
 import { parseConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
 
@@ -99,4 +100,8 @@ test('Trainer with data.blockSizeWarmup: the task is given batches of the schedu
   assert.equal(out.step, 6);
   assert.deepEqual(shapes, [[2, 16], [2, 16], [4, 8], [4, 8], [8, 4], [8, 4]]);
   assert.ok(Number.isFinite(out.finalMetrics!.loss as number));
+  // eval at another block size (trainformer eval <run> --data.blockSize 2): the warmup, a training schedule, is dropped.
+  const { task: atTwo, config: evalCfg } = await taskFromCheckpoint(join(dir, 'run'), [['data.blockSize', 2]], {});
+  assert.equal(evalCfg.data.blockSizeWarmup, undefined);
+  assert.equal(atTwo.evaluate().evalTokens, 2 * Math.floor(((atTwo as unknown as { val: Int32Array }).val.length - 1) / 2));
 });
