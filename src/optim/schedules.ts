@@ -126,6 +126,11 @@ const EXTRA: Record<ScheduleType, readonly string[]> = {
   nanogpt_cosine: ['lrDecayIters', 'minLr', 'warmupFormula'],
   noam: ['dModel', 'factor'],
 };
+
+/** The options a schedule of `type` takes (the common ones first). */
+export function scheduleOptions(type: ScheduleType): readonly string[] {
+  return [...COMMON, ...EXTRA[type]];
+}
 /** Option names `type` reads (including the common type, baseLr, warmupSteps, numTrainingSteps). */
 export function scheduleOptionNames(type: ScheduleType): readonly string[] {
   return [...COMMON, ...EXTRA[type]];

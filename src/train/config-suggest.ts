@@ -14,6 +14,8 @@ const SYNONYMS: Readonly<Record<string, string>> = {
   intermediatesize: 'nInner', dff: 'nInner', ffndim: 'nInner',
   maxpositionembeddings: 'maxPositions', npositions: 'maxPositions', contextlength: 'blockSize', seqlen: 'blockSize', ctx: 'blockSize',
   lr: 'learningRate', batchsize: 'perDeviceTrainBatchSize', epochs: 'numTrainEpochs', steps: 'maxSteps',
+  // data.augment: the names of the EDA paper (Wei & Zou 2019) for its fields.
+  alphasr: 'synonymReplacement', alphari: 'randomInsertion', alphars: 'randomSwap', prd: 'randomDeletion', naug: 'numAug',
 };
 
 const squash = (s: string): string => s.toLowerCase().replace(/[_-]/g, '');
@@ -30,4 +32,14 @@ export function suggestField(name: string, valid: readonly string[]): string | n
   // Close: at most a third of the name's length (at least 1, at most 3 edits).
   if (d > Math.min(3, Math.max(1, Math.floor(key.length / 3)))) return null;
   return valid[squashed.indexOf(best)] ?? null;
+}
+
+/**
+ * The message for a key of a config block that names none of `valid` (objective terms, schedule
+ * options): `objective.cee: unknown term (did you mean objective.ce?)`, or the known names when
+ * none is close.
+ */
+export function unknownName(parent: string, name: string, valid: readonly string[], what: string): string {
+  const hint = suggestField(name, valid);
+  return `${parent}.${name}: unknown ${what} (${hint === null ? `known: ${valid.join(', ')}` : `did you mean ${parent}.${hint}?`})`;
 }

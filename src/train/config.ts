@@ -19,8 +19,9 @@ import { z } from 'zod';
 import { ConfigError, withArticle } from '../errors.js';
 import { decodeUtf8 } from '../data/encoding.js';
 import { normalizeFieldNames, objectShape } from './config-names.js';
-import { suggestField } from './config-suggest.js';
-import { SCHEDULE_TYPES } from '../optim/schedules.js';
+import { suggestField, unknownName } from './config-suggest.js';
+import { SCHEDULE_TYPES, scheduleOptions } from '../optim/schedules.js';
+import { OBJECTIVE_TERMS } from '../tasks/objective.js';
 import { checkTaskConfig, taskConfigShape } from '../tasks/config.js';
 import { StabilitySchema } from './stability/config.js';
 
@@ -181,12 +182,22 @@ export function parseConfig(raw: unknown): TrainConfig {
   }
   const r = TrainConfigSchema.safeParse(raw);
   if (!r.success) {
-    const issue = r.error.issues[0];
+    // A misspelled field is often also a missing required one: name the misspelling (with its
+    // did-you-mean) rather than "teacher: is required".
+    const issue = r.error.issues.find((i) => i.code === 'unrecognized_keys') ?? r.error.issues[0];
     const field = issue.path.map((k) => (typeof k === 'number' ? k : String(k)));
     if (issue.code === 'unrecognized_keys') field.push(issue.keys[0]);
     throw new ConfigError(formatIssue(issue, raw), field);
   }
   const c = r.data;
+  // Keys the schema holds as records: did-you-mean as for unknown fields.
+  for (const k of Object.keys(c.objective)) {
+    if (!(OBJECTIVE_TERMS as readonly string[]).includes(k)) throw new ConfigError(unknownName('objective', k, OBJECTIVE_TERMS, 'term'), ['objective', k]);
+  }
+  const options = scheduleOptions(c.lrSchedulerType);
+  for (const k of Object.keys(c.lrSchedulerKwargs)) {
+    if (!options.includes(k)) throw new ConfigError(unknownName('lrSchedulerKwargs', k, options, `option of the ${c.lrSchedulerType} schedule`), ['lrSchedulerKwargs', k]);
+  }
   checkTaskConfig(c);
   if (c.loadBestModelAtEnd) checkBestModelConfig(c);
   if (c.distillation) {

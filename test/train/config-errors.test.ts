@@ -156,3 +156,29 @@ test('RoPE / attentionWindow / head-size / mixed-precision / best-model errors f
     assertOneLineError(trainformer(['train', '--config', p]), new RegExp(`^config error: ${esc(p)}:${line}: ${message}`));
   }
 });
+
+test('unknown keys get a did-you-mean in every config block: data.augment (EDA paper names too), objective terms, lrSchedulerKwargs options, and before a required field they hide', () => {
+  const clsAug = (augment: Record<string, unknown>) => ({ task: 'classification', data: { train: 'x.jsonl', augment } });
+  assert.equal(configError(clsAug({ numAugs: 2 })), 'data.augment.numAugs: unknown field (did you mean data.augment.numAug?)');
+  assert.equal(configError(clsAug({ p_rd: 0.1 })), 'data.augment.p_rd: unknown field (did you mean data.augment.randomDeletion?)');
+  assert.equal(configError(clsAug({ alphaSr: 0.1 })), 'data.augment.alphaSr: unknown field (did you mean data.augment.synonymReplacement?)');
+  assert.equal(configError(clsAug({ n_aug: 2 })), 'data.augment.n_aug: unknown field (did you mean data.augment.numAug?)');
+  assert.equal(configError(lm({ objective: { cee: 1 } })), 'objective.cee: unknown term (did you mean objective.ce?)');
+  assert.equal(configError(lm({ objective: { zloss: 1e-4, ce: 1 } })), 'objective.zloss: unknown term (did you mean objective.zLoss?)');
+  assert.equal(configError(lm({ objective: { foo: 1 } })), 'objective.foo: unknown term (known: ce, zLoss, l2, l1, kd)');
+  assert.equal(configError(lm({ lrSchedulerType: 'cosine_with_min_lr', lrSchedulerKwargs: { minLrRatio: 0.1 } })),
+    'lrSchedulerKwargs.minLrRatio: unknown option of the cosine_with_min_lr schedule (did you mean lrSchedulerKwargs.minLrRate?)');
+  // A misspelled required field was reported as missing ("distillation.teacher: is required").
+  assert.equal(configError(lm({ distillation: { teachr: 'x' } })), 'distillation.teachr: unknown field (did you mean distillation.teacher?)');
+  assert.equal(configError(lm({ model: { nLayer: 1, nHead: 2, nEmbd: 8, positionEmbedding: 'rope', ropeScaling: { type: 'linear', factr: 2 } } })),
+    'model.ropeScaling.factr: unknown field (did you mean model.ropeScaling.factor?)');
+});
+
+test('an unknown objective term or schedule option in the config file names its line', () => {
+  const cfg = lm({ objective: { cee: 1 } });
+  const text = JSON.stringify(cfg, null, 2);
+  const p = join(dir, 'objective-typo.json');
+  writeFileSync(p, text);
+  const line = 1 + text.split('\n').findIndex((l) => l.includes('"cee"'));
+  assertOneLineError(trainformer(['train', '--config', p]), new RegExp(`^config error: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: objective\\.cee: unknown term \\(did you mean objective\\.ce\\?\\)$`));
+});

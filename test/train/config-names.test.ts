@@ -66,7 +66,7 @@ test('a field under two spellings is an error naming both; an unknown name is le
 
 test('flags: --per_device_train_batch_size, --max-steps and --data.block-size override the camelCase fields of the file', () => {
   const file = { ...base(), perDeviceTrainBatchSize: 16, maxSteps: 100, data: { train: 'x.txt', blockSize: 64 } };
-  const o = parseOverrides(['--per_device_train_batch_size', '4', '--max-steps=7', '--data.block-size', '32', '--lr_scheduler_kwargs.num_cycles', '2']);
+  const o = parseOverrides(['--per_device_train_batch_size', '4', '--max-steps=7', '--data.block-size', '32', '--lr_scheduler_type', 'cosine', '--lr_scheduler_kwargs.num_cycles', '2']);
   const c = parseConfig(applyOverrides(file, o));
   assert.equal(c.perDeviceTrainBatchSize, 4);
   assert.equal(c.maxSteps, 7);
