@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readTokenizerFile } from '../data/index.js';
+import { LabelMap, type Label } from '../data/classification.js';
 import { readSafetensorsFile } from '../io/safetensors.js';
 import { buildClassifier } from '../tasks/classification.js';
 import { buildGpt } from '../tasks/lm.js';
@@ -37,6 +38,29 @@ function sameJson(a: unknown, b: unknown): boolean {
   const norm = (v: unknown): unknown => (Array.isArray(v) ? v.map(norm) : v && typeof v === 'object'
     ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, w]) => [k, norm(w)])) : v);
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
+
+/** The labels of a teacher's labels.json. @throws ConfigError naming the file when it is not a label map. */
+function readTeacherLabels(file: string, field: string, path: string[]): readonly Label[] {
+  try {
+    return LabelMap.fromJSON(JSON.parse(readFileSync(file, 'utf8'))).labels;
+  } catch (e) {
+    throw new ConfigError(`${field}: ${file}: ${e instanceof SyntaxError ? `invalid JSON (${e.message})` : (e as Error).message}`, path);
+  }
+}
+
+/**
+ * How the teacher's classes differ from the student's, naming the first label that differs (a
+ * teacher's logit k must mean the student's class k); null when they are the same list.
+ */
+function labelMismatch(teacher: readonly Label[], student: readonly Label[], trainFile: string): string | null {
+  const show = (ls: readonly Label[]) => ls.slice(0, 10).map((l) => JSON.stringify(l)).join(', ') + (ls.length > 10 ? `, … (${ls.length})` : '');
+  const missing = student.find((l) => !teacher.includes(l));
+  if (missing !== undefined) return `the teacher has no label ${JSON.stringify(missing)}, which ${trainFile} has (the teacher's labels: ${show(teacher)})`;
+  const extra = teacher.find((l) => !student.includes(l));
+  if (extra !== undefined) return `the teacher has the label ${JSON.stringify(extra)}, which ${trainFile} has not (this run's labels: ${show(student)})`;
+  const k = teacher.findIndex((l, i) => l !== student[i]);
+  return k < 0 ? null : `the teacher's class ${k} is ${JSON.stringify(teacher[k])}, this run's is ${JSON.stringify(student[k])} (the classes must be in the same order)`;
 }
 
 /**
@@ -80,8 +104,8 @@ export function attachTeacher(config: TrainConfig, task: Task, outputDir: string
     const labelsFile = join(wdir, 'labels.json');
     const slabels = task.artifacts()['labels.json'];
     if (!existsSync(labelsFile)) throw new ConfigError(`${field}: ${wdir}: no labels.json`, path);
-    const tlabels = JSON.parse(readFileSync(labelsFile, 'utf8')) as unknown;
-    if (!sameJson(tlabels, slabels)) throw new ConfigError(`${field}: ${dir} was trained on the labels ${JSON.stringify(tlabels)}; this run's are ${JSON.stringify(slabels)}`, path);
+    const mismatch = labelMismatch(readTeacherLabels(labelsFile, field, path), LabelMap.fromJSON(slabels).labels, config.data.train);
+    if (mismatch) throw new ConfigError(`${field}: ${labelsFile}: ${mismatch}`, path);
     model = buildClassifier(tcfg, ttok.vocabSize, (task.model as unknown as { numLabels: number }).numLabels); // same labels
   } else {
     model = buildGpt(tcfg, ttok.vocabSize);

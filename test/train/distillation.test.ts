@@ -111,6 +111,17 @@ test('a teacher that does not fit is one line naming distillation.teacher', asyn
     model: { nLayer: 1, nHead: 2, nEmbd: 16 }, maxSteps: 2, disableTqdm: true, distillation: { teacher: teacherDir },
   });
   await fails(lm, /^distillation\.teacher: .* was trained for task classification; this run is lm$/);
+  // Labels that differ: one line naming the teacher's labels.json, the label and the student's data (was: both label maps as raw JSON).
+  const meh = join(dir, 'meh.jsonl');
+  writeFileSync(meh, Array.from({ length: 48 }, (_, i) => (i % 4 === 0 ? line(i).replace('"pos"', '"meh"') : line(i))).join('\n') + '\n');
+  const esc = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await fails(cls({ outputDir: join(dir, 'e6'), data: { train: meh, validation: join(dir, 'valid.jsonl'), tokenizer: { type: 'word' }, maxLength: 8 }, distillation: { teacher: teacherDir } }),
+    new RegExp(`^distillation\\.teacher: ${esc(join(teacherDir, 'labels.json'))}: the teacher has no label "meh", which ${esc(meh)} has \\(the teacher's labels: "neg", "pos"\\)$`));
+  // A damaged labels.json: one line naming it (was: a raw SyntaxError).
+  const broken = join(dir, 'teacher-broken');
+  cpSync(teacherDir, broken, { recursive: true });
+  writeFileSync(join(broken, 'labels.json'), '{"labels": ["neg", ');
+  await fails(cls({ outputDir: join(dir, 'e7'), distillation: { teacher: broken } }), new RegExp(`^distillation\\.teacher: ${esc(join(broken, 'labels.json'))}: invalid JSON`));
   await assert.rejects(createTask(cls({ outputDir: join(dir, 'e4'), objective: { ce: 1, kd: 1 } })), /^ConfigError: objective\.kd: needs a distillation block/);
   await assert.rejects(createTask(cls({ outputDir: join(dir, 'e5'), objective: { ce: 1, kd: 1 }, distillation: { teacher: teacherDir } })), /objective\.kd: set by distillation\.alpha/);
 });
