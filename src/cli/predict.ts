@@ -56,10 +56,20 @@ function srcField(o: Record<string, unknown>): string {
   throw new RecordError('field "src" (or "text") is missing or not a string');
 }
 
+/**
+ * Why a question cannot be answered, or null: an answer is a span of a non-blank context (Hugging
+ * Face's question-answering pipeline refuses an empty context or question too).
+ */
+function blankQaField(q: QaQuestion): 'context' | 'question' | null {
+  return q.context.trim() === '' ? 'context' : q.question.trim() === '' ? 'question' : null;
+}
+
 /** One question of an extractive-qa input line. @throws RecordError */
 function qaField(v: unknown): QaQuestion & { id?: string } {
   const o = asObject(v);
   const q: QaQuestion & { id?: string } = { context: stringField(o, 'context'), question: stringField(o, 'question') };
+  const blank = blankQaField(q);
+  if (blank) throw new RecordError(`field "${blank}" is empty (an answer is a span of a non-empty context)`);
   if (typeof o.id === 'string') q.id = o.id;
   return q;
 }
@@ -73,7 +83,10 @@ export async function predictCommand(path: string, f: PredictFlags): Promise<voi
     const qs: Array<QaQuestion & { id?: string }> = [];
     if (f.question !== undefined || f.context !== undefined) {
       if (f.question === undefined || f.context === undefined) throw new ConfigError('--question: give both --question <text> and --context <text>');
-      qs.push({ question: f.question, context: f.context });
+      const q = { question: f.question, context: f.context };
+      const blank = blankQaField(q);
+      if (blank) throw new ConfigError(`--${blank}: is empty (an answer is a span of a non-empty context)`);
+      qs.push(q);
     }
     if (file) {
       const n = qs.length;

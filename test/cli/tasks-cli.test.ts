@@ -81,6 +81,13 @@ test('extractive-qa: predict --file answers with character offsets into the cont
   assert.equal(e.code, 0, e.stderr);
   assert.match(e.stdout, /exactMatch \d/);
   oneLineError(trainformer('predict', run, '--file', file('bad-q.jsonl', jsonl([{ context, question: 'q' }, { context }]))), /bad-q\.jsonl:2: field "question"/);
+  // An empty (or blank) context or question: one line naming the file:line or the flag, not an answer with score null.
+  oneLineError(trainformer('predict', run, '--file', file('empty-context.jsonl', jsonl([{ context, question: 'q' }, { context: '', question: 'Who?' }]))),
+    /empty-context\.jsonl:2: field "context" is empty \(an answer is a span of a non-empty context\)$/);
+  oneLineError(trainformer('predict', run, '--file', file('blank-question.jsonl', jsonl([{ context, question: '  ' }]))), /blank-question\.jsonl:1: field "question" is empty/);
+  const blank = trainformer('predict', run, '--question', 'Who?', '--context', ' ');
+  oneLineError(blank, /^config error: --context: is empty \(an answer is a span of a non-empty context\)$/);
+  assert.equal(blank.stdout, '');
 });
 
 test('classification and lm: eval --data on a file of their own', () => {
