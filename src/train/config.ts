@@ -76,7 +76,7 @@ export const TrainConfigSchema = z.strictObject({
   evalSteps: posInt().default(500).describe('Evaluate every this many optimizer steps'),
   /** Evaluate on at most this many batches at intermediate evaluations (the final one sees all). */
   maxEvalBatches: posInt().optional().describe('Evaluate on at most this many batches at intermediate evaluations (the final one sees all)'),
-  saveStrategy: z.enum(['steps', 'epoch', 'no']).default('steps').describe('When to write checkpoints: every saveSteps (steps), at the end of each epoch (epoch), or only at the end (no)'),
+  saveStrategy: z.enum(['steps', 'epoch', 'no']).default('steps').describe('When to write checkpoint-<step> folders: every saveSteps and at the last step (steps), at the end of each epoch (epoch), or never (no, as Hugging Face); the final model (<outputDir>/model.safetensors) is written in every case'),
   saveSteps: posInt().default(500).describe('Write a checkpoint every this many optimizer steps'),
   saveTotalLimit: posInt().nullable().default(null).describe('Keep at most this many checkpoints (the oldest are deleted); null keeps all'),
   loggingSteps: posInt().default(10).describe('Write a train line to metrics.jsonl every this many optimizer steps'),

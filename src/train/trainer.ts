@@ -367,7 +367,9 @@ export class Trainer implements TrainerControl {
     let finalMetrics = canEvaluate ? this.evaluate(undefined, { final: true }) : null;
     // The final checkpoint is a best-model candidate when the strategy evaluates at this step.
     const candidate = lastDue.evaluate && this._step === this.totalSteps && cfg.evalStrategy !== 'no' ? finalMetrics : null;
-    if (this.lastCheckpoint === null || !this.lastCheckpoint.endsWith(`checkpoint-${this._step}`) || cfg.saveStrategy === 'no' || candidate) this.save(candidate);
+    // The last step gets a checkpoint unless saveStrategy is "no" (Hugging Face: no checkpoint at
+    // all; the final model below is what eval / predict / generate load).
+    if (cfg.saveStrategy !== 'no' && (this.lastCheckpoint === null || !this.lastCheckpoint.endsWith(`checkpoint-${this._step}`) || candidate)) this.save(candidate);
     if (cfg.loadBestModelAtEnd && finalMetrics && this.best.bestModelCheckpoint !== null) finalMetrics = this.loadBestModel(finalMetrics);
     if (this.isMain) saveFinalModel(this.outputDir, this.parts);
     for (const c of this.callbacks) c.onTrainEnd?.(this);

@@ -9,12 +9,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { taskFromCheckpoint } from '../../src/cli/checkpoint-task.js';
 import { ConfigError } from '../../src/errors.js';
 import { readSafetensorsFile } from '../../src/io/safetensors.js';
 import { createTask } from '../../src/tasks/index.js';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { parseConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { noGrad } from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-best-'));
 const text = join(dir, 'text.txt');
@@ -121,4 +123,21 @@ test('loadBestModelAtEnd needs checkpoints at evaluations: one line naming the f
   bad({ evalSteps: 4, saveSteps: 6 }, /^loadBestModelAtEnd: saveSteps must be a multiple of evalSteps \(got saveSteps 6, evalSteps 4\)$/);
   bad({ evalStrategy: 'no', saveStrategy: 'no' }, /^loadBestModelAtEnd: needs evaluations/);
   assert.throws(() => config(join(dir, 'x'), { evalStrategy: 'often' }), /evalStrategy: must be one of steps, epoch, no/);
+});
+
+test('saveStrategy "no" writes no checkpoint-<step> folder (Hugging Face save_strategy="no"), only the final model, which eval and predict load', async () => {
+  const out = join(dir, 'no-save');
+  const cfg = config(out, { maxSteps: 4, evalSteps: 2, saveStrategy: 'no' });
+  const trainer = new Trainer({ config: cfg, task: await createTask(cfg) });
+  const r = await trainer.train();
+  assert.equal(r.step, 4);
+  assert.equal(r.checkpoint, null);
+  assert.deepEqual(listCheckpoints(out), []);
+  // The final model is the trained weights, beside the run's config and tokenizer.
+  const final = weights(join(out, 'model.safetensors'));
+  for (const [n, p] of trainer.params) assert.deepEqual(Array.from(p.data() as Float32Array), final[n], n);
+  for (const f of ['trainformer_config.json', 'trainformer_tokenizer.json']) assert.ok(existsSync(join(out, f)), f);
+  // The task rebuilt from the run folder (as `trainformer eval <run>` does) gives the final evaluation's loss.
+  const { task } = await taskFromCheckpoint(out, [], { noTrainData: true });
+  assert.equal(noGrad(() => task.evaluate()).loss, r.finalMetrics!.loss);
 });

@@ -26,7 +26,7 @@ async function run(name: string, steps: number, scaler?: GradScaler, fault: { fi
   const config = parseConfig({
     task: 'lm', outputDir: join(dir, name), seed: 11, data: { train: text, blockSize: 8 },
     model: { nLayer: 1, nHead: 2, nEmbd: 16 }, learningRate: 1e-2, lrSchedulerType: 'constant', weightDecay: 0.1,
-    perDeviceTrainBatchSize: 4, gradientAccumulationSteps: 2, maxSteps: steps, loggingSteps: 1, evalStrategy: 'no', saveStrategy: 'no',
+    perDeviceTrainBatchSize: 4, gradientAccumulationSteps: 2, maxSteps: steps, loggingSteps: 1, evalStrategy: 'no', saveSteps: 1000, // one checkpoint: the last step's
     disableTqdm: true,
   });
   const task = await createTask(config);
