@@ -49,7 +49,10 @@ function runCapped(cmd: string, args: string[], env: NodeJS.ProcessEnv, capMb: n
       else if (timedOut) resolve({ json: null, note: `over ${timeoutS} s` });
       else if (code !== 0 || !line) {
         const oom = /out of memory|can't allocate|Cannot allocate|bad_alloc|Array buffer allocation failed/i.test(err);
-        resolve({ json: null, note: `${oom ? 'out of memory' : 'failed'} (exit ${code}): ${err.trim().split('\n').slice(-1)[0] ?? ''}` });
+        // Node ends an uncaught exception with its version line; name the error line instead.
+        const lines = err.trim().split('\n');
+        const why = lines.filter((l) => /Error\b/.test(l)).pop() ?? lines.slice(-1)[0] ?? '';
+        resolve({ json: null, note: `${oom ? 'out of memory' : 'failed'} (exit ${code}): ${why.trim()}` });
       } else resolve({ json: JSON.parse(line) as Record<string, number>, note: '' });
     });
   });
