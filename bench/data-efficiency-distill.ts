@@ -11,7 +11,11 @@
  * are [UNK] for the teacher too), since a teacher must share its student's tokenizer. The students
  * see only the slice: the teacher's soft labels are applied to the slice's examples, not to the rest
  * of the training text. Student alone and distilled differ only in the kd term (same slice, steps,
- * seeds, model and optimiser). The Shakespeare teacher reads the same text as its students, for the
+ * seeds, model and optimiser). A third classification student, "distilled + transfer set", adds the
+ * rest of the training split with its labels removed as `distillation.transferData` (Hinton et al.
+ * 2015's transfer set): each step's batch is the same 32 labelled slice examples as the others'
+ * plus 32 transfer texts that get the kd term only — the same steps and labelled batches, twice the
+ * rows per step. The Shakespeare teacher reads the same text as its students, for the
  * same steps; it is stronger by its size alone. Nothing was tuned on the validation data:
  * temperature 2 and alpha 0.5 (an equal mix of the label and kd terms) were fixed before the first
  * run and kept when the teachers changed.
@@ -36,7 +40,7 @@ import { createTask, type CreateTaskOptions } from '../src/tasks/index.js';
 import { parseConfig, type TrainConfigInput } from '../src/train/config.js';
 import { RUN_CONFIG_FILE } from '../src/train/run-files.js';
 import { Trainer } from '../src/train/trainer.js';
-import { SLICE_SEED, writeSlice } from './data-slice.js';
+import { SLICE_SEED, writeSlice, writeSliceRestUnlabelled } from './data-slice.js';
 import { sharedDir } from './shared.js';
 
 /** What {@link runDistillation} needs from its caller. */
@@ -87,7 +91,9 @@ async function classification(name: string, epochs: number, maxLength: number, o
   const src = join(sharedDir(), 'data', name);
   const slice = join(o.outDir, `${name}-train-10pct.jsonl`);
   const n = writeSlice(join(src, 'train.jsonl'), slice).length;
-  o.log(`${name}: 10 % slice of ${n} training examples (seed ${SLICE_SEED}), validation ${join(src, 'valid.jsonl')} (load ${load()})`);
+  const transfer = join(o.outDir, `${name}-train-rest-unlabelled.jsonl`);
+  const nTransfer = writeSliceRestUnlabelled(join(src, 'train.jsonl'), transfer);
+  o.log(`${name}: 10 % slice of ${n} training examples (seed ${SLICE_SEED}), transfer set ${nTransfer} unlabelled texts, validation ${join(src, 'valid.jsonl')} (load ${load()})`);
   const base = (model: object, seed: number, outputDir: string) => ({
     task: 'classification' as const, seed, outputDir,
     data: { train: slice, validation: join(src, 'valid.jsonl'), tokenizer: { type: 'word' as const, minFrequency: 1, lowercase: true }, maxLength },
@@ -105,14 +111,19 @@ async function classification(name: string, epochs: number, maxLength: number, o
     for (const metric of ['accuracy', 'macroF1']) rows.push({ dataset: name, model, metric, values: ms.map((m) => m.metrics[metric]), seconds: ms.map((m) => m.seconds) });
   };
   add(`teacher 2×128, whole training split, ${TEACHER_EPOCHS[name]} epochs`, [t]);
-  const alone: Measured[] = [], distilled: Measured[] = [];
+  const alone: Measured[] = [], distilled: Measured[] = [], withTransfer: Measured[] = [];
   for (const seed of o.seeds) {
     alone.push(await trainRun(base(STUDENT, seed, join(o.outDir, `${name}-student-${seed}`))));
     distilled.push(await trainRun({ ...base(STUDENT, seed, join(o.outDir, `${name}-distilled-${seed}`)), distillation: { teacher: teacherDir, ...KD } }));
-    o.log(`${name} seed ${seed}: alone ${JSON.stringify(alone.at(-1)!.metrics)}, distilled ${JSON.stringify(distilled.at(-1)!.metrics)} (load ${load()})`);
+    withTransfer.push(await trainRun({
+      ...base(STUDENT, seed, join(o.outDir, `${name}-distilled-transfer-${seed}`)),
+      distillation: { teacher: teacherDir, ...KD, transferData: transfer, transferBatchSize: 32, cacheFile: join(o.outDir, `${name}-transfer-teacher-logits.safetensors`) },
+    }));
+    o.log(`${name} seed ${seed}: alone ${JSON.stringify(alone.at(-1)!.metrics)}, distilled ${JSON.stringify(distilled.at(-1)!.metrics)}, + transfer set ${JSON.stringify(withTransfer.at(-1)!.metrics)} (load ${load()})`);
   }
   add('student 1×32, labels alone', alone);
   add(`student 1×32, distilled (T ${KD.temperature}, α ${KD.alpha})`, distilled);
+  add(`student 1×32, distilled + transfer set (T ${KD.temperature}, α ${KD.alpha}; ${nTransfer} unlabelled texts, 32 per step)`, withTransfer);
 }
 
 /** Character-level Tiny Shakespeare: validation nats/char. */

@@ -18,3 +18,4 @@ export * from './text-augment.js';
 export * from './distributed-sampler.js';
 export * from './config.js';
 export * from './squad-windows.js';
+export * from './transfer-texts.js';

@@ -4,10 +4,11 @@
  * the seed (`DataLoader`), padded to the longest row, with attention masks. Metrics: `loss` (mean
  * cross-entropy), `accuracy`, `macroF1`. With `data.longDocuments`, a text longer than maxLength is
  * read in overlapping windows whose logits are pooled (mean or max) into the document's, in
- * training, evaluation and predict.
+ * training, evaluation and predict. With `distillation.transferData`, every training batch also
+ * carries transfer-set texts (label ignoreIndex: kd only, no ce; tasks/distillation.ts).
  */
 import {
-  classificationWindows, collateClassification, DataLoader, encodeClassification, exampleRng, LabelMap, TextAugmenter, type BatchPosition, loadClassificationJsonl, permutation, sequentialBatches,
+  classificationWindows, collateClassification, DataLoader, encodeClassification, exampleRng, LabelMap, TextAugmenter, type BatchPosition, loadClassificationJsonl, loadTransferTexts, permutation, sequentialBatches, transferIndices,
   tokenizerFromConfig, type ClassificationBatch, type ClassificationDataset, type EncodedClassificationExample,
   type Tokenizer,
 } from '../data/index.js';
@@ -94,8 +95,10 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   private readonly weights: Record<string, number>;
   /** Distillation: the teacher (logits live or from the cache). */
   private teacher: ClassificationTeacher | null = null;
-  /** Training-set indices of the batches nextBatch returned (for the teacher-logit cache). */
+  /** Training-set indices of the batches nextBatch returned (for the teacher-logit cache; transfer rows: trainSet.length + their index). */
   private readonly batchIndices = new WeakMap<ClassificationBatch, Int32Array>();
+  /** Data parallelism: this rank's share of the transfer texts of a step. */
+  private replicas = { numReplicas: 1, rank: 0 };
 
   private constructor(
     readonly config: TaskConfig,
@@ -105,6 +108,8 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     readonly valSet: EncodedClassificationExample[],
     /** data.augment of the training draws (null: off); evaluation never sees it. */
     readonly augmenter: TextAugmenter | null = null,
+    /** distillation.transferData encoded, each label TRANSFER_LABEL (empty: none). Never augmented. */
+    readonly transferSet: EncodedClassificationExample[] = [],
   ) {
     checkObjective(config.objective);
     this.weights = distillationWeights(config.objective, config.distillation);
@@ -153,7 +158,19 @@ export class ClassificationTask implements Task<ClassificationBatch> {
       }
       if (!augmenter.enabled) augmenter = null;
     }
-    return new ClassificationTask(config, tokenizer, labelMap, trainSet, enc(val), augmenter);
+    const transferSet = trainSet.length > 0 ? await encodeTransferSet(config, tokenizer, labelMap) : [];
+    return new ClassificationTask(config, tokenizer, labelMap, trainSet, enc(val), augmenter, transferSet);
+  }
+
+  /**
+   * The transfer-set examples of training step (epoch, index): transferBatchSize of them (this rank's
+   * share under data parallelism), drawn from (seed, global step) alone; their indices in transferSet.
+   */
+  private transferAt(epoch: number, index: number): Int32Array {
+    const b = this.config.distillation?.transferBatchSize ?? this.config.perDeviceTrainBatchSize;
+    const { numReplicas, rank } = this.replicas;
+    const step = epoch * this.loader!.batchesPerEpoch + index;
+    return transferIndices(this.transferSet.length, b * numReplicas, this.config.seed, step).subarray(rank * b, (rank + 1) * b);
   }
 
   /**
@@ -161,8 +178,9 @@ export class ClassificationTask implements Task<ClassificationBatch> {
    * of (seed, epoch, its dataset index), then encoded as at load time.
    */
   private collateTrain(items: EncodedClassificationExample[], at: BatchPosition): ClassificationBatch {
+    const transfer = this.transferSet.length > 0 ? Array.from(this.transferAt(at.epoch, at.index), (i) => this.transferSet[i]) : [];
     const aug = this.augmenter;
-    if (!aug) return this.collate(items);
+    if (!aug) return this.collate([...items, ...transfer]);
     const tok = this.tokenizer;
     const wrap = tok.clsId !== undefined && tok.sepId !== undefined;
     const out = items.map((e, k) => {
@@ -171,7 +189,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
       const windows = classificationWindows(aug.maskTokens(text, tok, rng), tok, wrap, this.config.data.maxLength, this.config.data.longDocuments?.stride);
       return windows.length > 1 ? { inputIds: windows[0], label: e.label, windows } : { inputIds: windows[0], label: e.label };
     });
-    return this.collate(out);
+    return this.collate([...out, ...transfer]);
   }
 
   private collate(items: EncodedClassificationExample[]): ClassificationBatch {
@@ -181,19 +199,28 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   /** Data parallelism: this rank's share of each global training batch (see Task); every rank evaluates everything. */
   setDataParallel(numReplicas: number, rank: number): void {
     this.loader?.setShard(numReplicas, rank);
+    this.replicas = { numReplicas, rank };
     this.batchesPerEpoch = this.loader?.batchesPerEpoch ?? 1;
   }
 
   nextBatch(): ClassificationBatch {
     if (!this.loader) throw new ConfigError('data.train: no training data loaded');
     const { batch, epoch, index } = this.loader.next();
-    if (this.teacher) this.batchIndices.set(batch, this.loader.indicesAt(epoch, index));
+    if (this.teacher) {
+      const labelled = this.loader.indicesAt(epoch, index);
+      const transfer = this.transferSet.length > 0 ? this.transferAt(epoch, index) : new Int32Array(0);
+      const all = new Int32Array(labelled.length + transfer.length);
+      all.set(labelled);
+      transfer.forEach((t, j) => { all[labelled.length + j] = this.trainSet.length + t; });
+      this.batchIndices.set(batch, all);
+    }
     return batch;
   }
 
   /** Distillation: the teacher (an EncoderForSequenceClassification of the same tokenizer and labels). */
   setTeacher(spec: TeacherSpec): void {
-    this.teacher = new ClassificationTeacher(spec, this.trainSet, this.config, (items) => this.collate(items), this.augmenter);
+    const examples = this.transferSet.length > 0 ? [...this.trainSet, ...this.transferSet] : this.trainSet;
+    this.teacher = new ClassificationTeacher(spec, examples, this.config, (items) => this.collate(items), this.augmenter);
   }
 
   /** logits [B, K] for a batch (documents read in windows: the windows' logits pooled per document). */
@@ -219,7 +246,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
     const { loss, terms, parts } = classObjective(logits, intTensor(batch.labels, [batch.labels.length]), this.weights, {
       labelSmoothing: this.config.labelSmoothingFactor, params: this.model.parameters(),
       teacher: this.teacher && (this.weights.kd ?? 0) > 0 ? this.teacher.targets(batch, this.batchIndices.get(batch)) : undefined,
-      temperature: this.teacher?.temperature,
+      temperature: this.teacher?.temperature, kdAllRows: this.transferSet.length > 0,
     });
     return { loss, terms, parts, tokens: batch.shape[0] * batch.shape[1] };
   }
@@ -267,6 +294,24 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   artifacts(): Record<string, unknown> {
     return { 'tokenizer.json': this.tokenizer.toJSON(), 'labels.json': this.labelMap.toJSON() };
   }
+}
+
+/** The label of a transfer-set row: PyTorch's ignore_index, so ce leaves it out (kd counts it). */
+export const TRANSFER_LABEL = -100;
+
+/**
+ * distillation.transferData read and encoded as the training texts are (windows included), each
+ * with label TRANSFER_LABEL; [] without one.
+ * @throws FileFormatError one line naming the file (and line) for a missing or empty file or a line without text.
+ */
+async function encodeTransferSet(config: TaskConfig, tokenizer: Tokenizer, labelMap: LabelMap): Promise<EncodedClassificationExample[]> {
+  const path = config.distillation?.transferData;
+  if (path === undefined) return [];
+  const texts = await loadTransferTexts(path, config.data.textField);
+  const examples = texts.map((text, i) => ({ text, label: labelMap.labels[0], line: i + 1 }));
+  const enc = encodeClassification({ path, skipped: 0, examples }, tokenizer, labelMap, encodeOptions(config)).examples;
+  log.info(`distillation.transferData: ${enc.length} transfer texts from ${path}`);
+  return enc.map((e) => ({ ...e, label: TRANSFER_LABEL }));
 }
 
 /**

@@ -8,6 +8,11 @@
  * terms unchanged), kd = T² · KL(softmax(teacher/T) ‖ softmax(student/T)) per counted target
  * (losses/distillation.ts). The teacher folder is read by train/teacher.ts (the run-folder files
  * belong to train/); a task receives a {@link TeacherSpec} through `Task.setTeacher`.
+ *
+ * Transfer set (classification, `transferData`): unlabelled in-domain texts appended to every
+ * training batch (`transferBatchSize` of them, drawn by data/transfer-texts.ts). On such a batch
+ * ce is the mean over the labelled rows only and kd the mean over all rows, labelled and transfer:
+ * total = (1 − alpha) · ce_labelled + alpha · kd_all.
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
@@ -20,6 +25,8 @@ export const DistillationSchema = z.strictObject({
   cache: z.boolean().optional().describe('classification: compute the teacher\'s logits of the training set once and keep them in cacheFile (default true; lm: not available, blocks are drawn at random offsets)'),
   cacheFile: z.string().min(1).optional().describe('Where the teacher-logit cache is kept (safetensors; default <outputDir>/teacher-logits.safetensors); rewritten when the teacher or the data change'),
   cacheTopK: z.int().min(1).optional().describe('Keep only each example\'s k largest teacher logits in the cache (large vocabularies); the teacher distribution is then renormalised over those k'),
+  transferData: z.string().min(1).optional().describe('classification: a JSONL file of {"text"} lines (labels ignored if present), the transfer set (Hinton et al. 2015): each training step adds transferBatchSize of its texts to the labelled batch, and they get the kd term only (no ce). The steps and the labelled batches are unchanged'),
+  transferBatchSize: z.int().min(1).optional().describe('Transfer-set texts added to each training step\'s batch (default perDeviceTrainBatchSize)'),
 });
 
 export type DistillationConfig = z.infer<typeof DistillationSchema>;

@@ -99,6 +99,9 @@ export class LmTask implements Task<LmBatch> {
   private constructor(readonly config: TaskConfig, tokenizer: Tokenizer, train: Int32Array, val: Int32Array, valChars: number, pretrained?: GPT) {
     checkObjective(config.objective);
     this.weights = distillationWeights(config.objective, config.distillation);
+    if (config.distillation?.transferData !== undefined) {
+      throw new ConfigError('distillation.transferData: classification only (an lm student distils on its own training text)', ['distillation', 'transferData']);
+    }
     this.tokenizer = tokenizer;
     this.train = train;
     this.val = val;

@@ -57,6 +57,11 @@ export interface ClassObjectiveOptions {
   teacher?: TeacherTargets;
   /** Temperature of the kd term (default 1). */
   temperature?: number;
+  /**
+   * kd counts every row, those whose target is ignoreIndex too (classification's transfer-set rows:
+   * no label, so no ce, but a teacher). Default false: kd leaves ignored rows out, as ce does (lm padding).
+   */
+  kdAllRows?: boolean;
   /** lm: compute every term apart from materialised logits (no fused head), so `parts` holds each one. */
   separateTerms?: boolean;
 }
@@ -107,7 +112,7 @@ export function classObjective(
     zLoss: () => zLoss(logits, { coef: 1 }), // the weight is applied by the Objective, like every term's
     kd: () => {
       if (!options.teacher) throw new ConfigError('objective.kd: this task was given no teacher (distillation.teacher)');
-      return distillationLoss(logits, options.teacher, { temperature: options.temperature ?? 1, target, ignoreIndex });
+      return distillationLoss(logits, options.teacher, { temperature: options.temperature ?? 1, target: options.kdAllRows ? undefined : target, ignoreIndex });
     },
     ...penaltyTerms(options),
   });
