@@ -125,6 +125,35 @@ def pad_rows(rows, value):
     return torch.tensor([r + [value] * (L - len(r)) for r in rows], dtype=torch.long)
 
 
+def train_steps(model, opt, sched, cfg, train, g, batch_loss, name, order=None):
+    """cfg['maxSteps'] optimizer steps on batches of `train`: the exported `order` (lists of
+    indices) when given, else cfg['perDeviceTrainBatchSize'] examples at a time from shuffled
+    epochs drawn from `g` (a reshuffle when fewer are left). Each step: loss = batch_loss(batch),
+    backward, gradients clipped to cfg['maxGradNorm'], the optimizer and schedule stepped; the loss
+    goes to stderr every 100 steps. Returns (t0, training seconds)."""
+    bs = cfg['perDeviceTrainBatchSize']
+    t0 = time.time()
+    perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
+    model.train()
+    for step in range(cfg['maxSteps']):
+        if order is not None:
+            batch = [train[i] for i in order[step]]
+        else:
+            if pos + bs > len(perm):
+                perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
+            batch = [train[i] for i in perm[pos:pos + bs]]
+            pos += bs
+        loss = batch_loss(batch)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), cfg['maxGradNorm'])
+        opt.step()
+        sched.step()
+        if (step + 1) % 100 == 0:
+            print(f'{name} step {step + 1} loss {loss.item():.4f} {time.time() - t0:.0f}s', file=sys.stderr, flush=True)
+    return t0, time.time() - t0
+
+
 def run_seq2seq(ex, g):
     cfg, m, ids = ex['config'], ex['config']['model'], ex['ids']
     C, H, inner, layers, p = m['nEmbd'], m['nHead'], m['nInner'], m['nLayer'], m['dropout']
@@ -135,34 +164,17 @@ def run_seq2seq(ex, g):
     init_gpt2(model, 2 * layers)
     opt, sched = optimizer_and_schedule(model, cfg)
     pad, bos, eos = ids['pad'], ids['bos'], ids['eos']
-    train, bs = ex['train'], cfg['perDeviceTrainBatchSize']
-    t0 = time.time()
-    perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
-    order = ex.get('batches')  # trainformer's batches (indices into train), when exported
-    model.train()
-    for step in range(cfg['maxSteps']):
-        if order is not None:
-            batch = [train[i] for i in order[step]]
-        else:
-            if pos + bs > len(perm):
-                perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
-            batch = [train[i] for i in perm[pos:pos + bs]]
-            pos += bs
+
+    def batch_loss(batch):
         src = pad_rows([b[0] for b in batch], pad)
         dec_in = pad_rows([[bos] + b[1] for b in batch], pad)
         labels = pad_rows([b[1] + [eos] for b in batch], -100)
         memory = enc(src, src == pad)
         h = dec(dec_in, None, memory, src == pad)
         logits = h @ wte.weight.T
-        loss = F.cross_entropy(logits.reshape(-1, V), labels.reshape(-1), ignore_index=-100, label_smoothing=cfg['labelSmoothingFactor'])
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), cfg['maxGradNorm'])
-        opt.step()
-        sched.step()
-        if (step + 1) % 100 == 0:
-            print(f'seq2seq step {step + 1} loss {loss.item():.4f} {time.time() - t0:.0f}s', file=sys.stderr, flush=True)
-    train_s = time.time() - t0
+        return F.cross_entropy(logits.reshape(-1, V), labels.reshape(-1), ignore_index=-100, label_smoothing=cfg['labelSmoothingFactor'])
+    # trainformer's batches (indices into train), when exported
+    t0, train_s = train_steps(model, opt, sched, cfg, ex['train'], g, batch_loss, 'seq2seq', ex.get('batches'))
     model.eval()
     out, max_new = [], ex['maxNewTokens']
     with torch.no_grad():
@@ -192,15 +204,8 @@ def run_qa(ex, g):
     model = nn.ModuleDict({'enc': enc, 'qa_outputs': head})
     init_gpt2(model, layers)
     opt, sched = optimizer_and_schedule(model, cfg)
-    train, bs = ex['train'], cfg['perDeviceTrainBatchSize']
-    t0 = time.time()
-    perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
-    model.train()
-    for step in range(cfg['maxSteps']):
-        if pos + bs > len(perm):
-            perm, pos = torch.randperm(len(train), generator=g).tolist(), 0
-        batch = [train[i] for i in perm[pos:pos + bs]]
-        pos += bs
+
+    def batch_loss(batch):
         ids = pad_rows([b['inputIds'] for b in batch], pad)
         types = pad_rows([b['tokenTypeIds'] for b in batch], 0)
         # Padded positions are not masked (as trainformer's QA task and Hugging Face).
@@ -208,15 +213,8 @@ def run_qa(ex, g):
         st = torch.tensor([b['startPosition'] for b in batch])
         en = torch.tensor([b['endPosition'] for b in batch])
         ls = cfg['labelSmoothingFactor']
-        loss = (F.cross_entropy(logits[..., 0], st, label_smoothing=ls) + F.cross_entropy(logits[..., 1], en, label_smoothing=ls)) / 2
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), cfg['maxGradNorm'])
-        opt.step()
-        sched.step()
-        if (step + 1) % 100 == 0:
-            print(f'qa step {step + 1} loss {loss.item():.4f} {time.time() - t0:.0f}s', file=sys.stderr, flush=True)
-    train_s = time.time() - t0
+        return (F.cross_entropy(logits[..., 0], st, label_smoothing=ls) + F.cross_entropy(logits[..., 1], en, label_smoothing=ls)) / 2
+    t0, train_s = train_steps(model, opt, sched, cfg, ex['train'], g, batch_loss, 'qa')
     model.eval()
     out = []
     with torch.no_grad():
