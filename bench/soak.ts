@@ -10,18 +10,14 @@
  * process's resident set (JS heap, typed-array backing stores, the addon's buffers, malloc's free
  * lists). Prints one line per sample and a JSON summary. A benchmark, never a test.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { getBackend } from '../src/backend/index.js';
 import { createTask } from '../src/tasks/index.js';
-import { parseConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import * as T from '../src/tensor/index.js';
-import { repoRoot } from './shared.js';
+import { shakespeareLmConfig } from './shakespeare-config.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -30,12 +26,8 @@ const MiB = 2 ** 20;
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '20000' } } });
 const steps = Number(values.steps);
-const dir = mkdtempSync(path.join(tmpdir(), 'tf-soak-'));
-const text = path.join(dir, 'input.txt');
-writeFileSync(text, readFileSync(path.join(repoRoot(), 'examples/data/tinyshakespeare/input.txt'), 'utf8').slice(0, 100_000));
-const config = parseConfig({
-  task: 'lm', outputDir: path.join(dir, 'run'), seed: 1,
-  data: { train: text, blockSize: 16, tokenizer: { type: 'char' } },
+const config = shakespeareLmConfig('tf-soak-', 100_000, {
+  data: { blockSize: 16, tokenizer: { type: 'char' } },
   model: { nLayer: 1, nHead: 2, nEmbd: 16 },
   perDeviceTrainBatchSize: 4, maxSteps: steps, learningRate: 1e-3, loggingSteps: 100,
   evalStrategy: 'no', saveStrategy: 'no', disableTqdm: true,

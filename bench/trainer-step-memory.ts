@@ -16,16 +16,12 @@
  * materialises the logits) to give the "before" figure. A benchmark, never a test.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getBackend } from '../src/backend/index.js';
 import { createTask } from '../src/tasks/index.js';
-import { parseConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
-import { repoRoot } from './shared.js';
+import { shakespeareLmConfig } from './shakespeare-config.js';
 
 const VARIANTS: Record<string, Record<string, number>> = { ce: { ce: 1 }, 'zLoss-only': { zLoss: 1 } };
 
@@ -33,12 +29,8 @@ const mb = (kb: number) => kb / 1024;
 
 /** One variant in this process: prints one JSON line. */
 async function runVariant(variant: string, layers: number): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tf-stepmem-'));
-  const text = path.join(dir, 'input.txt');
-  writeFileSync(text, readFileSync(path.join(repoRoot(), 'examples/data/tinyshakespeare/input.txt'), 'utf8').slice(0, 200_000));
-  const config = parseConfig({
-    task: 'lm', outputDir: path.join(dir, 'run'), seed: 1,
-    data: { train: text, blockSize: 256, tokenizer: { type: 'gpt2' } },
+  const config = shakespeareLmConfig('tf-stepmem-', 200_000, {
+    data: { blockSize: 256, tokenizer: { type: 'gpt2' } },
     model: { nLayer: layers, nHead: 12, nEmbd: 768, dropout: 0 }, objective: VARIANTS[variant],
     perDeviceTrainBatchSize: 8, maxSteps: 10, learningRate: 3e-4, weightDecay: 0.1, disableTqdm: true,
   });
