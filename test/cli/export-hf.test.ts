@@ -33,6 +33,15 @@ function trainformer(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, errLines };
 }
 
+/** `got` has `ours`'s length and lies within `tol` of it everywhere (NaN fails); prints the largest difference. */
+function assertLogitsClose(got: ArrayLike<number>, ours: ArrayLike<number>, tol: number, who: string): void {
+  assert.equal(got.length, ours.length);
+  let maxDiff = 0;
+  for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - ours[i]));
+  assert.ok(maxDiff <= tol, `${who} logits differ by ${maxDiff}`);
+  process.stdout.write(`# ${who} vs trainformer logits: max |diff| ${maxDiff.toExponential(2)} over ${ours.length} values\n`);
+}
+
 const text = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(30);
 writeFileSync(join(dir, 'corpus.txt'), text);
 const run = join(dir, 'run');
@@ -74,12 +83,7 @@ test('export --format hf: config.json, model.safetensors, tokenizer.json, genera
   assert.deepEqual(Array.from(reloaded), Array.from(ours));
   writeFileSync(join(dir, 'ids.json'), JSON.stringify(ids));
   const py = JSON.parse(execFileSync('/usr/bin/python3', [torchGpt2, out, join(dir, 'ids.json')], { encoding: 'utf8', maxBuffer: 1 << 28 })) as { logits: number[][][] };
-  const torch = py.logits.flat(2);
-  assert.equal(torch.length, ours.length);
-  let maxDiff = 0;
-  for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(torch[i] - ours[i]));
-  assert.ok(maxDiff <= 1e-5, `PyTorch logits differ by ${maxDiff}`);
-  process.stdout.write(`# PyTorch vs trainformer logits: max |diff| ${maxDiff.toExponential(2)} over ${ours.length} values\n`);
+  assertLogitsClose(py.logits.flat(2), ours, 1e-5, 'PyTorch');
 });
 
 test('the exported tokenizer.json encodes a text to the run tokenizer\'s ids (@huggingface/tokenizers)', () => {
@@ -128,12 +132,7 @@ test('export --format onnx: onnxruntime-node gives the run\'s logits within 1e-4
   const { task } = await taskFromCheckpoint(run, [], { noData: true });
   const ours = logitsOf(task.model as unknown as GPT);
   const res = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.flat().map(BigInt)), [ids.length, ids[0].length]) });
-  const got = res.logits.data as Float32Array;
-  assert.equal(got.length, ours.length);
-  let maxDiff = 0;
-  for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - ours[i]));
-  assert.ok(maxDiff <= 1e-4, `onnxruntime logits differ by ${maxDiff}`);
-  process.stdout.write(`# onnxruntime vs trainformer logits: max |diff| ${maxDiff.toExponential(2)} over ${got.length} values\n`);
+  assertLogitsClose(res.logits.data as Float32Array, ours, 1e-4, 'onnxruntime');
 });
 
 test('export errors: one line for an unknown format and for a run that is not a GPT', () => {
