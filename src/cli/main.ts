@@ -392,5 +392,11 @@ export async function main(argv: string[]): Promise<number> {
 // Run when executed (also through npm's bin symlink), not when imported by tests.
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isMain) {
+  // A reader that goes away (`trainformer generate … | head`) ends the command quietly, as `cat | head`
+  // does, instead of an unhandled EPIPE stack.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,14 @@ test('generate --maxNewTokens 1e9 prints tokens as they come', async () => {
   const r = await firstOutput(['generate', join(dir, 'run'), '--prompt', 'to ', '--maxNewTokens', '1e9'], (out) => out.length >= 43, 90_000);
   assert.equal(r.exited, null, `the command ended: ${r.stderr}`);
   assert.ok(r.stdout.startsWith('to '), r.stdout);
+});
+
+test('generate piped into a reader that closes early (`| head -c 5`) exits 0 without a stack', () => {
+  // Uses the run trained by the first test.
+  const main = join(process.cwd(), 'dist/src/cli/main.js');
+  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${main}" generate "${join(dir, 'run')}" --prompt 'to ' --maxNewTokens 200000 | head -c 5 >/dev/null`], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!/EPIPE|at .*main\.js/.test(r.stderr), r.stderr);
 });
 
 test('GPT.generateStream: greedy tokens equal a recomputation over the last blockSize tokens; memory stays flat', () => {
