@@ -24,12 +24,16 @@ export function estimateTrainingMemory(config: TaskConfig, vocabSize: number): {
   const m = config.model;
   const C = m.nEmbd, L = m.nLayer, H = m.nHead;
   const inner = m.nInner ?? 4 * C;
-  const B = config.perDeviceTrainBatchSize;
+  // A classification transfer set adds its texts to every training batch (distillation.transferData).
+  const d = (config as { distillation?: { transferData?: string; transferBatchSize?: number } }).distillation;
+  const transfer = d?.transferData ? d.transferBatchSize ?? config.perDeviceTrainBatchSize : 0;
+  const B = config.perDeviceTrainBatchSize + transfer;
+  const batchField = transfer > config.perDeviceTrainBatchSize ? ['distillation.transferBatchSize', transfer] as const : ['perDeviceTrainBatchSize', B] as const;
   const Tn = config.task === 'lm' ? config.data.blockSize : config.data.maxLength;
   const tField = config.task === 'lm' ? 'data.blockSize' : 'data.maxLength';
   const V = Math.max(1, vocabSize);
   const ffnFieldValue = m.nInner !== undefined && m.nInner >= 4 * C ? ['model.nInner', m.nInner] as const : ['model.nEmbd', C] as const;
-  const byBatchOrT = (B >= Tn ? ['perDeviceTrainBatchSize', B] : [tField, Tn]) as readonly [string, number];
+  const byBatchOrT = (B >= Tn ? batchField : [tField, Tn]) as readonly [string, number];
   // The fused attention kernel keeps O(T) per row; the [B, H, T, T] probabilities exist only on the
   // composed path: attention dropout in training, or the key-padding masks of the encoder tasks.
   const composed = config.task !== 'lm' || m.dropout > 0;

@@ -28,3 +28,17 @@ test('gradientCheckpointing lowers the estimate; 4 x 256 at blockSize 8192 fits 
   checkTrainingMemory(lm(131072, { gradientCheckpointing: true }), 65, 8e9);
   assert.throws(() => checkTrainingMemory(lm(131072), 65, 8e9), /data\.blockSize: 131072 needs about/);
 });
+
+const cls = (batch: number, distillation?: Record<string, unknown>) => parseConfig({
+  task: 'classification', data: { train: 'x.jsonl', maxLength: 64 }, perDeviceTrainBatchSize: batch,
+  model: { nLayer: 2, nHead: 4, nEmbd: 128 }, ...(distillation ? { distillation: { teacher: 'runs/t', ...distillation } } : {}),
+});
+
+test('a transfer set counts in the batch: 32 + 96 transfer texts estimate as a batch of 128; a huge transferBatchSize is named', () => {
+  const est = (c: ReturnType<typeof cls>) => estimateTrainingMemory(c, 1000).bytes;
+  assert.equal(est(cls(32, { transferData: 't.jsonl', transferBatchSize: 96 })), est(cls(128)));
+  assert.equal(est(cls(32, { transferData: 't.jsonl' })), est(cls(64)));
+  assert.equal(est(cls(32, { transferBatchSize: 96 })), est(cls(32)), 'no transferData: no transfer rows');
+  assert.throws(() => checkTrainingMemory(cls(32, { transferData: 't.jsonl', transferBatchSize: 100_000 }), 1000, 8e9),
+    /distillation\.transferBatchSize: 100000 (needs about|makes)/);
+});
