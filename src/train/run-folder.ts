@@ -42,7 +42,13 @@ export function openRunFolder(outputDir: string, resume: boolean | string | unde
 export function checkRunFolder(outputDir: string, resume: boolean | string | undefined, overwriteOutputDir: boolean): string | null {
   const from = resumeCheckpoint(outputDir, resume);
   if (from) return from;
-  const old = fs.existsSync(outputDir) ? fs.readdirSync(outputDir).filter((n) => /^checkpoint-\d+$/.test(n)) : [];
+  const names = fs.existsSync(outputDir) ? fs.readdirSync(outputDir) : [];
+  const old = names.filter((n) => /^checkpoint-\d+$/.test(n));
+  // A run with saveStrategy "no" leaves only its final model: retraining over it loses it just the same.
+  if (old.length === 0 && names.includes('model.safetensors')) {
+    if (resume) throw new ConfigError(`--resume: ${outputDir} holds a final model.safetensors but no checkpoint (saveStrategy "no"), so there is nothing to resume; train with --overwriteOutputDir true to replace it, or another --outputDir`);
+    if (!overwriteOutputDir) throw new ConfigError(`outputDir: ${outputDir} already holds model.safetensors from an earlier run; pass --overwriteOutputDir true to replace it, or another --outputDir`);
+  }
   if (resume && old.length) {
     throw new ConfigError(`--resume: no complete checkpoint in ${outputDir} (${old.join(', ')} lack trainer_state.json); fix or remove them, or train without --resume and --overwriteOutputDir true`);
   }

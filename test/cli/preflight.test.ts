@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
@@ -83,6 +83,17 @@ test('an outputDir holding an earlier run: one line before any data is read or m
   // the task line ("task lm: … parameters") and "training N steps" used to come first
   assertOneLineError(r, new RegExp(`^config error: outputDir: ${esc(out)} already holds checkpoint-3 from an earlier run; pass --resume`));
   assert.ok(existsSync(join(out, 'checkpoint-3')), 'the earlier run is left as it was');
+});
+
+test('a finished saveStrategy "no" run (final model, no checkpoint) is not trained over or "resumed" from step 0', () => {
+  const out = join(dir, 'nosave');
+  const cfg = config(lm({ outputDir: out, saveStrategy: 'no' }));
+  assert.equal(trainformer(['train', '--config', cfg]).code, 0);
+  const before = readFileSync(join(out, 'model.safetensors'));
+  assertOneLineError(trainformer(['train', '--config', cfg]), new RegExp(`^config error: outputDir: ${esc(out)} already holds model\\.safetensors from an earlier run; pass --overwriteOutputDir true`));
+  assertOneLineError(trainformer(['train', '--config', cfg, '--resume']), new RegExp(`^config error: --resume: ${esc(out)} holds a final model\\.safetensors but no checkpoint`));
+  assert.deepEqual(readFileSync(join(out, 'model.safetensors')), before, 'the finished model is left as it was');
+  assert.equal(trainformer(['train', '--config', cfg, '--overwriteOutputDir', 'true']).code, 0);
 });
 
 test('trainer_state.json = {}: resuming names the file and the field', () => {
