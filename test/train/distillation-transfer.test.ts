@@ -4,7 +4,7 @@
 // reproducibility) and one-line errors for a bad transfer file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transferIndices } from '../../src/data/index.js';
@@ -13,8 +13,9 @@ import { readSafetensorsFile } from '../../src/io/safetensors.js';
 import { createTask } from '../../src/tasks/index.js';
 import type { ClassificationTask } from '../../src/tasks/classification.js';
 import { classObjective } from '../../src/tasks/objective.js';
-import { parseConfig, type TrainConfigInput } from '../../src/train/config.js';
+import { parseConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { classificationConfig, metricLines, trainRun } from './distillation-fixture.js';
 import * as T from '../../src/tensor/index.js';
 
 // log-softmax of one row in float64.
@@ -90,19 +91,9 @@ writeFileSync(join(dir, 'valid.jsonl'), Array.from({ length: 16 }, (_, i) => lin
 // 20 transfer texts, half with a label field (ignored).
 writeFileSync(join(dir, 'transfer.jsonl'), Array.from({ length: 20 }, (_, i) => line(i + 100, i % 2 === 0)).join('\n') + '\n');
 
-const cls = (over: Partial<TrainConfigInput> & Record<string, unknown>) => parseConfig({
-  task: 'classification', seed: 3,
-  data: { train: join(dir, 'train.jsonl'), validation: join(dir, 'valid.jsonl'), tokenizer: { type: 'word' }, maxLength: 8 },
-  model: { nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, pooling: 'mean' },
-  learningRate: 1e-2, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 16, numTrainEpochs: 2, loggingSteps: 1, evalStrategy: 'no', saveStrategy: 'no', disableTqdm: true,
-  stability: { spikeGuard: { enabled: false } },
-  ...over,
-});
-const lines = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
-async function train(config: ReturnType<typeof cls>): Promise<void> {
-  const task = await createTask(config);
-  await new Trainer({ config, task }).train();
-}
+const cls = classificationConfig(dir, 8);
+const lines = metricLines;
+const train = trainRun;
 const teacherDir = join(dir, 'teacher');
 const ready = train(cls({ outputDir: teacherDir, model: { nLayer: 1, nHead: 2, nEmbd: 24, dropout: 0, pooling: 'mean' } }));
 

@@ -3,7 +3,7 @@
 // invalidation), and one-line errors for a teacher that does not fit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collateClassification, sequentialBatches } from '../../src/data/index.js';
@@ -11,8 +11,9 @@ import { ConfigError } from '../../src/errors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../../src/io/safetensors.js';
 import { createTask } from '../../src/tasks/index.js';
 import type { ClassificationTask } from '../../src/tasks/classification.js';
-import { parseConfig, type TrainConfigInput } from '../../src/train/config.js';
+import { parseConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { classificationConfig, metricLines, trainRun } from './distillation-fixture.js';
 import * as T from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-distill-'));
@@ -28,20 +29,9 @@ writeFileSync(join(dir, 'other.jsonl'), Array.from({ length: 48 }, (_, i) => lin
 writeFileSync(join(dir, 'valid.jsonl'), Array.from({ length: 16 }, (_, i) => line(i + 1000)).join('\n') + '\n');
 writeFileSync(join(dir, 'text.txt'), 'to be or not to be, that is the question. '.repeat(40));
 
-const cls = (over: Partial<TrainConfigInput> & Record<string, unknown>) => parseConfig({
-  task: 'classification', seed: 3,
-  data: { train: join(dir, 'train.jsonl'), validation: join(dir, 'valid.jsonl'), tokenizer: { type: 'word' }, maxLength: 8 },
-  model: { nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, pooling: 'mean' },
-  learningRate: 1e-2, perDeviceTrainBatchSize: 16, perDeviceEvalBatchSize: 16, numTrainEpochs: 2, loggingSteps: 1, evalStrategy: 'no', saveStrategy: 'no', disableTqdm: true,
-  stability: { spikeGuard: { enabled: false } },
-  ...over,
-});
-const lines = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
-
-async function train(config: ReturnType<typeof cls>): Promise<void> {
-  const task = await createTask(config);
-  await new Trainer({ config, task }).train();
-}
+const cls = classificationConfig(dir, 16);
+const lines = metricLines;
+const train = trainRun;
 
 const teacherDir = join(dir, 'teacher');
 const teacher2Dir = join(dir, 'teacher2');
