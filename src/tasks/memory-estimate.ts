@@ -25,7 +25,7 @@ export function estimateTrainingMemory(config: TaskConfig, vocabSize: number): {
   const C = m.nEmbd, L = m.nLayer, H = m.nHead;
   const inner = m.nInner ?? 4 * C;
   // A classification transfer set adds its texts to every training batch (distillation.transferData).
-  const d = (config as { distillation?: { transferData?: string; transferBatchSize?: number } }).distillation;
+  const d = config.distillation;
   const transfer = d?.transferData ? d.transferBatchSize ?? config.perDeviceTrainBatchSize : 0;
   const B = config.perDeviceTrainBatchSize + transfer;
   const batchField = transfer > config.perDeviceTrainBatchSize ? ['distillation.transferBatchSize', transfer] as const : ['perDeviceTrainBatchSize', B] as const;
