@@ -28,7 +28,7 @@
       "conditions": [
         ["target_arch=='x64' or target_arch=='ia32'", {"cflags_cc": ["-mprefer-vector-width=512"]}],
         ["<!(node -p \"process.env.TRAINFORMER_NO_DNNL ? 0 : +require('fs').existsSync('/usr/include/oneapi/dnnl/dnnl.hpp')\")==1",
-          {"defines": ["TRAINFORMER_DNNL"], "libraries": ["-ldnnl"]}]
+          {"defines": ["TRAINFORMER_DNNL"], "libraries": ["-ldnnl", "-lgomp"]}]
       ]
     }
   ]

@@ -12,7 +12,8 @@
  * `--dtype bf16` adds, after the float32 table, a bf16 table: trainformer-native under autocast
  * (bfloat16) against PyTorch's torch.autocast('cpu', dtype=torch.bfloat16), the ratio, peak RSS
  * against trainformer's own float32 run, and MFU against the 2048³ bf16 product peak
- * (bench/bf16-gemm.ts) measured in the same run.
+ * (bench/bf16-gemm.ts: oneDNN, bf16 operands, float32 result) measured in the same run, and for
+ * comparison PyTorch's own 2048³ bf16 product (bf16 result).
  *
  * then runs bench/fused-lce.ts (fused vs unfused LM head + cross-entropy) unless --no-lce.
  *
@@ -24,6 +25,17 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OPENMP_BLAS, bestEnv, hasTorch, repoRoot, sharedDir } from './shared.js';
 import { seqBench } from './seq.js';
+
+/** Median GFLOPS of torch's a @ b on 2048×2048 bfloat16 tensors (bf16 result); argv[1] = threads. */
+const TORCH_BF16_MM = `import json, sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
+n = 2048
+a = torch.randn(n, n).bfloat16(); b = torch.randn(n, n).bfloat16()
+for _ in range(2): a @ b
+r = []
+for _ in range(10):
+    t = time.perf_counter(); a @ b; r.append(2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+print(json.dumps({"gflops": sorted(r)[5]}))`;
 
 function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Record<string, unknown> | string {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 24 });
@@ -58,6 +70,11 @@ async function main(): Promise<void> {
     console.log(typeof p === 'string' ? `bf16 peak: ${p}` : `bf16 2048³ peak (${String(p.impl)}): ${bf16Peak.toFixed(1)} GFLOPS (${threads} threads; by implementation ${JSON.stringify(p.byImpl)})`);
   }
   const torch = impls.includes('torch') && hasTorch();
+  if (bf16 && torch) {
+    // PyTorch's own 2048³ bf16 product (bf16 result, as its autocast linear layers write), for comparison only.
+    const tp = runJson('/usr/bin/python3', ['-c', TORCH_BF16_MM, String(threads)], env, 300);
+    console.log(typeof tp === 'string' ? `PyTorch bf16 a@b: ${tp}` : `PyTorch bf16 a@b 2048³ (bf16 result): ${Number(tp.gflops).toFixed(1)} GFLOPS (${threads} threads; not the MFU reference)`);
+  }
   const bfRows: string[][] = [['config', 'impl', 'tokens/s', 'ms/step', 'peak RSS MB', 'RSS vs own fp32', 'vs PyTorch bf16', 'MFU % (bf16 peak)']];
   if (impls.includes('torch') && !torch) console.log('PyTorch: skipped (/usr/bin/python3 has no torch; apt-get install python3-torch)');
   const rows: string[][] = [['config', 'impl', 'tokens/s', 'ms/step', 'peak RSS MB', 'vs PyTorch', 'MFU %']];

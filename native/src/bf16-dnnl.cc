@@ -1,7 +1,15 @@
 // oneDNN's bf16 matmul (Debian libdnnl-dev 2.6.3), built in only when its headers were found
 // (binding.gyp defines TRAINFORMER_DNNL). float32 operands are rounded to bf16 by our own cast
-// first (oneDNN's matmul wants both in bf16); primitives are cached per shape.
+// first (oneDNN's matmul wants both in bf16); primitives are cached per shape and thread count.
+//
+// Threads: Debian's oneDNN runs on OpenMP (libgomp) and sizes a primitive by omp_get_max_threads()
+// of the calling thread when it is created. That setting is shared with OpenBLAS: its OpenMP build
+// (the "best environment" of ../shared/bench/README.md) implements openblas_set_num_threads(1), which
+// the addon calls at load, as omp_set_num_threads(1), and so left oneDNN on one thread (365 GFLOPS at
+// 2048³ instead of 916 on 2 threads, measured 2026-12-06). Every oneDNN call therefore runs with the
+// pool's thread count (numThreads()) as the OpenMP setting and restores the caller's afterwards.
 #include "bf16-gemm.h"
+#include "common.h"
 
 #if defined(TRAINFORMER_DNNL)
 #include <cstdint>
@@ -13,10 +21,30 @@
 
 #include "oneapi/dnnl/dnnl.h"
 
+extern "C" int omp_get_max_threads(void);
+extern "C" void omp_set_num_threads(int);
+
 namespace tf {
 namespace {
 
-using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, float, float>;
+/** OpenMP threads of the calling thread set to `n` for this object's lifetime, then restored. */
+class OmpThreads {
+ public:
+  explicit OmpThreads(int n) : prev_(omp_get_max_threads()) {
+    if (prev_ != n) omp_set_num_threads(n);
+  }
+  ~OmpThreads() {
+    if (omp_get_max_threads() != prev_) omp_set_num_threads(prev_);
+  }
+  OmpThreads(const OmpThreads&) = delete;
+  OmpThreads& operator=(const OmpThreads&) = delete;
+
+ private:
+  int prev_;
+};
+
+// m, n, k, transA, transB, alpha, beta, threads
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, float, float, int>;
 
 // One cached primitive per shape, with its memory objects (data handles set per call). Every
 // primitive uses one shared scratchpad (user mode): memory is the largest scratchpad, not the sum.
@@ -110,7 +138,9 @@ bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, 
   Dnnl& d = dnnl();
   if (!d.ok) return false;
   std::lock_guard<std::mutex> lk(d.mu);
-  const Key key{m, n, k, transA, transB, alpha, beta};
+  const int threads = numThreads();
+  const OmpThreads omp(threads);
+  const Key key{m, n, k, transA, transB, alpha, beta, threads};
   auto it = d.cache.find(key);
   if (it == d.cache.end()) {
     Entry e;
