@@ -7,18 +7,27 @@ import { ConfigError } from '../errors.js';
 import { parseOverrideValue, setField, TrainConfigSchema } from '../train/config.js';
 import { canonicalPath, normalizeFieldNames } from '../train/config-names.js';
 
-/** A value is the next token unless that token is another `--option`; a lone flag means true. */
+/**
+ * A value is the next token unless that token is another `--option`; a lone flag means true.
+ * @throws ConfigError for a stray argument, or a number that JSON reads as ±Infinity (`1e400`),
+ *   named with the text given: `--learningRate: 1e400 is not a finite number`.
+ */
 export function parseOverrides(args: readonly string[]): [string, unknown][] {
   const out: [string, unknown][] = [];
+  const push = (name: string, text: string): void => {
+    const v = parseOverrideValue(text);
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new ConfigError(`--${name}: ${text} is not a finite number (it overflows to ${v})`);
+    out.push([name, v]);
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (!a.startsWith('--') || a.length === 2) throw new ConfigError(`${a}: unexpected argument (config overrides look like --field value)`);
     const body = a.slice(2);
     const eq = body.indexOf('=');
     if (eq >= 0) {
-      out.push([body.slice(0, eq), parseOverrideValue(body.slice(eq + 1))]);
+      push(body.slice(0, eq), body.slice(eq + 1));
     } else if (i + 1 < args.length && !args[i + 1].startsWith('--')) {
-      out.push([body, parseOverrideValue(args[++i])]);
+      push(body, args[++i]);
     } else {
       out.push([body, true]);
     }
@@ -33,6 +42,15 @@ export function parseOverrides(args: readonly string[]): [string, unknown][] {
  */
 export function applyOverrides(raw: Record<string, unknown>, overrides: readonly [string, unknown][]): Record<string, unknown> {
   if (overrides.length > 0) normalizeFieldNames(raw, TrainConfigSchema);
-  for (const [k, v] of overrides) setField(raw, canonicalPath(k, TrainConfigSchema), v);
+  const given = new Map<string, string>();
+  for (const [k, v] of overrides) {
+    const field = canonicalPath(k, TrainConfigSchema);
+    // Two flags for one field (`--learning_rate 0.1 --learningRate 0.2`): which one was meant is a
+    // guess, as for a config file that spells a field twice (refused too).
+    const earlier = given.get(field);
+    if (earlier !== undefined) throw new ConfigError(`--${field}: given twice (--${earlier} and --${k}); give it once`);
+    given.set(field, k);
+    setField(raw, field, v);
+  }
   return raw;
 }

@@ -55,7 +55,13 @@ export async function taskFromCheckpoint(path: string, overrides: [string, unkno
     delete data.limit;
     raw.data = data;
   }
+  const trained = parseConfig(structuredClone(raw));
+  const positions = modelPositions(trained);
+  // The model keeps the positions it was trained with, whatever --data.blockSize asks for (its
+  // default follows the sequence length, which would change the shape of its position table).
+  raw.model = { ...((raw.model ?? {}) as Record<string, unknown>), maxPositions: positions };
   const config = parseConfig(applyOverrides(raw, overrides));
+  checkPositions(config, trained, positions, dir);
   const tokenizer = readTokenizerFile(runFilePath(dir, RUN_TOKENIZER_FILE));
   const labelsPath = join(dir, 'labels.json');
   const labelMap = existsSync(labelsPath) ? readLabelMap(labelsPath) : undefined;
@@ -64,6 +70,31 @@ export async function taskFromCheckpoint(path: string, overrides: [string, unkno
   copyInto(Object.entries(model.stateDict()), readSafetensorsFile(join(dir, 'model.safetensors')).tensors, join(dir, 'model.safetensors'));
   task.model.eval();
   return { task, config, dir };
+}
+
+/** The positions a model of `c` reads: model.maxPositions, else what the task's sequence lengths need (the builders' default). */
+function modelPositions(c: TrainConfig): number {
+  return c.model.maxPositions ?? Math.max(...sequenceLengths(c).map(([, n]) => n));
+}
+
+/** The config's sequence-length fields and the positions each needs. */
+function sequenceLengths(c: TrainConfig): [string, number][] {
+  const d = c.data as { blockSize: number; maxLength: number; maxTargetLength: number };
+  if (c.task === 'lm') return [['data.blockSize', d.blockSize]];
+  if (c.task === 'seq2seq') return [['data.maxLength', d.maxLength], ['data.maxTargetLength', d.maxTargetLength + 1]];
+  return [['data.maxLength', d.maxLength]];
+}
+
+/** @throws ConfigError naming the flag when an override asks for more positions than the checkpoint's model has. */
+function checkPositions(config: TrainConfig, trained: TrainConfig, positions: number, dir: string): void {
+  const before = new Map(sequenceLengths(trained));
+  // maxTargetLength needs one position more (the decoder's start token).
+  const shown = (field: string, need: number) => (field === 'data.maxTargetLength' ? `${need - 1} (+1 start token)` : String(need));
+  for (const [field, need] of sequenceLengths(config)) {
+    if (need > positions) {
+      throw new ConfigError(`--${field}: ${shown(field, need)} is more than the ${positions} positions of the model in ${dir} (trained with ${field} ${shown(field, before.get(field)!)})`, field.split('.'));
+    }
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { lineOfField } from './config-locate.js';
 import { canonicalPath } from '../train/config-names.js';
 
 /** The fields of a config that name files read as data (outputDir is a place to write, cwd-relative as in HF). */
-const DATA_PATHS = [['data', 'train'], ['data', 'validation'], ['data', 'tokenizer', 'path'], ['data', 'tokenizer', 'configPath'], ['data', 'augment', 'backTranslation'], ['model', 'fromPretrained']] as const;
+const DATA_PATHS = [['data', 'train'], ['data', 'validation'], ['data', 'tokenizer', 'path'], ['data', 'tokenizer', 'configPath'], ['data', 'augment', 'backTranslation'], ['model', 'fromPretrained'], ['distillation', 'transferData']] as const;
 
 /** Makes the relative data paths of a (camelCase) raw config absolute against `dir`, in place. */
 export function resolveDataPaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {
@@ -56,9 +56,10 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
 /**
  * A ConfigError about one field that the config file (not a `--flag`) set, with the file's name and
  * the field's line in front: `cfg.json:7: model.nLayers: unknown field (did you mean model.nLayer?)`.
- * Anything else is returned unchanged.
+ * A field that `--training-args` set (it overrides the config file) is located in that file instead:
+ * `ta.json:3: learningRate: must be a number (got "abc")`. Anything else is returned unchanged.
  */
-export function locateConfigError(e: unknown, configPath: string, rest: readonly string[]): unknown {
+export function locateConfigError(e: unknown, configPath: string, rest: readonly string[], trainingArgsPath?: string): unknown {
   if (!(e instanceof ConfigError) || !e.field || e.field.length === 0) return e;
   const field = e.field.map(String).join('.');
   let flags: string[];
@@ -68,12 +69,36 @@ export function locateConfigError(e: unknown, configPath: string, rest: readonly
     flags = [];
   }
   if (flags.some((f) => field === f || field.startsWith(`${f}.`))) return e;
+  if (trainingArgsPath !== undefined) {
+    const key = trainingArgsKey(trainingArgsPath, String(e.field[0]));
+    if (key !== null) return at(trainingArgsPath, [key, ...e.field.slice(1)], e);
+  }
+  return at(configPath, e.field, e);
+}
+
+/** `e` with `path:line: ` in front, the line of `field` in the JSON file `path` (unchanged when not found). */
+function at(path: string, field: readonly (string | number)[], e: ConfigError): ConfigError {
   let text: string;
   try {
-    text = readFileSync(configPath, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return e;
   }
-  const line = lineOfField(text, e.field);
-  return line === null ? e : new ConfigError(`${configPath}:${line}: ${e.message}`, e.field);
+  const line = lineOfField(text, field);
+  return line === null ? e : new ConfigError(`${path}:${line}: ${e.message}`, e.field);
+}
+
+/** The key of a Hugging Face training_args.json that sets the top-level config field `name` (`learning_rate` for learningRate), or null. */
+function trainingArgsKey(path: string, name: string): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
+  for (const [k, v] of Object.entries(json)) {
+    if (name in fromHfTrainingArgs({ [k]: v }, TrainConfigSchema, path).fields) return k;
+  }
+  return null;
 }

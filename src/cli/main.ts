@@ -16,7 +16,7 @@
  * Errors on bad input (config fields, files, malformed lines) are one line on stderr, naming the
  * field or `file:line`, with exit code 1 and no stack trace (TRAINFORMER_DEBUG=1 shows the stack).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { normaliseFlagNames } from './flag-names.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -24,7 +24,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import { createTask, type Task } from '../tasks/index.js';
+import { createTask, type EvalMetrics, type Task } from '../tasks/index.js';
 import type { LmTask } from '../tasks/lm.js';
 import { parseConfig, TrainConfigSchema, type TrainConfig } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
@@ -77,7 +77,7 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   try {
     config = parseConfig(raw);
   } catch (e) {
-    throw locateConfigError(e, opts.config, rest);
+    throw locateConfigError(e, opts.config, rest, opts.trainingArgs);
   }
   if (hooks.afterParse) hooks.afterParse(config, warnings);
   else for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
@@ -91,7 +91,7 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
     task = await createTask(config);
   } catch (e) {
     // Checks made while building the model and data (model.ropeTheta needs rope, …) name the line too.
-    throw locateConfigError(e, opts.config, rest);
+    throw locateConfigError(e, opts.config, rest, opts.trainingArgs);
   }
   // The sample printed once training ends must not fail only then: a prompt the user gave is checked now.
   const given = (raw.generation as { prompt?: unknown } | undefined)?.prompt;
@@ -99,14 +99,14 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
     try {
       task.tokenizer.encode(config.generation.prompt);
     } catch (e) {
-      throw locateConfigError(new ConfigError(`generation.prompt: ${JSON.stringify(config.generation.prompt).slice(0, 40)} cannot be encoded (${(e as Error).message})`, ['generation', 'prompt']), opts.config, rest);
+      throw locateConfigError(new ConfigError(`generation.prompt: ${JSON.stringify(config.generation.prompt).slice(0, 40)} cannot be encoded (${(e as Error).message})`, ['generation', 'prompt']), opts.config, rest, opts.trainingArgs);
     }
   }
   hooks.onTask?.(config, task);
   try {
     return { config, task, trainer: new Trainer({ config, task, resume: opts.resume ?? false, callbacks }) };
   } catch (e) {
-    throw locateConfigError(e, opts.config, rest);
+    throw locateConfigError(e, opts.config, rest, opts.trainingArgs);
   }
 }
 
@@ -204,8 +204,23 @@ async function tryWriteReport(dir: string): Promise<string | null> {
 async function evalCommand(path: string, f: { data?: string; output?: string }, rest: string[]): Promise<void> {
   // Checked before evaluating: an unwritable target names the flag, not the atomic writer's temporary file.
   if (f.output && !existsSync(dirname(resolve(f.output)))) throw new ConfigError(`--output: ${dirname(resolve(f.output))}: no such folder`);
-  const { task, config, dir } = await taskFromCheckpoint(path, parseOverrides(rest), { noTrainData: true, evalData: f.data });
-  const m = (await import('../tensor/index.js')).noGrad(() => task.evaluate());
+  if (f.output && existsSync(f.output) && statSync(f.output).isDirectory()) throw new ConfigError(`--output: ${f.output} is a folder; give a file to write, e.g. ${join(f.output, 'metrics.json')}`);
+  // Problems of the data given with --data name the flag (the checkpoint's config calls it data.validation).
+  const asFlag = (e: unknown): unknown => (f.data && e instanceof ConfigError && e.field?.join('.') === 'data.validation'
+    ? new ConfigError(`--data: ${e.message.replace(/^data\.validation: /, '')}`, e.field) : e);
+  let loaded: Awaited<ReturnType<typeof taskFromCheckpoint>>;
+  try {
+    loaded = await taskFromCheckpoint(path, parseOverrides(rest), { noTrainData: true, evalData: f.data });
+  } catch (e) {
+    throw asFlag(e);
+  }
+  const { task, config, dir } = loaded;
+  let m: EvalMetrics;
+  try {
+    m = (await import('../tensor/index.js')).noGrad(() => task.evaluate());
+  } catch (e) {
+    throw asFlag(e);
+  }
   const on = f.data ? ` on ${f.data}` : '';
   process.stdout.write(`${rel(dir)}${on}: ${describeMetrics(config.task, m)}\n${JSON.stringify(m)}\n`);
   if (f.output) {

@@ -15,6 +15,7 @@ import type { LmTask } from '../tasks/lm.js';
 import type { Seq2SeqTask } from '../tasks/seq2seq.js';
 import { noGrad } from '../tensor/index.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
+import { requireDataFile } from '../tasks/data-file.js';
 
 export interface PredictFlags {
   text?: string[];
@@ -77,8 +78,10 @@ function qaField(v: unknown): QaQuestion & { id?: string } {
 const write = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
 export async function predictCommand(path: string, f: PredictFlags): Promise<void> {
-  const { task, config } = await taskFromCheckpoint(path, [], { noData: true, noTrainData: true });
   const file = f.file ?? f.input;
+  // Before the model is loaded: a missing input names its flag.
+  if (file !== undefined) requireDataFile(file, f.file !== undefined ? '--file' : '--input');
+  const { task, config } = await taskFromCheckpoint(path, [], { noData: true, noTrainData: true });
   if (config.task === 'extractive-qa') {
     const qs: Array<QaQuestion & { id?: string }> = [];
     if (f.question !== undefined || f.context !== undefined) {

@@ -18,6 +18,7 @@ import { EncoderForSequenceClassification } from '../models/encoder.js';
 import * as T from '../tensor/index.js';
 import { buildModel, buildTokenizer, intTensor } from './tensors.js';
 import { poolWindows } from './window-pool.js';
+import { requireDataFile } from './data-file.js';
 import type { TaskConfig } from './config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
@@ -159,6 +160,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
       if (!augmenter.enabled) augmenter = null;
     }
     const transferSet = trainSet.length > 0 ? await encodeTransferSet(config, tokenizer, labelMap) : [];
+    checkTransferBatchSize(config, transferSet.length);
     return new ClassificationTask(config, tokenizer, labelMap, trainSet, enc(val), augmenter, transferSet);
   }
 
@@ -307,11 +309,26 @@ export const TRANSFER_LABEL = -100;
 async function encodeTransferSet(config: TaskConfig, tokenizer: Tokenizer, labelMap: LabelMap): Promise<EncodedClassificationExample[]> {
   const path = config.distillation?.transferData;
   if (path === undefined) return [];
+  requireDataFile(path, 'distillation.transferData');
   const texts = await loadTransferTexts(path, config.data.textField);
   const examples = texts.map((text, i) => ({ text, label: labelMap.labels[0], line: i + 1 }));
   const enc = encodeClassification({ path, skipped: 0, examples }, tokenizer, labelMap, encodeOptions(config)).examples;
   log.info(`distillation.transferData: ${enc.length} transfer texts from ${path}`);
   return enc.map((e) => ({ ...e, label: TRANSFER_LABEL }));
+}
+
+/**
+ * A transfer batch larger than the transfer set would draw texts twice in one step (the draw wraps)
+ * and its rows cost memory for nothing: transferBatchSize 100000 over 400 texts went to the kernel's
+ * OOM killer at 24 GB.
+ * @param rows the transfer rows (texts, or windows of long texts) read from distillation.transferData.
+ * @throws ConfigError naming distillation.transferBatchSize when it exceeds `rows`.
+ */
+function checkTransferBatchSize(config: TaskConfig, rows: number): void {
+  const b = config.distillation?.transferBatchSize;
+  if (rows > 0 && b !== undefined && b > rows) {
+    throw new ConfigError(`distillation.transferBatchSize: ${b} is more than the ${rows} transfer texts of ${config.distillation!.transferData}; give at most ${rows} (each step draws that many distinct texts)`, ['distillation', 'transferBatchSize']);
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import type { TaskConfig } from './config.js';
 import { ClassificationTask } from './classification.js';
 import { LmTask } from './lm.js';
 import type { Task } from './types.js';
+import { requireDataFile } from './data-file.js';
 
 export * from './types.js';
 export { LmTask, buildGpt } from './lm.js';
@@ -33,6 +34,13 @@ export interface CreateTaskOptions {
  * @throws ConfigError for a task that is not available; FileFormatError for data files.
  */
 export async function createTask(config: TaskConfig, options: CreateTaskOptions = {}): Promise<Task> {
+  // Missing data files are named by their field before any is read (the readers name only the path).
+  if (!options.noData) {
+    const d = config.data;
+    const trainSkipped = options.noTrainData && d.validation !== undefined && (config.task !== 'lm' || options.tokenizer !== undefined);
+    if (!trainSkipped) requireDataFile(d.train, 'data.train');
+    if (d.validation !== undefined) requireDataFile(d.validation, 'data.validation');
+  }
   switch (config.task) {
     case 'lm':
       return LmTask.create(config, options);

@@ -219,7 +219,11 @@ export class LmTask implements Task<LmBatch> {
     let nats = 0;
     let tokens = 0;
     const Tn = this.config.data.blockSize;
-    if (this.val.length < Tn + 1) throw new ValueError(`lm: the validation text has ${this.val.length} tokens; blockSize ${Tn} needs at least ${Tn + 1}`);
+    if (this.val.length < Tn + 1) {
+      const d = this.config.data;
+      const source = d.validation ?? `the last ${d.valFraction} of ${d.train}`;
+      throw new ConfigError(`${d.validation ? 'data.validation' : 'data.valFraction'}: the validation text (${source}) has ${this.val.length} tokens; data.blockSize ${Tn} needs at least ${Tn + 1}`, d.validation ? ['data', 'validation'] : ['data', 'valFraction']);
+    }
     let i = 0;
     for (const batch of lmEvalBatches(this.val, { blockSize: Tn, batchSize: this.config.perDeviceEvalBatchSize, maxBatches })) {
       if (this.shard && i++ % this.shard.numReplicas !== this.shard.rank) continue; // another rank's batch

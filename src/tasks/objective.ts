@@ -41,10 +41,10 @@ export const OBJECTIVE_TERMS = ['ce', 'zLoss', 'l2', 'l1', 'kd'] as const;
 export function checkObjective(weights: Record<string, number>): void {
   for (const k of Object.keys(weights)) {
     if (!(OBJECTIVE_TERMS as readonly string[]).includes(k)) {
-      throw new ConfigError(`objective.${k}: unknown term (known: ${OBJECTIVE_TERMS.join(', ')})`);
+      throw new ConfigError(`objective.${k}: unknown term (known: ${OBJECTIVE_TERMS.join(', ')})`, ['objective', k]);
     }
   }
-  if (!Object.values(weights).some((w) => w > 0)) throw new ConfigError('objective: needs at least one term with a weight > 0');
+  if (!Object.values(weights).some((w) => w > 0)) throw new ConfigError(`objective: needs at least one term with a weight > 0, e.g. { "ce": 1 } (got ${JSON.stringify(weights)})`, ['objective']);
 }
 
 export interface ClassObjectiveOptions {
@@ -86,7 +86,7 @@ function penaltyTerms(options: ClassObjectiveOptions): Record<string, () => T.Te
 function combine(weights: Record<string, number>, available: Record<string, ObjectiveTerm>): ObjectiveOutput {
   const terms: Record<string, ObjectiveTerm> = {};
   for (const k of Object.keys(weights)) {
-    if (!(k in available)) throw new ConfigError(`objective.${k}: unknown term (known: ${OBJECTIVE_TERMS.join(', ')})`);
+    if (!(k in available)) throw new ConfigError(`objective.${k}: unknown term (known: ${OBJECTIVE_TERMS.join(', ')})`, ['objective', k]);
     terms[k] = available[k];
   }
   const r = new Objective(weights).compute(terms);

@@ -61,7 +61,8 @@ export const TrainConfigSchema = z.strictObject({
   warmupRatio: prob().default(0).describe('Warmup as a fraction of the total steps (used when warmupSteps is 0)'),
 
   /** Total optimizer steps; -1 means numTrainEpochs × steps per epoch. */
-  maxSteps: z.int().min(-1).default(-1).describe('Total optimizer steps; -1 means numTrainEpochs × steps per epoch'),
+  // Hugging Face trains by epochs for any max_steps <= 0; 0 ("no steps"?) is refused rather than guessed.
+  maxSteps: z.int().min(-1).refine((v) => v !== 0, { message: 'must be > 0, or -1 (the default) to train numTrainEpochs epochs (got 0; Hugging Face would train by epochs)' }).default(-1).describe('Total optimizer steps (> 0; overrides numTrainEpochs); -1 means numTrainEpochs × steps per epoch. 0 is an error'),
   numTrainEpochs: z.number().gt(0).default(3).describe('Passes over the training data (used when maxSteps is -1)'),
   perDeviceTrainBatchSize: t.perDeviceTrainBatchSize,
   perDeviceEvalBatchSize: t.perDeviceEvalBatchSize,
@@ -116,6 +117,7 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v); // JSON.stringify says null
   const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
@@ -148,7 +150,10 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown, schema: z.Zod
     case 'invalid_type': {
       const i = issue as z.core.$ZodIssueInvalidType;
       if (got === undefined) return `${at(path)}is required (${i.expected})`;
-      const expected = withArticle(i.expected === 'int' ? 'integer' : i.expected);
+      // A JSON number too large for a double (1e400) parses to Infinity, which JSON shows as null.
+      if (typeof got === 'number' && !Number.isFinite(got) && (i.expected === 'number' || i.expected === 'int')) return `${at(path)}must be a finite number (got ${show(got)})`;
+      // zod calls a { name: value } map a "record": it is a JSON object to the user.
+      const expected = withArticle(i.expected === 'int' ? 'integer' : i.expected === 'record' ? 'object' : i.expected);
       return `${at(path)}must be ${expected} (got ${show(got)})`;
     }
     case 'invalid_value': {

@@ -40,6 +40,11 @@ export function openRunFolder(outputDir: string, resume: boolean | string | unde
  * @throws ConfigError naming --resume / outputDir when the folder's contents forbid the start.
  */
 export function checkRunFolder(outputDir: string, resume: boolean | string | undefined, overwriteOutputDir: boolean): string | null {
+  // A checkpoint named by --resume is checked before the data is read and the model built.
+  if (typeof resume === 'string') {
+    if (!fs.existsSync(resume)) throw new ConfigError(`--resume: ${resume}: no such checkpoint folder`);
+    if (!fs.existsSync(join(resume, 'trainer_state.json'))) throw new ConfigError(`--resume: ${resume}: not a checkpoint folder (no trainer_state.json; give a checkpoint-<step> folder, or --resume alone for the latest in outputDir)`);
+  }
   const from = resumeCheckpoint(outputDir, resume);
   if (from) return from;
   const names = fs.existsSync(outputDir) ? fs.readdirSync(outputDir) : [];

@@ -139,6 +139,10 @@ export class Trainer implements TrainerControl {
     this.optimizer = this.dataParallel ? this.dataParallel.wrapOptimizer(optimizer, cfg.zeroStage) : optimizer;
     this.totalSteps = totalSteps(cfg, this.task.batchesPerEpoch); // after sharding: global batches
     this.schedule = createLrSchedule(cfg, this.totalSteps);
+    const warmup = cfg.data.blockSizeWarmup, batches = this.totalSteps * cfg.gradientAccumulationSteps;
+    if (warmup && warmup.batches > batches && this.isMain) {
+      log.warn(`warning: data.blockSizeWarmup.batches: ${warmup.batches} is more than the ${batches} training batches of this run (${this.totalSteps} steps × gradientAccumulationSteps ${cfg.gradientAccumulationSteps}); its blocks never reach data.blockSize ${cfg.data.blockSize}`);
+    }
     this.autocastDtype = cfg.bf16 ? 'bfloat16' : cfg.fp16 ? 'float16' : null;
     // fp16 trains with PyTorch's dynamic loss scaling (the GradScaler's defaults); bf16 needs none.
     this.gradScaler = options.gradScaler ?? new GradScaler({ enabled: cfg.fp16 });

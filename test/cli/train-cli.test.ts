@@ -67,10 +67,10 @@ test('a missing config file: one line naming the path', () => {
   assertOneLineError(r, new RegExp(`${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read config file \\(ENOENT\\)`));
 });
 
-test('a missing data file: one line naming the path', () => {
+test('a missing data file: one line naming the field and the path', () => {
   const missing = join(dir, 'missing.txt');
   const r = trainformer('train', '--config', writeConfig('m.json', { ...lmConfig, data: { train: missing } }));
-  assertOneLineError(r, /^error: .*missing\.txt: cannot read file \(ENOENT\)$/);
+  assertOneLineError(r, /^config error: \S+m\.json:1: data\.train: .*missing\.txt: no such file$/);
 });
 
 test('a malformed JSONL line: one line naming file:line', () => {

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadTokenizer, trainBpeTokenizer, trainBpeTokenizerJson } from '../../src/data/tokenizers/index.js';
 import { DATA } from './paths.js';
@@ -36,4 +37,11 @@ test('no text is out of vocabulary: unseen scripts and emoji round-trip; merges 
 
 test('a vocabulary too small for the bytes is refused, naming the field', () => {
   assert.throws(() => trainBpeTokenizer(corpus, { vocabSize: 200 }), /data\.tokenizer\.vocabSize: must be an integer above 262/);
+});
+
+test('training prints nothing on stdout (the Rust trainer printed three blank lines into the CLI output)', () => {
+  const bpe = new URL('../../src/data/tokenizers/bpe.js', import.meta.url).href;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bpe)}); m.trainBpeTokenizerJson(['hello world', 'foo bar baz'], { vocabSize: 300 });`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
 });

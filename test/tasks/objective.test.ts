@@ -38,6 +38,6 @@ test('ignored targets carry no loss; label smoothing mixes in the uniform target
 
 test('unknown terms and all-zero weights are config errors naming the field', () => {
   assert.throws(() => checkObjective({ ce: 1, zloss: 1 }), (e: unknown) => e instanceof ConfigError && /^objective\.zloss: unknown term/.test((e as Error).message));
-  assert.throws(() => checkObjective({ ce: 0 }), /^ConfigError: objective: needs at least one term with a weight > 0/);
+  assert.throws(() => checkObjective({ ce: 0 }), /^ConfigError: objective: needs at least one term with a weight > 0, e\.g\. \{ "ce": 1 \} \(got \{"ce":0\}\)/);
   assert.throws(() => classObjective(T.zeros([1, 2]), T.tensor(Int32Array.from([0]), [1]), { l2: 1 }), /objective\.l2: this task does not provide parameters/);
 });

@@ -9,6 +9,7 @@
  * to `vocabSize` entries; it is a standard `tokenizer.json`, run by {@link HfTokenizer}.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,21 @@ function loadLib(): TokenizersLib {
 }
 
 /**
+ * The library's trainer writes its progress (blank lines when stdout is not a terminal) to the
+ * process's stdout from Rust, past Node's streams, and the binding has no option to turn it off;
+ * so it trains in a child Node process whose stdout is discarded.
+ * @throws ConfigError when the library cannot be loaded; ValueError with the child's message when training fails.
+ */
+function trainInChild(corpus: string, out: string): void {
+  loadLib(); // the library's absence is named here, in this process
+  const lib = createRequire(import.meta.url).resolve('tokenizers');
+  const script = `const [lib, corpus, out] = process.argv.slice(1); const t = require(lib);
+const tok = new t.Tokenizer(t.BPE.empty()); tok.setPreTokenizer(t.byteLevelPreTokenizer(true, true)); tok.train([corpus]); tok.save(out, false);`;
+  const r = spawnSync(process.execPath, ['-e', script, lib, corpus, out], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new ValueError(`bpe tokenizer: training failed (${(r.error?.message ?? r.stderr.trim().split('\n').at(-1)) || `exit ${r.status ?? r.signal}`})`);
+}
+
+/**
  * Learns the merges from `texts` and returns the `tokenizer.json` object.
  * @throws ValueError when vocabSize cannot hold the special tokens and the byte alphabet plus one
  *   merge, or the corpus is empty; ConfigError when the library cannot be loaded.
@@ -66,12 +82,8 @@ export function trainBpeTokenizerJson(texts: Iterable<string>, options: BpeTrain
     for (const t of texts) lines.push(options.lowercase ? t.toLowerCase() : t);
     if (lines.length === 0) throw new ValueError('bpe tokenizer: the training corpus is empty');
     writeFileSync(corpus, lines.join('\n') + '\n');
-    const lib = loadLib();
-    const tok = new lib.Tokenizer(lib.BPE.empty());
-    tok.setPreTokenizer(lib.byteLevelPreTokenizer(true, true));
-    tok.train([corpus]);
     const out = join(dir, 'tokenizer.json');
-    tok.save(out, false);
+    trainInChild(corpus, out);
     const trained = JSON.parse(readFileSync(out, 'utf8')) as { model: { merges: Array<[string, string] | string> } };
     const merges = trained.model.merges.map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
     const ids = new Map<string, number>();
