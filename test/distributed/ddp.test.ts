@@ -15,12 +15,12 @@ const skip = mpirunMissing();
 const dir = mkdtempSync(path.join(tmpdir(), 'trainformer-ddp-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('2 ranks × batch 4 train as 1 process × batch 8; ZeRO-1 halves optimizer state', { skip: skip ?? false }, () => {
+test('2 ranks × batch 4 train as 1 process × batch 8; ZeRO-1 halves optimizer state', { skip: skip ?? false }, async () => {
   const one = path.join(dir, 'one.json'), two = path.join(dir, 'two.json'), zero = path.join(dir, 'zero.json'), half = path.join(dir, 'half.json');
-  run(process.execPath, [worker, '--worker', '--batch', '8', '--out', one]);
-  run('mpirun', [...mpirunArgs(2), process.execPath, worker, '--worker', '--batch', '4', '--out', two]);
-  run('mpirun', [...mpirunArgs(2), process.execPath, worker, '--worker', '--batch', '4', '--zero', '--out', zero]);
-  run(process.execPath, [worker, '--worker', '--batch', '4', '--out', half]);
+  await run(process.execPath, [worker, '--worker', '--batch', '8', '--out', one]);
+  await run('mpirun', [...mpirunArgs(2), process.execPath, worker, '--worker', '--batch', '4', '--out', two]);
+  await run('mpirun', [...mpirunArgs(2), process.execPath, worker, '--worker', '--batch', '4', '--zero', '--out', zero]);
+  await run(process.execPath, [worker, '--worker', '--batch', '4', '--out', half]);
   const a = readResult(one), b = readResult(two), z = readResult(zero), h = readResult(half);
   assert.equal(b.size, 2);
   assert.equal(b.losses.length, 50);

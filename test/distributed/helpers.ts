@@ -1,10 +1,11 @@
 // Shared by the distributed tests: finding mpirun, running a worker, comparing two runs.
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findMpiAddon } from '../../src/distributed/mpi.js';
+import { describeEnd, type JobResult, startJob } from './job.js';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const worker = path.join(here, 'fixtures', 'ddp-worker.js');
@@ -34,10 +35,14 @@ export function passEnv(): string[] {
   return ['TRAINFORMER_BACKEND', 'TRAINFORMER_NUM_THREADS'].filter((k) => process.env[k] !== undefined).flatMap((k) => ['-x', k]);
 }
 
-/** Runs a command; fails the test with its output when it exits non-zero. */
-export function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: options.env ?? process.env, timeout: options.timeoutMs ?? 180_000 });
-  if (r.status !== 0) assert.fail(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
+/**
+ * Runs a command to its end; fails the test with its output when it exits non-zero or does not end
+ * within `boundSeconds` of run time (time spent waiting for a CPU is not counted: job.ts).
+ */
+export async function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; boundSeconds?: number } = {}): Promise<JobResult> {
+  const boundSeconds = options.boundSeconds ?? 180;
+  const r = await startJob(cmd, args, { env: options.env, boundSeconds }).done;
+  if (r.hung || r.status !== 0) assert.fail(`${describeEnd(cmd, args, r, boundSeconds)}:\n${r.stdout}\n${r.stderr}`);
   return r;
 }
 

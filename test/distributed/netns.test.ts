@@ -35,7 +35,7 @@ function counter(ns: string, dev: string, name: string): number {
   return Number(r.stdout.trim());
 }
 
-test('one rank in each of two network namespaces, MPI over TCP on a veth pair: same result as 1 process', { skip: skip ?? false }, () => {
+test('one rank in each of two network namespaces, MPI over TCP on a veth pair: same result as 1 process', { skip: skip ?? false }, async () => {
   const id = process.pid;
   const nsA = `tfA${id}`, nsB = `tfB${id}`, vA = `tfv${id}a`, vB = `tfv${id}b`;
   const dir = mkdtempSync(path.join(tmpdir(), 'trainformer-netns-'));
@@ -54,9 +54,9 @@ test('one rank in each of two network namespaces, MPI over TCP on a veth pair: s
     writeFileSync(agent, `#!/bin/sh\nshift\nexec ip netns exec ${nsB} sh -c "$*"\n`);
     chmodSync(agent, 0o755);
     const one = path.join(dir, 'one.json'), two = path.join(dir, 'two.json');
-    run(process.execPath, [worker, '--worker', '--batch', '8', '--out', one]);
+    await run(process.execPath, [worker, '--worker', '--batch', '8', '--out', one]);
     const before = counter(nsA, vA, 'tx_bytes') + counter(nsA, vA, 'rx_bytes');
-    const r = run('ip', ['netns', 'exec', nsA, 'mpirun', '--allow-run-as-root', '--hostfile', hostfile, '-np', '2',
+    const r = await run('ip', ['netns', 'exec', nsA, 'mpirun', '--allow-run-as-root', '--hostfile', hostfile, '-np', '2',
       '--mca', 'plm_rsh_agent', agent, '--mca', 'btl', 'tcp,self', '--mca', 'btl_tcp_if_include', '10.231.7.0/24',
       '--mca', 'oob_tcp_if_include', '10.231.7.0/24', ...passEnv(),
       'sh', '-c', `echo "rank $OMPI_COMM_WORLD_RANK: $(ip -4 -o addr show | grep -o '10\\.231\\.7\\.[12]')"; exec "${process.execPath}" "${worker}" --worker --batch 4 --out "${two}"`]);

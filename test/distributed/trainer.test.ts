@@ -10,13 +10,13 @@
 // (softmax ignores a constant per row), so in float32 it is rounding noise, which Adam's
 // normalisation turns into full-size updates that differ between any two summation orders.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { readSafetensorsFile } from '../../src/io/safetensors.js';
 import { here, maxRelativeDifference, mpirunArgs, mpirunMissing, run } from './helpers.js';
+import { startJob } from './job.js';
 
 const skip = mpirunMissing();
 const cli = path.join(here, '..', '..', 'src', 'cli', 'main.js');
@@ -41,14 +41,17 @@ function configFile(name: string, batch: number, extra: Record<string, unknown> 
     model: { nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0, bias: false },
     optim: 'adamw', learningRate: 1e-3, weightDecay: 0.1, lrSchedulerType: 'constant_with_warmup', warmupSteps: 5,
     perDeviceTrainBatchSize: batch, perDeviceEvalBatchSize: 4, gradientAccumulationSteps: 2,
-    maxSteps: 50, loggingSteps: 1, evalSteps: 25, saveSteps: 10, disableTqdm: true, ddpTimeout: 30,
+    maxSteps: 50, loggingSteps: 1, evalSteps: 25, saveSteps: 10, disableTqdm: true,
+    // ddpTimeout is wall-clock: a rank waiting minutes for a CPU on a loaded machine must not end the
+    // runs that test other things (the hung-rank test sets 5 s); hangs are bounded by job.ts.
+    ddpTimeout: 3600,
     ...extra,
   }));
   return { file, out };
 }
 
-const one = (args: string[]) => run(process.execPath, [cli, 'train', ...args], { timeoutMs: 300_000 });
-const two = (args: string[]) => run('mpirun', [...mpirunArgs(2), process.execPath, cli, 'train', ...args], { timeoutMs: 300_000 });
+const one = (args: string[]) => run(process.execPath, [cli, 'train', ...args], { boundSeconds: 300 });
+const two = (args: string[]) => run('mpirun', [...mpirunArgs(2), process.execPath, cli, 'train', ...args], { boundSeconds: 300 });
 
 type Line = Record<string, number | string | boolean>;
 const lines = (out: string): Line[] => readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -76,10 +79,10 @@ function assertSameTraining(a: string, b: string, what: string): number {
 
 let oneOut = '', twoOut = '';
 
-test('CLI Trainer: 2 ranks × batch 4 train as 1 process × batch 8 (50 AdamW steps, accumulation 2, unequal lengths)', { skip: skip ?? false }, () => {
+test('CLI Trainer: 2 ranks × batch 4 train as 1 process × batch 8 (50 AdamW steps, accumulation 2, unequal lengths)', { skip: skip ?? false }, async () => {
   const a = configFile('one', 8), b = configFile('two', 4);
-  one(['--config', a.file]);
-  const r = two(['--config', b.file]);
+  await one(['--config', a.file]);
+  const r = await two(['--config', b.file]);
   oneOut = a.out; twoOut = b.out;
   assert.equal(losses(b.out).length, 50);
   // The steps really count different numbers of targets: the targets' lengths vary.
@@ -96,9 +99,9 @@ test('CLI Trainer: 2 ranks × batch 4 train as 1 process × batch 8 (50 AdamW st
   process.stdout.write(`# CLI ddp: params max rel diff ${d.toExponential(2)}\n`);
 });
 
-test('zeroStage 1: the same parameters as plain data parallelism, half the optimizer state on each rank', { skip: skip ?? false }, () => {
+test('zeroStage 1: the same parameters as plain data parallelism, half the optimizer state on each rank', { skip: skip ?? false }, async () => {
   const z = configFile('zero', 4, { zeroStage: 1 });
-  const r = two(['--config', z.file]);
+  const r = await two(['--config', z.file]);
   const d = maxRelativeDifference(finalParams(z.out), finalParams(twoOut));
   assert.equal(d.value, 0, `ZeRO-1 parameters differ by ${d.value}`);
   // AdamW keeps two float32 moments per trainable parameter: 8 bytes × the model's elements.
@@ -128,29 +131,25 @@ test('a rank killed at a random step: the other exits with one line; the last ch
   // schedule does not depend on the total, so resuming it with --max-steps 50 is the 50-step run.
   const k = configFile('killed', 4, { maxSteps: 100_000 });
   const killAt = 12 + Math.floor(Math.random() * 30); // after checkpoint-10, before the end
-  const job = `${process.pid}-${Date.now()}`;
+  const jobId = `${process.pid}-${Date.now()}`;
   const t0 = Date.now();
-  const child = spawn('mpirun', [...mpirunArgs(2), '-x', 'TRAINFORMER_TEST_JOB', process.execPath, cli, 'train', '--config', k.file],
-    { env: { ...process.env, TRAINFORMER_TEST_JOB: job }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  // Wait for rank 0 to log step killAt, then SIGKILL rank 1 (bounded: the spawn ends by itself otherwise).
+  const job = startJob('mpirun', [...mpirunArgs(2), '-x', 'TRAINFORMER_TEST_JOB', process.execPath, cli, 'train', '--config', k.file],
+    { env: { ...process.env, TRAINFORMER_TEST_JOB: jobId }, boundSeconds: 240 });
+  // Wait for rank 0 to log step killAt, then SIGKILL rank 1 (bounded: the job is stopped at its bound).
   let killedAt = -1;
-  for (let i = 0; i < 1200 && killedAt < 0 && child.exitCode === null; i++) {
+  while (killedAt < 0 && job.running()) {
     await new Promise((r) => setTimeout(r, 100));
     const m = trainSoFar(k.out);
     if (m.length && (m[m.length - 1].step as number) >= killAt) {
-      const pid = rankPid(job, 1);
+      const pid = rankPid(jobId, 1);
       if (pid) { process.kill(pid, 'SIGKILL'); killedAt = m[m.length - 1].step as number; }
     }
   }
-  const code = await Promise.race([exited, new Promise<'hang'>((r) => setTimeout(() => r('hang'), 120_000).unref())]);
-  if (code === 'hang') child.kill('SIGKILL');
-  assert.notEqual(code, 'hang', 'the job did not end after a rank was killed');
+  const end = await job.done;
+  const output = job.output();
+  assert.ok(!end.hung, `the job did not end after a rank was killed (${end.wallSeconds.toFixed(0)} s wall, ${end.waitSeconds.toFixed(0)} s waiting for a CPU):\n${output}`);
   assert.ok(killedAt > 0, `rank 1 was not killed (job output:\n${output})`);
-  assert.notEqual(code, 0);
+  assert.notEqual(end.status, 0);
   assert.match(output, /^trainformer: rank 0 of 2 stopped by the launcher \(SIGTERM\): another rank exited or failed/m);
   process.stdout.write(`# killed rank 1 after step ${killedAt}: job ended ${((Date.now() - t0) / 1000).toFixed(1)} s after start\n`);
   // The last complete checkpoint: resume it with 2 ranks, and a copy with 1 process × batch 8.
@@ -159,43 +158,39 @@ test('a rank killed at a random step: the other exits with one line; the last ch
   const single = configFile('killed-single', 8);
   rmSync(single.out, { recursive: true, force: true });
   cpSync(k.out, single.out, { recursive: true, filter: (src) => !/checkpoint-(\d+)$/.test(src) || Number(/checkpoint-(\d+)$/.exec(src)![1]) <= last });
-  two(['--config', k.file, '--resume', '--max-steps', '50']);
-  one(['--config', single.file, '--resume']);
+  await two(['--config', k.file, '--resume', '--max-steps', '50']);
+  await one(['--config', single.file, '--resume']);
   assert.deepEqual(finalParams(k.out), finalParams(twoOut), '2-rank resume is not bit-identical to the unbroken 2-rank run');
   assertSameTraining(k.out, twoOut, 'resumed with 2 ranks');
   assertSameTraining(single.out, twoOut, 'resumed with 1 process');
 });
 
-test('a single-process checkpoint resumes with 2 ranks (the data position in global batches)', { skip: skip ?? false }, () => {
+test('a single-process checkpoint resumes with 2 ranks (the data position in global batches)', { skip: skip ?? false }, async () => {
   const s = configFile('from-single', 4);
   rmSync(s.out, { recursive: true, force: true });
   cpSync(oneOut, s.out, { recursive: true, filter: (src) => !/checkpoint-(\d+)$/.test(src) || Number(/checkpoint-(\d+)$/.exec(src)![1]) <= 20 });
   rmSync(path.join(s.out, 'model.safetensors'), { force: true });
-  two(['--config', s.file, '--resume', path.join(s.out, 'checkpoint-20')]);
+  await two(['--config', s.file, '--resume', path.join(s.out, 'checkpoint-20')]);
   assertSameTraining(s.out, oneOut, '1-process checkpoint resumed with 2 ranks');
 });
 
 test('a hung rank: the other stops at ddpTimeout with one line naming the collective', { skip: skip ?? false }, async () => {
   const h = configFile('hung', 4, { ddpTimeout: 5, maxSteps: 100_000 });
-  const job = `${process.pid}-hung-${Date.now()}`;
-  const child = spawn('mpirun', [...mpirunArgs(2), '-x', 'TRAINFORMER_TEST_JOB', process.execPath, cli, 'train', '--config', h.file],
-    { env: { ...process.env, TRAINFORMER_TEST_JOB: job }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const jobId = `${process.pid}-hung-${Date.now()}`;
+  const job = startJob('mpirun', [...mpirunArgs(2), '-x', 'TRAINFORMER_TEST_JOB', process.execPath, cli, 'train', '--config', h.file],
+    { env: { ...process.env, TRAINFORMER_TEST_JOB: jobId }, boundSeconds: 240 });
   let stopped = false;
-  for (let i = 0; i < 1200 && !stopped && child.exitCode === null; i++) {
+  while (!stopped && job.running()) {
     await new Promise((r) => setTimeout(r, 100));
     if (trainSoFar(h.out).length > 0) {
-      const pid = rankPid(job, 1);
+      const pid = rankPid(jobId, 1);
       if (pid) { process.kill(pid, 'SIGSTOP'); stopped = true; }
     }
   }
-  const code = await Promise.race([exited, new Promise<'hang'>((r) => setTimeout(() => r('hang'), 120_000).unref())]);
-  if (code === 'hang') child.kill('SIGKILL');
-  assert.notEqual(code, 'hang', 'the job did not end after a rank hung');
-  assert.ok(stopped);
-  assert.notEqual(code, 0);
+  const end = await job.done;
+  const output = job.output();
+  assert.ok(!end.hung, `the job did not end after a rank hung (${end.wallSeconds.toFixed(0)} s wall, ${end.waitSeconds.toFixed(0)} s waiting for a CPU):\n${output}`);
+  assert.ok(stopped, `rank 1 was not stopped (job output:\n${output})`);
+  assert.notEqual(end.status, 0);
   assert.match(output, /^error: rank 0 of 2: [^\n]* did not complete within 5 s: another rank stopped, hung or is far behind \(the deadline is ddpTimeout\)$/m);
 });
