@@ -83,3 +83,43 @@ export function checkTrainingMemory(config: TaskConfig, vocabSize: number, avail
     throw new ConfigError(`${dominant.field}: ${dominant.value} needs about ${gb(bytes)} GB for one training step (mostly ${dominant.what}), more than ${process.env.TRAINFORMER_MAX_MEMORY ? 'TRAINFORMER_MAX_MEMORY' : "this machine's"} ${gb(available)} GB`, dominant.field.split('.'));
   }
 }
+
+/**
+ * Bytes of the teacher's share of a distillation step when it runs on every training batch (lm, or
+ * classification without the teacher-logit cache): its float32 weights, and the activations of all
+ * its blocks for the batch's rows (labelled + transfer) — computed without gradients but inside the
+ * step, so they are returned to the pool only when it ends — plus, for lm, its [B·T, V] logits.
+ * The teacher runs in eval mode (no dropout); an encoder's key-padding mask takes the composed
+ * attention path with its [B, H, T, T] probabilities.
+ * @param student the run's config (batch, transfer rows and sequence length come from it).
+ * @param teacher the teacher's config (its model's sizes).
+ */
+export function estimateTeacherMemory(student: TaskConfig, teacher: TaskConfig, vocabSize: number): number {
+  const m = teacher.model;
+  const C = m.nEmbd, L = m.nLayer, H = m.nHead, inner = m.nInner ?? 4 * C, V = Math.max(1, vocabSize);
+  const d = student.distillation;
+  const rows = student.perDeviceTrainBatchSize + (d?.transferData ? d.transferBatchSize ?? student.perDeviceTrainBatchSize : 0);
+  const Tn = student.task === 'lm' ? student.data.blockSize : student.data.maxLength;
+  const probs = student.task !== 'lm' ? rows * H * Tn * Tn : 0;
+  const params = V * C + L * (3 * C * C + C * C + 2 * C * inner);
+  const perBlock = 8 * rows * Tn * C + 2 * rows * Tn * inner + probs;
+  const logits = student.task === 'lm' ? rows * Tn * V : 0;
+  return 4 * (params + L * perBlock + 4 * rows * Tn * C + logits);
+}
+
+/**
+ * The up-front check with the teacher's forward counted (see {@link estimateTeacherMemory}).
+ * @param available bytes the step may use (default: {@link memoryLimit}).
+ * @throws ConfigError naming the batch field (distillation.transferBatchSize when the transfer rows
+ *   are the larger part, else perDeviceTrainBatchSize) when student and teacher cannot fit together.
+ */
+export function checkTeacherMemory(student: TaskConfig, teacher: TaskConfig, vocabSize: number, available = memoryLimit()): void {
+  const own = estimateTrainingMemory(student, vocabSize).bytes;
+  const t = estimateTeacherMemory(student, teacher, vocabSize);
+  if (own + t <= available) return;
+  const d = student.distillation;
+  const transfer = d?.transferData ? d.transferBatchSize ?? student.perDeviceTrainBatchSize : 0;
+  const [field, value] = transfer > student.perDeviceTrainBatchSize ? ['distillation.transferBatchSize', transfer] : ['perDeviceTrainBatchSize', student.perDeviceTrainBatchSize];
+  throw new ConfigError(`${field}: ${value} needs about ${gb(own + t)} GB for one training step, ${gb(t)} GB of it the teacher's forward on the batch's ${student.perDeviceTrainBatchSize + transfer} rows, ` +
+    `more than ${process.env.TRAINFORMER_MAX_MEMORY ? 'TRAINFORMER_MAX_MEMORY' : "this machine's"} ${gb(available)} GB`, field.split('.'));
+}

@@ -21,6 +21,7 @@ import type { TeacherSpec } from '../tasks/distillation.js';
 import { firstNonFinite } from '../nn/module.js';
 import { copyInto, latestCheckpoint } from './checkpoint.js';
 import { parseConfig, readConfigFile, type TrainConfig } from './config.js';
+import { checkTeacherMemory } from '../tasks/memory-estimate.js';
 import { RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, runFilePath } from './run-files.js';
 
 /** The folder holding the teacher's weights: the folder itself (a run's final model or a checkpoint), else its latest checkpoint. */
@@ -99,6 +100,9 @@ export function attachTeacher(config: TrainConfig, task: Task, outputDir: string
   const positions = (c: TrainConfig) => c.model.maxPositions ?? (c.task === 'lm' ? c.data.blockSize : c.data.maxLength);
   const needed = config.task === 'lm' ? config.data.blockSize : config.data.maxLength;
   if (positions(tcfg) < needed) throw new ConfigError(`${field}: ${dir} reads at most ${positions(tcfg)} positions; this run's inputs have up to ${needed} (${config.task === 'lm' ? 'data.blockSize' : 'data.maxLength'})`, path);
+  // Run on every batch (lm; no cache; or augmented examples, which change each epoch), the teacher's
+  // forward counts in the step's memory: checked before it is built.
+  if (config.task !== 'classification' || d.cache === false || config.data.augment !== undefined) checkTeacherMemory(config, tcfg, ttok.vocabSize);
   let model: { eval(): unknown; stateDict(): Record<string, import('../tensor/index.js').Tensor> };
   if (config.task === 'classification') {
     const labelsFile = join(wdir, 'labels.json');

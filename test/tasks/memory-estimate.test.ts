@@ -42,3 +42,19 @@ test('a transfer set counts in the batch: 32 + 96 transfer texts estimate as a b
   assert.throws(() => checkTrainingMemory(cls(32, { transferData: 't.jsonl', transferBatchSize: 100_000 }), 1000, 8e9),
     /distillation\.transferBatchSize: 100000 (needs about|makes)/);
 });
+
+test("the teacher's forward on every batch (no cache) counts: hand count for a tiny teacher, and the check names the transfer batch", async () => {
+  const { estimateTeacherMemory, checkTeacherMemory } = await import('../../src/tasks/memory-estimate.js');
+  const student = cls(32, { transferData: 't.jsonl', transferBatchSize: 96 });
+  const teacher = parseConfig({ task: 'classification', data: { train: 'x.jsonl', maxLength: 64 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 } });
+  // 1 block, C 8, H 2, inner 32, V 1000, 128 rows of 64 tokens: weights 1000·8 + (3·64 + 64 + 2·8·32);
+  // per block 8·128·64·8 + 2·128·64·32 + 128·2·64·64 (attention probabilities); 4·128·64·8 outside the blocks.
+  const floats = 1000 * 8 + (3 * 64 + 64 + 2 * 8 * 32) + (8 * 128 * 64 * 8 + 2 * 128 * 64 * 32 + 128 * 2 * 64 * 64) + 4 * 128 * 64 * 8;
+  assert.equal(estimateTeacherMemory(student, teacher, 1000), 4 * floats);
+  const own = estimateTrainingMemory(student, 1000).bytes;
+  const both = own + estimateTeacherMemory(student, student, 1000);
+  checkTrainingMemory(student, 1000, (own + both) / 2); // the student alone fits…
+  assert.throws(() => checkTeacherMemory(student, student, 1000, (own + both) / 2), // …with a teacher of its size it does not
+    /^ConfigError: distillation\.transferBatchSize: 96 needs about [\d.]+ GB for one training step, [\d.]+ GB of it the teacher's forward on the batch's 128 rows/);
+  checkTeacherMemory(student, student, 1000, both + 1);
+});
