@@ -100,12 +100,18 @@ export function loadNativeAddon(): NativeAddon | null {
     // oneDNN (bf16 products) runs on libgomp, whose idle threads spin by default; they would take
     // the cores from the addon's own pool that runs the next kernel (measured on `tiny` under bf16
     // autocast: 1,605 tok/s spinning, 4,774 passive, float32 2,461, loaded 2-core machine). libgomp
-    // reads this when the addon loads it; a value the user set is kept.
+    // reads this when the addon loads it (its constructor, run by dlopen); a value the user set is kept.
+    // The setting is for this process only: it is taken back once the addon is loaded, so that
+    // processes started from here (PyTorch reference runs, mpirun and its ranks) get the environment
+    // the user gave, and spin or not as their own defaults say.
+    const userWaitPolicy = process.env.OMP_WAIT_POLICY;
     process.env.OMP_WAIT_POLICY ??= 'passive';
     try {
       cached = createRequire(import.meta.url)(file) as NativeAddon;
     } catch {
       cached = null;
+    } finally {
+      if (userWaitPolicy === undefined) delete process.env.OMP_WAIT_POLICY;
     }
   }
   return cached;
