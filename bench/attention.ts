@@ -10,16 +10,18 @@
  * padding (causal + the last quarter of the keys padded, keyPaddingMask [B, T]), rope (causal, RoPE
  * tables in the kernel), rope-explicit (causal, q and k rotated by RotaryEmbedding first).
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { getBackend } from '../src/backend/index.js';
 import { RotaryEmbedding } from '../src/nn/positional.js';
 import * as T from '../src/tensor/index.js';
 
-const { values } = parseArgs({ options: {
+const USAGE = 'usage: node dist/bench/attention.js [--t 512,1024,2048,4096] [--b 1] [--h 4] [--d 64] [--reps 5] [--modes causal,full,window,padding,rope,rope-explicit] [--window 256]';
+
+const { values } = benchArgs(USAGE, {
   t: { type: 'string', default: '512,1024,2048,4096' }, b: { type: 'string', default: '1' }, h: { type: 'string', default: '4' },
   d: { type: 'string', default: '64' }, reps: { type: 'string', default: '5' }, modes: { type: 'string', default: 'causal,full' },
   window: { type: 'string', default: '256' },
-} });
+});
 const B = Number(values.b), H = Number(values.h), D = Number(values.d), reps = Number(values.reps), W = Number(values.window);
 const lengths = values.t!.split(',').map(Number);
 const modes = values.modes!.split(',');

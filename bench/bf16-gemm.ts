@@ -9,6 +9,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { loadNativeAddon, type Bf16GemmImpl } from '../src/backend/native/index.js';
+import { benchArgs } from './args.js';
 
 export interface Bf16Peak {
   /** Median GFLOPS of the bf16 GEMM trainformer uses (2·n³ flops per product). */
@@ -60,13 +61,12 @@ export function measureBf16Peak(opts: { size?: number; threads?: number; reps?: 
   return { gflops: byImpl[info.impl] ?? NaN, impl: info.impl, byImpl, size: n, threads, reps };
 }
 
-function arg(name: string): number | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : undefined;
-}
+const USAGE = 'usage: node dist/bench/bf16-gemm.js [--size 2048] [--threads 2] [--reps 10]';
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const r = measureBf16Peak({ size: arg('--size'), threads: arg('--threads'), reps: arg('--reps') });
+  const { values } = benchArgs(USAGE, { size: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' } });
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const r = measureBf16Peak({ size: num(values.size), threads: num(values.threads), reps: num(values.reps) });
   if (!r) {
     process.stderr.write("bf16 GEMM bench: native addon not built (run 'npm run build:native')\n");
     process.exit(1);

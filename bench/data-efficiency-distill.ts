@@ -33,7 +33,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { setLogger } from '../src/logger.js';
 import type { ClassificationTask } from '../src/tasks/classification.js';
 import { createTask, type CreateTaskOptions } from '../src/tasks/index.js';
@@ -42,6 +42,8 @@ import { RUN_CONFIG_FILE } from '../src/train/run-files.js';
 import { Trainer } from '../src/train/trainer.js';
 import { SLICE_SEED, writeSlice, writeSliceRestUnlabelled } from './data-slice.js';
 import { sharedDir } from './shared.js';
+
+const USAGE = 'usage: node dist/bench/data-efficiency-distill.js [--seeds 1,2,3] [--out runs/bench-distill] [--only sms_spam|snips_intents|shakespeare]';
 
 /** What {@link runDistillation} needs from its caller. */
 export interface DistillationBenchOptions {
@@ -188,7 +190,7 @@ export async function runDistillation(opts: DistillationBenchOptions): Promise<s
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '1,2,3' }, out: { type: 'string', default: 'runs/bench-distill' }, only: { type: 'string' } } });
+  const { values } = benchArgs(USAGE, { seeds: { type: 'string', default: '1,2,3' }, out: { type: 'string', default: 'runs/bench-distill' }, only: { type: 'string' } });
   const md = await runDistillation({
     seeds: values.seeds!.split(',').map(Number), outDir: values.out!, only: values.only?.split(','),
     log: (s) => process.stderr.write(`${s}\n`),

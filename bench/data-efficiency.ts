@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { backTranslate } from '../src/cli/back-translate.js';
 import { corpusBleu, corpusChrf } from '../src/metrics/index.js';
 import { setLogger } from '../src/logger.js';
@@ -34,16 +34,16 @@ import { Trainer } from '../src/train/trainer.js';
 import { writeSlice } from './data-slice.js';
 import { repoRoot, sharedDir } from './shared.js';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = 'usage: npm run bench:data-efficiency [-- --seeds 1,2,3 --only sms_spam|snips_intents|shakespeare --forward runs/eng-fra --backward runs/fra-eng --outDir runs/data-efficiency --part all|augment|distill]';
+
+const { values } = benchArgs(USAGE, {
     seeds: { type: 'string', default: '1,2,3' },
     only: { type: 'string' },
     forward: { type: 'string', default: 'runs/eng-fra' },
     backward: { type: 'string', default: 'runs/fra-eng' },
     outDir: { type: 'string', default: 'runs/data-efficiency' },
     part: { type: 'string', default: 'all' },
-  },
-});
+  });
 const root = repoRoot();
 const seeds = values.seeds!.split(',').map(Number);
 const outDir = resolve(values.outDir!);

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { getBackend } from '../src/backend/index.js';
 import { DistributedDataParallel, initProcessGroup } from '../src/distributed/index.js';
 import { fusedLinearCrossEntropy } from '../src/losses/index.js';
@@ -21,6 +21,8 @@ import { GPT } from '../src/models/gpt.js';
 import { AdamW, clipGradNorm, groupParameters } from '../src/optim/index.js';
 import * as T from '../src/tensor/index.js';
 import { sharedDir } from './shared.js';
+
+const USAGE = 'usage: mpirun -np N node dist/bench/ddp-step.js [--config small] [--steps 8] [--warmup 2] [--bucket-mb 25]';
 
 interface BenchConfig { vocab_size: number; n_layer: number; n_head: number; n_embd: number; block_size: number; batch_size: number }
 
@@ -31,10 +33,10 @@ function median(xs: number[]): number {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: {
+  const { values } = benchArgs(USAGE, {
     config: { type: 'string', default: 'small' }, steps: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' },
     'bucket-mb': { type: 'string', default: '25' },
-  } });
+  });
   const pg = initProcessGroup({ timeoutSec: 600 });
   const all = JSON.parse(readFileSync(path.join(sharedDir(), 'bench', 'configs.json'), 'utf8')) as
     { common: { optimizer: unknown }; configs: Record<string, BenchConfig> };

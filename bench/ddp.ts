@@ -10,7 +10,9 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
+
+const USAGE = 'usage: npm run bench:ddp [-- --config small --steps 8]';
 
 interface Row {
   impl: string; config: string; ranks: number; threads: number; bucket_mb: number; buckets: number; buckets_started_during_backward: number;
@@ -33,7 +35,7 @@ function runOne(ranks: number, args: string[]): Row {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { config: { type: 'string', default: 'small' }, steps: { type: 'string', default: '8' } } });
+  const { values } = benchArgs(USAGE, { config: { type: 'string', default: 'small' }, steps: { type: 'string', default: '8' } });
   const base = ['--config', values.config!, '--steps', values.steps!];
   const one = runOne(1, base);
   const two = runOne(2, base);

@@ -12,12 +12,14 @@
  * A benchmark, never a test: run it under `flock /tmp/trainformer-bench.lock` and report the load.
  */
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { getBackend } from '../src/backend/index.js';
 import { EncoderDecoder } from '../src/models/index.js';
 import * as T from '../src/tensor/index.js';
 
-const { values } = parseArgs({ options: { repeats: { type: 'string', default: '5' }, batch: { type: 'string', default: '8' } } });
+const USAGE = 'usage: npm run bench:decode [-- --repeats 5 --batch 8]';
+
+const { values } = benchArgs(USAGE, { repeats: { type: 'string', default: '5' }, batch: { type: 'string', default: '8' } });
 const repeats = Number(values.repeats), B = Number(values.batch), S = 12, NEW = 64, V = 8000;
 
 const m = new EncoderDecoder({

@@ -15,15 +15,16 @@
 import { getBackend } from '../src/backend/index.js';
 import * as T from '../src/tensor/index.js';
 import { crossEntropy, fusedLinearCrossEntropy, peakLiveBytes, resetPeak, notePeak, zLoss } from '../src/losses/index.js';
+import { benchArgs } from './args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-const N = arg('n', 4096), C = arg('c', 768), V = arg('v', 50257), reps = arg('reps', 2);
-const chunk = process.argv.includes('--chunk') ? arg('chunk', 0) : undefined;
-const eps = arg('eps', 0), z = arg('z', 0);
+const USAGE = 'usage: node dist/bench/fused-lce.js [--n 4096] [--c 768] [--v 50257] [--chunk rows] [--reps 2] [--eps 0.1] [--z 1e-4]';
+const { values } = benchArgs(USAGE, {
+  n: { type: 'string', default: '4096' }, c: { type: 'string', default: '768' }, v: { type: 'string', default: '50257' },
+  reps: { type: 'string', default: '2' }, chunk: { type: 'string' }, eps: { type: 'string', default: '0' }, z: { type: 'string', default: '0' },
+});
+const N = Number(values.n), C = Number(values.c), V = Number(values.v), reps = Number(values.reps);
+const chunk = values.chunk === undefined ? undefined : Number(values.chunk);
+const eps = Number(values.eps), z = Number(values.z);
 
 const gen = new T.Generator(0);
 const hidden = T.randn([N, C], { generator: gen, std: 1 }).keep();

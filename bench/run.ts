@@ -22,9 +22,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { badFlag, benchArgs } from './args.js';
 import { OPENMP_BLAS, bestEnv, hasTorch, repoRoot, sharedDir } from './shared.js';
 import { seqBench } from './seq.js';
+
+const USAGE = 'usage: npm run bench -- [--configs tiny,small,gpt2] [--impls native,js,torch] [--threads 2] [--max-seconds 60] [--steps 10] [--no-lce] [--dtype float32|bf16]  (npm run bench -- --seq --help: the long-context benchmark)';
 
 /** Median GFLOPS of torch's a @ b on 2048×2048 bfloat16 tensors (bf16 result); argv[1] = threads. */
 const TORCH_BF16_MM = `import json, sys, time, torch
@@ -46,13 +48,13 @@ function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: 
 
 async function main(): Promise<void> {
   if (process.argv.includes('--seq')) { await seqBench(process.argv.slice(2).filter((a) => a !== '--seq')); return; }
-  const { values } = parseArgs({ options: {
+  const { values } = benchArgs(USAGE, {
     configs: { type: 'string', default: 'tiny,small,gpt2' }, impls: { type: 'string', default: 'native,js,torch' },
     threads: { type: 'string', default: '2' }, 'max-seconds': { type: 'string', default: '60' }, steps: { type: 'string', default: '10' },
     lce: { type: 'boolean', default: true }, 'no-lce': { type: 'boolean', default: false },
     dtype: { type: 'string', default: 'float32' },
-  } });
-  if (values.dtype !== 'float32' && values.dtype !== 'bf16') throw new Error(`--dtype must be float32 or bf16, got ${values.dtype}`);
+  });
+  if (values.dtype !== 'float32' && values.dtype !== 'bf16') badFlag(`--dtype must be float32 or bf16, got '${values.dtype}'`);
   const bf16 = values.dtype === 'bf16';
   const threads = Number(values.threads);
   const env = bestEnv(threads);

@@ -9,7 +9,7 @@
  *
  * A benchmark, never a test.
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import * as T from '../src/tensor/index.js';
 import { getBackend } from '../src/backend/index.js';
 import { GPT } from '../src/models/gpt.js';
@@ -18,14 +18,16 @@ import { groupParameters } from '../src/optim/param-groups.js';
 import { clipGradNorm } from '../src/optim/clip-grad.js';
 import { fusedLinearCrossEntropy } from '../src/losses/index.js';
 
+const USAGE = 'usage: node dist/bench/seq-step.js --seq 4096 [--checkpointing] [--steps 3] [--warmup 1] [--max-seconds 60]';
+
 /** The benchmark's model (shared with bench/torch_seq.py). */
 const SEQ_MODEL = { vocabSize: 65, nLayer: 4, nHead: 4, nEmbd: 256 } as const;
 
 function main(): void {
-  const { values } = parseArgs({ options: {
+  const { values } = benchArgs(USAGE, {
     seq: { type: 'string', default: '1024' }, checkpointing: { type: 'boolean', default: false },
     steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' }, 'max-seconds': { type: 'string', default: '60' },
-  } });
+  });
   const Tn = Number(values.seq), B = 1, V = SEQ_MODEL.vocabSize;
   const model = new GPT({ ...SEQ_MODEL, blockSize: Tn, dropout: 0, bias: true, tieWordEmbeddings: true, activation: 'gelu', seed: 1337 });
   model.train();

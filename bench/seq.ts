@@ -15,8 +15,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { bestEnv, hasTorch, repoRoot } from './shared.js';
+
+const USAGE = 'usage: npm run bench -- --seq [--seqs 512,1024,2048,4096,8192] [--impls ckpt,native,torch] [--cap-gb 8] [--threads 2] [--steps 3] [--warmup 1] [--max-seconds 60]';
 
 interface Point { impl: string; seq: number; result: Record<string, number> | null; note: string }
 
@@ -73,11 +75,11 @@ function uptime(): string {
 }
 
 export async function seqBench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: {
+  const { values } = benchArgs(USAGE, {
     seqs: { type: 'string', default: '512,1024,2048,4096,8192' }, impls: { type: 'string', default: 'ckpt,native,torch' },
     'cap-gb': { type: 'string', default: '8' }, threads: { type: 'string', default: '2' }, steps: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' }, 'max-seconds': { type: 'string', default: '60' },
-  } });
+  }, argv);
   const seqs = values.seqs!.split(',').map(Number);
   const impls = values.impls!.split(',');
   const capMb = Number(values['cap-gb']) * 1024;

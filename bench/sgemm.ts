@@ -13,6 +13,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { loadNativeAddon, type BlasInfo, type NativeAddon } from '../src/backend/native/index.js';
+import { benchArgs } from './args.js';
 
 export interface SgemmPeak {
   /** max(openblasGflops, poolGflops): the peak MFU is measured against. */
@@ -85,13 +86,12 @@ export function measureSgemmPeak(opts: SgemmOptions = {}): SgemmPeak | null {
   }
 }
 
-function arg(name: string): number | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : undefined;
-}
+const USAGE = 'usage: node dist/bench/sgemm.js [--size 2048] [--threads 2] [--reps 10]';
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const r = measureSgemmPeak({ size: arg('--size'), threads: arg('--threads'), reps: arg('--reps') });
+  const { values } = benchArgs(USAGE, { size: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' } });
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const r = measureSgemmPeak({ size: num(values.size), threads: num(values.threads), reps: num(values.reps) });
   if (!r) {
     process.stderr.write("sgemm bench: native addon not built (run 'npm run build:native')\n");
     process.exit(1);

@@ -10,7 +10,7 @@
  * process's resident set (JS heap, typed-array backing stores, the addon's buffers, malloc's free
  * lists). Prints one line per sample and a JSON summary. A benchmark, never a test.
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { getBackend } from '../src/backend/index.js';
@@ -19,12 +19,14 @@ import { Trainer } from '../src/train/trainer.js';
 import * as T from '../src/tensor/index.js';
 import { shakespeareLmConfig } from './shakespeare-config.js';
 
+const USAGE = 'usage: node dist/bench/soak.js [--steps 20000]';
+
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const fullGc = (): void => gc();
 const MiB = 2 ** 20;
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '20000' } } });
+const { values } = benchArgs(USAGE, { steps: { type: 'string', default: '20000' } });
 const steps = Number(values.steps);
 const config = shakespeareLmConfig('tf-soak-', 100_000, {
   data: { blockSize: 16, tokenizer: { type: 'char' } },

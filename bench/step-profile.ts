@@ -7,7 +7,7 @@
  *
  *   node dist/bench/step-profile.js --config small [--steps 3] [--warmup 1] [--dtype float32|bf16] [--top 40]
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import * as T from '../src/tensor/index.js';
 import { getBackend } from '../src/backend/index.js';
 import { GPT } from '../src/models/gpt.js';
@@ -19,6 +19,8 @@ import { autocast } from '../src/amp/autocast.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sharedDir } from './shared.js';
+
+const USAGE = 'usage: node dist/bench/step-profile.js [--config small] [--steps 3] [--warmup 1] [--dtype float32|bf16|fp16] [--top 40]';
 
 type Phase = 'fwd' | 'bwd' | 'opt';
 let phase: Phase = 'fwd';
@@ -71,10 +73,10 @@ function median(xs: number[]): number {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: {
+  const { values } = benchArgs(USAGE, {
     config: { type: 'string', default: 'small' }, steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
     dtype: { type: 'string', default: 'bf16' }, top: { type: 'string', default: '40' },
-  } });
+  });
   const amp = values.dtype === 'float32' ? null : values.dtype === 'bf16' ? 'bfloat16' as const : 'float16' as const;
   const all = JSON.parse(readFileSync(path.join(sharedDir(), 'bench', 'configs.json'), 'utf8'));
   const cfg = all.configs[values.config!] as { vocab_size: number; n_layer: number; n_head: number; n_embd: number; block_size: number; batch_size: number } | undefined;

@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { DataLoader, encodeSquadWindows } from '../src/data/index.js';
 import { taskFromCheckpoint } from '../src/cli/checkpoint-task.js';
 import { corpusBleu, corpusChrf, squadMetrics } from '../src/metrics/index.js';
@@ -30,7 +30,9 @@ import { bestAnswers } from '../src/tasks/qa-postprocess.js';
 import type { Seq2SeqTask } from '../src/tasks/seq2seq.js';
 import { repoRoot } from './shared.js';
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, retrain: { type: 'boolean' }, beam: { type: 'boolean' } } });
+const USAGE = 'usage: npm run bench:tasks [-- --only eng-fra|squad] [--retrain] [--beam]';
+
+const { values } = benchArgs(USAGE, { only: { type: 'string' }, retrain: { type: 'boolean' }, beam: { type: 'boolean' } });
 const root = repoRoot();
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 

@@ -11,7 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { badFlag, benchArgs } from './args.js';
 import * as T from '../src/tensor/index.js';
 import { getBackend } from '../src/backend/index.js';
 import { GPT } from '../src/models/gpt.js';
@@ -22,6 +23,8 @@ import { crossEntropy, fusedLinearCrossEntropy } from '../src/losses/index.js';
 import { autocast } from '../src/amp/autocast.js';
 import { sharedDir } from './shared.js';
 
+const USAGE = 'usage: node dist/bench/train-step.js [--config tiny] [--steps 10] [--warmup 2] [--max-seconds 60] [--min-steps 3] [--loss fused|unfused] [--dtype float32|bf16|fp16]';
+
 interface BenchConfig { vocab_size: number; n_layer: number; n_head: number; n_embd: number; block_size: number; batch_size: number }
 
 export function loadBenchConfigs(): { common: Record<string, unknown> & { optimizer: Record<string, number & number[]> }; configs: Record<string, BenchConfig>; peak_gflops_reference: number } {
@@ -29,13 +32,13 @@ export function loadBenchConfigs(): { common: Record<string, unknown> & { optimi
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: {
+  const { values } = benchArgs(USAGE, {
     config: { type: 'string', default: 'tiny' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '2' },
     'max-seconds': { type: 'string', default: '60' }, 'min-steps': { type: 'string', default: '3' }, loss: { type: 'string', default: 'fused' },
     dtype: { type: 'string', default: 'float32' },
-  } });
+  });
   const dtype = values.dtype!;
-  if (!['float32', 'bf16', 'fp16'].includes(dtype)) throw new Error(`--dtype must be float32, bf16 or fp16, got ${dtype}`);
+  if (!['float32', 'bf16', 'fp16'].includes(dtype)) badFlag(`--dtype must be float32, bf16 or fp16, got '${dtype}'`);
   const amp = dtype === 'float32' ? null : dtype === 'bf16' ? 'bfloat16' as const : 'float16' as const;
   const all = loadBenchConfigs();
   const cfg = all.configs[values.config!];
@@ -95,4 +98,5 @@ function main(): void {
   }));
 }
 
-main();
+// Run only as a script: importing this module (for loadBenchConfigs) must not run the benchmark.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();

@@ -17,11 +17,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 import { getBackend } from '../src/backend/index.js';
 import { createTask } from '../src/tasks/index.js';
 import { Trainer } from '../src/train/trainer.js';
 import { shakespeareLmConfig } from './shakespeare-config.js';
+
+const USAGE = 'usage: npm run bench:memory [-- --layers 2]';
 
 const VARIANTS: Record<string, Record<string, number>> = { ce: { ce: 1 }, 'zLoss-only': { zLoss: 1 } };
 
@@ -46,7 +48,7 @@ async function runVariant(variant: string, layers: number): Promise<void> {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { variant: { type: 'string' }, layers: { type: 'string', default: '2' } } });
+  const { values } = benchArgs(USAGE, { variant: { type: 'string' }, layers: { type: 'string', default: '2' } });
   const layers = Number(values.layers);
   if (values.variant) {
     runVariant(values.variant, layers).catch((e) => { console.error(e); process.exitCode = 1; });

@@ -1,0 +1,45 @@
+// The bench scripts' command lines (bench/args.ts): `--help` prints the usage line and exits 0, an
+// unknown flag gives one line naming it and exit 2 — no stack, no benchmark started. And
+// bench/train-step.js, imported as a module, runs nothing.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const bench = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench');
+const scripts: [string, ...string[]][] = [
+  ['attention'], ['bf16-gemm'], ['data-efficiency'], ['data-efficiency-distill'], ['ddp-step'], ['ddp'], ['decode'], ['fused-lce'],
+  ['run'], ['run', '--seq'], ['seq-step'], ['sgemm'], ['soak'], ['step-profile'], ['tasks'], ['train-step'], ['trainer-step-memory'],
+];
+
+for (const [name, ...pre] of scripts) {
+  const file = path.join(bench, `${name}.js`);
+  const label = [name, ...pre].join(' ');
+  test(`bench ${label}: --help prints the usage line; an unknown flag is one line`, () => {
+    const help = spawnSync(process.execPath, [file, ...pre, '--help'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^usage: \S.*\n$/);
+    assert.equal(help.stderr, '');
+    const bad = spawnSync(process.execPath, [file, ...pre, '--no-such-flag'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /^[\w.-]+\.js: Unknown option '--no-such-flag'[^\n]*\(--help for usage\)\n$/);
+  });
+}
+
+test('bench train-step and run: an unknown --dtype is one line naming the flag', () => {
+  for (const name of ['train-step', 'run']) {
+    const r = spawnSync(process.execPath, [path.join(bench, `${name}.js`), '--dtype', 'fp8'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^${name}\\.js: --dtype must be float32[^\\n]*got 'fp8'\\n$`));
+  }
+});
+
+test('importing bench/train-step.js runs no benchmark', () => {
+  const url = pathToFileURL(path.join(bench, 'train-step.js')).href;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(url)}); console.log(typeof m.loadBenchConfigs);`],
+    { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'function\n');
+});
