@@ -69,11 +69,23 @@ export function locateConfigError(e: unknown, configPath: string, rest: readonly
     flags = [];
   }
   if (flags.some((f) => field === f || field.startsWith(`${f}.`))) return e;
+  // A block that only flags created (--data.blockSizeWarmup.batches 10 without start): not the file's line.
+  const parent = e.field.slice(0, -1).map(String).join('.');
+  if (parent !== '' && flags.some((f) => f.startsWith(`${parent}.`)) && !fileHas(configPath, e.field.slice(0, -1))) return e;
   if (trainingArgsPath !== undefined) {
     const key = trainingArgsKey(trainingArgsPath, String(e.field[0]));
     if (key !== null) return at(trainingArgsPath, [key, ...e.field.slice(1)], e);
   }
   return at(configPath, e.field, e);
+}
+
+/** Whether the JSON file `path` holds the object at `field` (every key of the path present). */
+function fileHas(path: string, field: readonly (string | number)[]): boolean {
+  try {
+    return lineOfField(readFileSync(path, 'utf8'), field, true) !== null;
+  } catch {
+    return false;
+  }
 }
 
 /** `e` with `path:line: ` in front, the line of `field` in the JSON file `path` (unchanged when not found). */

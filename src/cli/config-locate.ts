@@ -6,8 +6,11 @@
 import { parseTree, type Node } from 'jsonc-parser';
 import { camelCase } from '../train/config-names.js';
 
-/** 1-based line of `field` (its key, or the deepest part of the path found) in JSON `text`; null when absent. */
-export function lineOfField(text: string, field: readonly (string | number)[]): number | null {
+/**
+ * 1-based line of `field` (its key, or the deepest part of the path found) in JSON `text`; null when absent.
+ * @param exact only the field's own key counts (null when a part of the path is missing).
+ */
+export function lineOfField(text: string, field: readonly (string | number)[], exact = false): number | null {
   const root = parseTree(text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text);
   if (!root) return null;
   let node: Node | undefined = root;
@@ -18,14 +21,14 @@ export function lineOfField(text: string, field: readonly (string | number)[]): 
         const k = p.children?.[0]?.value;
         return typeof k === 'string' && (k === part || camelCase(k) === part);
       });
-      if (!prop) break;
+      if (!prop) { if (exact) return null; break; }
       offset = prop.offset;
       node = prop.children?.[1];
     } else if (node?.type === 'array' && typeof part === 'number') {
       node = node.children?.[part];
-      if (!node) break;
+      if (!node) { if (exact) return null; break; }
       offset = node.offset;
-    } else break;
+    } else { if (exact) return null; break; }
   }
   if (offset === null) return null;
   let line = 1;

@@ -166,7 +166,9 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown, schema: z.Zod
       const at = schemaAt(schema, issue.path);
       const valid = at ? Object.keys(objectShape(at)) : [];
       const hints = i.keys.map((k) => suggestField(k, valid)).map((m) => (m === null ? null : path ? `${path}.${m}` : m));
-      const hint = hints.some((h) => h !== null) ? ` (did you mean ${hints.filter((h): h is string => h !== null).join(', ')}?)` : '';
+      // Nothing close in a small block (data.blockSizeWarmup: start, batches): its fields are named instead.
+      const hint = hints.some((h) => h !== null) ? ` (did you mean ${hints.filter((h): h is string => h !== null).join(', ')}?)`
+        : path && valid.length > 0 && valid.length <= 6 ? ` (${path} has ${valid.join(', ')})` : '';
       return `${keys.join(', ')}: unknown field${keys.length > 1 ? 's' : ''}${hint}`;
     }
     default:

@@ -103,3 +103,13 @@ test('--resume, predict --file, eval --data / --output / --data.blockSize: one l
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /validation loss \d/);
 });
+
+test('data.blockSizeWarmup: an unknown key with nothing close names the block\'s fields; a block made by flags alone gets no file line', () => {
+  const p = config(lm());
+  assertOneLineError(trainformer(['train', '--config', p, '--data.blockSizeWarmup.steps', '10']),
+    /^config error: data\.blockSizeWarmup\.steps: unknown field \(data\.blockSizeWarmup has start, batches\)$/);
+  // start is missing from a block only the flag wrote: the file's "data" line used to be blamed.
+  assertOneLineError(trainformer(['train', '--config', p, '--data.blockSizeWarmup.batches', '10']), /^config error: data\.blockSizeWarmup\.start: is required \(number\)$/);
+  const q = config(lm({ data: { train: text, blockSize: 8, blockSizeWarmup: { batches: 10 } } }));
+  assertOneLineError(trainformer(['train', '--config', q]), new RegExp(`^config error: ${esc(q)}:\\d+: data\\.blockSizeWarmup\\.start: is required \\(number\\)$`));
+});
