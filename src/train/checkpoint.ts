@@ -166,17 +166,29 @@ export function loadCheckpoint(dir: string): CheckpointContents {
 }
 
 /**
- * Copies saved values into tensors of the same names and shapes (in place, bit for bit).
- * @throws FileFormatError naming the tensor when one is missing or its shape differs.
+ * Copies saved values into tensors of the same names and shapes (in place, bit for bit), strictly
+ * like PyTorch's `load_state_dict(strict=True)`: every tensor of the model must be in the file and
+ * every tensor of the file must be in the model.
+ * @throws FileFormatError naming the tensor when one is missing, its shape differs, or the file holds
+ *   tensors the model does not have (weights of another architecture: a run folder whose config was
+ *   edited, or two runs written into one outputDir, used to load "fine" and give wrong numbers).
  */
 export function copyInto(target: Iterable<[string, Tensor]>, saved: Record<string, SafeTensor>, what: string): void {
-  for (const [name, t] of target) {
+  const entries = [...target];
+  // Everything is checked before anything is copied, so a refused file leaves the model as it was.
+  for (const [name, t] of entries) {
     const s = saved[name];
     if (!s) throw new FileFormatError(`${what}: tensor "${name}" is missing`);
     if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
       throw new FileFormatError(`${what}: tensor "${name}" has shape [${s.shape.join(', ')}], the model needs [${t.shape.join(', ')}]`);
     }
     if (s.dtype !== 'F32') throw new FileFormatError(`${what}: tensor "${name}" has dtype ${s.dtype}, expected F32`);
-    (t.data() as Float32Array).set(s.data as Float32Array);
   }
+  const known = new Set(entries.map(([name]) => name));
+  const unexpected = Object.keys(saved).filter((name) => !known.has(name));
+  if (unexpected.length) {
+    const more = unexpected.length > 1 ? ` and ${unexpected.length - 1} more` : '';
+    throw new FileFormatError(`${what}: holds tensor "${unexpected[0]}"${more} that the model built from the run's config does not have; the config (model.* fields) does not match these weights`);
+  }
+  for (const [name, t] of entries) (t.data() as Float32Array).set(saved[name].data as Float32Array);
 }

@@ -85,6 +85,21 @@ test('a malformed JSONL line: one line naming file:line', () => {
   assertOneLineError(r2, /^error: .*cls2\.jsonl:2: invalid JSON/);
 });
 
+test('a run folder whose config no longer matches its weights is refused, not evaluated', () => {
+  // The fresh-user trial: nLayer edited from 2 to 1 in the run's config, and eval gave a loss that
+  // belonged to neither model (the second layer's tensors were silently dropped).
+  const run = join(dir, 'run-edited');
+  const r = trainformer('train', '--config', writeConfig('edited.json', { ...lmConfig, outputDir: run, model: { ...lmConfig.model, nLayer: 2 }, maxSteps: 2, evalSteps: 2, saveSteps: 2 }));
+  assert.equal(r.code, 0, r.stderr);
+  const cfgFile = join(run, 'trainformer_config.json');
+  const cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  cfg.model.nLayer = 1;
+  writeFileSync(cfgFile, JSON.stringify(cfg));
+  const e = trainformer('eval', run);
+  assertOneLineError(e, /model\.safetensors: holds tensor "\S+" and \d+ more that the model built from the run's config does not have/);
+  assert.equal(e.stdout.includes('validation loss'), false);
+});
+
 test('train end to end: validation loss, sample, checkpoint, metrics and report paths; then eval and generate', () => {
   const cfgPath = writeConfig('run.json', lmConfig);
   const r = trainformer('train', '--config', cfgPath);

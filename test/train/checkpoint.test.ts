@@ -27,6 +27,11 @@ test('save, list, load: values bit for bit, artifacts and state kept', () => {
   assert.deepEqual(target.toArray(), Array.from(new Float32Array([5, 5.5, -5, 1e-30])));
   assert.throws(() => copyInto([['v', target]], c.model, 'ck'), /ck: tensor "v" is missing/);
   assert.throws(() => copyInto([['w', T.zeros([4])]], c.model, 'ck'), /ck: tensor "w" has shape \[2, 2\], the model needs \[4\]/);
+  // Strict like PyTorch's load_state_dict: a tensor the model lacks is refused, and nothing is copied.
+  const untouched = T.zeros([2, 2]);
+  const extra = { ...c.model, 'h.9.weight': c.model.w };
+  assert.throws(() => copyInto([['w', untouched]], extra, 'ck'), /^FileFormatError: ck: holds tensor "h\.9\.weight" that the model built from the run's config does not have/);
+  assert.deepEqual(untouched.toArray(), [0, 0, 0, 0]);
   // A checkpoint from before the rename (config.json, tokenizer.json) reads the same.
   renameSync(join(p, 'trainformer_config.json'), join(p, 'config.json'));
   renameSync(join(p, 'trainformer_tokenizer.json'), join(p, 'tokenizer.json'));
