@@ -34,6 +34,7 @@ import type { TrainerCallback } from '../train/callbacks.js';
 import { setLogger } from '../logger.js';
 import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distributed/index.js';
 import { checkRunFolder } from '../train/run-folder.js';
+import { checkRunLock } from '../train/run-lock.js';
 import { ensureDir } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
 import { parseOverrides } from './args.js';
@@ -85,7 +86,10 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   ensureDir(config.outputDir, 'outputDir');
   // …and one holding an earlier run (without --resume / overwriteOutputDir) before the data is read.
   // Under mpirun rank 0 alone applies the policy (a second machine's folder is its own).
-  if (getProcessGroup().rank === 0) checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
+  if (getProcessGroup().rank === 0) {
+    checkRunLock(config.outputDir);
+    checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
+  }
   let task: Task;
   try {
     task = await createTask(config);

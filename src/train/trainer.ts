@@ -38,6 +38,7 @@ import { addStep, emptyWindow, windowRecord } from './log-window.js';
 import { MetricsLogger, type MetricsRecord } from './metrics.js';
 import { createLrSchedule, createOptimizer, totalSteps, type AnyOptimizer } from './optimizer.js';
 import { openRunFolder, resumeCheckpoint, writeRunFiles } from './run-folder.js';
+import { lockRunFolder } from './run-lock.js';
 import { joinLaunchedJob, TrainerDataParallel } from './data-parallel.js';
 import type { ProcessGroup } from '../distributed/index.js';
 import { loadModelWeights, readCheckpoint, saveFinalModel, restoreSnapshot, takeSnapshot, writeCheckpoint, type Snapshot, type TrainingParts } from './state.js';
@@ -324,11 +325,15 @@ export class Trainer implements TrainerControl {
    *   guards gave up, an update made a parameter non-finite, or the loss ended far above its start.
    */
   async train(): Promise<TrainResult> {
+    // Rank 0 writes the folder, so it alone holds the folder's lock (src/train/run-lock.ts).
+    const release = this.isMain ? lockRunFolder(this.outputDir) : null;
     try {
       return await this.trainLoop();
     } catch (e) {
       if (e instanceof TrainingDivergedError) this.metrics.log({ event: 'diverged', step: e.step, message: e.message, time: Date.now() });
       throw e;
+    } finally {
+      release?.();
     }
   }
 

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -98,6 +98,19 @@ test('a run folder whose config no longer matches its weights is refused, not ev
   const e = trainformer('eval', run);
   assertOneLineError(e, /model\.safetensors: holds tensor "\S+" and \d+ more that the model built from the run's config does not have/);
   assert.equal(e.stdout.includes('validation loss'), false);
+});
+
+test('a second training into a folder a live training holds is refused with one line, before any work', () => {
+  // The fresh-user trial: two runs into one outputDir both exited 0, metrics.jsonl held every line
+  // twice and the folder's config and weights came from different runs. A live process's lock file
+  // stands in for the first run (src/train/run-lock.ts writes the same fields).
+  const run = join(dir, 'run-busy');
+  mkdirSync(run, { recursive: true });
+  writeFileSync(join(run, 'trainformer.lock'), JSON.stringify({ pid: process.pid, hostname: hostname(), started: 'now' }));
+  const r = trainformer('train', '--config', writeConfig('busy.json', { ...lmConfig, outputDir: run }));
+  assertOneLineError(r, /^config error: outputDir: \S+run-busy is in use by another training \(process \d+ on \S+, since now\)/);
+  assert.equal(r.stdout, '');
+  assert.equal(existsSync(join(run, 'metrics.jsonl')), false);
 });
 
 test('train end to end: validation loss, sample, checkpoint, metrics and report paths; then eval and generate', () => {
