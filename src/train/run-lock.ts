@@ -15,8 +15,19 @@ export const RUN_LOCK_FILE = 'trainformer.lock';
 
 interface LockInfo { pid: number; hostname: string; started: string }
 
-/** Whether process `pid` exists on this host (EPERM: it exists, owned by someone else). */
+/**
+ * Whether process `pid` runs on this host (EPERM: it exists, owned by someone else). A zombie has
+ * exited and only waits to be reaped (a rank stopped by mpirun can stay one for a moment), so it
+ * does not count; /proc tells, where there is one.
+ */
 function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+  } catch {
+    // no /proc entry (gone, or no procfs): kill(pid, 0) decides
+  }
   try {
     process.kill(pid, 0);
     return true;

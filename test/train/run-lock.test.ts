@@ -47,3 +47,25 @@ test("another host's lock cannot be checked and is honoured", () => {
   assert.throws(() => lockRunFolder(dir), /in use by another training \(process 1 on some-other-host, since then\).*remove \S+trainformer\.lock\)$/);
   assert.throws(() => checkRunLock(dir), ConfigError);
 });
+
+test('a lock whose process has exited but is not yet reaped (a zombie) is stale', async () => {
+  const dir = fresh();
+  // `true` exits at once; its parent then becomes `sleep 5` (exec), which never reaps it: a zombie.
+  const { spawn } = await import('node:child_process');
+  const sh = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const pid = Number(await new Promise<string>((res) => sh.stdout.once('data', (b: Buffer) => res(b.toString()))));
+    let state = '';
+    for (let i = 0; i < 100 && state !== 'Z'; i++) {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      state = st.slice(st.lastIndexOf(')') + 2)[0];
+      if (state !== 'Z') await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(state, 'Z', 'the probe did not become a zombie');
+    writeFileSync(join(dir, RUN_LOCK_FILE), JSON.stringify({ pid, hostname: hostname(), started: 'then' }));
+    checkRunLock(dir);
+    lockRunFolder(dir)();
+  } finally {
+    sh.kill('SIGKILL');
+  }
+});
