@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FileFormatError } from '../errors.js';
 import { convertNonFinite } from './decode.js';
-import { jsonErrorOffset } from './json-error.js';
+import { invalidJsonAt, lineCol } from '../io/json-error.js';
 import type { GoldenCase } from './types.js';
 
 /** A case plus where it came from. */
@@ -19,29 +19,12 @@ export interface LoadedCase {
 
 const DEFAULT_TOLERANCE = { rtol: 1e-5, atol: 1e-6 };
 
-/** 1-based line and column of a character offset. */
-function lineCol(text: string, offset: number): { line: number; col: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      start = i + 1;
-    }
-  }
-  return { line, col: offset - start + 1 };
-}
-
 /** Parses JSON, turning a syntax error into a FileFormatError naming the path and line. */
 function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    const offset = jsonErrorOffset(text);
-    const lc = lineCol(text, offset >= 0 ? offset : text.length);
-    const firstLine = msg.split('\n')[0]!.replace(/, \.\.\.".*$|, ".*$/, '');
-    throw new FileFormatError(`${file}:${lc.line}:${lc.col}: invalid JSON (${firstLine})`);
+    throw new FileFormatError(`${file}:${invalidJsonAt(text, err)}`);
   }
 }
 

@@ -18,6 +18,7 @@ import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, withArticle } from '../errors.js';
 import { decodeUtf8 } from '../data/encoding.js';
+import { invalidJsonAt } from '../io/json-error.js';
 import { normalizeFieldNames, objectShape } from './config-names.js';
 import { suggestField, unknownName } from './config-suggest.js';
 import { SCHEDULE_TYPES, scheduleOptions } from '../optim/schedules.js';
@@ -241,7 +242,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${path}: invalid JSON (${(e as Error).message})`);
+    throw new ConfigError(`${path}:${invalidJsonAt(text, e)}`);
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${path}: a config must be a JSON object`);
   return v as Record<string, unknown>;

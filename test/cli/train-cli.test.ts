@@ -73,6 +73,14 @@ test('a missing data file: one line naming the field and the path', () => {
   assertOneLineError(r, /^config error: \S+m\.json:1: data\.train: .*missing\.txt: no such file$/);
 });
 
+test('a config that is not valid JSON: one line naming file:line:column', () => {
+  // A trailing comma on line 3 (the fresh-user trial got "position 825" and no line).
+  const p = join(dir, 'trailing.json');
+  writeFileSync(p, '{\n  "task": "lm",\n  "seed": 1,\n}\n');
+  const r = trainformer('train', '--config', p);
+  assertOneLineError(r, /^config error: \S+trailing\.json:4:1: invalid JSON \(/);
+});
+
 test('a malformed JSONL line: one line naming file:line', () => {
   const jsonl = join(dir, 'cls.jsonl');
   writeFileSync(jsonl, '{"text": "hello there", "label": "a"}\n{"text": "general kenobi", "label": "b"}\n{"text": "oops"}\n');

@@ -1,6 +1,7 @@
 /**
  * Locates the first syntax error of a JSON text (RFC 8259), because Node 20's `JSON.parse` errors
- * do not always give a position. Used only after `JSON.parse` failed, to name the line.
+ * do not always give a position, and never a line. Used only after `JSON.parse` failed, to name the
+ * line (golden case files, config files).
  */
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
@@ -108,4 +109,29 @@ export function jsonErrorOffset(text: string): number {
     if (e instanceof JsonSyntax) return e.offset;
     throw e;
   }
+}
+
+/** 1-based line and column of a character offset. */
+export function lineCol(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, col: offset - start + 1 };
+}
+
+/**
+ * `line:col: invalid JSON (<JSON.parse's first line, without its excerpt>)` for a text `JSON.parse`
+ * refused with `err`; the caller puts the file's path in front.
+ */
+export function invalidJsonAt(text: string, err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const offset = jsonErrorOffset(text);
+  const lc = lineCol(text, offset >= 0 ? offset : text.length);
+  const firstLine = msg.split('\n')[0]!.replace(/, \.\.\.".*$|, ".*$/, '');
+  return `${lc.line}:${lc.col}: invalid JSON (${firstLine})`;
 }
