@@ -18,9 +18,9 @@ import * as T from '../src/tensor/index.js';
 const USAGE = 'usage: node dist/bench/attention.js [--t 512,1024,2048,4096] [--b 1] [--h 4] [--d 64] [--reps 5] [--modes causal,full,window,padding,rope,rope-explicit] [--window 256]';
 
 const { values } = benchArgs(USAGE, {
-  t: { type: 'string', default: '512,1024,2048,4096' }, b: { type: 'string', default: '1' }, h: { type: 'string', default: '4' },
-  d: { type: 'string', default: '64' }, reps: { type: 'string', default: '5' }, modes: { type: 'string', default: 'causal,full' },
-  window: { type: 'string', default: '256' },
+  t: { type: 'string', number: 'counts', default: '512,1024,2048,4096' }, b: { type: 'string', number: 'count', default: '1' }, h: { type: 'string', number: 'count', default: '4' },
+  d: { type: 'string', number: 'count', default: '64' }, reps: { type: 'string', number: 'count', default: '5' }, modes: { type: 'string', default: 'causal,full' },
+  window: { type: 'string', number: 'int', default: '256' },
 });
 const B = Number(values.b), H = Number(values.h), D = Number(values.d), reps = Number(values.reps), W = Number(values.window);
 const lengths = values.t!.split(',').map(Number);

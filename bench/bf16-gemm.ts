@@ -64,7 +64,7 @@ export function measureBf16Peak(opts: { size?: number; threads?: number; reps?: 
 const USAGE = 'usage: node dist/bench/bf16-gemm.js [--size 2048] [--threads 2] [--reps 10]';
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = benchArgs(USAGE, { size: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' } });
+  const { values } = benchArgs(USAGE, { size: { type: 'string', number: 'count' }, threads: { type: 'string', number: 'count' }, reps: { type: 'string', number: 'count' } });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const r = measureBf16Peak({ size: num(values.size), threads: num(values.threads), reps: num(values.reps) });
   if (!r) {

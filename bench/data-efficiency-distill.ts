@@ -190,7 +190,7 @@ export async function runDistillation(opts: DistillationBenchOptions): Promise<s
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = benchArgs(USAGE, { seeds: { type: 'string', default: '1,2,3' }, out: { type: 'string', default: 'runs/bench-distill' }, only: { type: 'string' } });
+  const { values } = benchArgs(USAGE, { seeds: { type: 'string', number: 'ints', default: '1,2,3' }, out: { type: 'string', default: 'runs/bench-distill' }, only: { type: 'string' } });
   const md = await runDistillation({
     seeds: values.seeds!.split(',').map(Number), outDir: values.out!, only: values.only?.split(','),
     log: (s) => process.stderr.write(`${s}\n`),

@@ -37,7 +37,7 @@ import { repoRoot, sharedDir } from './shared.js';
 const USAGE = 'usage: npm run bench:data-efficiency [-- --seeds 1,2,3 --only sms_spam|snips_intents|shakespeare --forward runs/eng-fra --backward runs/fra-eng --outDir runs/data-efficiency --part all|augment|distill]';
 
 const { values } = benchArgs(USAGE, {
-    seeds: { type: 'string', default: '1,2,3' },
+    seeds: { type: 'string', number: 'ints', default: '1,2,3' },
     only: { type: 'string' },
     forward: { type: 'string', default: 'runs/eng-fra' },
     backward: { type: 'string', default: 'runs/fra-eng' },

@@ -34,8 +34,8 @@ function median(xs: number[]): number {
 
 function main(): void {
   const { values } = benchArgs(USAGE, {
-    config: { type: 'string', default: 'small' }, steps: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' },
-    'bucket-mb': { type: 'string', default: '25' },
+    config: { type: 'string', default: 'small' }, steps: { type: 'string', number: 'count', default: '8' }, warmup: { type: 'string', number: 'int', default: '2' },
+    'bucket-mb': { type: 'string', number: 'positive', default: '25' },
   });
   const pg = initProcessGroup({ timeoutSec: 600 });
   const all = JSON.parse(readFileSync(path.join(sharedDir(), 'bench', 'configs.json'), 'utf8')) as

@@ -35,7 +35,7 @@ function runOne(ranks: number, args: string[]): Row {
 }
 
 function main(): void {
-  const { values } = benchArgs(USAGE, { config: { type: 'string', default: 'small' }, steps: { type: 'string', default: '8' } });
+  const { values } = benchArgs(USAGE, { config: { type: 'string', default: 'small' }, steps: { type: 'string', number: 'count', default: '8' } });
   const base = ['--config', values.config!, '--steps', values.steps!];
   const one = runOne(1, base);
   const two = runOne(2, base);

@@ -19,7 +19,7 @@ import * as T from '../src/tensor/index.js';
 
 const USAGE = 'usage: npm run bench:decode [-- --repeats 5 --batch 8]';
 
-const { values } = benchArgs(USAGE, { repeats: { type: 'string', default: '5' }, batch: { type: 'string', default: '8' } });
+const { values } = benchArgs(USAGE, { repeats: { type: 'string', number: 'count', default: '5' }, batch: { type: 'string', number: 'count', default: '8' } });
 const repeats = Number(values.repeats), B = Number(values.batch), S = 12, NEW = 64, V = 8000;
 
 const m = new EncoderDecoder({

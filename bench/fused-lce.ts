@@ -19,8 +19,8 @@ import { benchArgs } from './args.js';
 
 const USAGE = 'usage: node dist/bench/fused-lce.js [--n 4096] [--c 768] [--v 50257] [--chunk rows] [--reps 2] [--eps 0.1] [--z 1e-4]';
 const { values } = benchArgs(USAGE, {
-  n: { type: 'string', default: '4096' }, c: { type: 'string', default: '768' }, v: { type: 'string', default: '50257' },
-  reps: { type: 'string', default: '2' }, chunk: { type: 'string' }, eps: { type: 'string', default: '0' }, z: { type: 'string', default: '0' },
+  n: { type: 'string', number: 'count', default: '4096' }, c: { type: 'string', number: 'count', default: '768' }, v: { type: 'string', number: 'count', default: '50257' },
+  reps: { type: 'string', number: 'count', default: '2' }, chunk: { type: 'string', number: 'count' }, eps: { type: 'string', number: 'number', default: '0' }, z: { type: 'string', number: 'number', default: '0' },
 });
 const N = Number(values.n), C = Number(values.c), V = Number(values.v), reps = Number(values.reps);
 const chunk = values.chunk === undefined ? undefined : Number(values.chunk);

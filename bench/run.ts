@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--seq')) { await seqBench(process.argv.slice(2).filter((a) => a !== '--seq')); return; }
   const { values } = benchArgs(USAGE, {
     configs: { type: 'string', default: 'tiny,small,gpt2' }, impls: { type: 'string', default: 'native,js,torch' },
-    threads: { type: 'string', default: '2' }, 'max-seconds': { type: 'string', default: '60' }, steps: { type: 'string', default: '10' },
+    threads: { type: 'string', number: 'count', default: '2' }, 'max-seconds': { type: 'string', number: 'positive', default: '60' }, steps: { type: 'string', number: 'count', default: '10' },
     lce: { type: 'boolean', default: true }, 'no-lce': { type: 'boolean', default: false },
     dtype: { type: 'string', default: 'float32' },
   });

@@ -25,8 +25,8 @@ const SEQ_MODEL = { vocabSize: 65, nLayer: 4, nHead: 4, nEmbd: 256 } as const;
 
 function main(): void {
   const { values } = benchArgs(USAGE, {
-    seq: { type: 'string', default: '1024' }, checkpointing: { type: 'boolean', default: false },
-    steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' }, 'max-seconds': { type: 'string', default: '60' },
+    seq: { type: 'string', number: 'count', default: '1024' }, checkpointing: { type: 'boolean', default: false },
+    steps: { type: 'string', number: 'count', default: '3' }, warmup: { type: 'string', number: 'int', default: '1' }, 'max-seconds': { type: 'string', number: 'positive', default: '60' },
   });
   const Tn = Number(values.seq), B = 1, V = SEQ_MODEL.vocabSize;
   const model = new GPT({ ...SEQ_MODEL, blockSize: Tn, dropout: 0, bias: true, tieWordEmbeddings: true, activation: 'gelu', seed: 1337 });

@@ -76,9 +76,9 @@ function uptime(): string {
 
 export async function seqBench(argv: string[]): Promise<void> {
   const { values } = benchArgs(USAGE, {
-    seqs: { type: 'string', default: '512,1024,2048,4096,8192' }, impls: { type: 'string', default: 'ckpt,native,torch' },
-    'cap-gb': { type: 'string', default: '8' }, threads: { type: 'string', default: '2' }, steps: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' }, 'max-seconds': { type: 'string', default: '60' },
+    seqs: { type: 'string', number: 'counts', default: '512,1024,2048,4096,8192' }, impls: { type: 'string', default: 'ckpt,native,torch' },
+    'cap-gb': { type: 'string', number: 'positive', default: '8' }, threads: { type: 'string', number: 'count', default: '2' }, steps: { type: 'string', number: 'count', default: '3' },
+    warmup: { type: 'string', number: 'int', default: '1' }, 'max-seconds': { type: 'string', number: 'positive', default: '60' },
   }, argv);
   const seqs = values.seqs!.split(',').map(Number);
   const impls = values.impls!.split(',');

@@ -89,7 +89,7 @@ export function measureSgemmPeak(opts: SgemmOptions = {}): SgemmPeak | null {
 const USAGE = 'usage: node dist/bench/sgemm.js [--size 2048] [--threads 2] [--reps 10]';
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = benchArgs(USAGE, { size: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' } });
+  const { values } = benchArgs(USAGE, { size: { type: 'string', number: 'count' }, threads: { type: 'string', number: 'count' }, reps: { type: 'string', number: 'count' } });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const r = measureSgemmPeak({ size: num(values.size), threads: num(values.threads), reps: num(values.reps) });
   if (!r) {

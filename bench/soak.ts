@@ -26,7 +26,7 @@ const gc = runInNewContext('gc') as () => void;
 const fullGc = (): void => gc();
 const MiB = 2 ** 20;
 
-const { values } = benchArgs(USAGE, { steps: { type: 'string', default: '20000' } });
+const { values } = benchArgs(USAGE, { steps: { type: 'string', number: 'count', default: '20000' } });
 const steps = Number(values.steps);
 const config = shakespeareLmConfig('tf-soak-', 100_000, {
   data: { blockSize: 16, tokenizer: { type: 'char' } },

@@ -74,8 +74,8 @@ function median(xs: number[]): number {
 
 function main(): void {
   const { values } = benchArgs(USAGE, {
-    config: { type: 'string', default: 'small' }, steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
-    dtype: { type: 'string', default: 'bf16' }, top: { type: 'string', default: '40' },
+    config: { type: 'string', default: 'small' }, steps: { type: 'string', number: 'count', default: '3' }, warmup: { type: 'string', number: 'int', default: '1' },
+    dtype: { type: 'string', default: 'bf16' }, top: { type: 'string', number: 'count', default: '40' },
   });
   const amp = values.dtype === 'float32' ? null : values.dtype === 'bf16' ? 'bfloat16' as const : 'float16' as const;
   const all = JSON.parse(readFileSync(path.join(sharedDir(), 'bench', 'configs.json'), 'utf8'));

@@ -33,8 +33,8 @@ export function loadBenchConfigs(): { common: Record<string, unknown> & { optimi
 
 function main(): void {
   const { values } = benchArgs(USAGE, {
-    config: { type: 'string', default: 'tiny' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '2' },
-    'max-seconds': { type: 'string', default: '60' }, 'min-steps': { type: 'string', default: '3' }, loss: { type: 'string', default: 'fused' },
+    config: { type: 'string', default: 'tiny' }, steps: { type: 'string', number: 'count', default: '10' }, warmup: { type: 'string', number: 'int', default: '2' },
+    'max-seconds': { type: 'string', number: 'positive', default: '60' }, 'min-steps': { type: 'string', number: 'count', default: '3' }, loss: { type: 'string', default: 'fused' },
     dtype: { type: 'string', default: 'float32' },
   });
   const dtype = values.dtype!;

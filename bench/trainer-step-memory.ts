@@ -48,7 +48,7 @@ async function runVariant(variant: string, layers: number): Promise<void> {
 }
 
 function main(): void {
-  const { values } = benchArgs(USAGE, { variant: { type: 'string' }, layers: { type: 'string', default: '2' } });
+  const { values } = benchArgs(USAGE, { variant: { type: 'string' }, layers: { type: 'string', number: 'count', default: '2' } });
   const layers = Number(values.layers);
   if (values.variant) {
     runVariant(values.variant, layers).catch((e) => { console.error(e); process.exitCode = 1; });

@@ -36,6 +36,25 @@ test('bench train-step and run: an unknown --dtype is one line naming the flag',
   }
 });
 
+test('bench numeric flags: a value that is not a number of the right kind is one line naming the flag, exit 2, nothing run', () => {
+  const cases: [string[], string][] = [
+    [['run', '--steps', 'abc'], "run.js: --steps must be an integer >= 1, got 'abc'"],
+    [['run', '--max-seconds', '0'], "run.js: --max-seconds must be a number > 0, got '0'"],
+    [['run', '--seq', '--seqs', '512,x'], "run.js: --seqs must be a comma-separated list of integers >= 1, got '512,x'"],
+    [['train-step', '--warmup=-1'], "train-step.js: --warmup must be an integer >= 0, got '-1'"],
+    [['sgemm', '--size', '1.5'], "sgemm.js: --size must be an integer >= 1, got '1.5'"],
+    [['fused-lce', '--eps', 'NaN'], "fused-lce.js: --eps must be a finite number, got 'NaN'"],
+    [['soak', '--steps', ''], "soak.js: --steps must be an integer >= 1, got ''"],
+    [['data-efficiency', '--seeds', '1,,2'], "data-efficiency.js: --seeds must be a comma-separated list of integers >= 0, got '1,,2'"],
+  ];
+  for (const [[name, ...args], line] of cases) {
+    const r = spawnSync(process.execPath, [path.join(bench, `${name}.js`), ...args], { encoding: 'utf8', timeout: 600_000 });
+    assert.equal(r.stderr, `${line}\n`, `${name} ${args.join(' ')}`);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+  }
+});
+
 test('importing bench/train-step.js runs no benchmark', () => {
   const url = pathToFileURL(path.join(bench, 'train-step.js')).href;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(url)}); console.log(typeof m.loadBenchConfigs);`],

@@ -13,6 +13,7 @@ import { readSafetensorsFile } from '../io/safetensors.js';
 import { RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, runFilePath } from '../train/run-files.js';
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { applyOverrides } from './args.js';
+import { readFailure } from '../io/read-failure.js';
 
 /** An evaluation file must exist and hold something: metrics over no examples are 0/0 (NaN). */
 function checkEvalData(file: string): void {
@@ -21,7 +22,7 @@ function checkEvalData(file: string): void {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FileFormatError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}) (--data)`);
+    throw new FileFormatError(`${file}: ${readFailure(e, 'cannot be read')} (--data)`);
   }
   if (text.trim() === '') throw new FileFormatError(`${file}: no examples to evaluate (the file is empty) (--data)`);
 }

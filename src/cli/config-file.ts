@@ -4,17 +4,21 @@
  * Hugging Face `--training-args` (training_args.json) fields, then `--<field>` flags, whose paths stay
  * relative to the working directory as any command-line path.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readConfigFile, TrainConfigSchema } from '../train/config.js';
 import { fromHfTrainingArgs, normalizeFieldNames } from '../train/config-names.js';
 import { applyOverrides, parseOverrides } from './args.js';
 import { lineOfField } from './config-locate.js';
 import { canonicalPath } from '../train/config-names.js';
+import { readFailure } from '../io/read-failure.js';
 
-/** The fields of a config that name files read as data (outputDir is a place to write, cwd-relative as in HF). */
-const DATA_PATHS = [['data', 'train'], ['data', 'validation'], ['data', 'tokenizer', 'path'], ['data', 'tokenizer', 'configPath'], ['data', 'augment', 'backTranslation'], ['model', 'fromPretrained'], ['distillation', 'transferData']] as const;
+/**
+ * The fields of a config that name files or folders read (data, tokenizer, pretrained model, teacher run):
+ * relative to the config file's folder. outputDir is a place to write, cwd-relative as in HF.
+ */
+const DATA_PATHS = [['data', 'train'], ['data', 'validation'], ['data', 'tokenizer', 'path'], ['data', 'tokenizer', 'configPath'], ['data', 'augment', 'backTranslation'], ['model', 'fromPretrained'], ['distillation', 'teacher'], ['distillation', 'transferData']] as const;
 
 /** Makes the relative data paths of a (camelCase) raw config absolute against `dir`, in place. */
 export function resolveDataPaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {
@@ -25,9 +29,26 @@ export function resolveDataPaths(raw: Record<string, unknown>, dir: string): Rec
     const obj = o as Record<string, unknown>;
     const key = path[path.length - 1]!;
     const v = obj[key];
-    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) obj[key] = resolve(dir, v);
+    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) {
+      obj[key] = resolve(dir, v);
+      if (RUN_FOLDERS.has(path.join('.'))) checkRunFolderPath(path.join('.'), v, dir);
+    }
   }
   return raw;
+}
+
+/** Fields naming an earlier run's folder: the ones a user may write relative to the working directory, as its outputDir was. */
+const RUN_FOLDERS = new Set(['distillation.teacher', 'model.fromPretrained']);
+
+/**
+ * A run folder missing where the config file's folder puts it but present relative to the working
+ * directory (where the earlier run's outputDir was taken): one line saying so and what to write.
+ * @throws ConfigError naming the field.
+ */
+function checkRunFolderPath(field: string, given: string, dir: string): void {
+  const asConfig = resolve(dir, given), asCwd = resolve(given);
+  if (asConfig === asCwd || existsSync(asConfig) || !existsSync(asCwd)) return;
+  throw new ConfigError(`${field}: ${asConfig}: no such folder (paths in a config file are relative to its folder, ${dir}); ${JSON.stringify(given)} is found relative to the working directory: write ${JSON.stringify(relative(dir, asCwd))} or an absolute path`, field.split('.'));
 }
 
 /**
@@ -44,7 +65,7 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
     try {
       json = JSON.parse(readFileSync(trainingArgsPath, 'utf8'));
     } catch (e) {
-      throw new ConfigError(`${trainingArgsPath}: cannot read Hugging Face training arguments (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new ConfigError(`${trainingArgsPath}: ${readFailure(e, 'cannot read Hugging Face training arguments')}`);
     }
     const { fields, unknown } = fromHfTrainingArgs(json, TrainConfigSchema, trainingArgsPath);
     Object.assign(raw, fields);

@@ -82,14 +82,15 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   }
   if (hooks.afterParse) hooks.afterParse(config, warnings);
   else for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  // Before reading any data: a folder that cannot be created fails now, not after loading.
-  ensureDir(config.outputDir, 'outputDir');
-  // …and one holding an earlier run (without --resume / overwriteOutputDir) before the data is read.
+  // Before reading any data: a folder held by another training, one holding an earlier run (without
+  // --resume / overwriteOutputDir) or one with nothing to --resume fails now, before it is created.
   // Under mpirun rank 0 alone applies the policy (a second machine's folder is its own).
   if (getProcessGroup().rank === 0) {
     checkRunLock(config.outputDir);
     checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
   }
+  // …and a folder that cannot be created fails now, not after loading.
+  ensureDir(config.outputDir, 'outputDir');
   let task: Task;
   try {
     task = await createTask(config);
@@ -158,6 +159,11 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
       writeSamples(trainer.outputDir, task);
       reportPath = await tryWriteReport(trainer.outputDir);
     }
+  }
+  // A resume with nothing to train said so (one line, through the logger) and touched nothing.
+  if (r.nothingToTrain !== null) {
+    destroyProcessGroup();
+    return;
   }
   const stateBytes = trainer.dataParallel?.optimizerStateBytesPerRank(trainer.optimizer);
   if (main) {
@@ -310,7 +316,7 @@ export function buildProgram(): Command {
     .option('--training-args <file>', "a Hugging Face training_args.json: the fields trainformer has override the config file's, the others are named in one warning")
     .allowUnknownOption()
     .allowExcessArguments()
-    .addHelpText('after', `\n${formatFieldReference(TrainConfigSchema)}\n\nData paths in the config file are relative to its folder; outputDir and flags to the working directory.`)
+    .addHelpText('after', `\n${formatFieldReference(TrainConfigSchema)}\n\nPaths the config file reads (data, tokenizer, model.fromPretrained, distillation.teacher) are relative to its folder; outputDir and flags to the working directory.`)
     .action((opts, cmd: Command) => trainCommand(opts, cmd.args));
   program.command('eval')
     .description("evaluate a checkpoint on its validation data or on --data (the task's training file layout); prints the metrics")

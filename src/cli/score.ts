@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { decodeUtf8 } from '../data/encoding.js';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { corpusBleu, corpusChrf, type BleuTokenize } from '../metrics/index.js';
+import { readFailure } from '../io/read-failure.js';
 
 export interface ScoreFlags {
   metrics?: string;
@@ -38,7 +39,7 @@ export function readSegments(path: string, bytes?: ArrayLike<number>): string[] 
   try {
     raw = bytes ?? readFileSync(path);
   } catch (e) {
-    throw new FileFormatError(`${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new FileFormatError(`${path}: ${readFailure(e, 'cannot be read')}`);
   }
   const s = decodeUtf8(path, raw);
   if (s.length === 0) return [];

@@ -30,8 +30,41 @@ export function evidentEncoding(head: Bytes): string | null {
   return null;
 }
 
-/** The error for a file that is not UTF-8, naming the encoding it seems to have and the line when known. */
+/** Bytes of a file's start that {@link binaryEvidence} looks at (git looks at 8,000 the same way). */
+const BINARY_HEAD = 8000;
+
+/**
+ * Why the start of a file is binary data rather than text in any encoding, or null when it may be
+ * text (the fresh-user trial's executable was reported as "looks like Latin-1"):
+ * - a NUL byte (after the UTF-16/UTF-32 checks of {@link evidentEncoding}, whose text has them);
+ * - when `notUtf8` too: more than 1% (and at least 4) control characters other than tab, line
+ *   ends, form feed and escape — text in Latin-1 or Windows-1252 has next to none, compressed or
+ *   executable bytes about one in ten.
+ */
+export function binaryEvidence(head: Bytes, notUtf8 = false): string | null {
+  const n = Math.min(head.length, BINARY_HEAD);
+  let controls = 0;
+  for (let i = 0; i < n; i++) {
+    const c = head[i];
+    if (c === 0) return `a NUL byte at byte ${i}`;
+    if ((c < 0x20 && c !== 9 && c !== 10 && c !== 11 && c !== 12 && c !== 13 && c !== 0x1b) || c === 0x7f) controls++;
+  }
+  if (notUtf8 && controls >= 4 && controls > 0.01 * n) return `${controls} control characters in its first ${n} bytes`;
+  return null;
+}
+
+/** The error for a file of binary data: `<path>: not a text file (binary data: a NUL byte at byte 7)…`. */
+export function notText(path: string, evidence: string): FileFormatError {
+  return new FileFormatError(`${path}: not a text file (binary data: ${evidence}); give a UTF-8 text file`);
+}
+
+/**
+ * The error for a file that is not UTF-8, naming the encoding it seems to have and the line when
+ * known, or saying that it is not text at all (binary data).
+ */
 export function notUtf8(path: string, head: Bytes, line?: number): FileFormatError {
+  const binary = evidentEncoding(head) === null ? binaryEvidence(head, true) : null;
+  if (binary !== null) return notText(path, binary);
   const enc = evidentEncoding(head) ?? 'Latin-1 or Windows-1252';
   const at = line !== undefined ? `:${line}` : '';
   return new FileFormatError(`${path}${at}: not UTF-8 (looks like ${enc}); save it as UTF-8`);
@@ -65,11 +98,14 @@ export function firstInvalidUtf8(bytes: Bytes): number {
 
 /**
  * Decodes a whole file's bytes as UTF-8, dropping a byte-order mark.
- * @throws FileFormatError `path:line: not UTF-8 (looks like UTF-16LE); save it as UTF-8`.
+ * @throws FileFormatError `path:line: not UTF-8 (looks like UTF-16LE); save it as UTF-8`, or
+ *   `path: not a text file (binary data: …)` for binary data (see {@link binaryEvidence}).
  */
 export function decodeUtf8(path: string, bytes: Bytes): string {
   const enc = evidentEncoding(bytes);
   if (enc !== null) throw notUtf8(path, bytes, 1);
+  const binary = binaryEvidence(bytes);
+  if (binary !== null) throw notText(path, binary);
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes as unknown as Uint8Array);
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;

@@ -2,7 +2,8 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { FileFormatError } from '../errors.js';
-import { type Bytes, evidentEncoding, firstInvalidUtf8, lineAt, notUtf8 } from './encoding.js';
+import { type Bytes, binaryEvidence, evidentEncoding, firstInvalidUtf8, lineAt, notText, notUtf8 } from './encoding.js';
+import { readFailure } from '../io/read-failure.js';
 
 /**
  * The file's text in chunks, decoded strictly as UTF-8 (a file in UTF-16 or Latin-1 is an error
@@ -23,6 +24,8 @@ async function* utf8Chunks(path: string): AsyncGenerator<string> {
       first = false;
       head = chunk;
       if (evidentEncoding(chunk) !== null) throw notUtf8(path, chunk, 1);
+      const binary = binaryEvidence(chunk);
+      if (binary !== null) throw notText(path, binary);
     }
     let text: string;
     try {
@@ -115,8 +118,7 @@ export async function readJsonl<T>(
     }
   } catch (e) {
     if (e instanceof FileFormatError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new FileFormatError(`${path}: cannot read file (${code ?? (e as Error).message})`);
+    throw new FileFormatError(`${path}: ${readFailure(e)}`);
   } finally {
     rl.close();
     stream.destroy();

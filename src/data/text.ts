@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { FileFormatError, ValueError } from '../errors.js';
 import type { Tokenizer } from './tokenizers/types.js';
 import { decodeUtf8 } from './encoding.js';
+import { readFailure } from '../io/read-failure.js';
 
 /**
  * Reads a UTF-8 text file whole (language-model corpora here are a few MB; byte-level BPE merges
@@ -13,7 +14,7 @@ export async function readTextFile(path: string): Promise<string> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new FileFormatError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new FileFormatError(`${path}: ${readFailure(e)}`);
   }
   return decodeUtf8(path, bytes);
 }

@@ -12,6 +12,7 @@ import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from '../i
 import type { Tensor } from '../tensor/index.js';
 import { ensureDir } from '../io/ensure-dir.js';
 import { LEGACY_RUN_FILES, RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, artifactFileName, runFilePath } from './run-files.js';
+import { readFailure } from '../io/read-failure.js';
 
 export const CHECKPOINT_PREFIX = 'checkpoint-';
 const CHECKPOINT_RE = /^checkpoint-(\d+)$/;
@@ -145,7 +146,7 @@ export function loadCheckpoint(dir: string): CheckpointContents {
     const p = runFilePath(dir, name);
     let text: string;
     try { text = fs.readFileSync(p, 'utf8'); } catch (e) {
-      throw new FileFormatError(`${p}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new FileFormatError(`${p}: ${readFailure(e)}`);
     }
     try { return JSON.parse(text); } catch (e) { throw new FileFormatError(`${p}: invalid JSON (${(e as Error).message})`); }
   };

@@ -25,6 +25,7 @@ import { SCHEDULE_TYPES, scheduleOptions } from '../optim/schedules.js';
 import { OBJECTIVE_TERMS } from '../tasks/objective.js';
 import { checkTaskConfig, taskConfigShape } from '../tasks/config.js';
 import { StabilitySchema } from './stability/config.js';
+import { readFailure } from '../io/read-failure.js';
 
 const posInt = () => z.int().min(1);
 const nonNegInt = () => z.int().min(0);
@@ -230,7 +231,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(`${path}: ${readFailure(e, 'cannot read config file')}`);
   }
   let text: string;
   try {

@@ -2,8 +2,10 @@
  * Run-folder policy: what `outputDir` may hold when a run starts, where a resumed run continues
  * from, and the files a run writes beside its checkpoints.
  *
- * - `--resume` (true): continue from the newest complete checkpoint; none there: start at step 0.
- *   Folders named like checkpoints but incomplete are an error, never silently restarted over.
+ * - `--resume` (true): continue from the newest complete checkpoint; none there (or no folder) is an
+ *   error, as in Hugging Face's Trainer ("No valid checkpoint found"): a resume that silently
+ *   started at step 0 was found by the fresh-user trial. Folders named like checkpoints but
+ *   incomplete are an error too, never silently restarted over.
  * - `--resume <path>`: continue from that checkpoint.
  * - no resume: an outputDir holding an earlier run's checkpoints is an error unless
  *   `overwriteOutputDir` (Hugging Face's overwrite_output_dir), which deletes them: a fresh run among
@@ -13,7 +15,6 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ensureDir } from '../io/ensure-dir.js';
-import { log } from '../logger.js';
 import { latestCheckpoint, removeStaleTemporaries } from './checkpoint.js';
 import { RUN_CONFIG_FILE, artifactFileName } from './run-files.js';
 
@@ -28,7 +29,6 @@ export function openRunFolder(outputDir: string, resume: boolean | string | unde
   const from = checkRunFolder(outputDir, resume, overwriteOutputDir);
   if (from) return from;
   const old = fs.readdirSync(outputDir).filter((n) => /^checkpoint-\d+$/.test(n));
-  if (resume) log.info(`no checkpoint in ${outputDir}; starting from step 0`);
   for (const n of old) fs.rmSync(join(outputDir, n), { recursive: true, force: true });
   fs.rmSync(join(outputDir, 'model.safetensors'), { force: true }); // an earlier run's final model
   return null;
@@ -47,20 +47,33 @@ export function checkRunFolder(outputDir: string, resume: boolean | string | und
   }
   const from = resumeCheckpoint(outputDir, resume);
   if (from) return from;
-  const names = fs.existsSync(outputDir) ? fs.readdirSync(outputDir) : [];
-  const old = names.filter((n) => /^checkpoint-\d+$/.test(n));
+  const names = folderNames(outputDir);
+  const old = (names ?? []).filter((n) => /^checkpoint-\d+$/.test(n));
   // A run with saveStrategy "no" leaves only its final model: retraining over it loses it just the same.
-  if (old.length === 0 && names.includes('model.safetensors')) {
+  if (old.length === 0 && names?.includes('model.safetensors')) {
     if (resume) throw new ConfigError(`--resume: ${outputDir} holds a final model.safetensors but no checkpoint (saveStrategy "no"), so there is nothing to resume; train with --overwriteOutputDir true to replace it, or another --outputDir`);
     if (!overwriteOutputDir) throw new ConfigError(`outputDir: ${outputDir} already holds model.safetensors from an earlier run; pass --overwriteOutputDir true to replace it, or another --outputDir`);
   }
   if (resume && old.length) {
     throw new ConfigError(`--resume: no complete checkpoint in ${outputDir} (${old.join(', ')} lack trainer_state.json); fix or remove them, or train without --resume and --overwriteOutputDir true`);
   }
+  if (resume) {
+    const why = names === null ? 'no such folder' : 'no checkpoint-<step> folder in it';
+    throw new ConfigError(`--resume: nothing to resume in outputDir ${outputDir} (${why}); train without --resume to start from step 0, or give --resume <checkpoint folder>`);
+  }
   if (!resume && old.length && !overwriteOutputDir) {
     throw new ConfigError(`outputDir: ${outputDir} already holds ${old.join(', ')} from an earlier run; pass --resume to continue it, --overwriteOutputDir true to replace it, or another --outputDir`);
   }
   return null;
+}
+
+/** The names in folder `dir`, or null when it is not a folder (absent, or a file: ensureDir says which). */
+function folderNames(dir: string): string[] | null {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
 }
 
 /** The checkpoint `resume` names (true: the newest complete one in outputDir), without touching the folder. */

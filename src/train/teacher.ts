@@ -1,8 +1,10 @@
 /**
  * The teacher of knowledge distillation (config `distillation.teacher`, issue 15): a run folder (or
  * one of its checkpoints) of the same task and tokenizer, read here — its config, tokenizer, labels
- * and weights — and handed to the task (`Task.setTeacher`) in eval mode. The path is relative to the
- * working directory, as `outputDir` (a teacher is an earlier run's output).
+ * and weights — and handed to the task (`Task.setTeacher`) in eval mode. In a config file the path
+ * is relative to the file's folder, as every path the config reads (data, model.fromPretrained;
+ * cli/config-file.ts); a `--distillation.teacher` flag or a library config is relative to the
+ * working directory.
  *
  * Every mismatch is one line naming `distillation.teacher` and the folder: missing folder, no
  * trained model in it, another task, another tokenizer or vocabulary, other labels.

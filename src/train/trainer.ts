@@ -46,6 +46,7 @@ import { StabilityCallback } from './stability/callback.js';
 import { DivergenceCallback, firstNonFiniteParameter } from './stability/divergence.js';
 import { TrainingDivergedError } from './stability/errors.js';
 import { runTrainingStep } from './step.js';
+import { checkpointStep, explainWeightMismatch, nothingToTrain } from './resume-checks.js';
 import { attachTeacher } from './teacher.js';
 import { fromTrainerInit, isTrainerInit, type TrainerInit } from './library.js';
 
@@ -79,6 +80,11 @@ export interface TrainResult {
   metricsPath: string;
   /** Why training ended before totalSteps, if it did. */
   stoppedEarly: string | null;
+  /**
+   * The line said when a resumed checkpoint is already at or past totalSteps (nothing trained,
+   * nothing in the run folder touched), else null.
+   */
+  nothingToTrain: string | null;
   /** Seconds of this process's training. */
   seconds: number;
 }
@@ -235,7 +241,12 @@ export class Trainer implements TrainerControl {
   }
 
   private resumeFrom(dir: string): void {
-    const st = readCheckpoint(dir, this.parts);
+    let st: ReturnType<typeof readCheckpoint>;
+    try {
+      st = readCheckpoint(dir, this.parts);
+    } catch (e) {
+      throw explainWeightMismatch(e, dir, this.config);
+    }
     this._step = st.step;
     this.window = { ...emptyWindow(), ...st.logWindow };
     this.pendingSkips = st.pendingSkips;
@@ -342,6 +353,11 @@ export class Trainer implements TrainerControl {
     // Rank 0 applies the run-folder policy; the other ranks only find the same checkpoint.
     const from = this.isMain ? openRunFolder(this.outputDir, this.options.resume, cfg.overwriteOutputDir) : resumeCheckpoint(this.outputDir, this.options.resume);
     this.dataParallel?.checkSameJob(cfg, this.params, from && resolve(from), this.task);
+    const nothing = from ? nothingToTrain(from, checkpointStep(from), this.totalSteps, cfg) : null;
+    if (nothing !== null) {
+      if (this.isMain) log.warn(nothing);
+      return { ...this.result(null, Date.now()), step: checkpointStep(from!)!, checkpoint: from, nothingToTrain: nothing };
+    }
     if (from) this.resumeFrom(from);
     else this.metrics.reset();
     if (this.isMain) writeRunFiles(this.outputDir, cfg, this.task.artifacts());
@@ -414,7 +430,7 @@ export class Trainer implements TrainerControl {
   private result(finalMetrics: EvalMetrics | null, t0: number): TrainResult {
     return {
       step: this._step, totalSteps: this.totalSteps, finalMetrics, checkpoint: this.lastCheckpoint,
-      metricsPath: this.metrics.path, stoppedEarly: this.stopReason, seconds: (Date.now() - t0) / 1000,
+      metricsPath: this.metrics.path, stoppedEarly: this.stopReason, nothingToTrain: null, seconds: (Date.now() - t0) / 1000,
     };
   }
 }

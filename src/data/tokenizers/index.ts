@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer, TokenizerJSON } from './types.js';
 import { decodeUtf8 } from '../encoding.js';
+import { readFailure } from '../../io/read-failure.js';
 
 export * from './types.js';
 export { Vocab } from './vocab.js';
@@ -133,7 +134,7 @@ function readJsonFile(path: string): unknown {
     text = decodeUtf8(path, readFileSync(path));
   } catch (e) {
     if (e instanceof FileFormatError) throw e;
-    throw new FileFormatError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new FileFormatError(`${path}: ${readFailure(e)}`);
   }
   try {
     return JSON.parse(text);
@@ -169,7 +170,7 @@ export function tokenizerFromPretrained(dir: string): HfTokenizer {
   try {
     text = readFileSync(mt, 'utf8');
   } catch (e) {
-    throw new FileFormatError(`${mt}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new FileFormatError(`${mt}: ${readFailure(e)}`);
   }
   const merges: string[] = [];
   text.split('\n').forEach((line, i) => {

@@ -1,0 +1,67 @@
+/**
+ * What a resume is told before it trains (found by the fresh-user trial):
+ * - a checkpoint already at or past the run's last step has nothing to train: Hugging Face's
+ *   Trainer trains nothing and returns; trainformer does the same, saying so in one line and
+ *   touching nothing in the run folder (its final model, config and metrics stay as they were);
+ * - a checkpoint whose weights do not fit the model of the config was trained with other model.*
+ *   fields: the error names each field with the checkpoint's and the config's value, not only the
+ *   first tensor whose shape differs.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, FileFormatError } from '../errors.js';
+import type { TrainConfig } from './config.js';
+import { RUN_CONFIG_FILE, runFilePath } from './run-files.js';
+
+/** The step of a checkpoint's trainer_state.json, or null when it cannot be read (the resume itself then names the problem). */
+export function checkpointStep(dir: string): number | null {
+  try {
+    const st = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as { global_step?: unknown; step?: unknown };
+    const step = st.global_step ?? st.step;
+    return Number.isInteger(step) ? (step as number) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The line for a resume with nothing to train, or null when there are steps left.
+ * @param totalSteps the run's last step (maxSteps, or numTrainEpochs × steps per epoch).
+ */
+export function nothingToTrain(dir: string, step: number | null, totalSteps: number, config: Pick<TrainConfig, 'maxSteps' | 'numTrainEpochs'>): string | null {
+  if (step === null || step < totalSteps) return null;
+  const limit = config.maxSteps > 0 ? `maxSteps ${config.maxSteps}` : `the run's ${totalSteps} steps (numTrainEpochs ${config.numTrainEpochs})`;
+  return `nothing to train: the checkpoint ${dir} is at step ${step} ≥ ${limit}; raise --maxSteps to train further`;
+}
+
+/** `a.b.c` paths and values where two JSON values differ (objects compared key by key). */
+function differences(a: unknown, b: unknown, path: string): [string, unknown, unknown][] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => differences(a[k], b[k], `${path}.${k}`));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [[path, a, b]];
+}
+
+const show = (v: unknown): string => (v === undefined ? 'unset' : JSON.stringify(v));
+
+/**
+ * Turns a checkpoint whose weights do not fit the model (`copyInto`'s FileFormatError about
+ * `<dir>/model.safetensors`) into a ConfigError naming the model.* fields that differ between the
+ * checkpoint's config and this one: `model.nEmbd: checkpoint 16, config 32`. Any other error, or no
+ * model field that differs (another vocabulary, say), is returned unchanged.
+ */
+export function explainWeightMismatch(e: unknown, dir: string, config: TrainConfig): unknown {
+  if (!(e instanceof FileFormatError) || !e.message.startsWith(`${dir}/model.safetensors: `)) return e;
+  let saved: { model?: unknown };
+  try {
+    saved = JSON.parse(readFileSync(runFilePath(dir, RUN_CONFIG_FILE), 'utf8')) as { model?: unknown };
+  } catch {
+    return e;
+  }
+  const diff = differences(saved.model, config.model, 'model');
+  if (diff.length === 0) return e;
+  const fields = diff.map(([p, was, now]) => `${p}: checkpoint ${show(was)}, config ${show(now)}`).join('; ');
+  return new ConfigError(`--resume: ${dir} was trained with another model (${fields}); set the config back to resume it, or train into another outputDir`, diff[0][0].split('.'));
+}

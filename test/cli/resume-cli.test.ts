@@ -1,0 +1,64 @@
+/**
+ * Resume cases of the fresh-user trial, each one line: --resume into a folder with no checkpoint
+ * (it used to start at step 0 in silence; Hugging Face errors), --resume with maxSteps at or below
+ * the checkpoint's step (it ended in silence and rewrote the run's files), and a checkpoint trained
+ * with other model.* fields (the error named only a tensor shape).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assertErrorLine, assertOneLineError, trainformer } from './run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tf-resume-cli-'));
+const text = join(dir, 'text.txt');
+writeFileSync(text, 'some training text that is long enough for a few blocks.\n'.repeat(20));
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+let n = 0;
+function config(cfg: Record<string, unknown>): string {
+  const p = join(dir, `c${n++}.json`);
+  writeFileSync(p, JSON.stringify(cfg));
+  return p;
+}
+const lm = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  task: 'lm', outputDir: join(dir, `run${n}`), data: { train: text, blockSize: 8 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 },
+  perDeviceTrainBatchSize: 2, maxSteps: 4, saveSteps: 2, evalSteps: 2, maxEvalBatches: 1, disableTqdm: true, ...extra,
+});
+
+test('--resume into an outputDir that does not exist, or holds no checkpoint: one line naming the folder, exit 1, nothing created', () => {
+  const none = join(dir, 'never-trained');
+  assertOneLineError(trainformer(['train', '--config', config(lm({ outputDir: none })), '--resume']),
+    new RegExp(`^config error: --resume: nothing to resume in outputDir ${esc(none)} \\(no such folder\\); train without --resume to start from step 0`));
+  assert.equal(existsSync(none), false, 'the folder is not created');
+  const empty = join(dir, 'empty');
+  mkdirSync(empty);
+  const r = trainformer(['train', '--config', config(lm({ outputDir: empty })), '--resume']);
+  assertOneLineError(r, new RegExp(`^config error: --resume: nothing to resume in outputDir ${esc(empty)} \\(no checkpoint-<step> folder in it\\)`));
+  assert.equal(r.code, 1);
+  assert.equal(existsSync(join(empty, 'metrics.jsonl')), false, 'nothing was trained');
+});
+
+test('--resume with maxSteps at or below the checkpoint: one line, exit 0, the run folder untouched', () => {
+  const out = join(dir, 'finished');
+  const cfg = config(lm({ outputDir: out }));
+  assert.equal(trainformer(['train', '--config', cfg]).code, 0);
+  const files = ['model.safetensors', 'trainformer_config.json', 'metrics.jsonl', 'report.html'];
+  const before = files.map((f) => readFileSync(join(out, f)));
+  for (const maxSteps of ['2', '4']) {
+    const r = trainformer(['train', '--config', cfg, '--resume', '--maxSteps', maxSteps]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(r.errLines.slice(-1), [`nothing to train: the checkpoint ${join(out, 'checkpoint-4')} is at step 4 ≥ maxSteps ${maxSteps}; raise --maxSteps to train further`]);
+    assert.deepEqual(files.map((f) => readFileSync(join(out, f))), before, 'final model, config, metrics and report are left as they were');
+  }
+});
+
+test('--resume with a changed model.* field names each field with the checkpoint\'s and the config\'s value', () => {
+  const out = join(dir, 'reshaped');
+  const cfg = config(lm({ outputDir: out, maxSteps: 2 }));
+  assert.equal(trainformer(['train', '--config', cfg]).code, 0);
+  const r = trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4', '--model.nEmbd', '16', '--model.dropout', '0.1']);
+  const ck = join(out, 'checkpoint-2');
+  assertErrorLine(r, new RegExp(`^config error: --resume: ${esc(ck)} was trained with another model \\(model\\.nEmbd: checkpoint 8, config 16; model\\.dropout: checkpoint 0, config 0\\.1\\); set the config back to resume it, or train into another outputDir$`));
+});
