@@ -14,6 +14,8 @@
         "native/src/index.cc",
         "native/src/optim.cc",
         "native/src/attention.cc",
+        "native/src/attention-amx.cc",
+        "native/src/attention-lowp.cc",
         "native/src/bf16-addon.cc",
         "native/src/bf16-gemm.cc",
         "native/src/bf16-kernel.cc",

@@ -13,6 +13,7 @@
 
 namespace tf {
 void registerLowp(Napi::Env env, Napi::Object exports);  // bf16-addon.cc
+void registerAttentionLowp(Napi::Env env, Napi::Object exports);  // attention-lowp.cc
 }
 
 namespace {
@@ -261,6 +262,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
   }
   tf::registerLowp(env, exports);
+  tf::registerAttentionLowp(env, exports);
   return exports;
 }
 

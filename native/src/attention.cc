@@ -15,16 +15,12 @@
 #include <memory>
 
 #include "common.h"
+#include "attention-tiles.h"
 #include "kernels.h"
 #include "tile_gemm.h"
 
 namespace tf {
 namespace {
-
-constexpr int64_t kBr = 64;  // query rows per tile
-constexpr int64_t kBc = 64;  // keys per tile
-
-inline int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
 // Per-thread scratch: 64-byte aligned, grown on demand and kept (no allocation once warm).
 struct Scratch {
@@ -101,54 +97,6 @@ inline void loadTransposedRope(const float* src, int64_t cn, int64_t d, int64_t 
     }
   }
 }
-
-// dst[x] = scale * (Rᵀ src)[x] for one row of gradients w.r.t. a rotated vector (position pos), or
-// scale * src[x] without RoPE.
-inline void storeRow(const float* src, int64_t d, float scale, const float* cosT, const float* sinT, int64_t pos,
-                     float* dst) {
-  if (!cosT) {
-    for (int64_t x = 0; x < d; ++x) dst[x] = src[x] * scale;
-    return;
-  }
-  const int64_t hd = d / 2;
-  const float* c = cosT + pos * hd;
-  const float* sn = sinT + pos * hd;
-  for (int64_t x = 0; x < hd; ++x) {
-    dst[x] = (src[x] * c[x] + src[x + hd] * sn[x]) * scale;
-    dst[x + hd] = (src[x + hd] * c[x] - src[x] * sn[x]) * scale;
-  }
-}
-
-// Everything the tile loops share.
-struct Problem {
-  const float* keyPad;  // [batch, s] or null
-  const float* cosT;    // [s, d/2] or null
-  const float* sinT;
-  int64_t t, s, d, dp, heads, window, off;
-  bool causal;
-  // Keys [lo, hi) that query i may see before padding.
-  int64_t lo(int64_t i) const { return window > 0 && i + off - window + 1 > 0 ? i + off - window + 1 : 0; }
-  int64_t hi(int64_t i) const {
-    if (!causal) return s;
-    const int64_t h = i + off + 1;
-    return h < 0 ? 0 : (h > s ? s : h);
-  }
-  // kb[c] = -inf for padded keys j0 + c (c < cn), else 0; returns whether any key of the tile is real.
-  bool tileBias(int64_t h, int64_t j0, int64_t cn, float* kb) const {
-    for (int64_t c = 0; c < kBc; ++c) kb[c] = 0.0f;
-    if (!keyPad) return true;
-    const float* kp = keyPad + (h / heads) * s + j0;
-    bool any = false;
-    for (int64_t c = 0; c < cn; ++c) {
-      const bool pad = kp[c] != 0.0f;
-      kb[c] = pad ? -std::numeric_limits<float>::infinity() : 0.0f;
-      any = any || !pad;
-    }
-    return any;
-  }
-};
-
-inline int64_t clampTo(int64_t x, int64_t n) { return x < 0 ? 0 : (x > n ? n : x); }
 
 // Forward of query block i0 of head h. kMasked: a window or key padding is active (the plain causal
 // / full path keeps its own, simpler row loop).
@@ -356,23 +304,6 @@ void backwardHead(const Problem& pb, const float* q, const float* k, const float
   }
   float* dqh = dq + h * t * d;
   for (int64_t i = 0; i < t; ++i) storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, dqh + i * d);
-}
-
-Problem makeProblem(const float* keyPad, const float* cosT, const float* sinT, int64_t t, int64_t s, int64_t d,
-                    int64_t heads, bool causal, int64_t window) {
-  Problem pb;
-  pb.keyPad = heads > 0 ? keyPad : nullptr;
-  pb.cosT = cosT && sinT && d >= 2 ? cosT : nullptr;
-  pb.sinT = pb.cosT ? sinT : nullptr;
-  pb.t = t;
-  pb.s = s;
-  pb.d = d;
-  pb.dp = round16(d > 0 ? d : 1);
-  pb.heads = heads > 0 ? heads : 1;
-  pb.window = window > 0 ? window : 0;
-  pb.off = s - t;
-  pb.causal = causal;
-  return pb;
 }
 
 }  // namespace

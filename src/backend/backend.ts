@@ -75,6 +75,8 @@ export type KernelFunctions = {
  * - `adamw`: One AdamW step in place over n elements (PyTorch 1.13 semantics): p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) where bc1 = 1 - b1^t, bc2 = 1 - b2^t.
  * - `attention`: Scaled dot-product attention for `bh` independent heads: q [bh, t, d], k, v [bh, s, d] → out [bh, t, d]; also writes the row log-sum-exp lse [bh, t] for backward. Query i sees key j when: j ≤ i + (s - t) if causal; j > i + (s - t) - window if window > 0; keyPad[⌊h / heads⌋ · s + j] == 0 if keyPad ([bh / heads, s]) is given. ropeCos / ropeSin ([s, d/2], d even) rotate q and k (rotate-half RoPE) before the product: key j by row j, query i by row i + s - t (needs s ≥ t). A query that sees no key gets out 0 and lse -inf. No [t, s] array is materialised.
  * - `attentionBackward`: Backward of `attention` (same masks and RoPE): writes dq, dk, dv (w.r.t. the unrotated q, k) from out, lse and upstream g.
+ * - `attentionLowp`: `attention` on 16-bit q, k, v (`dtype` bit patterns, used as they are; mixed precision). The js backend widens them to float32 (exact) and runs `attention`: the reference. The native one runs bfloat16 on AMX tiles where the CPU has them (products of bf16 operands with float32 sums; the probabilities are rounded to bf16 before P·V, RoPE-rotated q, k once after rotation; max, sum and lse stay float32), else (and for float16) as the js backend does.
+ * - `attentionLowpBackward`: Backward of `attentionLowp` (g, dq, dk, dv float32). On AMX, dO, P and dS are rounded to bf16 before their products; delta = Σ dO·O uses the rounded dO.
  */
 export interface Backend extends KernelFunctions {
   readonly name: 'js' | 'native';

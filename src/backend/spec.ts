@@ -113,6 +113,19 @@ export const KERNELS = {
       ['keyPad', 'floats?', 'heads > 0 ? bh / heads * s : 0'], ['ropeCos', 'floats?', 's * (d / 2)'], ['ropeSin', 'floats?', 's * (d / 2)'],
       ['bh', 'int'], ['t', 'int'], ['s', 'int'], ['d', 'int'], ['heads', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
   },
+  attentionLowp: {
+    native: 'manual',
+    args: [['dtype', 'lowpDtype'], ['q', 'u16', 'bh * t * d'], ['k', 'u16', 'bh * s * d'], ['v', 'u16', 'bh * s * d'], ['out', 'f32', 'bh * t * d', 'w'],
+      ['lse', 'f32', 'bh * t', 'w'], ['keyPad', 'floats?', 'heads > 0 ? bh / heads * s : 0'], ['ropeCos', 'floats?', 's * (d / 2)'], ['ropeSin', 'floats?', 's * (d / 2)'],
+      ['bh', 'int'], ['t', 'int'], ['s', 'int'], ['d', 'int'], ['heads', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
+  },
+  attentionLowpBackward: {
+    native: 'manual',
+    args: [['dtype', 'lowpDtype'], ['q', 'u16', 'bh * t * d'], ['k', 'u16', 'bh * s * d'], ['v', 'u16', 'bh * s * d'], ['out', 'f32', 'bh * t * d'], ['lse', 'f32', 'bh * t'],
+      ['g', 'f32', 'bh * t * d'], ['dq', 'f32', 'bh * t * d', 'w'], ['dk', 'f32', 'bh * s * d', 'w'], ['dv', 'f32', 'bh * s * d', 'w'],
+      ['keyPad', 'floats?', 'heads > 0 ? bh / heads * s : 0'], ['ropeCos', 'floats?', 's * (d / 2)'], ['ropeSin', 'floats?', 's * (d / 2)'],
+      ['bh', 'int'], ['t', 'int'], ['s', 'int'], ['d', 'int'], ['heads', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;

@@ -1,6 +1,7 @@
 // Reference scaled dot-product attention (clear before fast): one score row at a time (memory O(s)
 // per row), masks decided per (i, j) by `visible`, RoPE applied to per-head copies of q and k.
-import type { FloatArray } from '../backend.js';
+import type { FloatArray, LowpDtype } from '../backend.js';
+import { castFromLowp } from './lowp.js';
 
 /** What the kernels share: sizes, masks and RoPE tables (see Backend.attention). */
 interface Problem {
@@ -122,4 +123,27 @@ export function attentionBackward(q: FloatArray, k: FloatArray, v: FloatArray, o
     unrotate(p, gq, t, s - t, dq, qo);
     unrotate(p, gk, s, 0, dk, ko);
   }
+}
+
+/** `attention` on 16-bit q, k, v: their values widened to float32 (exact), then the float32 reference kernel. */
+export function attentionLowp(dtype: LowpDtype, q: Uint16Array, k: Uint16Array, v: Uint16Array, out: Float32Array, lse: Float32Array,
+  keyPad: FloatArray | null, ropeCos: FloatArray | null, ropeSin: FloatArray | null,
+  bh: number, t: number, s: number, d: number, heads: number, scale: number, causal: boolean, window: number): void {
+  attention(widen(dtype, q, bh * t * d), widen(dtype, k, bh * s * d), widen(dtype, v, bh * s * d), out, lse, keyPad, ropeCos, ropeSin,
+    bh, t, s, d, heads, scale, causal, window);
+}
+
+/** `attentionBackward` on 16-bit q, k, v (widened to float32, exact). */
+export function attentionLowpBackward(dtype: LowpDtype, q: Uint16Array, k: Uint16Array, v: Uint16Array, out: Float32Array,
+  lse: Float32Array, g: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array,
+  keyPad: FloatArray | null, ropeCos: FloatArray | null, ropeSin: FloatArray | null,
+  bh: number, t: number, s: number, d: number, heads: number, scale: number, causal: boolean, window: number): void {
+  attentionBackward(widen(dtype, q, bh * t * d), widen(dtype, k, bh * s * d), widen(dtype, v, bh * s * d), out, lse, g, dq, dk, dv,
+    keyPad, ropeCos, ropeSin, bh, t, s, d, heads, scale, causal, window);
+}
+
+function widen(dtype: LowpDtype, x: Uint16Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  castFromLowp(dtype, x, out, n);
+  return out;
 }

@@ -1,7 +1,7 @@
 /** The portable `js` backend: the reference implementation of every kernel (single-threaded TypeScript). */
 import type { Backend } from '../backend.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
-import { attention, attentionBackward } from './attention.js';
+import { attention, attentionBackward, attentionLowp, attentionLowpBackward } from './attention.js';
 import { binary, unary, unaryMul } from './elementwise.js';
 import { adamw } from './fused.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
@@ -14,5 +14,5 @@ export const jsBackend: Backend = {
   name: 'js',
   unary, unaryMul, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, layerNorm,
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
-  matmulLowp, castToLowp, castFromLowp,
+  matmulLowp, castToLowp, castFromLowp, attentionLowp, attentionLowpBackward,
 };

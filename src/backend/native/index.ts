@@ -32,7 +32,7 @@ export interface BlasInfo {
 /** A Backend method as the addon takes it: op names (string enums) as their codes. */
 type Raw<F> = F extends (...args: infer P) => infer R ? (...args: { [I in keyof P]: P[I] extends string ? number : P[I] }) => R : never;
 /** The spec rows whose unpacking is hand-written (spec.ts `native: 'manual'`). */
-type ManualKernel = 'binary' | 'copyStrided' | 'matmulLowp' | 'castToLowp' | 'castFromLowp';
+type ManualKernel = 'binary' | 'copyStrided' | 'matmulLowp' | 'castToLowp' | 'castFromLowp' | 'attentionLowp' | 'attentionLowpBackward';
 
 /** The raw addon: every generated kernel of spec.ts in its row's argument order, and the manual ones below. */
 export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, ManualKernel>]: Raw<Backend[K]> }> {
@@ -50,6 +50,24 @@ export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, Manual
   castFromLowp(dtype: number, x: Uint16Array, out: Float32Array, n: number): void;
   /** Which bf16 GEMM runs (after selecting `impl` when given; throws when that one is not available). */
   bf16GemmInfo(impl?: Bf16GemmImpl): Bf16GemmInfo;
+  /** attentionLowp with dtype as its code (native/src/attention-lowp.cc). */
+  attentionLowp(dtype: number, q: Uint16Array, k: Uint16Array, v: Uint16Array, out: Float32Array, lse: Float32Array,
+    keyPad: Float32Array | null, ropeCos: Float32Array | null, ropeSin: Float32Array | null,
+    bh: number, t: number, s: number, d: number, heads: number, scale: number, causal: boolean, window: number): void;
+  attentionLowpBackward(dtype: number, q: Uint16Array, k: Uint16Array, v: Uint16Array, out: Float32Array, lse: Float32Array,
+    g: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array,
+    keyPad: Float32Array | null, ropeCos: Float32Array | null, ropeSin: Float32Array | null,
+    bh: number, t: number, s: number, d: number, heads: number, scale: number, causal: boolean, window: number): void;
+  /** Which bf16 attention runs (after selecting `impl` when given; throws when that one is not available). */
+  attentionLowpInfo(impl?: AttentionLowpImpl): AttentionLowpInfo;
+}
+
+/** The bf16 attention implementations of the addon: AMX tiles, or q, k, v widened to float32 and the float32 kernel. */
+export type AttentionLowpImpl = 'amx' | 'emulate';
+export interface AttentionLowpInfo {
+  impl: AttentionLowpImpl;
+  /** The CPU has AMX-BF16 and the OS lets this process use it. */
+  amx: boolean;
 }
 
 /** The bf16 GEMM implementations of the addon: oneDNN's matmul, the own vdpbf16ps kernel, or rounding + sgemm. */
@@ -118,6 +136,7 @@ export function loadNativeAddon(): NativeAddon | null {
 }
 
 const isF32 = (a: FloatArray): a is Float32Array => a instanceof Float32Array;
+const f32OrNull = (a: FloatArray | null): a is Float32Array | null => a === null || a instanceof Float32Array;
 
 /**
  * One Backend method from its spec row: float64 (or other non-float32) arrays send the call to js,
@@ -195,6 +214,28 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
 
     castFromLowp(dtype: LowpDtype, x: Uint16Array, out: Float32Array, n: number): void {
       addon.castFromLowp(LOWP[dtype], x, out, n);
+    },
+
+    attentionLowp(dtype: LowpDtype, q: Uint16Array, k: Uint16Array, v: Uint16Array, out: Float32Array, lse: Float32Array,
+      keyPad: FloatArray | null, ropeCos: FloatArray | null, ropeSin: FloatArray | null,
+      bh: number, t: number, s: number, d: number, heads: number, scale: number, causal: boolean, window: number): void {
+      if (!f32OrNull(keyPad) || !f32OrNull(ropeCos) || !f32OrNull(ropeSin)) {
+        js.attentionLowp(dtype, q, k, v, out, lse, keyPad, ropeCos, ropeSin, bh, t, s, d, heads, scale, causal, window);
+        return;
+      }
+      addon.attentionLowp(LOWP[dtype], q, k, v, out, lse, keyPad, ropeCos, ropeSin, bh, t, s, d, heads, scale, causal, window);
+    },
+
+    attentionLowpBackward(dtype: LowpDtype, q: Uint16Array, k: Uint16Array, v: Uint16Array, out: Float32Array, lse: Float32Array,
+      g: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array,
+      keyPad: FloatArray | null, ropeCos: FloatArray | null, ropeSin: FloatArray | null,
+      bh: number, t: number, s: number, d: number, heads: number, scale: number, causal: boolean, window: number): void {
+      if (!f32OrNull(keyPad) || !f32OrNull(ropeCos) || !f32OrNull(ropeSin)) {
+        js.attentionLowpBackward(dtype, q, k, v, out, lse, g, dq, dk, dv, keyPad, ropeCos, ropeSin, bh, t, s, d, heads, scale, causal, window);
+        return;
+      }
+      addon.attentionLowpBackward(LOWP[dtype], q, k, v, out, lse, g, dq, dk, dv, keyPad, ropeCos, ropeSin, bh, t, s, d, heads, scale,
+        causal, window);
     },
   };
 }

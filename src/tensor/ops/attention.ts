@@ -124,48 +124,44 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
 }
 
 /**
- * The 16-bit path of scaledDotProductAttention (see there): rounded operands, float32 kernels. Only
- * the 16-bit q, k, v stay allocated until backward; the float32 buffers the kernels read are this
- * function's own and go back to the pool as soon as a kernel is done with them.
+ * The 16-bit path of scaledDotProductAttention (see there): q, k, v rounded to 16 bits once and handed
+ * to the kernel as bit patterns (the native backend multiplies bf16 on AMX tiles where it can, else
+ * widens them and runs the float32 kernel). Only the 16-bit q, k, v stay allocated until backward.
  */
 function attentionLowp(q: Tensor, k: Tensor, v: Tensor, lowp: LowpDtype, bh: number, T: number, S: number, D: number,
   scale: number, causal: boolean, x: Extras): Tensor {
   const be = getBackend();
   // float16 scales q before rounding (and the kernel by 1); bfloat16 has float32's range and scales in the kernel.
   const pre = lowp === 'float16' ? scale : 1;
-  /** 16-bit bits of t·mul, and an owned float32 tensor holding their values. */
-  const prep = (t: Tensor, mul: number): { bits: Tensor; vals: Tensor } => {
+  /** 16-bit bits of t·mul (float32 temporaries go back to the pool at once). */
+  const bitsOf = (t: Tensor, mul: number): Tensor => {
     const copy = t.isContiguous() ? null : contiguous(t); // a fresh buffer of our own when t is a view
     const src = (copy ?? t).data() as Float32Array;
-    const vals = copy ?? empty(t.shape, 'float32');
-    const vd = vals.data() as Float32Array;
-    const n = vd.length;
-    if (mul !== 1) be.unary('mulScalar', src, vd, n, mul);
+    const n = t.numel();
     const bits = empty(t.shape, lowp);
-    be.castToLowp(lowp, mul !== 1 ? vd : src, bits.storage.data as Uint16Array, n);
-    be.castFromLowp(lowp, bits.storage.data as Uint16Array, vd, n);
-    return { bits, vals };
-  };
-  const values = (b: Tensor): Tensor => {
-    const x = empty(b.shape, 'float32');
-    be.castFromLowp(lowp, b.storage.data as Uint16Array, x.storage.data as Float32Array, b.numel());
-    return x;
+    if (mul !== 1) {
+      const scaled = copy ?? empty(t.shape, 'float32');
+      be.unary('mulScalar', src, scaled.data() as Float32Array, n, mul);
+      be.castToLowp(lowp, scaled.data() as Float32Array, bits.storage.data as Uint16Array, n);
+      if (scaled !== copy) scaled.storage.free();
+    } else {
+      be.castToLowp(lowp, src, bits.storage.data as Uint16Array, n);
+    }
+    copy?.storage.free();
+    return bits;
   };
   const f32 = (t: Tensor): Float32Array => t.storage.data as Float32Array;
-  const Q = prep(q, pre), K = prep(k, 1), V = prep(v, 1);
+  const u16 = (t: Tensor): Uint16Array => t.storage.data as Uint16Array;
   // float16 rounds q·scale: the rotation commutes with the scale, so RoPE in the kernel is unaffected.
+  const q16 = bitsOf(q, pre), k16 = bitsOf(k, 1), v16 = bitsOf(v, 1);
   const out = empty(q.shape, 'float32');
   const lse = empty([bh, T], 'float32');
   const kScale = scale / pre;
-  be.attention(f32(Q.vals), f32(K.vals), f32(V.vals), f32(out), f32(lse), x.keyPad, x.cos, x.sin, bh, T, S, D, x.heads, kScale, causal, x.window);
-  for (const x of [Q, K, V]) x.vals.storage.free();
-  const q16 = Q.bits, k16 = K.bits, v16 = V.bits;
+  be.attentionLowp(lowp, u16(q16), u16(k16), u16(v16), f32(out), f32(lse), x.keyPad, x.cos, x.sin, bh, T, S, D, x.heads, kScale, causal, x.window);
   return record('scaledDotProductAttention', out, [q, k, v], (g) => {
     const dq = empty(q.shape, 'float32'), dk = empty(k.shape, 'float32'), dv = empty(v.shape, 'float32');
-    const qv = values(q16), kv = values(k16), vv = values(v16);
-    be.attentionBackward(f32(qv), f32(kv), f32(vv), f32(out), f32(lse), contiguous(g).data() as Float32Array,
+    be.attentionLowpBackward(lowp, u16(q16), u16(k16), u16(v16), f32(out), f32(lse), contiguous(g).data() as Float32Array,
       f32(dq), f32(dk), f32(dv), x.keyPad, x.cos, x.sin, bh, T, S, D, x.heads, kScale, causal, x.window);
-    for (const x of [qv, kv, vv]) x.storage.free();
     if (pre !== 1) be.unary('mulScalar', f32(dq), f32(dq), dq.numel(), pre); // d(q·pre)/dq
     return [dq, dk, dv];
   }, [q16, k16, v16, out, lse, ...x.tensors]);

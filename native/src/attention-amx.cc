@@ -1,0 +1,530 @@
+// The bfloat16 path of the tiled attention (attention.cc has the algorithm, the masks and RoPE): the
+// same online-softmax forward and FlashAttention-2 backward, with every tile product on AMX
+// (TDPBF16PS: a [16 × 32] bf16 tile times a [32 × 16] one, float32 sums). Operands are the 16-bit
+// patterns the caller keeps (q, k, v as they are; RoPE rotates in float32 and rounds the rotated
+// value once); the probabilities P (forward: before P·V; backward: before Pᵀ·dO), dO and dS are
+// rounded to bf16 (nearest even) before their products, as PyTorch's autocast rounds softmax's output
+// before its bmm. Scores, softmax statistics (max, sum, log-sum-exp), delta and every accumulator
+// stay float32.
+//
+// Why AMX and not AVX512_BF16's vdpbf16ps: on this CPU (Sapphire Rapids) vdpbf16ps does 32 bf16
+// products per cycle on one port, the same as float32 FMAs on two (the project's own vdpbf16ps GEMM
+// measured 173 GFLOPS against OpenBLAS sgemm's 278, README "Mixed precision"), so it only saves
+// memory traffic; a TDPBF16PS does 8,192 products.
+//
+// Layouts (AMX's): an A operand is bf16 rows [M × K] (K padded to 32 with zeros); a B operand is
+// bf16 pairs along K, [K/2 × N] of uint32 (pair p of column n = elements 2p and 2p+1); C is float32
+// [M × N]. M and N are padded to 16 (scratch is zero padded); padding is never written out.
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "attention-tiles.h"
+#include "common.h"
+#include "kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define TF_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define TF_HAVE_AMX 1
+#endif
+
+namespace tf {
+
+#if defined(TF_HAVE_AMX)
+namespace {
+
+inline int64_t round32(int64_t n) { return (n + 31) / 32 * 32; }
+
+inline float fromBf(uint16_t b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+// float32 → bf16 bits, round to nearest even (NaN stays NaN).
+inline uint16_t toBf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+// Per-thread scratch (64-byte aligned pieces), grown on demand and kept.
+struct Scratch {
+  char* buf = nullptr;
+  size_t size = 0, used = 0;
+  void reserve(size_t bytes) {
+    used = 0;
+    if (bytes <= size) return;
+    std::free(buf);
+    buf = static_cast<char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    if (!buf) std::abort();
+    size = bytes;
+  }
+  template <class T>
+  T* take(int64_t n) {
+    T* p = reinterpret_cast<T*>(buf + used);
+    used += (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64;
+    return p;
+  }
+  ~Scratch() { std::free(buf); }
+};
+thread_local Scratch tScratch;
+// Bytes `take` may use beyond the sum of its pieces (rounding of each piece to 64 bytes).
+constexpr size_t kSlack = 64 * 32;
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// All 8 tiles 16 rows × 64 bytes. Loaded at the start of every task: other code on the thread
+// (oneDNN's AMX kernels) loads its own configuration.
+TF_AMX void tileBegin() {
+  TileConfig cfg;
+  for (int i = 0; i < 8; ++i) {
+    cfg.colsb[i] = 64;
+    cfg.rows[i] = 16;
+  }
+  _tile_loadconfig(&cfg);
+}
+TF_AMX void tileEnd() { _tile_release(); }
+
+// C[M × N] (ldc floats) = (acc ? C : 0) + A·B: A bf16 [M × K] (lda elements), B pairs [K/2 × N]
+// (ldb uint32). M, N multiples of 16, K a multiple of 32. Tiles 0-3 hold C, 4-5 A, 6-7 B.
+TF_AMX void tileGemmBf16(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
+                         int64_t ldb, float* C, int64_t ldc, bool acc) {
+  const int64_t sa = lda * 2, sb = ldb * 4, sc = ldc * 4;
+  for (int64_t m0 = 0; m0 < M; m0 += 32) {
+    for (int64_t n0 = 0; n0 < N; n0 += 32) {
+      float* c00 = C + m0 * ldc + n0;
+      if (m0 + 16 < M && n0 + 16 < N) {
+        float* c01 = c00 + 16;
+        float* c10 = c00 + 16 * ldc;
+        float* c11 = c10 + 16;
+        if (acc) {
+          _tile_loadd(0, c00, sc);
+          _tile_loadd(1, c01, sc);
+          _tile_loadd(2, c10, sc);
+          _tile_loadd(3, c11, sc);
+        } else {
+          _tile_zero(0);
+          _tile_zero(1);
+          _tile_zero(2);
+          _tile_zero(3);
+        }
+        for (int64_t k0 = 0; k0 < K; k0 += 32) {
+          _tile_loadd(4, A + m0 * lda + k0, sa);
+          _tile_loadd(5, A + (m0 + 16) * lda + k0, sa);
+          _tile_loadd(6, B + (k0 / 2) * ldb + n0, sb);
+          _tile_loadd(7, B + (k0 / 2) * ldb + n0 + 16, sb);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_dpbf16ps(2, 5, 6);
+          _tile_dpbf16ps(3, 5, 7);
+        }
+        _tile_stored(0, c00, sc);
+        _tile_stored(1, c01, sc);
+        _tile_stored(2, c10, sc);
+        _tile_stored(3, c11, sc);
+        continue;
+      }
+      // Edge: 16 × 16 tiles one at a time.
+      for (int64_t mi = m0; mi < M && mi < m0 + 32; mi += 16) {
+        for (int64_t ni = n0; ni < N && ni < n0 + 32; ni += 16) {
+          float* cp = C + mi * ldc + ni;
+          if (acc) _tile_loadd(0, cp, sc);
+          else _tile_zero(0);
+          for (int64_t k0 = 0; k0 < K; k0 += 32) {
+            _tile_loadd(4, A + mi * lda + k0, sa);
+            _tile_loadd(6, B + (k0 / 2) * ldb + ni, sb);
+            _tile_dpbf16ps(0, 4, 6);
+          }
+          _tile_stored(0, cp, sc);
+        }
+      }
+    }
+  }
+}
+
+// Rows [rows × d] of bf16 bits → dst [padRows × ld] bf16 (ld ≥ d), rotated by RoPE when cosT is
+// given (row r has position pos0 + r; rotated in float32, rounded once); the rest zero.
+void loadRowsBf16(const uint16_t* src, int64_t rows, int64_t padRows, int64_t d, int64_t ld, const float* cosT,
+                  const float* sinT, int64_t pos0, uint16_t* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* a = src + r * d;
+    uint16_t* o = dst + r * ld;
+    if (cosT) {
+      const int64_t hd = d / 2;
+      const float* c = cosT + (pos0 + r) * hd;
+      const float* sn = sinT + (pos0 + r) * hd;
+      for (int64_t x = 0; x < hd; ++x) {
+        const float lo = fromBf(a[x]), hi = fromBf(a[x + hd]);
+        o[x] = toBf(lo * c[x] - hi * sn[x]);
+        o[x + hd] = toBf(hi * c[x] + lo * sn[x]);
+      }
+    } else {
+      std::memcpy(o, a, static_cast<size_t>(d) * 2);
+    }
+    for (int64_t x = d; x < ld; ++x) o[x] = 0;
+  }
+  std::memset(dst + rows * ld, 0, static_cast<size_t>((padRows - rows) * ld) * 2);
+}
+
+// Float rows [rows × d] (ld floats) rounded to bf16 → dst [padRows × ldd]; the rest zero.
+void roundRows(const float* src, int64_t ld, int64_t rows, int64_t padRows, int64_t d, int64_t ldd, uint16_t* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t x = 0; x < d; ++x) dst[r * ldd + x] = toBf(src[r * ld + x]);
+    for (int64_t x = d; x < ldd; ++x) dst[r * ldd + x] = 0;
+  }
+  std::memset(dst + rows * ldd, 0, static_cast<size_t>((padRows - rows) * ldd) * 2);
+}
+
+// bf16 rows [n × w] (ld elements) → pairs along the rows: out[m * w + x] = (row 2m, row 2m+1) at x,
+// for m < n/2 (n even; rows are zero padded by the caller).
+TF_AMX void pairRows(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* out) {
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
+                                       20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  for (int64_t m = 0; m < n / 2; ++m) {
+    const uint16_t* r0 = src + 2 * m * ld;
+    const uint16_t* r1 = r0 + ld;
+    uint32_t* o = out + m * w;
+    int64_t x = 0;
+    for (; x + 16 <= w; x += 16) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + x));
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + x));
+      const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+      _mm512_storeu_si512(o + x, _mm512_permutexvar_epi16(idx, both));
+    }
+    for (; x < w; ++x) o[x] = static_cast<uint32_t>(r0[x]) | (static_cast<uint32_t>(r1[x]) << 16);
+  }
+}
+
+// bf16 rows [n × w] (w even, ld elements) → pairs along the columns, transposed: out[p * n + c] =
+// (row c at 2p, 2p+1), p < w/2 (the B operand of a product with this matrix transposed).
+void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* out) {
+  for (int64_t c = 0; c < n; ++c) {
+    const uint16_t* r = src + c * ld;
+    for (int64_t p = 0; p < w / 2; ++p)
+      out[p * n + c] = static_cast<uint32_t>(r[2 * p]) | (static_cast<uint32_t>(r[2 * p + 1]) << 16);
+  }
+}
+
+// Forward of query block i0 of head h (see attention.cc's forwardBlock; scale applies to the scores).
+template <bool kMasked>
+TF_AMX void forwardBlock(const Problem& pb, const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out,
+                         float* lse, int64_t h, int64_t i0, float scale) {
+  const int64_t t = pb.t, s = pb.s, d = pb.d, dp = pb.dp, off = pb.off, dk = round32(d);
+  const int64_t rows = i0 + kBr < t ? kBr : t - i0;
+  const float kNegInf = -std::numeric_limits<float>::infinity();
+  Scratch& sc = tScratch;
+  sc.reserve(2 * static_cast<size_t>(kBr * dk + 2 * kBc * dk + kBc * dp + kBr * kBc) +
+             4 * static_cast<size_t>(dk * kBc / 2 + kBc * dp / 2 + kBr * kBc + kBr * dp + 2 * kBr + kBc) + kSlack);
+  uint16_t* qs = sc.take<uint16_t>(kBr * dk);
+  uint16_t* kr = sc.take<uint16_t>(kBc * dk);
+  uint16_t* vr = sc.take<uint16_t>(kBc * dp);
+  uint32_t* kx = sc.take<uint32_t>(dk / 2 * kBc);  // K pairs along x: the B operand of Q·Kᵀ
+  uint32_t* vc = sc.take<uint32_t>(kBc / 2 * dp);  // V pairs along keys: the B operand of P·V
+  uint16_t* p16 = sc.take<uint16_t>(kBr * kBc);
+  float* sm = sc.take<float>(kBr * kBc);
+  float* acc = sc.take<float>(kBr * dp);
+  float* mrow = sc.take<float>(kBr);
+  float* lrow = sc.take<float>(kBr);
+  float* kb = sc.take<float>(kBc);
+  const uint16_t* kh = k + h * s * d;
+  const uint16_t* vh = v + h * s * d;
+  loadRowsBf16(q + (h * t + i0) * d, rows, kBr, d, dk, pb.cosT, pb.sinT, i0 + off, qs);
+  std::memset(p16, 0, sizeof(uint16_t) * kBr * kBc);
+  for (int64_t r = 0; r < kBr; ++r) {
+    mrow[r] = kNegInf;
+    lrow[r] = 0.0f;
+  }
+  std::memset(acc, 0, sizeof(float) * kBr * dp);
+  const int64_t jBeg = pb.lo(i0), jEnd = pb.hi(i0 + rows - 1);
+  for (int64_t j0 = jBeg; j0 < jEnd; j0 += kBc) {
+    const int64_t cn = jEnd - j0 < kBc ? jEnd - j0 : kBc;
+    if (kMasked && !pb.tileBias(h, j0, cn, kb)) continue;
+    loadRowsBf16(kh + j0 * d, cn, kBc, d, dk, pb.cosT, pb.sinT, j0, kr);
+    pairCols(kr, dk, kBc, dk, kx);
+    loadRowsBf16(vh + j0 * d, cn, kBc, d, dp, nullptr, nullptr, 0, vr);
+    pairRows(vr, dp, kBc, dp, vc);
+    tileGemmBf16(kBr, kBc, dk, qs, dk, kx, kBc, sm, kBc, false);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* sr = sm + r * kBc;
+      uint16_t* pr = p16 + r * kBc;
+      float lm[16];
+      for (int l = 0; l < 16; ++l) lm[l] = kNegInf;
+      if (kMasked) {
+        const int64_t lo = clampTo(pb.lo(i0 + r) - j0, cn), hi = clampTo(pb.hi(i0 + r) - j0, cn);
+        for (int64_t c = 0; c < kBc; c += 16)
+          for (int l = 0; l < 16; ++l) {
+            const float x = c + l >= lo && c + l < hi ? sr[c + l] * scale + kb[c + l] : kNegInf;
+            sr[c + l] = x;
+            lm[l] = x > lm[l] ? x : lm[l];
+          }
+      } else {
+        int64_t vis = pb.causal ? i0 + r + off - j0 + 1 : cn;
+        if (vis > cn) vis = cn;
+        if (vis <= 0) {
+          for (int64_t c = 0; c < kBc; ++c) pr[c] = 0;
+          continue;
+        }
+        for (int64_t c = 0; c < kBc; c += 16)
+          for (int l = 0; l < 16; ++l) {
+            const float x = c + l < vis ? sr[c + l] * scale : kNegInf;
+            sr[c + l] = x;
+            lm[l] = x > lm[l] ? x : lm[l];
+          }
+      }
+      float mx = mrow[r];
+      for (int l = 0; l < 16; ++l) mx = lm[l] > mx ? lm[l] : mx;
+      if (kMasked && mx == kNegInf) {
+        for (int64_t c = 0; c < kBc; ++c) pr[c] = 0;
+        continue;
+      }
+      const float alpha = fastExp(mrow[r] - mx);
+      float ls[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+      for (int64_t c = 0; c < kBc; c += 16) {
+        alignas(64) float pv[16];
+        for (int l = 0; l < 16; ++l) {
+          pv[l] = fastExp(sr[c + l] - mx);
+          ls[l] += pv[l];
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pr + c),
+                            (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps(pv)));  // round to nearest even
+      }
+      float psum = 0.0f;
+      for (int l = 0; l < 16; ++l) psum += ls[l];
+      lrow[r] = lrow[r] * alpha + psum;
+      mrow[r] = mx;
+      float* ar = acc + r * dp;
+      for (int64_t x = 0; x < dp; ++x) ar[x] *= alpha;
+    }
+    tileGemmBf16(kBr, dp, kBc, p16, kBc, vc, dp, acc, dp, true);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = i0 + r;
+    float* o = out + (h * t + i) * d;
+    const float* ar = acc + r * dp;
+    if (lrow[r] == 0.0f) {
+      for (int64_t x = 0; x < d; ++x) o[x] = 0.0f;
+      lse[h * t + i] = kNegInf;
+      continue;
+    }
+    const float inv = 1.0f / lrow[r];
+    for (int64_t x = 0; x < d; ++x) o[x] = ar[x] * inv;
+    lse[h * t + i] = mrow[r] + std::log(lrow[r]);
+  }
+}
+
+// Rows 2m and 2m+1 of float rows [n × 64] (n even) rounded to bf16 and interleaved: out[m * 64 + c] =
+// (row 2m, row 2m+1) at c: the B operand of a product over the rows.
+TF_AMX void pairRowsF32(const float* src, int64_t n, uint32_t* out) {
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
+                                       20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  for (int64_t m = 0; m < n / 2; ++m) {
+    const float* r0 = src + 2 * m * kBc;
+    for (int64_t c = 0; c < kBc; c += 16) {
+      const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r0 + kBc + c), _mm512_loadu_ps(r0 + c));
+      _mm512_storeu_si512(out + m * kBc + c, _mm512_permutexvar_epi16(idx, both));
+    }
+  }
+}
+
+// dst[x * ld + r] = src[r * w + x] for r < n, x < w (a bf16 matrix transposed).
+void transpose16(const uint16_t* src, int64_t n, int64_t w, int64_t ld, uint16_t* dst) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t x = 0; x < w; ++x) dst[x * ld + r] = src[r * w + x];
+}
+
+// Backward of head h (see attention.cc's backwardHead). dV and dK are accumulated transposed (dVᵀ =
+// dOᵀ·P, dKᵀ = Qᵀ·dS) so that P and dS enter as pairs of rows, formed while rounding them; query
+// blocks start at even rows so that those pairs line up with a block.
+template <bool kMasked>
+TF_AMX void backwardHead(const Problem& pb, const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out,
+                         const float* lse, const float* g, float* dq, float* dk, float* dv, int64_t h, float scale) {
+  const int64_t t = pb.t, s = pb.s, d = pb.d, dp = pb.dp, off = pb.off, dkp = round32(d);
+  const int64_t tp = t + kBr;  // rows of the per-head buffers: a block starting below t reads kBr rows
+  const float kNegInf = -std::numeric_limits<float>::infinity();
+  Scratch& sc = tScratch;
+  sc.reserve(2 * static_cast<size_t>(4 * tp * dkp + 2 * kBc * dkp + kBr * kBc) +
+             4 * static_cast<size_t>(tp * dp + t + 2 * dkp * kBc / 2 + kBc * dp / 2 + 2 * dkp * kBc + 2 * kBr * kBc +
+                                     kBr * kBc + kBc + dp) +
+             kSlack);
+  uint16_t* qs = sc.take<uint16_t>(tp * dkp);  // Q (rotated) rows: A of S = Q·Kᵀ
+  uint16_t* gs = sc.take<uint16_t>(tp * dkp);  // dO rows: A of dP = dO·Vᵀ
+  uint16_t* qT = sc.take<uint16_t>(dkp * tp);  // Qᵀ: A of dKᵀ = Qᵀ·dS
+  uint16_t* gT = sc.take<uint16_t>(dkp * tp);  // dOᵀ: A of dVᵀ = dOᵀ·P
+  float* dqs = sc.take<float>(tp * dp);
+  float* delta = sc.take<float>(t);
+  uint16_t* kr = sc.take<uint16_t>(kBc * dkp);
+  uint16_t* vr = sc.take<uint16_t>(kBc * dkp);
+  uint32_t* kx = sc.take<uint32_t>(dkp / 2 * kBc);  // K pairs along x: B of S
+  uint32_t* vx = sc.take<uint32_t>(dkp / 2 * kBc);  // V pairs along x: B of dP
+  uint32_t* kc = sc.take<uint32_t>(kBc / 2 * dp);   // K pairs along keys: B of dQ = dS·K
+  float* dkT = sc.take<float>(dkp * kBc);
+  float* dvT = sc.take<float>(dkp * kBc);
+  float* sm = sc.take<float>(kBr * kBc);
+  float* dpm = sc.take<float>(kBr * kBc);
+  uint32_t* pp = sc.take<uint32_t>(kBr / 2 * kBc);   // P pairs along rows: B of dVᵀ
+  uint32_t* dsp = sc.take<uint32_t>(kBr / 2 * kBc);  // dS pairs along rows: B of dKᵀ
+  uint16_t* ds16 = sc.take<uint16_t>(kBr * kBc);     // dS rows: A of dQ
+  float* kb = sc.take<float>(kBc);
+  float* row = sc.take<float>(dp);
+  const uint16_t* kh = k + h * s * d;
+  const uint16_t* vh = v + h * s * d;
+  const float* lh = lse + h * t;
+  loadRowsBf16(q + h * t * d, t, tp, d, dkp, pb.cosT, pb.sinT, off, qs);
+  roundRows(g + h * t * d, d, t, tp, d, dkp, gs);
+  transpose16(qs, tp, dkp, tp, qT);
+  transpose16(gs, tp, dkp, tp, gT);
+  std::memset(dqs, 0, sizeof(float) * tp * dp);
+  // delta_i = sum_x dO_ix O_ix with dO rounded as in dP, so that delta_i = sum_j P_ij dP_ij.
+  const float* oh = out + h * t * d;
+  for (int64_t i = 0; i < t; ++i) {
+    float a = 0.0f;
+    for (int64_t x = 0; x < d; ++x) a += fromBf(gs[i * dkp + x]) * oh[i * d + x];
+    delta[i] = a;
+  }
+  for (int64_t j0 = 0; j0 < s; j0 += kBc) {
+    const int64_t cn = s - j0 < kBc ? s - j0 : kBc;
+    std::memset(dkT, 0, sizeof(float) * dkp * kBc);
+    std::memset(dvT, 0, sizeof(float) * dkp * kBc);
+    int64_t iStart = pb.causal ? (j0 - off > 0 ? j0 - off : 0) : 0;
+    iStart -= iStart & 1;
+    int64_t iEnd = t;
+    if (pb.window > 0 && j0 + cn - 1 - off + pb.window < t) iEnd = j0 + cn - 1 - off + pb.window;
+    const bool live = iStart < iEnd && (!kMasked || pb.tileBias(h, j0, cn, kb));
+    if (live) {
+      loadRowsBf16(kh + j0 * d, cn, kBc, d, dkp, pb.cosT, pb.sinT, j0, kr);
+      pairCols(kr, dkp, kBc, dkp, kx);
+      pairRows(kr, dkp, kBc, dp, kc);
+      loadRowsBf16(vh + j0 * d, cn, kBc, d, dkp, nullptr, nullptr, 0, vr);
+      pairCols(vr, dkp, kBc, dkp, vx);
+    }
+    for (int64_t i0 = iStart; live && i0 < iEnd; i0 += kBr) {
+      const int64_t rows = iEnd - i0 < kBr ? iEnd - i0 : kBr;
+      tileGemmBf16(kBr, kBc, dkp, qs + i0 * dkp, dkp, kx, kBc, sm, kBc, false);
+      tileGemmBf16(kBr, kBc, dkp, gs + i0 * dkp, dkp, vx, kBc, dpm, kBc, false);
+      for (int64_t r = 0; r < kBr; ++r) {
+        float* sr = sm + r * kBc;
+        float* dr = dpm + r * kBc;
+        if (r >= rows) {  // padding rows of the block: no probability, no gradient
+          for (int64_t c = 0; c < kBc; ++c) {
+            sr[c] = 0.0f;
+            dr[c] = 0.0f;
+          }
+          continue;
+        }
+        const int64_t i = i0 + r;
+        const float li = lh[i], di = delta[i];
+        int64_t lo = 0, hi;
+        if (kMasked) {
+          lo = clampTo(pb.lo(i) - j0, cn);
+          hi = li == kNegInf ? 0 : clampTo(pb.hi(i) - j0, cn);
+        } else {
+          hi = clampTo(pb.causal ? i + off - j0 + 1 : cn, cn);
+        }
+        for (int64_t c = 0; c < kBc; ++c) {
+          const bool on = c >= lo && c < hi && (!kMasked || kb[c] == 0.0f);
+          const float p = on ? fastExp(sr[c] * scale - li) : 0.0f;
+          const float ds = on ? p * (dr[c] - di) : 0.0f;
+          sr[c] = p;
+          dr[c] = ds;
+        }
+      }
+      for (int64_t r = 0; r < kBr; ++r) {
+        for (int64_t c = 0; c < kBc; c += 16)
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(ds16 + r * kBc + c),
+                              (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(dpm + r * kBc + c)));
+      }
+      pairRowsF32(sm, kBr, pp);
+      pairRowsF32(dpm, kBr, dsp);
+      tileGemmBf16(dkp, kBc, kBr, gT + i0, tp, pp, kBc, dvT, kBc, true);   // dVᵀ += dOᵀ P
+      tileGemmBf16(dkp, kBc, kBr, qT + i0, tp, dsp, kBc, dkT, kBc, true);  // dKᵀ/scale += Qᵀ dS
+      tileGemmBf16(kBr, dp, kBc, ds16, kBc, kc, dp, dqs + i0 * dp, dp, true);  // dQ/scale += dS K
+    }
+    float* dkh = dk + (h * s + j0) * d;
+    float* dvh = dv + (h * s + j0) * d;
+    for (int64_t c = 0; c < cn; ++c) {
+      for (int64_t x = 0; x < d; ++x) row[x] = dkT[x * kBc + c];
+      storeRow(row, d, scale, pb.cosT, pb.sinT, j0 + c, dkh + c * d);
+      for (int64_t x = 0; x < d; ++x) dvh[c * d + x] = dvT[x * kBc + c];
+    }
+  }
+  float* dqh = dq + h * t * d;
+  for (int64_t i = 0; i < t; ++i) storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, dqh + i * d);
+}
+
+bool detectAmx() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool tile = (d >> 24) & 1u, bf16 = (d >> 22) & 1u;
+  if (!tile || !bf16) return false;
+  // Linux hands out AMX state per process on request (ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA).
+  return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+}
+
+}  // namespace
+
+bool attentionAmxAvailable() {
+  static const bool ok = detectAmx();
+  return ok;
+}
+
+void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse, const Problem& pb,
+                  int64_t bh, float scale) {
+  const bool masked = pb.keyPad != nullptr || pb.window > 0;
+  const int64_t qBlocks = (pb.t + kBr - 1) / kBr;
+  auto task = [&](int64_t task) {
+    const int64_t h = task / qBlocks, i0 = (task % qBlocks) * kBr;
+    tileBegin();
+    if (masked) forwardBlock<true>(pb, q, k, v, out, lse, h, i0, scale);
+    else forwardBlock<false>(pb, q, k, v, out, lse, h, i0, scale);
+    tileEnd();
+  };
+  const int64_t tasks = bh * qBlocks;
+  if (bh * pb.t * pb.s * pb.d < kSerialElems * 4) {
+    for (int64_t i = 0; i < tasks; ++i) task(i);
+  } else {
+    parallelTasks(tasks, [&](int64_t i, int) { task(i); });
+  }
+}
+
+void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out, const float* lse,
+                          const float* g, float* dq, float* dk, float* dv, const Problem& pb, int64_t bh, float scale) {
+  const bool masked = pb.keyPad != nullptr || pb.window > 0;
+  auto task = [&](int64_t h) {
+    tileBegin();
+    if (masked) backwardHead<true>(pb, q, k, v, out, lse, g, dq, dk, dv, h, scale);
+    else backwardHead<false>(pb, q, k, v, out, lse, g, dq, dk, dv, h, scale);
+    tileEnd();
+  };
+  if (bh * pb.t * pb.s * pb.d < kSerialElems * 4) {
+    for (int64_t h = 0; h < bh; ++h) task(h);
+  } else {
+    parallelTasks(bh, [&](int64_t h, int) { task(h); });
+  }
+}
+
+#else  // no AMX to use on this target
+
+bool attentionAmxAvailable() { return false; }
+void attentionAmx(const uint16_t*, const uint16_t*, const uint16_t*, float*, float*, const Problem&, int64_t, float) {
+  std::abort();  // never called: attentionAmxAvailable() is false
+}
+void attentionAmxBackward(const uint16_t*, const uint16_t*, const uint16_t*, const float*, const float*, const float*,
+                          float*, float*, float*, const Problem&, int64_t, float) {
+  std::abort();
+}
+
+#endif
+
+}  // namespace tf

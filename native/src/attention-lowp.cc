@@ -1,0 +1,170 @@
+// Attention on 16-bit q, k, v (mixed precision, src/amp): the N-API functions attentionLowp,
+// attentionLowpBackward and attentionLowpInfo, registered by addon.cc's Init through
+// registerAttentionLowp(). bfloat16 runs the AMX kernel (attention-amx.cc) where the CPU and OS
+// allow it; otherwise, and for float16, q, k and v are widened to float32 (exactly) and the float32
+// kernel (attention.cc) runs on those values.
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "attention-tiles.h"
+#include "bf16-gemm.h"
+#include "kernels.h"
+
+namespace {
+
+// Which bf16 implementation runs: AMX when available, unless a caller (tests, benchmarks) picked
+// the float32 fallback.
+bool gUseAmx = true;
+bool useAmx(int dtype) { return dtype == tf::kBfloat16 && gUseAmx && tf::attentionAmxAvailable(); }
+
+void throwRange(Napi::Env env, const std::string& m) { Napi::RangeError::New(env, "native backend: " + m).ThrowAsJavaScriptException(); }
+
+// The typed array argument i of kind `type` with at least n elements (or null/undefined when
+// optional, then *out = nullptr). Throws and returns false otherwise.
+template <class T>
+bool arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, napi_typedarray_type type, int64_t n,
+              bool optional, T** out) {
+  Napi::Env env = info.Env();
+  const Napi::Value v = info[i];
+  *out = nullptr;
+  if (optional && (v.IsNull() || v.IsUndefined())) return true;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    const char* want = type == napi_uint16_array ? "a Uint16Array" : "a Float32Array";
+    Napi::TypeError::New(env, std::string("native backend: ") + name + " must be " + want).ThrowAsJavaScriptException();
+    return false;
+  }
+  const Napi::TypedArray a = v.As<Napi::TypedArray>();
+  if (static_cast<int64_t>(a.ElementLength()) < n) {
+    throwRange(env, std::string(name) + " has " + std::to_string(a.ElementLength()) + " elements, the kernel needs " +
+                        std::to_string(n));
+    return false;
+  }
+  *out = reinterpret_cast<T*>(static_cast<char*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+  return true;
+}
+
+int64_t intArg(const Napi::CallbackInfo& info, size_t i) { return static_cast<int64_t>(info[i].As<Napi::Number>().DoubleValue()); }
+
+std::vector<float> widen(int dtype, const uint16_t* x, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(n));
+  if (n > 0) tf::castFromLowp(dtype, x, out.data(), n);
+  return out;
+}
+
+// The arguments both kernels share, after the arrays: keyPad, ropeCos, ropeSin, bh, t, s, d, heads,
+// scale, causal, window (starting at argument `at`).
+struct Common {
+  const float* keyPad;
+  const float* cosT;
+  const float* sinT;
+  int64_t bh, t, s, d, heads, window;
+  float scale;
+  bool causal;
+};
+
+bool commonArgs(const Napi::CallbackInfo& info, size_t at, Common* c) {
+  if (info.Length() < at + 11) {
+    Napi::TypeError::New(info.Env(), "native backend: too few arguments").ThrowAsJavaScriptException();
+    return false;
+  }
+  c->bh = intArg(info, at + 3);
+  c->t = intArg(info, at + 4);
+  c->s = intArg(info, at + 5);
+  c->d = intArg(info, at + 6);
+  c->heads = intArg(info, at + 7);
+  c->scale = static_cast<float>(info[at + 8].As<Napi::Number>().DoubleValue());
+  c->causal = info[at + 9].ToBoolean().Value();
+  c->window = intArg(info, at + 10);
+  const int64_t padN = c->heads > 0 ? c->bh / c->heads * c->s : 0, ropeN = c->s * (c->d / 2);
+  return arrayArg(info, at, "keyPad", napi_float32_array, padN, true, &c->keyPad) &&
+         arrayArg(info, at + 1, "ropeCos", napi_float32_array, ropeN, true, &c->cosT) &&
+         arrayArg(info, at + 2, "ropeSin", napi_float32_array, ropeN, true, &c->sinT);
+}
+
+// attentionLowp(dtype, q, k, v: Uint16Array, out, lse: Float32Array, keyPad?, ropeCos?, ropeSin?, bh, t, s, d, heads, scale, causal, window)
+Napi::Value AttentionLowp(const Napi::CallbackInfo& info) {
+  Common c;
+  if (!commonArgs(info, 6, &c)) return info.Env().Undefined();
+  const int dtype = static_cast<int>(intArg(info, 0));
+  const uint16_t *q, *k, *v;
+  float *out, *lse;
+  if (!arrayArg(info, 1, "q", napi_uint16_array, c.bh * c.t * c.d, false, &q) ||
+      !arrayArg(info, 2, "k", napi_uint16_array, c.bh * c.s * c.d, false, &k) ||
+      !arrayArg(info, 3, "v", napi_uint16_array, c.bh * c.s * c.d, false, &v) ||
+      !arrayArg(info, 4, "out", napi_float32_array, c.bh * c.t * c.d, false, &out) ||
+      !arrayArg(info, 5, "lse", napi_float32_array, c.bh * c.t, false, &lse))
+    return info.Env().Undefined();
+  if (c.bh <= 0 || c.t <= 0 || c.d < 0) return info.Env().Undefined();
+  if (useAmx(dtype) && c.d > 0) {
+    const tf::Problem pb = tf::makeProblem(c.keyPad, c.cosT, c.sinT, c.t, c.s, c.d, c.heads, c.causal, c.window);
+    tf::attentionAmx(q, k, v, out, lse, pb, c.bh, c.scale);
+  } else {
+    const std::vector<float> qf = widen(dtype, q, c.bh * c.t * c.d), kf = widen(dtype, k, c.bh * c.s * c.d),
+                             vf = widen(dtype, v, c.bh * c.s * c.d);
+    tf::attention(qf.data(), kf.data(), vf.data(), out, lse, c.keyPad, c.cosT, c.sinT, c.bh, c.t, c.s, c.d, c.heads,
+                  c.scale, c.causal, c.window);
+  }
+  return info.Env().Undefined();
+}
+
+// attentionLowpBackward(dtype, q, k, v: Uint16Array, out, lse, g, dq, dk, dv: Float32Array, keyPad?, ropeCos?, ropeSin?, bh, t, s, d, heads, scale, causal, window)
+Napi::Value AttentionLowpBackward(const Napi::CallbackInfo& info) {
+  Common c;
+  if (!commonArgs(info, 10, &c)) return info.Env().Undefined();
+  const int dtype = static_cast<int>(intArg(info, 0));
+  const uint16_t *q, *k, *v;
+  float *out, *lse, *g, *dq, *dk, *dv;
+  const int64_t nq = c.bh * c.t * c.d, nk = c.bh * c.s * c.d;
+  if (!arrayArg(info, 1, "q", napi_uint16_array, nq, false, &q) ||
+      !arrayArg(info, 2, "k", napi_uint16_array, nk, false, &k) ||
+      !arrayArg(info, 3, "v", napi_uint16_array, nk, false, &v) ||
+      !arrayArg(info, 4, "out", napi_float32_array, nq, false, &out) ||
+      !arrayArg(info, 5, "lse", napi_float32_array, c.bh * c.t, false, &lse) ||
+      !arrayArg(info, 6, "g", napi_float32_array, nq, false, &g) ||
+      !arrayArg(info, 7, "dq", napi_float32_array, nq, false, &dq) ||
+      !arrayArg(info, 8, "dk", napi_float32_array, nk, false, &dk) ||
+      !arrayArg(info, 9, "dv", napi_float32_array, nk, false, &dv))
+    return info.Env().Undefined();
+  if (c.bh <= 0) return info.Env().Undefined();
+  if (useAmx(dtype) && c.t > 0 && c.d > 0) {
+    const tf::Problem pb = tf::makeProblem(c.keyPad, c.cosT, c.sinT, c.t, c.s, c.d, c.heads, c.causal, c.window);
+    tf::attentionAmxBackward(q, k, v, out, lse, g, dq, dk, dv, pb, c.bh, c.scale);
+  } else {
+    const std::vector<float> qf = widen(dtype, q, nq), kf = widen(dtype, k, nk), vf = widen(dtype, v, nk);
+    tf::attentionBackward(qf.data(), kf.data(), vf.data(), out, lse, g, dq, dk, dv, c.keyPad, c.cosT, c.sinT, c.bh,
+                          c.t, c.s, c.d, c.heads, c.scale, c.causal, c.window);
+  }
+  return info.Env().Undefined();
+}
+
+// attentionLowpInfo(impl?: 'amx' | 'emulate') -> { impl, amx }: which bf16 attention runs (after
+// selecting `impl` when given; throws when AMX is asked for and not available).
+Napi::Value AttentionLowpInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() >= 1 && info[0].IsString()) {
+    const std::string want = info[0].As<Napi::String>().Utf8Value();
+    if (want == "emulate") gUseAmx = false;
+    else if (want == "amx" && tf::attentionAmxAvailable()) gUseAmx = true;
+    else {
+      Napi::Error::New(env, "native backend: bf16 attention '" + want + "' is not available here").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("impl", Napi::String::New(env, useAmx(tf::kBfloat16) ? "amx" : "emulate"));
+  o.Set("amx", Napi::Boolean::New(env, tf::attentionAmxAvailable()));
+  return o;
+}
+
+}  // namespace
+
+namespace tf {
+/** Adds attentionLowp, attentionLowpBackward and attentionLowpInfo to the addon's exports. */
+void registerAttentionLowp(Napi::Env env, Napi::Object exports) {
+  exports.Set("attentionLowp", Napi::Function::New(env, AttentionLowp, "attentionLowp"));
+  exports.Set("attentionLowpBackward", Napi::Function::New(env, AttentionLowpBackward, "attentionLowpBackward"));
+  exports.Set("attentionLowpInfo", Napi::Function::New(env, AttentionLowpInfo, "attentionLowpInfo"));
+}
+}  // namespace tf

@@ -1,0 +1,89 @@
+// What the tiled attention kernels share (attention.cc: float32 tiles; attention-amx.cc: bf16 tiles
+// on AMX): tile sizes, the mask and RoPE description of one call, and the gradient write-out.
+// See attention.cc for the algorithm and the mask rules.
+#pragma once
+#include <cstdint>
+#include <limits>
+
+namespace tf {
+
+constexpr int64_t kBr = 64;  // query rows per tile
+constexpr int64_t kBc = 64;  // keys per tile
+
+inline int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+inline int64_t clampTo(int64_t x, int64_t n) { return x < 0 ? 0 : (x > n ? n : x); }
+
+// Everything the tile loops share.
+struct Problem {
+  const float* keyPad;  // [batch, s] or null
+  const float* cosT;    // [s, d/2] or null
+  const float* sinT;
+  int64_t t, s, d, dp, heads, window, off;
+  bool causal;
+  // Keys [lo, hi) that query i may see before padding.
+  int64_t lo(int64_t i) const { return window > 0 && i + off - window + 1 > 0 ? i + off - window + 1 : 0; }
+  int64_t hi(int64_t i) const {
+    if (!causal) return s;
+    const int64_t h = i + off + 1;
+    return h < 0 ? 0 : (h > s ? s : h);
+  }
+  // kb[c] = -inf for padded keys j0 + c (c < cn), else 0; returns whether any key of the tile is real.
+  bool tileBias(int64_t h, int64_t j0, int64_t cn, float* kb) const {
+    for (int64_t c = 0; c < kBc; ++c) kb[c] = 0.0f;
+    if (!keyPad) return true;
+    const float* kp = keyPad + (h / heads) * s + j0;
+    bool any = false;
+    for (int64_t c = 0; c < cn; ++c) {
+      const bool pad = kp[c] != 0.0f;
+      kb[c] = pad ? -std::numeric_limits<float>::infinity() : 0.0f;
+      any = any || !pad;
+    }
+    return any;
+  }
+};
+
+inline Problem makeProblem(const float* keyPad, const float* cosT, const float* sinT, int64_t t, int64_t s, int64_t d,
+                           int64_t heads, bool causal, int64_t window) {
+  Problem pb;
+  pb.keyPad = heads > 0 ? keyPad : nullptr;
+  pb.cosT = cosT && sinT && d >= 2 ? cosT : nullptr;
+  pb.sinT = pb.cosT ? sinT : nullptr;
+  pb.t = t;
+  pb.s = s;
+  pb.d = d;
+  pb.dp = round16(d > 0 ? d : 1);
+  pb.heads = heads > 0 ? heads : 1;
+  pb.window = window > 0 ? window : 0;
+  pb.off = s - t;
+  pb.causal = causal;
+  return pb;
+}
+
+// dst[x] = scale * (Rᵀ src)[x] for one row of gradients w.r.t. a rotated vector (position pos), or
+// scale * src[x] without RoPE.
+inline void storeRow(const float* src, int64_t d, float scale, const float* cosT, const float* sinT, int64_t pos,
+                     float* dst) {
+  if (!cosT) {
+    for (int64_t x = 0; x < d; ++x) dst[x] = src[x] * scale;
+    return;
+  }
+  const int64_t hd = d / 2;
+  const float* c = cosT + pos * hd;
+  const float* sn = sinT + pos * hd;
+  for (int64_t x = 0; x < hd; ++x) {
+    dst[x] = (src[x] * c[x] + src[x + hd] * sn[x]) * scale;
+    dst[x + hd] = (src[x + hd] * c[x] - src[x] * sn[x]) * scale;
+  }
+}
+
+// ---- the bf16 path on AMX (attention-amx.cc) --------------------------------------------------
+/** True when this CPU has AMX-BF16 and the OS granted this process its tile state. */
+bool attentionAmxAvailable();
+/** attention() on bf16 bit patterns q, k, v (see attention-amx.cc for what is rounded where). */
+void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse, const Problem& pb,
+                  int64_t bh, float scale);
+/** attentionBackward() on bf16 bit patterns q, k, v; g, dq, dk, dv float32. */
+void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out, const float* lse,
+                          const float* g, float* dq, float* dk, float* dv, const Problem& pb, int64_t bh, float scale);
+
+}  // namespace tf
