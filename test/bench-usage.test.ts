@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { HANG_GUARD_MS } from './util/hang-guard.js';
 
 const bench = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench');
 const scripts: [string, ...string[]][] = [
@@ -17,11 +18,11 @@ for (const [name, ...pre] of scripts) {
   const file = path.join(bench, `${name}.js`);
   const label = [name, ...pre].join(' ');
   test(`bench ${label}: --help prints the usage line; an unknown flag is one line`, () => {
-    const help = spawnSync(process.execPath, [file, ...pre, '--help'], { encoding: 'utf8', timeout: 120_000 });
+    const help = spawnSync(process.execPath, [file, ...pre, '--help'], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /^usage: \S.*\n$/);
     assert.equal(help.stderr, '');
-    const bad = spawnSync(process.execPath, [file, ...pre, '--no-such-flag'], { encoding: 'utf8', timeout: 120_000 });
+    const bad = spawnSync(process.execPath, [file, ...pre, '--no-such-flag'], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     assert.equal(bad.status, 2, bad.stderr);
     assert.equal(bad.stdout, '');
     assert.match(bad.stderr, /^[\w.-]+\.js: Unknown option '--no-such-flag'[^\n]*\(--help for usage\)\n$/);
@@ -30,7 +31,7 @@ for (const [name, ...pre] of scripts) {
 
 test('bench train-step and run: an unknown --dtype is one line naming the flag', () => {
   for (const name of ['train-step', 'run']) {
-    const r = spawnSync(process.execPath, [path.join(bench, `${name}.js`), '--dtype', 'fp8'], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [path.join(bench, `${name}.js`), '--dtype', 'fp8'], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^${name}\\.js: --dtype must be float32[^\\n]*got 'fp8'\\n$`));
   }
@@ -48,7 +49,7 @@ test('bench numeric flags: a value that is not a number of the right kind is one
     [['data-efficiency', '--seeds', '1,,2'], "data-efficiency.js: --seeds must be a comma-separated list of integers >= 0, got '1,,2'"],
   ];
   for (const [[name, ...args], line] of cases) {
-    const r = spawnSync(process.execPath, [path.join(bench, `${name}.js`), ...args], { encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(process.execPath, [path.join(bench, `${name}.js`), ...args], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     assert.equal(r.stderr, `${line}\n`, `${name} ${args.join(' ')}`);
     assert.equal(r.status, 2);
     assert.equal(r.stdout, '');
@@ -58,7 +59,7 @@ test('bench numeric flags: a value that is not a number of the right kind is one
 test('importing bench/train-step.js runs no benchmark', () => {
   const url = pathToFileURL(path.join(bench, 'train-step.js')).href;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(url)}); console.log(typeof m.loadBenchConfigs);`],
-    { encoding: 'utf8', timeout: 120_000 });
+    { encoding: 'utf8', timeout: HANG_GUARD_MS });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'function\n');
 });

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './data/paths.js';
+import { HANG_GUARD_MS } from './util/hang-guard.js';
 
 /** The code block between the readme-trainer markers of README.md. */
 export function readmeProgram(readme: string): string {
@@ -27,7 +28,7 @@ test("the README's Trainer program runs, and its callback stops training once ac
   writeFileSync(file, program);
   const cwd = mkdtempSync(join(tmpdir(), 'tf-readme-'));
   try {
-    const r = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', timeout: HANG_GUARD_MS });
     assert.equal(r.status, 0, r.stderr);
     const m = /^step (\d+): (.*), accuracy ([0-9.]+)$/m.exec(r.stdout);
     assert.ok(m, r.stdout);

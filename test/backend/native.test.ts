@@ -7,6 +7,7 @@ import type { AnyArray, Backend, BinaryOp, ReduceOp, UnaryOp } from '../../src/b
 import { jsBackend } from '../../src/backend/js/index.js';
 import { loadNativeAddon, loadNativeBackend } from '../../src/backend/native/index.js';
 import { rng } from '../util/rng.js';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const nativeOrNull = loadNativeBackend();
 const skip = nativeOrNull ? false : "native addon not built (run 'npm run build:native'; needs g++ and libopenblas-dev)";
@@ -630,7 +631,7 @@ describe('native addon', { skip }, () => {
     assert.ok(info.threads >= 1);
   });
 
-  test('resizing the thread pool between kernels neither hangs nor changes results', { timeout: 30000 }, () => {
+  test('resizing the thread pool between kernels neither hangs nor changes results', { timeout: HANG_GUARD_MS }, () => {
     const addon = loadNativeAddon()!;
     const prev = addon.numThreads();
     const x = randn(rng(43), 200003);

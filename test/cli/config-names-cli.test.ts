@@ -12,13 +12,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fieldReference } from '../../src/cli/config-help.js';
 import { TrainConfigSchema } from '../../src/train/config.js';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = resolve(here, '../../src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tf-names-'));
 
 function trainformer(cwd: string, ...args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: 120_000 });
+  return spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: HANG_GUARD_MS });
 }
 
 // A project folder: configs/run.json names its data as data/tiny.txt, relative to configs/.

@@ -21,6 +21,7 @@ import { saveOnnxGPT } from '../../src/models/onnx-gpt.js';
 import { taskFromCheckpoint } from '../../src/cli/checkpoint-task.js';
 import type { GPT } from '../../src/models/gpt.js';
 import * as T from '../../src/tensor/index.js';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = resolve(here, '../../src/cli/main.js');
@@ -28,7 +29,7 @@ const torchGpt2 = resolve(here, '../../../test/models/fixtures/torch_gpt2.py');
 const dir = mkdtempSync(join(tmpdir(), 'tf-export-'));
 
 function trainformer(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: HANG_GUARD_MS });
   const errLines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('trainformer: native backend'));
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, errLines };
 }

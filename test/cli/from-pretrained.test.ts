@@ -17,6 +17,7 @@ import { loadHFGPT2 } from '../../src/models/hf-gpt2.js';
 import { taskFromCheckpoint } from '../../src/cli/checkpoint-task.js';
 import type { GPT } from '../../src/models/gpt.js';
 import * as T from '../../src/tensor/index.js';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = resolve(here, '../../src/cli/main.js');
@@ -25,7 +26,7 @@ const shakespeare = readFileSync(resolve(here, '../../../examples/data/tinyshake
 const dir = mkdtempSync(join(tmpdir(), 'tf-pretrained-'));
 
 function trainformer(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: HANG_GUARD_MS });
   const errLines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('trainformer: native backend'));
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, errLines };
 }

@@ -22,6 +22,7 @@ import { prepareTrain } from '../../src/cli/main.js';
 import { TrainConfigSchema } from '../../src/train/config.js';
 import { objectShape } from '../../src/train/config-names.js';
 import { assertErrorLine, trainformer } from './run-cli.js';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 process.env.TRAINFORMER_MAX_MEMORY = String(64e6);
 const dir = mkdtempSync(join(tmpdir(), 'tf-fuzz-'));
@@ -113,7 +114,7 @@ function writeCase(c: Case): string {
   return p;
 }
 
-test('random configs and data files: a prepared run, or one line of a TrainformerError', { timeout: 120_000 }, async () => {
+test('random configs and data files: a prepared run, or one line of a TrainformerError', async () => {
   const failing: string[] = [];
   const messages = new Set<string>();
   let prepared = 0;
@@ -146,7 +147,7 @@ test('random configs and data files: a prepared run, or one line of a Trainforme
   assert.ok(failing.length > 0, 'some random configs are not');
   // The real command on a few of the failing cases: exit 1, one error line.
   for (const p of failing) {
-    const r = trainformer(['train', '--config', p], { timeout: 60_000 });
+    const r = trainformer(['train', '--config', p], { timeout: HANG_GUARD_MS });
     assert.equal(r.code, 1, `${p}: exit ${r.code}\n${r.stderr}`);
     assertErrorLine(r, /^(config )?error: /);
   }

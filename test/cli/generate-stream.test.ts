@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { GPT } from '../../src/models/gpt.js';
 import * as T from '../../src/tensor/index.js';
 import { firstOutput, trainformer } from './run-cli.js';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-generate-'));
 
@@ -26,7 +27,7 @@ test('generate --maxNewTokens 1e9 prints tokens as they come', async () => {
   }));
   assert.equal(trainformer(['train', '--config', cfg]).code, 0);
   // 40 characters after the prompt long before 1e9 tokens could be generated; the process is then killed.
-  const r = await firstOutput(['generate', join(dir, 'run'), '--prompt', 'to ', '--maxNewTokens', '1e9'], (out) => out.length >= 43, 90_000);
+  const r = await firstOutput(['generate', join(dir, 'run'), '--prompt', 'to ', '--maxNewTokens', '1e9'], (out) => out.length >= 43, HANG_GUARD_MS);
   assert.equal(r.exited, null, `the command ended: ${r.stderr}`);
   assert.ok(r.stdout.startsWith('to '), r.stdout);
 });
@@ -34,7 +35,7 @@ test('generate --maxNewTokens 1e9 prints tokens as they come', async () => {
 test('generate piped into a reader that closes early (`| head -c 5`) exits 0 without a stack', () => {
   // Uses the run trained by the first test.
   const main = join(process.cwd(), 'dist/src/cli/main.js');
-  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${main}" generate "${join(dir, 'run')}" --prompt 'to ' --maxNewTokens 200000 | head -c 5 >/dev/null`], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${main}" generate "${join(dir, 'run')}" --prompt 'to ' --maxNewTokens 200000 | head -c 5 >/dev/null`], { encoding: 'utf8', timeout: HANG_GUARD_MS });
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!/EPIPE|at .*main\.js/.test(r.stderr), r.stderr);
 });

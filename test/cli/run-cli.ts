@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/test/cli → dist/src/cli/main.js */
@@ -10,10 +11,10 @@ export const cliPath = resolve(here, '../../src/cli/main.js');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string; errLines: string[] }
 
-/** Runs `trainformer ...args` to its end (timeout 120 s); stderr lines without the backend notice. */
+/** Runs `trainformer ...args` to its end (killed only at the hang guard); stderr lines without the backend notice. */
 export function trainformer(args: readonly string[], opts: { cwd?: string; timeout?: number; input?: string } = {}): CliResult {
   const r = spawnSync(process.execPath, [cliPath, ...args], {
-    encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: opts.timeout ?? 120_000, cwd: opts.cwd, input: opts.input,
+    encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: opts.timeout ?? HANG_GUARD_MS, cwd: opts.cwd, input: opts.input,
   });
   const errLines = (r.stderr ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('trainformer: native backend'));
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', errLines };

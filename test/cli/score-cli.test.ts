@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tf-score-'));
@@ -18,7 +19,7 @@ const ref2 = file('ref2.txt', ['The dog had bit the man.', 'No one was surprised
 const hyp = ['The dog bit the man.', "It wasn't surprising.", 'The man had just bitten him.'].join('\n') + '\n';
 
 function score(args: string[], input = hyp) {
-  const r = spawnSync(process.execPath, [cli, 'score', ...args], { input, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [cli, 'score', ...args], { input, encoding: 'utf8', timeout: HANG_GUARD_MS });
   const errLines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('trainformer: native backend'));
   return { code: r.status, stdout: r.stdout, errLines };
 }

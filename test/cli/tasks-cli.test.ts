@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = join(ROOT, 'dist/src/cli/main.js');
@@ -16,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tf-tasks-cli-'));
 const DATA = join(ROOT, 'examples/data');
 
 function trainformer(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '' }, timeout: HANG_GUARD_MS });
   const errLines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('trainformer: native backend') && !l.startsWith('warning:'));
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, errLines };
 }

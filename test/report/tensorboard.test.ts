@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maskedCrc32c } from '../../src/report/tensorboard.js';
 import { parseConfig } from '../../src/train/config.js';
+import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = resolve(here, '../../src/cli/main.js');
@@ -44,7 +45,7 @@ test('a run with reportTo tensorboard: every metrics.jsonl series at every step,
     loggingSteps: 1, evalSteps: 3, saveSteps: 3, report_to: 'tensorboard', logging_dir: logDir,
     generation: { prompt: 'to ', maxNewTokens: 2 },
   }));
-  const r = spawnSync(process.execPath, [cli, 'train', '--config', join(dir, 'cfg.json')], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [cli, 'train', '--config', join(dir, 'cfg.json')], { encoding: 'utf8', timeout: HANG_GUARD_MS });
   assert.equal(r.status, 0, r.stderr);
   const files = readdirSync(logDir);
   assert.equal(files.length, 1);
