@@ -46,6 +46,7 @@ import { taskFromCheckpoint } from './checkpoint-task.js';
 import { checkSamplingFlags, numFlag, predictCommand, type PredictFlags } from './predict.js';
 import { exportCommand, type ExportFlags } from './export.js';
 import { backTranslateCommand, type BackTranslateFlags } from './back-translate.js';
+import { catchInterrupt, INTERRUPTED_EXIT_CODE, interruptedLine, TrainingInterrupted } from './interrupt.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
@@ -149,9 +150,14 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   const prevLogger = setLogger(progressLogger(progressBar));
   let r: TrainResult;
   let reportPath: string | null = null;
+  // Ctrl-C stops one process between steps, saving that step (src/cli/interrupt.ts); under mpirun
+  // every rank gets it, maybe at different steps, so the signal keeps its default action there.
+  const interrupt = size === 1 ? catchInterrupt() : null;
+  trainer.stopOn(interrupt?.signal);
   try {
     r = await trainer.train();
   } finally {
+    interrupt?.dispose();
     progressBar.stop();
     setLogger(prevLogger);
     // The report is written for a run that ended in an error too (a diverged run is worth a look).
@@ -165,6 +171,7 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
     destroyProcessGroup();
     return;
   }
+  if (r.interrupted) throw new TrainingInterrupted(interruptedLine(r, config.saveStrategy));
   const stateBytes = trainer.dataParallel?.optimizerStateBytesPerRank(trainer.optimizer);
   if (main) {
     const out = process.stdout;
@@ -400,6 +407,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : e.exitCode || 1; // commander printed it
+    if (e instanceof TrainingInterrupted) {
+      process.stderr.write(`${e.message}\n`);
+      return INTERRUPTED_EXIT_CODE;
+    }
     const debug = process.env.TRAINFORMER_DEBUG === '1';
     if (e instanceof ConfigError) process.stderr.write(`config error: ${e.message}\n`);
     else if (e instanceof TrainformerError) process.stderr.write(`error: ${e.message}\n`);

@@ -63,6 +63,14 @@ export interface TrainerOptions {
   /** Stop (as if killed) after this many optimizer steps of this process: for resume tests. */
   stopAfterSteps?: number;
   /**
+   * Stops training when aborted (the CLI aborts it on Ctrl-C): the step under way finishes, a
+   * checkpoint of that step is written (unless saveStrategy is "no", no step was trained, or the
+   * step's checkpoint exists), and train() returns with `interrupted` set — no final evaluation, no
+   * final model. Resuming from that checkpoint gives what an uninterrupted run gives. One process:
+   * under data parallelism ranks could see it at different steps.
+   */
+  signal?: AbortSignal;
+  /**
    * Data parallelism: the process group to train in. Default: the job this process was launched
    * into by mpirun (OMPI_COMM_WORLD_* environment), else one process. null: one process.
    */
@@ -85,6 +93,8 @@ export interface TrainResult {
    * nothing in the run folder touched), else null.
    */
   nothingToTrain: string | null;
+  /** Stopped by `signal` (Ctrl-C); `checkpoint` then holds this step when one was saved. */
+  interrupted: boolean;
   /** Seconds of this process's training. */
   seconds: number;
 }
@@ -119,6 +129,7 @@ export class Trainer implements TrainerControl {
   private readonly divergence: DivergenceCallback | null = null;
 
   private readonly options: TrainerOptions;
+  private signal: AbortSignal | undefined;
   /** Data parallelism (null: one process). */
   readonly dataParallel: TrainerDataParallel | null;
   /** This process writes files and logs (rank 0, or the only process). */
@@ -131,6 +142,7 @@ export class Trainer implements TrainerControl {
   constructor(init: TrainerOptions | TrainerInit) {
     const options: TrainerOptions = (this.options = isTrainerInit(init) ? fromTrainerInit(init) : init);
     const cfg = (this.config = options.config);
+    this.signal = options.signal;
     this.task = options.task;
     this.outputDir = resolve(cfg.outputDir);
     this.params = [...this.task.model.namedParameters()];
@@ -166,6 +178,11 @@ export class Trainer implements TrainerControl {
       this.callbacks.push(new EarlyStopping(bestMetricKey(cfg.metricForBestModel), cfg.earlyStoppingPatience, greaterIsBetter(cfg), cfg.earlyStoppingThreshold));
     }
     this.best = new BestModelTracker(bestMetricKey(cfg.metricForBestModel), greaterIsBetter(cfg));
+  }
+
+  /** Sets the signal that stops training between steps (see `TrainerOptions.signal`), after construction. */
+  stopOn(signal: AbortSignal | undefined): void {
+    this.signal = signal;
   }
 
   /** Adds a callback after construction (it runs after those given to the constructor). */
@@ -336,6 +353,8 @@ export class Trainer implements TrainerControl {
    *   guards gave up, an update made a parameter non-finite, or the loss ended far above its start.
    */
   async train(): Promise<TrainResult> {
+    // Aborted before it began: nothing in the folder is touched (an overwriteOutputDir run deletes old checkpoints).
+    if (this.signal?.aborted) return { ...this.result(null, Date.now()), interrupted: true };
     // Rank 0 writes the folder, so it alone holds the folder's lock (src/train/run-lock.ts).
     const release = this.isMain ? lockRunFolder(this.outputDir) : null;
     try {
@@ -371,6 +390,7 @@ export class Trainer implements TrainerControl {
       // Let the event loop turn every step: timers, I/O, signals and the garbage collector's
       // FinalizationRegistry cleanup run (a loop that never yields starves them all).
       await turnOfEventLoop();
+      if (this.signal?.aborted) return this.interrupted(stepsHere, t0);
       const epochBefore = this.task.epoch();
       if (!this.trainStep()) continue; // rolled back: nothing to log, evaluate or save
       stepsHere++;
@@ -430,8 +450,19 @@ export class Trainer implements TrainerControl {
   private result(finalMetrics: EvalMetrics | null, t0: number): TrainResult {
     return {
       step: this._step, totalSteps: this.totalSteps, finalMetrics, checkpoint: this.lastCheckpoint,
-      metricsPath: this.metrics.path, stoppedEarly: this.stopReason, nothingToTrain: null, seconds: (Date.now() - t0) / 1000,
+      metricsPath: this.metrics.path, stoppedEarly: this.stopReason, nothingToTrain: null, interrupted: false, seconds: (Date.now() - t0) / 1000,
     };
+  }
+
+  /**
+   * Ends an aborted run between steps: saves this step (its log window inside the checkpoint, so a
+   * resume logs what an uninterrupted run logs), then notes an `interrupted` event.
+   */
+  private interrupted(stepsHere: number, t0: number): TrainResult {
+    const have = this.lastCheckpoint !== null && basename(this.lastCheckpoint) === `checkpoint-${this._step}`;
+    if (stepsHere > 0 && this.config.saveStrategy !== 'no' && !have) this.save();
+    this.metrics.log({ event: 'interrupted', step: this._step, message: 'training interrupted (Ctrl-C)', time: Date.now() });
+    return { ...this.result(null, t0), interrupted: true };
   }
 }
 

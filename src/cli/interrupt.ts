@@ -1,0 +1,48 @@
+/**
+ * Ctrl-C (SIGINT) during `trainformer train`. Hugging Face's Trainer stops on KeyboardInterrupt;
+ * trainformer stops too, but between optimizer steps (JavaScript sees the signal when a step ends),
+ * saves a checkpoint of the step it reached (atomic, as every checkpoint; none with saveStrategy
+ * "no"), releases the run lock and exits 130 (128 + SIGINT, what a shell reports for a Ctrl-C) with
+ * one line saying where it stopped and what was saved. A second Ctrl-C quits at once: the signal's
+ * default action, which leaves the last complete checkpoint as it was.
+ */
+import { basename, relative } from 'node:path';
+import type { TrainResult } from '../train/trainer.js';
+
+/** Exit status of a run stopped by Ctrl-C. */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+/** Thrown by the train command after an interrupted run: `main` prints its message and exits 130. */
+export class TrainingInterrupted extends Error {}
+
+/**
+ * Catches the first SIGINT for the life of a training: aborts the returned signal and hands later
+ * ones back to the default action (the process ends at once).
+ * @returns the signal for `TrainerOptions.signal`, and `dispose` to stop listening.
+ */
+export function catchInterrupt(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    process.removeListener('SIGINT', onSigint);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
+}
+
+function rel(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r.startsWith('..') ? p : r;
+}
+
+/**
+ * The line said after an interrupted run:
+ * `training interrupted at step 37 of 1000; step 37 is saved in runs/x/checkpoint-37 — continue with --resume`,
+ * or `…; nothing saved (saveStrategy "no")`, or `…; nothing saved (no step was trained)`.
+ */
+export function interruptedLine(r: TrainResult, saveStrategy: string): string {
+  const head = `training interrupted at step ${r.step} of ${r.totalSteps}`;
+  if (r.checkpoint !== null && basename(r.checkpoint) === `checkpoint-${r.step}`) return `${head}; step ${r.step} is saved in ${rel(r.checkpoint)} — continue with --resume`;
+  if (saveStrategy === 'no') return `${head}; nothing saved (saveStrategy "no")`;
+  return `${head}; nothing saved (no step was trained)`;
+}
