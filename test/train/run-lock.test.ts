@@ -50,13 +50,19 @@ test("another host's lock cannot be checked and is honoured", () => {
 
 test('a lock whose process has exited but is not yet reaped (a zombie) is stale', async () => {
   const dir = fresh();
-  // `true` exits at once; its parent then becomes `sleep 5` (exec), which never reaps it: a zombie.
+  // A forked child exits at once and its parent sleeps without ever waiting for it: a zombie.
+  // Python, not `sh -c 'true & exec sleep'`: dash may reap `true` before the exec (seen under load).
+  // The wait for the zombie state is generous: on a loaded machine the child may take seconds to run.
   const { spawn } = await import('node:child_process');
-  const sh = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const probe = spawn(
+    '/usr/bin/python3',
+    ['-c', 'import os, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(600)'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   try {
-    const pid = Number(await new Promise<string>((res) => sh.stdout.once('data', (b: Buffer) => res(b.toString()))));
+    const pid = Number(await new Promise<string>((res) => probe.stdout.once('data', (b: Buffer) => res(b.toString()))));
     let state = '';
-    for (let i = 0; i < 100 && state !== 'Z'; i++) {
+    for (let i = 0; i < 3000 && state !== 'Z'; i++) {
       const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
       state = st.slice(st.lastIndexOf(')') + 2)[0];
       if (state !== 'Z') await new Promise((r) => setTimeout(r, 20));
@@ -66,6 +72,6 @@ test('a lock whose process has exited but is not yet reaped (a zombie) is stale'
     checkRunLock(dir);
     lockRunFolder(dir)();
   } finally {
-    sh.kill('SIGKILL');
+    probe.kill('SIGKILL');
   }
 });
