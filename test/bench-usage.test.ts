@@ -29,8 +29,8 @@ for (const [name, ...pre] of scripts) {
   });
 }
 
-test('bench train-step and run: an unknown --dtype is one line naming the flag', () => {
-  for (const name of ['train-step', 'run']) {
+test('bench train-step, run and attention: an unknown --dtype is one line naming the flag', () => {
+  for (const name of ['train-step', 'run', 'attention']) {
     const r = spawnSync(process.execPath, [path.join(bench, `${name}.js`), '--dtype', 'fp8'], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^${name}\\.js: --dtype must be float32[^\\n]*got 'fp8'\\n$`));

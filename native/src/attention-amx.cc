@@ -154,10 +154,62 @@ TF_AMX void tileGemmBf16(int64_t M, int64_t N, int64_t K, const uint16_t* A, int
   }
 }
 
+// exp of 16 floats: fastExp (common.h) written with AVX-512 intrinsics, the same reduction and
+// polynomial (exp(-inf) = 0, exp(+inf) = inf, NaN stays NaN).
+TF_AMX inline __m512 expV(__m512 x) {
+  const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
+  const __m512 nf = _mm512_roundscale_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(nf, _mm512_set1_ps(0.693145751953125f), xc);
+  r = _mm512_fnmadd_ps(nf, _mm512_set1_ps(1.428606765330187045e-6f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  const __m512i n = _mm512_cvtps_epi32(nf);
+  const __m512i n1 = _mm512_srai_epi32(n, 1), n2 = _mm512_sub_epi32(n, n1);
+  const __m512i bias = _mm512_set1_epi32(127);
+  const __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
+  const __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+  y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ), _mm512_setzero_ps());
+  y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(88.8f), _CMP_GT_OQ),
+                         _mm512_set1_ps(std::numeric_limits<float>::infinity()));
+  return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+}
+
+// Bits [lo, hi) of a 64-bit mask (0 <= lo, hi <= 64).
+inline uint64_t rangeBits(int64_t lo, int64_t hi) {
+  if (hi <= lo) return 0;
+  const uint64_t upTo = hi >= 64 ? ~0ull : (1ull << hi) - 1;
+  return upTo & ~((1ull << lo) - 1);
+}
+
+// Bits of the keys c < cn of a tile that are not padding (kb[c] == 0).
+inline uint64_t realKeys(const float* kb, int64_t cn) {
+  uint64_t m = 0;
+  for (int64_t c = 0; c < cn; ++c) m |= static_cast<uint64_t>(kb[c] == 0.0f) << c;
+  return m;
+}
+
 // Rows [rows × d] of bf16 bits → dst [padRows × ld] bf16 (ld ≥ d), rotated by RoPE when cosT is
 // given (row r has position pos0 + r; rotated in float32, rounded once); the rest zero.
-void loadRowsBf16(const uint16_t* src, int64_t rows, int64_t padRows, int64_t d, int64_t ld, const float* cosT,
-                  const float* sinT, int64_t pos0, uint16_t* dst) {
+TF_AMX void loadRowsBf16(const uint16_t* src, int64_t rows, int64_t padRows, int64_t d, int64_t ld, const float* cosT,
+                         const float* sinT, int64_t pos0, uint16_t* dst) {
+  if (!cosT) {  // a copy, 16 elements at a time (ld is a multiple of 16)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t x = 0; x < ld; x += 16) {
+        const int64_t left = d - x;
+        const __mmask16 mk = left >= 16 ? 0xffff : (left > 0 ? static_cast<__mmask16>((1u << left) - 1u) : 0);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * ld + x), _mm256_maskz_loadu_epi16(mk, src + r * d + x));
+      }
+    std::memset(dst + rows * ld, 0, static_cast<size_t>((padRows - rows) * ld) * 2);
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* a = src + r * d;
     uint16_t* o = dst + r * ld;
@@ -179,10 +231,15 @@ void loadRowsBf16(const uint16_t* src, int64_t rows, int64_t padRows, int64_t d,
 }
 
 // Float rows [rows × d] (ld floats) rounded to bf16 → dst [padRows × ldd]; the rest zero.
-void roundRows(const float* src, int64_t ld, int64_t rows, int64_t padRows, int64_t d, int64_t ldd, uint16_t* dst) {
+TF_AMX void roundRows(const float* src, int64_t ld, int64_t rows, int64_t padRows, int64_t d, int64_t ldd,
+                      uint16_t* dst) {
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t x = 0; x < d; ++x) dst[r * ldd + x] = toBf(src[r * ld + x]);
-    for (int64_t x = d; x < ldd; ++x) dst[r * ldd + x] = 0;
+    for (int64_t x = 0; x < ldd; x += 16) {  // ldd is a multiple of 16
+      const int64_t left = d - x;
+      const __mmask16 mk = left >= 16 ? 0xffff : (left > 0 ? static_cast<__mmask16>((1u << left) - 1u) : 0);
+      const __m512 v = _mm512_maskz_loadu_ps(mk, src + r * ld + x);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * ldd + x), (__m256i)_mm512_cvtneps_pbh(v));
+    }
   }
   std::memset(dst + rows * ldd, 0, static_cast<size_t>((padRows - rows) * ldd) * 2);
 }
@@ -256,56 +313,43 @@ TF_AMX void forwardBlock(const Problem& pb, const uint16_t* q, const uint16_t* k
     loadRowsBf16(vh + j0 * d, cn, kBc, d, dp, nullptr, nullptr, 0, vr);
     pairRows(vr, dp, kBc, dp, vc);
     tileGemmBf16(kBr, kBc, dk, qs, dk, kx, kBc, sm, kBc, false);
+    const uint64_t real = kMasked ? realKeys(kb, cn) : ~0ull;
+    const __m512 vscale = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(kNegInf);
     for (int64_t r = 0; r < rows; ++r) {
-      float* sr = sm + r * kBc;
+      const float* sr = sm + r * kBc;
       uint16_t* pr = p16 + r * kBc;
-      float lm[16];
-      for (int l = 0; l < 16; ++l) lm[l] = kNegInf;
-      if (kMasked) {
-        const int64_t lo = clampTo(pb.lo(i0 + r) - j0, cn), hi = clampTo(pb.hi(i0 + r) - j0, cn);
-        for (int64_t c = 0; c < kBc; c += 16)
-          for (int l = 0; l < 16; ++l) {
-            const float x = c + l >= lo && c + l < hi ? sr[c + l] * scale + kb[c + l] : kNegInf;
-            sr[c + l] = x;
-            lm[l] = x > lm[l] ? x : lm[l];
-          }
-      } else {
-        int64_t vis = pb.causal ? i0 + r + off - j0 + 1 : cn;
-        if (vis > cn) vis = cn;
-        if (vis <= 0) {
-          for (int64_t c = 0; c < kBc; ++c) pr[c] = 0;
-          continue;
-        }
-        for (int64_t c = 0; c < kBc; c += 16)
-          for (int l = 0; l < 16; ++l) {
-            const float x = c + l < vis ? sr[c + l] * scale : kNegInf;
-            sr[c + l] = x;
-            lm[l] = x > lm[l] ? x : lm[l];
-          }
-      }
-      float mx = mrow[r];
-      for (int l = 0; l < 16; ++l) mx = lm[l] > mx ? lm[l] : mx;
-      if (kMasked && mx == kNegInf) {
-        for (int64_t c = 0; c < kBc; ++c) pr[c] = 0;
+      // Keys of this tile that row r sees: [lo, hi) and not padding.
+      int64_t lo = 0, hi = cn;
+      if (kMasked) lo = clampTo(pb.lo(i0 + r) - j0, cn);
+      if (pb.causal) hi = clampTo(i0 + r + off - j0 + 1, cn);
+      const uint64_t vis = rangeBits(lo, hi) & real;
+      if (vis == 0) {  // nothing visible in this tile: P row 0, statistics unchanged
+        std::memset(pr, 0, sizeof(uint16_t) * kBc);
         continue;
       }
-      const float alpha = fastExp(mrow[r] - mx);
-      float ls[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-      for (int64_t c = 0; c < kBc; c += 16) {
-        alignas(64) float pv[16];
-        for (int l = 0; l < 16; ++l) {
-          pv[l] = fastExp(sr[c + l] - mx);
-          ls[l] += pv[l];
-        }
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pr + c),
-                            (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps(pv)));  // round to nearest even
+      __m512 x[kBc / 16];
+      __m512 m16 = ninf;
+      for (int v = 0; v < kBc / 16; ++v) {
+        x[v] = _mm512_mask_mul_ps(ninf, static_cast<__mmask16>(vis >> (16 * v)), _mm512_loadu_ps(sr + 16 * v), vscale);
+        m16 = _mm512_max_ps(m16, x[v]);
       }
-      float psum = 0.0f;
-      for (int l = 0; l < 16; ++l) psum += ls[l];
-      lrow[r] = lrow[r] * alpha + psum;
+      const float tmax = _mm512_reduce_max_ps(m16);
+      const float mx = tmax > mrow[r] ? tmax : mrow[r];
+      const float alpha = fastExp(mrow[r] - mx);  // 0 on the first visible tile (exp(-inf))
+      const __m512 vmx = _mm512_set1_ps(mx);
+      __m512 sum = _mm512_setzero_ps();
+      for (int v = 0; v < kBc / 16; ++v) {
+        const __m512 p = expV(_mm512_sub_ps(x[v], vmx));  // masked: exp(-inf) = 0
+        sum = _mm512_add_ps(sum, p);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pr + 16 * v), (__m256i)_mm512_cvtneps_pbh(p));  // nearest even
+      }
+      lrow[r] = lrow[r] * alpha + _mm512_reduce_add_ps(sum);
       mrow[r] = mx;
-      float* ar = acc + r * dp;
-      for (int64_t x = 0; x < dp; ++x) ar[x] *= alpha;
+      if (alpha != 1.0f) {
+        float* ar = acc + r * dp;
+        const __m512 va = _mm512_set1_ps(alpha);
+        for (int64_t xx = 0; xx < dp; xx += 16) _mm512_storeu_ps(ar + xx, _mm512_mul_ps(va, _mm512_loadu_ps(ar + xx)));
+      }
     }
     tileGemmBf16(kBr, dp, kBc, p16, kBc, vc, dp, acc, dp, true);
   }
@@ -389,9 +433,13 @@ TF_AMX void backwardHead(const Problem& pb, const uint16_t* q, const uint16_t* k
   // delta_i = sum_x dO_ix O_ix with dO rounded as in dP, so that delta_i = sum_j P_ij dP_ij.
   const float* oh = out + h * t * d;
   for (int64_t i = 0; i < t; ++i) {
-    float a = 0.0f;
-    for (int64_t x = 0; x < d; ++x) a += fromBf(gs[i * dkp + x]) * oh[i * d + x];
-    delta[i] = a;
+    __m512 a = _mm512_setzero_ps();
+    for (int64_t x = 0; x < d; x += 16) {
+      const __mmask16 mk = d - x >= 16 ? 0xffff : static_cast<__mmask16>((1u << (d - x)) - 1u);
+      const __m512i gb = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, gs + i * dkp + x));
+      a = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(gb, 16)), _mm512_maskz_loadu_ps(mk, oh + i * d + x), a);
+    }
+    delta[i] = _mm512_reduce_add_ps(a);
   }
   for (int64_t j0 = 0; j0 < s; j0 += kBc) {
     const int64_t cn = s - j0 < kBc ? s - j0 : kBc;
@@ -402,6 +450,7 @@ TF_AMX void backwardHead(const Problem& pb, const uint16_t* q, const uint16_t* k
     int64_t iEnd = t;
     if (pb.window > 0 && j0 + cn - 1 - off + pb.window < t) iEnd = j0 + cn - 1 - off + pb.window;
     const bool live = iStart < iEnd && (!kMasked || pb.tileBias(h, j0, cn, kb));
+    const uint64_t real = kMasked ? realKeys(kb, cn) : ~0ull;
     if (live) {
       loadRowsBf16(kh + j0 * d, cn, kBc, d, dkp, pb.cosT, pb.sinT, j0, kr);
       pairCols(kr, dkp, kBc, dkp, kx);
@@ -413,37 +462,31 @@ TF_AMX void backwardHead(const Problem& pb, const uint16_t* q, const uint16_t* k
       const int64_t rows = iEnd - i0 < kBr ? iEnd - i0 : kBr;
       tileGemmBf16(kBr, kBc, dkp, qs + i0 * dkp, dkp, kx, kBc, sm, kBc, false);
       tileGemmBf16(kBr, kBc, dkp, gs + i0 * dkp, dkp, vx, kBc, dpm, kBc, false);
+      const __m512 vscale = _mm512_set1_ps(scale);
       for (int64_t r = 0; r < kBr; ++r) {
         float* sr = sm + r * kBc;
         float* dr = dpm + r * kBc;
-        if (r >= rows) {  // padding rows of the block: no probability, no gradient
-          for (int64_t c = 0; c < kBc; ++c) {
-            sr[c] = 0.0f;
-            dr[c] = 0.0f;
-          }
-          continue;
+        uint16_t* d16 = ds16 + r * kBc;
+        uint64_t vis = 0;
+        float li = 0.0f, di = 0.0f;
+        if (r < rows) {  // padding rows of the block (r >= rows): no probability, no gradient
+          const int64_t i = i0 + r;
+          li = lh[i];
+          di = delta[i];
+          int64_t lo = 0, hi = cn;
+          if (kMasked) lo = clampTo(pb.lo(i) - j0, cn);
+          if (pb.causal) hi = clampTo(i + off - j0 + 1, cn);
+          if (li != kNegInf) vis = rangeBits(lo, hi) & real;
         }
-        const int64_t i = i0 + r;
-        const float li = lh[i], di = delta[i];
-        int64_t lo = 0, hi;
-        if (kMasked) {
-          lo = clampTo(pb.lo(i) - j0, cn);
-          hi = li == kNegInf ? 0 : clampTo(pb.hi(i) - j0, cn);
-        } else {
-          hi = clampTo(pb.causal ? i + off - j0 + 1 : cn, cn);
+        const __m512 vli = _mm512_set1_ps(li), vdi = _mm512_set1_ps(di);
+        for (int v = 0; v < kBc / 16; ++v) {
+          const __mmask16 mk = static_cast<__mmask16>(vis >> (16 * v));
+          const __m512 p = _mm512_maskz_mov_ps(mk, expV(_mm512_fmsub_ps(_mm512_loadu_ps(sr + 16 * v), vscale, vli)));
+          const __m512 ds = _mm512_mul_ps(p, _mm512_sub_ps(_mm512_loadu_ps(dr + 16 * v), vdi));
+          _mm512_storeu_ps(sr + 16 * v, p);
+          _mm512_storeu_ps(dr + 16 * v, ds);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(d16 + 16 * v), (__m256i)_mm512_cvtneps_pbh(ds));
         }
-        for (int64_t c = 0; c < kBc; ++c) {
-          const bool on = c >= lo && c < hi && (!kMasked || kb[c] == 0.0f);
-          const float p = on ? fastExp(sr[c] * scale - li) : 0.0f;
-          const float ds = on ? p * (dr[c] - di) : 0.0f;
-          sr[c] = p;
-          dr[c] = ds;
-        }
-      }
-      for (int64_t r = 0; r < kBr; ++r) {
-        for (int64_t c = 0; c < kBc; c += 16)
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(ds16 + r * kBc + c),
-                              (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(dpm + r * kBc + c)));
       }
       pairRowsF32(sm, kBr, pp);
       pairRowsF32(dpm, kBr, dsp);

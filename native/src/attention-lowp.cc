@@ -5,6 +5,7 @@
 // kernel (attention.cc) runs on those values.
 #include <napi.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,16 @@ namespace {
 // Which bf16 implementation runs: AMX when available, unless a caller (tests, benchmarks) picked
 // the float32 fallback.
 bool gUseAmx = true;
-bool useAmx(int dtype) { return dtype == tf::kBfloat16 && gUseAmx && tf::attentionAmxAvailable(); }
+bool useAmx(int dtype) {
+  if (dtype != tf::kBfloat16 || !gUseAmx) return false;
+  if (tf::attentionAmxAvailable()) return true;
+  static bool noticed = false;
+  if (!noticed) {
+    noticed = true;
+    std::fprintf(stderr, "trainformer: this CPU (or OS) offers no AMX-BF16; bfloat16 attention runs the float32 kernel on the bf16 values\n");
+  }
+  return false;
+}
 
 void throwRange(Napi::Env env, const std::string& m) { Napi::RangeError::New(env, "native backend: " + m).ThrowAsJavaScriptException(); }
 
