@@ -14,6 +14,8 @@
  * already turns each chunk's logits into dlogits for g = 1 and runs the two gradient GEMMs there;
  * backward only scales (3 GEMMs in all, like the unfused path, instead of 4). 'none', a second
  * backward (retainGraph) or `precomputeGradients: false` use the recomputing backward above.
+ * Under autocast that forward gathers the 16-bit dlogits of several chunks (`lowpGroupSize`) and runs
+ * the two gradient GEMMs once per group.
  */
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
@@ -38,6 +40,16 @@ export interface FusedLinearCrossEntropyOptions extends ClassLossCommon {
    * requires grad and grad mode is on; ignored for 'none'.
    */
   precomputeGradients?: boolean;
+  /**
+   * Under autocast with precomputed gradients: the 16-bit dlogits of this many tokens (rounded down
+   * to a multiple of the chunk, at least one chunk) are gathered, and the two gradient products run
+   * once per group instead of once per chunk: dW's product sums over the group's tokens instead of
+   * reading and writing the float32 [V, C] dW once per chunk, and dH's has the group's rows.
+   * Default C (hidden's last dim): that many rows fit beside W's 16-bit copy in one [V, C] float32
+   * buffer, so the group costs no memory of its own (see README "Mixed precision" for the measured
+   * effect on gpt2). Ignored otherwise.
+   */
+  lowpGroupSize?: number;
   /**
    * When `weight` is a leaf that requires grad, add its gradient straight into `weight.grad` during
    * backward (what autograd would do) instead of returning it, which saves one [V, C] buffer and a
@@ -101,6 +113,9 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   const zCoef = checkNumber(fn, 'zLossCoef', options.zLossCoef ?? 0);
   const N = tShape.reduce((a, b) => a * b, 1);
   let chunk = options.chunkSize ?? Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(V, 1)));
+  if (options.lowpGroupSize !== undefined && (!Number.isInteger(options.lowpGroupSize) || options.lowpGroupSize < 1)) {
+    throw new ValueError(`${fn}: option 'lowpGroupSize' must be a positive integer, got ${String(options.lowpGroupSize)}`);
+  }
   if (!Number.isInteger(chunk) || chunk < 1) throw new ValueError(`${fn}: option 'chunkSize' must be a positive integer, got ${String(options.chunkSize)}`);
   chunk = Math.min(chunk, Math.max(N, 1));
   // The default budget split evenly (512 tokens at V = 50257: 4 × 128, not 3 × 166 + 14, whose
@@ -119,12 +134,28 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   // Under autocast the product operands are rounded to 16 bits once per pass over the chunks (h, W)
   // and once per chunk (dlogits), not once per product: W is read by every chunk's products.
   const lowp = dt === 'float32' ? T.lowpFor('matmul') : null;
-  interface Operands { h: T.Tensor; W: T.Tensor; free(): void }
-  /** The operands of one pass over the chunks; free() hands back their 16-bit copies at once. */
-  const operands = (): Operands => {
-    if (!lowp) return { h, W, free: () => {} };
-    const h16 = T.toLowp(h, lowp), W16 = T.toLowp(W, lowp);
-    return { h: h16, W: W16, free: () => { h16.storage.free(); W16.storage.free(); } };
+  interface Operands {
+    h: T.Tensor; W: T.Tensor;
+    /** [rows, V] 16-bit buffer for gathered dlogits (lowp only; null when `groupRows` is 0). */
+    d16: T.Tensor | null;
+    free(): void;
+  }
+  /**
+   * The operands of one pass over the chunks; free() hands back their 16-bit copies at once. W's
+   * 16-bit copy and the gathered dlogits (`groupRows` ≤ C rows) share one float32 buffer of W's
+   * size: such a [V, C] float32 buffer is what the pool hands out again later in a training step
+   * (the embedding's gradient), so under autocast the LM head's 16-bit copies add no resident bytes
+   * of their own. Their views count in memoryStats beside the buffer while they live.
+   */
+  const operands = (groupRows: number): Operands => {
+    if (!lowp) return { h, W, d16: null, free: () => {} };
+    const h16 = T.toLowp(h, lowp);
+    const host = T.empty([V, Cin], 'float32');
+    const inHost = groupRows > 0 && groupRows <= Cin;
+    const views = T.lowpViewsOf(host, lowp, inHost ? [[V, Cin], [groupRows, V]] : [[V, Cin]]);
+    const W16 = T.toLowp(W, lowp, views[0]);
+    const d16 = inHost ? views[1]! : groupRows > 0 ? T.empty([groupRows, V], lowp) : null;
+    return { h: h16, W: W16, d16, free: () => { h16.storage.free(); W16.storage.free(); d16?.storage.free(); host.storage.free(); } };
   };
   /** Per chunk: the logits [n, V] (a leaf when `grad`) and the op's rows. */
   const chunkRows = (ops: Operands, r0: number, n: number, grad: boolean) => {
@@ -143,7 +174,7 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   };
   /** dH rows and dW (accumulated with beta) from a chunk's dlogits. */
   const gemms = (ops: Operands, dlogits: T.Tensor, r0: number, n: number, dH: T.Tensor | null, dW: T.Tensor | null, beta: number): void => {
-    const d = lowp && dH && dW ? T.toLowp(dlogits, lowp) : dlogits;
+    const d = lowp && dH && dW && dlogits.dtype === 'float32' ? T.toLowp(dlogits, lowp) : dlogits;
     if (dH) T.addmmInPlace(T.narrow(dH, 0, r0, n), d, ops.W, 0);
     if (dW) T.addmmInPlace(dW, T.transpose(d, 0, 1), T.narrow(ops.h, 0, r0, n), beta);
   };
@@ -154,19 +185,28 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   let pre: { dH: T.Tensor | null; dW: T.Tensor | null } | null = usePre
     ? { dH: hidden.requiresGrad ? T.empty([N, Cin], dt) : null, dW: weight.requiresGrad ? T.empty([V, Cin], dt) : null }
     : null;
-  const fwdOps = operands();
-  for (let r0 = 0; r0 < N; r0 += chunk) {
-    const n = Math.min(chunk, N - r0);
-    T.scope(() => T.withGrad(pre !== null, () => {
-      const { logits, rows } = chunkRows(fwdOps, r0, n, pre !== null);
-      T.writeInto(T.narrow(lossRows, 0, r0, n), rows.loss.detach());
-      T.writeInto(T.narrow(lseRows, 0, r0, n), rows.lse.detach());
-      if (!pre) return;
-      T.backward(chunkObjective(rows));
-      notePeak();
-      gemms(fwdOps, logits.grad!, r0, n, pre.dH, pre.dW, r0 === 0 ? 0 : 1);
-      logits.clearGrad();
-    }));
+  // Under autocast with precomputed gradients, chunks are gathered into groups (lowpGroupSize).
+  const groupTokens = options.lowpGroupSize ?? Cin;
+  const group = Math.min(lowp && pre ? chunk * Math.max(1, Math.floor(groupTokens / chunk)) : chunk, Math.max(N, 1));
+  const fwdOps = operands(group > chunk ? group : 0);
+  for (let g0 = 0; g0 < N; g0 += group) {
+    const gn = Math.min(group, N - g0);
+    const d16 = fwdOps.d16 ? T.narrow(fwdOps.d16, 0, 0, gn) : null;
+    for (let r0 = g0; r0 < g0 + gn; r0 += chunk) {
+      const n = Math.min(chunk, g0 + gn - r0);
+      T.scope(() => T.withGrad(pre !== null, () => {
+        const { logits, rows } = chunkRows(fwdOps, r0, n, pre !== null);
+        T.writeInto(T.narrow(lossRows, 0, r0, n), rows.loss.detach());
+        T.writeInto(T.narrow(lseRows, 0, r0, n), rows.lse.detach());
+        if (!pre) return;
+        T.backward(chunkObjective(rows));
+        notePeak();
+        if (d16) T.toLowp(logits.grad!, lowp!, T.narrow(d16, 0, r0 - g0, n));
+        else gemms(fwdOps, logits.grad!, r0, n, pre.dH, pre.dW, r0 === 0 ? 0 : 1);
+        logits.clearGrad();
+      }));
+    }
+    if (d16 && pre) gemms(fwdOps, d16, g0, gn, pre.dH, pre.dW, g0 === 0 ? 0 : 1);
   }
   fwdOps.free();
   if (pre?.dW && N === 0) pre.dW.data().fill(0);
@@ -213,7 +253,7 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     const dW = needW ? T.empty([V, Cin], dt) : null;
     const gRows = o.reduction === 'none' ? T.reshape(T.contiguous(g), [N]) : null;
     const g0 = gRows ? 0 : g.item();
-    const ops = operands();
+    const ops = operands(0);
     for (let r0 = 0; r0 < N; r0 += chunk) {
       const n = Math.min(chunk, N - r0);
       T.scope(() => T.withGrad(true, () => {

@@ -148,6 +148,49 @@ describe('autocast', () => {
     const f32 = fusedLinearCrossEntropy(h, w, y, { chunkSize: 4 }).item();
     assert.notEqual(f32, fused.item());
   });
+  test('fused LM head under autocast: gathered 16-bit dlogits (lowpGroupSize) give the unfused gradients', () => {
+    // 7 tokens in chunks of 2: groups of 4 tokens (2 + 2, then 2 + 1), 5, 6, 2 (one chunk each), 1
+    // and all; each against crossEntropy(matmul) under autocast, whose backward rounds the float32
+    // dlogits to bfloat16 for both gradient products just as the gathered groups do. With C = 16
+    // the groups fit in the buffer beside W's 16-bit copy (rows ≤ C), with C = 4 the larger ones do not.
+    for (const C of [16, 4]) {
+      const h = randn([7, C], 51).requiresGrad_(), w = randn([13, C], 52).requiresGrad_().keep();
+      const y = T.tensor(new Int32Array([1, 5, 12, 0, 3, 7, 9]), [7]);
+      const unfused = autocast({ dtype: 'bfloat16' }, () => crossEntropy(T.matmul(h, T.transpose(w, 0, 1)), y, { layout: 'BTV' }));
+      T.backward(unfused);
+      const want = [h.grad!.toArray() as number[], w.grad!.toArray() as number[]];
+      for (const lowpGroupSize of [4, 5, 6, 2, 1, 64]) {
+        h.clearGrad(); w.clearGrad();
+        const l = autocast({ dtype: 'bfloat16' }, () => fusedLinearCrossEntropy(h, w, y, { chunkSize: 2, lowpGroupSize }));
+        T.backward(l);
+        const what = `C ${C} group ${lowpGroupSize}`;
+        assert.ok(Math.abs(l.item() - unfused.item()) < 1e-5, `${what}: loss ${l.item()} vs ${unfused.item()}`);
+        [h.grad!.toArray() as number[], w.grad!.toArray() as number[]].forEach((xs, j) =>
+          xs.forEach((v, i) => assert.ok(Math.abs(v - want[j]![i]!) < 1e-6, `${what} part ${j}[${i}]: ${v} vs ${want[j]![i]}`)));
+      }
+      assert.throws(() => fusedLinearCrossEntropy(h, w, y, { lowpGroupSize: 0 }), /option 'lowpGroupSize' must be a positive integer, got 0/);
+    }
+  });
+  test('toLowp into a narrowed 16-bit buffer writes only those rows', () => {
+    const a = randn([2, 3], 61);
+    const buf = T.toLowp(T.zeros([4, 3]), 'bfloat16');
+    T.toLowp(a, 'bfloat16', T.narrow(buf, 0, 1, 2));
+    const bits = Array.from((buf.storage.data as Uint16Array).subarray(buf.offset, buf.offset + 12)), ad = a.toArray() as number[];
+    assert.deepEqual(bits, [0, 0, 0, ...ad.map((x) => toBfloat16Bits(x)), 0, 0, 0]);
+    assert.throws(() => T.toLowp(a, 'bfloat16', T.narrow(buf, 0, 0, 1)), /out must be a contiguous bfloat16 tensor of 6 elements/);
+  });
+  test('lowpViewsOf: 16-bit views side by side in a float32 buffer', () => {
+    const host = T.zeros([3, 2]); // 6 float32 = 12 16-bit elements
+    const [a, b] = T.lowpViewsOf(host, 'bfloat16', [[2, 3], [1, 5]]);
+    assert.deepEqual([a!.shape, a!.dtype, b!.shape], [[2, 3], 'bfloat16', [1, 5]]);
+    const x = randn([2, 3], 71), y = randn([1, 5], 72);
+    T.toLowp(x, 'bfloat16', a); T.toLowp(y, 'bfloat16', b);
+    // b starts right after a's 6 elements and neither overwrote the other
+    const bits = [...T.lowpViewsOf(host, 'bfloat16', [[12]])[0]!.storage.data as Uint16Array];
+    assert.deepEqual(bits, [...(x.toArray() as number[]), ...(y.toArray() as number[])].map((v) => toBfloat16Bits(v)).concat([0]));
+    assert.throws(() => T.lowpViewsOf(host, 'bfloat16', [[13]]), /13 bfloat16 elements do not fit in 6 float32 elements/);
+    assert.throws(() => T.lowpViewsOf(T.zeros([2, 3], 'float64'), 'bfloat16', [[1]]), /host must be a contiguous float32 tensor, got float64/);
+  });
   test('toLowp + addmmInPlace: a 16-bit operand makes a 16-bit product, no policy needed', () => {
     for (const d of ['bfloat16', 'float16'] as const) {
       const a = randn([5, 7], 31), b = randn([4, 7], 32);

@@ -5,7 +5,8 @@ import type { FloatArray, LowpDtype } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import { lowpFor } from '../precision.js';
 import { broadcastShapes } from '../shape.js';
-import { empty, numel, Tensor } from '../tensor.js';
+import { wrapStorage } from '../storage.js';
+import { contiguousStrides, empty, numel, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
 import { expand, sumToShape } from './broadcast.js';
 import { contiguous, reshape, transpose } from './views.js';
@@ -66,15 +67,49 @@ function gemm(lowp: LowpDtype | null, A: FloatArray | Uint16Array, B: FloatArray
  * No autograd: a contiguous copy of the float32 tensor t in the 16-bit `dtype` (round to nearest
  * even, NaN stays NaN, overflow → ±inf), for a product operand used several times: `addmmInPlace`
  * reads it as it is instead of rounding t again for every product (the fused LM head's weight).
- * @throws ValueError when t is not float32.
+ * With `out` (a contiguous `dtype` tensor of t's element count, e.g. a `narrow` of a larger 16-bit
+ * buffer along dim 0) the rounded values are written there and `out` is returned.
+ * @throws ValueError when t is not float32, or out is not a contiguous `dtype` tensor of t's size.
  */
-export function toLowp(t: Tensor, dtype: LowpDtype): Tensor {
+export function toLowp(t: Tensor, dtype: LowpDtype, out?: Tensor): Tensor {
   if (t.dtype !== 'float32') throw new ValueError(`toLowp: expected a float32 tensor, got ${t.dtype}`);
+  if (out && (out.dtype !== dtype || !out.isContiguous() || out.numel() !== t.numel())) {
+    throw new ValueError(`toLowp: out must be a contiguous ${dtype} tensor of ${t.numel()} elements, got ${out.dtype} ${fmtShape(out.shape)}${out.isContiguous() ? '' : ' (not contiguous)'}`);
+  }
   const c = contiguous(t);
-  const out = empty(t.shape, dtype);
-  const n = out.numel();
-  if (n > 0) getBackend().castToLowp(dtype, (c.storage.data as Float32Array).subarray(c.offset, c.offset + n), out.storage.data as Uint16Array, n);
-  return out;
+  const o = out ?? empty(t.shape, dtype);
+  const n = o.numel();
+  if (n > 0) {
+    getBackend().castToLowp(dtype, (c.storage.data as Float32Array).subarray(c.offset, c.offset + n),
+      (o.storage.data as Uint16Array).subarray(o.offset, o.offset + n), n);
+  }
+  return o;
+}
+
+/**
+ * No autograd: contiguous 16-bit `dtype` tensors of the given shapes, laid one after another in the
+ * bytes of the float32 tensor `host`, so that short-lived 16-bit operands borrow a float32 buffer of
+ * the pool instead of holding 16-bit buffers of their own (the fused LM head puts W's 16-bit copy and
+ * its gathered dlogits in one buffer of W's float32 size, which a [V, C] gradient reuses later in a
+ * training step). The views are valid while host is; each counts in memoryStats beside host until
+ * its storage is freed, and freeing a view never hands host's buffer back.
+ * @throws ValueError when host is not a contiguous float32 tensor with room for all the views.
+ */
+export function lowpViewsOf(host: Tensor, dtype: LowpDtype, shapes: readonly (readonly number[])[]): Tensor[] {
+  if (host.dtype !== 'float32' || !host.isContiguous()) {
+    throw new ValueError(`lowpViewsOf: host must be a contiguous float32 tensor, got ${host.dtype}${host.isContiguous() ? '' : ' (not contiguous)'}`);
+  }
+  const total = shapes.reduce((s, sh) => s + numel(sh), 0);
+  if (total > 2 * host.numel()) throw new ValueError(`lowpViewsOf: ${total} ${dtype} elements do not fit in ${host.numel()} float32 elements`);
+  const f = host.data() as Float32Array;
+  const bits = new Uint16Array(f.buffer, f.byteOffset, 2 * host.numel());
+  let start = 0;
+  return shapes.map((sh) => {
+    const n = numel(sh);
+    const t = new Tensor(wrapStorage(dtype, bits.subarray(start, start + n)), [...sh], contiguousStrides(sh), 0, dtype);
+    start += n;
+    return t;
+  });
 }
 
 /**
