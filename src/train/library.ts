@@ -13,6 +13,7 @@ import { GPT } from '../models/gpt.js';
 import type { EncoderForSequenceClassification } from '../models/encoder.js';
 import { DatasetTask, type ComputeMetrics, type DatasetExample } from '../tasks/dataset-task.js';
 import type { TrainerCallback } from './callbacks.js';
+import { ValueError } from '../errors.js';
 import { parseConfig, type TrainConfigInput } from './config.js';
 
 /** The training configuration a library user passes: every config field optional (snake_case accepted). */
@@ -36,9 +37,23 @@ export interface TrainerInit {
   resume?: boolean | string;
 }
 
-/** Whether the Trainer was given a model and datasets (rather than a config and a task). */
-export function isTrainerInit(o: object): o is TrainerInit {
-  return 'model' in o && 'trainDataset' in o;
+/**
+ * Whether the Trainer was given a model and datasets (rather than a config and a task).
+ * @throws ValueError naming what is missing when `o` is neither: no argument, no `model`, no
+ *   `trainDataset` (Hugging Face's "Trainer: training requires a train_dataset").
+ */
+export function isTrainerInit(o: unknown): o is TrainerInit {
+  if (o === null || typeof o !== 'object') {
+    throw new ValueError('Trainer requires a `model` and a `trainDataset`: new Trainer({ model, args, trainDataset })' + (o === undefined ? '' : ` (got ${o === null ? 'null' : typeof o})`));
+  }
+  if ('config' in o && 'task' in o) return false;
+  const r = o as Record<string, unknown>;
+  if (r.model === undefined || r.model === null) throw new ValueError('Trainer requires a `model` (a GPT or an EncoderForSequenceClassification): new Trainer({ model, args, trainDataset })');
+  if (r.trainDataset === undefined || r.trainDataset === null) throw new ValueError('Trainer: training requires a `trainDataset` (an array or iterable of examples)');
+  if (typeof (r.trainDataset as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    throw new ValueError(`Trainer: trainDataset must be an array or iterable of examples (got ${typeof r.trainDataset})`);
+  }
+  return true;
 }
 
 /**

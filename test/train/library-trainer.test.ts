@@ -90,3 +90,16 @@ test('library Trainer with a user dataset resumes exactly: checkpoint-4 copied t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a missing model, trainDataset or argument is one ValueError naming it, not a TypeError', () => {
+  const model = new GPT({ vocabSize: 8, nLayer: 1, nHead: 1, nEmbd: 8, blockSize: 8 });
+  const named = (re: RegExp) => (e: unknown) => e instanceof ValueError && re.test(e.message) && !e.message.includes('\n');
+  // @ts-expect-error: the library user forgot the argument
+  assert.throws(() => new Trainer(), named(/^Trainer requires a `model` and a `trainDataset`/));
+  // @ts-expect-error: no model
+  assert.throws(() => new Trainer({ args: { output_dir: '/tmp/x' }, trainDataset: [{ inputIds: [1, 2] }] }), named(/^Trainer requires a `model`/));
+  // @ts-expect-error: no trainDataset
+  assert.throws(() => new Trainer({ model, args: { output_dir: '/tmp/x' } }), named(/^Trainer: training requires a `trainDataset`/));
+  // @ts-expect-error: not iterable
+  assert.throws(() => new Trainer({ model, trainDataset: 5 }), named(/trainDataset must be an array or iterable of examples \(got number\)/));
+});
