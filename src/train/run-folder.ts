@@ -37,9 +37,14 @@ export function openRunFolder(outputDir: string, resume: boolean | string | unde
 /**
  * The run-folder policy without touching the folder, so the CLI can refuse before it reads any data.
  * @returns the checkpoint to resume from, or null for a fresh start.
- * @throws ConfigError naming --resume / outputDir when the folder's contents forbid the start.
+ * @throws ConfigError naming --resume / outputDir when the folder's contents forbid the start, or
+ *   --resume with overwriteOutputDir.
  */
 export function checkRunFolder(outputDir: string, resume: boolean | string | undefined, overwriteOutputDir: boolean): string | null {
+  // One continues the run in outputDir, the other deletes it: refused like bf16 with fp16.
+  if (resume && overwriteOutputDir) {
+    throw new ConfigError('--resume and --overwriteOutputDir true are both given: --resume continues the run in outputDir, overwriteOutputDir deletes its checkpoints; choose one', ['overwriteOutputDir']);
+  }
   // A checkpoint named by --resume is checked before the data is read and the model built.
   if (typeof resume === 'string') {
     if (!fs.existsSync(resume)) throw new ConfigError(`--resume: ${resume}: no such checkpoint folder`);

@@ -97,6 +97,16 @@ test('a finished saveStrategy "no" run (final model, no checkpoint) is not train
   assert.equal(trainformer(['train', '--config', cfg, '--overwriteOutputDir', 'true']).code, 0);
 });
 
+test('--resume with --overwriteOutputDir true is refused in one line naming both; the checkpoint is left as it was', () => {
+  const out = join(dir, 'resume-overwrite');
+  const cfg = config(lm({ outputDir: out, maxSteps: 2, saveSteps: 2 }));
+  assert.equal(trainformer(['train', '--config', cfg]).code, 0);
+  const names = readdirSync(out).sort();
+  assertOneLineError(trainformer(['train', '--config', cfg, '--resume', '--overwriteOutputDir', 'true', '--maxSteps', '4']),
+    /^config error: --resume and --overwriteOutputDir true are both given: .*choose one$/);
+  assert.deepEqual(readdirSync(out).sort(), names, 'nothing trained, nothing deleted');
+});
+
 test('trainer_state.json = {}: resuming names the file and the field', () => {
   const out = join(dir, 'damaged');
   const cfg = config(lm({ outputDir: out, maxSteps: 2, saveSteps: 2 }));
