@@ -146,7 +146,8 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   say(`task ${config.task}: ${nParams.toLocaleString('en-US')} parameters, vocabulary ${task.tokenizer?.vocabSize}, ${task.batchesPerEpoch} batches per epoch\n`);
   const size = (pg as ReturnType<typeof initProcessGroup> | null)?.size ?? 1;
   if (size > 1) say(`data parallel: ${size} ranks × batch ${config.perDeviceTrainBatchSize}, ${process.env.TRAINFORMER_NUM_THREADS ?? 'default'} threads per rank${config.zeroStage ? ', ZeRO-1' : ''}\n`);
-  say(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
+  // A resume with nothing to train says only that (train() prints it), not "training N steps".
+  if (trainer.nothingToTrain() === null) say(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
   const prevLogger = setLogger(progressLogger(progressBar));
   let r: TrainResult;
   let reportPath: string | null = null;

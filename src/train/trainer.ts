@@ -180,6 +180,15 @@ export class Trainer implements TrainerControl {
     this.best = new BestModelTracker(bestMetricKey(cfg.metricForBestModel), greaterIsBetter(cfg));
   }
 
+  /**
+   * The line for a resume whose checkpoint is already at or past totalSteps (train() then trains
+   * nothing and touches nothing), else null.
+   * @param from the checkpoint train() resumes from (default: the one `resume` names now).
+   */
+  nothingToTrain(from: string | null = resumeCheckpoint(this.outputDir, this.options.resume)): string | null {
+    return from ? nothingToTrain(from, checkpointStep(from), this.totalSteps, this.config) : null;
+  }
+
   /** Sets the signal that stops training between steps (see `TrainerOptions.signal`), after construction. */
   stopOn(signal: AbortSignal | undefined): void {
     this.signal = signal;
@@ -372,7 +381,7 @@ export class Trainer implements TrainerControl {
     // Rank 0 applies the run-folder policy; the other ranks only find the same checkpoint.
     const from = this.isMain ? openRunFolder(this.outputDir, this.options.resume, cfg.overwriteOutputDir) : resumeCheckpoint(this.outputDir, this.options.resume);
     this.dataParallel?.checkSameJob(cfg, this.params, from && resolve(from), this.task);
-    const nothing = from ? nothingToTrain(from, checkpointStep(from), this.totalSteps, cfg) : null;
+    const nothing = this.nothingToTrain(from);
     if (nothing !== null) {
       if (this.isMain) log.warn(nothing);
       return { ...this.result(null, Date.now()), step: checkpointStep(from!)!, checkpoint: from, nothingToTrain: nothing };

@@ -50,6 +50,7 @@ test('--resume with maxSteps at or below the checkpoint: one line, exit 0, the r
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '');
     assert.deepEqual(r.errLines.slice(-1), [`nothing to train: the checkpoint ${join(out, 'checkpoint-4')} is at step 4 ≥ maxSteps ${maxSteps}; raise --maxSteps to train further`]);
+    assert.ok(!r.errLines.some((l) => l.startsWith('training ')), r.stderr);
     assert.deepEqual(files.map((f) => readFileSync(join(out, f))), before, 'final model, config, metrics and report are left as they were');
   }
 });
