@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { basename, join } from 'node:path';
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, TrainformerError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/index.js';
 import { ensureDir } from '../io/ensure-dir.js';
@@ -53,27 +53,58 @@ function syncDir(dir: string): void {
   }
 }
 
+/** How `saveCheckpoint` writes a small file (JSON) into the temporary folder: fsynced. Replaceable for tests. */
+export type WriteFile = (path: string, data: string | Uint8Array) => void;
+
+/** `ENOSPC: no space left on device, write` → `no space left on device (ENOSPC)`, for one-line messages. */
+function writeFailure(e: unknown): string {
+  const err = e as NodeJS.ErrnoException | undefined;
+  const msg = err?.message ?? String(e);
+  if (!err?.code) return msg;
+  const words = new RegExp(`^${err.code}: (.*?)(, \\w+( '.*')?)?$`).exec(msg)?.[1] ?? msg;
+  return `${words} (${err.code})`;
+}
+
 /**
  * Writes `checkpoint-<step>` under `outputDir` atomically (temporary folder, fsync, rename). An
  * existing folder of the same step is replaced.
+ * @param writeFile how JSON files are written (default: write and fsync); tests inject failures here.
  * @returns the checkpoint folder's path.
+ * @throws TrainformerError `cannot save checkpoint-<step> in <outputDir>: writing <file>: <reason> (<code>)`
+ *   when a write fails (disk full, ...); the temporary folder is removed and an earlier folder of the
+ *   same step is kept.
  */
-export function saveCheckpoint(outputDir: string, step: number, c: CheckpointContents): string {
+export function saveCheckpoint(outputDir: string, step: number, c: CheckpointContents, writeFile: WriteFile = writeSynced): string {
   ensureDir(outputDir, 'outputDir');
-  const final = join(outputDir, `${CHECKPOINT_PREFIX}${step}`);
-  const tmp = join(outputDir, `.tmp-${CHECKPOINT_PREFIX}${step}-${process.pid}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
-  // writeSafetensorsFile is itself atomic inside the temporary folder (and fsyncs).
-  writeSafetensorsFile(join(tmp, 'model.safetensors'), c.model, { format: 'pt' });
-  writeSafetensorsFile(join(tmp, 'optimizer.safetensors'), c.optimizer);
-  writeSynced(join(tmp, 'trainer_state.json'), JSON.stringify(c.trainerState));
-  writeSynced(join(tmp, RUN_CONFIG_FILE), JSON.stringify(c.config, null, 2));
-  for (const [name, json] of Object.entries(c.artifacts)) writeSynced(join(tmp, artifactFileName(name)), JSON.stringify(json));
-  syncDir(tmp);
+  const name = `${CHECKPOINT_PREFIX}${step}`;
+  const final = join(outputDir, name);
+  const tmp = join(outputDir, `.tmp-${name}-${process.pid}`);
+  let writing = basename(tmp);
+  try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp);
+    // writeSafetensorsFile is itself atomic inside the temporary folder (and fsyncs).
+    writing = 'model.safetensors';
+    writeSafetensorsFile(join(tmp, writing), c.model, { format: 'pt' });
+    writing = 'optimizer.safetensors';
+    writeSafetensorsFile(join(tmp, writing), c.optimizer);
+    writing = 'trainer_state.json';
+    writeFile(join(tmp, writing), JSON.stringify(c.trainerState));
+    writing = RUN_CONFIG_FILE;
+    writeFile(join(tmp, writing), JSON.stringify(c.config, null, 2));
+    for (const [artifact, json] of Object.entries(c.artifacts)) {
+      writing = artifactFileName(artifact);
+      writeFile(join(tmp, writing), JSON.stringify(json));
+    }
+    syncDir(tmp);
+    writing = name;
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new TrainformerError(`cannot save ${name} in ${outputDir}: writing ${writing}: ${writeFailure(e)}`);
+  }
   if (fs.existsSync(final)) {
     // Move the old one aside first: rename cannot replace a non-empty folder.
-    const old = join(outputDir, `.old-${CHECKPOINT_PREFIX}${step}-${process.pid}`);
+    const old = join(outputDir, `.old-${name}-${process.pid}`);
     fs.renameSync(final, old);
     fs.renameSync(tmp, final);
     fs.rmSync(old, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileFormatError } from '../../src/errors.js';
+import { FileFormatError, TrainformerError } from '../../src/errors.js';
 import * as T from '../../src/tensor/index.js';
 import { copyInto, latestCheckpoint, listCheckpoints, loadCheckpoint, pruneCheckpoints, removeStaleTemporaries, saveCheckpoint, toSafe } from '../../src/train/checkpoint.js';
 
@@ -63,4 +63,20 @@ test('an interrupted save leaves no checkpoint folder; leftovers are removed; in
   assert.ok(!existsSync(join(dir, '.tmp-checkpoint-7-123')));
   assert.throws(() => loadCheckpoint(join(dir, 'checkpoint-1')), (e: unknown) => e instanceof FileFormatError && /checkpoint-1: checkpoint folder does not exist/.test((e as Error).message));
   assert.throws(() => loadCheckpoint(join(dir, 'checkpoint-9')), /checkpoint-9\/(model\.safetensors|trainer_state\.json): .*ENOENT/);
+});
+
+test('a failed write (disk full) names the checkpoint, outputDir and file; the temporary folder is removed, an earlier save of the step kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-ck-'));
+  saveCheckpoint(dir, 10, contents(1));
+  // What fs.writeSync throws on a full disk (Node's message and code), after part of the file is written.
+  const diskFull = (path: string, data: string | Uint8Array) => {
+    writeFileSync(path, typeof data === 'string' ? data.slice(0, 3) : data.subarray(0, 3));
+    if (path.endsWith('trainer_state.json')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+  };
+  assert.throws(() => saveCheckpoint(dir, 10, contents(2), diskFull), (e: unknown) => e instanceof TrainformerError
+    && e.message === `cannot save checkpoint-10 in ${dir}: writing trainer_state.json: no space left on device (ENOSPC)`);
+  assert.deepEqual(readdirSync(dir), ['checkpoint-10'], 'no .tmp-checkpoint-10-<pid> folder left');
+  assert.deepEqual(loadCheckpoint(join(dir, 'checkpoint-10')).trainerState, { step: 1 }, 'the earlier checkpoint-10 is kept');
+  assert.throws(() => saveCheckpoint(dir, 20, contents(2), diskFull), /^TrainformerError: cannot save checkpoint-20 in .*: writing trainer_state\.json: no space left on device \(ENOSPC\)$/);
+  assert.deepEqual(readdirSync(dir), ['checkpoint-10']);
 });
