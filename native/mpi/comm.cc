@@ -47,7 +47,9 @@ double envSeconds(const char* name, double fallbackUs) {
   return std::atof(v) * 1e-6;
 }
 
-// When another rank dies, the launcher stops the others with SIGTERM (then SIGKILL). JavaScript
+// When another rank dies, or mpirun itself gets SIGINT (Ctrl-C) or SIGTERM, the launcher stops the
+// ranks with SIGTERM (then SIGKILL): Open MPI does not forward the SIGINT, so a rank cannot tell
+// which happened and the message names both. JavaScript
 // would see the signal only between synchronous steps, often never, so the rank would vanish
 // without a word: this handler (async-signal-safe: write and _exit only) says why at once.
 char termMessage[256];
@@ -63,7 +65,8 @@ void onTerm(int) {
 
 void installTermHandler(int rank, int size) {
   const int n = std::snprintf(termMessage, sizeof termMessage,
-                              "trainformer: rank %d of %d stopped by the launcher (SIGTERM): another rank exited or failed "
+                              "trainformer: rank %d of %d stopped by the launcher (SIGTERM): the job was interrupted or "
+                              "another rank exited or failed "
                               "(see mpirun's message)\n", rank, size);
   termLength = n > 0 ? static_cast<size_t>(n) : 0;
   struct sigaction sa {};
