@@ -13,6 +13,7 @@ import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedules.js';
 import * as T from '../tensor/index.js';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Task } from '../tasks/types.js';
 import { FileFormatError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors.js';
@@ -187,6 +188,8 @@ export function readCheckpoint(dir: string, p: TrainingParts): LoopState & { tot
   if (!Number.isInteger(step)) throw new FileFormatError(`${statePath}: global_step is missing or not an integer`);
   checkTrainerState(ck.trainerState, statePath);
   copyInto(Object.entries(modelState(p)), ck.model, `${dir}/model.safetensors`);
+  // Every checkpoint is saved with one: without it the optimizer's state cannot be restored.
+  if (!existsSync(join(dir, 'optimizer.safetensors'))) throw new FileFormatError(`${dir}/optimizer.safetensors: missing (the checkpoint is incomplete: it holds the optimizer's state that resuming needs)`);
   optimizerFromCheckpoint(p.optimizer, st.optimizer, ck.optimizer, `${dir}/optimizer.safetensors`);
   try {
     p.schedule.loadStateDict(st.scheduler);

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
@@ -114,6 +114,15 @@ test('trainer_state.json = {}: resuming names the file and the field', () => {
   const ck = join(out, readdirSync(out).find((f) => f.startsWith('checkpoint-'))!);
   writeFileSync(join(ck, 'trainer_state.json'), '{}');
   assertErrorLine(trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4']), new RegExp(`^error: ${esc(join(ck, 'trainer_state.json'))}: global_step is missing or not an integer$`));
+});
+
+test('a checkpoint without optimizer.safetensors: resuming says that file is missing', () => {
+  const out = join(dir, 'no-optimizer');
+  const cfg = config(lm({ outputDir: out, maxSteps: 2, saveSteps: 2 }));
+  assert.equal(trainformer(['train', '--config', cfg]).code, 0);
+  const ck = join(out, readdirSync(out).find((f) => f.startsWith('checkpoint-'))!);
+  rmSync(join(ck, 'optimizer.safetensors'));
+  assertErrorLine(trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4']), new RegExp(`^error: ${esc(join(ck, 'optimizer.safetensors'))}: missing \\(the checkpoint is incomplete`));
 });
 
 test('an empty classification training file is blamed, not the validation file', () => {
