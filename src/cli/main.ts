@@ -34,6 +34,7 @@ import type { TrainerCallback } from '../train/callbacks.js';
 import { setLogger } from '../logger.js';
 import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distributed/index.js';
 import { checkRunFolder } from '../train/run-folder.js';
+import { checkResumeTokenizer } from '../train/resume-checks.js';
 import { checkRunLock } from '../train/run-lock.js';
 import { ensureDir } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
@@ -88,7 +89,8 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   // Under mpirun rank 0 alone applies the policy (a second machine's folder is its own).
   if (getProcessGroup().rank === 0) {
     checkRunLock(config.outputDir);
-    checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
+    const from = checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
+    if (from) checkResumeTokenizer(from, config);
   }
   // …and a folder that cannot be created fails now, not after loading.
   ensureDir(config.outputDir, 'outputDir');

@@ -47,8 +47,27 @@ function differences(a: unknown, b: unknown, path: string): [string, unknown, un
 const show = (v: unknown): string => (v === undefined ? 'unset' : JSON.stringify(v));
 
 /**
+ * Before any data is read (a bpe tokenizer is trained then): a resume whose config names another
+ * tokenizer type than the checkpoint's run, whose token ids the saved weights were trained on.
+ * @throws ConfigError `--resume: <dir> was trained with another tokenizer (data.tokenizer.type:
+ *   checkpoint "char", config "bpe")`; nothing when the checkpoint's config cannot be read (the
+ *   resume itself names that).
+ */
+export function checkResumeTokenizer(dir: string, config: TrainConfig): void {
+  let saved: { data?: { tokenizer?: { type?: unknown } } };
+  try {
+    saved = JSON.parse(readFileSync(runFilePath(dir, RUN_CONFIG_FILE), 'utf8')) as typeof saved;
+  } catch {
+    return;
+  }
+  const was = saved?.data?.tokenizer?.type, now = config.data.tokenizer.type;
+  if (was === undefined || was === now) return;
+  throw new ConfigError(`--resume: ${dir} was trained with another tokenizer (data.tokenizer.type: checkpoint ${show(was)}, config ${show(now)}); set the config back to resume it, or train into another outputDir`, ['data', 'tokenizer', 'type']);
+}
+
+/**
  * Turns a checkpoint whose weights do not fit the model (`copyInto`'s FileFormatError about
- * `<dir>/model.safetensors`) into a ConfigError naming the model.* fields that differ between the
+ * `<dir>/model.safetensors`) into a ConfigError naming the model.*, data.blockSize and data.tokenizer.* fields that differ between the
  * checkpoint's config and this one: `model.nEmbd: checkpoint 16, config 32`. Any other error, or no
  * model field that differs (another vocabulary, say), is returned unchanged.
  */
@@ -60,7 +79,13 @@ export function explainWeightMismatch(e: unknown, dir: string, config: TrainConf
   } catch {
     return e;
   }
-  const diff = differences(saved.model, config.model, 'model');
+  const data = (saved as { data?: { blockSize?: unknown; tokenizer?: unknown } }).data;
+  // data.blockSize sets the position embeddings' rows, data.tokenizer the vocabulary's.
+  const diff = [
+    ...differences(saved.model, config.model, 'model'),
+    ...differences(data?.blockSize, config.data.blockSize, 'data.blockSize'),
+    ...differences(data?.tokenizer, config.data.tokenizer, 'data.tokenizer'),
+  ];
   if (diff.length === 0) return e;
   const fields = diff.map(([p, was, now]) => `${p}: checkpoint ${show(was)}, config ${show(now)}`).join('; ');
   return new ConfigError(`--resume: ${dir} was trained with another model (${fields}); set the config back to resume it, or train into another outputDir`, diff[0][0].split('.'));

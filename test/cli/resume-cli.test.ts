@@ -2,7 +2,7 @@
  * Resume cases of the fresh-user trial, each one line: --resume into a folder with no checkpoint
  * (it used to start at step 0 in silence; Hugging Face errors), --resume with maxSteps at or below
  * the checkpoint's step (it ended in silence and rewrote the run's files), and a checkpoint trained
- * with other model.* fields (the error named only a tensor shape).
+ * with other model.* fields, data.blockSize or tokenizer type (the error named only a tensor shape).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,4 +62,18 @@ test('--resume with a changed model.* field names each field with the checkpoint
   const r = trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4', '--model.nEmbd', '16', '--model.dropout', '0.1']);
   const ck = join(out, 'checkpoint-2');
   assertErrorLine(r, new RegExp(`^config error: --resume: ${esc(ck)} was trained with another model \\(model\\.nEmbd: checkpoint 8, config 16; model\\.dropout: checkpoint 0, config 0\\.1\\); set the config back to resume it, or train into another outputDir$`));
+});
+
+test('--resume with a changed data.blockSize names it; a changed tokenizer type is refused before any data is read', () => {
+  const out = join(dir, 'reblocked');
+  const cfg = config(lm({ outputDir: out, maxSteps: 2 }));
+  assert.equal(trainformer(['train', '--config', cfg]).code, 0);
+  const ck = join(out, 'checkpoint-2');
+  // It named only a tensor: `tensor "wpe.weight" has shape [8, 8], the model needs [16, 8]`.
+  assertErrorLine(trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4', '--data.blockSize', '16']),
+    new RegExp(`^config error: --resume: ${esc(ck)} was trained with another model \\(data\\.blockSize: checkpoint 8, config 16\\); set the config back to resume it, or train into another outputDir$`));
+  const metrics = readFileSync(join(out, 'metrics.jsonl'));
+  const r = trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4', '--data.tokenizer.type', 'word']);
+  assertOneLineError(r, new RegExp(`^config error: --resume: ${esc(ck)} was trained with another tokenizer \\(data\\.tokenizer\\.type: checkpoint "char", config "word"\\); set the config back to resume it, or train into another outputDir$`));
+  assert.deepEqual(readFileSync(join(out, 'metrics.jsonl')), metrics);
 });
