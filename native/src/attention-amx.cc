@@ -353,19 +353,7 @@ TF_AMX void forwardBlock(const Problem& pb, const uint16_t* q, const uint16_t* k
     }
     tileGemmBf16(kBr, dp, kBc, p16, kBc, vc, dp, acc, dp, true);
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t i = i0 + r;
-    float* o = out + (h * t + i) * d;
-    const float* ar = acc + r * dp;
-    if (lrow[r] == 0.0f) {
-      for (int64_t x = 0; x < d; ++x) o[x] = 0.0f;
-      lse[h * t + i] = kNegInf;
-      continue;
-    }
-    const float inv = 1.0f / lrow[r];
-    for (int64_t x = 0; x < d; ++x) o[x] = ar[x] * inv;
-    lse[h * t + i] = mrow[r] + std::log(lrow[r]);
-  }
+  finishRows(acc, dp, mrow, lrow, rows, i0, h, t, d, out, lse);
 }
 
 // Rows 2m and 2m+1 of float rows [n × 64] (n even) rounded to bf16 and interleaved: out[m * 64 + c] =

@@ -2,6 +2,7 @@
 // on AMX): tile sizes, the mask and RoPE description of one call, and the gradient write-out.
 // See attention.cc for the algorithm and the mask rules.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -57,6 +58,26 @@ inline Problem makeProblem(const float* keyPad, const float* cosT, const float* 
   pb.off = s - t;
   pb.causal = causal;
   return pb;
+}
+
+// The end of one query tile of the forward pass: each row's output is its accumulated P·V divided by
+// its softmax sum, and its log-sum-exp is max + log(sum). A row that saw no key (sum 0) gets output 0
+// and log-sum-exp -inf, which the backward reads as "no gradient".
+inline void finishRows(const float* acc, int64_t dp, const float* mrow, const float* lrow, int64_t rows, int64_t i0,
+                       int64_t h, int64_t t, int64_t d, float* out, float* lse) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = i0 + r;
+    float* o = out + (h * t + i) * d;
+    const float* ar = acc + r * dp;
+    if (lrow[r] == 0.0f) {
+      for (int64_t x = 0; x < d; ++x) o[x] = 0.0f;
+      lse[h * t + i] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    const float inv = 1.0f / lrow[r];
+    for (int64_t x = 0; x < d; ++x) o[x] = ar[x] * inv;
+    lse[h * t + i] = mrow[r] + std::log(lrow[r]);
+  }
 }
 
 // dst[x] = scale * (Rᵀ src)[x] for one row of gradients w.r.t. a rotated vector (position pos), or

@@ -183,19 +183,7 @@ void forwardBlock(const Problem& pb, const float* q, const float* k, const float
     }
     tileGemm(rows, dp, cn, sm, kBc, vp, dp, acc, dp, true);
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t i = i0 + r;
-    float* o = out + (h * t + i) * d;
-    const float* ar = acc + r * dp;
-    if (lrow[r] == 0.0f) {  // no visible key
-      for (int64_t x = 0; x < d; ++x) o[x] = 0.0f;
-      lse[h * t + i] = kNegInf;
-      continue;
-    }
-    const float inv = 1.0f / lrow[r];
-    for (int64_t x = 0; x < d; ++x) o[x] = ar[x] * inv;
-    lse[h * t + i] = mrow[r] + std::log(lrow[r]);
-  }
+  finishRows(acc, dp, mrow, lrow, rows, i0, h, t, d, out, lse);
 }
 
 // Backward of head h (dq rows gather contributions from every key tile of the head).

@@ -8,30 +8,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { createTask } from '../../src/tasks/index.js';
 import { parseConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { assertErrorLine, assertOneLineError, trainformer } from './run-cli.js';
+import { assertErrorLine, assertOneLineError, cliScratch, esc, trainformer } from './run-cli.js';
 import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tf-preflight-'));
-const text = join(dir, 'text.txt');
-writeFileSync(text, 'some training text that is long enough for a few blocks.\n'.repeat(20));
-const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-let n = 0;
-function config(cfg: Record<string, unknown>): string {
-  const p = join(dir, `c${n++}.json`);
-  writeFileSync(p, JSON.stringify(cfg));
-  return p;
-}
-const lm = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  task: 'lm', outputDir: join(dir, `run${n}`), data: { train: text, blockSize: 8 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 },
-  perDeviceTrainBatchSize: 2, maxSteps: 3, evalSteps: 1, disableTqdm: true, ...extra,
-});
+const { dir, text, config, lm } = cliScratch('tf-preflight-', { maxSteps: 3, evalSteps: 1 });
 
 test('a validation text shorter than blockSize is an error before the first step', async () => {
   const short = join(dir, 'short.txt');

@@ -6,25 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertErrorLine, assertOneLineError, trainformer } from './run-cli.js';
+import { assertErrorLine, assertOneLineError, cliScratch, esc, trainformer } from './run-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tf-resume-cli-'));
-const text = join(dir, 'text.txt');
-writeFileSync(text, 'some training text that is long enough for a few blocks.\n'.repeat(20));
-const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-let n = 0;
-function config(cfg: Record<string, unknown>): string {
-  const p = join(dir, `c${n++}.json`);
-  writeFileSync(p, JSON.stringify(cfg));
-  return p;
-}
-const lm = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  task: 'lm', outputDir: join(dir, `run${n}`), data: { train: text, blockSize: 8 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 },
-  perDeviceTrainBatchSize: 2, maxSteps: 4, saveSteps: 2, evalSteps: 2, maxEvalBatches: 1, disableTqdm: true, ...extra,
-});
+const { dir, text, config, lm } = cliScratch('tf-resume-cli-', { maxSteps: 4, saveSteps: 2, evalSteps: 2, maxEvalBatches: 1 });
 
 test('--resume into an outputDir that does not exist, or holds no checkpoint: one line naming the folder, exit 1, nothing created', () => {
   const none = join(dir, 'never-trained');

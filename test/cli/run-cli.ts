@@ -1,7 +1,9 @@
 /** Runs the built `trainformer` command in a child process (tests of what a user meets). */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HANG_GUARD_MS } from '../util/hang-guard.js';
 
@@ -60,3 +62,35 @@ export function assertErrorLine(r: CliResult, pattern: RegExp): void {
   assert.equal(r.errLines.filter((l) => /^(config )?error:/.test(l)).length, 1, r.stderr);
   assert.ok(!/\n\s+at /.test(r.stderr), 'stderr holds a stack trace');
 }
+
+/** A scratch folder for CLI tests: a small training text, config files written on demand, an lm config. */
+export interface CliScratch {
+  dir: string;
+  /** A text file of 20 identical lines. */
+  text: string;
+  /** Writes `cfg` as JSON to a new file in `dir`; returns its path. */
+  config(cfg: Record<string, unknown>): string;
+  /** A 1-layer lm config on `text` with its own outputDir, `base` and then `extra` laid over it. */
+  lm(extra?: Record<string, unknown>): Record<string, unknown>;
+}
+
+/** Makes a {@link CliScratch} under the OS temp folder; `base` holds the test file's lm defaults. */
+export function cliScratch(prefix: string, base: Record<string, unknown>): CliScratch {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const text = join(dir, 'text.txt');
+  writeFileSync(text, 'some training text that is long enough for a few blocks.\n'.repeat(20));
+  let n = 0;
+  const config = (cfg: Record<string, unknown>): string => {
+    const p = join(dir, `c${n++}.json`);
+    writeFileSync(p, JSON.stringify(cfg));
+    return p;
+  };
+  const lm = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    task: 'lm', outputDir: join(dir, `run${n}`), data: { train: text, blockSize: 8 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 },
+    perDeviceTrainBatchSize: 2, disableTqdm: true, ...base, ...extra,
+  });
+  return { dir, text, config, lm };
+}
+
+/** `s` with every regular-expression metacharacter escaped. */
+export const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
