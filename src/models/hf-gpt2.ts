@@ -18,6 +18,7 @@ import path from 'node:path';
 import { ConfigError, FileFormatError, TrainformerError, ValueError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { type SafeTensor, readSafetensorsFile, toFloat32, writeSafetensorsFile } from '../io/safetensors.js';
+import { assertFiniteWeights } from '../io/finite-weights.js';
 import { StateDictError, firstNonFinite } from '../nn/module.js';
 import { type ResolvedGPTConfig, gptConfigFromJson } from './config.js';
 import { GPT } from './gpt.js';
@@ -113,11 +114,16 @@ export function readHFGPT2Config(dir: string): { json: Record<string, unknown>; 
 /**
  * The tensors of a folder's weights: `model.safetensors`, or the shards a
  * `model.safetensors.index.json` (`weight_map`: tensor name → shard file) names.
- * @throws FileFormatError naming the file for missing, unreadable or inconsistent weights.
+ * @throws FileFormatError naming the file for missing, unreadable or inconsistent weights, and the
+ *   file and tensor for a NaN or ±Inf value.
  */
 export function readHFWeights(dir: string): { tensors: Record<string, SafeTensor>; source: string } {
   const single = path.join(dir, 'model.safetensors');
-  if (existsSync(single)) return { tensors: readSafetensorsFile(single).tensors, source: single };
+  if (existsSync(single)) {
+    const tensors = readSafetensorsFile(single).tensors;
+    assertFiniteWeights(tensors, single);
+    return { tensors, source: single };
+  }
   const indexPath = path.join(dir, 'model.safetensors.index.json');
   if (!existsSync(indexPath)) {
     const bin = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => existsSync(path.join(dir, f)));
@@ -141,6 +147,7 @@ export function readHFWeights(dir: string): { tensors: Record<string, SafeTensor
     const shardPath = path.join(dir, file);
     if (!existsSync(shardPath)) throw new FileFormatError(`${shardPath}: not found (named by ${indexPath})`);
     const shard = readSafetensorsFile(shardPath).tensors;
+    assertFiniteWeights(shard, shardPath);
     for (const n of names) {
       if (!shard[n]) throw new FileFormatError(`${shardPath}: tensor "${n}" is missing (${indexPath} puts it there)`);
       tensors[n] = shard[n];

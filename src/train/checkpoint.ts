@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { FileFormatError, TrainformerError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from '../io/safetensors.js';
+import { assertFiniteWeights } from '../io/finite-weights.js';
 import type { Tensor } from '../tensor/index.js';
 import { ensureDir } from '../io/ensure-dir.js';
 import { LEGACY_RUN_FILES, RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, artifactFileName, runFilePath } from './run-files.js';
@@ -201,8 +202,8 @@ export function loadCheckpoint(dir: string): CheckpointContents {
  * Copies saved values into tensors of the same names and shapes (in place, bit for bit), strictly
  * like PyTorch's `load_state_dict(strict=True)`: every tensor of the model must be in the file and
  * every tensor of the file must be in the model.
- * @throws FileFormatError naming the tensor when one is missing, its shape differs, or the file holds
- *   tensors the model does not have (weights of another architecture: a run folder whose config was
+ * @throws FileFormatError naming the tensor when one is missing, its shape differs, a value is NaN or
+ *   ±Inf (io/finite-weights.ts), or the file holds tensors the model does not have (weights of another architecture: a run folder whose config was
  *   edited, or two runs written into one outputDir, used to load "fine" and give wrong numbers).
  */
 export function copyInto(target: Iterable<[string, Tensor]>, saved: Record<string, SafeTensor>, what: string): void {
@@ -222,5 +223,6 @@ export function copyInto(target: Iterable<[string, Tensor]>, saved: Record<strin
     const more = unexpected.length > 1 ? ` and ${unexpected.length - 1} more` : '';
     throw new FileFormatError(`${what}: holds tensor "${unexpected[0]}"${more} that the model built from the run's config does not have; the config (model.* fields) does not match these weights`);
   }
+  assertFiniteWeights(saved, what);
   for (const [name, t] of entries) (t.data() as Float32Array).set(saved[name].data as Float32Array);
 }

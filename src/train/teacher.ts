@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, FileFormatError } from '../errors.js';
 import { readTokenizerFile } from '../data/index.js';
 import { LabelMap, type Label } from '../data/classification.js';
 import { readSafetensorsFile } from '../io/safetensors.js';
@@ -20,7 +20,6 @@ import { buildClassifier } from '../tasks/classification.js';
 import { buildGpt } from '../tasks/lm.js';
 import type { Task } from '../tasks/types.js';
 import type { TeacherSpec } from '../tasks/distillation.js';
-import { firstNonFinite } from '../nn/module.js';
 import { copyInto, latestCheckpoint } from './checkpoint.js';
 import { parseConfig, readConfigFile, type TrainConfig } from './config.js';
 import { checkTeacherMemory } from '../tasks/memory-estimate.js';
@@ -118,11 +117,14 @@ export function attachTeacher(config: TrainConfig, task: Task, outputDir: string
   }
   const weightsFile = join(wdir, 'model.safetensors');
   const bytes = readFileSync(weightsFile);
-  copyInto(Object.entries(model.stateDict()), readSafetensorsFile(weightsFile).tensors, weightsFile);
-  // Non-finite teacher weights give NaN targets: every student step would be skipped and the
-  // divergence guard would blame the learning rate.
-  const bad = firstNonFinite(model.stateDict());
-  if (bad) throw new ConfigError(`${field}: ${weightsFile}: weight '${bad.name}' has a non-finite value (${bad.value}) at flat index ${bad.index}`, path);
+  // copyInto refuses non-finite weights (NaN teacher targets would skip every student step, and the
+  // divergence guard would blame the learning rate) and weights that do not fit; named with the field.
+  try {
+    copyInto(Object.entries(model.stateDict()), readSafetensorsFile(weightsFile).tensors, weightsFile);
+  } catch (e) {
+    if (e instanceof FileFormatError) throw new ConfigError(`${field}: ${e.message}`, path);
+    throw e;
+  }
   model.eval();
   if (d.cache === true && config.task !== 'classification') {
     throw new ConfigError(`distillation.cache: the ${config.task} task draws its training blocks at random offsets, so the teacher's outputs are not fixed per example and are not cached; remove distillation.cache`, ['distillation', 'cache']);

@@ -134,7 +134,7 @@ test('a teacher in the student\'s outputDir, or with non-finite weights, is refu
   const config = cls({ outputDir: join(dir, 'e6'), distillation: { teacher: nanDir } });
   const task = await createTask(config);
   assert.throws(() => new Trainer({ config, task }),
-    (e: Error) => e instanceof ConfigError && e.message.startsWith('distillation.teacher: ') && e.message.includes(`weight '${name}' has a non-finite value (NaN) at flat index 0`));
+    (e: Error) => e instanceof ConfigError && e.message.startsWith(`distillation.teacher: ${file}: tensor "${name}" holds a non-finite value (NaN) at flat index 0; `));
 });
 
 test('lm student: kd per token from a GPT teacher of the same tokenizer, terms and attribution logged', async () => {

@@ -1,0 +1,37 @@
+/**
+ * The check every loader of weights makes on a file's tensors before using them: a NaN or ±Inf
+ * weight would give a NaN loss and NaN probabilities (one predicted class for every input) without a
+ * word, and saving already refuses such weights (train/state.ts), so loading refuses them too.
+ */
+import { FileFormatError } from '../errors.js';
+import { toFloat32, type SafeTensor } from './safetensors.js';
+
+const FLOAT_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'F8_E5M2', 'F8_E4M3']);
+
+/**
+ * The first non-finite value among the floating-point tensors of `tensors` (integer and BOOL
+ * tensors are skipped), or null when all are finite.
+ * @returns the tensor's name, the flat (row-major) index and the value.
+ */
+export function firstNonFiniteTensor(tensors: Record<string, SafeTensor>): { name: string; index: number; value: number } | null {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (!FLOAT_DTYPES.has(t.dtype)) continue;
+    const data = toFloat32(t);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) return { name, index: i, value: data[i]! };
+    }
+  }
+  return null;
+}
+
+/**
+ * @param file the file the tensors were read from (named in the message).
+ * @throws FileFormatError `<file>: tensor "<name>" holds a non-finite value (NaN) at flat index <i>; …`
+ *   for the first NaN / ±Inf value.
+ */
+export function assertFiniteWeights(tensors: Record<string, SafeTensor>, file: string): void {
+  const bad = firstNonFiniteTensor(tensors);
+  if (bad) {
+    throw new FileFormatError(`${file}: tensor "${bad.name}" holds a non-finite value (${bad.value}) at flat index ${bad.index}; weights with NaN or Inf are not loaded (the run that wrote them diverged, or the file is damaged)`);
+  }
+}
