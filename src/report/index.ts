@@ -10,9 +10,10 @@
 import { stat } from 'node:fs/promises';
 import { RUN_CONFIG_FILE, runFilePath } from '../train/run-files.js';
 import { basename, join, resolve } from 'node:path';
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, TrainformerError } from '../errors.js';
 import { loadChartLibrary } from './assets.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { writeFailure } from '../io/write-failure.js';
 import { buildCharts, splitSuperseded } from './charts.js';
 import { renderPage } from './html.js';
 import { parseLrFind } from './parse-lr-find.js';
@@ -110,14 +111,20 @@ export async function buildReport(runDir: string, opts: ReportOptions = {}): Pro
  * Writes `report.html` and `loss.svg` for the run in `runDir` (into `opts.outDir`, default `runDir`),
  * each atomically with `src/io/atomic.ts` (temporary file in the same folder, fsync, rename).
  * @returns the absolute paths of the two files written: `{ html, svg }`
- * @throws FileFormatError as `buildReport`; fs errors when the output folder is not writable.
+ * @throws FileFormatError as `buildReport`; TrainformerError `cannot write <file>: <reason> (<code>); …`
+ *   when a file cannot be written (a full disk; the earlier file is kept).
  */
 export async function writeReport(runDir: string, opts: ReportOptions = {}): Promise<{ html: string; svg: string }> {
   const built = await buildReport(runDir, opts);
   const outDir = resolve(opts.outDir ?? runDir);
   const html = join(outDir, 'report.html');
   const svg = join(outDir, 'loss.svg');
-  writeFileAtomic(html, built.html);
-  writeFileAtomic(svg, built.svg);
+  for (const [file, text] of [[html, built.html], [svg, built.svg]] as const) {
+    try {
+      writeFileAtomic(file, text);
+    } catch (e) {
+      throw new TrainformerError(`cannot write ${file}: ${writeFailure(e)}; the file is left as it was`);
+    }
+  }
   return { html, svg };
 }

@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { FileFormatError, TrainformerError } from '../errors.js';
-import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from '../io/safetensors.js';
+import { readSafetensorsFile, serializeSafetensors, type SafeTensor } from '../io/safetensors.js';
+import { writeFailure } from '../io/write-failure.js';
 import { assertFiniteWeights } from '../io/finite-weights.js';
 import type { Tensor } from '../tensor/index.js';
 import { ensureDir } from '../io/ensure-dir.js';
@@ -54,22 +55,13 @@ function syncDir(dir: string): void {
   }
 }
 
-/** How `saveCheckpoint` writes a small file (JSON) into the temporary folder: fsynced. Replaceable for tests. */
+/** How `saveCheckpoint` writes each file (safetensors, JSON) into the temporary folder: fsynced. Replaceable for tests. */
 export type WriteFile = (path: string, data: string | Uint8Array) => void;
-
-/** `ENOSPC: no space left on device, write` → `no space left on device (ENOSPC)`, for one-line messages. */
-function writeFailure(e: unknown): string {
-  const err = e as NodeJS.ErrnoException | undefined;
-  const msg = err?.message ?? String(e);
-  if (!err?.code) return msg;
-  const words = new RegExp(`^${err.code}: (.*?)(, \\w+( '.*')?)?$`).exec(msg)?.[1] ?? msg;
-  return `${words} (${err.code})`;
-}
 
 /**
  * Writes `checkpoint-<step>` under `outputDir` atomically (temporary folder, fsync, rename). An
  * existing folder of the same step is replaced.
- * @param writeFile how JSON files are written (default: write and fsync); tests inject failures here.
+ * @param writeFile how each file is written (default: write and fsync); tests inject failures here.
  * @returns the checkpoint folder's path.
  * @throws TrainformerError `cannot save checkpoint-<step> in <outputDir>: writing <file>: <reason> (<code>)`
  *   when a write fails (disk full, ...); the temporary folder is removed and an earlier folder of the
@@ -84,11 +76,10 @@ export function saveCheckpoint(outputDir: string, step: number, c: CheckpointCon
   try {
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp);
-    // writeSafetensorsFile is itself atomic inside the temporary folder (and fsyncs).
     writing = 'model.safetensors';
-    writeSafetensorsFile(join(tmp, writing), c.model, { format: 'pt' });
+    writeFile(join(tmp, writing), serializeSafetensors(c.model, { format: 'pt' }));
     writing = 'optimizer.safetensors';
-    writeSafetensorsFile(join(tmp, writing), c.optimizer);
+    writeFile(join(tmp, writing), serializeSafetensors(c.optimizer));
     writing = 'trainer_state.json';
     writeFile(join(tmp, writing), JSON.stringify(c.trainerState));
     writing = RUN_CONFIG_FILE;

@@ -13,8 +13,10 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, TrainformerError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDir } from '../io/ensure-dir.js';
+import { writeFailure } from '../io/write-failure.js';
 import { latestCheckpoint, removeStaleTemporaries } from './checkpoint.js';
 import { RUN_CONFIG_FILE, artifactFileName } from './run-files.js';
 
@@ -86,8 +88,21 @@ export function resumeCheckpoint(outputDir: string, resume: boolean | string | u
   return typeof resume === 'string' ? resume : resume ? latestCheckpoint(outputDir) : null;
 }
 
-/** Writes the run's trainformer_config.json and the task's artifacts (trainformer_tokenizer.json, labels.json) into outputDir. */
+/**
+ * Writes the run's trainformer_config.json and the task's artifacts (trainformer_tokenizer.json,
+ * labels.json) into outputDir, each atomically: a resume on a full disk used to truncate them first,
+ * leaving a run folder that could no longer be evaluated or resumed.
+ * @throws TrainformerError `cannot write <file>: <reason> (<code>); the file is left as it was`.
+ */
 export function writeRunFiles(outputDir: string, config: unknown, artifacts: Record<string, unknown>): void {
-  fs.writeFileSync(join(outputDir, RUN_CONFIG_FILE), JSON.stringify(config, null, 2));
-  for (const [name, json] of Object.entries(artifacts)) fs.writeFileSync(join(outputDir, artifactFileName(name)), JSON.stringify(json));
+  const files: [string, string][] = [[RUN_CONFIG_FILE, JSON.stringify(config, null, 2)],
+    ...Object.entries(artifacts).map(([name, json]): [string, string] => [artifactFileName(name), JSON.stringify(json)])];
+  for (const [name, text] of files) {
+    const file = join(outputDir, name);
+    try {
+      writeFileAtomic(file, text);
+    } catch (e) {
+      throw new TrainformerError(`cannot write ${file}: ${writeFailure(e)}; the file is left as it was`);
+    }
+  }
 }

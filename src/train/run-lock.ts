@@ -8,8 +8,9 @@
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, TrainformerError } from '../errors.js';
 import { ensureDir } from '../io/ensure-dir.js';
+import { writeFailure } from '../io/write-failure.js';
 
 export const RUN_LOCK_FILE = 'trainformer.lock';
 
@@ -68,7 +69,8 @@ export function checkRunLock(outputDir: string): void {
 /**
  * Takes the lock of `outputDir` (created if needed) for this process.
  * @returns a function that releases it (idempotent); it is also released when the process exits.
- * @throws ConfigError naming outputDir when another live training holds it.
+ * @throws ConfigError naming outputDir when another live training holds it; TrainformerError naming the
+ *   lock file when it cannot be written (a full disk: the empty file is removed).
  */
 export function lockRunFolder(outputDir: string): () => void {
   ensureDir(outputDir, 'outputDir');
@@ -79,7 +81,13 @@ export function lockRunFolder(outputDir: string): () => void {
       fs.writeFileSync(file, JSON.stringify(me), { flag: 'wx' });
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        // Not EEXIST: no other lock was there, so a file now there is ours, empty or torn (a full disk).
+        fs.rmSync(file, { force: true });
+        throw new TrainformerError(`outputDir: cannot write the run lock ${file}: ${writeFailure(e)}`);
+      }
+      if (attempt > 0) throw e;
       const other = readLock(file);
       if (live(other)) throw refusal(outputDir, file, other);
       fs.rmSync(file, { force: true }); // stale: its process is gone

@@ -68,15 +68,20 @@ test('an interrupted save leaves no checkpoint folder; leftovers are removed; in
 test('a failed write (disk full) names the checkpoint, outputDir and file; the temporary folder is removed, an earlier save of the step kept', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tf-ck-'));
   saveCheckpoint(dir, 10, contents(1));
-  // What fs.writeSync throws on a full disk (Node's message and code), after part of the file is written.
-  const diskFull = (path: string, data: string | Uint8Array) => {
+  // What fs.writeSync throws on a full disk (Node's message and code), after part of the file is written;
+  // into each of the checkpoint's files in turn, the safetensors ones included.
+  const diskFullAt = (failing: string) => (path: string, data: string | Uint8Array) => {
     writeFileSync(path, typeof data === 'string' ? data.slice(0, 3) : data.subarray(0, 3));
-    if (path.endsWith('trainer_state.json')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    if (path.endsWith(`/${failing}`)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
   };
-  assert.throws(() => saveCheckpoint(dir, 10, contents(2), diskFull), (e: unknown) => e instanceof TrainformerError
-    && e.message === `cannot save checkpoint-10 in ${dir}: writing trainer_state.json: no space left on device (ENOSPC)`);
-  assert.deepEqual(readdirSync(dir), ['checkpoint-10'], 'no .tmp-checkpoint-10-<pid> folder left');
-  assert.deepEqual(loadCheckpoint(join(dir, 'checkpoint-10')).trainerState, { step: 1 }, 'the earlier checkpoint-10 is kept');
-  assert.throws(() => saveCheckpoint(dir, 20, contents(2), diskFull), /^TrainformerError: cannot save checkpoint-20 in .*: writing trainer_state\.json: no space left on device \(ENOSPC\)$/);
+  for (const failing of ['model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'trainformer_tokenizer.json']) {
+    assert.throws(() => saveCheckpoint(dir, 10, contents(2), diskFullAt(failing)), (e: unknown) => e instanceof TrainformerError
+      && e.message === `cannot save checkpoint-10 in ${dir}: writing ${failing}: no space left on device (ENOSPC)`);
+    assert.deepEqual(readdirSync(dir), ['checkpoint-10'], 'no .tmp-checkpoint-10-<pid> folder left');
+    const kept = loadCheckpoint(join(dir, 'checkpoint-10'));
+    assert.deepEqual(kept.trainerState, { step: 1 }, 'the earlier checkpoint-10 is kept');
+    assert.deepEqual(Array.from(kept.model.w.data as Float32Array), [1, 1.5, -1, Math.fround(1e-30)], 'with its weights');
+  }
+  assert.throws(() => saveCheckpoint(dir, 20, contents(2), diskFullAt('model.safetensors')), /^TrainformerError: cannot save checkpoint-20 in .*: writing model\.safetensors: no space left on device \(ENOSPC\)$/);
   assert.deepEqual(readdirSync(dir), ['checkpoint-10']);
 });

@@ -1,0 +1,17 @@
+/**
+ * Why a write failed, in words for a one-line message: Node's `ENOSPC: no space left on device,
+ * write` becomes `no space left on device (ENOSPC)` (the syscall and path are dropped; the caller
+ * names the file).
+ */
+
+/**
+ * @param e the error of an `fs` write (writeSync, appendFileSync, rename, …).
+ * @returns `<words> (<code>)` for an error with a code, else the error's message.
+ */
+export function writeFailure(e: unknown): string {
+  const err = e as NodeJS.ErrnoException | undefined;
+  const msg = err?.message ?? String(e);
+  if (!err?.code) return msg;
+  const words = new RegExp(`^${err.code}: (.*?)(, \\w+( '.*')?)?$`).exec(msg)?.[1] ?? msg;
+  return `${words} (${err.code})`;
+}
