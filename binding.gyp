@@ -4,6 +4,7 @@
       "target_name": "trainformer_native",
       "sources": [
         "native/src/addon.cc",
+        "native/src/aligned-buffer.cc",
         "native/src/pool.cc",
         "native/src/elementwise.cc",
         "native/src/reduce.cc",

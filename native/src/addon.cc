@@ -14,6 +14,7 @@
 namespace tf {
 void registerLowp(Napi::Env env, Napi::Object exports);  // bf16-addon.cc
 void registerAttentionLowp(Napi::Env env, Napi::Object exports);  // attention-lowp.cc
+void registerAlignedBuffer(Napi::Env env, Napi::Object exports);  // aligned-buffer.cc
 }
 
 namespace {
@@ -263,6 +264,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   tf::registerLowp(env, exports);
   tf::registerAttentionLowp(env, exports);
+  tf::registerAlignedBuffer(env, exports);
   return exports;
 }
 

@@ -80,4 +80,11 @@ export type KernelFunctions = {
  */
 export interface Backend extends KernelFunctions {
   readonly name: 'js' | 'native';
+  /**
+   * Bytes from the start of `buffer`'s memory to its first 64-byte (cache-line) boundary; absent on
+   * backends that cannot tell (js). The tensor buffer pool starts its large typed arrays there: Node's
+   * own ArrayBuffers start 16 bytes past a cache line, which made oneDNN's bf16 products up to 2.7x
+   * slower (native/src/aligned-buffer.cc).
+   */
+  readonly alignOffset?: (buffer: ArrayBuffer) => number;
 }

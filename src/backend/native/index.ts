@@ -60,6 +60,8 @@ export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, Manual
     bh: number, t: number, s: number, d: number, heads: number, scale: number, causal: boolean, window: number): void;
   /** Which bf16 attention runs (after selecting `impl` when given; throws when that one is not available). */
   attentionLowpInfo(impl?: AttentionLowpImpl): AttentionLowpInfo;
+  /** Bytes from the start of `buffer` to its first 64-byte boundary (native/src/aligned-buffer.cc). */
+  alignOffset(buffer: ArrayBuffer): number;
 }
 
 /** The bf16 attention implementations of the addon: AMX tiles, or q, k, v widened to float32 and the float32 kernel. */
@@ -174,6 +176,10 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
   return {
     ...(generated as unknown as Omit<Backend, 'name' | ManualKernel>),
     name: 'native',
+
+    alignOffset(buffer: ArrayBuffer): number {
+      return addon.alignOffset(buffer);
+    },
 
     binary(op: BinaryOp, a: FloatArray, aStrides: readonly number[], b: FloatArray, bStrides: readonly number[],
       out: FloatArray, shape: readonly number[]): void {
