@@ -205,6 +205,7 @@ export class MultiHeadAttention extends Module {
     // RoPE in the kernel, except with a key/value cache (it holds rotated keys of earlier calls).
     const ropeInKernel = !!this.rotary && !opts.kvCache;
     const offset = opts.positionOffset ?? 0;
+    if (!this.crossAttention && !opts.memory && !opts.kvCache) return this.forwardPacked(x, offset, opts);
     const { q, k, v } = this.project(x, opts.memory, offset, opts.kvCache, ropeInKernel);
     const causal = opts.causal ?? this.causal;
     const keyPaddingMask = checkKeyPadding(opts.keyPaddingMask, q.shape[0], k.shape[2]);
@@ -214,6 +215,27 @@ export class MultiHeadAttention extends Module {
     // kernel (which keeps its own copies for backward), unless a cache holds k and v.
     if (!opts.kvCache) for (const t of [q, k, v]) T.releaseIfUnsaved(t, x, y);
     return this.merge(y);
+  }
+
+  /**
+   * Self-attention without a cache: the fused kernel reads the heads from the packed projection and
+   * writes them merged (T.packedSelfAttention), so no q/k/v views are copied one by one and backward
+   * writes the projection's gradient in one pass.
+   */
+  private forwardPacked(x: T.Tensor, offset: number, opts: AttentionCallOptions): T.Tensor {
+    const C = this.embedDim;
+    if (x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`MultiHeadAttention: x must be [B, T, ${C}], got ${fmtShape(x.shape)}`);
+    const [B, Tn] = x.shape;
+    const causal = opts.causal ?? this.causal;
+    const keyPaddingMask = checkKeyPadding(opts.keyPaddingMask, B, Tn);
+    const rope = this.rotary ? this.rotary.halfTables(Tn, offset, x.dtype === 'float64' ? 'float64' : 'float32') : null;
+    const qkv = this.c_attn.forward(x);
+    const y = T.packedSelfAttention(qkv, this.numHeads, { causal, scale: this.scale, keyPaddingMask, window: this.window, rope });
+    // The projection is read by nothing after the op (which keeps its own copies for backward).
+    T.releaseIfUnsaved(qkv, x, y);
+    const out = this.c_proj.forward(y);
+    T.releaseIfUnsaved(y, x, out); // read by c_proj only (saved as 16 bits under autocast)
+    return out;
   }
 
   /**

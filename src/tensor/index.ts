@@ -22,3 +22,4 @@ export * from './ops/dropout.js';
 export * from './ops/norm.js';
 export * from './ops/attention.js';
 export * from './ops/checkpoint.js';
+export * from './ops/attention-packed.js';

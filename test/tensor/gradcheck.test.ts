@@ -95,6 +95,12 @@ const cases: Record<string, Array<[(...x: T.Tensor[]) => T.Tensor, () => T.Tenso
       rope: ropeTables(5, 2, 100) }),
       () => [f64([1, 2, 3, 4], 101), f64([1, 2, 5, 4], 102), f64([1, 2, 5, 4], 103)]],
   ],
+  // qkv [B, T, 3·H·D]: B = 2, T = 4, H = 2, D = 2 causal with padding; B = 1, T = 3, H = 1, D = 4 with RoPE and a window
+  packedSelfAttention: [
+    [(qkv) => T.packedSelfAttention(qkv, 2, { causal: true, keyPaddingMask: T.tensor(new Float64Array([1, 0, 0, 0, 0, 0, 0, 1]), [2, 4]) }),
+      () => [f64([2, 4, 12], 104)]],
+    [(qkv) => T.packedSelfAttention(qkv, 1, { causal: true, window: 2, rope: ropeTables(3, 2, 105) }), () => [f64([1, 3, 12], 106)]],
+  ],
   reshape: [[(a) => T.mul(T.reshape(a, [3, 2]), T.reshape(a, [3, 2])), () => [f64([2, 3], 82)]]],
   transpose: [[(a) => T.transpose(a, 0, 2), () => [f64([2, 3, 4], 83)]]],
   permute: [[(a) => T.permute(a, [2, 0, 1]), () => [f64([2, 3, 4], 84)]]],

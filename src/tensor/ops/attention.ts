@@ -45,14 +45,17 @@ function floatsOf(t: Tensor, f64: boolean): Float32Array | Float64Array {
 }
 
 /** Extra kernel arguments: key padding, RoPE tables, heads per batch row, window. */
-interface Extras {
+export interface Extras {
   keyPad: Float32Array | null; cos: Float32Array | null; sin: Float32Array | null; heads: number; window: number;
   /** The tensors those arrays were read from (backward reads them too). */
   tensors: (Tensor | null | undefined)[];
 }
 
-/** Validates the masks and RoPE options against q [..., T, D], k [..., S, D]. */
-function extras(q: Tensor, T: number, S: number, D: number, bh: number, opts: AttentionOptions, f64: boolean): Extras {
+/**
+ * Validates the masks and RoPE options against q [..., T, D] (its first dim is B), k [..., S, D],
+ * and returns the kernels' extra arguments (internal: the attention ops share it).
+ */
+export function attentionExtras(q: Tensor, T: number, S: number, D: number, bh: number, opts: AttentionOptions, f64: boolean): Extras {
   const w = opts.window ?? 0;
   if (!Number.isInteger(w) || w < 0) throw new ValueError(`scaledDotProductAttention: window must be an integer >= 0 (0 = none), got ${w}`);
   let keyPad: Float32Array | null = null, heads = 1;
@@ -102,7 +105,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const causal = opts.causal ?? false;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const f64 = q.dtype === 'float64';
-  const x = extras(q, T, S, D, bh, opts, f64);
+  const x = attentionExtras(q, T, S, D, bh, opts, f64);
   const lowp = q.dtype === 'float32' && k.dtype === 'float32' && v.dtype === 'float32' ? lowpFor('attention') : null;
   if (lowp) return attentionLowp(q, k, v, lowp, bh, T, S, D, scale, causal, x);
   // float64 (gradient checks) runs the float64-capable js kernels; float32 the current backend.
