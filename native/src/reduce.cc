@@ -1,4 +1,5 @@
 // Reductions over the middle axis of [outer, len, inner], and the sum of squares (grad norms).
+// Tall column sums (bias gradients) split their rows into fixed chunks so both threads work.
 // Sums accumulate in float64 lanes (8 independent accumulators, so GCC can vectorise without
 // reassociating); max/min propagate NaN and report the first index of the extreme value.
 #include <vector>
@@ -114,6 +115,41 @@ void columnsReduce(const float* x, int64_t len, int64_t inner, int64_t i0, int64
   }
 }
 
+// Rows per partial sum of columnSumsChunked: a fixed count, so the partial sums (and the result's
+// rounding) do not depend on the number of threads.
+constexpr int64_t kSumRowChunk = 256;
+constexpr int64_t kSumColBlock = 256;
+
+// Column sums of one tall [len, inner] slice (a linear layer's bias gradient: [B·T, out] → [out]).
+// Splitting by columns alone gives one or two tasks for out ≤ 2048 (one thread idle); here tasks are
+// (chunk of kSumRowChunk rows, block of columns), each summing into its own float64 row of partial
+// sums, which are then added in chunk order.
+void columnSumsChunked(const float* x, int64_t len, int64_t inner, float* out) {
+  const int64_t chunks = (len + kSumRowChunk - 1) / kSumRowChunk;
+  const int64_t blocks = (inner + kSumColBlock - 1) / kSumColBlock;
+  std::vector<double> part(static_cast<size_t>(chunks * inner));
+  parallelTasks(chunks * blocks, [&](int64_t t, int) {
+    const int64_t c = t / blocks, b0 = (t % blocks) * kSumColBlock;
+    const int64_t w = inner - b0 < kSumColBlock ? inner - b0 : kSumColBlock;
+    const int64_t r0 = c * kSumRowChunk, r1 = r0 + kSumRowChunk < len ? r0 + kSumRowChunk : len;
+    double acc[kSumColBlock];
+    for (int64_t i = 0; i < w; ++i) acc[i] = 0;
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = x + r * inner + b0;
+      for (int64_t i = 0; i < w; ++i) acc[i] += row[i];
+    }
+    double* p = part.data() + c * inner + b0;
+    for (int64_t i = 0; i < w; ++i) p[i] = acc[i];
+  });
+  parallelFor(inner, kSerialElems, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      double s = 0;
+      for (int64_t c = 0; c < chunks; ++c) s += part[static_cast<size_t>(c * inner + i)];
+      out[i] = static_cast<float>(s);
+    }
+  });
+}
+
 template <int kOp>
 void reduceT(const float* x, float* out, int64_t outer, int64_t len, int64_t inner, int32_t* argOut) {
   if (outer == 0 || inner == 0) return;
@@ -142,6 +178,10 @@ void reduceT(const float* x, float* out, int64_t outer, int64_t len, int64_t inn
         else rowExtreme<kOp == kMax>(x + o * len, len, out + o, argOut != nullptr ? argOut + o : nullptr);
       }
     });
+    return;
+  }
+  if (kOp == kSum && outer == 1 && len >= 2 * kSumRowChunk && len * inner >= kSerialElems) {
+    columnSumsChunked(x, len, inner, out);
     return;
   }
   // Tasks are (outer slice, block of columns), so both a long outer and a wide inner spread out.

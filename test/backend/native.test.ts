@@ -246,6 +246,8 @@ describe('native reduce', { skip }, () => {
   const dims: [number, number, number][] = [
     [1, 1, 1], [3, 17, 1], [1, 1000, 1], [1, 70001, 1], [2, 50001, 1], [5, 3, 17], [2, 17, 1000], [17, 1, 3],
     [4, 0, 3], [300, 257, 1], [1, 257, 300], [3, 2, 1500],
+    // tall column sums (bias gradients): row chunks of 256, the last one partial
+    [1, 2048, 384], [1, 700, 1153],
   ];
   for (const op of ['sum', 'max', 'min'] as ReduceOp[]) {
     test(op, () => {
