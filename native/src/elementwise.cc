@@ -32,6 +32,46 @@ inline float sigmoidf(float x) {
 
 inline float geluf(float x) { return x * normalCdf(x); }
 
+// GELU's derivative Φ(x) + x·φ(x) with one exp per element: e = exp(-x²/2) (the -x²/2 an exact
+// hi + lo pair, as normalCdf) gives φ = e/√(2π) and, through Numerical Recipes' erfcc,
+// erfc(|x|/√2) = t·e·exp(P(t)), t = 1/(1 + |x|/(2√2)), where exp(P(t)) is replaced by the polynomial
+// Q(u), u = 2t - 1 (degree-11 fit, relative error 3.9e-8; 1.7e-7 in float32 Horner arithmetic;
+// scripts/fit-gelu-derivative.py). normalCdf(x) + x·fastExp(-x²/2)/√(2π) took two exps and measured
+// 1.8 ns per element against 0.94 ns for this one (L1-resident, one thread), with the same maximum
+// absolute error against erfcl on [-6, 6] (1.6e-7 and 1.5e-7).
+inline float geluDerivativef(float x) {
+  const float ax = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.5f * (ax * 0.70710678118654752f));
+  const float u = 2.0f * t - 1.0f;
+  float q = 4.1099818190559745e-05f;
+  q = q * u + 4.292266385164112e-05f;
+  q = q * u - 0.00015017685655038804f;
+  q = q * u - 0.00030173236154951155f;
+  q = q * u + 0.0005448255105875432f;
+  q = q * u + 0.001531626214273274f;
+  q = q * u - 0.0032936674542725086f;
+  q = q * u - 0.010752673260867596f;
+  q = q * u + 0.018230682238936424f;
+  q = q * u + 0.1397358775138855f;
+  q = q * u + 0.34357985854148865f;
+  q = q * u + 0.5107913613319397f;
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+  const float sqHi = ax * ax;
+  const float sqLo = sqHi < 1e30f ? std::fma(ax, ax, -sqHi) : 0.0f;  // fma(inf, inf, -inf) is NaN
+#else
+  const double sq = static_cast<double>(ax) * ax;
+  const float sqHi = static_cast<float>(sq);
+  const float sqLo = sqHi < 1e30f ? static_cast<float>(sq - sqHi) : 0.0f;
+#endif
+  const float e = fastExp2(-0.5f * sqHi, -0.5f * sqLo);
+  const float half = 0.5f * t * e * q;  // erfc(|x|/√2)/2 = Φ(-|x|)
+  const float cdf = x < 0.0f ? half : 1.0f - half;
+  // φ underflows to 0 well before x·φ could be inf·0.
+  const float pdf = e * kInvSqrt2Pi;
+  const float tail = pdf == 0.0f ? 0.0f : x * pdf;
+  return x != x ? x : cdf + tail;
+}
+
 // The unary maps, applied alone (g null) or times g.
 bool unaryMap(int op, const float* x, const float* g, float* out, int64_t n, float p0, float p1) {
   const int64_t cheap = kSerialElems, costly = kSerialElems / 8;
@@ -81,12 +121,7 @@ bool unaryMap(int op, const float* x, const float* g, float* out, int64_t n, flo
       mapUnary(x, g, out, n, cheap, [p0](float v) { return v > 0.0f ? 1.0f : (v == 0.0f ? p0 : 0.0f); });
       return true;
     case kGeluDerivative:
-      mapUnary(x, g, out, n, costly, [](float xv) {
-        // Φ(x) + x φ(x); φ underflows to 0 well before x φ(x) could be inf·0.
-        float pdf = fastExp(-0.5f * xv * xv) * kInvSqrt2Pi;
-        float tail = pdf == 0.0f ? 0.0f : xv * pdf;
-        return normalCdf(xv) + tail;
-      });
+      mapUnary(x, g, out, n, costly, [](float xv) { return geluDerivativef(xv); });
       return true;
     case kGeluTanhDerivative:
       // With s = sigmoid(2u): (1 + tanh u)/2 = s and (1 - tanh² u)/2 = 2 s (1 - s).
