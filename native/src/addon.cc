@@ -43,7 +43,9 @@ bool getArr(napi_env env, napi_value v, const char* name, napi_typedarray_type w
   napi_typedarray_type type;
   if (napi_get_typedarray_info(env, v, &type, &len, &data, &ab, &off) != napi_ok || (!anyType && type != want)) {
     napi_throw_type_error(env, nullptr, (std::string("native backend: ") + name + " must be a " +
-                                         (want == napi_int32_array ? "Int32Array" : "Float32Array")).c_str());
+                                         (want == napi_int32_array    ? "Int32Array"
+                                          : want == napi_uint16_array ? "Uint16Array"
+                                                                      : "Float32Array")).c_str());
     return false;
   }
   out->data = data;
@@ -89,6 +91,7 @@ bool args(napi_env env, napi_callback_info info, napi_value (&argv)[N], size_t m
 
 constexpr napi_typedarray_type F32 = napi_float32_array;
 constexpr napi_typedarray_type I32 = napi_int32_array;
+constexpr napi_typedarray_type U16 = napi_uint16_array;
 
 void badOp(napi_env env, const char* kernel, int op) {
   napi_throw_range_error(env, nullptr,

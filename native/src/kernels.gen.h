@@ -13,6 +13,7 @@ bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1);
 bool unaryMul(int op, const float* x, const float* g, float* out, int64_t n, float p0, float p1);
 bool reduce(int op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner, int32_t* argOut);
 void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, int64_t aBatchStride, int64_t bBatchStride, float alpha, float beta);
+void splitHeadsLowp(int dtype, const float* qkv, uint16_t* out, int64_t b, int64_t t, int64_t h, int64_t d);
 void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);
 void softmaxBackward(const float* y, const float* g, float* dx, int64_t rows, int64_t cols, bool log);
 void crossEntropy(const float* x, const int32_t* target, const float* weight, float* loss, float* lse, float* wy, float* rowMax, float* logSum, int64_t rows, int64_t cols, int32_t ignoreIndex, double labelSmoothing);

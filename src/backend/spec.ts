@@ -32,7 +32,7 @@ export const ENUMS = { unaryOp: UNARY_OPS, binaryOp: BINARY_OPS, reduceOp: REDUC
  * Argument kinds. Arrays: 'floats' (Float32Array, or Float64Array which the native backend hands
  * to js), 'floats?' (the same or null), 'f32' (Float32Array only), 'ints' (Int32Array), 'ints?'
  * (Int32Array or omitted), 'any' (any typed array), 'dims' (a number[] of shape / strides), 'lowp'
- * (Float32Array or Uint16Array bit patterns), 'u16'. Scalars (JS numbers): 'int' (C++ int64_t),
+ * (Float32Array or Uint16Array bit patterns), 'u16' (Uint16Array; generated rows unpack it too). Scalars (JS numbers): 'int' (C++ int64_t),
  * 'int32' (int32_t), 'float' (float), 'double' (double), 'float?' (float, omitted = 0), 'bool', and
  * the enumerations of ENUMS (C++ int).
  */
@@ -75,6 +75,9 @@ export const KERNELS = {
   },
   castToLowp: { native: 'manual', args: [['dtype', 'lowpDtype'], ['x', 'f32', ''], ['out', 'u16', '', 'w'], ['n', 'int']] },
   castFromLowp: { native: 'manual', args: [['dtype', 'lowpDtype'], ['x', 'u16', ''], ['out', 'f32', '', 'w'], ['n', 'int']] },
+  splitHeadsLowp: {
+    args: [['dtype', 'lowpDtype'], ['qkv', 'f32', 'b * t * 3 * h * d'], ['out', 'u16', '3 * b * h * t * d', 'w'], ['b', 'int'], ['t', 'int'], ['h', 'int'], ['d', 'int']],
+  },
   softmax: { args: [['x', 'floats', 'rows * cols'], ['out', 'floats', 'rows * cols', 'w'], ['rows', 'int'], ['cols', 'int'], ['log', 'bool']] },
   softmaxBackward: { args: [['y', 'floats', 'rows * cols'], ['g', 'floats', 'rows * cols'], ['dx', 'floats', 'rows * cols', 'w'], ['rows', 'int'], ['cols', 'int'], ['log', 'bool']] },
   crossEntropy: {

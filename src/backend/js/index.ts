@@ -4,6 +4,7 @@ import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { attention, attentionBackward, attentionLowp, attentionLowpBackward } from './attention.js';
 import { binary, unary, unaryMul } from './elementwise.js';
 import { adamw } from './fused.js';
+import { splitHeadsLowp } from './heads.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { copyStrided, reduce, sumSquares } from './layout.js';
 import { castFromLowp, castToLowp, matmulLowp } from './lowp.js';
@@ -14,5 +15,5 @@ export const jsBackend: Backend = {
   name: 'js',
   unary, unaryMul, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, layerNorm,
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
-  matmulLowp, castToLowp, castFromLowp, attentionLowp, attentionLowpBackward,
+  matmulLowp, castToLowp, castFromLowp, attentionLowp, attentionLowpBackward, splitHeadsLowp,
 };

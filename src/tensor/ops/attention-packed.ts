@@ -46,18 +46,25 @@ export function packedSelfAttention(qkv: Tensor, numHeads: number, opts: Attenti
   const be = f64 ? jsBackend : getBackend();
   const src = contiguous(qkv);
   const planes = [3, B, H, Tn, D], pStrides = planeStrides(Tn, H, D);
-  // The q, k, v planes [3, B·H, T, D] the kernels read (16-bit under autocast; float32 otherwise).
-  const split = empty(planes, qkv.dtype);
-  be.copyStrided(src.storage.data, src.offset, planes, pStrides, split.storage.data);
   // float16 scales q before rounding (and the kernel by 1); bfloat16 has float32's range and scales in the kernel.
   const pre = lowp === 'float16' ? scale : 1;
-  let kept = split;
-  if (lowp) {
-    const sd = split.storage.data as Float32Array;
-    if (pre !== 1) be.unary('mulScalar', sd, sd, n, pre);
+  // The q, k, v planes [3, B·H, T, D] the kernels read (16-bit under autocast; float32 otherwise).
+  let kept: Tensor;
+  if (lowp && pre === 1) {
+    // Gathered and rounded in one pass.
     kept = empty(planes, lowp);
-    be.castToLowp(lowp, sd, kept.storage.data as Uint16Array, 3 * n);
-    split.storage.free();
+    be.splitHeadsLowp(lowp, (src.storage.data as Float32Array).subarray(src.offset), kept.storage.data as Uint16Array, B, Tn, H, D);
+  } else {
+    kept = empty(planes, qkv.dtype);
+    be.copyStrided(src.storage.data, src.offset, planes, pStrides, kept.storage.data);
+    if (lowp) {
+      const sd = kept.storage.data as Float32Array;
+      be.unary('mulScalar', sd, sd, n, pre);
+      const split = kept;
+      kept = empty(planes, lowp);
+      be.castToLowp(lowp, sd, kept.storage.data as Uint16Array, 3 * n);
+      split.storage.free();
+    }
   }
   // Plane i (q, k, v) of a [3, B, H, T, D] buffer.
   const part = (t: Tensor, i: number): Float32Array => (t.storage.data as Float32Array).subarray(i * n, (i + 1) * n);
