@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, TrainformerError } from '../errors.js';
 import { readJsonl, asObject, stringField } from '../data/jsonl.js';
 import { readParaphraseCache, writeParaphraseCache, type ParaphraseEntry } from '../data/paraphrase-cache.js';
 import type { Seq2SeqTask } from '../tasks/seq2seq.js';
@@ -40,8 +40,18 @@ export interface BackTranslateResult {
   seconds: number;
 }
 
+/** `f()`, with a failure on bad input named with the flag that gave it: `--data: <file>: cannot read file (ENOENT)`. */
+async function flagged<T>(flag: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof TrainformerError && !e.message.startsWith(`${flag}: `)) throw new ConfigError(`${flag}: ${e.message}`);
+    throw e;
+  }
+}
+
 async function seq2seqRun(path: string, flag: string): Promise<{ task: Seq2SeqTask; dir: string }> {
-  const { task, config, dir } = await taskFromCheckpoint(path, [], { noData: true, noTrainData: true });
+  const { task, config, dir } = await flagged(flag, () => taskFromCheckpoint(path, [], { noData: true, noTrainData: true }));
   if (config.task !== 'seq2seq') throw new ConfigError(`${flag}: ${path} is a run of task ${config.task}, not seq2seq`);
   return { task: task as Seq2SeqTask, dir };
 }
@@ -89,7 +99,7 @@ export async function backTranslateCommand(f: BackTranslateFlags): Promise<void>
   const field = f.textField ?? 'text';
   const numBeams = numFlag(f.numBeams, 'numBeams', true);
   if (numBeams !== undefined && numBeams < 1) throw new ConfigError(`--numBeams: must be at least 1 (got ${numBeams})`);
-  const texts = (await readJsonl(f.data, (v) => stringField(asObject(v), field))).records;
+  const texts = await flagged('--data', async () => (await readJsonl(f.data, (v) => stringField(asObject(v), field))).records);
   const r = await backTranslate(texts, {
     forward: f.forward, backward: f.backward, cache: f.output, numBeams,
     log: (s) => process.stderr.write(`${s}\n`),

@@ -14,6 +14,7 @@ import { RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, runFilePath } from '../train/run-f
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { applyOverrides } from './args.js';
 import { readFailure } from '../io/read-failure.js';
+import { blankText } from '../io/json-error.js';
 
 /** An evaluation file must exist and hold something: metrics over no examples are 0/0 (NaN). */
 function checkEvalData(file: string): void {
@@ -24,7 +25,8 @@ function checkEvalData(file: string): void {
   } catch (e) {
     throw new FileFormatError(`${file}: ${readFailure(e, 'cannot be read')} (--data)`);
   }
-  if (text.trim() === '') throw new FileFormatError(`${file}: no examples to evaluate (the file is empty) (--data)`);
+  const blank = blankText(text);
+  if (blank !== null) throw new FileFormatError(`${file}: no examples to evaluate (${blank}) (--data)`);
 }
 
 /** A checkpoint folder: `path` itself when it holds model.safetensors (a checkpoint, or a run's final model), else the latest under it. */

@@ -13,6 +13,7 @@ import { applyOverrides, parseOverrides } from './args.js';
 import { lineOfField } from './config-locate.js';
 import { canonicalPath } from '../train/config-names.js';
 import { readFailure } from '../io/read-failure.js';
+import { invalidJsonAt } from '../io/json-error.js';
 
 /**
  * The fields of a config that name files or folders read (data, tokenizer, pretrained model, teacher run):
@@ -61,11 +62,17 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
   const raw = resolveDataPaths(normalizeFieldNames(readConfigFile(configPath), TrainConfigSchema), dirname(resolve(configPath)));
   const warnings: string[] = [];
   if (trainingArgsPath !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(trainingArgsPath, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`--training-args: ${trainingArgsPath}: ${readFailure(e, 'cannot read Hugging Face training arguments')}`);
+    }
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(trainingArgsPath, 'utf8'));
+      json = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError(`${trainingArgsPath}: ${readFailure(e, 'cannot read Hugging Face training arguments')}`);
+      throw new ConfigError(`--training-args: ${trainingArgsPath}:${invalidJsonAt(text, e)}`);
     }
     const { fields, unknown } = fromHfTrainingArgs(json, TrainConfigSchema, trainingArgsPath);
     Object.assign(raw, fields);
@@ -78,18 +85,29 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
  * A ConfigError about one field that the config file (not a `--flag`) set, with the file's name and
  * the field's line in front: `cfg.json:7: model.nLayers: unknown field (did you mean model.nLayer?)`.
  * A field that `--training-args` set (it overrides the config file) is located in that file instead:
- * `ta.json:3: learningRate: must be a number (got "abc")`. Anything else is returned unchanged.
+ * `ta.json:3: learningRate: must be a number (got "abc")`. An error about a file's field that names a
+ * field a flag set (a check of both) names the flag first: `--model.nEmbd 130, with cfg.json:15:
+ * model.nHead: must divide model.nEmbd (130) (got 4)`. Anything else is returned unchanged.
  */
 export function locateConfigError(e: unknown, configPath: string, rest: readonly string[], trainingArgsPath?: string): unknown {
   if (!(e instanceof ConfigError) || !e.field || e.field.length === 0) return e;
   const field = e.field.map(String).join('.');
-  let flags: string[];
+  let given: [string, unknown][];
   try {
-    flags = parseOverrides(rest).map(([k]) => canonicalPath(k, TrainConfigSchema));
+    given = parseOverrides(rest);
   } catch {
-    flags = [];
+    given = [];
   }
+  const flags = given.map(([k]) => canonicalPath(k, TrainConfigSchema));
   if (flags.some((f) => field === f || field.startsWith(`${f}.`))) return e;
+  // A check of two fields, the file's and a flag's (model.nHead from the file must divide the
+  // --model.nEmbd given): the flag is named first, as the value that broke it, then the file's line.
+  const mentioned = flags.findIndex((f) => new RegExp(`(^|[^\\w.])${f.replace(/\./g, '\\.')}(?![\\w])`).test(e.message));
+  if (mentioned >= 0) {
+    const [name, value] = given[mentioned]!;
+    const located = at(configPath, e.field, e);
+    return new ConfigError(`--${name} ${typeof value === 'string' ? value : JSON.stringify(value)}, with ${located.message}`, e.field);
+  }
   // A block that only flags created (--data.blockSizeWarmup.batches 10 without start): not the file's line.
   const parent = e.field.slice(0, -1).map(String).join('.');
   if (parent !== '' && flags.some((f) => f.startsWith(`${parent}.`)) && !fileHas(configPath, e.field.slice(0, -1))) return e;

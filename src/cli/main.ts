@@ -34,9 +34,9 @@ import type { TrainerCallback } from '../train/callbacks.js';
 import { setLogger } from '../logger.js';
 import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distributed/index.js';
 import { checkRunFolder } from '../train/run-folder.js';
-import { checkResumeTokenizer } from '../train/resume-checks.js';
+import { checkResumeSchedule, checkResumeTokenizer } from '../train/resume-checks.js';
 import { checkRunLock } from '../train/run-lock.js';
-import { ensureDir } from '../io/ensure-dir.js';
+import { ensureDir, fileAbove } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
 import { parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
@@ -90,7 +90,10 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   if (getProcessGroup().rank === 0) {
     checkRunLock(config.outputDir);
     const from = checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
-    if (from) checkResumeTokenizer(from, config);
+    if (from) {
+      checkResumeTokenizer(from, config);
+      checkResumeSchedule(from, config);
+    }
   }
   // …and a folder that cannot be created fails now, not after loading.
   ensureDir(config.outputDir, 'outputDir');
@@ -223,7 +226,11 @@ async function tryWriteReport(dir: string): Promise<string | null> {
 
 async function evalCommand(path: string, f: { data?: string; output?: string }, rest: string[]): Promise<void> {
   // Checked before evaluating: an unwritable target names the flag, not the atomic writer's temporary file.
-  if (f.output && !existsSync(dirname(resolve(f.output)))) throw new ConfigError(`--output: ${dirname(resolve(f.output))}: no such folder`);
+  if (f.output && !existsSync(dirname(resolve(f.output)))) {
+    const file = fileAbove(resolve(f.output));
+    throw new ConfigError(`--output: ${file === null ? `${dirname(resolve(f.output))}: no such folder` : `${f.output}: ${file} is a file, not a folder`}`);
+  }
+  if (f.output && !statSync(dirname(resolve(f.output))).isDirectory()) throw new ConfigError(`--output: ${f.output}: ${dirname(resolve(f.output))} is a file, not a folder`);
   if (f.output && existsSync(f.output) && statSync(f.output).isDirectory()) throw new ConfigError(`--output: ${f.output} is a folder; give a file to write, e.g. ${join(f.output, 'metrics.json')}`);
   // Problems of the data given with --data name the flag (the checkpoint's config calls it data.validation).
   const asFlag = (e: unknown): unknown => (f.data && e instanceof ConfigError && e.field?.join('.') === 'data.validation'

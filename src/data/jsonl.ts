@@ -152,9 +152,13 @@ function missingOr(field: string, v: unknown, expected: string): string {
   return v === undefined ? `field "${field}" is missing` : `field "${field}" must be ${expected}, got ${describe(v)}`;
 }
 
-/** Short description of a JSON value for messages: its type and a clipped rendering. */
+/**
+ * Short description of a JSON value for messages: its type and a clipped rendering (`number 3`,
+ * `string "a"`), the type alone for an object or array, and `null` once (it was "null null").
+ */
 export function describe(v: unknown): string {
-  const type = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+  if (v === null) return 'null';
+  const type = Array.isArray(v) ? 'array' : typeof v;
   let s = JSON.stringify(v) ?? String(v);
   if (s.length > 40) s = `${s.slice(0, 37)}...`;
   return type === 'object' || type === 'array' ? type : `${type} ${s}`;

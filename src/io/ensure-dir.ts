@@ -11,8 +11,9 @@ import { FileFormatError } from '../errors.js';
 /**
  * Creates `dir` and its missing parents.
  * @param what names the folder in the error, e.g. `outputDir` (default: the path alone).
- * @throws FileFormatError `what: cannot create <dir> (CODE)` — a parent that is a file (ENOTDIR), a
- *   file system that does not allow it (ENOENT under /proc, EROFS, EACCES, EPERM).
+ * @throws FileFormatError `what: cannot create <dir> (CODE)` — a file system that does not allow it
+ *   (ENOENT under /proc, EROFS, EACCES, EPERM) — or `what: cannot create <dir> (<parent> is a file, not a
+ *   folder)` where a parent is a file (ENOTDIR).
  */
 export function ensureDir(dir: string, what?: string): void {
   const abs = path.resolve(dir);
@@ -29,6 +30,7 @@ export function ensureDir(dir: string, what?: string): void {
         if (!fs.statSync(p).isDirectory()) fail(`${p} is a file, not a folder`);
         return;
       }
+      if (code === 'ENOTDIR') fail(`${fileAbove(p) ?? 'a parent'} is a file, not a folder`);
       if (code !== 'ENOENT') fail(code);
       const parent = path.dirname(p);
       // ENOENT with the parent present: this file system refuses the folder (/proc).
@@ -43,4 +45,16 @@ export function ensureDir(dir: string, what?: string): void {
     }
   };
   make(abs, 0);
+}
+
+/** The nearest existing ancestor of `p` that is not a folder (what ENOTDIR is about), or null. */
+export function fileAbove(p: string): string | null {
+  for (let q = path.dirname(p); ; q = path.dirname(q)) {
+    try {
+      if (!fs.statSync(q).isDirectory()) return q;
+      return null;
+    } catch {
+      if (path.dirname(q) === q) return null;
+    }
+  }
 }

@@ -125,10 +125,28 @@ export function lineCol(text: string, offset: number): { line: number; col: numb
 }
 
 /**
+ * What a text without a non-blank character holds, in words: `the file is empty` (0 bytes), `the
+ * file holds only 3 blank lines`, `the file holds only whitespace`; null when it holds something.
+ */
+export function blankText(text: string): string | null {
+  if (text.length === 0) return 'the file is empty';
+  if (text.trim() !== '') return null;
+  const breaks = (text.match(/\n/g) ?? []).length;
+  return breaks > 0 ? `the file holds only ${breaks} blank line${breaks > 1 ? 's' : ''}` : 'the file holds only whitespace';
+}
+
+/**
  * `line:col: invalid JSON (<JSON.parse's first line, without its excerpt>)` for a text `JSON.parse`
- * refused with `err`; the caller puts the file's path in front.
+ * refused with `err`; the caller puts the file's path in front. A blank text says what it holds
+ * (`1:1: invalid JSON (the file is empty)`, `4:1: invalid JSON (the file holds only 3 blank lines)`)
+ * instead of "Unexpected end of JSON input".
  */
 export function invalidJsonAt(text: string, err: unknown): string {
+  const blank = blankText(text);
+  if (blank !== null) {
+    const lc = lineCol(text, text.length);
+    return `${lc.line}:${lc.col}: invalid JSON (${blank})`;
+  }
   const msg = err instanceof Error ? err.message : String(err);
   const offset = jsonErrorOffset(text);
   const lc = lineCol(text, offset >= 0 ? offset : text.length);

@@ -131,6 +131,18 @@ const EXTRA: Record<ScheduleType, readonly string[]> = {
 export function scheduleOptions(type: ScheduleType): readonly string[] {
   return [...COMMON, ...EXTRA[type]];
 }
+/**
+ * The options of `type` beyond the common ones (what a config's lrSchedulerKwargs may set; type,
+ * baseLr, warmupSteps and numTrainingSteps come from lrSchedulerType, learningRate, warmupSteps /
+ * warmupRatio and maxSteps).
+ */
+export function scheduleExtraOptions(type: ScheduleType): readonly string[] {
+  return EXTRA[type];
+}
+/** The schedule types that take option `name` beyond the common ones (empty for none). */
+export function schedulesTaking(name: string): ScheduleType[] {
+  return (Object.keys(EXTRA) as ScheduleType[]).filter((t) => EXTRA[t].includes(name));
+}
 /** Option names `type` reads (including the common type, baseLr, warmupSteps, numTrainingSteps). */
 export function scheduleOptionNames(type: ScheduleType): readonly string[] {
   return [...COMMON, ...EXTRA[type]];

@@ -21,7 +21,7 @@ import { decodeUtf8 } from '../data/encoding.js';
 import { invalidJsonAt } from '../io/json-error.js';
 import { normalizeFieldNames, objectShape } from './config-names.js';
 import { suggestField, unknownName } from './config-suggest.js';
-import { SCHEDULE_TYPES, scheduleOptions } from '../optim/schedules.js';
+import { SCHEDULE_TYPES, scheduleExtraOptions, schedulesTaking, type ScheduleType } from '../optim/schedules.js';
 import { OBJECTIVE_TERMS } from '../tasks/objective.js';
 import { checkTaskConfig, taskConfigShape } from '../tasks/config.js';
 import { StabilitySchema } from './stability/config.js';
@@ -203,9 +203,9 @@ export function parseConfig(raw: unknown): TrainConfig {
   for (const k of Object.keys(c.objective)) {
     if (!(OBJECTIVE_TERMS as readonly string[]).includes(k)) throw new ConfigError(unknownName('objective', k, OBJECTIVE_TERMS, 'term'), ['objective', k]);
   }
-  const options = scheduleOptions(c.lrSchedulerType);
   for (const k of Object.keys(c.lrSchedulerKwargs)) {
-    if (!options.includes(k)) throw new ConfigError(unknownName('lrSchedulerKwargs', k, options, `option of the ${c.lrSchedulerType} schedule`), ['lrSchedulerKwargs', k]);
+    const message = scheduleKwargError(c.lrSchedulerType, k);
+    if (message !== null) throw new ConfigError(message, ['lrSchedulerKwargs', k]);
   }
   checkTaskConfig(c);
   if (c.loadBestModelAtEnd) checkBestModelConfig(c);
@@ -307,4 +307,27 @@ export function bestMetricKey(metricForBestModel: string): string {
 export function greaterIsBetter(config: Pick<TrainConfig, 'metricForBestModel' | 'greaterIsBetter'>): boolean {
   if (config.greaterIsBetter !== undefined) return config.greaterIsBetter;
   return !/loss|perplexity/i.test(config.metricForBestModel);
+}
+
+/** Fields of the config that set the schedule's common options (not lrSchedulerKwargs). */
+const SCHEDULE_FIELDS: Readonly<Record<string, string>> = {
+  type: 'lrSchedulerType', baseLr: 'learningRate', warmupSteps: 'warmupSteps (or warmupRatio)', numTrainingSteps: 'maxSteps (or numTrainEpochs)',
+};
+
+/**
+ * The message for an lrSchedulerKwargs key that `type` does not take, or null when it takes it: the
+ * options it takes (or that it takes none), which field sets a common option, which schedules take
+ * an option of another schedule; did-you-mean for a near miss.
+ */
+function scheduleKwargError(type: ScheduleType, key: string): string | null {
+  const options = scheduleExtraOptions(type);
+  if (options.includes(key)) return null;
+  const field = SCHEDULE_FIELDS[key];
+  if (field !== undefined) return `lrSchedulerKwargs.${key}: set by the config field ${field}, not by lrSchedulerKwargs`;
+  if (suggestField(key, options) !== null) return unknownName('lrSchedulerKwargs', key, options, `option of the ${type} schedule`);
+  const takers = schedulesTaking(key);
+  const elsewhere = takers.length > 0 ? `; ${key} is an option of ${takers.join(', ')}` : '';
+  if (options.length === 0) return `lrSchedulerKwargs.${key}: the ${type} schedule takes no lrSchedulerKwargs${elsewhere}`;
+  if (takers.length > 0) return `lrSchedulerKwargs.${key}: not an option of the ${type} schedule (its options: ${options.join(', ')})${elsewhere}`;
+  return unknownName('lrSchedulerKwargs', key, options, `option of the ${type} schedule`);
 }

@@ -5,7 +5,8 @@
  *   touching nothing in the run folder (its final model, config and metrics stay as they were);
  * - a checkpoint whose weights do not fit the model of the config was trained with other model.*
  *   fields: the error names each field with the checkpoint's and the config's value, not only the
- *   first tensor whose shape differs.
+ *   first tensor whose shape differs;
+ * - a checkpoint of another learning-rate schedule type names lrSchedulerType with both values.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +64,30 @@ export function checkResumeTokenizer(dir: string, config: TrainConfig): void {
   const was = saved?.data?.tokenizer?.type, now = config.data.tokenizer.type;
   if (was === undefined || was === now) return;
   throw new ConfigError(`--resume: ${dir} was trained with another tokenizer (data.tokenizer.type: checkpoint ${show(was)}, config ${show(now)}); set the config back to resume it, or train into another outputDir`, ['data', 'tokenizer', 'type']);
+}
+
+/**
+ * A resume whose config names another learning-rate schedule type than the checkpoint's run (the
+ * saved schedule state belongs to that type: it used to end in "loadStateDict got the state of a
+ * 'cosine_with_min_lr' schedule"). Options of the same type (lrSchedulerKwargs) may change, as with
+ * Hugging Face's Trainer, which rebuilds the schedule from the arguments; they are named beside a
+ * changed type.
+ * @throws ConfigError `--resume: <dir> was trained with another learning-rate schedule
+ *   (lrSchedulerType: checkpoint "cosine_with_min_lr", config "cosine"; lrSchedulerKwargs.minLrRate:
+ *   checkpoint 0.1, config unset); …`; nothing when the checkpoint's config cannot be read.
+ */
+export function checkResumeSchedule(dir: string, config: Pick<TrainConfig, 'lrSchedulerType' | 'lrSchedulerKwargs'>): void {
+  let saved: { lrSchedulerType?: unknown; lrSchedulerKwargs?: unknown };
+  try {
+    saved = JSON.parse(readFileSync(runFilePath(dir, RUN_CONFIG_FILE), 'utf8')) as typeof saved;
+  } catch {
+    return;
+  }
+  const was = saved?.lrSchedulerType, now = config.lrSchedulerType;
+  if (was === undefined || was === now) return;
+  const diff = [[ 'lrSchedulerType', was, now ] as [string, unknown, unknown], ...differences(saved.lrSchedulerKwargs ?? {}, config.lrSchedulerKwargs ?? {}, 'lrSchedulerKwargs')];
+  const fields = diff.map(([p, a, b]) => `${p}: checkpoint ${show(a)}, config ${show(b)}`).join('; ');
+  throw new ConfigError(`--resume: ${dir} was trained with another learning-rate schedule (${fields}); set the config back to resume it, or train into another outputDir`, ['lrSchedulerType']);
 }
 
 /**

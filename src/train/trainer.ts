@@ -46,7 +46,7 @@ import { StabilityCallback } from './stability/callback.js';
 import { DivergenceCallback, firstNonFiniteParameter } from './stability/divergence.js';
 import { TrainingDivergedError } from './stability/errors.js';
 import { runTrainingStep } from './step.js';
-import { checkpointStep, explainWeightMismatch, nothingToTrain } from './resume-checks.js';
+import { checkResumeSchedule, checkpointStep, explainWeightMismatch, nothingToTrain } from './resume-checks.js';
 import { attachTeacher } from './teacher.js';
 import { fromTrainerInit, isTrainerInit, type TrainerInit } from './library.js';
 
@@ -267,6 +267,7 @@ export class Trainer implements TrainerControl {
   }
 
   private resumeFrom(dir: string): void {
+    checkResumeSchedule(dir, this.config);
     let st: ReturnType<typeof readCheckpoint>;
     try {
       st = readCheckpoint(dir, this.parts);

@@ -19,7 +19,7 @@ test('--config, --training-args, score --ref and score --input given a folder: "
   const ref = join(dir, 'ref.txt');
   writeFileSync(ref, 'a reference\n');
   assertOneLineError(trainformer(['train', '--config', folder]), new RegExp(`^config error: ${esc(folder)}: is a folder, expected a file$`));
-  assertOneLineError(trainformer(['train', '--config', cfg, '--training-args', folder]), new RegExp(`^config error: ${esc(folder)}: is a folder, expected a file$`));
+  assertOneLineError(trainformer(['train', '--config', cfg, '--training-args', folder]), new RegExp(`^config error: --training-args: ${esc(folder)}: is a folder, expected a file$`));
   assertOneLineError(trainformer(['score', '--ref', folder], { input: 'a hypothesis\n' }), new RegExp(`^error: ${esc(folder)}: is a folder, expected a file$`));
   assertOneLineError(trainformer(['score', '--ref', ref, '--input', folder]), new RegExp(`^error: ${esc(folder)}: is a folder, expected a file$`));
 });
