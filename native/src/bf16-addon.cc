@@ -1,5 +1,5 @@
-// N-API bindings of the mixed-precision kernels (bf16-gemm.h): matmulLowp, castToLowp,
-// castFromLowp, bf16GemmInfo. Registered by addon.cc's Init through registerLowp().
+// N-API bindings of the mixed-precision kernels (bf16-gemm.h): matmulLowp, linearLowp, castToLowp,
+// castToLowpColumnSums, castFromLowp, bf16GemmInfo. Registered by addon.cc's Init through registerLowp().
 #include <napi.h>
 
 #include <string>
@@ -82,6 +82,45 @@ napi_value MatmulLowp(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// linearLowp(dtype, x, w, bias: Float32Array | null, out, rows, outF, inF)
+napi_value LinearLowp(napi_env env, napi_callback_info info) {
+  napi_value a[8];
+  if (!args(env, info, a)) return nullptr;
+  const int dtype = static_cast<int>(num(env, a[0]));
+  View X, W, B, O;
+  napi_valuetype biasType;
+  napi_typeof(env, a[3], &biasType);
+  const bool hasBias = biasType != napi_null && biasType != napi_undefined;
+  if (!view(env, a[1], "x", true, true, &X) || !view(env, a[2], "weight", true, true, &W) ||
+      (hasBias && !view(env, a[3], "bias", false, true, &B)) || !view(env, a[4], "out", false, true, &O))
+    return nullptr;
+  const int64_t rows = static_cast<int64_t>(num(env, a[5])), outF = static_cast<int64_t>(num(env, a[6])),
+                inF = static_cast<int64_t>(num(env, a[7]));
+  if (rows <= 0 || outF <= 0 || inF < 0) return nullptr;
+  if (!need(env, O, rows * outF, "out") || !need(env, X, rows * inF, "x") || !need(env, W, outF * inF, "weight") ||
+      (hasBias && !need(env, B, outF, "bias")))
+    return nullptr;
+  tf::linearLowp(dtype, X.data, X.kind, W.data, W.kind, hasBias ? static_cast<const float*>(B.data) : nullptr,
+                 static_cast<float*>(O.data), rows, outF, inF);
+  return nullptr;
+}
+
+// castToLowpColumnSums(dtype, x: Float32Array, out: Uint16Array, sums: Float32Array, rows, cols)
+napi_value CastToLowpColumnSums(napi_env env, napi_callback_info info) {
+  napi_value a[6];
+  if (!args(env, info, a)) return nullptr;
+  View x, out, sums;
+  if (!view(env, a[1], "x", false, true, &x) || !view(env, a[2], "out", true, false, &out) ||
+      !view(env, a[3], "sums", false, true, &sums))
+    return nullptr;
+  const int64_t rows = static_cast<int64_t>(num(env, a[4])), cols = static_cast<int64_t>(num(env, a[5]));
+  if (rows <= 0 || cols <= 0) return nullptr;
+  if (!need(env, x, rows * cols, "x") || !need(env, out, rows * cols, "out") || !need(env, sums, cols, "sums")) return nullptr;
+  tf::castToLowpColumnSums(static_cast<int>(num(env, a[0])), static_cast<float*>(x.data), static_cast<uint16_t*>(out.data),
+                           static_cast<float*>(sums.data), rows, cols);
+  return nullptr;
+}
+
 // castToLowp(dtype, x: Float32Array, out: Uint16Array, n) / castFromLowp(dtype, x: Uint16Array, out: Float32Array, n)
 napi_value Cast(napi_env env, napi_callback_info info, bool to) {
   napi_value a[4];
@@ -133,7 +172,8 @@ void registerLowp(Napi::Env env, Napi::Object exports) {
     napi_callback cb;
   };
   const Fn fns[] = {{"matmulLowp", MatmulLowp}, {"castToLowp", CastToLowp}, {"castFromLowp", CastFromLowp},
-                    {"bf16GemmInfo", Bf16GemmInfo}};
+                    {"bf16GemmInfo", Bf16GemmInfo}, {"linearLowp", LinearLowp},
+                    {"castToLowpColumnSums", CastToLowpColumnSums}};
   for (const Fn& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);

@@ -44,14 +44,14 @@ class OmpThreads {
   int prev_;
 };
 
-// m, n, k, transA, transB, alpha, beta, threads
-using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, float, float, int>;
+// m, n, k, transA, transB, alpha, beta, threads, bias
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, float, float, int, bool>;
 
 // One cached primitive per shape, with its memory objects (data handles set per call). Every
 // primitive uses one shared scratchpad (user mode): memory is the largest scratchpad, not the sum.
 struct Entry {
   dnnl_primitive_t prim = nullptr;
-  dnnl_memory_t a = nullptr, b = nullptr, c = nullptr, pad = nullptr;
+  dnnl_memory_t a = nullptr, b = nullptr, c = nullptr, bias = nullptr, pad = nullptr;
   size_t padBytes = 0;
 };
 
@@ -110,16 +110,17 @@ const uint16_t* asBits(const void* x, int kind, int64_t n, Bits16& keep, Bits16&
   return buf;
 }
 
-bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float alpha, float beta, Entry* e) {
-  dnnl_memory_desc_t aMd, bMd, cMd;
-  const dnnl_dims_t aDims = {m, k}, bDims = {k, n}, cDims = {m, n};
+bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float alpha, float beta, bool bias, Entry* e) {
+  dnnl_memory_desc_t aMd, bMd, cMd, biasMd;
+  const dnnl_dims_t aDims = {m, k}, bDims = {k, n}, cDims = {m, n}, biasDims = {1, n};
   const dnnl_dims_t aStr = {transA ? 1 : k, transA ? m : 1}, bStr = {transB ? 1 : n, transB ? k : 1}, cStr = {n, 1};
   if (dnnl_memory_desc_init_by_strides(&aMd, 2, aDims, dnnl_bf16, aStr) != dnnl_success ||
       dnnl_memory_desc_init_by_strides(&bMd, 2, bDims, dnnl_bf16, bStr) != dnnl_success ||
-      dnnl_memory_desc_init_by_strides(&cMd, 2, cDims, dnnl_f32, cStr) != dnnl_success)
+      dnnl_memory_desc_init_by_strides(&cMd, 2, cDims, dnnl_f32, cStr) != dnnl_success ||
+      dnnl_memory_desc_init_by_strides(&biasMd, 2, biasDims, dnnl_f32, cStr) != dnnl_success)
     return false;
   dnnl_matmul_desc_t md;
-  if (dnnl_matmul_desc_init(&md, &aMd, &bMd, nullptr, &cMd) != dnnl_success) return false;
+  if (dnnl_matmul_desc_init(&md, &aMd, &bMd, bias ? &biasMd : nullptr, &cMd) != dnnl_success) return false;
   dnnl_primitive_attr_t attr = nullptr;
   dnnl_post_ops_t po = nullptr;
   dnnl_primitive_desc_t pd = nullptr;
@@ -134,7 +135,8 @@ bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, f
        dnnl_primitive_create(&e->prim, pd) == dnnl_success &&
        dnnl_memory_create(&e->a, &aMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success &&
        dnnl_memory_create(&e->b, &bMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success &&
-       dnnl_memory_create(&e->c, &cMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success;
+       dnnl_memory_create(&e->c, &cMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success &&
+       (!bias || dnnl_memory_create(&e->bias, &biasMd, d.eng, DNNL_MEMORY_NONE) == dnnl_success);
   if (ok) {
     const dnnl_memory_desc_t* padMd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     e->padBytes = padMd != nullptr ? dnnl_memory_desc_get_size(padMd) : 0;
@@ -151,17 +153,17 @@ bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, f
 bool dnnlBuiltIn() { return dnnl().ok; }
 
 bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
-                  bool transA, bool transB, float alpha, float beta) {
+                  bool transA, bool transB, float alpha, float beta, const float* bias) {
   Dnnl& d = dnnl();
   if (!d.ok) return false;
   std::lock_guard<std::mutex> lk(d.mu);
   const int threads = numThreads();
   const OmpThreads omp(threads);
-  const Key key{m, n, k, transA, transB, alpha, beta, threads};
+  const Key key{m, n, k, transA, transB, alpha, beta, threads, bias != nullptr};
   auto it = d.cache.find(key);
   if (it == d.cache.end()) {
     Entry e;
-    if (!build(d, m, n, k, transA, transB, alpha, beta, &e)) return false;
+    if (!build(d, m, n, k, transA, transB, alpha, beta, bias != nullptr, &e)) return false;
     it = d.cache.emplace(key, e).first;
   }
   const Entry& e = it->second;
@@ -174,7 +176,11 @@ bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, 
   dnnl_memory_set_data_handle(e.b, const_cast<uint16_t*>(b16));
   dnnl_memory_set_data_handle(e.c, c);
   int nargs = 3;
-  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}, {DNNL_ARG_SCRATCHPAD, e.pad}};
+  dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}};
+  if (bias != nullptr) {
+    dnnl_memory_set_data_handle(e.bias, const_cast<float*>(bias));
+    args[nargs++] = {DNNL_ARG_BIAS, e.bias};
+  }
   if (e.pad != nullptr) {
     // The shared scratchpad stays allocated up to kKeepScratchBytes; a larger one is this call's own.
     unsigned char* scratch;
@@ -187,7 +193,7 @@ bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, 
     }
     const uintptr_t base = reinterpret_cast<uintptr_t>(scratch);
     dnnl_memory_set_data_handle(e.pad, reinterpret_cast<void*>((base + 63) / 64 * 64));
-    nargs = 4;
+    args[nargs++] = {DNNL_ARG_SCRATCHPAD, e.pad};
   }
   if (dnnl_primitive_execute(e.prim, d.strm, nargs, args) != dnnl_success) return false;
   return dnnl_stream_wait(d.strm) == dnnl_success;
@@ -199,7 +205,7 @@ bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, 
 
 namespace tf {
 bool dnnlBuiltIn() { return false; }
-bool bf16GemmDnnl(const void*, int, const void*, int, float*, int64_t, int64_t, int64_t, bool, bool, float, float) {
+bool bf16GemmDnnl(const void*, int, const void*, int, float*, int64_t, int64_t, int64_t, bool, bool, float, float, const float*) {
   return false;
 }
 }  // namespace tf

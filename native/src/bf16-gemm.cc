@@ -24,6 +24,9 @@
 namespace tf {
 namespace {
 
+// castToLowpColumnSums sums blocks of this many rows (a fixed order, whatever the thread count).
+constexpr int64_t kSumRows = 256;
+
 // ---- scalar casts (the reference rules of src/amp/cast.ts) --------------------------------------
 inline uint32_t f32bits(float x) { uint32_t u; std::memcpy(&u, &x, 4); return u; }
 inline float f32(uint32_t u) { float x; std::memcpy(&x, &u, 4); return x; }
@@ -97,19 +100,41 @@ TF_AVX512 void fromF16Avx(const uint16_t* x, float* out, int64_t n) {
   for (; i < n; ++i) out[i] = f32FromF16(x[i]);
 }
 // bfloat16 by integer arithmetic (the scalar rule, 16 lanes): exact for subnormals too.
-TF_AVX512 void toBf16Avx(const float* x, uint16_t* out, int64_t n) {
-  int64_t i = 0;
+TF_AVX512 inline __m256i bf16x16(__m512i u) {
   const __m512i expMask = _mm512_set1_epi32(0x7f800000), mantMask = _mm512_set1_epi32(0x007fffff);
   const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), quiet = _mm512_set1_epi32(0x400000);
-  for (; i + 16 <= n; i += 16) {
-    const __m512i u = _mm512_loadu_si512(x + i);
-    const __mmask16 nan = _mm512_cmpeq_epi32_mask(_mm512_and_si512(u, expMask), expMask) &
-                          _mm512_test_epi32_mask(u, mantMask);
-    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
-    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(u, quiet));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
-  }
+  const __mmask16 nan = _mm512_cmpeq_epi32_mask(_mm512_and_si512(u, expMask), expMask) &
+                        _mm512_test_epi32_mask(u, mantMask);
+  __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+  r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(u, quiet));
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
+}
+TF_AVX512 void toBf16Avx(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), bf16x16(_mm512_loadu_si512(x + i)));
   for (; i < n; ++i) out[i] = bf16FromF32(x[i]);
+}
+// Rows [r0, r1) of x [rows, cols]: bf16 bits into out, and acc[j] = Σ_i x[i, j] in row order (one
+// rounding per addition, as the scalar loop), reading x row after row (summing down the columns
+// instead, 64 at a time, ran no faster than a cast and a separate reduction: strided reads wait on
+// memory).
+TF_AVX512 void bf16ColumnSumsAvx(const float* x, uint16_t* out, float* acc, int64_t r0, int64_t r1, int64_t cols) {
+  for (int64_t j = 0; j < cols; ++j) acc[j] = 0.0f;
+  for (int64_t i = r0; i < r1; ++i) {
+    const float* xi = x + i * cols;
+    uint16_t* oi = out + i * cols;
+    int64_t j = 0;
+    for (; j + 16 <= cols; j += 16) {
+      const __m512 v = _mm512_loadu_ps(xi + j);
+      _mm512_storeu_ps(acc + j, _mm512_add_ps(_mm512_loadu_ps(acc + j), v));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(oi + j), bf16x16(_mm512_castps_si512(v)));
+    }
+    for (; j < cols; ++j) {
+      acc[j] += xi[j];
+      oi[j] = bf16FromF32(xi[j]);
+    }
+  }
 }
 #endif
 
@@ -194,6 +219,51 @@ void castToLowp(int dtype, const float* x, uint16_t* out, int64_t n) {
 
 void castFromLowp(int dtype, const uint16_t* x, float* out, int64_t n) {
   parallelFor(n, kSerialElems, [&](int64_t lo, int64_t hi) { fromLowp(dtype, x + lo, out + lo, hi - lo); });
+}
+
+void castToLowpColumnSums(int dtype, const float* x, uint16_t* out, float* sums, int64_t rows, int64_t cols) {
+  if (rows <= 0 || cols <= 0) return;
+  // Fixed blocks of rows, whatever the thread count: each block's column sums in row order, then the
+  // blocks' sums in block order, so the result does not depend on how many threads ran.
+  const int64_t blocks = (rows + kSumRows - 1) / kSumRows;
+  std::vector<float> partial(static_cast<size_t>(blocks * cols));
+  const int64_t grain = (kSerialElems + kSumRows * cols - 1) / (kSumRows * cols);
+  parallelFor(blocks, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b) {
+      const int64_t r0 = b * kSumRows, r1 = r0 + kSumRows < rows ? r0 + kSumRows : rows;
+      float* acc = partial.data() + b * cols;
+#if defined(TF_HAVE_AVX512)
+      if (dtype == kBfloat16 && avx512()) {
+        bf16ColumnSumsAvx(x, out, acc, r0, r1, cols);
+        continue;
+      }
+#endif
+      for (int64_t j = 0; j < cols; ++j) acc[j] = 0.0f;
+      for (int64_t i = r0; i < r1; ++i) {
+        toLowp(dtype, x + i * cols, out + i * cols, cols);
+        for (int64_t j = 0; j < cols; ++j) acc[j] += x[i * cols + j];
+      }
+    }
+  });
+  for (int64_t j = 0; j < cols; ++j) sums[j] = partial[static_cast<size_t>(j)];
+  for (int64_t b = 1; b < blocks; ++b)
+    for (int64_t j = 0; j < cols; ++j) sums[j] += partial[static_cast<size_t>(b * cols + j)];
+}
+
+void linearLowp(int dtype, const void* x, int xKind, const void* w, int wKind, const float* bias, float* out,
+                int64_t rows, int64_t outF, int64_t inF) {
+  if (rows <= 0 || outF <= 0) return;
+  if (inF > 0 && dtype == kBfloat16 && bf16GemmImpl() == 2 &&
+      bf16GemmDnnl(x, xKind, w, wKind, out, rows, outF, inF, false, true, 1.0f, 0.0f, bias))
+    return;
+  matmulLowp(dtype, x, xKind, w, wKind, out, 1, rows, outF, inF, false, true, 0, 0, 1.0f, 0.0f);
+  if (bias == nullptr) return;
+  parallelFor(rows, kSerialElems / outF + 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      float* oi = out + i * outF;
+      for (int64_t j = 0; j < outF; ++j) oi[j] += bias[j];
+    }
+  });
 }
 
 void matmulLowp(int dtype, const void* a, int aKind, const void* b, int bKind, float* c, int64_t batch, int64_t m,

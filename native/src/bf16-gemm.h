@@ -22,6 +22,22 @@ void matmulLowp(int dtype, const void* a, int aKind, const void* b, int bKind, f
                 int64_t n, int64_t k, bool transA, bool transB, int64_t aBatchStride, int64_t bBatchStride,
                 float alpha, float beta);
 
+/**
+ * The linear layer's forward under mixed precision: out [rows, outF] = x·wᵀ + bias, with x [rows, inF]
+ * and w [outF, inF] rounded to `dtype` as in matmulLowp, bias [outF] float32 (nullptr for none) added
+ * to the float32 sums. oneDNN adds the bias as it stores the product (no second pass over out).
+ */
+void linearLowp(int dtype, const void* x, int xKind, const void* w, int wKind, const float* bias, float* out,
+                int64_t rows, int64_t outF, int64_t inF);
+
+/**
+ * x [rows, cols] float32 → out = its 16-bit `dtype` patterns (as castToLowp), and sums[j] = Σ_i x[i, j]
+ * of the float32 values: float32 sums over blocks of 256 rows in row order, then the block sums in
+ * block order (the same whatever the thread count). The linear backward's rounded output gradient
+ * and its bias gradient from one read of the gradient.
+ */
+void castToLowpColumnSums(int dtype, const float* x, uint16_t* out, float* sums, int64_t rows, int64_t cols);
+
 /** True when this CPU runs the bfloat16 dot-product kernel (AVX512_BF16), false when it emulates. */
 bool bf16KernelAvailable();
 
@@ -39,9 +55,12 @@ void castFromLowp(int dtype, const uint16_t* x, float* out, int64_t n);
 /** The own kernel: one product (no batch), bf16 operands packed per tile. Needs AVX512_BF16. */
 void bf16GemmOwn(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
                  bool transA, bool transB, float alpha, float beta);
-/** oneDNN's bf16 matmul for one product; false when oneDNN is not built in or refuses the shape. */
+/**
+ * oneDNN's bf16 matmul for one product, plus `bias` [n] (float32, added to every row of C after the
+ * product; nullptr for none); false when oneDNN is not built in or refuses the shape.
+ */
 bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
-                  bool transA, bool transB, float alpha, float beta);
+                  bool transA, bool transB, float alpha, float beta, const float* bias = nullptr);
 /** True when the addon was built with oneDNN. */
 bool dnnlBuiltIn();
 

@@ -73,7 +73,16 @@ export const KERNELS = {
     args: [['dtype', 'lowpDtype'], ['a', 'lowp', ''], ['b', 'lowp', ''], ['c', 'f32', '', 'w'], ['batch', 'int'], ['m', 'int'], ['n', 'int'], ['k', 'int'],
       ['transA', 'bool'], ['transB', 'bool'], ['aBatchStride', 'int'], ['bBatchStride', 'int'], ['alpha', 'float'], ['beta', 'float']],
   },
+  linearLowp: {
+    native: 'manual',
+    args: [['dtype', 'lowpDtype'], ['x', 'lowp', ''], ['weight', 'lowp', ''], ['bias', 'floats?', ''], ['out', 'f32', '', 'w'],
+      ['rows', 'int'], ['outFeatures', 'int'], ['inFeatures', 'int']],
+  },
   castToLowp: { native: 'manual', args: [['dtype', 'lowpDtype'], ['x', 'f32', ''], ['out', 'u16', '', 'w'], ['n', 'int']] },
+  castToLowpColumnSums: {
+    native: 'manual',
+    args: [['dtype', 'lowpDtype'], ['x', 'f32', ''], ['out', 'u16', '', 'w'], ['sums', 'f32', '', 'w'], ['rows', 'int'], ['cols', 'int']],
+  },
   castFromLowp: { native: 'manual', args: [['dtype', 'lowpDtype'], ['x', 'u16', ''], ['out', 'f32', '', 'w'], ['n', 'int']] },
   splitHeadsLowp: {
     args: [['dtype', 'lowpDtype'], ['qkv', 'f32', 'b * t * 3 * h * d'], ['out', 'u16', '3 * b * h * t * d', 'w'], ['b', 'int'], ['t', 'int'], ['h', 'int'], ['d', 'int']],

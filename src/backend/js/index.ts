@@ -7,7 +7,7 @@ import { adamw } from './fused.js';
 import { splitHeadsLowp } from './heads.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { copyStrided, reduce, sumSquares } from './layout.js';
-import { castFromLowp, castToLowp, matmulLowp } from './lowp.js';
+import { castFromLowp, castToLowp, castToLowpColumnSums, linearLowp, matmulLowp } from './lowp.js';
 import { matmul } from './matmul.js';
 import { layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.js';
 
@@ -15,5 +15,5 @@ export const jsBackend: Backend = {
   name: 'js',
   unary, unaryMul, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, layerNorm,
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
-  matmulLowp, castToLowp, castFromLowp, attentionLowp, attentionLowpBackward, splitHeadsLowp,
+  matmulLowp, linearLowp, castToLowp, castToLowpColumnSums, castFromLowp, attentionLowp, attentionLowpBackward, splitHeadsLowp,
 };

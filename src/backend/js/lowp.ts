@@ -1,6 +1,6 @@
 // The reference mixed-precision kernels: operands rounded to bfloat16 / float16 (round to nearest
 // even, the rules of ../lowp-cast.ts) into float32 copies, then the float32 product of matmul.ts.
-import type { LowpArray, LowpDtype } from '../backend.js';
+import type { FloatArray, LowpArray, LowpDtype } from '../backend.js';
 import {
   bfloat16BitsFromFloat32Bits, float16BitsFromFloat32Bits, float32BitsFromBfloat16Bits, float32BitsFromFloat16Bits,
 } from '../lowp-cast.js';
@@ -34,6 +34,34 @@ export function matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: Floa
   if (batch <= 0 || m <= 0 || n <= 0) return;
   const aLen = k === 0 ? 0 : (batch - 1) * aBatchStride + m * k, bLen = k === 0 ? 0 : (batch - 1) * bBatchStride + k * n;
   matmul(rounded(dtype, a, aLen), rounded(dtype, b, bLen), c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
+}
+
+export function linearLowp(dtype: LowpDtype, x: LowpArray, weight: LowpArray, bias: FloatArray | null, out: Float32Array,
+  rows: number, outFeatures: number, inFeatures: number): void {
+  if (rows <= 0 || outFeatures <= 0) return;
+  matmulLowp(dtype, x, weight, out, 1, rows, outFeatures, inFeatures, false, true, 0, 0, 1, 0);
+  if (!bias) return;
+  for (let i = 0; i < rows; i++) {
+    const o = i * outFeatures;
+    for (let j = 0; j < outFeatures; j++) out[o + j] = Math.fround(out[o + j]! + bias[j]!);
+  }
+}
+
+/** castToLowpColumnSums sums blocks of this many rows, then the blocks (native/src/bf16-gemm.cc's order). */
+const COLUMN_SUM_ROWS = 256;
+
+export function castToLowpColumnSums(dtype: LowpDtype, x: Float32Array, out: Uint16Array, sums: Float32Array, rows: number,
+  cols: number): void {
+  castToLowp(dtype, x, out, rows * cols);
+  const block = new Float32Array(cols);
+  for (let r0 = 0; r0 < rows; r0 += COLUMN_SUM_ROWS) {
+    block.fill(0);
+    for (let i = r0; i < Math.min(rows, r0 + COLUMN_SUM_ROWS); i++) {
+      const o = i * cols;
+      for (let j = 0; j < cols; j++) block[j] = block[j]! + x[o + j]!;
+    }
+    for (let j = 0; j < cols; j++) sums[j] = r0 === 0 ? block[j]! : sums[j]! + block[j]!;
+  }
 }
 
 export function castToLowp(dtype: LowpDtype, x: Float32Array, out: Uint16Array, n: number): void {

@@ -32,7 +32,8 @@ export interface BlasInfo {
 /** A Backend method as the addon takes it: op names (string enums) as their codes. */
 type Raw<F> = F extends (...args: infer P) => infer R ? (...args: { [I in keyof P]: P[I] extends string ? number : P[I] }) => R : never;
 /** The spec rows whose unpacking is hand-written (spec.ts `native: 'manual'`). */
-type ManualKernel = 'binary' | 'copyStrided' | 'matmulLowp' | 'castToLowp' | 'castFromLowp' | 'attentionLowp' | 'attentionLowpBackward';
+type ManualKernel = 'binary' | 'copyStrided' | 'matmulLowp' | 'linearLowp' | 'castToLowp' | 'castToLowpColumnSums' | 'castFromLowp'
+  | 'attentionLowp' | 'attentionLowpBackward';
 
 /** The raw addon: every generated kernel of spec.ts in its row's argument order, and the manual ones below. */
 export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, ManualKernel>]: Raw<Backend[K]> }> {
@@ -46,7 +47,10 @@ export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, Manual
   /** dtype: 0 bfloat16, 1 float16 (native/src/bf16-gemm.h). */
   matmulLowp(dtype: number, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void;
+  linearLowp(dtype: number, x: LowpArray, weight: LowpArray, bias: Float32Array | null, out: Float32Array, rows: number,
+    outFeatures: number, inFeatures: number): void;
   castToLowp(dtype: number, x: Float32Array, out: Uint16Array, n: number): void;
+  castToLowpColumnSums(dtype: number, x: Float32Array, out: Uint16Array, sums: Float32Array, rows: number, cols: number): void;
   castFromLowp(dtype: number, x: Uint16Array, out: Float32Array, n: number): void;
   /** Which bf16 GEMM runs (after selecting `impl` when given; throws when that one is not available). */
   bf16GemmInfo(impl?: Bf16GemmImpl): Bf16GemmInfo;
@@ -214,8 +218,21 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
       addon.matmulLowp(LOWP[dtype], a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
     },
 
+    linearLowp(dtype: LowpDtype, x: LowpArray, weight: LowpArray, bias: FloatArray | null, out: Float32Array, rows: number,
+      outFeatures: number, inFeatures: number): void {
+      if (!f32OrNull(bias)) {
+        js.linearLowp(dtype, x, weight, bias, out, rows, outFeatures, inFeatures);
+        return;
+      }
+      addon.linearLowp(LOWP[dtype], x, weight, bias, out, rows, outFeatures, inFeatures);
+    },
+
     castToLowp(dtype: LowpDtype, x: Float32Array, out: Uint16Array, n: number): void {
       addon.castToLowp(LOWP[dtype], x, out, n);
+    },
+
+    castToLowpColumnSums(dtype: LowpDtype, x: Float32Array, out: Uint16Array, sums: Float32Array, rows: number, cols: number): void {
+      addon.castToLowpColumnSums(LOWP[dtype], x, out, sums, rows, cols);
     },
 
     castFromLowp(dtype: LowpDtype, x: Uint16Array, out: Float32Array, n: number): void {

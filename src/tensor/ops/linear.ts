@@ -1,7 +1,8 @@
 // The linear layer y = x Wᵀ + b as one op: one GEMM into the output and the bias added in place, so
 // no [..., out] temporary is left holding the product before the bias sum. Under autocast the
 // backward keeps the 16-bit copy of x the product was computed from, not x itself (what PyTorch's
-// autocast saves), so a float32 x that nothing else reads can go back to the pool at once.
+// autocast saves), so a float32 x that nothing else reads can go back to the pool at once; the bias
+// is added inside the product (linearLowp) and its gradient is summed while g is rounded.
 import { ShapeError, fmtShape } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import type { FloatArray } from '../../backend/backend.js';
@@ -50,9 +51,12 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     else if (lowp) {
       x16 = empty(xc.shape, lowp);
       be.castToLowp(lowp, xd as Float32Array, x16.storage.data as Uint16Array, rows * inF);
-      be.matmulLowp(lowp, x16.storage.data as Uint16Array, wd as Float32Array, od as Float32Array, 1, rows, outF, inF, false, true, 0, 0, 1, 0);
+      // The bias joins the product's float32 sums as they are stored (oneDNN's bias argument): one pass
+      // over the output fewer than a product followed by an add.
+      be.linearLowp(lowp, x16.storage.data as Uint16Array, wd as Float32Array, bias ? contiguous(bias).data() as FloatArray : null,
+        od as Float32Array, rows, outF, inF);
     } else be.matmul(xd, wd, od, 1, rows, outF, inF, false, true, 0, 0, 1, 0);
-    if (bias) {
+    if (bias && !(lowp && inF > 0)) {
       const bc = contiguous(bias);
       be.binary('add', od, contiguousStrides(out.shape), bc.data() as FloatArray, broadcastStrides(bc.shape, bc.strides, out.shape), od, out.shape);
     }
@@ -61,11 +65,15 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   return record('linear', out, [x, weight, bias], (g) => {
     const gd = contiguous(g).data() as FloatArray;
     const sd = saved.storage.data;
-    // Both gradient products read g: round it to 16 bits once for the two of them.
-    let g16: Tensor | null = null;
+    // Both gradient products read g: round it to 16 bits once for the two of them; the bias gradient
+    // (g's column sums) comes from the same read of g.
+    let g16: Tensor | null = null, db: Tensor | null = null;
     if (lowp && x.requiresGrad && weight.requiresGrad && rows > 0 && inF > 0 && outF > 0) {
       g16 = empty(g.shape, lowp);
-      be.castToLowp(lowp, gd as Float32Array, g16.storage.data as Uint16Array, rows * outF);
+      if (bias && bias.requiresGrad) {
+        db = empty([outF], dt);
+        be.castToLowpColumnSums(lowp, gd as Float32Array, g16.storage.data as Uint16Array, db.storage.data as Float32Array, rows, outF);
+      } else be.castToLowp(lowp, gd as Float32Array, g16.storage.data as Uint16Array, rows * outF);
     }
     const ga = (g16?.storage.data ?? gd) as Float32Array | Uint16Array;
     let dx: Tensor | null = null, dw: Tensor | null = null;
@@ -84,6 +92,6 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
       else be.matmul(gd, sd as FloatArray, dwd, 1, outF, inF, rows, true, false, 0, 0, 1, 0);
     }
     g16?.storage.free();
-    return [dx, dw, bias && bias.requiresGrad ? sumToShape(g, bias.shape) : null];
+    return [dx, dw, bias && bias.requiresGrad ? db ?? sumToShape(g, bias.shape) : null];
   }, [saved, wc]);
 }
