@@ -114,19 +114,7 @@ void layerNorm(const float* x, const float* w, const float* b, float* out, float
       // Two passes (mean, then centred squares) stay accurate when |mean| >> std.
       const double mu = sum(xr, cols) / static_cast<double>(cols);
       const float muf = static_cast<float>(mu);
-      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int64_t j = 0;
-      for (; j + 8 <= cols; j += 8)
-        for (int l = 0; l < 8; ++l) {
-          double d = xr[j + l] - mu;
-          acc[l] += d * d;
-        }
-      double var = 0;
-      for (; j < cols; ++j) {
-        double d = xr[j] - mu;
-        var += d * d;
-      }
-      var += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      const double var = centredSquares(xr, mu, cols);
       const float rs = static_cast<float>(1.0 / std::sqrt(var / static_cast<double>(cols) + eps));
       mean[r] = muf;
       rstd[r] = rs;

@@ -1,37 +1,19 @@
 // Reductions over the middle axis of [outer, len, inner], and the sum of squares (grad norms).
 // Tall column sums (bias gradients) split their rows into fixed chunks so both threads work.
-// Sums accumulate in float64 lanes (8 independent accumulators, so GCC can vectorise without
+// Sums accumulate in float64 lanes (rows.h: independent accumulators, so GCC can vectorise without
 // reassociating); max/min propagate NaN and report the first index of the extreme value.
 #include <vector>
 
 #include "common.h"
 #include "kernels.h"
+#include "rows.h"
 
 namespace tf {
 namespace {
 
-double rowSum(const float* x, int64_t len) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= len; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
-  double s = 0;
-  for (; i < len; ++i) s += x[i];
-  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-double rowSumSquares(const float* x, int64_t len) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= len; i += 8)
-    for (int j = 0; j < 8; ++j) {
-      double v = x[i + j];
-      acc[j] += v * v;
-    }
-  double s = 0;
-  for (; i < len; ++i) s += static_cast<double>(x[i]) * x[i];
-  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
+// Row sums and sums of squares: rows.h's float64 lanes.
+double rowSum(const float* x, int64_t len) { return sum(x, len); }
+double rowSumSquares(const float* x, int64_t len) { return dot(x, x, len); }
 
 // Extreme of a contiguous row: value and first index; NaN wins (first NaN's index). The scan is
 // written with vector types (GCC does not vectorise a max-and-NaN-flag reduction from scalar

@@ -67,24 +67,52 @@ inline double expShiftSum(const float* x, float shift, float* out, int64_t n) {
   return total;
 }
 
+// Float64 sums of float32 rows in kLanes independent lanes: 8 lanes (one AVX-512 register) made
+// one chain of dependent adds, 4 cycles each, and ran at ~2.5 elements/ns on L1-resident data;
+// 32 lanes (four chains) ran at ~11.7 (sum of squares, one thread). The lanes are added pairwise.
+constexpr int kLanes = 32;
+
+inline double addLanes(double* acc) {
+  for (int w = kLanes / 2; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
 inline double dot(const float* a, const float* b, int64_t n) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  double acc[kLanes] = {};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += static_cast<double>(a[i + j]) * b[i + j];
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(a[i + j]) * b[i + j];
   double s = 0;
   for (; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
-  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  return s + addLanes(acc);
 }
 
 inline double sum(const float* a, int64_t n) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  double acc[kLanes] = {};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += a[i + j];
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += a[i + j];
   double s = 0;
   for (; i < n; ++i) s += a[i];
-  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  return s + addLanes(acc);
+}
+
+/** Σ (a[i] - mu)² in float64 (a row's variance numerator around its float64 mean). */
+inline double centredSquares(const float* a, double mu, int64_t n) {
+  double acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) {
+      const double d = a[i + j] - mu;
+      acc[j] += d * d;
+    }
+  double s = 0;
+  for (; i < n; ++i) {
+    const double d = a[i] - mu;
+    s += d * d;
+  }
+  return s + addLanes(acc);
 }
 
 }  // namespace tf
