@@ -15,6 +15,28 @@ namespace {
 double rowSum(const float* x, int64_t len) { return sum(x, len); }
 double rowSumSquares(const float* x, int64_t len) { return dot(x, x, len); }
 
+// The sum of squares of a long range (a gradient, for clipping) as four quarter-ranges walked
+// together: one sequential read stream per thread measured ~7 GB/s from memory here, four ~13-20
+// (2 threads, 256 MB, bench lock: 23-35 ms → 13 ms), since more cache-line misses are in flight.
+double streamSumSquares(const float* x, int64_t n) {
+  constexpr int64_t kW = 16;
+  const int64_t q = n / 4 / kW * kW;
+  if (q < 4096) return rowSumSquares(x, n);
+  double a0[kW] = {}, a1[kW] = {}, a2[kW] = {}, a3[kW] = {};
+  const float *x0 = x, *x1 = x + q, *x2 = x + 2 * q, *x3 = x + 3 * q;
+  for (int64_t i = 0; i < q; i += kW)
+    for (int j = 0; j < kW; ++j) {
+      const double v0 = x0[i + j], v1 = x1[i + j], v2 = x2[i + j], v3 = x3[i + j];
+      a0[j] += v0 * v0;
+      a1[j] += v1 * v1;
+      a2[j] += v2 * v2;
+      a3[j] += v3 * v3;
+    }
+  double s = rowSumSquares(x + 4 * q, n - 4 * q);
+  for (int j = 0; j < kW; ++j) s += (a0[j] + a1[j]) + (a2[j] + a3[j]);
+  return s;
+}
+
 // Extreme of a contiguous row: value and first index; NaN wins (first NaN's index). The scan is
 // written with vector types (GCC does not vectorise a max-and-NaN-flag reduction from scalar
 // code); the index is found by a second pass that stops at the first match.
@@ -200,7 +222,7 @@ double sumSquares(const float* x, int64_t n) {
   std::vector<double> part(parts, 0.0);
   parallelTasks(parts, [&](int64_t p, int) {
     int64_t b = p * chunk, e = b + chunk < n ? b + chunk : n;
-    if (b < e) part[p] = rowSumSquares(x + b, e - b);
+    if (b < e) part[p] = streamSumSquares(x + b, e - b);
   });
   double s = 0;
   for (double v : part) s += v;
