@@ -67,7 +67,7 @@ function main(): void {
       T.backward(l);
       return l;
     });
-    clipGradNorm(params, oc.grad_clip_norm);
+    clipGradNorm(params, oc.grad_clip_norm, { deferTo: opt }); // AdamW scales as it reads (as the Trainer)
     opt.step();
     return loss.item();
   });

@@ -25,7 +25,7 @@ void scatterAdd(float* out, const int32_t* idx, const float* src, int64_t outer,
 void indexSelect(const float* table, const int32_t* idx, float* out, int64_t n, int64_t cols);
 void indexAdd(float* dTable, const int32_t* idx, const float* g, int64_t n, int64_t cols);
 double sumSquares(const float* x, int64_t n);
-void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double b1, double b2, double eps, double wd, double bc1, double bc2);
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double b1, double b2, double eps, double wd, double bc1, double bc2, float gradScale);
 void attention(const float* q, const float* k, const float* v, float* out, float* lse, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t bh, int64_t t, int64_t s, int64_t d, int64_t heads, float scale, bool causal, int64_t window);
 void attentionBackward(const float* q, const float* k, const float* v, const float* out, const float* lse, const float* g, float* dq, float* dk, float* dv, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t bh, int64_t t, int64_t s, int64_t d, int64_t heads, float scale, bool causal, int64_t window);
 

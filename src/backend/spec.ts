@@ -112,7 +112,7 @@ export const KERNELS = {
   sumSquares: { returns: 'double', args: [['x', 'floats', 'n'], ['n', 'int']] },
   adamw: {
     args: [['p', 'f32', 'n', 'w'], ['g', 'f32', 'n'], ['m', 'f32', 'n', 'w'], ['v', 'f32', 'n', 'w'], ['n', 'int'], ['lr', 'double'], ['b1', 'double'], ['b2', 'double'],
-      ['eps', 'double'], ['wd', 'double'], ['bc1', 'double'], ['bc2', 'double']],
+      ['eps', 'double'], ['wd', 'double'], ['bc1', 'double'], ['bc2', 'double'], ['gradScale', 'float']],
   },
   attention: {
     args: [['q', 'f32', 'bh * t * d'], ['k', 'f32', 'bh * s * d'], ['v', 'f32', 'bh * s * d'], ['out', 'f32', 'bh * t * d', 'w'], ['lse', 'f32', 'bh * t', 'w'],

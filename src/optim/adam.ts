@@ -12,7 +12,7 @@
 import { getBackend } from '../backend/index.js';
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
-import { gradData, paramData } from './buffers.js';
+import { gradData, paramData, updateInPlace } from './buffers.js';
 import { checkBool, checkNumber, Optimizer, type ParamGroup, type ParamsArg } from './optimizer.js';
 
 /** Adam / AdamW options (PyTorch names in camelCase). */
@@ -36,6 +36,50 @@ const fround = Math.fround;
 abstract class AdamBase extends Optimizer<AdamOptions> {
   /** Scratch for gradients rewritten before the fused kernel (L2 term, maximize). */
   private scratch = new Float32Array(0);
+  /** Gradient clipping's coefficient handed over by clipGradNorm (deferGradScale), and the gradients it applies to. */
+  private deferred: { coef: number; grads: Set<Tensor> } | null = null;
+
+  /**
+   * Takes over the scale of gradient clipping (clipGradNorm's `deferTo`): the next step() uses each
+   * gradient of `grads` times `coef`, rounded to float32 as an in-place scale rounds it, so the
+   * parameters and state come out as after clipping in place; the fused kernel applies it as it
+   * reads the gradient, which saves a read and a write of every gradient. The gradients themselves
+   * keep their unscaled values. zeroGrad() and a step() with a closure (scaled first, in place)
+   * end the hand-over. Returns false, taking nothing over, when a gradient of `grads` is not the
+   * `grad` of one of this optimizer's parameters (the caller then scales in place).
+   */
+  deferGradScale(coef: number, grads: readonly Tensor[]): boolean {
+    const own = new Set<Tensor>();
+    for (const p of this.parameters()) if (p.grad) own.add(p.grad);
+    if (!grads.every((g) => own.has(g))) return false;
+    this.deferred = { coef, grads: new Set(grads) };
+    return true;
+  }
+
+  /** One step (see Optimizer.step); a deferred clipping scale applies to this step only. */
+  override step(closure?: () => number): number | undefined {
+    // The closure may compute new gradients: the pending scale goes to the current ones first.
+    if (closure) this.flushDeferred();
+    try {
+      return super.step(closure);
+    } finally {
+      this.deferred = null;
+    }
+  }
+
+  override zeroGrad(opts?: Parameters<Optimizer<AdamOptions>['zeroGrad']>[0]): void {
+    this.deferred = null;
+    super.zeroGrad(opts);
+  }
+
+  /** Scales the deferred gradients in place now (as clipGradNorm would have). */
+  private flushDeferred(): void {
+    const d = this.deferred;
+    this.deferred = null;
+    if (!d) return;
+    const be = getBackend();
+    for (const g of d.grads) updateInPlace(g, (x) => be.unary('mulScalar', x, x, x.length, d.coef));
+  }
 
   protected abstract decoupled(): boolean;
 
@@ -82,6 +126,13 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     const bc1 = 1 - Math.pow(b1, t);
     const bc2 = 1 - Math.pow(b2, t);
     const decoupled = this.decoupled();
+    let scale = this.deferred && p.grad && this.deferred.grads.has(p.grad) ? this.deferred.coef : 1;
+    if (scale !== 1 && (amsgrad || maximize || (!decoupled && wd !== 0))) {
+      // Paths outside the fused kernel read the gradient as clipping in place would have left it.
+      updateInPlace(p.grad!, (xs) => getBackend().unary('mulScalar', xs, xs, xs.length, scale));
+      g = gradData(p, `${this.optimizerName()}.step`)!;
+      scale = 1;
+    }
     if (amsgrad) {
       const vmax = s.buffers.maxExpAvgSq ? (s.buffers.maxExpAvgSq.data() as Float32Array) : this.newBuffer(p, s, 'maxExpAvgSq');
       amsgradUpdate(x, g, m, v, vmax, n, lr, b1, b2, eps, decoupled ? wd : 0, decoupled ? 0 : wd, maximize, bc1, bc2);
@@ -95,7 +146,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
       const l2 = decoupled ? 0 : wd;
       for (let i = 0; i < n; i++) gg[i] = sign * g[i] + l2 * x[i];
     }
-    getBackend().adamw(x, gg, m, v, n, lr, b1, b2, eps, decoupled ? wd : 0, bc1, bc2);
+    getBackend().adamw(x, gg, m, v, n, lr, b1, b2, eps, decoupled ? wd : 0, bc1, bc2, scale);
   }
 }
 

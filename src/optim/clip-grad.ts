@@ -13,6 +13,14 @@ export interface ClipGradNormOptions {
   normType?: number;
   /** Throw when the total norm is NaN or ±Infinity instead of clipping (default false). */
   errorIfNonfinite?: boolean;
+  /**
+   * An optimizer that takes the scale over (AdamW / Adam: `deferGradScale`): its next step() uses
+   * every gradient times the clipping coefficient, with the same rounding, as it reads it, instead
+   * of a pass over all gradients here (one read and one write of each fewer). The gradients then
+   * keep their unclipped values; read them only after zeroGrad() and a new backward. When the
+   * optimizer declines (a gradient that is not one of its parameters'), they are scaled here.
+   */
+  deferTo?: { deferGradScale(coef: number, grads: readonly Tensor[]): boolean };
 }
 
 const fround = Math.fround;
@@ -103,6 +111,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   // x·1 is x for every float (NaN and ±inf included): skip the pass over all gradients (on gpt2,
   // 124M values) when nothing is clipped.
   if (coef === 1) return total;
+  if (opts.deferTo && opts.deferTo.deferGradScale(coef, grads)) return total;
   // The backend's vectorised scale (float32: x·coef rounded once, as the JS loop).
   const be = getBackend();
   for (const g of grads) updateInPlace(g, (x) => be.unary('mulScalar', x, x, x.length, coef));

@@ -20,6 +20,7 @@
  */
 import { autocast, type AutocastDtype } from '../amp/autocast.js';
 import { accumulationWeights } from '../optim/accumulation.js';
+import { Adam, AdamW } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip-grad.js';
 import type { GradScaler } from '../optim/grad-scaler.js';
 import * as T from '../tensor/index.js';
@@ -141,7 +142,10 @@ export function runTrainingStep(parts: StepParts, batches: readonly unknown[],
       optimizer.zeroGrad(); // the rollback restored the scaler with everything else
       return;
     }
-    r.gradNorm = clipGradNorm(parts.params.map(([, p]) => p), parts.maxGradNorm > 0 ? parts.maxGradNorm : Infinity);
+    // AdamW applies the clipping coefficient as it reads each gradient (deferTo): one pass over all
+    // gradients fewer (gpt2: 124M values). Nothing reads the gradients between here and zeroGrad().
+    const deferTo = optimizer instanceof AdamW || optimizer instanceof Adam ? optimizer : undefined;
+    r.gradNorm = clipGradNorm(parts.params.map(([, p]) => p), parts.maxGradNorm > 0 ? parts.maxGradNorm : Infinity, { deferTo });
     if (!r.decision.skip) scaler.step(optimizer);
     scaler.update();
     if (r.overflow) {

@@ -510,25 +510,25 @@ describe('native gather / scatter / embedding', { skip }, () => {
 // ---- optimiser ------------------------------------------------------------------------------------
 
 describe('native adamw', { skip }, () => {
-  test('three steps match js, with and without weight decay', () => {
+  test('three steps match js, with and without weight decay, with and without a gradient scale (clipping)', () => {
     const r = rng(31);
     for (const n of [1, 3, 17, 1000, 100003]) {
-      for (const wd of [0, 0.1]) {
+      for (const [wd, gradScale] of [[0, 1], [0.1, 1], [0.1, 0.37]]) {
         const p0 = randn(r, n), m0 = new Float32Array(n), v0 = new Float32Array(n);
         const pj = p0.slice(), mj = m0.slice(), vj = v0.slice(), pn = p0.slice(), mn = m0.slice(), vn = v0.slice();
         const lr = 3e-4, b1 = 0.9, b2 = 0.95, eps = 1e-8;
         for (let step = 1; step <= 3; step++) {
           const g = randn(r, n, 0.1);
           const bc1 = 1 - b1 ** step, bc2 = 1 - b2 ** step;
-          js.adamw(pj, g, mj, vj, n, lr, b1, b2, eps, wd, bc1, bc2);
-          native.adamw(pn, g, mn, vn, n, lr, b1, b2, eps, wd, bc1, bc2);
+          js.adamw(pj, g, mj, vj, n, lr, b1, b2, eps, wd, bc1, bc2, gradScale);
+          native.adamw(pn, g, mn, vn, n, lr, b1, b2, eps, wd, bc1, bc2, gradScale);
         }
         // m is a sum of ~0.1-sized terms that can cancel: absolute tolerance at float32 rounding of
         // those terms; v has no cancellation (all terms >= 0).
-        assertClose(mn, mj, 1e-6, 1e-8, `adamw m n=${n} wd=${wd}`);
-        assertClose(vn, vj, 1e-6, 1e-12, `adamw v n=${n} wd=${wd}`);
+        assertClose(mn, mj, 1e-6, 1e-8, `adamw m n=${n} wd=${wd} gradScale=${gradScale}`);
+        assertClose(vn, vj, 1e-6, 1e-12, `adamw v n=${n} wd=${wd} gradScale=${gradScale}`);
         // the parameter moves by ~lr per step; compare the update to lr-sized tolerance
-        assertClose(pn, pj, 1e-6, 1e-9, `adamw p n=${n} wd=${wd}`);
+        assertClose(pn, pj, 1e-6, 1e-9, `adamw p n=${n} wd=${wd} gradScale=${gradScale}`);
       }
     }
   });
@@ -612,8 +612,8 @@ describe('native kernels on subarray views (nonzero, unaligned byteOffset)', { s
     const p = randn(r, 1001), g = randn(r, 1001);
     const pj = p.slice(), mj2 = new Float32Array(1001), vj = new Float32Array(1001);
     const pn = view(p), mn2 = view(new Float32Array(1001)), vn = view(new Float32Array(1001));
-    js.adamw(pj, g, mj2, vj, 1001, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001);
-    native.adamw(pn, view(g), mn2, vn, 1001, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001);
+    js.adamw(pj, g, mj2, vj, 1001, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001, 1);
+    native.adamw(pn, view(g), mn2, vn, 1001, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001, 1);
     assertClose(pn, pj, 1e-6, 1e-9, 'adamw view');
 
     const rsj = new Float32Array(n), rsn = view(new Float32Array(n));
