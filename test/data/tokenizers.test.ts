@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import {
   CharTokenizer, Gpt2Tokenizer, HfTokenizer, WordTokenizer, loadTokenizer, readTokenizerFile, saveTokenizer,
-  splitWords, tokenizerFromConfig,
+  SEGMENT_CHUNK_LENGTH, segmentChunks, splitWords, tokenizerFromConfig,
 } from '../../src/data/tokenizers/index.js';
 import { ConfigError, FileFormatError, IndexError, ValueError } from '../../src/errors.js';
 import { Vocab } from '../../src/data/tokenizers/vocab.js';
@@ -116,6 +116,64 @@ test('word: Intl.Segmenter pieces with spans on the original text', () => {
   const pieces = splitWords(text);
   assert.deepEqual(pieces.map((p) => p.piece), ["Don't", 'panic', ',', 'Arthur', ':', "it's", '3.14', 'km', '!']);
   for (const p of pieces) assert.equal(text.slice(p.start, p.end), p.piece);
+});
+
+// Reference: the whole text through one Intl.Segmenter pass (what splitWords did before chunking).
+function splitWordsWhole(text: string): Array<{ piece: string; start: number; end: number }> {
+  const out: Array<{ piece: string; start: number; end: number }> = [];
+  for (const s of new Intl.Segmenter('en', { granularity: 'word' }).segment(text)) {
+    if (!s.isWordLike && /^\s+$/u.test(s.segment)) continue;
+    out.push({ piece: s.segment, start: s.index, end: s.index + s.segment.length });
+  }
+  return out;
+}
+
+test('word: cutting long texts into chunks gives the same pieces and spans as one segmenter pass', () => {
+  const tricky = [
+    "Don't panic, Arthur: it's 3.14 km! (really) [yes] {no} ? ok",
+    'e\u0301t\u00e9 \u0301x caf\u00e9 \u200dy \uFF9Ea 1,000.5 a_b a.b a:b',
+    '\u05d0"\u05d1 \u05d0 "\u05d1 \u{1F468}\u200D\u{1F469}\u200D\u{1F467} \u{1F1EB}\u{1F1F7}\u{1F1E9}\u{1F1EA} \u{1F44D}\u{1F3FD} x',
+    '我们的世界很大。东京タワーに行きました、とても高い！ 好吗？（是的）「引用」ภาษาไทย ง่าย มาก',
+    '  leading and trailing \t\n\r\n spaces\u3000full width\u00a0nbsp  ',
+  ];
+  for (const text of tricky) {
+    for (const k of [2, 3, 5, 8, 13]) assert.deepEqual(splitWords(text, k), splitWordsWhole(text), `chunk length ${k}: ${text}`);
+  }
+  const alphabet = ['a', 'Z', '3', ' ', '  ', '\n', '.', ',', "'", ':', '!', '?', '(', ')', '"', '_', '-', '\u0301', '\u200d',
+    '\u05d0', '我', '。', 'タ', 'ภา', '\u{1F1EB}', '\u{1F468}', '\u{1F3FD}', '\u3000', '\uFF9E'];
+  fc.assert(fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 60 }), fc.integer({ min: 2, max: 12 }), (parts, k) => {
+    const text = parts.join('');
+    assert.deepEqual(splitWords(text, k), splitWordsWhole(text));
+  }), { numRuns: 500, seed: 7 });
+  // Chunks cover the text in order; a text with white space every 6 units is cut near the limit.
+  const long = 'word5 '.repeat(1000);
+  const chunks = segmentChunks(long, 100);
+  assert.deepEqual(chunks[0]![0], 0);
+  assert.deepEqual(chunks.at(-1)![1], long.length);
+  for (let i = 1; i < chunks.length; i++) assert.equal(chunks[i]![0], chunks[i - 1]![1]);
+  for (const [a, b] of chunks.slice(0, -1)) assert.ok(b - a <= 100 && b - a > 50, `chunk [${a}, ${b})`);
+  assert.ok(chunks.length > 60);
+});
+
+test('word: a 100k-word text reaches the segmenter in bounded pieces, each character once (linear work)', () => {
+  // V8 spends time proportional to the whole string at each segment step (the trial: one 100k-word
+  // JSONL line never finished), so the work is bounded by the longest string segmented at once.
+  const text = Array.from({ length: 100_000 }, (_, i) => `w${i % 1000}${i % 7 === 0 ? '.' : ''}`).join(' ');
+  const proto = Intl.Segmenter.prototype;
+  const original = proto.segment;
+  const lengths: number[] = [];
+  proto.segment = function (this: Intl.Segmenter, input: string) {
+    lengths.push(input.length);
+    if (input.length > 4 * SEGMENT_CHUNK_LENGTH) throw new Error(`segmenter given ${input.length} code units at once`);
+    return original.call(this, input);
+  };
+  let pieces;
+  try { pieces = splitWords(text); } finally { proto.segment = original; }
+  assert.equal(lengths.reduce((a, b) => a + b, 0), text.length);
+  assert.ok(Math.max(...lengths) <= SEGMENT_CHUNK_LENGTH);
+  assert.equal(pieces.length, 100_000 + Math.ceil(100_000 / 7));
+  assert.deepEqual(pieces.slice(0, 3).map((p) => p.piece), ['w0', '.', 'w1']);
+  assert.deepEqual(pieces.at(-1), { piece: 'w999', start: text.length - 4, end: text.length });
 });
 
 test('word: vocabulary by frequency with minFrequency and maxVocabSize; [PAD] [UNK] [CLS] [SEP] [MASK] = 0..4', () => {

@@ -19,7 +19,7 @@ export { Gpt2Tokenizer, GPT2_EOT_ID, type Gpt2TokenizerOptions } from './gpt2.js
 export { HfTokenizer } from './hf.js';
 export { trainBpeTokenizer, trainBpeTokenizerJson, BPE_SPECIAL_TOKENS, type BpeTrainOptions } from './bpe.js';
 export { byteLevelAlphabet, byteLevelBpeJson, gpt2VocabAndMerges, hfTokenizerConfig, hfTokenizerJson } from './hf-json.js';
-export { WordTokenizer, splitWords, type WordTokenizerOptions } from './word.js';
+export { SEGMENT_CHUNK_LENGTH, WordTokenizer, segmentChunks, splitWords, type WordTokenizerOptions } from './word.js';
 export { StreamDecoder } from './stream-decoder.js';
 
 /** How a run chooses its tokenizer (the `tokenizer` block of a training config). */
