@@ -11,7 +11,7 @@ const posInt = () => z.int().min(1);
 export const TokenizerSchema = z.strictObject({
   type: z.enum(['char', 'gpt2', 'hf', 'word', 'bpe']).default('char').describe('Tokenizer: char, gpt2 (byte-level BPE), hf (a tokenizer.json), word, bpe (byte-level BPE learned from the training texts)'),
   vocabSize: posInt().optional().describe('bpe: vocabulary entries, 6 special tokens and 256 bytes included (default 8000)'),
-  path: z.string().optional().describe('hf: path of tokenizer.json (relative to the config file)'),
+  path: z.string().optional().describe('hf: path of tokenizer.json, or of a folder holding it (and tokenizer_config.json) as Hugging Face\'s from_pretrained reads (relative to the config file)'),
   configPath: z.string().optional().describe('hf: path of tokenizer_config.json, for its special tokens'),
   specialTokens: z.boolean().optional().describe('char / word: add [PAD], [UNK], [CLS], [SEP], [BOS], [EOS]'),
   minFrequency: posInt().optional().describe('word: leave out words seen fewer times'),

@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors.js';
 import { type Activation, checkActivation } from '../nn/activation.js';
 import type { NormKind } from '../nn/block.js';
+import { suggestField } from './config-suggest.js';
 
 /** Decoder-only language model (GPT-2 layout). */
 export interface GPTConfig {
@@ -100,9 +101,29 @@ function oneOf<S extends string>(v: unknown, field: string, options: readonly S[
   return v as S;
 }
 
-/** Defaults filled in and every field validated. @throws ConfigError naming the field. */
+/** Every field of {@link GPTConfig}. */
+export const GPT_CONFIG_KEYS: readonly (keyof GPTConfig)[] = [
+  'vocabSize', 'nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout', 'bias', 'tieWordEmbeddings', 'layerNormEpsilon', 'activation',
+  'nInner', 'positionEmbedding', 'ropeTheta', 'ropeScaling', 'attentionWindow', 'norm', 'attnScale', 'seed',
+];
+
+/**
+ * Refuses a key of a model config object that names no field (`nEmbed` for nEmbd was ignored in
+ * silence, leaving the default), with the nearest field when one is close, as the CLI's config check.
+ * @throws ConfigError `<what>: unknown field "nEmbed" (did you mean nEmbd?)`.
+ */
+export function checkConfigKeys(c: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(c)) {
+    if (known.includes(key)) continue;
+    const hint = suggestField(key, known);
+    throw new ConfigError(`${what}: unknown field "${key}" (${hint === null ? `fields: ${known.join(', ')}` : `did you mean ${hint}?`})`, [key]);
+  }
+}
+
+/** Defaults filled in and every field validated. @throws ConfigError naming the field, or an unknown one. */
 export function resolveGPTConfig(c: GPTConfig): ResolvedGPTConfig {
   if (typeof c !== 'object' || c === null) throw new ConfigError('GPT config must be an object');
+  checkConfigKeys(c, GPT_CONFIG_KEYS, 'GPT config');
   const nEmbd = posInt(c.nEmbd, 'nEmbd'), nHead = posInt(c.nHead, 'nHead');
   if (nEmbd % nHead !== 0) throw new ConfigError(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead})`, ['nHead']);
   const positionEmbedding = oneOf(c.positionEmbedding ?? 'learned', 'positionEmbedding', ['learned', 'rope'] as const);

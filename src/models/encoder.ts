@@ -148,7 +148,7 @@ export class Encoder extends Module {
    * @throws ValueError / ShapeError for bad ids or masks.
    */
   forward(ids: T.Tensor, opts: EncoderCallOptions = {}): T.Tensor {
-    const [B, Tn] = checkIds(ids, 'Encoder', this.config.blockSize);
+    const [B, Tn] = checkIds(ids, 'Encoder', this.config.blockSize, this.config.vocabSize);
     checkMask(opts.attentionMask, B, Tn, 'Encoder');
     let x = T.add(this.wte.forward(ids), this.wpe.positions(Tn));
     if (opts.tokenTypeIds) {

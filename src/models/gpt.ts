@@ -6,7 +6,7 @@
  * match Hugging Face's GPT-2 (`h.0.attn.c_attn.weight`, ...), except that linear weights are stored
  * [out, in] as PyTorch's `nn.Linear` (GPT-2's Conv1D stores [in, out]; see hf-gpt2.ts).
  */
-import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
 import { TransformerBlock, makeNorm } from '../nn/block.js';
 import { Dropout } from '../nn/dropout.js';
@@ -30,12 +30,26 @@ export interface GenerateOptions extends SamplingOptions {
   useCache?: boolean;
 }
 
-/** Checks ids: int32 [B, T] with T ≥ 1. */
-export function checkIds(ids: T.Tensor, what: string, maxLen?: number): [number, number] {
+/**
+ * Checks ids: int32 [B, T] with T ≥ 1, T ≤ maxLen, and (with vocabSize) every id in [0, vocabSize).
+ * @throws IndexError naming the row and position of the first id outside the vocabulary (the
+ *   embedding's own error gave only a flat position).
+ */
+export function checkIds(ids: T.Tensor, what: string, maxLen?: number, vocabSize?: number): [number, number] {
   if (ids.dtype !== 'int32') throw new ValueError(`${what}: ids must have dtype int32, got ${ids.dtype}`);
   if (ids.ndim !== 2 || ids.shape[1] < 1) throw new ShapeError(`${what}: ids must be [B, T] with T >= 1, got ${fmtShape(ids.shape)}`);
   if (maxLen !== undefined && ids.shape[1] > maxLen) {
     throw new ValueError(`${what}: sequence length ${ids.shape[1]} exceeds blockSize ${maxLen}`);
+  }
+  if (vocabSize !== undefined) {
+    const data = ids.contiguous().data() as Int32Array;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v < 0 || v >= vocabSize) {
+        const row = Math.floor(i / ids.shape[1]), pos = i % ids.shape[1];
+        throw new IndexError(`${what}: token id ${v} at row ${row}, position ${pos} of the ids ${fmtShape(ids.shape)} is outside the vocabulary (vocabSize ${vocabSize}: ids 0..${vocabSize - 1})`);
+      }
+    }
   }
   return [ids.shape[0], ids.shape[1]];
 }
@@ -92,7 +106,7 @@ export class GPT extends Module {
    */
   hidden(ids: T.Tensor, opts: { positionOffset?: number; kvCaches?: KVCache[] } = {}): T.Tensor {
     const offset = opts.positionOffset ?? 0;
-    const [, Tn] = checkIds(ids, 'GPT', this.config.blockSize - offset);
+    const [, Tn] = checkIds(ids, 'GPT', this.config.blockSize - offset, this.config.vocabSize);
     if (opts.kvCaches && opts.kvCaches.length !== this.h.length) {
       throw new ValueError(`GPT: kvCaches needs one cache per block (${this.h.length}), got ${opts.kvCaches.length}`);
     }

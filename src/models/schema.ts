@@ -3,7 +3,7 @@
  * GPT, the encoders and the encoder-decoder). Fields past the common sizes (`activation`, `norm`,
  * `positionEmbedding`, `nEncoderLayer`, …) pass through to the model constructor, which checks the
  * combination. A field the schema does not name is an error (issue 19: `nLayers` used to train the
- * default model in silence), with the nearest name suggested (train/config-suggest.ts).
+ * default model in silence), with the nearest name suggested (models/config-suggest.ts).
  */
 import { z } from 'zod';
 import { ACTIVATIONS, type Activation } from '../nn/activation.js';

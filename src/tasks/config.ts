@@ -12,6 +12,8 @@ import { ModelSchema } from '../models/schema.js';
 import { DistillationSchema } from './distillation.js';
 
 const posInt = () => z.int().min(1);
+/** The largest seed numpy's RandomState (Hugging Face's set_seed) takes. */
+const MAX_SEED = 2 ** 32 - 1;
 
 export const TASK_NAMES = ['lm', 'classification', 'seq2seq', 'extractive-qa'] as const;
 
@@ -30,7 +32,7 @@ export const GenerationSchema = z.strictObject({
 /** The fields of the task slice (spread into the training config's schema). */
 export const taskConfigShape = {
   task: z.enum(TASK_NAMES).describe('What to train: lm (GPT), classification (encoder), seq2seq (encoder-decoder), extractive-qa (encoder)'),
-  seed: z.int().default(42).describe('Seed of initialisation, dropout and data order'),
+  seed: z.int().refine((v) => v >= 0 && v <= MAX_SEED, { error: (iss) => `must be in [0, 2^32 - 1] = [0, ${MAX_SEED}] as Hugging Face's set_seed takes (got ${String(iss.input)})` }).default(42).describe('Seed of initialisation, dropout and data order; in [0, 2^32 - 1] as Hugging Face\'s set_seed (numpy) takes'),
   model: ModelSchema.prefault({}),
   data: DataSchema,
   /** Objective terms and weights, e.g. `{ "ce": 1, "zLoss": 1e-4 }`. */
@@ -38,7 +40,7 @@ export const taskConfigShape = {
   perDeviceTrainBatchSize: posInt().default(8).describe('Examples (lm: blocks of blockSize tokens) per training micro-batch'),
   groupByLength: z.boolean().default(false).describe('Training batches of examples of similar length (Hugging Face group_by_length): each shuffled epoch is cut into megabatches of 50 batches, sorted by length inside, then visited batch by batch in random order — less padding (seq2seq, classification)'),
   perDeviceEvalBatchSize: posInt().default(8).describe('Examples per evaluation batch'),
-  labelSmoothingFactor: z.number().min(0).lt(1).default(0).describe('Label smoothing of the cross-entropy (0: none)'),
+  labelSmoothingFactor: z.number().min(0).max(1).default(0).describe('Label smoothing of the cross-entropy, in [0, 1] as PyTorch\'s label_smoothing (0: none; 1: the uniform target)'),
   generation: GenerationSchema.prefault({}),
   /** Knowledge distillation from a teacher run (tasks/distillation.ts); absent: none. */
   distillation: DistillationSchema.optional().describe('Knowledge distillation: { teacher: <run folder>, temperature, alpha } adds the kd term (lm, classification)'),

@@ -9,6 +9,7 @@
 import { StreamDecoder, loadTextDataset, readTextFile, encodeText, LmBlockSampler, lmEvalBatches, tokenizerFromConfig, tokenizerFromPretrained, type LmBatch, type LmSamplerState, type Tokenizer } from '../data/index.js';
 import { ConfigError, TrainformerError, ValueError } from '../errors.js';
 import { GPT } from '../models/gpt.js';
+import { GPT_CONFIG_KEYS } from '../models/config.js';
 import { loadHFGPT2 } from '../models/hf-gpt2.js';
 import * as T from '../tensor/index.js';
 import { buildModel, buildTokenizer, countCounted, intTensor, reduced } from './tensors.js';
@@ -71,8 +72,10 @@ function loadPretrained(config: TaskConfig, tokenizer: Tokenizer | undefined): {
 /** Builds the GPT of a config for a vocabulary of `vocabSize`. */
 export function buildGpt(config: TaskConfig, vocabSize: number): GPT {
   const { nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings, maxPositions, pooling: _p, fromPretrained: _f, ...rest } = config.model;
+  // The model block's GPT fields (it also holds fields of other architectures, e.g. normPosition).
+  const gptFields = Object.fromEntries(Object.entries(rest).filter(([k]) => (GPT_CONFIG_KEYS as readonly string[]).includes(k)));
   return buildModel(() => new GPT({
-    ...(rest as Record<string, unknown>),
+    ...gptFields,
     vocabSize: typeof rest.vocabSize === 'number' ? rest.vocabSize : vocabSize, nLayer, nHead, nEmbd, nInner, dropout, bias, tieWordEmbeddings,
     blockSize: maxPositions ?? config.data.blockSize,
     seed: config.seed,

@@ -4,6 +4,8 @@
  * batch into pooled storage instead, which the step's scope returns to the pool when it ends, so
  * live buffers stay flat from step to step.
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, ValueError } from '../errors.js';
 import * as T from '../tensor/index.js';
 import { checkTrainingMemory } from './memory-estimate.js';
@@ -47,11 +49,41 @@ export function reduced(reduceSum: (sums: Float64Array) => void, values: number[
   return Array.from(a);
 }
 
+/** The tokenizer types each option of data.tokenizer applies to (src/data/config.ts). */
+const TOKENIZER_OPTION_TYPES: Readonly<Record<string, readonly string[]>> = {
+  vocabSize: ['bpe'], path: ['hf'], configPath: ['hf'], specialTokens: ['char', 'word'],
+  minFrequency: ['word'], maxVocabSize: ['word'], lowercase: ['word', 'bpe'], allowSpecial: ['gpt2'],
+};
+
+/**
+ * A data.tokenizer option that the type does not read was ignored without a word (outside trial:
+ * `--data.tokenizer.type bpe --data.tokenizer.path <folder>` trained a new bpe tokenizer, leaving the
+ * saved one unused). Checked where a tokenizer is built for training, not where a run's saved
+ * config is read back (eval of an earlier run keeps working).
+ * @throws ConfigError naming data.tokenizer.<option>, the types that read it, and for a path holding
+ *   a tokenizer.json, how to load it (type hf, as Hugging Face's from_pretrained on that folder).
+ */
+export function checkTokenizerOptions(config: TokenizerConfig): void {
+  for (const [key, types] of Object.entries(TOKENIZER_OPTION_TYPES)) {
+    const v = (config as unknown as Record<string, unknown>)[key];
+    if (v === undefined || types.includes(config.type)) continue;
+    const field = `data.tokenizer.${key}`;
+    let hint = `; remove it, or set data.tokenizer.type ${types.join(' or ')}`;
+    if (key === 'path' && typeof v === 'string') {
+      const file = existsSync(v) && statSync(v).isDirectory() ? join(v, 'tokenizer.json') : v;
+      if (existsSync(file) && file.endsWith('.json')) hint = `; to use the tokenizer in ${file}, set data.tokenizer.type hf`;
+    }
+    const what = config.type === 'bpe' || config.type === 'char' || config.type === 'word' ? `is built from the training texts and does not read ${key}` : `does not read ${key}`;
+    throw new ConfigError(`${field}: a ${config.type} tokenizer ${what} (${key} applies to ${types.join(', ')})${hint}`, ['data', 'tokenizer', key]);
+  }
+}
+
 /**
  * `tokenizerFromConfig` with its corpus problems named as the config's: a char / word vocabulary
  * that cannot be built ("the corpus is empty") names data.tokenizer and the training file.
  */
 export function buildTokenizer(config: TokenizerConfig, corpus: Iterable<string> | (() => Iterable<string>), trainPath: string): Tokenizer {
+  checkTokenizerOptions(config);
   try {
     return tokenizerFromConfig(config, corpus);
   } catch (e) {

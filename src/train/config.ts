@@ -20,7 +20,7 @@ import { ConfigError, withArticle } from '../errors.js';
 import { decodeUtf8 } from '../data/encoding.js';
 import { invalidJsonAt } from '../io/json-error.js';
 import { normalizeFieldNames, objectShape } from './config-names.js';
-import { suggestField, unknownName } from './config-suggest.js';
+import { suggestField, unknownName } from '../models/config-suggest.js';
 import { SCHEDULE_TYPES, scheduleExtraOptions, schedulesTaking, type ScheduleType } from '../optim/schedules.js';
 import { OBJECTIVE_TERMS } from '../tasks/objective.js';
 import { checkTaskConfig, taskConfigShape } from '../tasks/config.js';

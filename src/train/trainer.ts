@@ -18,10 +18,10 @@
  * Each optimizer step runs inside `T.scope(...)`, so every temporary buffer of the forward and
  * backward passes returns to the pool when the step ends.
  */
-import { basename, resolve, join } from 'node:path';
+import { basename, dirname, resolve, join } from 'node:path';
 import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
 import { ConfigError, ValueError } from '../errors.js';
-import { suggestField } from './config-suggest.js';
+import { suggestField } from '../models/config-suggest.js';
 import { limitHeapGrowth } from './heap-policy.js';
 import { log } from '../logger.js';
 import { autocast, type AutocastDtype } from '../amp/autocast.js';
@@ -186,7 +186,12 @@ export class Trainer implements TrainerControl {
    * @param from the checkpoint train() resumes from (default: the one `resume` names now).
    */
   nothingToTrain(from: string | null = resumeCheckpoint(this.outputDir, this.options.resume)): string | null {
-    return from ? nothingToTrain(from, checkpointStep(from), this.totalSteps, this.config) : null;
+    if (!from) return null;
+    // Named as the user gave it: the --resume path, else the checkpoint under outputDir as written
+    // in the config (it was the absolute path this Trainer works with).
+    const resume = this.options.resume;
+    const shown = typeof resume === 'string' ? resume : dirname(from) === this.outputDir ? join(this.config.outputDir, basename(from)) : from;
+    return nothingToTrain(shown, checkpointStep(from), this.totalSteps, this.config);
   }
 
   /** Sets the signal that stops training between steps (see `TrainerOptions.signal`), after construction. */

@@ -6,7 +6,7 @@ import { HfTokenizer } from './hf.js';
 import { trainBpeTokenizer } from './bpe.js';
 import { WordTokenizer } from './word.js';
 import { byteLevelBpeJson } from './hf-json.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer, TokenizerJSON } from './types.js';
 import { decodeUtf8 } from '../encoding.js';
@@ -94,14 +94,19 @@ export function tokenizerFromConfig(
       if (typeof config.path !== 'string' || config.path === '') {
         throw new ConfigError('tokenizer.path: an hf tokenizer needs the path of a tokenizer.json file');
       }
-      const json = readJsonFile(config.path) as Record<string, unknown>;
-      const cfg = config.configPath ? (readJsonFile(config.configPath) as Record<string, unknown>) : {};
-      if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new FileFormatError(`${config.configPath}: a tokenizer_config.json must be a JSON object`);
+      // A folder is read as Hugging Face's from_pretrained reads one: its tokenizer.json and tokenizer_config.json.
+      const folder = isFolder(config.path) ? config.path : null;
+      const file = folder === null ? config.path : join(folder, 'tokenizer.json');
+      if (folder !== null && !existsSync(file)) throw new ConfigError(`tokenizer.path: ${folder} is a folder without tokenizer.json (give a tokenizer.json file or a folder holding one)`);
+      const configPath = config.configPath ?? (folder !== null && existsSync(join(folder, 'tokenizer_config.json')) ? join(folder, 'tokenizer_config.json') : undefined);
+      const json = readJsonFile(file) as Record<string, unknown>;
+      const cfg = configPath ? (readJsonFile(configPath) as Record<string, unknown>) : {};
+      if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new FileFormatError(`${configPath}: a tokenizer_config.json must be a JSON object`);
       try {
         return new HfTokenizer(json, cfg);
       } catch (e) {
         // Name the file the user gave (the tokenizer's own message says "tokenizer.json").
-        if (e instanceof FileFormatError) throw new FileFormatError(`${config.path}: ${e.message.replace(/^tokenizer\.json: /, '')}`);
+        if (e instanceof FileFormatError) throw new FileFormatError(`${file}: ${e.message.replace(/^tokenizer\.json: /, '')}`);
         throw e;
       }
     }
@@ -180,4 +185,12 @@ export function tokenizerFromPretrained(dir: string): HfTokenizer {
     merges.push(l);
   });
   return new HfTokenizer(byteLevelBpeJson(vocab as Record<string, number>, merges), cfg);
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
