@@ -6,7 +6,7 @@
 import { AutogradError, ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/index.js';
 import type { FloatArray } from '../backend/backend.js';
-import { contiguousStrides, empty, type GradNode, Tensor } from './tensor.js';
+import { contiguousStrides, empty, type GradNode, type RowsGradient, Tensor } from './tensor.js';
 import { nextStorageSerial } from './storage.js';
 
 let gradEnabled = true;
@@ -41,7 +41,7 @@ export function needsGrad(...inputs: readonly (Tensor | null | undefined)[]): bo
  * ends ({@link releaseIfUnsaved}).
  */
 export function record(name: string, out: Tensor, inputs: readonly (Tensor | null)[],
-  backward: (g: Tensor) => readonly (Tensor | null | undefined)[], saved?: readonly (Tensor | null | undefined)[]): Tensor {
+  backward: (g: Tensor) => readonly (Tensor | RowsGradient | null | undefined)[], saved?: readonly (Tensor | null | undefined)[]): Tensor {
   if (!needsGrad(...inputs)) return out;
   for (const t of saved ?? inputs) if (t) t.storage.savedForBackward = true;
   if (!saved) out.storage.savedForBackward = true;
@@ -116,7 +116,8 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
     }
   }
   const firstSerial = nextStorageSerial();
-  const grads = new Map<Tensor, Tensor>();
+  // Pending gradients; an embedding's stays rows (RowsGradient) until something dense meets it.
+  const grads = new Map<Tensor, Tensor | RowsGradient>();
   grads.set(root, gradient);
   // Whether a leaf may keep g's buffer as its .grad instead of a copy: a whole, contiguous, pooled
   // buffer allocated during this backward (so not a saved forward value or the caller's tensor),
@@ -125,30 +126,66 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
   const owned = (g: Tensor): boolean => {
     const st = g.storage;
     if (!st.pooled || st.kept || st.released || st.serial < firstSerial) return false;
-    for (const other of grads.values()) if (other.storage === st) return false;
+    for (const other of grads.values()) if (storageOf(other) === st) return false;
     return true;
   };
   // Whether x's pending partial sum `prev` may take gi in place: a whole contiguous buffer allocated
   // during this backward, not kept, shared with no other pending gradient, with gi, with the
   // current op's upstream gradient g, or with a gradient the op returned (they may be views of one
   // buffer). Saves a buffer and a pass per accumulation (residual branches, q/k/v of one projection).
-  const accumulable = (prev: Tensor, x: Tensor, gi: Tensor, g: Tensor, ins: readonly (Tensor | null | undefined)[]): boolean => {
+  const accumulable = (prev: Tensor, x: Tensor, gi: Tensor, g: Tensor, ins: readonly (Tensor | RowsGradient | null | undefined)[]): boolean => {
     const st = prev.storage;
     if (!st.pooled || st.kept || st.released || st.serial < firstSerial || prev.dtype !== gi.dtype || g.storage === st) return false;
     if (prev.offset !== 0 || prev.numel() !== st.length || !prev.isContiguous()) return false;
-    for (const [y, other] of grads) if (y !== x && other.storage === st) return false;
-    for (const o of ins) if (o && o.storage === st) return false;
+    for (const [y, other] of grads) if (y !== x && storageOf(other) === st) return false;
+    for (const o of ins) if (o && storageOf(o) === st) return false;
     return gi.storage !== st;
+  };
+  // Whether t (x's pending gradient, or gradient i the op returned for x) may take rows in place: a
+  // whole contiguous buffer of this backward's, not kept, shared with no other pending gradient, with
+  // the op's upstream gradient g, or with another gradient the op returned.
+  const exclusive = (t: Tensor, x: Tensor, g: Tensor, ins: readonly (Tensor | RowsGradient | null | undefined)[], i: number): boolean => {
+    const st = t.storage;
+    if (!st.pooled || st.kept || st.released || st.serial < firstSerial || g.storage === st) return false;
+    if (t.offset !== 0 || t.numel() !== st.length || !t.isContiguous()) return false;
+    for (const [y, other] of grads) if (y !== x && storageOf(other) === st) return false;
+    for (let j = 0; j < ins.length; j++) { const o = ins[j]; if (j !== i && o && storageOf(o) === st) return false; }
+    return true;
+  };
+  // Rows consumed (added somewhere): their buffer goes back unless it is g (released below) or
+  // something pending or returned shares it.
+  const dropRows = (r: RowsGradient, g: Tensor | null, ins: readonly (Tensor | RowsGradient | null | undefined)[]): void => {
+    const st = r.rows.storage;
+    if (g && g.storage === st) return;
+    for (const o of ins) if (o && o !== r && storageOf(o) === st) return;
+    if (owned(r.rows)) st.release();
+  };
+  // The dense gradient of rows: zeros, then the rows added (the old embedding backward).
+  const densify = (r: RowsGradient, g: Tensor | null, ins: readonly (Tensor | RowsGradient | null | undefined)[]): Tensor => {
+    const out = empty(r.shape, r.rows.dtype, true);
+    addRows(out, r);
+    dropRows(r, g, ins);
+    return out;
   };
   const adoptable = (leaf: Tensor, g: Tensor): boolean =>
     g.dtype === leaf.dtype && g.offset === 0 && g.numel() === g.storage.length && g.isContiguous() && owned(g);
   noGrad(() => {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
-      const g = grads.get(t);
-      if (!g) continue;
+      const pending = grads.get(t);
+      if (!pending) continue;
       grads.delete(t);
       const node = t.gradFn;
+      if (!node && isRows(pending) && t.grad && t.grad.isContiguous() && !t.grad.storage.released && t.grad.dtype === pending.rows.dtype) {
+        // Leaf whose only gradient is rows (an untied embedding) and which has a .grad (gradient
+        // accumulation): the rows go into .grad, as PyTorch's embedding backward adds into .grad.
+        // Otherwise (below) the dense gradient made from them.
+        addRows(t.grad, pending);
+        dropRows(pending, null, []);
+        if (t.postAccumulateGradHooks) for (const h of t.postAccumulateGradHooks) h(t);
+        continue;
+      }
+      const g = isRows(pending) ? densify(pending, null, []) : pending;
       if (!node) {
         // Leaf: accumulate into .grad, in kept storage (it outlives the step's scope).
         // A buffer of its own: g itself when nothing else can see it (see adoptable), else a copy.
@@ -174,10 +211,38 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
           throw new AutogradError(`internal: op '${node.name}' returned a gradient of shape ${fmtShape(gi.shape)} for an input of shape ${fmtShape(x.shape)}`);
         }
         const prev = grads.get(x);
+        if (isRows(gi)) {
+          // Rows (an embedding's gradient): added into x's pending gradient when it is this
+          // backward's own buffer (a tied LM head's dW: dW + row 0 + row 1 + … in the order of
+          // ids), else kept pending as rows, else added into a dense copy.
+          if (!prev) { grads.set(x, gi); continue; }
+          if (!isRows(prev) && prev.dtype === gi.rows.dtype && prev.storage !== gi.rows.storage && exclusive(prev, x, g, ins, -1)) {
+            addRows(prev, gi);
+            dropRows(gi, g, ins);
+            continue;
+          }
+          grads.delete(x);
+          const sum = isRows(prev) ? densify(prev, g, ins) : copyOf(prev);
+          addRows(sum, gi);
+          dropRows(gi, g, ins);
+          if (!isRows(prev) && prev.storage !== g.storage && !ins.some((o) => o && storageOf(o) === prev.storage) && owned(prev)) prev.storage.release();
+          grads.set(x, sum);
+          continue;
+        }
+        if (prev && isRows(prev)) {
+          // A dense gradient meets pending rows: the rows go into it when nothing else sees it (gi +
+          // rows, in the order of ids), else into a copy.
+          const own = gi.dtype === prev.rows.dtype && gi.storage !== prev.rows.storage && exclusive(gi, x, g, ins, i);
+          const sum = own ? gi : copyOf(gi);
+          addRows(sum, prev);
+          grads.set(x, sum);
+          dropRows(prev, g, ins);
+          continue;
+        }
         if (prev && accumulable(prev, x, gi, g, ins)) {
           // The partial sum is this backward's own buffer that nothing else sees: add in place.
           addInto(prev, gi, true);
-          if (gi.storage !== g.storage && !ins.some((o, j) => j !== i && o && o.storage === gi.storage) && owned(gi)) gi.storage.release();
+          if (gi.storage !== g.storage && !ins.some((o, j) => j !== i && o && storageOf(o) === gi.storage) && owned(gi)) gi.storage.release();
           continue;
         }
         grads.set(x, prev ? addInto(prev, gi) : gi);
@@ -191,6 +256,20 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       if (!opts.retainGraph) node.backward = null;
     }
   });
+}
+
+function isRows(v: Tensor | RowsGradient): v is RowsGradient {
+  return !(v instanceof Tensor);
+}
+
+function storageOf(v: Tensor | RowsGradient) {
+  return isRows(v) ? v.rows.storage : v.storage;
+}
+
+/** dst[idx[i]] += rows[i], i in order (dst contiguous [V, C], dtype of the rows). */
+function addRows(dst: Tensor, r: RowsGradient): void {
+  const C = r.shape[1];
+  getBackend().indexAdd(dst.data() as FloatArray, r.idx, r.rows.data() as FloatArray, r.idx.length, C);
 }
 
 function copyOf(g: Tensor): Tensor {

@@ -1,6 +1,6 @@
 /** The tensor layer: Tensor, creation, autograd, RNG, scopes and every op. */
 export * from './dtype.js';
-export { Tensor, tensor, empty, full, zeros, ones, scalar, zerosLike, arange, numel, contiguousStrides, normDim, type GradNode, type NestedArray } from './tensor.js';
+export { Tensor, tensor, empty, full, zeros, ones, scalar, zerosLike, arange, numel, contiguousStrides, normDim, type GradNode, type RowsGradient, type NestedArray } from './tensor.js';
 export { scope, memoryStats, resetPeakMemoryStats, emptyPool, allocStorage, wrapStorage, Storage } from './storage.js';
 export { backward, noGrad, withGrad, isGradEnabled, needsGrad, record, releaseIfUnsaved, type BackwardOptions } from './autograd.js';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, bernoulli, randperm, type GeneratorState } from './random.js';

@@ -7,12 +7,27 @@ import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { type DType, dtypeOfArray, newArray, type StorageArray } from './dtype.js';
 import { allocStorage, keepStorage, type Storage, wrapStorage } from './storage.js';
 
+/**
+ * A gradient given as rows to add instead of a dense tensor: grad[idx[i]] += rows[i] for i < n, zero
+ * elsewhere (the embedding's backward, PyTorch `embedding_dense_backward`). Backward adds the rows
+ * straight into the input's pending gradient or the leaf's `.grad` (no [V, C] temporary, no dense
+ * add); it makes the dense tensor only where nothing exists to add into.
+ */
+export interface RowsGradient {
+  readonly kind: 'rows';
+  /** Shape of the input: [V, C]. */
+  readonly shape: readonly number[];
+  readonly idx: Int32Array;
+  /** Contiguous [n, C] rows, dtype of the gradient. */
+  readonly rows: Tensor;
+}
+
 /** Autograd node attached to a tensor produced by a differentiable op. */
 export interface GradNode {
   readonly name: string;
   readonly inputs: readonly (Tensor | null)[];
   /** Upstream gradient → one gradient per input (null / undefined where none flows). */
-  backward: ((g: Tensor) => readonly (Tensor | null | undefined)[]) | null;
+  backward: ((g: Tensor) => readonly (Tensor | RowsGradient | null | undefined)[]) | null;
 }
 
 export function contiguousStrides(shape: readonly number[]): number[] {

@@ -3,7 +3,7 @@ import { IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import type { FloatArray } from '../../backend/backend.js';
 import { record } from '../autograd.js';
-import { empty, normDim, Tensor } from '../tensor.js';
+import { empty, normDim, type RowsGradient, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
 import { contiguous, reshape } from './views.js';
 
@@ -74,7 +74,12 @@ export function indexSelect(x: Tensor, index: Tensor): Tensor {
 }
 
 /**
- * Embedding lookup: weight [V, C], ids int32 [...] → [..., C]. Backward accumulates rows into dWeight.
+ * Embedding lookup: weight [V, C], ids int32 [...] → [..., C]. Backward hands back rows (a
+ * RowsGradient): autograd adds g's row i into row ids[i] of the weight's gradient, in the order of
+ * ids, straight into what is there — a tied LM head's pending dW (dW + row 0 + row 1 + …; the old
+ * dense path summed the rows into zeros first: dW + (0 + row 0 + …), equal for a row used once,
+ * within float32 rounding otherwise) or an accumulated .grad — with no [V, C] temporary (as PyTorch's
+ * embedding_dense_backward accumulating into .grad). Where nothing exists, zeros plus the rows.
  * @throws IndexError naming the id and V when an id is outside [0, V).
  */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
@@ -84,9 +89,7 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
   checkRange(idx, V, 'embedding', 0);
   const out = empty([...ids.shape, C], weight.dtype === 'float64' ? 'float64' : 'float32');
   getBackend().indexSelect(contiguous(weight).data() as FloatArray, idx, out.storage.data as FloatArray, idx.length, C);
-  return record('embedding', out, [weight], (g) => {
-    const dw = empty(weight.shape, g.dtype, true);
-    getBackend().indexAdd(dw.storage.data as FloatArray, idx, contiguous(g).data() as FloatArray, idx.length, C);
-    return [dw];
-  });
+  // The gradient goes back as rows (see RowsGradient): backward adds them into the weight's pending
+  // gradient (a tied LM head's dW) or its .grad, in the order of ids, after what is already there.
+  return record('embedding', out, [weight], (g) => [{ kind: 'rows', shape: weight.shape, idx, rows: contiguous(g) } satisfies RowsGradient]);
 }
