@@ -18,5 +18,11 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "install: missing Debian packages ${need[*]} (not root: the native backend may not build; js still works)"
   fi
 fi
+# onnxruntime-node (a devDependency: the ONNX export test runs the exported model with it) has its CPU
+# binaries in the npm package; its install script (run by npm 10, skipped by npm 11 unless allowed in
+# package.json's allowScripts, where it is denied) would also download CUDA binaries from nuget.org,
+# which fails offline. ONNXRUNTIME_NODE_INSTALL=skip is the switch its script reads (an .npmrc key
+# did the same but made every npm / npx command warn "Unknown project config").
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
 npm run build

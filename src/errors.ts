@@ -28,6 +28,12 @@ export class ConfigError extends TrainformerError {
   constructor(message: string, readonly field?: readonly (string | number)[]) {
     super(message);
   }
+
+  /**
+   * Further problems of the same kind found in the same pass (every unknown field of a config,
+   * not only the first): the CLI prints each as its own `config error:` line after this one.
+   */
+  more: ConfigError[] = [];
 }
 /**
  * A failure of distributed training: a collective that failed or passed its deadline (a rank died

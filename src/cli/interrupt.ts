@@ -1,6 +1,6 @@
 /**
  * Ctrl-C (SIGINT) during `trainformer train`. Hugging Face's Trainer stops on KeyboardInterrupt;
- * trainformer stops too, but between optimizer steps (JavaScript sees the signal when a step ends),
+ * trainformer stops too, between optimizer steps or evaluation batches (JavaScript sees the signal there),
  * saves a checkpoint of the step it reached (atomic, as every checkpoint; none with saveStrategy
  * "no"), releases the run lock and exits 130 (128 + SIGINT, what a shell reports for a Ctrl-C) with
  * one line saying where it stopped and what was saved. A second Ctrl-C quits at once: the signal's
@@ -38,11 +38,17 @@ function rel(p: string): string {
 /**
  * The line said after an interrupted run:
  * `training interrupted at step 37 of 1000; step 37 is saved in runs/x/checkpoint-37 — continue with --resume`,
- * or `…; nothing saved (saveStrategy "no")`, or `…; nothing saved (no step was trained)`.
+ * or `…; nothing saved (saveStrategy "no")`, or `…; nothing saved (no step was trained)`; during an
+ * evaluation `training interrupted at step 5 of 5 during the final evaluation; step 5 is saved in
+ * runs/x/checkpoint-5 — evaluate it with \`trainformer eval runs/x/checkpoint-5\``.
  */
 export function interruptedLine(r: TrainResult, saveStrategy: string): string {
-  const head = `training interrupted at step ${r.step} of ${r.totalSteps}`;
-  if (r.checkpoint !== null && basename(r.checkpoint) === `checkpoint-${r.step}`) return `${head}; step ${r.step} is saved in ${rel(r.checkpoint)} — continue with --resume`;
+  const head = `training interrupted at step ${r.step} of ${r.totalSteps}${r.interruptedDuring ? ` during the ${r.interruptedDuring}` : ''}`;
+  if (r.checkpoint !== null && basename(r.checkpoint) === `checkpoint-${r.step}`) {
+    // Every step is trained: --resume would find nothing to train, the checkpoint can be evaluated.
+    const next = r.interruptedDuring === 'final evaluation' ? `evaluate it with \`trainformer eval ${rel(r.checkpoint)}\`` : 'continue with --resume';
+    return `${head}; step ${r.step} is saved in ${rel(r.checkpoint)} — ${next}`;
+  }
   if (saveStrategy === 'no') return `${head}; nothing saved (saveStrategy "no")`;
   return `${head}; nothing saved (no step was trained)`;
 }

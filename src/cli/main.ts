@@ -62,7 +62,7 @@ function fmt(x: number | undefined, d = 4): string {
 function describeMetrics(task: string, m: Record<string, number>): string {
   if (task === 'lm') return `validation loss ${fmt(m.lossPerChar)} nats/char (${fmt(m.loss)} nats/token, perplexity ${fmt(m.perplexity, 2)})`;
   if (task === 'classification') return `validation accuracy ${fmt(100 * m.accuracy, 2)}% (macro-F1 ${fmt(m.macroF1)}, loss ${fmt(m.loss)})`;
-  return Object.entries(m).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+  return `validation ${Object.entries(m).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`;
 }
 
 /**
@@ -80,7 +80,9 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   try {
     config = parseConfig(raw);
   } catch (e) {
-    throw locateConfigError(e, opts.config, rest, opts.trainingArgs);
+    const located = locateConfigError(e, opts.config, rest, opts.trainingArgs);
+    if (e instanceof ConfigError && located instanceof ConfigError) located.more = e.more.map((m) => locateConfigError(m, opts.config, rest, opts.trainingArgs) as ConfigError);
+    throw located;
   }
   if (hooks.afterParse) hooks.afterParse(config, warnings);
   else for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
@@ -135,7 +137,7 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
       pg = initProcessGroup({ timeoutSec: config.ddpTimeout });
       main = pg.rank === 0;
       for (const w of warnings) say(`warning: ${w}\n`);
-      progress = new ProgressCallback(config.disableTqdm);
+      progress = new ProgressCallback(config.disableTqdm, process.stderr, (m) => describeMetrics(config.task, m));
       // Only rank 0 shows progress: on a pipe the plain step lines would print once per rank.
       if (main) callbacks.push(progress);
       callbacks.push({ onTrainBegin: () => { began = true; } });
@@ -422,7 +424,7 @@ export async function main(argv: string[]): Promise<number> {
       return INTERRUPTED_EXIT_CODE;
     }
     const debug = process.env.TRAINFORMER_DEBUG === '1';
-    if (e instanceof ConfigError) process.stderr.write(`config error: ${e.message}\n`);
+    if (e instanceof ConfigError) for (const c of [e, ...e.more]) process.stderr.write(`config error: ${c.message}\n`);
     else if (e instanceof TrainformerError) process.stderr.write(`error: ${e.message}\n`);
     else process.stderr.write(`error: ${(e as Error)?.message ?? String(e)}${debug ? '' : ' (TRAINFORMER_DEBUG=1 shows the stack)'}\n`);
     if (debug && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');

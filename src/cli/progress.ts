@@ -8,6 +8,7 @@ import cliProgress from 'cli-progress';
 import type { Logger } from '../logger.js';
 import type { StepEndInfo, TrainerCallback, TrainerControl } from '../train/callbacks.js';
 import type { MetricsRecord } from '../train/metrics.js';
+import type { EvalMetrics } from '../tasks/types.js';
 
 export interface ProgressValues {
   loss: number;
@@ -78,7 +79,13 @@ export class Progress {
 export class ProgressCallback implements TrainerCallback {
   private bar: Progress | null = null;
 
-  constructor(private readonly disabled: boolean, private readonly out: NodeJS.WriteStream = process.stderr) {}
+  /**
+   * @param describe one-line summary of an evaluation's metrics: each evaluation during training
+   *   prints `eval at step s/N: <summary>` (Hugging Face prints every evaluation's metrics; the
+   *   final one is the command's own summary line). Absent: evaluations print nothing.
+   */
+  constructor(private readonly disabled: boolean, private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly describe?: (m: EvalMetrics) => string) {}
 
   /** The bar while training runs (messages must go through it). */
   get active(): Progress | null {
@@ -95,6 +102,10 @@ export class ProgressCallback implements TrainerCallback {
 
   onLog(_t: TrainerControl, rec: MetricsRecord): void {
     this.bar?.update(rec.step as number, { loss: rec.loss as number, lr: rec.lr as number, tokensPerSecond: rec.tokensPerSecond as number });
+  }
+
+  onEvaluate(t: TrainerControl, m: EvalMetrics): void {
+    if (this.describe && this.bar && t.step < t.totalSteps) this.bar.message(`eval at step ${t.step}/${t.totalSteps}: ${this.describe(m)}`);
   }
 
   onTrainEnd(): void {

@@ -22,7 +22,7 @@ import { requireDataFile } from './data-file.js';
 import type { TaskConfig } from './config.js';
 import { accuracy, argmaxRows, macroF1 } from './metrics.js';
 import { checkObjective, classObjective } from './objective.js';
-import type { EvalMetrics, LossOptions, LossOutput, Task } from './types.js';
+import { runToEnd, type EvalMetrics, type LossOptions, type LossOutput, type Task } from './types.js';
 import { distillationWeights, type TeacherSpec } from './distillation.js';
 import { ClassificationTeacher } from './classification-teacher.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
@@ -270,6 +270,10 @@ export class ClassificationTask implements Task<ClassificationBatch> {
   }
 
   evaluate(maxBatches?: number): EvalMetrics {
+    return runToEnd(this.evaluateSteps(maxBatches));
+  }
+
+  *evaluateSteps(maxBatches?: number): Generator<void, EvalMetrics, void> {
     const bs = this.config.perDeviceEvalBatchSize;
     const set = maxBatches === undefined ? this.valSet : this.valSet.slice(0, maxBatches * bs);
     let nll = 0;
@@ -282,6 +286,7 @@ export class ClassificationTask implements Task<ClassificationBatch> {
         nll += terms.ce * B;
         preds.push(...argmaxRows(logits.data(), B, K));
       });
+      yield;
     }
     const labels = set.map((e) => e.label);
     return { loss: nll / set.length, accuracy: accuracy(preds, labels), macroF1: macroF1(preds, labels), evalExamples: set.length };

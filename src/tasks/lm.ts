@@ -15,7 +15,7 @@ import * as T from '../tensor/index.js';
 import { buildModel, buildTokenizer, countCounted, intTensor, reduced } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, lmHeadObjective } from './objective.js';
-import type { EvalMetrics, LossOptions, LossOutput, Task } from './types.js';
+import { runToEnd, type EvalMetrics, type LossOptions, type LossOutput, type Task } from './types.js';
 import { distillationWeights, type TeacherSpec } from './distillation.js';
 import { linear } from '../nn/functional.js';
 
@@ -219,6 +219,10 @@ export class LmTask implements Task<LmBatch> {
   }
 
   evaluate(maxBatches?: number): EvalMetrics {
+    return runToEnd(this.evaluateSteps(maxBatches));
+  }
+
+  *evaluateSteps(maxBatches?: number): Generator<void, EvalMetrics, void> {
     let nats = 0;
     let tokens = 0;
     const Tn = this.config.data.blockSize;
@@ -238,6 +242,7 @@ export class LmTask implements Task<LmBatch> {
         nats += terms.ce * B * Tn;
         tokens += B * Tn;
       });
+      yield;
     }
     if (this.shard) [nats, tokens] = reduced(this.shard.reduceSum, [nats, tokens]);
     const loss = nats / tokens;

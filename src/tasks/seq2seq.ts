@@ -20,7 +20,7 @@ import * as T from '../tensor/index.js';
 import { buildModel, buildTokenizer, countCounted, intTensor, reduced } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, classObjective, lmHeadObjective } from './objective.js';
-import type { EvalMetrics, LossOutput, Task } from './types.js';
+import { runToEnd, type EvalMetrics, type LossOutput, type Task } from './types.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 
 /** Decoding settings of a translation call (defaults: the config's `generation` block). */
@@ -122,6 +122,11 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
   }
 
   evaluate(maxBatches?: number): EvalMetrics {
+    return runToEnd(this.evaluateSteps(maxBatches));
+  }
+
+  /** {@link evaluate} yielding after each loss batch (the greedy translations at the end are one piece). */
+  *evaluateSteps(maxBatches?: number): Generator<void, EvalMetrics, void> {
     const bs = this.config.perDeviceEvalBatchSize;
     const set = maxBatches === undefined ? this.valSet : this.valSet.slice(0, maxBatches * bs);
     let nats = 0, count = 0, correct = 0, i = 0;
@@ -139,6 +144,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
         const pred = T.argmax(logits, -1).data();
         for (let i = 0; i < B * Tn; i++) if (b.labels[i] !== IGNORE_INDEX && pred[i] === b.labels[i]) correct++;
       });
+      yield;
     }
     if (this.shard) [nats, count, correct] = reduced(this.shard.reduceSum, [nats, count, correct]);
     const loss = nats / count;

@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, ValueError } from '../errors.js';
+import { ConfigError, FileFormatError, ValueError } from '../errors.js';
 import * as T from '../tensor/index.js';
 import { checkTrainingMemory } from './memory-estimate.js';
 import type { TaskConfig } from './config.js';
@@ -80,7 +80,8 @@ export function checkTokenizerOptions(config: TokenizerConfig): void {
 
 /**
  * `tokenizerFromConfig` with its corpus problems named as the config's: a char / word vocabulary
- * that cannot be built ("the corpus is empty") names data.tokenizer and the training file.
+ * that cannot be built ("the corpus is empty") names data.tokenizer and the training file; a
+ * tokenizer file that cannot be read or parsed names its field (data.tokenizer.path / configPath).
  */
 export function buildTokenizer(config: TokenizerConfig, corpus: Iterable<string> | (() => Iterable<string>), trainPath: string): Tokenizer {
   checkTokenizerOptions(config);
@@ -88,6 +89,12 @@ export function buildTokenizer(config: TokenizerConfig, corpus: Iterable<string>
     return tokenizerFromConfig(config, corpus);
   } catch (e) {
     if (e instanceof ValueError) throw new ConfigError(`data.tokenizer: ${e.message} (the texts of ${trainPath})`, ['data', 'tokenizer']);
+    if (e instanceof FileFormatError) {
+      for (const key of ['path', 'configPath'] as const) {
+        const file = config[key];
+        if (file && e.message.startsWith(file)) throw new ConfigError(`data.tokenizer.${key}: ${e.message}`, ['data', 'tokenizer', key]);
+      }
+    }
     throw e;
   }
 }

@@ -99,6 +99,12 @@ export interface Task<Batch = unknown> {
    * @param maxBatches stop after this many batches (intermediate evaluations).
    */
   evaluate(maxBatches?: number): EvalMetrics;
+  /**
+   * `evaluate` as a generator that yields after each batch (returns the same metrics): the trainer
+   * lets the event loop turn between batches, so a Ctrl-C during an evaluation is seen at once.
+   * Absent: the trainer calls `evaluate` in one piece.
+   */
+  evaluateSteps?(maxBatches?: number): Generator<void, EvalMetrics, void>;
   /** The data position and the task's RNG states, JSON-serialisable, for a checkpoint. */
   dataState(): unknown;
   /** Restores `dataState()`. */
@@ -109,4 +115,12 @@ export interface Task<Batch = unknown> {
   artifacts(): Record<string, unknown>;
   /** A short generated text (lm) shown at the end of training. */
   sample?(prompt: string, options: { maxNewTokens: number; temperature: number; topK?: number; topP?: number }): string;
+}
+
+/** Runs an `evaluateSteps` generator to its end: the metrics, computed in one piece. */
+export function runToEnd<R>(steps: Generator<void, R, void>): R {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }

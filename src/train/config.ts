@@ -180,7 +180,8 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown, schema: z.Zod
 
 /**
  * Validates a raw configuration (parsed JSON plus overrides) and fills in the defaults.
- * @throws ConfigError with one line, `field: problem (got value)`, for the first problem found.
+ * @throws ConfigError with one line, `field: problem (got value)`, for the first problem found
+ *   (every unknown field: the others in its `more`).
  */
 export function parseConfig(raw: unknown): TrainConfig {
   // Hugging Face snake_case / kebab-case spellings name the camelCase fields (config-names.ts).
@@ -193,10 +194,15 @@ export function parseConfig(raw: unknown): TrainConfig {
   if (!r.success) {
     // A misspelled field is often also a missing required one: name the misspelling (with its
     // did-you-mean) rather than "teacher: is required".
-    const issue = r.error.issues.find((i) => i.code === 'unrecognized_keys') ?? r.error.issues[0];
-    const field = issue.path.map((k) => (typeof k === 'number' ? k : String(k)));
-    if (issue.code === 'unrecognized_keys') field.push(issue.keys[0]);
-    throw new ConfigError(formatIssue(issue, raw), field);
+    // Unknown fields at several levels (`foo` and `model.nLayers`) are all named, one line each.
+    const unknown = r.error.issues.filter((i) => i.code === 'unrecognized_keys');
+    const errors = (unknown.length > 0 ? unknown : [r.error.issues[0]]).map((issue) => {
+      const field = issue.path.map((k) => (typeof k === 'number' ? k : String(k)));
+      if (issue.code === 'unrecognized_keys') field.push(issue.keys[0]);
+      return new ConfigError(formatIssue(issue, raw), field);
+    });
+    errors[0].more = errors.slice(1);
+    throw errors[0];
   }
   const c = r.data;
   // Keys the schema holds as records: did-you-mean as for unknown fields.

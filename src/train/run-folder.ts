@@ -83,6 +83,19 @@ function folderNames(dir: string): string[] | null {
   }
 }
 
+/**
+ * The `checkpoint-<step>` folders of outputDir after step `step` that lack trainer_state.json (an
+ * interrupted save, or a removed file): a `--resume` from the newest complete checkpoint passes
+ * over them, and says so.
+ */
+export function incompleteCheckpointsAfter(outputDir: string, step: number): string[] {
+  return (folderNames(outputDir) ?? [])
+    .map((n) => ({ n, m: /^checkpoint-(\d+)$/.exec(n) }))
+    .filter(({ n, m }) => m !== null && Number(m[1]) > step && !fs.existsSync(join(outputDir, n, 'trainer_state.json')))
+    .sort((a, b) => Number(a.m![1]) - Number(b.m![1]))
+    .map(({ n }) => n);
+}
+
 /** The checkpoint `resume` names (true: the newest complete one in outputDir), without touching the folder. */
 export function resumeCheckpoint(outputDir: string, resume: boolean | string | undefined): string | null {
   return typeof resume === 'string' ? resume : resume ? latestCheckpoint(outputDir) : null;

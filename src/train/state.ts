@@ -12,7 +12,7 @@ import type { GradScaler, GradScalerState } from '../optim/grad-scaler.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedules.js';
 import * as T from '../tensor/index.js';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Task } from '../tasks/types.js';
 import { FileFormatError } from '../errors.js';
@@ -178,7 +178,8 @@ export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopS
 
 /**
  * Restores the parts from a checkpoint folder and returns its loop state.
- * @throws FileFormatError naming the file of a missing or malformed part.
+ * @throws FileFormatError naming the file of a missing or malformed part, or a trainer_state.json
+ *   whose global_step is not the step in its `checkpoint-<step>` folder name.
  */
 export function readCheckpoint(dir: string, p: TrainingParts): LoopState & { totalSteps: number } {
   const ck = loadCheckpoint(dir);
@@ -186,6 +187,11 @@ export function readCheckpoint(dir: string, p: TrainingParts): LoopState & { tot
   const statePath = join(dir, 'trainer_state.json');
   const step = st.global_step ?? st.step;
   if (!Number.isInteger(step)) throw new FileFormatError(`${statePath}: global_step is missing or not an integer`);
+  // The folder's name is the step it was saved at: a disagreeing global_step is an edited or copied file.
+  const named = /^checkpoint-(\d+)$/.exec(basename(dir));
+  if (named && Number(named[1]) !== step) {
+    throw new FileFormatError(`${statePath}: global_step ${step} disagrees with the folder name ${basename(dir)} (saved at step ${named[1]}); the file was edited or copied from another checkpoint — restore it or resume from another checkpoint`);
+  }
   checkTrainerState(ck.trainerState, statePath);
   copyInto(Object.entries(modelState(p)), ck.model, `${dir}/model.safetensors`);
   // Every checkpoint is saved with one: without it the optimizer's state cannot be restored.

@@ -37,7 +37,7 @@ import { BestModelTracker } from './best-model.js';
 import { addStep, emptyWindow, windowRecord } from './log-window.js';
 import { MetricsLogger, type MetricsRecord } from './metrics.js';
 import { createLrSchedule, createOptimizer, totalSteps, type AnyOptimizer } from './optimizer.js';
-import { openRunFolder, resumeCheckpoint, writeRunFiles } from './run-folder.js';
+import { incompleteCheckpointsAfter, openRunFolder, resumeCheckpoint, writeRunFiles } from './run-folder.js';
 import { lockRunFolder } from './run-lock.js';
 import { joinLaunchedJob, TrainerDataParallel } from './data-parallel.js';
 import type { ProcessGroup } from '../distributed/index.js';
@@ -95,6 +95,8 @@ export interface TrainResult {
   nothingToTrain: string | null;
   /** Stopped by `signal` (Ctrl-C); `checkpoint` then holds this step when one was saved. */
   interrupted: boolean;
+  /** Where a Ctrl-C stopped the run when it came during an evaluation (absent: between steps). */
+  interruptedDuring?: 'evaluation' | 'final evaluation';
   /** Seconds of this process's training. */
   seconds: number;
 }
@@ -352,10 +354,48 @@ export class Trainer implements TrainerControl {
     const t0 = Date.now();
     let m: EvalMetrics;
     try {
-      m = T.noGrad(() => autocast({ dtype: this.autocastDtype ?? 'bfloat16', enabled: this.autocastDtype !== null }, () => this.task.evaluate(maxBatches)));
+      m = this.inEvalMode(() => this.task.evaluate(maxBatches));
     } finally {
       this.task.model.train();
     }
+    return this.evaluated(m, extra, t0);
+  }
+
+  /** `fn` without gradients, under the run's autocast dtype (evaluation). */
+  private inEvalMode<R>(fn: () => R): R {
+    return T.noGrad(() => autocast({ dtype: this.autocastDtype ?? 'bfloat16', enabled: this.autocastDtype !== null }, fn));
+  }
+
+  /**
+   * {@link evaluate} that lets the event loop turn between batches (tasks with `evaluateSteps`)
+   * and gives up when `signal` aborts meanwhile (Ctrl-C): then nothing is logged.
+   * @returns the metrics, or null when interrupted.
+   */
+  private async evaluateUnlessInterrupted(maxBatches?: number, extra: MetricsRecord = {}): Promise<EvalMetrics | null> {
+    const signal = this.signal;
+    if (!signal || !this.task.evaluateSteps) return this.evaluate(maxBatches, extra);
+    this.task.model.eval();
+    const t0 = Date.now();
+    let m: EvalMetrics;
+    try {
+      const steps = this.task.evaluateSteps(maxBatches);
+      for (;;) {
+        const r = this.inEvalMode(() => steps.next());
+        if (r.done) { m = r.value; break; }
+        await turnOfEventLoop();
+        if (signal.aborted) {
+          steps.return(undefined as never);
+          return null;
+        }
+      }
+    } finally {
+      this.task.model.train();
+    }
+    return this.evaluated(m, extra, t0);
+  }
+
+  /** Logs an evaluation's line and tells the callbacks. */
+  private evaluated(m: EvalMetrics, extra: MetricsRecord, t0: number): EvalMetrics {
     this.metrics.log({ split: 'eval', step: this._step, epoch: round(this.task.epoch(), 4), ...m, ...extra, time: Date.now(), elapsed: round(this.elapsed(), 3) });
     this.windowStart += Date.now() - t0; // evaluation time is not training throughput
     for (const c of this.callbacks) c.onEvaluate?.(this, m);
@@ -394,6 +434,11 @@ export class Trainer implements TrainerControl {
     }
     if (from) this.resumeFrom(from);
     else this.metrics.reset();
+    if (from && this.isMain && this.options.resume === true) {
+      for (const n of incompleteCheckpointsAfter(this.outputDir, this._step)) {
+        log.warn(`--resume: skipped ${join(this.outputDir, n)}: it has no trainer_state.json (an interrupted save, or the file was removed); resumed from the newest complete checkpoint instead`);
+      }
+    }
     if (this.isMain) writeRunFiles(this.outputDir, cfg, this.task.artifacts());
     limitHeapGrowth(); // resident memory flat over a long run (src/train/heap-policy.ts)
     const t0 = (this.startedAt = this.windowStart = Date.now());
@@ -413,7 +458,11 @@ export class Trainer implements TrainerControl {
       if (s % cfg.loggingSteps === 0) this.logTrain();
       const due = lastDue = this.due(s, epochBefore);
       // The last step's evaluation is the final one below (on every batch).
-      const metrics = due.evaluate && s < this.totalSteps ? this.evaluate(cfg.maxEvalBatches) : null;
+      let metrics: EvalMetrics | null = null;
+      if (due.evaluate && s < this.totalSteps) {
+        metrics = await this.evaluateUnlessInterrupted(cfg.maxEvalBatches);
+        if (metrics === null) return this.interrupted(stepsHere, t0, 'evaluation');
+      }
       if (due.save && s < this.totalSteps) this.save(metrics);
       if (this.options.stopAfterSteps !== undefined && stepsHere >= this.options.stopAfterSteps && s < this.totalSteps) {
         return this.result(null, t0);
@@ -424,7 +473,8 @@ export class Trainer implements TrainerControl {
     if (this.stopReason === null) this.divergence?.check(this._step);
     // A task without evaluation data (a library Trainer given no evalDataset) ends without one.
     const canEvaluate = this.task.canEvaluate !== false;
-    let finalMetrics = canEvaluate ? this.evaluate(undefined, { final: true }) : null;
+    let finalMetrics = canEvaluate ? await this.evaluateUnlessInterrupted(undefined, { final: true }) : null;
+    if (canEvaluate && finalMetrics === null) return this.interrupted(stepsHere, t0, 'final evaluation');
     // The final checkpoint is a best-model candidate when the strategy evaluates at this step.
     const candidate = lastDue.evaluate && this._step === this.totalSteps && cfg.evalStrategy !== 'no' ? finalMetrics : null;
     // The last step gets a checkpoint unless saveStrategy is "no" (Hugging Face: no checkpoint at
@@ -473,11 +523,12 @@ export class Trainer implements TrainerControl {
    * Ends an aborted run between steps: saves this step (its log window inside the checkpoint, so a
    * resume logs what an uninterrupted run logs), then notes an `interrupted` event.
    */
-  private interrupted(stepsHere: number, t0: number): TrainResult {
+  private interrupted(stepsHere: number, t0: number, during?: 'evaluation' | 'final evaluation'): TrainResult {
     const have = this.lastCheckpoint !== null && basename(this.lastCheckpoint) === `checkpoint-${this._step}`;
     if (stepsHere > 0 && this.config.saveStrategy !== 'no' && !have) this.save();
-    this.metrics.log({ event: 'interrupted', step: this._step, message: 'training interrupted (Ctrl-C)', time: Date.now() });
-    return { ...this.result(null, t0), interrupted: true };
+    const message = `training interrupted (Ctrl-C)${during ? ` during the ${during}` : ''}`;
+    this.metrics.log({ event: 'interrupted', step: this._step, message, time: Date.now() });
+    return { ...this.result(null, t0), interrupted: true, ...(during ? { interruptedDuring: during } : {}) };
   }
 }
 

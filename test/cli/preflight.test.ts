@@ -120,11 +120,12 @@ test('an empty classification training file is blamed, not the validation file',
   assertOneLineError(r, new RegExp(`^error: ${esc(train)}: no examples`));
 });
 
-test('an hf tokenizer path to a JSON that is not a tokenizer: one line naming the path', () => {
+test('an hf tokenizer path to a JSON that is not a tokenizer: one line naming the field, its config line and the path', () => {
   const notTok = join(dir, 'not-a-tokenizer.json');
   writeFileSync(notTok, JSON.stringify({ hello: 'world' }));
-  const r = trainformer(['train', '--config', config(lm({ data: { train: text, blockSize: 8, tokenizer: { type: 'hf', path: notTok } } }))]);
-  assertOneLineError(r, new RegExp(`^error: ${esc(notTok)}: field "model" is missing; this is not a Hugging Face tokenizer\\.json$`));
+  const cfg = config(lm({ data: { train: text, blockSize: 8, tokenizer: { type: 'hf', path: notTok } } }));
+  const r = trainformer(['train', '--config', cfg]);
+  assertOneLineError(r, new RegExp(`^config error: ${esc(cfg)}:\\d+: data\\.tokenizer\\.path: ${esc(notTok)}: field "model" is missing; this is not a Hugging Face tokenizer\\.json$`));
 });
 
 test('seq2seq with a char tokenizer without special tokens: one line naming the tokenizer field', () => {
