@@ -82,7 +82,8 @@ napi_value MatmulLowp(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// linearLowp(dtype, x, w, bias: Float32Array | null, out, rows, outF, inF)
+// linearLowp(dtype, x, w, bias: Float32Array | null, out, rows, outF, inF); out a Float32Array, or a
+// Uint16Array for the output rounded to dtype (linearLowpBits).
 napi_value LinearLowp(napi_env env, napi_callback_info info) {
   napi_value a[8];
   if (!args(env, info, a)) return nullptr;
@@ -92,7 +93,7 @@ napi_value LinearLowp(napi_env env, napi_callback_info info) {
   napi_typeof(env, a[3], &biasType);
   const bool hasBias = biasType != napi_null && biasType != napi_undefined;
   if (!view(env, a[1], "x", true, true, &X) || !view(env, a[2], "weight", true, true, &W) ||
-      (hasBias && !view(env, a[3], "bias", false, true, &B)) || !view(env, a[4], "out", false, true, &O))
+      (hasBias && !view(env, a[3], "bias", false, true, &B)) || !view(env, a[4], "out", true, true, &O))
     return nullptr;
   const int64_t rows = static_cast<int64_t>(num(env, a[5])), outF = static_cast<int64_t>(num(env, a[6])),
                 inF = static_cast<int64_t>(num(env, a[7]));
@@ -100,8 +101,10 @@ napi_value LinearLowp(napi_env env, napi_callback_info info) {
   if (!need(env, O, rows * outF, "out") || !need(env, X, rows * inF, "x") || !need(env, W, outF * inF, "weight") ||
       (hasBias && !need(env, B, outF, "bias")))
     return nullptr;
-  tf::linearLowp(dtype, X.data, X.kind, W.data, W.kind, hasBias ? static_cast<const float*>(B.data) : nullptr,
-                 static_cast<float*>(O.data), rows, outF, inF);
+  const float* bias = hasBias ? static_cast<const float*>(B.data) : nullptr;
+  if (O.kind == tf::kOperandBits16)
+    tf::linearLowpBits(dtype, X.data, X.kind, W.data, W.kind, bias, static_cast<uint16_t*>(O.data), rows, outF, inF);
+  else tf::linearLowp(dtype, X.data, X.kind, W.data, W.kind, bias, static_cast<float*>(O.data), rows, outF, inF);
   return nullptr;
 }
 

@@ -1,6 +1,8 @@
 // oneDNN's bf16 matmul (Debian libdnnl-dev 2.6.3), built in only when its headers were found
 // (binding.gyp defines TRAINFORMER_DNNL). float32 operands are rounded to bf16 by our own cast
 // first (oneDNN's matmul wants both in bf16); primitives are cached per shape and thread count.
+// C is float32, or bf16 (c16): oneDNN then rounds the float32 sums, bias included, as it stores them
+// (round to nearest even, as castToLowp; see linearLowpBits in bf16-gemm.h for subnormals).
 //
 // Threads: Debian's oneDNN runs on OpenMP (libgomp) and sizes a primitive by omp_get_max_threads()
 // of the calling thread when it is created. That setting is shared with OpenBLAS: its OpenMP build
@@ -44,8 +46,8 @@ class OmpThreads {
   int prev_;
 };
 
-// m, n, k, transA, transB, alpha, beta, threads, bias
-using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, float, float, int, bool>;
+// m, n, k, transA, transB, alpha, beta, threads, bias, bf16 dst
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, float, float, int, bool, bool>;
 
 // One cached primitive per shape, with its memory objects (data handles set per call). Every
 // primitive uses one shared scratchpad (user mode): memory is the largest scratchpad, not the sum.
@@ -110,13 +112,14 @@ const uint16_t* asBits(const void* x, int kind, int64_t n, Bits16& keep, Bits16&
   return buf;
 }
 
-bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float alpha, float beta, bool bias, Entry* e) {
+bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float alpha, float beta, bool bias, bool c16,
+           Entry* e) {
   dnnl_memory_desc_t aMd, bMd, cMd, biasMd;
   const dnnl_dims_t aDims = {m, k}, bDims = {k, n}, cDims = {m, n}, biasDims = {1, n};
   const dnnl_dims_t aStr = {transA ? 1 : k, transA ? m : 1}, bStr = {transB ? 1 : n, transB ? k : 1}, cStr = {n, 1};
   if (dnnl_memory_desc_init_by_strides(&aMd, 2, aDims, dnnl_bf16, aStr) != dnnl_success ||
       dnnl_memory_desc_init_by_strides(&bMd, 2, bDims, dnnl_bf16, bStr) != dnnl_success ||
-      dnnl_memory_desc_init_by_strides(&cMd, 2, cDims, dnnl_f32, cStr) != dnnl_success ||
+      dnnl_memory_desc_init_by_strides(&cMd, 2, cDims, c16 ? dnnl_bf16 : dnnl_f32, cStr) != dnnl_success ||
       dnnl_memory_desc_init_by_strides(&biasMd, 2, biasDims, dnnl_f32, cStr) != dnnl_success)
     return false;
   dnnl_matmul_desc_t md;
@@ -152,18 +155,18 @@ bool build(Dnnl& d, int64_t m, int64_t n, int64_t k, bool transA, bool transB, f
 
 bool dnnlBuiltIn() { return dnnl().ok; }
 
-bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
-                  bool transA, bool transB, float alpha, float beta, const float* bias) {
+bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, void* c, int64_t m, int64_t n, int64_t k,
+                  bool transA, bool transB, float alpha, float beta, const float* bias, bool c16) {
   Dnnl& d = dnnl();
   if (!d.ok) return false;
   std::lock_guard<std::mutex> lk(d.mu);
   const int threads = numThreads();
   const OmpThreads omp(threads);
-  const Key key{m, n, k, transA, transB, alpha, beta, threads, bias != nullptr};
+  const Key key{m, n, k, transA, transB, alpha, beta, threads, bias != nullptr, c16};
   auto it = d.cache.find(key);
   if (it == d.cache.end()) {
     Entry e;
-    if (!build(d, m, n, k, transA, transB, alpha, beta, bias != nullptr, &e)) return false;
+    if (!build(d, m, n, k, transA, transB, alpha, beta, bias != nullptr, c16, &e)) return false;
     it = d.cache.emplace(key, e).first;
   }
   const Entry& e = it->second;
@@ -205,7 +208,8 @@ bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, 
 
 namespace tf {
 bool dnnlBuiltIn() { return false; }
-bool bf16GemmDnnl(const void*, int, const void*, int, float*, int64_t, int64_t, int64_t, bool, bool, float, float, const float*) {
+bool bf16GemmDnnl(const void*, int, const void*, int, void*, int64_t, int64_t, int64_t, bool, bool, float, float, const float*,
+                  bool) {
   return false;
 }
 }  // namespace tf

@@ -266,6 +266,18 @@ void linearLowp(int dtype, const void* x, int xKind, const void* w, int wKind, c
   });
 }
 
+void linearLowpBits(int dtype, const void* x, int xKind, const void* w, int wKind, const float* bias, uint16_t* out,
+                    int64_t rows, int64_t outF, int64_t inF) {
+  if (rows <= 0 || outF <= 0) return;
+  if (inF > 0 && dtype == kBfloat16 && bf16GemmImpl() == 2 &&
+      bf16GemmDnnl(x, xKind, w, wKind, out, rows, outF, inF, false, true, 1.0f, 0.0f, bias, true))
+    return;
+  // The own kernel and the emulation: the float32 output of linearLowp, then castToLowp's rounding.
+  std::vector<float> f(static_cast<size_t>(rows * outF));
+  linearLowp(dtype, x, xKind, w, wKind, bias, f.data(), rows, outF, inF);
+  castToLowp(dtype, f.data(), out, rows * outF);
+}
+
 void matmulLowp(int dtype, const void* a, int aKind, const void* b, int bKind, float* c, int64_t batch, int64_t m,
                 int64_t n, int64_t k, bool transA, bool transB, int64_t asb, int64_t bsb, float alpha, float beta) {
   if (batch <= 0 || m <= 0 || n <= 0) return;

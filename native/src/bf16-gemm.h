@@ -29,6 +29,16 @@ void matmulLowp(int dtype, const void* a, int aKind, const void* b, int bKind, f
  */
 void linearLowp(int dtype, const void* x, int xKind, const void* w, int wKind, const float* bias, float* out,
                 int64_t rows, int64_t outF, int64_t inF);
+/**
+ * linearLowp with the output as 16-bit patterns of `dtype`: the float32 sums plus bias, rounded to
+ * nearest even (castToLowp's rule) as they are stored, so no float32 [rows, outF] is written. For a
+ * consumer that rounds the output to `dtype` anyway (GPT-2's packed q/k/v projection under bf16
+ * autocast). oneDNN writes bf16 directly (vcvtneps2bf16: the same bits, except that sums below 2^-126 in
+ * magnitude become ±0 where castToLowp keeps a bf16 subnormal); otherwise the float32 output goes
+ * through a buffer and castToLowp.
+ */
+void linearLowpBits(int dtype, const void* x, int xKind, const void* w, int wKind, const float* bias, uint16_t* out,
+                    int64_t rows, int64_t outF, int64_t inF);
 
 /**
  * x [rows, cols] float32 → out = its 16-bit `dtype` patterns (as castToLowp), and sums[j] = Σ_i x[i, j]
@@ -57,10 +67,11 @@ void bf16GemmOwn(const void* a, int aKind, const void* b, int bKind, float* c, i
                  bool transA, bool transB, float alpha, float beta);
 /**
  * oneDNN's bf16 matmul for one product, plus `bias` [n] (float32, added to every row of C after the
- * product; nullptr for none); false when oneDNN is not built in or refuses the shape.
+ * product; nullptr for none); false when oneDNN is not built in or refuses the shape. `c` is float*,
+ * or uint16_t* bf16 patterns when `c16` (the float32 sums rounded to nearest even as they are stored).
  */
-bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
-                  bool transA, bool transB, float alpha, float beta, const float* bias = nullptr);
+bool bf16GemmDnnl(const void* a, int aKind, const void* b, int bKind, void* c, int64_t m, int64_t n, int64_t k,
+                  bool transA, bool transB, float alpha, float beta, const float* bias = nullptr, bool c16 = false);
 /** True when the addon was built with oneDNN. */
 bool dnnlBuiltIn();
 

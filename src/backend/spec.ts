@@ -75,7 +75,7 @@ export const KERNELS = {
   },
   linearLowp: {
     native: 'manual',
-    args: [['dtype', 'lowpDtype'], ['x', 'lowp', ''], ['weight', 'lowp', ''], ['bias', 'floats?', ''], ['out', 'f32', '', 'w'],
+    args: [['dtype', 'lowpDtype'], ['x', 'lowp', ''], ['weight', 'lowp', ''], ['bias', 'floats?', ''], ['out', 'lowp', '', 'w'],
       ['rows', 'int'], ['outFeatures', 'int'], ['inFeatures', 'int']],
   },
   castToLowp: { native: 'manual', args: [['dtype', 'lowpDtype'], ['x', 'f32', ''], ['out', 'u16', '', 'w'], ['n', 'int']] },

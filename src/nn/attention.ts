@@ -229,7 +229,8 @@ export class MultiHeadAttention extends Module {
     const causal = opts.causal ?? this.causal;
     const keyPaddingMask = checkKeyPadding(opts.keyPaddingMask, B, Tn);
     const rope = this.rotary ? this.rotary.halfTables(Tn, offset, x.dtype === 'float64' ? 'float64' : 'float32') : null;
-    const qkv = this.c_attn.forward(x);
+    // Under bf16 autocast the projection is written as bf16 (the values the op would round it to).
+    const qkv = this.c_attn.constructor === Linear ? T.linear(x, this.c_attn.weight, this.c_attn.bias, { lowpOutput: true }) : this.c_attn.forward(x);
     const y = T.packedSelfAttention(qkv, this.numHeads, { causal, scale: this.scale, keyPaddingMask, window: this.window, rope });
     // The projection is read by nothing after the op (which keeps its own copies for backward).
     T.releaseIfUnsaved(qkv, x, y);

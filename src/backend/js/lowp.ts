@@ -36,9 +36,16 @@ export function matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: Floa
   matmul(rounded(dtype, a, aLen), rounded(dtype, b, bLen), c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
 }
 
-export function linearLowp(dtype: LowpDtype, x: LowpArray, weight: LowpArray, bias: FloatArray | null, out: Float32Array,
+export function linearLowp(dtype: LowpDtype, x: LowpArray, weight: LowpArray, bias: FloatArray | null, out: LowpArray,
   rows: number, outFeatures: number, inFeatures: number): void {
   if (rows <= 0 || outFeatures <= 0) return;
+  if (out instanceof Uint16Array) {
+    // The float32 output, then rounded to dtype.
+    const f = new Float32Array(rows * outFeatures);
+    linearLowp(dtype, x, weight, bias, f, rows, outFeatures, inFeatures);
+    castToLowp(dtype, f, out, rows * outFeatures);
+    return;
+  }
   matmulLowp(dtype, x, weight, out, 1, rows, outFeatures, inFeatures, false, true, 0, 0, 1, 0);
   if (!bias) return;
   for (let i = 0; i < rows; i++) {

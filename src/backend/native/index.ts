@@ -47,7 +47,7 @@ export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, Manual
   /** dtype: 0 bfloat16, 1 float16 (native/src/bf16-gemm.h). */
   matmulLowp(dtype: number, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void;
-  linearLowp(dtype: number, x: LowpArray, weight: LowpArray, bias: Float32Array | null, out: Float32Array, rows: number,
+  linearLowp(dtype: number, x: LowpArray, weight: LowpArray, bias: Float32Array | null, out: LowpArray, rows: number,
     outFeatures: number, inFeatures: number): void;
   castToLowp(dtype: number, x: Float32Array, out: Uint16Array, n: number): void;
   castToLowpColumnSums(dtype: number, x: Float32Array, out: Uint16Array, sums: Float32Array, rows: number, cols: number): void;
@@ -218,7 +218,7 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
       addon.matmulLowp(LOWP[dtype], a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
     },
 
-    linearLowp(dtype: LowpDtype, x: LowpArray, weight: LowpArray, bias: FloatArray | null, out: Float32Array, rows: number,
+    linearLowp(dtype: LowpDtype, x: LowpArray, weight: LowpArray, bias: FloatArray | null, out: LowpArray, rows: number,
       outFeatures: number, inFeatures: number): void {
       if (!f32OrNull(bias)) {
         js.linearLowp(dtype, x, weight, bias, out, rows, outFeatures, inFeatures);

@@ -23,9 +23,13 @@ registerOp('linear', ['linear']);
  * float32 (or float64 for gradient checks; mixed dtypes take the composed matmul + add).
  * Under autocast (src/amp) x and the weight are rounded to its 16-bit dtype and summed in float32;
  * backward keeps x's 16-bit copy (not x) and runs its products in the same dtype.
+ * `opts.lowpOutput`: under bfloat16 autocast (float32 x, weight and bias, in > 0) the output is
+ * returned as a bfloat16 tensor, the float32 sums plus bias rounded to nearest even as they are stored
+ * (the values castToLowp gives of the float32 output; oneDNN flushes sums below 2^-126 to ±0), for a consumer that rounds it anyway
+ * (packedSelfAttention); its gradient is float32. Otherwise (no autocast, float16, float64) the output is float32 as usual.
  * @throws ShapeError when weight is not 2-D, the last dim of x is not `in`, or bias is not [out].
  */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: { lowpOutput?: boolean } = {}): Tensor {
   if (weight.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new ShapeError(`linear: input ${fmtShape(x.shape)} does not end in in_features ${weight.shape[1]} of weight ${fmtShape(weight.shape)}`);
   }
@@ -43,7 +47,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const lowp = dt === 'float32' ? lowpFor('matmul') : null;
   const xc = contiguous(x), wc = contiguous(weight);
   const xd = xc.data() as FloatArray, wd = wc.data() as FloatArray;
-  const out = empty([...x.shape.slice(0, -1), outF], dt);
+  const out16 = !!opts.lowpOutput && lowp === 'bfloat16' && rows > 0 && outF > 0 && inF > 0;
+  const out = empty([...x.shape.slice(0, -1), outF], out16 ? lowp : dt);
   const od = out.storage.data as FloatArray;
   let x16: Tensor | null = null;
   if (rows > 0 && outF > 0) {
@@ -54,7 +59,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
       // The bias joins the product's float32 sums as they are stored (oneDNN's bias argument): one pass
       // over the output fewer than a product followed by an add.
       be.linearLowp(lowp, x16.storage.data as Uint16Array, wd as Float32Array, bias ? contiguous(bias).data() as FloatArray : null,
-        od as Float32Array, rows, outF, inF);
+        out16 ? out.storage.data as Uint16Array : od as Float32Array, rows, outF, inF);
     } else be.matmul(xd, wd, od, 1, rows, outF, inF, false, true, 0, 0, 1, 0);
     if (bias && !(lowp && inF > 0)) {
       const bc = contiguous(bias);
