@@ -76,6 +76,19 @@ inline float fastExp2(float hi, float lo) {
 /** exp(x) in float32, vectorisable (see fastExp2); within ~2 ulp of the correctly rounded value. */
 inline float fastExp(float x) { return fastExp2(x, 0.0f); }
 
+/** ax² as an exact float pair hi + lo (hi = the rounded square); lo is 0 once hi is huge (≥ 1e30). */
+inline void exactSquare(float ax, float& hi, float& lo) {
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+  hi = ax * ax;
+  lo = hi < 1e30f ? std::fma(ax, ax, -hi) : 0.0f;  // fma(inf, inf, -inf) is NaN
+#else
+  // Without hardware fma (a slow libm call), the float product is exact in double instead.
+  const double sq = static_cast<double>(ax) * ax;
+  hi = static_cast<float>(sq);
+  lo = hi < 1e30f ? static_cast<float>(sq - hi) : 0.0f;
+#endif
+}
+
 /**
  * Standard normal CDF Φ(x) = erfc(-x/√2)/2, accurate in relative terms on both tails. erfc uses the
  * Chebyshev fit of Numerical Recipes 2nd ed. §6.2 ("erfcc", fractional error < 1.2e-7):
@@ -97,15 +110,8 @@ inline float normalCdf(float x) {
   p = p * t + 0.37409196f;
   p = p * t + 1.00002368f;
   p = p * t - 1.26551223f;
-#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
-  const float sqHi = ax * ax;
-  const float sqLo = sqHi < 1e30f ? std::fma(ax, ax, -sqHi) : 0.0f;  // fma(inf, inf, -inf) is NaN
-#else
-  // Without hardware fma (a slow libm call), the float product is exact in double instead.
-  const double sq = static_cast<double>(ax) * ax;
-  const float sqHi = static_cast<float>(sq);
-  const float sqLo = sqHi < 1e30f ? static_cast<float>(sq - sqHi) : 0.0f;
-#endif
+  float sqHi, sqLo;
+  exactSquare(ax, sqHi, sqLo);
   const float e = t * fastExp2(-0.5f * sqHi, p - 0.5f * sqLo);  // erfc(|x|/√2)
   const float c = x < 0.0f ? 0.5f * e : 1.0f - 0.5f * e;
   return x != x ? x : c;

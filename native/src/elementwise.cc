@@ -55,14 +55,8 @@ inline float geluDerivativef(float x) {
   q = q * u + 0.1397358775138855f;
   q = q * u + 0.34357985854148865f;
   q = q * u + 0.5107913613319397f;
-#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
-  const float sqHi = ax * ax;
-  const float sqLo = sqHi < 1e30f ? std::fma(ax, ax, -sqHi) : 0.0f;  // fma(inf, inf, -inf) is NaN
-#else
-  const double sq = static_cast<double>(ax) * ax;
-  const float sqHi = static_cast<float>(sq);
-  const float sqLo = sqHi < 1e30f ? static_cast<float>(sq - sqHi) : 0.0f;
-#endif
+  float sqHi, sqLo;
+  exactSquare(ax, sqHi, sqLo);
   const float e = fastExp2(-0.5f * sqHi, -0.5f * sqLo);
   const float half = 0.5f * t * e * q;  // erfc(|x|/√2)/2 = Φ(-|x|)
   const float cdf = x < 0.0f ? half : 1.0f - half;

@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Backend, LowpDtype } from '../../src/backend/backend.js';
 import { jsBackend } from '../../src/backend/js/index.js';
-import { loadNativeAddon, loadNativeBackend, type Bf16GemmImpl } from '../../src/backend/native/index.js';
+import { loadNativeAddon, loadNativeBackend } from '../../src/backend/native/index.js';
 import { toBfloat16Bits, toFloat16Bits } from '../../src/amp/cast.js';
 import { rng } from '../util/rng.js';
+import { bf16Impls, withBf16Impl } from '../util/bf16-impls.js';
 
 const native = loadNativeBackend();
 const addon = loadNativeAddon();
@@ -50,16 +51,8 @@ describe('linearLowp into 16 bits', () => {
       });
     }
   }
-  const info = addon?.bf16GemmInfo();
-  const impls: Bf16GemmImpl[] = [];
-  if (info) impls.push('emulate');
-  if (info?.cpuBf16) impls.push('own');
-  if (info?.cpuBf16 && info.dnnl) impls.push('dnnl');
-  for (const impl of impls) {
-    test(`native bf16 via ${impl}, the small model's shape too`, () => {
-      const prev = addon!.bf16GemmInfo().impl;
-      addon!.bf16GemmInfo(impl);
-      try {
+  for (const impl of bf16Impls(addon)) {
+    test(`native bf16 via ${impl}, the small model's shape too`, () => withBf16Impl(addon!, impl, () => {
         shapes.forEach(([m, n, k], i) => check(native!, 'bfloat16', m, n, k, true, i % 2 === 1, 500 + i));
         check(native!, 'bfloat16', 2048, 1152, 384, true, true, 600);
         // Subnormal sums (zero weight, subnormal bias): castToLowp's bits, or ±0 from oneDNN.
@@ -68,9 +61,6 @@ describe('linearLowp into 16 bits', () => {
         native!.linearLowp('bfloat16', new Float32Array(6).fill(1), new Float32Array(15), bias, u, 2, 5, 3);
         const want = impl === 'dnnl' ? [0, 0x8000, 0, 0x3fc0, 0xc020] : [...bias].map((v) => toBfloat16Bits(v));
         assert.deepEqual([...u], [...want, ...want], impl);
-      } finally {
-        addon!.bf16GemmInfo(prev);
-      }
-    });
+    }));
   }
 });

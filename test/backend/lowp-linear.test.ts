@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Backend, LowpDtype } from '../../src/backend/backend.js';
 import { jsBackend } from '../../src/backend/js/index.js';
-import { loadNativeAddon, loadNativeBackend, type Bf16GemmImpl } from '../../src/backend/native/index.js';
+import { loadNativeAddon, loadNativeBackend } from '../../src/backend/native/index.js';
 import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from '../../src/amp/cast.js';
 import { rng } from '../util/rng.js';
+import { bf16Impls, withBf16Impl } from '../util/bf16-impls.js';
 
 const native = loadNativeBackend();
 const addon = loadNativeAddon();
@@ -70,21 +71,10 @@ describe('linearLowp', () => {
       assert.deepEqual([...out], [0, 0, 0, 0, 0, 0]);
     }
   });
-  const info = addon?.bf16GemmInfo();
-  const impls: Bf16GemmImpl[] = [];
-  if (info) impls.push('emulate');
-  if (info?.cpuBf16) impls.push('own');
-  if (info?.cpuBf16 && info.dnnl) impls.push('dnnl');
-  for (const impl of impls) {
-    test(`native bf16 via ${impl}`, () => {
-      const prev = addon!.bf16GemmInfo().impl;
-      addon!.bf16GemmInfo(impl);
-      try {
-        shapes.forEach(([m, n, k], i) => { checkLinear(native!, 'bfloat16', m, n, k, true, true, 200 + i); checkLinear(native!, 'bfloat16', m, n, k, false, false, 300 + i); });
-      } finally {
-        addon!.bf16GemmInfo(prev);
-      }
-    });
+  for (const impl of bf16Impls(addon)) {
+    test(`native bf16 via ${impl}`, () => withBf16Impl(addon!, impl, () => {
+      shapes.forEach(([m, n, k], i) => { checkLinear(native!, 'bfloat16', m, n, k, true, true, 200 + i); checkLinear(native!, 'bfloat16', m, n, k, false, false, 300 + i); });
+    }));
   }
   test('native: a too-short bias throws a RangeError', { skip: native ? false : 'native addon not built' }, () => {
     assert.throws(() => native!.linearLowp('bfloat16', new Float32Array(4), new Float32Array(4), new Float32Array(1), new Float32Array(4), 2, 2, 2), RangeError);

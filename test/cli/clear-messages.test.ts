@@ -11,21 +11,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../../src/errors.js';
 import { parseConfig } from '../../src/train/config.js';
 import { assertErrorLine, assertOneLineError, cliScratch, esc, trainformer } from './run-cli.js';
+import { configError } from '../util/config-error.js';
 
 const { dir, text, config, lm } = cliScratch('tf-clear-messages-', { maxSteps: 2, saveSteps: 2, evalSteps: 2, maxEvalBatches: 1 });
 
-const configError = (raw: Record<string, unknown>): string => {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e.message;
-  }
-  assert.fail('no ConfigError');
-};
 
 test('lrSchedulerKwargs: the options the schedule takes, or that it takes none, and which schedules take the option', () => {
   assert.equal(configError(lm({ lrSchedulerType: 'linear', lrSchedulerKwargs: { minLrRate: 0.1 } })),

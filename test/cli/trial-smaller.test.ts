@@ -17,20 +17,12 @@ import { classObjective } from '../../src/tasks/objective.js';
 import * as T from '../../src/tensor/index.js';
 import { parseConfig } from '../../src/train/config.js';
 import { assertOneLineError, cliScratch, esc, trainformer } from './run-cli.js';
+import { configError } from '../util/config-error.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const hfFixture = resolve(here, '../../../test/data/fixtures/hf-wordlevel.tokenizer.json');
 const { dir, config, lm } = cliScratch('tf-trial-smaller-', { maxSteps: 2, saveSteps: 2, evalSteps: 2, maxEvalBatches: 1 });
 
-const configError = (raw: Record<string, unknown>): string => {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e.message;
-  }
-  assert.fail('no ConfigError');
-};
 
 test('seed: [0, 2^32 - 1] as Hugging Face\'s set_seed; -1 and 2^32 are refused with the range', () => {
   assert.equal(configError(lm({ seed: -1 })), 'seed: must be in [0, 2^32 - 1] = [0, 4294967295] as Hugging Face\'s set_seed takes (got -1)');

@@ -15,6 +15,7 @@ import { createTask } from '../../src/tasks/index.js';
 import { parseConfig, readConfigFile, type TrainConfigInput } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { assertOneLineError, trainformer } from '../cli/run-cli.js';
+import { configError } from '../util/config-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-config-errors-'));
 const text = join(dir, 'text.txt');
@@ -23,15 +24,6 @@ const lm = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   task: 'lm', outputDir: join(dir, 'run'), data: { train: text, blockSize: 8 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 }, maxSteps: 2, disableTqdm: true, ...extra,
 });
 
-function configError(raw: unknown): string {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e.message;
-  }
-  assert.fail('no ConfigError');
-}
 
 test('misspelled model fields are errors that name the nearest field', () => {
   assert.equal(configError(lm({ model: { nLayers: 2 } })), 'model.nLayers: unknown field (did you mean model.nLayer?)');
