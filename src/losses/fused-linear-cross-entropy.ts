@@ -45,9 +45,10 @@ export interface FusedLinearCrossEntropyOptions extends ClassLossCommon {
    * to a multiple of the chunk, at least one chunk) are gathered, and the two gradient products run
    * once per group instead of once per chunk: dW's product sums over the group's tokens instead of
    * reading and writing the float32 [V, C] dW once per chunk, and dH's has the group's rows.
-   * Default C (hidden's last dim): that many rows fit beside W's 16-bit copy in one [V, C] float32
-   * buffer, so the group costs no memory of its own (see README "Mixed precision" for the measured
-   * effect on gpt2). Ignored otherwise.
+   * The group's 16-bit dlogits ([group, V]) are held until its products have run. Default C
+   * (hidden's last dim); when all N tokens make one group, W's 16-bit copy lives in the bytes of dW
+   * until dW's one product (see README "Mixed precision" for the measured effect on gpt2). Ignored
+   * otherwise.
    */
   lowpGroupSize?: number;
   /**
@@ -141,21 +142,18 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     free(): void;
   }
   /**
-   * The operands of one pass over the chunks; free() hands back their 16-bit copies at once. W's
-   * 16-bit copy and the gathered dlogits (`groupRows` ≤ C rows) share one float32 buffer of W's
-   * size: such a [V, C] float32 buffer is what the pool hands out again later in a training step
-   * (the embedding's gradient), so under autocast the LM head's 16-bit copies add no resident bytes
-   * of their own. Their views count in memoryStats beside the buffer while they live.
+   * The operands of one pass over the chunks; free() hands back their 16-bit copies at once.
+   * `wHost`, when given, is a contiguous float32 [V, C] buffer whose bytes are not needed until
+   * every product that reads W has run (the precomputed dW when its one product comes last): W's
+   * 16-bit copy is written into its first half instead of a buffer of its own, so under autocast
+   * the LM head adds only the gathered dlogits (`groupRows` × V 16-bit) to a step's memory.
    */
-  const operands = (groupRows: number): Operands => {
+  const operands = (groupRows: number, wHost: T.Tensor | null): Operands => {
     if (!lowp) return { h, W, d16: null, free: () => {} };
     const h16 = T.toLowp(h, lowp);
-    const host = T.empty([V, Cin], 'float32');
-    const inHost = groupRows > 0 && groupRows <= Cin;
-    const views = T.lowpViewsOf(host, lowp, inHost ? [[V, Cin], [groupRows, V]] : [[V, Cin]]);
-    const W16 = T.toLowp(W, lowp, views[0]);
-    const d16 = inHost ? views[1]! : groupRows > 0 ? T.empty([groupRows, V], lowp) : null;
-    return { h: h16, W: W16, d16, free: () => { h16.storage.free(); W16.storage.free(); d16?.storage.free(); host.storage.free(); } };
+    const W16 = T.toLowp(W, lowp, wHost ? T.lowpViewsOf(wHost, lowp, [[V, Cin]])[0] : undefined);
+    const d16 = groupRows > 0 ? T.empty([groupRows, V], lowp) : null;
+    return { h: h16, W: W16, d16, free: () => { h16.storage.free(); W16.storage.free(); d16?.storage.free(); } };
   };
   /** Per chunk: the logits [n, V] (a leaf when `grad`) and the op's rows. */
   const chunkRows = (ops: Operands, r0: number, n: number, grad: boolean) => {
@@ -175,6 +173,7 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   /** dH rows and dW (accumulated with beta) from a chunk's dlogits. */
   const gemms = (ops: Operands, dlogits: T.Tensor, r0: number, n: number, dH: T.Tensor | null, dW: T.Tensor | null, beta: number): void => {
     const d = lowp && dH && dW && dlogits.dtype === 'float32' ? T.toLowp(dlogits, lowp) : dlogits;
+    // dH first: ops.W may live in dW's bytes (operands' wHost), which dW's product overwrites.
     if (dH) T.addmmInPlace(T.narrow(dH, 0, r0, n), d, ops.W, 0);
     if (dW) T.addmmInPlace(dW, T.transpose(d, 0, 1), T.narrow(ops.h, 0, r0, n), beta);
   };
@@ -188,7 +187,9 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
   // Under autocast with precomputed gradients, chunks are gathered into groups (lowpGroupSize).
   const groupTokens = options.lowpGroupSize ?? Cin;
   const group = Math.min(lowp && pre ? chunk * Math.max(1, Math.floor(groupTokens / chunk)) : chunk, Math.max(N, 1));
-  const fwdOps = operands(group > chunk ? group : 0);
+  // One group (or one chunk): dW's single product (beta 0) runs after the last product reading W16,
+  // so W16 can borrow dW's bytes until then.
+  const fwdOps = operands(group > chunk ? group : 0, lowp && pre?.dW && N <= group ? pre.dW : null);
   for (let g0 = 0; g0 < N; g0 += group) {
     const gn = Math.min(group, N - g0);
     const d16 = fwdOps.d16 ? T.narrow(fwdOps.d16, 0, 0, gn) : null;
@@ -253,7 +254,7 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     const dW = needW ? T.empty([V, Cin], dt) : null;
     const gRows = o.reduction === 'none' ? T.reshape(T.contiguous(g), [N]) : null;
     const g0 = gRows ? 0 : g.item();
-    const ops = operands(0);
+    const ops = operands(0, null);
     for (let r0 = 0; r0 < N; r0 += chunk) {
       const n = Math.min(chunk, N - r0);
       T.scope(() => T.withGrad(true, () => {
