@@ -7,7 +7,6 @@
         "native/src/aligned-buffer.cc",
         "native/src/pool.cc",
         "native/src/elementwise.cc",
-        "native/src/heads.cc",
         "native/src/reduce.cc",
         "native/src/cross_entropy.cc",
         "native/src/matmul.cc",

@@ -196,22 +196,23 @@ inline uint64_t realKeys(const float* kb, int64_t cn) {
   return m;
 }
 
-// Rows [rows × d] of bf16 bits → dst [padRows × ld] bf16 (ld ≥ d), rotated by RoPE when cosT is
-// given (row r has position pos0 + r; rotated in float32, rounded once); the rest zero.
-TF_AMX void loadRowsBf16(const uint16_t* src, int64_t rows, int64_t padRows, int64_t d, int64_t ld, const float* cosT,
-                         const float* sinT, int64_t pos0, uint16_t* dst) {
+// Rows [rows × d] of bf16 bits (lds elements apart) → dst [padRows × ld] bf16 (ld ≥ d), rotated by
+// RoPE when cosT is given (row r has position pos0 + r; rotated in float32, rounded once); the rest
+// zero. Unaligned reads: rows of a packed projection start wherever its row stride puts them.
+TF_AMX void loadRowsBf16(const uint16_t* src, int64_t lds, int64_t rows, int64_t padRows, int64_t d, int64_t ld,
+                         const float* cosT, const float* sinT, int64_t pos0, uint16_t* dst) {
   if (!cosT) {  // a copy, 16 elements at a time (ld is a multiple of 16)
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t x = 0; x < ld; x += 16) {
         const int64_t left = d - x;
         const __mmask16 mk = left >= 16 ? 0xffff : (left > 0 ? static_cast<__mmask16>((1u << left) - 1u) : 0);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * ld + x), _mm256_maskz_loadu_epi16(mk, src + r * d + x));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * ld + x), _mm256_maskz_loadu_epi16(mk, src + r * lds + x));
       }
     std::memset(dst + rows * ld, 0, static_cast<size_t>((padRows - rows) * ld) * 2);
     return;
   }
   for (int64_t r = 0; r < rows; ++r) {
-    const uint16_t* a = src + r * d;
+    const uint16_t* a = src + r * lds;
     uint16_t* o = dst + r * ld;
     if (cosT) {
       const int64_t hd = d / 2;
@@ -276,9 +277,9 @@ void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* o
 
 // Forward of query block i0 of head h (see attention.cc's forwardBlock; scale applies to the scores).
 template <bool kMasked>
-TF_AMX void forwardBlock(const Problem& pb, const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out,
-                         float* lse, int64_t h, int64_t i0, float scale) {
-  const int64_t t = pb.t, s = pb.s, d = pb.d, dp = pb.dp, off = pb.off, dk = round32(d);
+TF_AMX void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                         float* out, float* lse, int64_t h, int64_t i0, float scale) {
+  const int64_t t = pb.t, d = pb.d, dp = pb.dp, off = pb.off, dk = round32(d);
   const int64_t rows = i0 + kBr < t ? kBr : t - i0;
   const float kNegInf = -std::numeric_limits<float>::infinity();
   Scratch& sc = tScratch;
@@ -295,9 +296,10 @@ TF_AMX void forwardBlock(const Problem& pb, const uint16_t* q, const uint16_t* k
   float* mrow = sc.take<float>(kBr);
   float* lrow = sc.take<float>(kBr);
   float* kb = sc.take<float>(kBc);
-  const uint16_t* kh = k + h * s * d;
-  const uint16_t* vh = v + h * s * d;
-  loadRowsBf16(q + (h * t + i0) * d, rows, kBr, d, dk, pb.cosT, pb.sinT, i0 + off, qs);
+  const uint16_t* kh = k + lay.kv.at(h);
+  const uint16_t* vh = v + lay.kv.at(h);
+  const int64_t ldk = lay.kv.row;
+  loadRowsBf16(q + lay.q.at(h, i0), lay.q.row, rows, kBr, d, dk, pb.cosT, pb.sinT, i0 + off, qs);
   std::memset(p16, 0, sizeof(uint16_t) * kBr * kBc);
   for (int64_t r = 0; r < kBr; ++r) {
     mrow[r] = kNegInf;
@@ -308,9 +310,9 @@ TF_AMX void forwardBlock(const Problem& pb, const uint16_t* q, const uint16_t* k
   for (int64_t j0 = jBeg; j0 < jEnd; j0 += kBc) {
     const int64_t cn = jEnd - j0 < kBc ? jEnd - j0 : kBc;
     if (kMasked && !pb.tileBias(h, j0, cn, kb)) continue;
-    loadRowsBf16(kh + j0 * d, cn, kBc, d, dk, pb.cosT, pb.sinT, j0, kr);
+    loadRowsBf16(kh + j0 * ldk, ldk, cn, kBc, d, dk, pb.cosT, pb.sinT, j0, kr);
     pairCols(kr, dk, kBc, dk, kx);
-    loadRowsBf16(vh + j0 * d, cn, kBc, d, dp, nullptr, nullptr, 0, vr);
+    loadRowsBf16(vh + j0 * ldk, ldk, cn, kBc, d, dp, nullptr, nullptr, 0, vr);
     pairRows(vr, dp, kBc, dp, vc);
     tileGemmBf16(kBr, kBc, dk, qs, dk, kx, kBc, sm, kBc, false);
     const uint64_t real = kMasked ? realKeys(kb, cn) : ~0ull;
@@ -353,7 +355,7 @@ TF_AMX void forwardBlock(const Problem& pb, const uint16_t* q, const uint16_t* k
     }
     tileGemmBf16(kBr, dp, kBc, p16, kBc, vc, dp, acc, dp, true);
   }
-  finishRows(acc, dp, mrow, lrow, rows, i0, h, t, d, out, lse);
+  finishRows(acc, dp, mrow, lrow, rows, d, out + lay.o.at(h, i0), lay.o.row, lse + h * t + i0);
 }
 
 // Rows 2m and 2m+1 of float rows [n × 64] (n even) rounded to bf16 and interleaved: out[m * 64 + c] =
@@ -380,8 +382,9 @@ void transpose16(const uint16_t* src, int64_t n, int64_t w, int64_t ld, uint16_t
 // dOᵀ·P, dKᵀ = Qᵀ·dS) so that P and dS enter as pairs of rows, formed while rounding them; query
 // blocks start at even rows so that those pairs line up with a block.
 template <bool kMasked>
-TF_AMX void backwardHead(const Problem& pb, const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out,
-                         const float* lse, const float* g, float* dq, float* dk, float* dv, int64_t h, float scale) {
+TF_AMX void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                         const float* out, const float* lse, const float* g, float* dq, float* dk, float* dv, int64_t h,
+                         float scale) {
   const int64_t t = pb.t, s = pb.s, d = pb.d, dp = pb.dp, off = pb.off, dkp = round32(d);
   const int64_t tp = t + kBr;  // rows of the per-head buffers: a block starting below t reads kBr rows
   const float kNegInf = -std::numeric_limits<float>::infinity();
@@ -410,22 +413,23 @@ TF_AMX void backwardHead(const Problem& pb, const uint16_t* q, const uint16_t* k
   uint16_t* ds16 = sc.take<uint16_t>(kBr * kBc);     // dS rows: A of dQ
   float* kb = sc.take<float>(kBc);
   float* row = sc.take<float>(dp);
-  const uint16_t* kh = k + h * s * d;
-  const uint16_t* vh = v + h * s * d;
+  const uint16_t* kh = k + lay.kv.at(h);
+  const uint16_t* vh = v + lay.kv.at(h);
+  const int64_t ldk = lay.kv.row, ldo = lay.o.row, ldq = lay.q.row;
   const float* lh = lse + h * t;
-  loadRowsBf16(q + h * t * d, t, tp, d, dkp, pb.cosT, pb.sinT, off, qs);
-  roundRows(g + h * t * d, d, t, tp, d, dkp, gs);
+  loadRowsBf16(q + lay.q.at(h), ldq, t, tp, d, dkp, pb.cosT, pb.sinT, off, qs);
+  roundRows(g + lay.o.at(h), ldo, t, tp, d, dkp, gs);
   transpose16(qs, tp, dkp, tp, qT);
   transpose16(gs, tp, dkp, tp, gT);
   std::memset(dqs, 0, sizeof(float) * tp * dp);
   // delta_i = sum_x dO_ix O_ix with dO rounded as in dP, so that delta_i = sum_j P_ij dP_ij.
-  const float* oh = out + h * t * d;
+  const float* oh = out + lay.o.at(h);
   for (int64_t i = 0; i < t; ++i) {
     __m512 a = _mm512_setzero_ps();
     for (int64_t x = 0; x < d; x += 16) {
       const __mmask16 mk = d - x >= 16 ? 0xffff : static_cast<__mmask16>((1u << (d - x)) - 1u);
       const __m512i gb = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, gs + i * dkp + x));
-      a = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(gb, 16)), _mm512_maskz_loadu_ps(mk, oh + i * d + x), a);
+      a = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(gb, 16)), _mm512_maskz_loadu_ps(mk, oh + i * ldo + x), a);
     }
     delta[i] = _mm512_reduce_add_ps(a);
   }
@@ -440,10 +444,10 @@ TF_AMX void backwardHead(const Problem& pb, const uint16_t* q, const uint16_t* k
     const bool live = iStart < iEnd && (!kMasked || pb.tileBias(h, j0, cn, kb));
     const uint64_t real = kMasked ? realKeys(kb, cn) : ~0ull;
     if (live) {
-      loadRowsBf16(kh + j0 * d, cn, kBc, d, dkp, pb.cosT, pb.sinT, j0, kr);
+      loadRowsBf16(kh + j0 * ldk, ldk, cn, kBc, d, dkp, pb.cosT, pb.sinT, j0, kr);
       pairCols(kr, dkp, kBc, dkp, kx);
       pairRows(kr, dkp, kBc, dp, kc);
-      loadRowsBf16(vh + j0 * d, cn, kBc, d, dkp, nullptr, nullptr, 0, vr);
+      loadRowsBf16(vh + j0 * ldk, ldk, cn, kBc, d, dkp, nullptr, nullptr, 0, vr);
       pairCols(vr, dkp, kBc, dkp, vx);
     }
     for (int64_t i0 = iStart; live && i0 < iEnd; i0 += kBr) {
@@ -482,16 +486,16 @@ TF_AMX void backwardHead(const Problem& pb, const uint16_t* q, const uint16_t* k
       tileGemmBf16(dkp, kBc, kBr, qT + i0, tp, dsp, kBc, dkT, kBc, true);  // dKᵀ/scale += Qᵀ dS
       tileGemmBf16(kBr, dp, kBc, ds16, kBc, kc, dp, dqs + i0 * dp, dp, true);  // dQ/scale += dS K
     }
-    float* dkh = dk + (h * s + j0) * d;
-    float* dvh = dv + (h * s + j0) * d;
+    float* dkh = dk + lay.kv.at(h, j0);
+    float* dvh = dv + lay.kv.at(h, j0);
     for (int64_t c = 0; c < cn; ++c) {
       for (int64_t x = 0; x < d; ++x) row[x] = dkT[x * kBc + c];
-      storeRow(row, d, scale, pb.cosT, pb.sinT, j0 + c, dkh + c * d);
-      for (int64_t x = 0; x < d; ++x) dvh[c * d + x] = dvT[x * kBc + c];
+      storeRow(row, d, scale, pb.cosT, pb.sinT, j0 + c, dkh + c * ldk);
+      for (int64_t x = 0; x < d; ++x) dvh[c * ldk + x] = dvT[x * kBc + c];
     }
   }
-  float* dqh = dq + h * t * d;
-  for (int64_t i = 0; i < t; ++i) storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, dqh + i * d);
+  float* dqh = dq + lay.q.at(h);
+  for (int64_t i = 0; i < t; ++i) storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, dqh + i * ldq);
 }
 
 bool detectAmx() {
@@ -511,14 +515,14 @@ bool attentionAmxAvailable() {
 }
 
 void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse, const Problem& pb,
-                  int64_t bh, float scale) {
+                  const Layout& lay, int64_t bh, float scale) {
   const bool masked = pb.keyPad != nullptr || pb.window > 0;
   const int64_t qBlocks = (pb.t + kBr - 1) / kBr;
   auto task = [&](int64_t task) {
     const int64_t h = task / qBlocks, i0 = (task % qBlocks) * kBr;
     tileBegin();
-    if (masked) forwardBlock<true>(pb, q, k, v, out, lse, h, i0, scale);
-    else forwardBlock<false>(pb, q, k, v, out, lse, h, i0, scale);
+    if (masked) forwardBlock<true>(pb, lay, q, k, v, out, lse, h, i0, scale);
+    else forwardBlock<false>(pb, lay, q, k, v, out, lse, h, i0, scale);
     tileEnd();
   };
   const int64_t tasks = bh * qBlocks;
@@ -530,12 +534,13 @@ void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, float
 }
 
 void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out, const float* lse,
-                          const float* g, float* dq, float* dk, float* dv, const Problem& pb, int64_t bh, float scale) {
+                          const float* g, float* dq, float* dk, float* dv, const Problem& pb, const Layout& lay, int64_t bh,
+                          float scale) {
   const bool masked = pb.keyPad != nullptr || pb.window > 0;
   auto task = [&](int64_t h) {
     tileBegin();
-    if (masked) backwardHead<true>(pb, q, k, v, out, lse, g, dq, dk, dv, h, scale);
-    else backwardHead<false>(pb, q, k, v, out, lse, g, dq, dk, dv, h, scale);
+    if (masked) backwardHead<true>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
+    else backwardHead<false>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
     tileEnd();
   };
   if (bh * pb.t * pb.s * pb.d < kSerialElems * 4) {
@@ -548,11 +553,12 @@ void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* 
 #else  // no AMX to use on this target
 
 bool attentionAmxAvailable() { return false; }
-void attentionAmx(const uint16_t*, const uint16_t*, const uint16_t*, float*, float*, const Problem&, int64_t, float) {
+void attentionAmx(const uint16_t*, const uint16_t*, const uint16_t*, float*, float*, const Problem&, const Layout&, int64_t,
+                  float) {
   std::abort();  // never called: attentionAmxAvailable() is false
 }
 void attentionAmxBackward(const uint16_t*, const uint16_t*, const uint16_t*, const float*, const float*, const float*,
-                          float*, float*, float*, const Problem&, int64_t, float) {
+                          float*, float*, float*, const Problem&, const Layout&, int64_t, float) {
   std::abort();
 }
 

@@ -1,11 +1,14 @@
 // Attention on 16-bit q, k, v (mixed precision, src/amp): the N-API functions attentionLowp,
 // attentionLowpBackward and attentionLowpInfo, registered by addon.cc's Init through
-// registerAttentionLowp(). bfloat16 runs the AMX kernel (attention-amx.cc) where the CPU and OS
-// allow it; otherwise, and for float16, q, k and v are widened to float32 (exactly) and the float32
-// kernel (attention.cc) runs on those values.
+// registerAttentionLowp(), and the generated kernels attentionLowpPacked / attentionLowpPackedBackward
+// (GPT-2's self-attention read straight from its packed projection). bfloat16 runs the AMX kernel
+// (attention-amx.cc) where the CPU and OS allow it; otherwise, and for float16, q, k and v are
+// widened to float32 (exactly) and the float32 kernel (attention.cc) runs on those values (the packed
+// kernels gather them into dense planes first and scatter the results back).
 #include <napi.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -109,7 +112,7 @@ Napi::Value AttentionLowp(const Napi::CallbackInfo& info) {
   if (c.bh <= 0 || c.t <= 0 || c.d < 0) return info.Env().Undefined();
   if (useAmx(dtype) && c.d > 0) {
     const tf::Problem pb = tf::makeProblem(c.keyPad, c.cosT, c.sinT, c.t, c.s, c.d, c.heads, c.causal, c.window);
-    tf::attentionAmx(q, k, v, out, lse, pb, c.bh, c.scale);
+    tf::attentionAmx(q, k, v, out, lse, pb, tf::denseLayout(c.t, c.s, c.d), c.bh, c.scale);
   } else {
     const std::vector<float> qf = widen(dtype, q, c.bh * c.t * c.d), kf = widen(dtype, k, c.bh * c.s * c.d),
                              vf = widen(dtype, v, c.bh * c.s * c.d);
@@ -140,7 +143,7 @@ Napi::Value AttentionLowpBackward(const Napi::CallbackInfo& info) {
   if (c.bh <= 0) return info.Env().Undefined();
   if (useAmx(dtype) && c.t > 0 && c.d > 0) {
     const tf::Problem pb = tf::makeProblem(c.keyPad, c.cosT, c.sinT, c.t, c.s, c.d, c.heads, c.causal, c.window);
-    tf::attentionAmxBackward(q, k, v, out, lse, g, dq, dk, dv, pb, c.bh, c.scale);
+    tf::attentionAmxBackward(q, k, v, out, lse, g, dq, dk, dv, pb, tf::denseLayout(c.t, c.s, c.d), c.bh, c.scale);
   } else {
     const std::vector<float> qf = widen(dtype, q, nq), kf = widen(dtype, k, nk), vf = widen(dtype, v, nk);
     tf::attentionBackward(qf.data(), kf.data(), vf.data(), out, lse, g, dq, dk, dv, c.keyPad, c.cosT, c.sinT, c.bh,
@@ -168,9 +171,77 @@ Napi::Value AttentionLowpInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Row r < n of head h (of bh) of a [.., d] operand laid out as `rows`, for every head and row:
+// widened from 16 bits into dense [bh, n, d] float32.
+void gatherWiden(int dtype, const uint16_t* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
+  for (int64_t h = 0; h < bh; ++h)
+    for (int64_t i = 0; i < n; ++i) tf::castFromLowp(dtype, src + rows.at(h, i), dst + (h * n + i) * d, d);
+}
+// The same for float32 rows (to dense), and back (from dense).
+void gatherRows(const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
+  for (int64_t h = 0; h < bh; ++h)
+    for (int64_t i = 0; i < n; ++i) std::memcpy(dst + (h * n + i) * d, src + rows.at(h, i), sizeof(float) * d);
+}
+void scatterRows(const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
+  for (int64_t h = 0; h < bh; ++h)
+    for (int64_t i = 0; i < n; ++i) std::memcpy(dst + rows.at(h, i), src + (h * n + i) * d, sizeof(float) * d);
+}
+
+// The rows of the packed projection [b, t, 3, h, d] (q; k and v at +h·d, +2·h·d) and of heads merged [b, t, h, d].
+tf::Layout packedLayout(int64_t t, int64_t h, int64_t d) {
+  const tf::Rows qkv = tf::interleavedRows(h, t, 3 * h * d, d);
+  return tf::Layout{qkv, qkv, tf::interleavedRows(h, t, h * d, d)};
+}
+
 }  // namespace
 
 namespace tf {
+
+void attentionLowpPacked(int dtype, const uint16_t* qkv, float* out, float* lse, const float* keyPad, const float* ropeCos,
+                         const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal,
+                         int64_t window) {
+  const int64_t bh = b * h, c = h * d, n = bh * t * d;
+  if (bh <= 0 || t <= 0 || d <= 0) return;
+  const Layout lay = packedLayout(t, h, d);
+  const Problem pb = makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
+  if (useAmx(dtype)) {
+    attentionAmx(qkv, qkv + c, qkv + 2 * c, out, lse, pb, lay, bh, scale);
+    return;
+  }
+  std::vector<float> planes(static_cast<size_t>(4 * n));
+  float* qf = planes.data();
+  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
+  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
+  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
+  attention(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, keyPad, ropeCos, ropeSin, bh, t, t, d, h, scale, causal, window);
+  scatterRows(qf + 3 * n, lay.o, bh, t, d, out);
+}
+
+void attentionLowpPackedBackward(int dtype, const uint16_t* qkv, const float* out, const float* lse, const float* g,
+                                 float* dqkv, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b,
+                                 int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window) {
+  const int64_t bh = b * h, c = h * d, n = bh * t * d;
+  if (bh <= 0 || t <= 0 || d <= 0) return;  // dqkv [b, t, 3·h·d] is empty
+  const Layout lay = packedLayout(t, h, d);
+  const Problem pb = makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
+  if (useAmx(dtype)) {
+    attentionAmxBackward(qkv, qkv + c, qkv + 2 * c, out, lse, g, dqkv, dqkv + c, dqkv + 2 * c, pb, lay, bh, scale);
+    return;
+  }
+  std::vector<float> planes(static_cast<size_t>(8 * n));
+  float* qf = planes.data();
+  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
+  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
+  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
+  gatherRows(out, lay.o, bh, t, d, qf + 3 * n);
+  gatherRows(g, lay.o, bh, t, d, qf + 4 * n);
+  attentionBackward(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, qf + 4 * n, qf + 5 * n, qf + 6 * n, qf + 7 * n, keyPad, ropeCos,
+                    ropeSin, bh, t, t, d, h, scale, causal, window);
+  scatterRows(qf + 5 * n, lay.q, bh, t, d, dqkv);
+  scatterRows(qf + 6 * n, lay.kv, bh, t, d, dqkv + c);
+  scatterRows(qf + 7 * n, lay.kv, bh, t, d, dqkv + 2 * c);
+}
+
 /** Adds attentionLowp, attentionLowpBackward and attentionLowpInfo to the addon's exports. */
 void registerAttentionLowp(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionLowp", Napi::Function::New(env, AttentionLowp, "attentionLowp"));

@@ -43,6 +43,24 @@ struct Problem {
   }
 };
 
+// Where the rows of each head lie in an operand: row i of head h (of bh = batch·heads) starts at element
+// (h / heads)·batch + (h % heads)·head + i·row. Dense [bh, n, d]: {1, n·d, 0, d}. GPT-2's packed
+// projection [b, t, 3, heads, d] (q, k, v at element offsets 0, heads·d, 2·heads·d): {heads, t·3·heads·d,
+// d, 3·heads·d}; heads merged [b, t, heads, d]: {heads, t·heads·d, d, heads·d}.
+struct Rows {
+  int64_t heads, batch, head, row;
+  int64_t at(int64_t h, int64_t i = 0) const { return (h / heads) * batch + (h % heads) * head + i * row; }
+};
+inline Rows denseRows(int64_t n, int64_t d) { return Rows{1, n * d, 0, d}; }
+inline Rows interleavedRows(int64_t heads, int64_t t, int64_t width, int64_t d) { return Rows{heads, t * width, d, width}; }
+
+// The layouts of one call: q (and dq), k and v (and dk, dv), out (and its gradient g). lse is always
+// dense [bh, t].
+struct Layout {
+  Rows q, kv, o;
+};
+inline Layout denseLayout(int64_t t, int64_t s, int64_t d) { return Layout{denseRows(t, d), denseRows(s, d), denseRows(t, d)}; }
+
 inline Problem makeProblem(const float* keyPad, const float* cosT, const float* sinT, int64_t t, int64_t s, int64_t d,
                            int64_t heads, bool causal, int64_t window) {
   Problem pb;
@@ -63,20 +81,20 @@ inline Problem makeProblem(const float* keyPad, const float* cosT, const float* 
 // The end of one query tile of the forward pass: each row's output is its accumulated P·V divided by
 // its softmax sum, and its log-sum-exp is max + log(sum). A row that saw no key (sum 0) gets output 0
 // and log-sum-exp -inf, which the backward reads as "no gradient".
-inline void finishRows(const float* acc, int64_t dp, const float* mrow, const float* lrow, int64_t rows, int64_t i0,
-                       int64_t h, int64_t t, int64_t d, float* out, float* lse) {
+// out: the block's first output row (rows ldo elements apart); lse: its first log-sum-exp.
+inline void finishRows(const float* acc, int64_t dp, const float* mrow, const float* lrow, int64_t rows, int64_t d,
+                       float* out, int64_t ldo, float* lse) {
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t i = i0 + r;
-    float* o = out + (h * t + i) * d;
+    float* o = out + r * ldo;
     const float* ar = acc + r * dp;
     if (lrow[r] == 0.0f) {
       for (int64_t x = 0; x < d; ++x) o[x] = 0.0f;
-      lse[h * t + i] = -std::numeric_limits<float>::infinity();
+      lse[r] = -std::numeric_limits<float>::infinity();
       continue;
     }
     const float inv = 1.0f / lrow[r];
     for (int64_t x = 0; x < d; ++x) o[x] = ar[x] * inv;
-    lse[h * t + i] = mrow[r] + std::log(lrow[r]);
+    lse[r] = mrow[r] + std::log(lrow[r]);
   }
 }
 
@@ -100,11 +118,13 @@ inline void storeRow(const float* src, int64_t d, float scale, const float* cosT
 // ---- the bf16 path on AMX (attention-amx.cc) --------------------------------------------------
 /** True when this CPU has AMX-BF16 and the OS granted this process its tile state. */
 bool attentionAmxAvailable();
-/** attention() on bf16 bit patterns q, k, v (see attention-amx.cc for what is rounded where). */
+/** attention() on bf16 bit patterns q, k, v (see attention-amx.cc for what is rounded where), the rows of
+ * q, k, v, out where `lay` puts them. */
 void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse, const Problem& pb,
-                  int64_t bh, float scale);
-/** attentionBackward() on bf16 bit patterns q, k, v; g, dq, dk, dv float32. */
+                  const Layout& lay, int64_t bh, float scale);
+/** attentionBackward() on bf16 bit patterns q, k, v; out, g, dq, dk, dv float32 (dq as q, dk and dv as k, g as out). */
 void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out, const float* lse,
-                          const float* g, float* dq, float* dk, float* dv, const Problem& pb, int64_t bh, float scale);
+                          const float* g, float* dq, float* dk, float* dv, const Problem& pb, const Layout& lay, int64_t bh,
+                          float scale);
 
 }  // namespace tf

@@ -183,7 +183,7 @@ void forwardBlock(const Problem& pb, const float* q, const float* k, const float
     }
     tileGemm(rows, dp, cn, sm, kBc, vp, dp, acc, dp, true);
   }
-  finishRows(acc, dp, mrow, lrow, rows, i0, h, t, d, out, lse);
+  finishRows(acc, dp, mrow, lrow, rows, d, out + (h * t + i0) * d, d, lse + h * t + i0);
 }
 
 // Backward of head h (dq rows gather contributions from every key tile of the head).

@@ -13,7 +13,6 @@ bool unary(int op, const float* x, float* out, int64_t n, float p0, float p1);
 bool unaryMul(int op, const float* x, const float* g, float* out, int64_t n, float p0, float p1);
 bool reduce(int op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner, int32_t* argOut);
 void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, int64_t aBatchStride, int64_t bBatchStride, float alpha, float beta);
-void splitHeadsLowp(int dtype, const float* qkv, uint16_t* out, int64_t b, int64_t t, int64_t h, int64_t d);
 void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);
 void softmaxBackward(const float* y, const float* g, float* dx, int64_t rows, int64_t cols, bool log);
 void crossEntropy(const float* x, const int32_t* target, const float* weight, float* loss, float* lse, float* wy, float* rowMax, float* logSum, int64_t rows, int64_t cols, int32_t ignoreIndex, double labelSmoothing);
@@ -28,5 +27,7 @@ double sumSquares(const float* x, int64_t n);
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double b1, double b2, double eps, double wd, double bc1, double bc2, float gradScale);
 void attention(const float* q, const float* k, const float* v, float* out, float* lse, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t bh, int64_t t, int64_t s, int64_t d, int64_t heads, float scale, bool causal, int64_t window);
 void attentionBackward(const float* q, const float* k, const float* v, const float* out, const float* lse, const float* g, float* dq, float* dk, float* dv, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t bh, int64_t t, int64_t s, int64_t d, int64_t heads, float scale, bool causal, int64_t window);
+void attentionLowpPacked(int dtype, const uint16_t* qkv, float* out, float* lse, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window);
+void attentionLowpPackedBackward(int dtype, const uint16_t* qkv, const float* out, const float* lse, const float* g, float* dqkv, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window);
 
 }  // namespace tf

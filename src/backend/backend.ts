@@ -63,7 +63,6 @@ export type KernelFunctions = {
  * - `castToLowp`: out[i] = `dtype` bits of x[i] (round to nearest even, NaN stays NaN, overflow → ±inf), i < n.
  * - `castToLowpColumnSums`: x [rows, cols] float32 → out = `dtype` bits of x (as `castToLowp`) and sums[j] = Σ_i x[i, j] of the float32 values: float32 sums of blocks of 256 rows in row order, then of the block sums in order, so the same on every backend and thread count (the linear backward's rounded output gradient and bias gradient from one read).
  * - `castFromLowp`: out[i] = float32 value of the `dtype` bits x[i] (exact), i < n.
- * - `splitHeadsLowp`: The attention heads of a packed projection (GPT-2's c_attn output) as 16-bit planes: qkv [b, t, 3, h, d] float32 → out [3, b, h, t, d] (q, k, v, each [b·h, t, d]), every element rounded to `dtype` (as castToLowp), in one pass.
  * - `softmax`: Row-wise softmax (or log-softmax when `log`) of x [rows, cols]; -inf entries get probability 0, a row of all -inf gives NaN.
  * - `softmaxBackward`: Backward of row-wise softmax/log-softmax from its output y and upstream g.
  * - `crossEntropy`: Fused log-softmax + NLL over rows of x [rows, C] against class ids `target` [rows] (class weights [C] or null, label smoothing ε): writes per row the loss, the log-sum-exp and the counted weight w[y] (0 where target = ignoreIndex), and for backward the row max and log Σ exp(x − max). Formulas: src/backend/js/cross-entropy.ts.
@@ -80,6 +79,8 @@ export type KernelFunctions = {
  * - `attentionBackward`: Backward of `attention` (same masks and RoPE): writes dq, dk, dv (w.r.t. the unrotated q, k) from out, lse and upstream g.
  * - `attentionLowp`: `attention` on 16-bit q, k, v (`dtype` bit patterns, used as they are; mixed precision). The js backend widens them to float32 (exact) and runs `attention`: the reference. The native one runs bfloat16 on AMX tiles where the CPU has them (products of bf16 operands with float32 sums; the probabilities are rounded to bf16 before P·V, RoPE-rotated q, k once after rotation; max, sum and lse stay float32), else (and for float16) as the js backend does.
  * - `attentionLowpBackward`: Backward of `attentionLowp` (g, dq, dk, dv float32). On AMX, dO, P and dS are rounded to bf16 before their products; delta = Σ dO·O uses the rounded dO.
+ * - `attentionLowpPacked`: `attentionLowp` for GPT-2's self-attention read straight from its packed projection: qkv [b, t, 3, h, d] (16-bit; q, k, v of head hi of row ti at ((ti·3 + p)·h + hi)·d of batch bi's [t, 3·h·d] block) → out [b, t, h, d] float32 (the heads merged), lse [b·h, t]; keyPad [b, t] (per batch; heads = h), ropeCos / ropeSin [t, d/2]; s = t. The same values as `attentionLowp` on the gathered planes [b·h, t, d], no copies: the kernels read rows 3·h·d elements apart.
+ * - `attentionLowpPackedBackward`: Backward of `attentionLowpPacked`: from out, lse and g [b, t, h, d] (float32) writes dqkv [b, t, 3, h, d] (float32, every element), the gradient of the packed projection.
  */
 export interface Backend extends KernelFunctions {
   readonly name: 'js' | 'native';

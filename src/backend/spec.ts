@@ -84,9 +84,6 @@ export const KERNELS = {
     args: [['dtype', 'lowpDtype'], ['x', 'f32', ''], ['out', 'u16', '', 'w'], ['sums', 'f32', '', 'w'], ['rows', 'int'], ['cols', 'int']],
   },
   castFromLowp: { native: 'manual', args: [['dtype', 'lowpDtype'], ['x', 'u16', ''], ['out', 'f32', '', 'w'], ['n', 'int']] },
-  splitHeadsLowp: {
-    args: [['dtype', 'lowpDtype'], ['qkv', 'f32', 'b * t * 3 * h * d'], ['out', 'u16', '3 * b * h * t * d', 'w'], ['b', 'int'], ['t', 'int'], ['h', 'int'], ['d', 'int']],
-  },
   softmax: { args: [['x', 'floats', 'rows * cols'], ['out', 'floats', 'rows * cols', 'w'], ['rows', 'int'], ['cols', 'int'], ['log', 'bool']] },
   softmaxBackward: { args: [['y', 'floats', 'rows * cols'], ['g', 'floats', 'rows * cols'], ['dx', 'floats', 'rows * cols', 'w'], ['rows', 'int'], ['cols', 'int'], ['log', 'bool']] },
   crossEntropy: {
@@ -137,6 +134,19 @@ export const KERNELS = {
       ['g', 'f32', 'bh * t * d'], ['dq', 'f32', 'bh * t * d', 'w'], ['dk', 'f32', 'bh * s * d', 'w'], ['dv', 'f32', 'bh * s * d', 'w'],
       ['keyPad', 'floats?', 'heads > 0 ? bh / heads * s : 0'], ['ropeCos', 'floats?', 's * (d / 2)'], ['ropeSin', 'floats?', 's * (d / 2)'],
       ['bh', 'int'], ['t', 'int'], ['s', 'int'], ['d', 'int'], ['heads', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
+  },
+  attentionLowpPacked: {
+    skipIf: 'b <= 0 || t <= 0 || h <= 0 || d <= 0',
+    args: [['dtype', 'lowpDtype'], ['qkv', 'u16', 'b * t * 3 * h * d'], ['out', 'f32', 'b * t * h * d', 'w'], ['lse', 'f32', 'b * h * t', 'w'],
+      ['keyPad', 'floats?', 'b * t'], ['ropeCos', 'floats?', 't * (d / 2)'], ['ropeSin', 'floats?', 't * (d / 2)'],
+      ['b', 'int'], ['t', 'int'], ['h', 'int'], ['d', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
+  },
+  attentionLowpPackedBackward: {
+    skipIf: 'b <= 0 || t <= 0 || h <= 0 || d <= 0',
+    args: [['dtype', 'lowpDtype'], ['qkv', 'u16', 'b * t * 3 * h * d'], ['out', 'f32', 'b * t * h * d'], ['lse', 'f32', 'b * h * t'],
+      ['g', 'f32', 'b * t * h * d'], ['dqkv', 'f32', 'b * t * 3 * h * d', 'w'],
+      ['keyPad', 'floats?', 'b * t'], ['ropeCos', 'floats?', 't * (d / 2)'], ['ropeSin', 'floats?', 't * (d / 2)'],
+      ['b', 'int'], ['t', 'int'], ['h', 'int'], ['d', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
   },
 } as const satisfies Record<string, KernelSpec>;
 

@@ -60,6 +60,10 @@ const CASES: Case[] = [
     opts: () => ({ causal: true, window: 9, rope: ropeTables(33, 8, 7),
       keyPaddingMask: T.tensor(Float32Array.from({ length: 66 }, (_, i) => (i === 0 || i === 40 || i === 65 ? 1 : 0)), [2, 33]) }),
   },
+  {
+    name: 'three batches, 4 heads, odd T = 65, the last batch all padding', B: 3, Tn: 65, H: 4, D: 32,
+    opts: () => ({ keyPaddingMask: T.tensor(Float32Array.from({ length: 3 * 65 }, (_, i) => (i >= 130 || i % 7 === 3 ? 1 : 0)), [3, 65]) }),
+  },
 ];
 
 describe('packedSelfAttention equals the composed views + scaledDotProductAttention path', () => {

@@ -2,9 +2,9 @@
 import type { Backend } from '../backend.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { attention, attentionBackward, attentionLowp, attentionLowpBackward } from './attention.js';
+import { attentionLowpPacked, attentionLowpPackedBackward } from './attention-packed.js';
 import { binary, unary, unaryMul } from './elementwise.js';
 import { adamw } from './fused.js';
-import { splitHeadsLowp } from './heads.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { copyStrided, reduce, sumSquares } from './layout.js';
 import { castFromLowp, castToLowp, castToLowpColumnSums, linearLowp, matmulLowp } from './lowp.js';
@@ -15,5 +15,6 @@ export const jsBackend: Backend = {
   name: 'js',
   unary, unaryMul, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, layerNorm,
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
-  matmulLowp, linearLowp, castToLowp, castToLowpColumnSums, castFromLowp, attentionLowp, attentionLowpBackward, splitHeadsLowp,
+  matmulLowp, linearLowp, castToLowp, castToLowpColumnSums, castFromLowp, attentionLowp, attentionLowpBackward,
+  attentionLowpPacked, attentionLowpPackedBackward,
 };

@@ -1,8 +1,9 @@
 // Self-attention straight from GPT-2's packed projection: qkv [B, T, 3C] in, heads merged [B, T, C]
-// out, so the q/k/v head split and the head merge are one strided copy each way instead of three
-// views made contiguous one by one (forward) and, in backward, three zero-filled [B, T, 3C] narrow
-// gradients summed into the projection's gradient. Same values as the composed path
-// (narrow/permute views → scaledDotProductAttention → transpose/reshape).
+// out. Under bfloat16 autocast the kernels read q, k, v from the packed rows and write y, read dy and
+// write the packed gradient in place (attentionLowpPacked): no head split or merge copies. float32,
+// float64 and float16 split the heads with one strided copy each way (instead of three views made
+// contiguous one by one and, in backward, three zero-filled [B, T, 3C] narrow gradients summed).
+// Same values as the composed path (narrow/permute views → scaledDotProductAttention → transpose/reshape).
 import { ShapeError, fmtShape } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import { jsBackend } from '../../backend/js/index.js';
@@ -26,9 +27,10 @@ function planeStrides(T: number, H: number, D: number): number[] {
  * qkv [B, T, 3·C] with q, k, v in channels [0, C), [C, 2C), [2C, 3C) and head h in channels
  * [h·D, (h+1)·D) of each (C = numHeads·D) → y [B, T, C], the heads merged back in that order.
  * Options as {@link scaledDotProductAttention} (keys are the T positions, so RoPE tables are [T, D/2]),
- * also under autocast, where q, k, v are rounded to 16 bits in the same pass that splits the heads
- * and kept that way for backward. float32 (float64 runs the js reference kernels, for gradient checks);
- * under bfloat16 autocast qkv may be bfloat16 already (linear's lowpOutput), y and its gradient float32.
+ * also under autocast, where q, k, v are rounded to 16 bits once and kept that way for backward
+ * (bfloat16: qkv rounded whole, [B, T, 3C]; float16: q scaled first, the heads split). float32
+ * (float64 runs the js reference kernels, for gradient checks); under bfloat16 autocast qkv may be
+ * bfloat16 already (linear's lowpOutput), y and qkv's gradient float32.
  * @throws ShapeError when qkv is not [B, T, 3·C] with C divisible by numHeads; ValueError as
  *   scaledDotProductAttention for masks, window and RoPE.
  */
@@ -47,31 +49,21 @@ export function packedSelfAttention(qkv: Tensor, numHeads: number, opts: Attenti
   const x = attentionExtras(qkv, Tn, Tn, D, bh, opts, f64);
   const lowp = f64 ? null : lowpFor('attention');
   const be = f64 ? jsBackend : getBackend();
+  if (lowp === 'bfloat16') return packedBf16(qkv, bits, B, Tn, H, D, scale, causal, x);
   const src = contiguous(qkv);
   const planes = [3, B, H, Tn, D], pStrides = planeStrides(Tn, H, D);
   // float16 scales q before rounding (and the kernel by 1); bfloat16 has float32's range and scales in the kernel.
   const pre = lowp === 'float16' ? scale : 1;
-  // The q, k, v planes [3, B·H, T, D] the kernels read (16-bit under autocast; float32 otherwise).
-  let kept: Tensor;
-  if (bits) {
-    // Already rounded (linear's lowpOutput): the heads gathered as 16-bit values.
-    kept = empty(planes, 'bfloat16');
-    be.copyStrided(src.storage.data, src.offset, planes, pStrides, kept.storage.data);
-  } else if (lowp && pre === 1) {
-    // Gathered and rounded in one pass.
+  // The q, k, v planes [3, B·H, T, D] the kernels read (16-bit under float16 autocast; float32 otherwise).
+  let kept = empty(planes, qkv.dtype);
+  be.copyStrided(src.storage.data, src.offset, planes, pStrides, kept.storage.data);
+  if (lowp) {
+    const sd = kept.storage.data as Float32Array;
+    be.unary('mulScalar', sd, sd, n, pre);
+    const split = kept;
     kept = empty(planes, lowp);
-    be.splitHeadsLowp(lowp, (src.storage.data as Float32Array).subarray(src.offset), kept.storage.data as Uint16Array, B, Tn, H, D);
-  } else {
-    kept = empty(planes, qkv.dtype);
-    be.copyStrided(src.storage.data, src.offset, planes, pStrides, kept.storage.data);
-    if (lowp) {
-      const sd = kept.storage.data as Float32Array;
-      be.unary('mulScalar', sd, sd, n, pre);
-      const split = kept;
-      kept = empty(planes, lowp);
-      be.castToLowp(lowp, sd, kept.storage.data as Uint16Array, 3 * n);
-      split.storage.free();
-    }
+    be.castToLowp(lowp, sd, kept.storage.data as Uint16Array, 3 * n);
+    split.storage.free();
   }
   // Plane i (q, k, v) of a [3, B, H, T, D] buffer.
   const part = (t: Tensor, i: number): Float32Array => (t.storage.data as Float32Array).subarray(i * n, (i + 1) * n);
@@ -95,7 +87,7 @@ export function packedSelfAttention(qkv: Tensor, numHeads: number, opts: Attenti
     if (lowp) {
       be.attentionLowpBackward(lowp, part16(kept, 0), part16(kept, 1), part16(kept, 2), od, ld, gd, part(d, 0), part(d, 1), part(d, 2),
         x.keyPad, x.cos, x.sin, bh, Tn, Tn, D, x.heads, kScale, causal, x.window);
-      if (pre !== 1) be.unary('mulScalar', part(d, 0), part(d, 0), n, pre); // d(q·pre)/dq
+      be.unary('mulScalar', part(d, 0), part(d, 0), n, pre); // d(q·pre)/dq
     } else {
       be.attentionBackward(part(kept, 0), part(kept, 1), part(kept, 2), od, ld, gd, part(d, 0), part(d, 1), part(d, 2),
         x.keyPad, x.cos, x.sin, bh, Tn, Tn, D, x.heads, scale, causal, x.window);
@@ -107,4 +99,36 @@ export function packedSelfAttention(qkv: Tensor, numHeads: number, opts: Attenti
     d.storage.free();
     return [dqkv];
   }, [kept, out, lse, ...x.tensors]);
+}
+
+/**
+ * The bfloat16 path: the kernels read q, k, v straight from the packed rows (bfloat16 qkv as it is;
+ * float32 qkv rounded to bfloat16 in one contiguous pass) and write y [B, T, C] and, in backward, read
+ * its gradient there and write the packed gradient [B, T, 3C]: no head split or merge copies.
+ */
+function packedBf16(qkv: Tensor, bits: boolean, B: number, Tn: number, H: number, D: number, scale: number, causal: boolean,
+  x: ReturnType<typeof attentionExtras>): Tensor {
+  const be = getBackend();
+  const C = H * D;
+  let kept: Tensor; // [B, T, 3C] bfloat16
+  if (bits) {
+    kept = contiguous(qkv);
+  } else {
+    const src = contiguous(qkv);
+    kept = empty(qkv.shape, 'bfloat16');
+    be.castToLowp('bfloat16', (src.storage.data as Float32Array).subarray(src.offset, src.offset + B * Tn * 3 * C),
+      kept.storage.data as Uint16Array, B * Tn * 3 * C);
+  }
+  const kd = (kept.storage.data as Uint16Array).subarray(kept.offset, kept.offset + B * Tn * 3 * C);
+  const y = empty([B, Tn, C], 'float32');
+  const lse = empty([B * H, Tn], 'float32');
+  const yd = y.storage.data as Float32Array, ld = lse.storage.data as Float32Array;
+  be.attentionLowpPacked('bfloat16', kd, yd, ld, x.keyPad, x.cos, x.sin, B, Tn, H, D, scale, causal, x.window);
+  return record('packedSelfAttention', y, [qkv], (gy) => {
+    const gc = contiguous(gy);
+    const dqkv = empty([B, Tn, 3 * C], 'float32');
+    be.attentionLowpPackedBackward('bfloat16', kd, yd, ld, (gc.storage.data as Float32Array).subarray(gc.offset, gc.offset + B * Tn * C),
+      dqkv.storage.data as Float32Array, x.keyPad, x.cos, x.sin, B, Tn, H, D, scale, causal, x.window);
+    return [dqkv];
+  }, [kept, y, lse, ...x.tensors]); // backward reads y (delta = Σ dy·y), as softmax reads its output
 }
