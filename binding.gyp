@@ -20,7 +20,9 @@
         "native/src/bf16-addon.cc",
         "native/src/bf16-gemm.cc",
         "native/src/bf16-kernel.cc",
-        "native/src/bf16-dnnl.cc"
+        "native/src/bf16-dnnl.cc",
+        "native/src/gelu-bf16.cc",
+        "native/src/column-sums-bf16.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

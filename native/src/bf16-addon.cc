@@ -61,14 +61,15 @@ bool args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
   return true;
 }
 
-// matmulLowp(dtype, a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta)
+// matmulLowp(dtype, a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta); c a
+// Float32Array, or a Uint16Array for the product rounded to dtype (matmulLowpBits, beta 0).
 napi_value MatmulLowp(napi_env env, napi_callback_info info) {
   napi_value a[14];
   if (!args(env, info, a)) return nullptr;
   const int dtype = static_cast<int>(num(env, a[0]));
   View A, B, C;
   if (!view(env, a[1], "a", true, true, &A) || !view(env, a[2], "b", true, true, &B) ||
-      !view(env, a[3], "c", false, true, &C))
+      !view(env, a[3], "c", true, true, &C))
     return nullptr;
   const int64_t batch = static_cast<int64_t>(num(env, a[4])), m = static_cast<int64_t>(num(env, a[5])),
                 n = static_cast<int64_t>(num(env, a[6])), k = static_cast<int64_t>(num(env, a[7]));
@@ -77,8 +78,19 @@ napi_value MatmulLowp(napi_env env, napi_callback_info info) {
   if (!need(env, C, batch * m * n, "c") || !need(env, A, k > 0 ? (batch - 1) * asb + m * k : 0, "a") ||
       !need(env, B, k > 0 ? (batch - 1) * bsb + k * n : 0, "b"))
     return nullptr;
+  const float alpha = static_cast<float>(num(env, a[12])), beta = static_cast<float>(num(env, a[13]));
+  if (C.kind == tf::kOperandBits16) {
+    // A 16-bit c: the product rounded to dtype (matmulLowpBits), which has no beta.
+    if (beta != 0.0f) {
+      napi_throw_range_error(env, nullptr, "native backend: matmulLowp into a Uint16Array c needs beta 0");
+      return nullptr;
+    }
+    tf::matmulLowpBits(dtype, A.data, A.kind, B.data, B.kind, static_cast<uint16_t*>(C.data), batch, m, n, k,
+                       flag(env, a[8]), flag(env, a[9]), asb, bsb, alpha);
+    return nullptr;
+  }
   tf::matmulLowp(dtype, A.data, A.kind, B.data, B.kind, static_cast<float*>(C.data), batch, m, n, k, flag(env, a[8]),
-                 flag(env, a[9]), asb, bsb, static_cast<float>(num(env, a[12])), static_cast<float>(num(env, a[13])));
+                 flag(env, a[9]), asb, bsb, alpha, beta);
   return nullptr;
 }
 

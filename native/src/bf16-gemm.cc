@@ -278,6 +278,20 @@ void linearLowpBits(int dtype, const void* x, int xKind, const void* w, int wKin
   castToLowp(dtype, f.data(), out, rows * outF);
 }
 
+void matmulLowpBits(int dtype, const void* a, int aKind, const void* b, int bKind, uint16_t* c, int64_t batch, int64_t m,
+                    int64_t n, int64_t k, bool transA, bool transB, int64_t asb, int64_t bsb, float alpha) {
+  if (batch <= 0 || m <= 0 || n <= 0) return;
+  if (k > 0 && dtype == kBfloat16 && bf16GemmImpl() == 2) {
+    if (batch == 1 && bf16GemmDnnl(a, aKind, b, bKind, c, m, n, k, transA, transB, alpha, 0.0f, nullptr, true)) return;
+    if (batch > 1 && bsb == 0 && !transA && asb == m * k &&
+        bf16GemmDnnl(a, aKind, b, bKind, c, batch * m, n, k, false, transB, alpha, 0.0f, nullptr, true))
+      return;
+  }
+  std::vector<float> f(static_cast<size_t>(batch * m * n));
+  matmulLowp(dtype, a, aKind, b, bKind, f.data(), batch, m, n, k, transA, transB, asb, bsb, alpha, 0.0f);
+  castToLowp(dtype, f.data(), c, batch * m * n);
+}
+
 void matmulLowp(int dtype, const void* a, int aKind, const void* b, int bKind, float* c, int64_t batch, int64_t m,
                 int64_t n, int64_t k, bool transA, bool transB, int64_t asb, int64_t bsb, float alpha, float beta) {
   if (batch <= 0 || m <= 0 || n <= 0) return;

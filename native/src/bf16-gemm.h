@@ -23,6 +23,15 @@ void matmulLowp(int dtype, const void* a, int aKind, const void* b, int bKind, f
                 float alpha, float beta);
 
 /**
+ * matmulLowp with C as 16-bit patterns of `dtype` and beta 0: alpha·op(A)·op(B), the float32 sums
+ * rounded to nearest even (castToLowp's rule). oneDNN writes bf16 itself (a single product, or the
+ * stacked case of matmulLowp; values below 2^-126 in magnitude become ±0 as in linearLowpBits);
+ * otherwise a float32 buffer and castToLowp. The input gradient of a linear layer with a bf16 input.
+ */
+void matmulLowpBits(int dtype, const void* a, int aKind, const void* b, int bKind, uint16_t* c, int64_t batch, int64_t m,
+                    int64_t n, int64_t k, bool transA, bool transB, int64_t aBatchStride, int64_t bBatchStride, float alpha);
+
+/**
  * The linear layer's forward under mixed precision: out [rows, outF] = x·wᵀ + bias, with x [rows, inF]
  * and w [outF, inF] rounded to `dtype` as in matmulLowp, bias [outF] float32 (nullptr for none) added
  * to the float32 sums. oneDNN adds the bias as it stores the product (no second pass over out).

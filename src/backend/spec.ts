@@ -70,7 +70,7 @@ export const KERNELS = {
   },
   matmulLowp: {
     native: 'manual',
-    args: [['dtype', 'lowpDtype'], ['a', 'lowp', ''], ['b', 'lowp', ''], ['c', 'f32', '', 'w'], ['batch', 'int'], ['m', 'int'], ['n', 'int'], ['k', 'int'],
+    args: [['dtype', 'lowpDtype'], ['a', 'lowp', ''], ['b', 'lowp', ''], ['c', 'lowp', '', 'w'], ['batch', 'int'], ['m', 'int'], ['n', 'int'], ['k', 'int'],
       ['transA', 'bool'], ['transB', 'bool'], ['aBatchStride', 'int'], ['bBatchStride', 'int'], ['alpha', 'float'], ['beta', 'float']],
   },
   linearLowp: {
@@ -83,6 +83,9 @@ export const KERNELS = {
     native: 'manual',
     args: [['dtype', 'lowpDtype'], ['x', 'f32', ''], ['out', 'u16', '', 'w'], ['sums', 'f32', '', 'w'], ['rows', 'int'], ['cols', 'int']],
   },
+  columnSumsBf16: { args: [['x', 'u16', 'rows * cols'], ['sums', 'f32', 'cols', 'w'], ['rows', 'int'], ['cols', 'int']] },
+  geluBf16: { args: [['tanh', 'bool'], ['x', 'u16', 'n'], ['out', 'u16', 'n', 'w'], ['n', 'int']] },
+  geluBf16Backward: { args: [['tanh', 'bool'], ['x', 'u16', 'n'], ['g', 'u16', 'n'], ['dx', 'u16', 'n', 'w'], ['n', 'int']] },
   castFromLowp: { native: 'manual', args: [['dtype', 'lowpDtype'], ['x', 'u16', ''], ['out', 'f32', '', 'w'], ['n', 'int']] },
   softmax: { args: [['x', 'floats', 'rows * cols'], ['out', 'floats', 'rows * cols', 'w'], ['rows', 'int'], ['cols', 'int'], ['log', 'bool']] },
   softmaxBackward: { args: [['y', 'floats', 'rows * cols'], ['g', 'floats', 'rows * cols'], ['dx', 'floats', 'rows * cols', 'w'], ['rows', 'int'], ['cols', 'int'], ['log', 'bool']] },

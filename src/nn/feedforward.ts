@@ -40,9 +40,16 @@ export class FeedForward extends Module {
     this.registerModule('dropout', new Dropout(opts.dropout ?? 0, { generator: g }));
   }
 
-  /** x [..., C] → [..., C]. */
+  /**
+   * x [..., C] → [..., C]. Under bfloat16 autocast a GELU MLP with plain Linear layers keeps its
+   * hidden activations in bf16 as PyTorch's autocast does: c_fc writes bf16 (linear's lowpOutput), GELU
+   * runs bf16 → bf16, c_proj reads it as it is, and the gradients of both are bf16. Otherwise float32.
+   */
   forward(x: T.Tensor): T.Tensor {
-    const up = this.c_fc.forward(x);
+    const a = this.activation;
+    const bf16Hidden = !this.c_gate && (a === 'gelu' || a === 'gelu_new' || a === 'gelu_pytorch_tanh' || a === 'gelu_tanh') &&
+      this.c_fc.constructor === Linear && this.c_proj.constructor === Linear;
+    const up = bf16Hidden ? T.linear(x, this.c_fc.weight, this.c_fc.bias, { lowpOutput: true }) : this.c_fc.forward(x);
     const h = this.c_gate ? T.mul(applyActivation(this.c_gate.forward(x), this.activation), up) : applyActivation(up, this.activation);
     const y = this.c_proj.forward(h);
     // h is read by c_proj only; under autocast c_proj saved its 16-bit copy, so h can go now.

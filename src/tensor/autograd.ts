@@ -5,7 +5,8 @@
  */
 import { AutogradError, ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/index.js';
-import type { FloatArray } from '../backend/backend.js';
+import type { FloatArray, LowpDtype } from '../backend/backend.js';
+import type { DType } from './dtype.js';
 import { contiguousStrides, empty, type GradNode, type RowsGradient, Tensor } from './tensor.js';
 import { nextStorageSerial } from './storage.js';
 
@@ -51,8 +52,24 @@ export function record(name: string, out: Tensor, inputs: readonly (Tensor | nul
   return out;
 }
 
-/** out = a + b elementwise, same shape, contiguous (no graph); `into` reuses a's buffer. */
+/**
+ * out = a + b elementwise, same shape, contiguous (no graph); `into` reuses a's buffer. Gradients of
+ * a 16-bit tensor used twice (bf16 autocast's activations) add in float32 and round to a's dtype as
+ * PyTorch adds two bf16 gradients; a 16-bit and a float32 gradient give a float32 sum (in a's dtype
+ * when added into a).
+ */
 function addInto(a: Tensor, b: Tensor, into = false): Tensor {
+  if (isLowp(a.dtype) || isLowp(b.dtype)) {
+    const dt = into || a.dtype === b.dtype ? a.dtype : 'float32';
+    const a32 = asFloat32(a), b32 = asFloat32(b);
+    const sum = addInto(a32, b32, a32 !== a ? true : into);
+    if (b32 !== b) b32.storage.free();
+    if (!isLowp(dt)) return sum;
+    const out = into ? a.contiguous() : empty(a.shape, dt);
+    getBackend().castToLowp(dt as LowpDtype, sum.data() as Float32Array, out.data() as Uint16Array, sum.numel());
+    sum.storage.free();
+    return out;
+  }
   const ac = a.contiguous(), bc = b.contiguous();
   const out = into ? ac : empty(a.shape, a.dtype);
   const st = contiguousStrides(a.shape);
@@ -256,6 +273,20 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       if (!opts.retainGraph) node.backward = null;
     }
   });
+}
+
+function isLowp(d: DType): d is LowpDtype {
+  return d === 'bfloat16' || d === 'float16';
+}
+
+/** t itself when float32, else a contiguous float32 copy of its values (16-bit values widen exactly). */
+function asFloat32(t: Tensor): Tensor {
+  if (t.dtype === 'float32') return t;
+  const c = t.contiguous();
+  const out = empty(t.shape, 'float32');
+  if (isLowp(c.dtype)) getBackend().castFromLowp(c.dtype, c.data() as Uint16Array, out.data() as Float32Array, out.numel());
+  else { const s = c.data(), d = out.data(); for (let i = 0; i < s.length; i++) d[i] = s[i]!; }
+  return out;
 }
 
 function isRows(v: Tensor | RowsGradient): v is RowsGradient {

@@ -141,9 +141,12 @@ export class Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset, this.dtype);
   }
 
-  /** Marks this tensor as a leaf that accumulates `.grad` in backward. */
+  /**
+   * Marks this tensor as a leaf that accumulates `.grad` in backward. Float dtypes only; a bfloat16
+   * leaf (as PyTorch allows) gets bfloat16 gradients from the ops that read bf16 tensors (linear, GELU).
+   */
   requiresGrad_(flag = true): this {
-    if (flag && this.dtype !== 'float32' && this.dtype !== 'float64') {
+    if (flag && this.dtype !== 'float32' && this.dtype !== 'float64' && this.dtype !== 'bfloat16') {
       throw new ValueError(`requiresGrad needs a float tensor, got dtype ${this.dtype}`);
     }
     this.requiresGrad = flag;

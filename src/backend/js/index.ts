@@ -7,7 +7,8 @@ import { binary, unary, unaryMul } from './elementwise.js';
 import { adamw } from './fused.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { copyStrided, reduce, sumSquares } from './layout.js';
-import { castFromLowp, castToLowp, castToLowpColumnSums, linearLowp, matmulLowp } from './lowp.js';
+import { castFromLowp, castToLowp, castToLowpColumnSums, columnSumsBf16, linearLowp, matmulLowp } from './lowp.js';
+import { geluBf16, geluBf16Backward } from './gelu-bf16.js';
 import { matmul } from './matmul.js';
 import { layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.js';
 
@@ -17,4 +18,5 @@ export const jsBackend: Backend = {
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
   matmulLowp, linearLowp, castToLowp, castToLowpColumnSums, castFromLowp, attentionLowp, attentionLowpBackward,
   attentionLowpPacked, attentionLowpPackedBackward,
+  columnSumsBf16, geluBf16, geluBf16Backward,
 };

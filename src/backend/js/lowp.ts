@@ -28,10 +28,18 @@ function rounded(dtype: LowpDtype, x: LowpArray, n: number): Float32Array {
   return out;
 }
 
-export function matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number,
+export function matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: LowpArray, batch: number, m: number,
   n: number, k: number, transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number,
   beta: number): void {
   if (batch <= 0 || m <= 0 || n <= 0) return;
+  if (c instanceof Uint16Array) {
+    // The float32 product, then rounded to dtype.
+    if (beta !== 0) throw new RangeError('matmulLowp: a 16-bit c needs beta 0');
+    const f = new Float32Array(batch * m * n);
+    matmulLowp(dtype, a, b, f, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, 0);
+    castToLowp(dtype, f, c, batch * m * n);
+    return;
+  }
   const aLen = k === 0 ? 0 : (batch - 1) * aBatchStride + m * k, bLen = k === 0 ? 0 : (batch - 1) * bBatchStride + k * n;
   matmul(rounded(dtype, a, aLen), rounded(dtype, b, bLen), c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
 }
@@ -69,6 +77,26 @@ export function castToLowpColumnSums(dtype: LowpDtype, x: Float32Array, out: Uin
     }
     for (let j = 0; j < cols; j++) sums[j] = r0 === 0 ? block[j]! : sums[j]! + block[j]!;
   }
+}
+
+export function columnSumsBf16(x: Uint16Array, sums: Float32Array, rows: number, cols: number): void {
+  if (rows <= 0 || cols <= 0) return;
+  const v = castFromBf16(x, rows * cols);
+  const block = new Float32Array(cols);
+  for (let r0 = 0; r0 < rows; r0 += COLUMN_SUM_ROWS) {
+    block.fill(0);
+    for (let i = r0; i < Math.min(rows, r0 + COLUMN_SUM_ROWS); i++) {
+      const o = i * cols;
+      for (let j = 0; j < cols; j++) block[j] = block[j]! + v[o + j]!;
+    }
+    for (let j = 0; j < cols; j++) sums[j] = r0 === 0 ? block[j]! : sums[j]! + block[j]!;
+  }
+}
+
+function castFromBf16(x: Uint16Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  castFromLowp('bfloat16', x, out, n);
+  return out;
 }
 
 export function castToLowp(dtype: LowpDtype, x: Float32Array, out: Uint16Array, n: number): void {

@@ -45,7 +45,7 @@ export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, Manual
   setNumThreads(n: number, blasThreads?: number): void;
   blasInfo(): BlasInfo;
   /** dtype: 0 bfloat16, 1 float16 (native/src/bf16-gemm.h). */
-  matmulLowp(dtype: number, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number, n: number, k: number,
+  matmulLowp(dtype: number, a: LowpArray, b: LowpArray, c: LowpArray, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void;
   linearLowp(dtype: number, x: LowpArray, weight: LowpArray, bias: Float32Array | null, out: LowpArray, rows: number,
     outFeatures: number, inFeatures: number): void;
@@ -213,7 +213,7 @@ export function wrapNativeAddon(addon: NativeAddon): Backend {
       addon.copyStrided(src, srcOffset, meta, nd, out);
     },
 
-    matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: Float32Array, batch: number, m: number, n: number,
+    matmulLowp(dtype: LowpDtype, a: LowpArray, b: LowpArray, c: LowpArray, batch: number, m: number, n: number,
       k: number, transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, alpha: number, beta: number): void {
       addon.matmulLowp(LOWP[dtype], a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
     },

@@ -9,6 +9,7 @@ import { contiguousStrides, empty, full, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
 import { sumToShape } from './broadcast.js';
 import { contiguous } from './views.js';
+import { geluBf16 } from './gelu-bf16.js';
 
 registerOp('elementwise', ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'neg', 'exp', 'log', 'log1p', 'sqrt',
   'rsqrt', 'abs', 'tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu', 'square', 'reciprocal', 'powScalar', 'clamp',
@@ -118,8 +119,12 @@ export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
 export const silu = (x: Tensor): Tensor => unaryOp('silu', x);
 export const square = (x: Tensor): Tensor => unaryOp('square', x);
 export const reciprocal = (x: Tensor): Tensor => unaryOp('reciprocal', x);
-/** GELU: `approximate` 'none' = 0.5·x·(1+erf(x/√2)) (Hendrycks & Gimpel 2016); 'tanh' = GPT-2's `gelu_new`. */
-export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+/**
+ * GELU: `approximate` 'none' = 0.5·x·(1+erf(x/√2)) (Hendrycks & Gimpel 2016); 'tanh' = GPT-2's `gelu_new`.
+ * Same dtype in and out: float32 / float64, or bfloat16 (gelu-bf16.ts: bf16 autocast's MLP, as PyTorch).
+ */
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor =>
+  x.dtype === 'bfloat16' ? geluBf16(x, approximate) : unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
 /** Clamps to [min, max]; either bound may be undefined. Gradient 0 where clamped. */
 export const clamp = (x: Tensor, min?: number, max?: number): Tensor => unaryOp('clamp', x, min ?? NaN, max ?? NaN);
 export const addScalar = (x: Tensor, s: number): Tensor => unaryOp('addScalar', x, s);
