@@ -5,7 +5,15 @@
  * of the medians over the timed steps. A profiling aid, never a test; timings include the calls'
  * argument checks and any multi-threaded work they wait for.
  *
- *   node dist/bench/step-profile.js --config small [--steps 3] [--warmup 1] [--dtype float32|bf16] [--top 40]
+ * `--replay N` then calls each kernel that took at least 0.5 ms again, N times in a quiet loop on
+ * copies of the arguments of its last call, back to back and then each after 2 ms of idling, and
+ * prints its median time per call in the step next to the loops' (wall, and CPU ms of all threads):
+ * a kernel slower inside the step than back to back is slowed by what runs around it (threads woken
+ * from sleep, other threads of the process, cold caches). On Linux it also prints the CPU time each
+ * thread of the process used over the timed steps (/proc/self/task): the main (JS) thread, the
+ * kernel pool's and OpenMP's workers, and V8's and libuv's threads (which are all named `node`).
+ *
+ *   node dist/bench/step-profile.js --config small [--steps 3] [--warmup 1] [--dtype float32|bf16] [--top 40] [--replay 10]
  */
 import { benchArgs } from './args.js';
 import * as T from '../src/tensor/index.js';
@@ -16,11 +24,11 @@ import { groupParameters } from '../src/optim/param-groups.js';
 import { clipGradNorm } from '../src/optim/clip-grad.js';
 import { fusedLinearCrossEntropy } from '../src/losses/index.js';
 import { autocast } from '../src/amp/autocast.js';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sharedDir } from './shared.js';
 
-const USAGE = 'usage: node dist/bench/step-profile.js [--config small] [--steps 3] [--warmup 1] [--dtype float32|bf16|fp16] [--top 40]';
+const USAGE = 'usage: node dist/bench/step-profile.js [--config small] [--steps 3] [--warmup 1] [--dtype float32|bf16|fp16] [--top 40] [--replay 0]';
 
 type Phase = 'fwd' | 'bwd' | 'opt';
 let phase: Phase = 'fwd';
@@ -29,6 +37,30 @@ const accCpu = new Map<string, number[]>(); // key → per-step CPU ms of all th
 /** CPU ms (user + system, all threads) of this process so far. */
 const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 let stepIdx = -1;
+/** Kernels' per-call wall and CPU ms in the timed steps, and a copy of the arguments of the last call. */
+const calls = new Map<string, { name: string; ms: number[]; cpu: number[]; args?: unknown[] }>();
+let capture = false;
+
+/** A copy of a call's arguments (typed arrays cloned, so later steps cannot change them). */
+function copyArgs(args: unknown[]): unknown[] {
+  return args.map((a) => (ArrayBuffer.isView(a) ? (a as Float32Array).slice() : a));
+}
+
+/** CPU ms (user + system) of each thread of this process, by thread id (Linux; empty elsewhere). */
+function threadCpu(): Map<string, number> {
+  const m = new Map<string, number>();
+  let tids: string[];
+  try { tids = readdirSync('/proc/self/task'); } catch { return m; }
+  const tick = 10; // USER_HZ is 100 on Linux
+  for (const t of tids) {
+    try {
+      const s = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      m.set(t, (Number(f[11]) + Number(f[12])) * tick);
+    } catch { /* the thread ended */ }
+  }
+  return m;
+}
 
 /** A short label for one call: the kernel, and for products the shape and operand kinds. */
 function label(name: string, args: unknown[]): string {
@@ -36,6 +68,10 @@ function label(name: string, args: unknown[]): string {
   if (name === 'matmulLowp') {
     const [dtype, a, b, , batch, m, n, k, ta, tb] = args as [string, unknown, unknown, unknown, number, number, number, number, boolean, boolean];
     return `matmulLowp ${dtype} ${kind(a)}${kind(b)} ${batch}x[${m}x${k}${ta ? 'ᵀ' : ''}]·[${k}x${n}${tb ? 'ᵀ' : ''}]`;
+  }
+  if (name === 'linearLowp') {
+    const [dtype, x, w, bias, out, rows, outF, inF] = args as [string, unknown, unknown, unknown, unknown, number, number, number];
+    return `linearLowp ${dtype} ${kind(x)}${kind(w)}${bias ? '+b' : ''}→${kind(out)} [${rows}x${inF}]·[${outF}x${inF}]ᵀ`;
   }
   if (name === 'matmul') {
     const [, , , batch, m, n, k, ta, tb] = args as [unknown, unknown, unknown, number, number, number, number, boolean, boolean];
@@ -61,6 +97,12 @@ function instrument(): void {
         if (!rowCpu) accCpu.set(key, rowCpu = []);
         row[stepIdx] = (row[stepIdx] ?? 0) + w;
         rowCpu[stepIdx] = (rowCpu[stepIdx] ?? 0) + cpu;
+        const l = label(name, args);
+        let k = calls.get(l);
+        if (!k) calls.set(l, k = { name, ms: [], cpu: [] });
+        k.ms.push(w);
+        k.cpu.push(cpu);
+        if (capture && w >= 0.5) k.args = copyArgs(args);
       }
       return r;
     };
@@ -75,7 +117,7 @@ function median(xs: number[]): number {
 function main(): void {
   const { values } = benchArgs(USAGE, {
     config: { type: 'string', default: 'small' }, steps: { type: 'string', number: 'count', default: '3' }, warmup: { type: 'string', number: 'int', default: '1' },
-    dtype: { type: 'string', default: 'bf16' }, top: { type: 'string', number: 'count', default: '40' },
+    dtype: { type: 'string', default: 'bf16' }, top: { type: 'string', number: 'count', default: '40' }, replay: { type: 'string', number: 'int', default: '0' },
   });
   const amp = values.dtype === 'float32' ? null : values.dtype === 'bf16' ? 'bfloat16' as const : 'float16' as const;
   const all = JSON.parse(readFileSync(path.join(sharedDir(), 'bench', 'configs.json'), 'utf8'));
@@ -89,6 +131,7 @@ function main(): void {
   const gen = new T.Generator(1337);
   const pool = Array.from({ length: 4 }, () => T.randint(0, V, [B, Tn + 1], gen).keep());
   const params = model.parameters();
+  const raw = { ...getBackend() } as unknown as Record<string, (...a: unknown[]) => unknown>;
   instrument();
   const total: Record<Phase, number[]> = { fwd: [], bwd: [], opt: [] };
   const totalCpu: number[] = [];
@@ -116,12 +159,16 @@ function main(): void {
   });
   const warmup = Number(values.warmup), steps = Number(values.steps);
   for (let i = 0; i < warmup; i++) step(i);
+  const cpu0 = threadCpu();
   for (let i = 0; i < steps; i++) {
     stepIdx = i;
+    capture = Number(values.replay) > 0 && i === steps - 1;
     const c = cpuMs();
     step(warmup + i);
     totalCpu[i] = cpuMs() - c;
   }
+  const cpu1 = threadCpu();
+  stepIdx = -1;
   const sum = (p: Phase): number => median(total[p]);
   console.log(`${values.config} ${values.dtype} backend ${getBackend().name}: step ${(sum('fwd') + sum('bwd') + sum('opt')).toFixed(1)} ms = fwd ${sum('fwd').toFixed(1)} + bwd ${sum('bwd').toFixed(1)} + opt ${sum('opt').toFixed(1)} (medians of ${steps})`);
   const med = (v: number[]): number => median(Array.from({ length: steps }, (_, i) => v[i] ?? 0));
@@ -130,6 +177,37 @@ function main(): void {
   console.log(`kernels ${kernels.toFixed(1)} ms wall, ${kernelsCpu.toFixed(1)} ms CPU; rest (JS, allocation, GC) ${(sum('fwd') + sum('bwd') + sum('opt') - kernels).toFixed(1)} ms wall, ${(median(totalCpu) - kernelsCpu).toFixed(1)} ms CPU; step CPU ${median(totalCpu).toFixed(1)} ms`);
   console.log('  wall ms    CPU ms  phase kernel');
   for (const [k, ms, cpu] of rows.slice(0, Number(values.top))) console.log(`${ms.toFixed(1).padStart(9)} ${cpu.toFixed(1).padStart(9)}  ${k}`);
+  if (cpu1.size > 0) {
+    const per = [...cpu1].map(([t, v]) => [t, (v - (cpu0.get(t) ?? 0)) / steps] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+    console.log(`CPU ms per step by thread (main ${process.pid}): ${per.map(([t, v]) => `${t === String(process.pid) ? 'main' : t} ${v.toFixed(0)}`).join(', ')}`);
+  }
+  const reps = Number(values.replay);
+  if (reps > 0) {
+    console.log(`  ms/call: in the step (wall CPU)  quiet (wall CPU)  after 2 ms idle (wall)  calls/step  kernel (quiet: ${reps} calls back to back on copies of the arguments; idle: each after 2 ms in which the process's threads sleep or spin)`);
+    const out: [number, string][] = [];
+    const f = (x: number, w: number): string => x.toFixed(2).padStart(w);
+    for (const [l, c] of calls) {
+      if (!c.args) continue;
+      const fn = raw[c.name];
+      fn(...c.args);
+      const ts: number[] = [], cs: number[] = [], idle: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const u = cpuMs(), s = performance.now();
+        fn(...c.args);
+        ts.push(performance.now() - s);
+        cs.push(cpuMs() - u);
+      }
+      for (let r = 0; r < reps; r++) {
+        const until = performance.now() + 2;
+        while (performance.now() < until) { /* idle main thread: the kernel threads go back to waiting */ }
+        const s = performance.now();
+        fn(...c.args);
+        idle.push(performance.now() - s);
+      }
+      out.push([median(c.ms) * c.ms.length / steps, `${f(median(c.ms), 24)} ${f(median(c.cpu), 6)} ${f(median(ts), 9)} ${f(median(cs), 6)} ${f(median(idle), 17)} ${(c.ms.length / steps).toFixed(0).padStart(16)}  ${l}`]);
+    }
+    for (const [, line] of out.sort((a, b) => b[0] - a[0])) console.log(line);
+  }
 }
 
 main();
