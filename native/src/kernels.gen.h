@@ -20,6 +20,7 @@ void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);
 void softmaxBackward(const float* y, const float* g, float* dx, int64_t rows, int64_t cols, bool log);
 void crossEntropy(const float* x, const int32_t* target, const float* weight, float* loss, float* lse, float* wy, float* rowMax, float* logSum, int64_t rows, int64_t cols, int32_t ignoreIndex, double labelSmoothing);
 void crossEntropyBackward(const float* x, const int32_t* target, const float* weight, const float* rowMax, const float* logSum, const float* gLoss, const float* gLse, float* dx, int64_t rows, int64_t cols, int32_t ignoreIndex, double labelSmoothing);
+void crossEntropyGradLowp(int dtype, float* x, const int32_t* target, const float* weight, float* loss, float* lse, uint16_t* dx, int64_t rows, int64_t cols, int32_t ignoreIndex, double labelSmoothing, float gLoss, float gLseOfLse);
 void layerNorm(const float* x, const float* w, const float* b, float* out, float* mean, float* rstd, int64_t rows, int64_t cols, float eps);
 void layerNormBackward(const float* x, const float* w, const float* mean, const float* rstd, const float* g, float* dx, float* dw, float* db, int64_t rows, int64_t cols);
 void gather(const float* x, const int32_t* idx, float* out, int64_t outer, int64_t len, int64_t inner, int64_t idxLen);

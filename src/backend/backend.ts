@@ -70,6 +70,7 @@ export type KernelFunctions = {
  * - `softmaxBackward`: Backward of row-wise softmax/log-softmax from its output y and upstream g.
  * - `crossEntropy`: Fused log-softmax + NLL over rows of x [rows, C] against class ids `target` [rows] (class weights [C] or null, label smoothing ε): writes per row the loss, the log-sum-exp and the counted weight w[y] (0 where target = ignoreIndex), and for backward the row max and log Σ exp(x − max). Formulas: src/backend/js/cross-entropy.ts.
  * - `crossEntropyBackward`: Backward of crossEntropy from its rowMax / logSum and the upstream gradients of loss and (or null) lse: writes dx [rows, C].
+ * - `crossEntropyGradLowp`: crossEntropy's loss and lse rows of x [rows, C] and, in the same call, crossEntropyBackward's dx for the upstream gradients gLoss (every row) and gLseOfLse·lse[r] (a z-loss), rounded to `dtype` (as castToLowp) into dx [rows, C]: the fused LM head's 16-bit dlogits without a float32 [rows, C] gradient. x is scratch: its contents afterwards are unspecified (native keeps exp(x − max) there, one exp per element).
  * - `layerNorm`: LayerNorm over the last axis of x [rows, cols]: out = (x-mean)*rstd*w + b; also writes mean and rstd [rows] (kept for backward). w, b may be null (identity affine).
  * - `layerNormBackward`: Backward of layerNorm: writes dx; accumulates (+=) into dw, db when non-null.
  * - `gather`: Gathers along the middle axis: x [outer, len, inner], idx [outer, idxLen, inner] → out [outer, idxLen, inner]. Indices are assumed in range (the tensor layer validates).

@@ -97,6 +97,11 @@ export const KERNELS = {
     args: [['x', 'floats', 'rows * cols'], ['target', 'ints', 'rows'], ['weight', 'floats?', 'cols'], ['rowMax', 'floats', 'rows'], ['logSum', 'floats', 'rows'],
       ['gLoss', 'floats', 'rows'], ['gLse', 'floats?', 'rows'], ['dx', 'floats', 'rows * cols', 'w'], ['rows', 'int'], ['cols', 'int'], ['ignoreIndex', 'int32'], ['labelSmoothing', 'double']],
   },
+  crossEntropyGradLowp: {
+    args: [['dtype', 'lowpDtype'], ['x', 'f32', 'rows * cols', 'w'], ['target', 'ints', 'rows'], ['weight', 'floats?', 'cols'], ['loss', 'f32', 'rows', 'w'],
+      ['lse', 'f32', 'rows', 'w'], ['dx', 'u16', 'rows * cols', 'w'], ['rows', 'int'], ['cols', 'int'], ['ignoreIndex', 'int32'], ['labelSmoothing', 'double'],
+      ['gLoss', 'float'], ['gLseOfLse', 'float']],
+  },
   layerNorm: {
     args: [['x', 'floats', 'rows * cols'], ['w', 'floats?', 'cols'], ['b', 'floats?', 'cols'], ['out', 'floats', 'rows * cols', 'w'], ['mean', 'floats', 'rows', 'w'],
       ['rstd', 'floats', 'rows', 'w'], ['rows', 'int'], ['cols', 'int'], ['eps', 'float']],

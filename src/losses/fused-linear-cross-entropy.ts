@@ -14,8 +14,9 @@
  * already turns each chunk's logits into dlogits for g = 1 and runs the two gradient GEMMs there;
  * backward only scales (3 GEMMs in all, like the unfused path, instead of 4). 'none', a second
  * backward (retainGraph) or `precomputeGradients: false` use the recomputing backward above.
- * Under autocast that forward gathers the 16-bit dlogits of several chunks (`lowpGroupSize`) and runs
- * the two gradient GEMMs once per group.
+ * Under autocast that forward computes each chunk's loss rows and 16-bit dlogits in one kernel
+ * (`T.logSoftmaxNllGradLowp`: no float32 gradient, one exp per logit), gathers the dlogits of several
+ * chunks (`lowpGroupSize`) and runs the two gradient GEMMs once per group.
  */
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as T from '../tensor/index.js';
@@ -186,15 +187,30 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
     : null;
   // Under autocast with precomputed gradients, chunks are gathered into groups (lowpGroupSize).
   const groupTokens = options.lowpGroupSize ?? Cin;
-  const group = Math.min(lowp && pre ? chunk * Math.max(1, Math.floor(groupTokens / chunk)) : chunk, Math.max(N, 1));
-  // One group (or one chunk): dW's single product (beta 0) runs after the last product reading W16,
-  // so W16 can borrow dW's bytes until then.
-  const fwdOps = operands(group > chunk ? group : 0, lowp && pre?.dW && N <= group ? pre.dW : null);
+  const gather = lowp !== null && pre !== null;
+  const group = Math.min(gather ? chunk * Math.max(1, Math.floor(groupTokens / chunk)) : chunk, Math.max(N, 1));
+  // One group: dW's single product (beta 0) runs after the last product reading W16, so W16 can
+  // borrow dW's bytes until then.
+  const fwdOps = operands(gather ? group : 0, gather && pre?.dW && N <= group ? pre.dW : null);
   for (let g0 = 0; g0 < N; g0 += group) {
     const gn = Math.min(group, N - g0);
     const d16 = fwdOps.d16 ? T.narrow(fwdOps.d16, 0, 0, gn) : null;
     for (let r0 = g0; r0 < g0 + gn; r0 += chunk) {
       const n = Math.min(chunk, g0 + gn - r0);
+      if (d16) {
+        // Under autocast: loss rows and 16-bit dlogits for g = 1 in one kernel, written into the
+        // group's rows; the float32 logits are its scratch (no float32 gradient, no autograd).
+        T.scope(() => T.noGrad(() => {
+          const logits = T.empty([n, V], dt);
+          T.addmmInPlace(logits, T.narrow(fwdOps.h, 0, r0, n), T.transpose(fwdOps.W, 0, 1), 0);
+          notePeak();
+          const rows = T.logSoftmaxNllGradLowp(logits, T.narrow(t, 0, r0, n), T.narrow(d16, 0, r0 - g0, n),
+            { ...ceOpts, gLoss: ceScale, gLseOfLse: 2 * zScale });
+          T.writeInto(T.narrow(lossRows, 0, r0, n), rows.loss);
+          T.writeInto(T.narrow(lseRows, 0, r0, n), rows.lse);
+        }));
+        continue;
+      }
       T.scope(() => T.withGrad(pre !== null, () => {
         const { logits, rows } = chunkRows(fwdOps, r0, n, pre !== null);
         T.writeInto(T.narrow(lossRows, 0, r0, n), rows.loss.detach());
@@ -202,8 +218,7 @@ export function fusedLinearCrossEntropyWithParts(hidden: T.Tensor, weight: T.Ten
         if (!pre) return;
         T.backward(chunkObjective(rows));
         notePeak();
-        if (d16) T.toLowp(logits.grad!, lowp!, T.narrow(d16, 0, r0 - g0, n));
-        else gemms(fwdOps, logits.grad!, r0, n, pre.dH, pre.dW, r0 === 0 ? 0 : 1);
+        gemms(fwdOps, logits.grad!, r0, n, pre.dH, pre.dW, r0 === 0 ? 0 : 1);
         logits.clearGrad();
       }));
     }

@@ -1,5 +1,6 @@
 // Portable kernels of the fused log-softmax + NLL (cross-entropy) op: per row, forward and backward.
-import type { FloatArray } from '../backend.js';
+import type { FloatArray, LowpDtype } from '../backend.js';
+import { castToLowp } from './lowp.js';
 
 /**
  * Rows of x [rows, C] (row-major) against class ids `target` [rows]; float64 accumulation.
@@ -79,4 +80,22 @@ export function crossEntropyBackward(x: FloatArray, target: Int32Array, weight: 
       dx[b + c] = d;
     }
   }
+}
+
+/**
+ * `crossEntropy` and `crossEntropyBackward` in one call for a scalar objective's upstream gradients,
+ * gLoss on every row's loss and gLseOfLse·lse[r] on its lse (a z-loss coef·lse² gives 2·coef), with
+ * dx rounded to `dtype` into dx (castToLowp's rule): the reference of the native kernel, which keeps
+ * exp(x − max) in x instead of a second exp. x is left as it was here (the native kernel overwrites it).
+ */
+export function crossEntropyGradLowp(dtype: LowpDtype, x: Float32Array, target: Int32Array, weight: FloatArray | null, loss: Float32Array,
+  lse: Float32Array, dx: Uint16Array, rows: number, C: number, ignoreIndex: number, labelSmoothing: number, gLoss: number,
+  gLseOfLse: number): void {
+  const wy = new Float32Array(rows), rowMax = new Float32Array(rows), logSum = new Float32Array(rows);
+  crossEntropy(x, target, weight, loss, lse, wy, rowMax, logSum, rows, C, ignoreIndex, labelSmoothing);
+  const gl = new Float32Array(rows).fill(gLoss);
+  const gz = gLseOfLse !== 0 ? lse.map((v) => Math.fround(gLseOfLse * v)) : null;
+  const d = new Float32Array(rows * C);
+  crossEntropyBackward(x, target, weight, rowMax, logSum, gl, gz, d, rows, C, ignoreIndex, labelSmoothing);
+  castToLowp(dtype, d, dx, rows * C);
 }

@@ -1,6 +1,6 @@
 /** The portable `js` backend: the reference implementation of every kernel (single-threaded TypeScript). */
 import type { Backend } from '../backend.js';
-import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
+import { crossEntropy, crossEntropyBackward, crossEntropyGradLowp } from './cross-entropy.js';
 import { attention, attentionBackward, attentionLowp, attentionLowpBackward } from './attention.js';
 import { attentionLowpPacked, attentionLowpPackedBackward } from './attention-packed.js';
 import { binary, unary, unaryMul } from './elementwise.js';
@@ -14,7 +14,7 @@ import { layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.j
 
 export const jsBackend: Backend = {
   name: 'js',
-  unary, unaryMul, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, layerNorm,
+  unary, unaryMul, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, crossEntropyGradLowp, layerNorm,
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
   matmulLowp, linearLowp, castToLowp, castToLowpColumnSums, castFromLowp, attentionLowp, attentionLowpBackward,
   attentionLowpPacked, attentionLowpPackedBackward,

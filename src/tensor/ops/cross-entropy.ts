@@ -6,10 +6,12 @@ import { getBackend } from '../../backend/index.js';
 import type { FloatArray } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import { empty, full, Tensor } from '../tensor.js';
+import { sameShape } from '../shape.js';
 import { registerOp } from './registry.js';
 import { contiguous, narrow } from './views.js';
 
 registerOp('cross-entropy', ['logSoftmaxNll']);
+registerOp('cross-entropy', ['logSoftmaxNllGradLowp'], false);
 
 export interface LogSoftmaxNllOptions {
   /** Class weights [C] (float, the logits' dtype or not); default all ones. */
@@ -30,19 +32,8 @@ export interface LogSoftmaxNllRows {
   weight: Tensor;
 }
 
-/**
- * Log-softmax + NLL per row of logits [N, C] (float32 / float64) against class ids `target` int32
- * [N], in one kernel pass, with log-probabilities lp = x − logsumexp(x) (a row whose max is +inf,
- * NaN or −inf has NaN lp, as torch.log_softmax). Backward, one more pass, from the saved row max and
- * log Σ exp(x − max):
- * softmax − one-hot for the loss row, softmax for the lse row (PyTorch 1.13 `cross_entropy`
- * semantics: ../shared/golden/README.md).
- * @throws ShapeError for a logits that is not 2-D, or a target / weight of the wrong shape;
- *   ValueError for a non-int32 target, a non-integer ignoreIndex or ε outside [0, 1];
- *   IndexError for a target outside [0, C) that is not ignoreIndex (row and value named).
- */
-export function logSoftmaxNll(logits: Tensor, target: Tensor, options: LogSoftmaxNllOptions = {}): LogSoftmaxNllRows {
-  const fn = 'logSoftmaxNll';
+/** The checked arguments of the op's kernels (see logSoftmaxNll's errors). */
+function checkArgs(fn: string, logits: Tensor, target: Tensor, options: LogSoftmaxNllOptions) {
   if (logits.ndim !== 2) throw new ShapeError(`${fn}: logits must be [N, C], got ${fmtShape(logits.shape)}`);
   if (logits.dtype !== 'float32' && logits.dtype !== 'float64') throw new ValueError(`${fn}: logits must be float32 or float64, got ${logits.dtype}`);
   const [N, C] = logits.shape;
@@ -63,6 +54,59 @@ export function logSoftmaxNll(logits: Tensor, target: Tensor, options: LogSoftma
     const y = td[i];
     if (y !== ignoreIndex && (y < 0 || y >= C)) throw new IndexError(`${fn}: target ${y} at row ${i} is out of range: classes are [0, ${C}) and ignoreIndex is ${ignoreIndex}`);
   }
+  return { N, C, dt, w, td, ignoreIndex, eps };
+}
+
+/** Upstream gradients of {@link logSoftmaxNllGradLowp}'s scalar objective. */
+export interface LogSoftmaxNllGradOptions extends LogSoftmaxNllOptions {
+  /** d objective / d loss[r], the same for every row (a mean's 1/D). */
+  gLoss: number;
+  /** d objective / d lse[r] = gLseOfLse·lse[r] (z-loss coef·Σ lse²: 2·coef). Default 0. */
+  gLseOfLse?: number;
+}
+
+/**
+ * No autograd: logSoftmaxNll's loss and lse rows of logits [N, C] (float32, contiguous) and, in the
+ * same pass, the gradient of the objective Σ gLoss·loss[r] + (gLseOfLse / 2)·lse[r]² with respect to
+ * the logits, rounded to 16 bits into `out` (a contiguous bfloat16 / float16 tensor of logits' size,
+ * e.g. rows of a larger buffer): what logSoftmaxNll's backward and toLowp give, without the float32
+ * [N, C] gradient, and with one exp per element on the native backend. For the fused LM head under
+ * autocast. The logits are consumed: their contents afterwards are unspecified.
+ * @throws logSoftmaxNll's errors; ValueError for logits that are not contiguous float32 or an `out`
+ *   that is not a contiguous 16-bit tensor of the logits' shape.
+ */
+export function logSoftmaxNllGradLowp(logits: Tensor, target: Tensor, out: Tensor, options: LogSoftmaxNllGradOptions): { loss: Tensor; lse: Tensor } {
+  const fn = 'logSoftmaxNllGradLowp';
+  const { N, C, w, td, ignoreIndex, eps } = checkArgs(fn, logits, target, options);
+  if (logits.dtype !== 'float32' || !logits.isContiguous()) throw new ValueError(`${fn}: logits must be contiguous float32, got ${logits.dtype}${logits.isContiguous() ? '' : ' (not contiguous)'}`);
+  if ((out.dtype !== 'bfloat16' && out.dtype !== 'float16') || !out.isContiguous() || !sameShape(out.shape, logits.shape)) {
+    throw new ValueError(`${fn}: out must be a contiguous bfloat16 or float16 tensor of shape ${fmtShape(logits.shape)}, got ${out.dtype} ${fmtShape(out.shape)}${out.isContiguous() ? '' : ' (not contiguous)'}`);
+  }
+  const res = empty([2, N], 'float32');
+  const rd = res.storage.data as Float32Array;
+  const loss = rd.subarray(res.offset, res.offset + N), lse = rd.subarray(res.offset + N, res.offset + 2 * N);
+  if (N > 0 && C > 0) {
+    const xd = (logits.storage.data as Float32Array).subarray(logits.offset, logits.offset + N * C);
+    const od = (out.storage.data as Uint16Array).subarray(out.offset, out.offset + N * C);
+    getBackend().crossEntropyGradLowp(out.dtype, xd, td, w, loss, lse, od, N, C, ignoreIndex, eps, options.gLoss, options.gLseOfLse ?? 0);
+  }
+  return { loss: narrow(res, 0, 0, 1).reshape(N), lse: narrow(res, 0, 1, 1).reshape(N) };
+}
+
+/**
+ * Log-softmax + NLL per row of logits [N, C] (float32 / float64) against class ids `target` int32
+ * [N], in one kernel pass, with log-probabilities lp = x − logsumexp(x) (a row whose max is +inf,
+ * NaN or −inf has NaN lp, as torch.log_softmax). Backward, one more pass, from the saved row max and
+ * log Σ exp(x − max):
+ * softmax − one-hot for the loss row, softmax for the lse row (PyTorch 1.13 `cross_entropy`
+ * semantics: ../shared/golden/README.md).
+ * @throws ShapeError for a logits that is not 2-D, or a target / weight of the wrong shape;
+ *   ValueError for a non-int32 target, a non-integer ignoreIndex or ε outside [0, 1];
+ *   IndexError for a target outside [0, C) that is not ignoreIndex (row and value named).
+ */
+export function logSoftmaxNll(logits: Tensor, target: Tensor, options: LogSoftmaxNllOptions = {}): LogSoftmaxNllRows {
+  const fn = 'logSoftmaxNll';
+  const { N, C, dt, w, td, ignoreIndex, eps } = checkArgs(fn, logits, target, options);
   const xd = contiguous(logits).data() as FloatArray;
   const out = empty([3, N], dt);
   const od = out.storage.data as FloatArray;
