@@ -40,7 +40,7 @@ export interface BackTranslateResult {
   seconds: number;
 }
 
-/** `f()`, with a failure on bad input named with the flag that gave it: `--data: <file>: cannot read file (ENOENT)`. */
+/** `f()`, with a failure on bad input named with the flag that gave it: `--data: <file>: no such file`. */
 async function flagged<T>(flag: string, f: () => Promise<T>): Promise<T> {
   try {
     return await f();

@@ -80,7 +80,7 @@ export interface JsonlResult<T> {
  * @param parse turns one decoded JSON value into a record; throws `RecordError` (or any Error)
  *   whose message names the field and the problem.
  * @throws FileFormatError `"<path>:<line>: <problem>"` for the first malformed line (unless
- *   `skipMalformed`), or `"<path>: cannot read file (ENOENT)"` when the file cannot be opened.
+ *   `skipMalformed`), or `"<path>: no such file"` (io/read-failure.ts) when the file cannot be opened.
  */
 export async function readJsonl<T>(
   path: string,

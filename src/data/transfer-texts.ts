@@ -17,7 +17,7 @@ const TRANSFER_STREAM = 0x7452;
  * @param path JSONL file, one `{"text": string}` object per line; other fields are ignored, blank lines skipped.
  * @param textField the field holding the text (default "text").
  * @returns the texts in file order.
- * @throws FileFormatError one line: `<path>: cannot read file (ENOENT)`, `<path>:<line>: field "text" is
+ * @throws FileFormatError one line: `<path>: no such file`, `<path>:<line>: field "text" is
  *   missing` (or invalid JSON, not an object, not a string), or `<path>: no texts` for an empty file.
  */
 export async function loadTransferTexts(path: string, textField = 'text'): Promise<string[]> {

@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import { FileFormatError, ShapeError, ValueError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { readFailure } from './read-failure.js';
 
 /** Element types of the safetensors format that this module reads and writes. */
 export type SafeDType =
@@ -369,7 +370,7 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
 }
 
 function ioError(path: string, what: string, err: unknown): FileFormatError {
-  const e = new FileFormatError(`${path}: cannot ${what}: ${(err as Error)?.message ?? String(err)}`);
+  const e = new FileFormatError(`${path}: ${readFailure(err, `cannot ${what}`)}`);
   (e as { cause?: unknown }).cause = err;
   return e;
 }

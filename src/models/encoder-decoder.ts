@@ -193,15 +193,22 @@ export class EncoderDecoder extends Module {
     return keyPaddingFromAttentionMask(mask);
   }
 
-  /** Encoder output: srcIds int32 [B, S] → memory [B, S, C]. */
+  /**
+   * Encoder output: srcIds int32 [B, S] → memory [B, S, C].
+   * @throws IndexError naming the row and position of an id outside [0, srcVocabSize).
+   */
   encode(srcIds: T.Tensor, srcAttentionMask?: T.Tensor | null): T.Tensor {
-    checkIds(srcIds, 'EncoderDecoder.encode', this.config.blockSize);
+    // Ids outside the vocabulary are named by row and position (the embedding's error gave a flat position).
+    checkIds(srcIds, 'EncoderDecoder.encode', this.config.blockSize, this.config.srcVocabSize);
     return this.encoder.forward(srcIds, { keyPaddingMask: this.srcPadding(srcIds, srcAttentionMask) });
   }
 
-  /** Decoder hidden states: tgtIds int32 [B, T], memory [B, S, C] → [B, T, C]. */
+  /**
+   * Decoder hidden states: tgtIds int32 [B, T], memory [B, S, C] → [B, T, C].
+   * @throws IndexError naming the row and position of an id outside [0, tgtVocabSize).
+   */
   decodeHidden(tgtIds: T.Tensor, memory: T.Tensor, srcAttentionMask?: T.Tensor | null, cache?: { positionOffset: number; kvCaches: KVCache[]; crossKvCaches: KVCache[] }): T.Tensor {
-    const [B] = checkIds(tgtIds, 'EncoderDecoder.decode', this.config.blockSize);
+    const [B] = checkIds(tgtIds, 'EncoderDecoder.decode', this.config.blockSize, this.config.tgtVocabSize);
     if (memory.ndim !== 3 || memory.shape[0] !== B) throw new ShapeError(`EncoderDecoder: memory must be [${B}, S, C], got ${fmtShape(memory.shape)}`);
     let kpm: T.Tensor | null = null;
     if (srcAttentionMask) {

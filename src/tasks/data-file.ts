@@ -7,6 +7,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { readFailure } from '../io/read-failure.js';
 
 /**
  * @param path the file as the config gives it (relative paths are the working directory's).
@@ -18,8 +19,7 @@ export function requireDataFile(path: string, field: string): void {
   try {
     isFile = statSync(path).isFile();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${field}: ${resolve(path)}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (e as Error).message})`}`, field.split('.'));
+    throw new ConfigError(`${field}: ${resolve(path)}: ${readFailure(e, 'cannot read')}`, field.split('.'));
   }
   if (!isFile) throw new ConfigError(`${field}: ${resolve(path)}: is a folder, not a file`, field.split('.'));
 }

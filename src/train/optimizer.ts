@@ -7,6 +7,7 @@
  */
 import { ConfigError, FileFormatError } from '../errors.js';
 import type { SafeTensor } from '../io/safetensors.js';
+import { assertFiniteOptimizerState } from '../io/finite-weights.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { groupParameters } from '../optim/param-groups.js';
@@ -73,9 +74,11 @@ export function optimizerToCheckpoint(opt: AnyOptimizer): { tensors: Record<stri
 
 /**
  * Inverse of `optimizerToCheckpoint`.
- * @throws FileFormatError naming `where` (the checkpoint) when a tensor is missing or does not fit.
+ * @throws FileFormatError naming `where` (the checkpoint) when a tensor is missing or does not fit,
+ *   or naming the state entry (`state.3.expAvgSq`) that holds a NaN / ±Inf (the optimizer is untouched).
  */
 export function optimizerFromCheckpoint(opt: AnyOptimizer, json: unknown, tensors: Record<string, SafeTensor>, where: string): void {
+  assertFiniteOptimizerState(tensors, where);
   try {
     opt.loadStateDict(joinStateDict(fromEarlierLayout(json as OptimizerStateJson), tensors as Record<string, { shape: number[]; data: Float32Array }>));
   } catch (e) {

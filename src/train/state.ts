@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import type { Task } from '../tasks/types.js';
 import { FileFormatError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors.js';
+import { firstNonFiniteTensor } from '../io/finite-weights.js';
 import { copyInto, loadCheckpoint, saveCheckpoint, toSafe } from './checkpoint.js';
 import { toHfLogHistory } from './hf-log-history.js';
 import type { LogWindow } from './log-window.js';
@@ -138,6 +139,7 @@ const scaleFromJson = (s: GradScalerState): GradScalerState => ({ ...s, scale: N
 /**
  * Writes `checkpoint-<step>` under `outputDir` (atomically, see checkpoint.ts).
  * @returns the checkpoint folder.
+ * @throws TrainingDivergedError (nothing written) when a parameter or an optimizer state entry holds NaN / ±Inf.
  */
 export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopState, totalSteps: number,
   config: unknown, fields?: StateConfigFields): string {
@@ -145,6 +147,9 @@ export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopS
   const bad = firstNonFiniteParameter(p.params);
   if (bad) throw new TrainingDivergedError(`checkpoint-${loop.step} not written: ${bad.name}[${bad.index}] is ${bad.value}`, loop.step);
   const opt = optimizerToCheckpoint(p.optimizer);
+  // Nor an optimizer state that would make the first update after a resume NaN.
+  const badState = firstNonFiniteTensor(opt.tensors);
+  if (badState) throw new TrainingDivergedError(`checkpoint-${loop.step} not written: optimizer state ${badState.name}[${badState.index}] is ${badState.value}`, loop.step);
   const model: Record<string, ReturnType<typeof toSafe>> = {};
   for (const [k, t] of Object.entries(modelState(p))) model[k] = toSafe(t.contiguous());
   const state: TrainerState = {

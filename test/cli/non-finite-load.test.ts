@@ -73,3 +73,14 @@ test('a Hugging Face folder with a NaN weight: loadHFGPT2 throws naming the file
   assertErrorLine(trainformer(['train', '--config', lmCfg]),
     new RegExp(`error: .*model\\.fromPretrained: ${esc(file)}: tensor "${esc(name)}" holds a non-finite value \\(NaN\\) at flat index 2; `));
 });
+
+test('train --resume from a checkpoint whose optimizer state holds NaN: one line naming optimizer.safetensors and the state entry', () => {
+  assert.equal(trained.code, 0, trained.stderr);
+  const bad = join(dir, 'nan-optimizer-run');
+  cpSync(run, bad, { recursive: true });
+  const file = join(bad, 'checkpoint-2', 'optimizer.safetensors');
+  // Adam's second moment of some parameter: the first update after the resume would be NaN.
+  const name = poison(file, 'expAvgSq', NaN, 1);
+  const r = trainformer(['train', '--config', cfgPath, '--outputDir', bad, '--resume', '--maxSteps', '4']);
+  assertErrorLine(r, new RegExp(`^error: ${esc(file)}: optimizer state "${esc(name)}" holds a non-finite value \\(NaN\\) at flat index 1; optimizer state with NaN or Inf is not loaded`));
+});

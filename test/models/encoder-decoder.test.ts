@@ -2,7 +2,7 @@
 // beam search against exhaustive enumeration, greedy = one beam, and a copy task it learns.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, ValueError } from '../../src/errors.js';
+import { ConfigError, IndexError, ValueError } from '../../src/errors.js';
 import * as T from '../../src/tensor/index.js';
 import { EncoderDecoder } from '../../src/models/index.js';
 import { crossEntropy, ids, train } from './train-util.js';
@@ -36,6 +36,18 @@ describe('EncoderDecoder', () => {
     assert.ok(!shared.namedParameters().some(([n]) => n === 'decoder.wte.weight'), 'shared table listed once');
     assert.ok(shared.lm_head);
     assert.throws(() => new EncoderDecoder({ ...cfg, shareEmbeddings: true }), ConfigError);
+  });
+
+  test('an id outside the source or target vocabulary names its row and position, as GPT does', () => {
+    const m = new EncoderDecoder(cfg);
+    // srcVocabSize 12: id 12 is one past the source table; tgtVocabSize 9: id 9 one past the target's.
+    assert.throws(() => m.forward(ids([[3, 4, 5], [6, 12, 8]]), ids([[1, 4], [1, 5]])), (e: Error) => e instanceof IndexError
+      && e.message === 'EncoderDecoder.encode: token id 12 at row 1, position 1 of the ids [2, 3] is outside the vocabulary (vocabSize 12: ids 0..11)');
+    // 10 fits the source table but not the target one (the embedding would read past the target table).
+    assert.throws(() => m.forward(ids([[3, 4, 5]]), ids([[1, 4, 10]])), (e: Error) => e instanceof IndexError
+      && e.message === 'EncoderDecoder.decode: token id 10 at row 0, position 2 of the ids [1, 3] is outside the vocabulary (vocabSize 9: ids 0..8)');
+    assert.throws(() => m.greedyDecode(ids([[-1, 3]]), { maxLength: 3 }), (e: Error) => e instanceof IndexError
+      && e.message.startsWith('EncoderDecoder.encode: token id -1 at row 0, position 0 of the ids [1, 2] '));
   });
 
   test('decoder is causal; cross-attention reads the source; source padding is ignored', () => {
