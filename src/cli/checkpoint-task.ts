@@ -13,6 +13,7 @@ import { readSafetensorsFile } from '../io/safetensors.js';
 import { RUN_CONFIG_FILE, RUN_TOKENIZER_FILE, runFilePath } from '../train/run-files.js';
 import { parseConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { applyOverrides } from './args.js';
+import { flagOf } from './config-file.js';
 import { readFailure } from '../io/read-failure.js';
 import { blankText } from '../io/json-error.js';
 
@@ -63,7 +64,12 @@ export async function taskFromCheckpoint(path: string, overrides: [string, unkno
   // The model keeps the positions it was trained with, whatever --data.blockSize asks for (its
   // default follows the sequence length, which would change the shape of its position table).
   raw.model = { ...((raw.model ?? {}) as Record<string, unknown>), maxPositions: positions };
-  const config = parseConfig(applyOverrides(raw, overrides));
+  let config: TrainConfig;
+  try {
+    config = parseConfig(applyOverrides(raw, overrides));
+  } catch (e) {
+    throw flagOf(e, overrides); // every override is a flag: `--perDeviceEvalBatchSize: must be >= 1 (got 0)`
+  }
   checkPositions(config, trained, positions, dir);
   const tokenizer = readTokenizerFile(runFilePath(dir, RUN_TOKENIZER_FILE));
   const labelsPath = join(dir, 'labels.json');

@@ -87,7 +87,9 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
  * A field that `--training-args` set (it overrides the config file) is located in that file instead:
  * `ta.json:3: learningRate: must be a number (got "abc")`. An error about a file's field that names a
  * field a flag set (a check of both) names the flag first: `--model.nEmbd 130, with cfg.json:15:
- * model.nHead: must divide model.nEmbd (130) (got 4)`. Anything else is returned unchanged.
+ * model.nHead: must divide model.nEmbd (130) (got 4)`. An error about a field a flag set names the
+ * flag as typed instead of the field: `--learning-rate: must be > 0 (got -1)`. Anything else is
+ * returned unchanged.
  */
 export function locateConfigError(e: unknown, configPath: string, rest: readonly string[], trainingArgsPath?: string): unknown {
   if (!(e instanceof ConfigError) || !e.field || e.field.length === 0) return e;
@@ -99,7 +101,7 @@ export function locateConfigError(e: unknown, configPath: string, rest: readonly
     given = [];
   }
   const flags = given.map(([k]) => canonicalPath(k, TrainConfigSchema));
-  if (flags.some((f) => field === f || field.startsWith(`${f}.`))) return e;
+  if (flags.some((f) => field === f || field.startsWith(`${f}.`))) return flagOf(e, given);
   // A check of two fields, the file's and a flag's (model.nHead from the file must divide the
   // --model.nEmbd given): the flag is named first, as the value that broke it, then the file's line.
   const mentioned = flags.findIndex((f) => new RegExp(`(^|[^\\w.])${f.replace(/\./g, '\\.')}(?![\\w])`).test(e.message));
@@ -116,6 +118,27 @@ export function locateConfigError(e: unknown, configPath: string, rest: readonly
     if (key !== null) return at(trainingArgsPath, [key, ...e.field.slice(1)], e);
   }
   return at(configPath, e.field, e);
+}
+
+/**
+ * A ConfigError about a field whose value a flag of `given` (parsed overrides, as typed) set, named
+ * by that flag instead of the field: `learningRate: must be > 0 (got -1)` becomes `--learning-rate:
+ * must be > 0 (got -1)`; a field inside a block the flag gave follows it: `--data: blockSize: …`.
+ * The last flag setting the field counts (as in applyOverrides). Anything else is returned unchanged.
+ */
+export function flagOf(e: unknown, given: readonly [string, unknown][]): unknown {
+  if (!(e instanceof ConfigError) || !e.field || e.field.length === 0) return e;
+  const field = e.field.map(String).join('.');
+  let own = -1, flagField = '';
+  given.forEach(([k], i) => {
+    const f = canonicalPath(k, TrainConfigSchema);
+    if (field === f || field.startsWith(`${f}.`)) { own = i; flagField = f; }
+  });
+  // An unknown field is not a bad value: its message names the field and the nearest known one.
+  if (own < 0 || e.message.startsWith(`${field}: unknown field`)) return e;
+  const inner = field === flagField ? '' : `${field.slice(flagField.length + 1)}: `;
+  const body = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
+  return new ConfigError(`--${given[own]![0]}: ${inner}${body}`, e.field);
 }
 
 /** Whether the JSON file `path` holds the object at `field` (every key of the path present). */

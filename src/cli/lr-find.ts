@@ -12,7 +12,7 @@ import { parseConfig } from '../train/config.js';
 import { writeReport } from '../report/index.js';
 import { runLrFind } from '../train/stability/lr-find-run.js';
 import type { LrRule } from '../train/stability/lr-find.js';
-import { loadRawConfig } from './config-file.js';
+import { loadRawConfig, locateConfigError } from './config-file.js';
 
 export interface LrFindFlags {
   config: string;
@@ -48,7 +48,13 @@ export async function lrFindCommand(f: LrFindFlags, rest: string[]): Promise<voi
   const endLr = flagNumber(f.endLr, 'endLr');
   const numSteps = flagNumber(f.numSteps, 'numSteps', true);
   if (startLr !== undefined && endLr !== undefined && endLr <= startLr) throw new ConfigError(`--endLr: must be > --startLr (${startLr}) (got ${endLr})`);
-  const config = parseConfig(loadRawConfig(f.config, rest).raw);
+  const raw = loadRawConfig(f.config, rest).raw;
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(raw);
+  } catch (e) {
+    throw locateConfigError(e, f.config, rest); // a flag's value named by the flag, a file's by its line
+  }
   const task = await createTask(config);
   const steps = numSteps ?? 200;
   process.stderr.write(`lr-find: ${config.task}, up to ${steps} steps from lr ${fmt(startLr ?? 1e-7)} to ${fmt(endLr ?? 10)}\n`);

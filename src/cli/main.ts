@@ -24,7 +24,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, FileFormatError, TrainformerError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import { createTask, type EvalMetrics, type Task } from '../tasks/index.js';
+import { writeFailure } from '../io/write-failure.js';
+import { createTask, runUnlessAborted, type EvalMetrics, type Task } from '../tasks/index.js';
 import type { LmTask } from '../tasks/lm.js';
 import { parseConfig, TrainConfigSchema, type TrainConfig } from '../train/config.js';
 import { buildReport, writeReport } from '../report/index.js';
@@ -156,7 +157,8 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   // A resume with nothing to train says only that (train() prints it), not "training N steps".
   if (trainer.nothingToTrain() === null) say(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
   const prevLogger = setLogger(progressLogger(progressBar));
-  let r: TrainResult;
+  let r!: TrainResult;
+  let failure: { error: unknown } | null = null;
   let reportPath: string | null = null;
   // Ctrl-C stops one process between steps, saving that step (src/cli/interrupt.ts); under mpirun
   // every rank gets it, maybe at different steps, so the signal keeps its default action there.
@@ -164,16 +166,22 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   trainer.stopOn(interrupt?.signal);
   try {
     r = await trainer.train();
+  } catch (e) {
+    failure = { error: e };
   } finally {
     interrupt?.dispose();
     progressBar.stop();
     setLogger(prevLogger);
-    // The report is written for a run that ended in an error too (a diverged run is worth a look).
-    if (began && main) {
-      writeSamples(trainer.outputDir, task);
-      reportPath = await tryWriteReport(trainer.outputDir);
-    }
   }
+  // The report is written for a run that ended in an error too (a diverged run is worth a look).
+  if (began && main) {
+    const extras = await writeRunExtras(trainer.outputDir, task);
+    reportPath = extras.reportPath;
+    // A failed run ends in one line: what else could not be written (the same full disk) joins it.
+    if (failure && extras.problems.length > 0 && failure.error instanceof Error) failure.error.message += `; ${extras.problems.join('; ')}`;
+    else for (const p of extras.problems) process.stderr.write(`warning: ${p}\n`);
+  }
+  if (failure) throw failure.error;
   // A resume with nothing to train said so (one line, through the logger) and touched nothing.
   if (r.nothingToTrain !== null) {
     destroyProcessGroup();
@@ -208,22 +216,28 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
 }
 
 /**
- * The last evaluation's sample predictions beside their references (seq2seq, extractive-qa) as
- * eval_samples.json in the run folder, for the report's table.
+ * The files written beside a run once training ends, each failure a phrase rather than the run's
+ * failure: the last evaluation's sample predictions beside their references (seq2seq,
+ * extractive-qa) as eval_samples.json, for the report's table, then report.html / loss.svg.
+ * @returns the report's path (null when not written) and a phrase per failure (`report not written: …`).
  */
-function writeSamples(dir: string, task: Task): void {
+async function writeRunExtras(dir: string, task: Task): Promise<{ reportPath: string | null; problems: string[] }> {
+  const problems: string[] = [];
   const samples = (task as { lastSamples?: unknown[] }).lastSamples;
-  if (Array.isArray(samples) && samples.length > 0) writeJsonAtomic(join(dir, 'eval_samples.json'), { task: task.name, samples });
-}
-
-/** Writes report.html / loss.svg of a run folder; a failure is a warning, not the run's failure. */
-async function tryWriteReport(dir: string): Promise<string | null> {
-  try {
-    return (await writeReport(dir)).html;
-  } catch (e) {
-    process.stderr.write(`warning: report not written: ${(e as Error).message}\n`);
-    return null;
+  if (Array.isArray(samples) && samples.length > 0) {
+    try {
+      writeJsonAtomic(join(dir, 'eval_samples.json'), { task: task.name, samples });
+    } catch (e) {
+      problems.push(`eval_samples.json not written: ${writeFailure(e)}`);
+    }
   }
+  let reportPath: string | null = null;
+  try {
+    reportPath = (await writeReport(dir)).html;
+  } catch (e) {
+    problems.push(`report not written: ${(e as Error).message}`);
+  }
+  return { reportPath, problems };
 }
 
 async function evalCommand(path: string, f: { data?: string; output?: string }, rest: string[]): Promise<void> {
@@ -244,12 +258,20 @@ async function evalCommand(path: string, f: { data?: string; output?: string }, 
     throw asFlag(e);
   }
   const { task, config, dir } = loaded;
-  let m: EvalMetrics;
+  const { noGrad } = await import('../tensor/index.js');
+  let m: EvalMetrics | null;
+  // Ctrl-C stops the evaluation after the batch under way (as training's): nothing printed or written.
+  const interrupt = catchInterrupt();
   try {
-    m = (await import('../tensor/index.js')).noGrad(() => task.evaluate());
+    m = task.evaluateSteps
+      ? await runUnlessAborted(task.evaluateSteps(), interrupt.signal, (next) => noGrad(next))
+      : noGrad(() => task.evaluate());
   } catch (e) {
     throw asFlag(e);
+  } finally {
+    interrupt.dispose();
   }
+  if (m === null) throw new TrainingInterrupted(`evaluation of ${rel(dir)} interrupted (Ctrl-C); nothing printed${f.output ? ` and ${rel(f.output)} not written` : ''}`);
   const on = f.data ? ` on ${f.data}` : '';
   process.stdout.write(`${rel(dir)}${on}: ${describeMetrics(config.task, m)}\n${JSON.stringify(m)}\n`);
   if (f.output) {

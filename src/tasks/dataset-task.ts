@@ -26,7 +26,7 @@ import { loaderDataState, loaderEpoch, setLoaderDataState } from './loader-state
 import { argmaxRows } from './metrics.js';
 import { checkObjective, classObjective, lmHeadObjective } from './objective.js';
 import { countCounted, intTensor } from './tensors.js';
-import type { EvalMetrics, LossOutput, Task } from './types.js';
+import { runToEnd, type EvalMetrics, type LossOutput, type Task } from './types.js';
 
 /** One example: token ids, and a class (classification) or per-token labels (lm, optional). */
 export interface DatasetExample {
@@ -160,6 +160,11 @@ export class DatasetTask implements Task<Batch> {
    * @throws ConfigError when there is no evalDataset.
    */
   evaluate(maxBatches?: number): EvalMetrics {
+    return runToEnd(this.evaluateSteps(maxBatches));
+  }
+
+  /** {@link evaluate} yielding after each batch (a Ctrl-C is seen between batches). */
+  *evaluateSteps(maxBatches?: number): Generator<void, EvalMetrics, void> {
     if (this.eval.length === 0) throw new ConfigError('evalDataset: evaluation needs an evalDataset (or evalStrategy "no")');
     const bs = this.config.perDeviceEvalBatchSize;
     const set = maxBatches === undefined ? this.eval : this.eval.slice(0, maxBatches * bs);
@@ -193,6 +198,7 @@ export class DatasetTask implements Task<Batch> {
           }
         }
       });
+      yield;
     }
     const loss = count > 0 ? nll / count : NaN;
     const m: EvalMetrics = { loss, ...(this.name === 'lm' ? { perplexity: Math.exp(loss) } : {}) };

@@ -23,12 +23,15 @@ import * as T from '../tensor/index.js';
 import { buildModel, buildTokenizer, intTensor } from './tensors.js';
 import type { TaskConfig } from './config.js';
 import { checkObjective, classObjective } from './objective.js';
-import type { EvalMetrics, LossOutput, Task } from './types.js';
+import { runToEnd, type EvalMetrics, type LossOutput, type Task } from './types.js';
 import { loaderDataState, loaderEpoch, setLoaderDataState, type LoaderTaskState } from './loader-state.js';
 import { bestAnswers, type QaAnswer } from './qa-postprocess.js';
 
 /** One window (feature) of example number `example`. */
 interface QaItem { example: number; feature: SquadFeature }
+
+/** A window's start and end logits over its positions. */
+interface WindowLogits { feature: SquadFeature; startLogits: Float32Array; endLogits: Float32Array }
 
 /** A question about a context (what `predict` reads). */
 export interface QaQuestion { context: string; question: string }
@@ -120,9 +123,14 @@ export class ExtractiveQaTask implements Task<QaBatch> {
   }
 
   /** Start and end logits of each window, batched by perDeviceEvalBatchSize; `onBatch` sees each batch. */
-  private logits(items: QaItem[], onBatch?: (b: QaBatch, start: T.Tensor, end: T.Tensor) => void): Array<{ feature: SquadFeature; startLogits: Float32Array; endLogits: Float32Array }> {
+  private logits(items: QaItem[], onBatch?: (b: QaBatch, start: T.Tensor, end: T.Tensor) => void): WindowLogits[] {
+    return runToEnd(this.logitsSteps(items, onBatch));
+  }
+
+  /** {@link logits} yielding after each batch. */
+  private *logitsSteps(items: QaItem[], onBatch?: (b: QaBatch, start: T.Tensor, end: T.Tensor) => void): Generator<void, WindowLogits[], void> {
     const bs = this.config.perDeviceEvalBatchSize;
-    const out: Array<{ feature: SquadFeature; startLogits: Float32Array; endLogits: Float32Array }> = [];
+    const out: WindowLogits[] = [];
     for (let i = 0; i < items.length; i += bs) {
       const chunk = items.slice(i, i + bs);
       const b = this.collate(chunk);
@@ -133,6 +141,7 @@ export class ExtractiveQaTask implements Task<QaBatch> {
         const L = b.shape[1];
         chunk.forEach((it, r) => out.push({ feature: it.feature, startLogits: sl.subarray(r * L, (r + 1) * L), endLogits: el.subarray(r * L, (r + 1) * L) }));
       });
+      yield;
     }
     return out;
   }
@@ -156,13 +165,22 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     return this.evaluateWithPredictions(maxBatches, examples).metrics;
   }
 
+  /** {@link evaluate} yielding after each batch of windows (a Ctrl-C is seen between batches). */
+  *evaluateSteps(maxBatches?: number, examples?: readonly SquadExample[]): Generator<void, EvalMetrics, void> {
+    return (yield* this.evaluateWithPredictionsSteps(maxBatches, examples)).metrics;
+  }
+
   /** {@link evaluate} with each example's predicted answer and references. */
   evaluateWithPredictions(maxBatches?: number, examples: readonly SquadExample[] = this.valExamples): { metrics: EvalMetrics; predictions: QaPredictions } {
+    return runToEnd(this.evaluateWithPredictionsSteps(maxBatches, examples));
+  }
+
+  private *evaluateWithPredictionsSteps(maxBatches?: number, examples: readonly SquadExample[] = this.valExamples): Generator<void, { metrics: EvalMetrics; predictions: QaPredictions }, void> {
     const bs = this.config.perDeviceEvalBatchSize;
     const set = maxBatches === undefined ? examples : examples.slice(0, maxBatches * bs);
     const items = windowsOf(set, this.tokenizer, this.config);
     let nll = 0;
-    const logits = this.logits(items, (b, sl, el) => {
+    const logits = yield* this.logitsSteps(items, (b, sl, el) => {
       const B = b.shape[0];
       const st = classObjective(sl, intTensor(b.startPositions, [B]), { ce: 1 }).terms.ce;
       const en = classObjective(el, intTensor(b.endPositions, [B]), { ce: 1 }).terms.ce;

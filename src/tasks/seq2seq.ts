@@ -125,7 +125,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     return runToEnd(this.evaluateSteps(maxBatches));
   }
 
-  /** {@link evaluate} yielding after each loss batch (the greedy translations at the end are one piece). */
+  /** {@link evaluate} yielding after each loss batch and each batch of the translations at the end. */
   *evaluateSteps(maxBatches?: number): Generator<void, EvalMetrics, void> {
     const bs = this.config.perDeviceEvalBatchSize;
     const set = maxBatches === undefined ? this.valSet : this.valSet.slice(0, maxBatches * bs);
@@ -149,7 +149,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
     if (this.shard) [nats, count, correct] = reduced(this.shard.reduceSum, [nats, count, correct]);
     const loss = nats / count;
     const pairs = this.valPairs.slice(0, set.length);
-    const preds = this.translateBatch(pairs.map((p) => p.src));
+    const preds = yield* this.translateBatchSteps(pairs.map((p) => p.src));
     const refs = [pairs.map((p) => p.tgt)];
     this.lastSamples = pairs.slice(0, 12).map((p, i) => ({ source: p.src, prediction: preds[i], reference: p.tgt }));
     return {
@@ -169,6 +169,11 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
    * by the model's blockSize). Special tokens are dropped and the text trimmed.
    */
   translateBatch(srcs: readonly string[], options: TranslateOptions = {}): string[] {
+    return runToEnd(this.translateBatchSteps(srcs, options));
+  }
+
+  /** {@link translateBatch} yielding after each batch of sources (a Ctrl-C is seen between batches). */
+  *translateBatchSteps(srcs: readonly string[], options: TranslateOptions = {}): Generator<void, string[], void> {
     const g = this.config.generation;
     const numBeams = options.numBeams ?? g.numBeams, lengthPenalty = options.lengthPenalty ?? g.lengthPenalty;
     const maxNewTokens = Math.min(options.maxNewTokens ?? g.maxNewTokens, this.model.config.blockSize - 1);
@@ -194,6 +199,7 @@ export class Seq2SeqTask implements Task<Seq2SeqBatch> {
         const L = seq.shape[1], data = seq.data();
         for (let b = 0; b < B; b++) out[rowsAt[b]] = this.tokenizer.decode(data.subarray(b * L, (b + 1) * L), { skipSpecialTokens: true }).trim();
       });
+      yield;
     }
     return out;
   }

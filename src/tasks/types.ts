@@ -3,6 +3,7 @@
  * with a saveable position, evaluation batches), the objective (how a batch becomes logits and a
  * loss made of named terms) and the metrics.
  */
+import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
 import type { Tensor } from '../tensor/index.js';
 import type { Tokenizer } from '../data/index.js';
 import type { TeacherSpec } from './distillation.js';
@@ -115,6 +116,27 @@ export interface Task<Batch = unknown> {
   artifacts(): Record<string, unknown>;
   /** A short generated text (lm) shown at the end of training. */
   sample?(prompt: string, options: { maxNewTokens: number; temperature: number; topK?: number; topP?: number }): string;
+}
+
+/**
+ * Runs an `evaluateSteps` generator (or any generator that yields between batches), letting the
+ * event loop turn after each batch so that a Ctrl-C is seen there: when `signal` has aborted, the
+ * generator is closed (its `finally` blocks run) and nothing is returned. The one mechanism behind
+ * every evaluation that stops at a batch boundary (the Trainer's, `trainformer eval`).
+ * @param step runs one `next()` inside the caller's context (no-grad, autocast).
+ * @returns the generator's value, or null when `signal` aborted before it ended.
+ */
+export async function runUnlessAborted<R>(steps: Generator<void, R, void>, signal: AbortSignal,
+  step: (next: () => IteratorResult<void, R>) => IteratorResult<void, R> = (next) => next()): Promise<R | null> {
+  for (;;) {
+    const r = step(() => steps.next());
+    if (r.done) return r.value;
+    await turnOfEventLoop();
+    if (signal.aborted) {
+      steps.return(undefined as never);
+      return null;
+    }
+  }
 }
 
 /** Runs an `evaluateSteps` generator to its end: the metrics, computed in one piece. */

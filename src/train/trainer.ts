@@ -29,7 +29,7 @@ import { GradScaler } from '../optim/grad-scaler.js';
 import type { LrSchedule } from '../optim/schedules.js';
 import { setScheduledLr } from '../optim/scheduled-lr.js';
 import * as T from '../tensor/index.js';
-import type { EvalMetrics, Task } from '../tasks/types.js';
+import { runUnlessAborted, type EvalMetrics, type Task } from '../tasks/types.js';
 import { EarlyStopping, type BackwardDecision, type TrainerCallback, type TrainerControl } from './callbacks.js';
 import { pruneCheckpoints } from './checkpoint.js';
 import { bestMetricKey, greaterIsBetter, type TrainConfig } from './config.js';
@@ -77,6 +77,9 @@ export interface TrainerOptions {
   processGroup?: ProcessGroup | null;
 }
 
+/** The evaluation a Ctrl-C came during: mid-run, the final one, or loadBestModelAtEnd's of the best checkpoint. */
+export type InterruptedDuring = 'evaluation' | 'final evaluation' | 'evaluation of the best model';
+
 export interface TrainResult {
   /** Completed optimizer steps. */
   step: number;
@@ -96,7 +99,9 @@ export interface TrainResult {
   /** Stopped by `signal` (Ctrl-C); `checkpoint` then holds this step when one was saved. */
   interrupted: boolean;
   /** Where a Ctrl-C stopped the run when it came during an evaluation (absent: between steps). */
-  interruptedDuring?: 'evaluation' | 'final evaluation';
+  interruptedDuring?: InterruptedDuring;
+  /** loadBestModelAtEnd interrupted while evaluating the best model: its checkpoint folder. */
+  bestCheckpoint?: string;
   /** Seconds of this process's training. */
   seconds: number;
 }
@@ -376,22 +381,13 @@ export class Trainer implements TrainerControl {
     if (!signal || !this.task.evaluateSteps) return this.evaluate(maxBatches, extra);
     this.task.model.eval();
     const t0 = Date.now();
-    let m: EvalMetrics;
+    let m: EvalMetrics | null;
     try {
-      const steps = this.task.evaluateSteps(maxBatches);
-      for (;;) {
-        const r = this.inEvalMode(() => steps.next());
-        if (r.done) { m = r.value; break; }
-        await turnOfEventLoop();
-        if (signal.aborted) {
-          steps.return(undefined as never);
-          return null;
-        }
-      }
+      m = await runUnlessAborted(this.task.evaluateSteps(maxBatches), signal, (next) => this.inEvalMode(next));
     } finally {
       this.task.model.train();
     }
-    return this.evaluated(m, extra, t0);
+    return m === null ? null : this.evaluated(m, extra, t0);
   }
 
   /** Logs an evaluation's line and tells the callbacks. */
@@ -480,7 +476,11 @@ export class Trainer implements TrainerControl {
     // The last step gets a checkpoint unless saveStrategy is "no" (Hugging Face: no checkpoint at
     // all; the final model below is what eval / predict / generate load).
     if (cfg.saveStrategy !== 'no' && (this.lastCheckpoint === null || !this.lastCheckpoint.endsWith(`checkpoint-${this._step}`) || candidate)) this.save(candidate);
-    if (cfg.loadBestModelAtEnd && finalMetrics && this.best.bestModelCheckpoint !== null) finalMetrics = this.loadBestModel(finalMetrics);
+    if (cfg.loadBestModelAtEnd && finalMetrics && this.best.bestModelCheckpoint !== null) {
+      const best = await this.loadBestModel(finalMetrics);
+      if (best === null) return { ...this.interrupted(stepsHere, t0, 'evaluation of the best model'), bestCheckpoint: this.bestDir() };
+      finalMetrics = best;
+    }
     if (this.isMain) saveFinalModel(this.outputDir, this.parts);
     for (const c of this.callbacks) c.onTrainEnd?.(this);
     return this.result(finalMetrics, t0);
@@ -498,10 +498,10 @@ export class Trainer implements TrainerControl {
   /**
    * loadBestModelAtEnd: copies the best checkpoint's weights into the model (unless the model is
    * already its weights), logs a `best_model` event and evaluates it.
-   * @returns the metrics of the model training ends with.
+   * @returns the metrics of the model training ends with, or null when a Ctrl-C stopped its evaluation.
    */
-  private loadBestModel(last: EvalMetrics): EvalMetrics {
-    const dir = join(this.outputDir, basename(this.best.bestModelCheckpoint!));
+  private async loadBestModel(last: EvalMetrics): Promise<EvalMetrics | null> {
+    const dir = this.bestDir();
     const msg = `loaded the best model from ${this.best.bestModelCheckpoint} (${this.best.metric} ${this.best.bestMetric})`;
     if (dir === this.lastCheckpoint) {
       this.logEvent('best_model', `${msg}: the final weights`);
@@ -509,7 +509,12 @@ export class Trainer implements TrainerControl {
     }
     loadModelWeights(dir, this.parts);
     this.logEvent('best_model', msg);
-    return this.evaluate(undefined, { bestModel: true });
+    return this.evaluateUnlessInterrupted(undefined, { bestModel: true });
+  }
+
+  /** The best checkpoint's folder under outputDir (loadBestModelAtEnd). */
+  private bestDir(): string {
+    return join(this.outputDir, basename(this.best.bestModelCheckpoint!));
   }
 
   private result(finalMetrics: EvalMetrics | null, t0: number): TrainResult {
@@ -523,9 +528,10 @@ export class Trainer implements TrainerControl {
    * Ends an aborted run between steps: saves this step (its log window inside the checkpoint, so a
    * resume logs what an uninterrupted run logs), then notes an `interrupted` event.
    */
-  private interrupted(stepsHere: number, t0: number, during?: 'evaluation' | 'final evaluation'): TrainResult {
+  private interrupted(stepsHere: number, t0: number, during?: InterruptedDuring): TrainResult {
     const have = this.lastCheckpoint !== null && basename(this.lastCheckpoint) === `checkpoint-${this._step}`;
-    if (stepsHere > 0 && this.config.saveStrategy !== 'no' && !have) this.save();
+    // The model holds the best checkpoint's weights once they are loaded: never saved as this step's.
+    if (stepsHere > 0 && this.config.saveStrategy !== 'no' && !have && during !== 'evaluation of the best model') this.save();
     const message = `training interrupted (Ctrl-C)${during ? ` during the ${during}` : ''}`;
     this.metrics.log({ event: 'interrupted', step: this._step, message, time: Date.now() });
     return { ...this.result(null, t0), interrupted: true, ...(during ? { interruptedDuring: during } : {}) };

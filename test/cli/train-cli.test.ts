@@ -52,9 +52,9 @@ test('a bad config value: one line naming the field', () => {
   assertOneLineError(r, /^config error: \S+bad\.json:1: learningRate: must be > 0 \(got -1\)$/);
 });
 
-test('a bad value given as a CLI flag: one line naming the field', () => {
+test('a bad value given as a CLI flag: one line naming the flag', () => {
   const r = trainformer('train', '--config', writeConfig('ok.json', lmConfig), '--data.blockSize', '0');
-  assertOneLineError(r, /^config error: data\.blockSize: must be >= 1 \(got 0\)$/);
+  assertOneLineError(r, /^config error: --data\.blockSize: must be >= 1 \(got 0\)$/);
 });
 
 test('an unknown field: one line naming it', () => {

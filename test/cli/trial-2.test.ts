@@ -51,9 +51,9 @@ test('a config with unknown fields at two levels names each, one line per field'
 test('a tokenizer file that cannot be read names data.tokenizer.path and its config line', () => {
   const cfg = config(lm({ data: { train: text, blockSize: 8, tokenizer: { type: 'hf', path: '/nonexistent/tokenizer.json' } } }));
   const r = trainformer(['train', '--config', cfg]);
-  assertErrorLine(r, new RegExp(`^config error: ${esc(cfg)}:\\d+: data\\.tokenizer\\.path: /nonexistent/tokenizer\\.json: cannot read`));
+  assertErrorLine(r, new RegExp(`^config error: ${esc(cfg)}:\\d+: data\\.tokenizer\\.path: /nonexistent/tokenizer\\.json: no such file$`));
   const flag = trainformer(['train', '--config', config(lm()), '--data.tokenizer.type', 'hf', '--data.tokenizer.path', '/nonexistent/tokenizer.json']);
-  assertErrorLine(flag, /^config error: data\.tokenizer\.path: \/nonexistent\/tokenizer\.json: cannot read/);
+  assertErrorLine(flag, /^config error: --data\.tokenizer\.path: \/nonexistent\/tokenizer\.json: no such file$/);
 });
 
 test('--resume passing over a checkpoint without trainer_state.json says so; an edited global_step is refused', () => {

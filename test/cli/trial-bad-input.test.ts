@@ -63,7 +63,7 @@ test('--training-args: its errors name training_args.json and its line, not the 
 
 test('maxSteps 0, a field given twice as flags, and 1e400: one line each', () => {
   const p = config(lm());
-  assertOneLineError(trainformer(['train', '--config', p, '--maxSteps', '0']), /^config error: maxSteps: must be > 0, or -1 \(the default\) to train numTrainEpochs epochs \(got 0/);
+  assertOneLineError(trainformer(['train', '--config', p, '--maxSteps', '0']), /^config error: --maxSteps: must be > 0, or -1 \(the default\) to train numTrainEpochs epochs \(got 0/);
   assertOneLineError(trainformer(['train', '--config', p, '--learning_rate', '0.1', '--learningRate', '0.2']), /^config error: --learningRate: given twice \(--learning_rate and --learningRate\); give it once$/);
   assertOneLineError(trainformer(['train', '--config', p, '--learningRate', '1e400']), /^config error: --learningRate: 1e400 is not a finite number \(it overflows to Infinity\)$/);
   const inf = join(dir, 'inf.json');

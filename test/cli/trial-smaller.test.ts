@@ -47,9 +47,9 @@ test('data.tokenizer: an option of another type is refused; a path holding a tok
   mkdirSync(folder);
   copyFileSync(hfFixture, join(folder, 'tokenizer.json'));
   const r = trainformer(['train', '--config', config(lm({ outputDir: join(dir, 'bpe') })), '--data.tokenizer.type', 'bpe', '--data.tokenizer.path', folder]);
-  assertOneLineError(r, new RegExp(`^config error: data\\.tokenizer\\.path: a bpe tokenizer is built from the training texts and does not read path \\(path applies to hf\\); to use the tokenizer in ${esc(join(folder, 'tokenizer.json'))}, set data\\.tokenizer\\.type hf$`));
+  assertOneLineError(r, new RegExp(`^config error: --data\\.tokenizer\\.path: a bpe tokenizer is built from the training texts and does not read path \\(path applies to hf\\); to use the tokenizer in ${esc(join(folder, 'tokenizer.json'))}, set data\\.tokenizer\\.type hf$`));
   const v = trainformer(['train', '--config', config(lm({ outputDir: join(dir, 'char') })), '--data.tokenizer.vocabSize', '100']);
-  assertOneLineError(v, /^config error: data\.tokenizer\.vocabSize: a char tokenizer is built from the training texts and does not read vocabSize \(vocabSize applies to bpe\); remove it, or set data\.tokenizer\.type bpe$/);
+  assertOneLineError(v, /^config error: --data\.tokenizer\.vocabSize: a char tokenizer is built from the training texts and does not read vocabSize \(vocabSize applies to bpe\); remove it, or set data\.tokenizer\.type bpe$/);
   // As from_pretrained(folder): the folder's tokenizer.json.
   const fromFolder = tokenizerFromConfig({ type: 'hf', path: folder });
   const fromFile = tokenizerFromConfig({ type: 'hf', path: hfFixture });

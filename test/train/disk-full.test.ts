@@ -7,15 +7,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs, { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import fs, { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { TrainformerError } from '../../src/errors.js';
 import { writeReport } from '../../src/report/index.js';
 import { MetricsLogger } from '../../src/train/metrics.js';
 import { writeRunFiles } from '../../src/train/run-folder.js';
 import { lockRunFolder } from '../../src/train/run-lock.js';
+import { cliPath } from '../cli/run-cli.js';
 
 const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
 
@@ -115,4 +118,23 @@ test('report.html on a full disk: one line naming it, the earlier report kept', 
     fs.writeSync = writeSync;
   }
   assert.equal(readFileSync(html, 'utf8'), before);
+});
+
+test('`trainformer train` on a full disk: the checkpoint error and the report that could not be written make one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-cli-full-'));
+  const text = join(dir, 'text.txt');
+  writeFileSync(text, 'some training text that is long enough for a few blocks.\n'.repeat(20));
+  const out = join(dir, 'run');
+  const cfg = join(dir, 'cfg.json');
+  writeFileSync(cfg, JSON.stringify({ task: 'lm', outputDir: out, data: { train: text, blockSize: 8 }, model: { nLayer: 1, nHead: 2, nEmbd: 8 }, maxSteps: 4, saveSteps: 2, disableTqdm: true }));
+  const preload = pathToFileURL(resolve(cliPath, '../../../test/util/full-disk.js')).href;
+  // The checkpoint's temporary folder and the report are on the full disk.
+  const r = spawnSync(process.execPath, ['--import', preload, cliPath, 'train', '--config', cfg], {
+    encoding: 'utf8', env: { ...process.env, TRAINFORMER_DEBUG: '', TF_TEST_FULL_DISK: '/\\.tmp-checkpoint-|report\\.html|loss\\.svg' },
+  });
+  assert.equal(r.status, 1, r.stderr);
+  const said = r.stderr.split('\n').filter((l) => /^(warning|error|config error):/.test(l));
+  assert.deepEqual(said, [`error: cannot save checkpoint-2 in ${out}: writing model.safetensors: no space left on device (ENOSPC); `
+    + `report not written: cannot write ${join(out, 'report.html')}: no space left on device (ENOSPC); the file is left as it was`]);
+  assert.equal(existsSync(join(out, 'checkpoint-2')), false);
 });

@@ -69,7 +69,7 @@ test('trainformer lr-find: bad flags are one-line errors naming the flag', () =>
     [['--rule', 'median'], /^config error: --rule: must be one of minimum, minimum\/10, steepest, valley \(got "median"\)\n$/],
     [['--numSteps', '2.5'], /^config error: --numSteps: must be a positive integer \(got "2.5"\)\n$/],
     [['--startLr', '1', '--endLr', '0.1'], /^config error: --endLr: must be > --startLr \(1\) \(got 0.1\)\n$/],
-    [['--learningRate', '-1'], /^config error: learningRate: must be > 0 \(got -1\)\n$/],
+    [['--learningRate', '-1'], /^config error: --learningRate: must be > 0 \(got -1\)\n$/],
   ] as const) {
     const r = cli(['lr-find', '--config', configPath, ...args]);
     assert.equal(r.code, 1);
