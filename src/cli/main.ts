@@ -41,6 +41,7 @@ import { ensureDir, fileAbove } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
 import { parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
+import { trainedLine } from './trained-line.js';
 import { loadRawConfig, locateConfigError } from './config-file.js';
 import { formatFieldReference } from './config-help.js';
 import { scoreCommand, type ScoreFlags } from './score.js';
@@ -193,7 +194,7 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
     const out = process.stdout;
     if (stateBytes) out.write(`optimizer state per rank: ${stateBytes.join(', ')} bytes\n`);
     if (r.stoppedEarly) out.write(`stopped early at step ${r.step}: ${r.stoppedEarly}\n`);
-    out.write(`trained ${r.step} steps in ${r.seconds.toFixed(1)} s\n`);
+    out.write(`${trainedLine(r)}\n`);
     if (r.finalMetrics) out.write(`${describeMetrics(config.task, r.finalMetrics)}\n`);
     if (task.sample) {
       const g = config.generation;

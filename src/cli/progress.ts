@@ -18,7 +18,8 @@ export interface ProgressValues {
 
 function fmt(x: number, digits = 4): string {
   if (!Number.isFinite(x)) return String(x);
-  return Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(digits) : x.toExponential(2);
+  // Exponent form outside [1e-3, 1e6): toFixed prints all of a huge lr's 17 digits.
+  return x === 0 || (Math.abs(x) >= 1e-3 && Math.abs(x) < 1e6) ? x.toFixed(digits) : x.toExponential(2);
 }
 
 export class Progress {

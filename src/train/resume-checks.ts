@@ -6,7 +6,9 @@
  * - a checkpoint whose weights do not fit the model of the config was trained with other model.*
  *   fields: the error names each field with the checkpoint's and the config's value, not only the
  *   first tensor whose shape differs;
- * - a checkpoint of another learning-rate schedule type names lrSchedulerType with both values.
+ * - a checkpoint of another learning-rate schedule type names lrSchedulerType with both values;
+ * - a checkpoint trained in another precision (bf16 / fp16 / float32) resumes (as in Hugging Face:
+ *   master weights are float32 in all three), and the switch is said in one line.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,4 +116,26 @@ export function explainWeightMismatch(e: unknown, dir: string, config: TrainConf
   if (diff.length === 0) return e;
   const fields = diff.map(([p, was, now]) => `${p}: checkpoint ${show(was)}, config ${show(now)}`).join('; ');
   return new ConfigError(`--resume: ${dir} was trained with another model (${fields}); set the config back to resume it, or train into another outputDir`, diff[0][0].split('.'));
+}
+
+/** The precision a run's config names: 'bf16', 'fp16' or 'float32'. */
+function precisionOf(c: { bf16?: unknown; fp16?: unknown }): string {
+  return c.bf16 === true ? 'bf16' : c.fp16 === true ? 'fp16' : 'float32';
+}
+
+/**
+ * The line for a resume in another precision than the checkpoint's run ("checkpoint-20 was trained
+ * in float32; continuing in bf16"), or null when they agree or the checkpoint's config cannot be read.
+ * Checkpoints hold float32 master weights in every precision, so the switch itself is allowed.
+ */
+export function precisionChange(dir: string, config: Pick<TrainConfig, 'bf16' | 'fp16'>): string | null {
+  let saved: { bf16?: unknown; fp16?: unknown };
+  try {
+    saved = JSON.parse(readFileSync(runFilePath(dir, RUN_CONFIG_FILE), 'utf8')) as typeof saved;
+  } catch {
+    return null;
+  }
+  if (saved === null || typeof saved !== 'object') return null;
+  const was = precisionOf(saved), now = precisionOf(config);
+  return was === now ? null : `${dir} was trained in ${was}; continuing in ${now} (float32 master weights either way)`;
 }

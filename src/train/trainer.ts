@@ -46,7 +46,7 @@ import { StabilityCallback } from './stability/callback.js';
 import { DivergenceCallback, firstNonFiniteParameter } from './stability/divergence.js';
 import { TrainingDivergedError } from './stability/errors.js';
 import { runTrainingStep } from './step.js';
-import { checkResumeSchedule, checkpointStep, explainWeightMismatch, nothingToTrain } from './resume-checks.js';
+import { checkResumeSchedule, checkpointStep, explainWeightMismatch, nothingToTrain, precisionChange } from './resume-checks.js';
 import { attachTeacher } from './teacher.js';
 import { fromTrainerInit, isTrainerInit, type TrainerInit } from './library.js';
 
@@ -104,6 +104,8 @@ export interface TrainResult {
   bestCheckpoint?: string;
   /** Seconds of this process's training. */
   seconds: number;
+  /** The step this process started training from: 0, or the resumed checkpoint's step. */
+  startStep: number;
 }
 
 export class Trainer implements TrainerControl {
@@ -126,6 +128,8 @@ export class Trainer implements TrainerControl {
   private pendingSkips = 0;
   private elapsedBefore = 0;
   private startedAt = Date.now();
+  /** The step train() began at (the resumed checkpoint's, or 0). */
+  private startStep = 0;
   private windowStart = Date.now();
   private lastCheckpoint: string | null = null;
   /**
@@ -295,6 +299,8 @@ export class Trainer implements TrainerControl {
     this.best.load(st);
     this.lastCheckpoint = dir;
     if (this.isMain) log.info(`resumed from ${dir} at step ${this._step}`);
+    const switched = precisionChange(dir, this.config);
+    if (switched !== null && this.isMain) log.info(switched);
   }
 
   // ---------------------------------------------------------------- loop
@@ -438,6 +444,7 @@ export class Trainer implements TrainerControl {
     if (this.isMain) writeRunFiles(this.outputDir, cfg, this.task.artifacts());
     limitHeapGrowth(); // resident memory flat over a long run (src/train/heap-policy.ts)
     const t0 = (this.startedAt = this.windowStart = Date.now());
+    this.startStep = this._step;
     this.task.model.train();
     for (const c of this.callbacks) c.onTrainBegin?.(this);
     let stepsHere = 0;
@@ -521,6 +528,7 @@ export class Trainer implements TrainerControl {
     return {
       step: this._step, totalSteps: this.totalSteps, finalMetrics, checkpoint: this.lastCheckpoint,
       metricsPath: this.metrics.path, stoppedEarly: this.stopReason, nothingToTrain: null, interrupted: false, seconds: (Date.now() - t0) / 1000,
+      startStep: this.startStep,
     };
   }
 

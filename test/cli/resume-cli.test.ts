@@ -63,3 +63,21 @@ test('--resume with a changed data.blockSize names it; a changed tokenizer type 
   assertOneLineError(r, new RegExp(`^config error: --resume: ${esc(ck)} was trained with another tokenizer \\(data\\.tokenizer\\.type: checkpoint "char", config "word"\\); set the config back to resume it, or train into another outputDir$`));
   assert.deepEqual(readFileSync(join(out, 'metrics.jsonl')), metrics);
 });
+
+test('a resume says how many steps this run trained and names a switch of precision (third fresh-user trial)', () => {
+  const out = join(dir, 'switched');
+  const cfg = config(lm({ outputDir: out }));
+  const first = trainformer(['train', '--config', cfg]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^trained 4 steps in \d+\.\d s$/m);
+  // float32 checkpoint-4 resumed in bf16 up to step 6: 2 steps here, steps 5 and 6.
+  const r = trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '6', '--bf16', 'true']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^trained 2 steps \(steps 5–6\) in \d+\.\d s$/m);
+  assert.ok(r.errLines.includes(`${join(out, 'checkpoint-4')} was trained in float32; continuing in bf16 (float32 master weights either way)`), r.stderr);
+  // And back: the bf16 checkpoint-6 resumed without bf16.
+  const back = trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '7']);
+  assert.equal(back.code, 0, back.stderr);
+  assert.match(back.stdout, /^trained 1 step \(step 7\) in \d+\.\d s$/m);
+  assert.ok(back.errLines.includes(`${join(out, 'checkpoint-6')} was trained in bf16; continuing in float32 (float32 master weights either way)`), back.stderr);
+});
