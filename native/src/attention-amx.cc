@@ -45,14 +45,7 @@ inline float fromBf(uint16_t b) {
   std::memcpy(&f, &u, 4);
   return f;
 }
-// float32 → bf16 bits, round to nearest even (NaN stays NaN).
-inline uint16_t toBf(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
+inline uint16_t toBf(float f) { return roundToBf16(f); }
 
 // Per-thread scratch (64-byte aligned pieces), grown on demand and kept.
 struct Scratch {
@@ -265,6 +258,15 @@ TF_AMX void pairRows(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint
   }
 }
 
+// One float row [d] rounded to bf16 bits (nearest even) into dst.
+TF_AMX void roundRow(const float* src, int64_t d, uint16_t* dst) {
+  for (int64_t x = 0; x < d; x += 16) {
+    const int64_t left = d - x;
+    const __mmask16 mk = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1u);
+    _mm256_mask_storeu_epi16(dst + x, mk, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, src + x)));
+  }
+}
+
 // bf16 rows [n × w] (w even, ld elements) → pairs along the columns, transposed: out[p * n + c] =
 // (row c at 2p, 2p+1), p < w/2 (the B operand of a product with this matrix transposed).
 void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* out) {
@@ -276,9 +278,9 @@ void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* o
 }
 
 // Forward of query block i0 of head h (see attention.cc's forwardBlock; scale applies to the scores).
-template <bool kMasked>
+template <bool kMasked, class O>
 TF_AMX void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
-                         float* out, float* lse, int64_t h, int64_t i0, float scale) {
+                         O* out, float* lse, int64_t h, int64_t i0, float scale) {
   const int64_t t = pb.t, d = pb.d, dp = pb.dp, off = pb.off, dk = round32(d);
   const int64_t rows = i0 + kBr < t ? kBr : t - i0;
   const float kNegInf = -std::numeric_limits<float>::infinity();
@@ -381,17 +383,17 @@ void transpose16(const uint16_t* src, int64_t n, int64_t w, int64_t ld, uint16_t
 // Backward of head h (see attention.cc's backwardHead). dV and dK are accumulated transposed (dVᵀ =
 // dOᵀ·P, dKᵀ = Qᵀ·dS) so that P and dS enter as pairs of rows, formed while rounding them; query
 // blocks start at even rows so that those pairs line up with a block.
-template <bool kMasked>
+template <bool kMasked, class O>
 TF_AMX void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
-                         const float* out, const float* lse, const float* g, float* dq, float* dk, float* dv, int64_t h,
-                         float scale) {
+                         const O* out, const float* lse, const O* g, O* dq, O* dk, O* dv, int64_t h, float scale) {
+  constexpr bool kBits = sizeof(O) == 2;  // out, g, dq, dk, dv as bf16 bits
   const int64_t t = pb.t, s = pb.s, d = pb.d, dp = pb.dp, off = pb.off, dkp = round32(d);
   const int64_t tp = t + kBr;  // rows of the per-head buffers: a block starting below t reads kBr rows
   const float kNegInf = -std::numeric_limits<float>::infinity();
   Scratch& sc = tScratch;
   sc.reserve(2 * static_cast<size_t>(4 * tp * dkp + 2 * kBc * dkp + kBr * kBc) +
              4 * static_cast<size_t>(tp * dp + t + 2 * dkp * kBc / 2 + kBc * dp / 2 + 2 * dkp * kBc + 2 * kBr * kBc +
-                                     kBr * kBc + kBc + dp) +
+                                     kBr * kBc + kBc + 2 * dp) +
              kSlack);
   uint16_t* qs = sc.take<uint16_t>(tp * dkp);  // Q (rotated) rows: A of S = Q·Kᵀ
   uint16_t* gs = sc.take<uint16_t>(tp * dkp);  // dO rows: A of dP = dO·Vᵀ
@@ -413,23 +415,28 @@ TF_AMX void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q
   uint16_t* ds16 = sc.take<uint16_t>(kBr * kBc);     // dS rows: A of dQ
   float* kb = sc.take<float>(kBc);
   float* row = sc.take<float>(dp);
+  float* row2 = sc.take<float>(dp);
   const uint16_t* kh = k + lay.kv.at(h);
   const uint16_t* vh = v + lay.kv.at(h);
   const int64_t ldk = lay.kv.row, ldo = lay.o.row, ldq = lay.q.row;
   const float* lh = lse + h * t;
   loadRowsBf16(q + lay.q.at(h), ldq, t, tp, d, dkp, pb.cosT, pb.sinT, off, qs);
-  roundRows(g + lay.o.at(h), ldo, t, tp, d, dkp, gs);
+  if constexpr (kBits) loadRowsBf16(g + lay.o.at(h), ldo, t, tp, d, dkp, nullptr, nullptr, 0, gs);
+  else roundRows(g + lay.o.at(h), ldo, t, tp, d, dkp, gs);
   transpose16(qs, tp, dkp, tp, qT);
   transpose16(gs, tp, dkp, tp, gT);
   std::memset(dqs, 0, sizeof(float) * tp * dp);
   // delta_i = sum_x dO_ix O_ix with dO rounded as in dP, so that delta_i = sum_j P_ij dP_ij.
-  const float* oh = out + lay.o.at(h);
+  const O* oh = out + lay.o.at(h);
   for (int64_t i = 0; i < t; ++i) {
     __m512 a = _mm512_setzero_ps();
     for (int64_t x = 0; x < d; x += 16) {
       const __mmask16 mk = d - x >= 16 ? 0xffff : static_cast<__mmask16>((1u << (d - x)) - 1u);
       const __m512i gb = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, gs + i * dkp + x));
-      a = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(gb, 16)), _mm512_maskz_loadu_ps(mk, oh + i * ldo + x), a);
+      __m512 o;
+      if constexpr (kBits) o = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, oh + i * ldo + x)), 16));
+      else o = _mm512_maskz_loadu_ps(mk, oh + i * ldo + x);
+      a = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(gb, 16)), o, a);
     }
     delta[i] = _mm512_reduce_add_ps(a);
   }
@@ -486,16 +493,30 @@ TF_AMX void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q
       tileGemmBf16(dkp, kBc, kBr, qT + i0, tp, dsp, kBc, dkT, kBc, true);  // dKᵀ/scale += Qᵀ dS
       tileGemmBf16(kBr, dp, kBc, ds16, kBc, kc, dp, dqs + i0 * dp, dp, true);  // dQ/scale += dS K
     }
-    float* dkh = dk + lay.kv.at(h, j0);
-    float* dvh = dv + lay.kv.at(h, j0);
+    O* dkh = dk + lay.kv.at(h, j0);
+    O* dvh = dv + lay.kv.at(h, j0);
     for (int64_t c = 0; c < cn; ++c) {
       for (int64_t x = 0; x < d; ++x) row[x] = dkT[x * kBc + c];
-      storeRow(row, d, scale, pb.cosT, pb.sinT, j0 + c, dkh + c * ldk);
-      for (int64_t x = 0; x < d; ++x) dvh[c * ldk + x] = dvT[x * kBc + c];
+      if constexpr (kBits) {
+        storeRow(row, d, scale, pb.cosT, pb.sinT, j0 + c, row2);
+        roundRow(row2, d, dkh + c * ldk);
+        for (int64_t x = 0; x < d; ++x) row[x] = dvT[x * kBc + c];
+        roundRow(row, d, dvh + c * ldk);
+      } else {
+        storeRow(row, d, scale, pb.cosT, pb.sinT, j0 + c, dkh + c * ldk);
+        for (int64_t x = 0; x < d; ++x) dvh[c * ldk + x] = dvT[x * kBc + c];
+      }
     }
   }
-  float* dqh = dq + lay.q.at(h);
-  for (int64_t i = 0; i < t; ++i) storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, dqh + i * ldq);
+  O* dqh = dq + lay.q.at(h);
+  for (int64_t i = 0; i < t; ++i) {
+    if constexpr (kBits) {
+      storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, row2);
+      roundRow(row2, d, dqh + i * ldq);
+    } else {
+      storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, dqh + i * ldq);
+    }
+  }
 }
 
 bool detectAmx() {
@@ -514,15 +535,16 @@ bool attentionAmxAvailable() {
   return ok;
 }
 
-void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse, const Problem& pb,
+template <class O>
+void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, O* out, float* lse, const Problem& pb,
                   const Layout& lay, int64_t bh, float scale) {
   const bool masked = pb.keyPad != nullptr || pb.window > 0;
   const int64_t qBlocks = (pb.t + kBr - 1) / kBr;
   auto task = [&](int64_t task) {
     const int64_t h = task / qBlocks, i0 = (task % qBlocks) * kBr;
     tileBegin();
-    if (masked) forwardBlock<true>(pb, lay, q, k, v, out, lse, h, i0, scale);
-    else forwardBlock<false>(pb, lay, q, k, v, out, lse, h, i0, scale);
+    if (masked) forwardBlock<true, O>(pb, lay, q, k, v, out, lse, h, i0, scale);
+    else forwardBlock<false, O>(pb, lay, q, k, v, out, lse, h, i0, scale);
     tileEnd();
   };
   const int64_t tasks = bh * qBlocks;
@@ -533,14 +555,14 @@ void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, float
   }
 }
 
-void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out, const float* lse,
-                          const float* g, float* dq, float* dk, float* dv, const Problem& pb, const Layout& lay, int64_t bh,
-                          float scale) {
+template <class O>
+void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const O* out, const float* lse,
+                          const O* g, O* dq, O* dk, O* dv, const Problem& pb, const Layout& lay, int64_t bh, float scale) {
   const bool masked = pb.keyPad != nullptr || pb.window > 0;
   auto task = [&](int64_t h) {
     tileBegin();
-    if (masked) backwardHead<true>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
-    else backwardHead<false>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
+    if (masked) backwardHead<true, O>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
+    else backwardHead<false, O>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
     tileEnd();
   };
   if (bh * pb.t * pb.s * pb.d < kSerialElems * 4) {
@@ -553,15 +575,29 @@ void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* 
 #else  // no AMX to use on this target
 
 bool attentionAmxAvailable() { return false; }
-void attentionAmx(const uint16_t*, const uint16_t*, const uint16_t*, float*, float*, const Problem&, const Layout&, int64_t,
+template <class O>
+void attentionAmx(const uint16_t*, const uint16_t*, const uint16_t*, O*, float*, const Problem&, const Layout&, int64_t,
                   float) {
   std::abort();  // never called: attentionAmxAvailable() is false
 }
-void attentionAmxBackward(const uint16_t*, const uint16_t*, const uint16_t*, const float*, const float*, const float*,
-                          float*, float*, float*, const Problem&, const Layout&, int64_t, float) {
+template <class O>
+void attentionAmxBackward(const uint16_t*, const uint16_t*, const uint16_t*, const O*, const float*, const O*, O*, O*, O*,
+                          const Problem&, const Layout&, int64_t, float) {
   std::abort();
 }
 
 #endif
+
+// The two output formats: float32, and bf16 bits.
+template void attentionAmx<float>(const uint16_t*, const uint16_t*, const uint16_t*, float*, float*, const Problem&,
+                                  const Layout&, int64_t, float);
+template void attentionAmx<uint16_t>(const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, float*, const Problem&,
+                                     const Layout&, int64_t, float);
+template void attentionAmxBackward<float>(const uint16_t*, const uint16_t*, const uint16_t*, const float*, const float*,
+                                          const float*, float*, float*, float*, const Problem&, const Layout&, int64_t,
+                                          float);
+template void attentionAmxBackward<uint16_t>(const uint16_t*, const uint16_t*, const uint16_t*, const uint16_t*,
+                                             const float*, const uint16_t*, uint16_t*, uint16_t*, uint16_t*,
+                                             const Problem&, const Layout&, int64_t, float);
 
 }  // namespace tf

@@ -186,6 +186,11 @@ void scatterRows(const float* src, const tf::Rows& rows, int64_t bh, int64_t n, 
   for (int64_t h = 0; h < bh; ++h)
     for (int64_t i = 0; i < n; ++i) std::memcpy(dst + rows.at(h, i), src + (h * n + i) * d, sizeof(float) * d);
 }
+// Dense float32 rows rounded to 16 bits (castToLowp) into rows laid out as `rows`.
+void scatterRound(int dtype, const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, uint16_t* dst) {
+  for (int64_t h = 0; h < bh; ++h)
+    for (int64_t i = 0; i < n; ++i) tf::castToLowp(dtype, src + (h * n + i) * d, dst + rows.at(h, i), d);
+}
 
 // The rows of the packed projection [b, t, 3, h, d] (q; k and v at +h·d, +2·h·d) and of heads merged [b, t, h, d].
 tf::Layout packedLayout(int64_t t, int64_t h, int64_t d) {
@@ -240,6 +245,52 @@ void attentionLowpPackedBackward(int dtype, const uint16_t* qkv, const float* ou
   scatterRows(qf + 5 * n, lay.q, bh, t, d, dqkv);
   scatterRows(qf + 6 * n, lay.kv, bh, t, d, dqkv + c);
   scatterRows(qf + 7 * n, lay.kv, bh, t, d, dqkv + 2 * c);
+}
+
+void attentionLowpPacked16(int dtype, const uint16_t* qkv, uint16_t* out, float* lse, const float* keyPad,
+                           const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d,
+                           float scale, bool causal, int64_t window) {
+  const int64_t bh = b * h, c = h * d, n = bh * t * d;
+  if (bh <= 0 || t <= 0 || d <= 0) return;
+  const Layout lay = packedLayout(t, h, d);
+  const Problem pb = makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
+  if (useAmx(dtype)) {
+    attentionAmx(qkv, qkv + c, qkv + 2 * c, out, lse, pb, lay, bh, scale);
+    return;
+  }
+  std::vector<float> planes(static_cast<size_t>(4 * n));
+  float* qf = planes.data();
+  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
+  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
+  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
+  attention(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, keyPad, ropeCos, ropeSin, bh, t, t, d, h, scale, causal, window);
+  scatterRound(dtype, qf + 3 * n, lay.o, bh, t, d, out);
+}
+
+void attentionLowpPacked16Backward(int dtype, const uint16_t* qkv, const uint16_t* out, const float* lse,
+                                   const uint16_t* g, uint16_t* dqkv, const float* keyPad, const float* ropeCos,
+                                   const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale,
+                                   bool causal, int64_t window) {
+  const int64_t bh = b * h, c = h * d, n = bh * t * d;
+  if (bh <= 0 || t <= 0 || d <= 0) return;  // dqkv [b, t, 3·h·d] is empty
+  const Layout lay = packedLayout(t, h, d);
+  const Problem pb = makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
+  if (useAmx(dtype)) {
+    attentionAmxBackward(qkv, qkv + c, qkv + 2 * c, out, lse, g, dqkv, dqkv + c, dqkv + 2 * c, pb, lay, bh, scale);
+    return;
+  }
+  std::vector<float> planes(static_cast<size_t>(8 * n));
+  float* qf = planes.data();
+  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
+  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
+  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
+  gatherWiden(dtype, out, lay.o, bh, t, d, qf + 3 * n);
+  gatherWiden(dtype, g, lay.o, bh, t, d, qf + 4 * n);
+  attentionBackward(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, qf + 4 * n, qf + 5 * n, qf + 6 * n, qf + 7 * n, keyPad, ropeCos,
+                    ropeSin, bh, t, t, d, h, scale, causal, window);
+  scatterRound(dtype, qf + 5 * n, lay.q, bh, t, d, dqkv);
+  scatterRound(dtype, qf + 6 * n, lay.kv, bh, t, d, dqkv + c);
+  scatterRound(dtype, qf + 7 * n, lay.kv, bh, t, d, dqkv + 2 * c);
 }
 
 /** Adds attentionLowp, attentionLowpBackward and attentionLowpInfo to the addon's exports. */

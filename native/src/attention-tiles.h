@@ -4,6 +4,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace tf {
@@ -78,22 +79,36 @@ inline Problem makeProblem(const float* keyPad, const float* cosT, const float* 
   return pb;
 }
 
+// float32 → bf16 bits, round to nearest even (NaN stays NaN, quieted).
+inline uint16_t roundToBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+// An output element: float32 as it is, or bf16 bits (rounded to nearest even).
+inline void putValue(float* o, float v) { *o = v; }
+inline void putValue(uint16_t* o, float v) { *o = roundToBf16(v); }
+
 // The end of one query tile of the forward pass: each row's output is its accumulated P·V divided by
 // its softmax sum, and its log-sum-exp is max + log(sum). A row that saw no key (sum 0) gets output 0
 // and log-sum-exp -inf, which the backward reads as "no gradient".
-// out: the block's first output row (rows ldo elements apart); lse: its first log-sum-exp.
+// out: the block's first output row (rows ldo elements apart; float32, or bf16 bits: the float32
+// value rounded); lse: its first log-sum-exp.
+template <class O>
 inline void finishRows(const float* acc, int64_t dp, const float* mrow, const float* lrow, int64_t rows, int64_t d,
-                       float* out, int64_t ldo, float* lse) {
+                       O* out, int64_t ldo, float* lse) {
   for (int64_t r = 0; r < rows; ++r) {
-    float* o = out + r * ldo;
+    O* o = out + r * ldo;
     const float* ar = acc + r * dp;
     if (lrow[r] == 0.0f) {
-      for (int64_t x = 0; x < d; ++x) o[x] = 0.0f;
+      for (int64_t x = 0; x < d; ++x) o[x] = 0;
       lse[r] = -std::numeric_limits<float>::infinity();
       continue;
     }
     const float inv = 1.0f / lrow[r];
-    for (int64_t x = 0; x < d; ++x) o[x] = ar[x] * inv;
+    for (int64_t x = 0; x < d; ++x) putValue(o + x, ar[x] * inv);
     lse[r] = mrow[r] + std::log(lrow[r]);
   }
 }
@@ -119,12 +134,15 @@ inline void storeRow(const float* src, int64_t d, float scale, const float* cosT
 /** True when this CPU has AMX-BF16 and the OS granted this process its tile state. */
 bool attentionAmxAvailable();
 /** attention() on bf16 bit patterns q, k, v (see attention-amx.cc for what is rounded where), the rows of
- * q, k, v, out where `lay` puts them. */
-void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse, const Problem& pb,
+ * q, k, v, out where `lay` puts them; out float32, or bf16 bits (O = uint16_t: rounded as it is stored). */
+template <class O>
+void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, O* out, float* lse, const Problem& pb,
                   const Layout& lay, int64_t bh, float scale);
-/** attentionBackward() on bf16 bit patterns q, k, v; out, g, dq, dk, dv float32 (dq as q, dk and dv as k, g as out). */
-void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out, const float* lse,
-                          const float* g, float* dq, float* dk, float* dv, const Problem& pb, const Layout& lay, int64_t bh,
-                          float scale);
+/** attentionBackward() on bf16 bit patterns q, k, v; out, g, dq, dk, dv float32, or all bf16 bits (O =
+ * uint16_t: out and g read as they are, dq, dk, dv rounded as they are stored); dq as q, dk and dv as k,
+ * g as out. */
+template <class O>
+void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const O* out, const float* lse,
+                          const O* g, O* dq, O* dk, O* dv, const Problem& pb, const Layout& lay, int64_t bh, float scale);
 
 }  // namespace tf

@@ -33,5 +33,7 @@ void attention(const float* q, const float* k, const float* v, float* out, float
 void attentionBackward(const float* q, const float* k, const float* v, const float* out, const float* lse, const float* g, float* dq, float* dk, float* dv, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t bh, int64_t t, int64_t s, int64_t d, int64_t heads, float scale, bool causal, int64_t window);
 void attentionLowpPacked(int dtype, const uint16_t* qkv, float* out, float* lse, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window);
 void attentionLowpPackedBackward(int dtype, const uint16_t* qkv, const float* out, const float* lse, const float* g, float* dqkv, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window);
+void attentionLowpPacked16(int dtype, const uint16_t* qkv, uint16_t* out, float* lse, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window);
+void attentionLowpPacked16Backward(int dtype, const uint16_t* qkv, const uint16_t* out, const float* lse, const uint16_t* g, uint16_t* dqkv, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window);
 
 }  // namespace tf

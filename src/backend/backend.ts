@@ -85,6 +85,8 @@ export type KernelFunctions = {
  * - `attentionLowpBackward`: Backward of `attentionLowp` (g, dq, dk, dv float32). On AMX, dO, P and dS are rounded to bf16 before their products; delta = Σ dO·O uses the rounded dO.
  * - `attentionLowpPacked`: `attentionLowp` for GPT-2's self-attention read straight from its packed projection: qkv [b, t, 3, h, d] (16-bit; q, k, v of head hi of row ti at ((ti·3 + p)·h + hi)·d of batch bi's [t, 3·h·d] block) → out [b, t, h, d] float32 (the heads merged), lse [b·h, t]; keyPad [b, t] (per batch; heads = h), ropeCos / ropeSin [t, d/2]; s = t. The same values as `attentionLowp` on the gathered planes [b·h, t, d], no copies: the kernels read rows 3·h·d elements apart.
  * - `attentionLowpPackedBackward`: Backward of `attentionLowpPacked`: from out, lse and g [b, t, h, d] (float32) writes dqkv [b, t, 3, h, d] (float32, every element), the gradient of the packed projection.
+ * - `attentionLowpPacked16`: `attentionLowpPacked` writing out as `dtype` bits: the float32 values rounded to nearest even (as castToLowp), as PyTorch's autocast returns attention's output in bf16.
+ * - `attentionLowpPacked16Backward`: Backward of `attentionLowpPacked16`, everything 16-bit but lse: out and g [b, t, h, d] read as `dtype` bits (delta = Σ g·out of those values), dqkv [b, t, 3, h, d] written as `dtype` bits (the float32 gradient rounded to nearest even): the values of `attentionLowpPackedBackward` on the widened out and g, rounded.
  */
 export interface Backend extends KernelFunctions {
   readonly name: 'js' | 'native';

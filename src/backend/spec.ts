@@ -156,6 +156,19 @@ export const KERNELS = {
       ['keyPad', 'floats?', 'b * t'], ['ropeCos', 'floats?', 't * (d / 2)'], ['ropeSin', 'floats?', 't * (d / 2)'],
       ['b', 'int'], ['t', 'int'], ['h', 'int'], ['d', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
   },
+  attentionLowpPacked16: {
+    skipIf: 'b <= 0 || t <= 0 || h <= 0 || d <= 0',
+    args: [['dtype', 'lowpDtype'], ['qkv', 'u16', 'b * t * 3 * h * d'], ['out', 'u16', 'b * t * h * d', 'w'], ['lse', 'f32', 'b * h * t', 'w'],
+      ['keyPad', 'floats?', 'b * t'], ['ropeCos', 'floats?', 't * (d / 2)'], ['ropeSin', 'floats?', 't * (d / 2)'],
+      ['b', 'int'], ['t', 'int'], ['h', 'int'], ['d', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
+  },
+  attentionLowpPacked16Backward: {
+    skipIf: 'b <= 0 || t <= 0 || h <= 0 || d <= 0',
+    args: [['dtype', 'lowpDtype'], ['qkv', 'u16', 'b * t * 3 * h * d'], ['out', 'u16', 'b * t * h * d'], ['lse', 'f32', 'b * h * t'],
+      ['g', 'u16', 'b * t * h * d'], ['dqkv', 'u16', 'b * t * 3 * h * d', 'w'],
+      ['keyPad', 'floats?', 'b * t'], ['ropeCos', 'floats?', 't * (d / 2)'], ['ropeSin', 'floats?', 't * (d / 2)'],
+      ['b', 'int'], ['t', 'int'], ['h', 'int'], ['d', 'int'], ['scale', 'float'], ['causal', 'bool'], ['window', 'int']],
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;

@@ -231,7 +231,10 @@ export class MultiHeadAttention extends Module {
     const rope = this.rotary ? this.rotary.halfTables(Tn, offset, x.dtype === 'float64' ? 'float64' : 'float32') : null;
     // Under bf16 autocast the projection is written as bf16 (the values the op would round it to).
     const qkv = this.c_attn.constructor === Linear ? T.linear(x, this.c_attn.weight, this.c_attn.bias, { lowpOutput: true }) : this.c_attn.forward(x);
-    const y = T.packedSelfAttention(qkv, this.numHeads, { causal, scale: this.scale, keyPaddingMask, window: this.window, rope });
+    // Under bf16 autocast y comes out as bf16 when c_proj is a plain linear layer, which reads it as it
+    // is (PyTorch's autocast: attention's output is bf16, c_proj takes it without a cast).
+    const lowpOutput = this.c_proj.constructor === Linear;
+    const y = T.packedSelfAttention(qkv, this.numHeads, { causal, scale: this.scale, keyPaddingMask, window: this.window, rope, lowpOutput });
     // The projection is read by nothing after the op (which keeps its own copies for backward).
     T.releaseIfUnsaved(qkv, x, y);
     const out = this.c_proj.forward(y);

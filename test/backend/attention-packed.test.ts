@@ -6,7 +6,10 @@
 //   plain index arithmetic: the layout is the only difference, so any difference is a layout error;
 // - within the float64 reference's bounds (test/util/attention-lowp-reference.ts), and native within
 //   the sum of both bounds of the js reference;
-// - every element of y and dqkv written (they start as NaN).
+// - every element of y and dqkv written (they start as NaN);
+// - the 16-bit variants (attentionLowpPacked16, …16Backward: y, dy, dqkv as bf16 bits) equal, bit for
+//   bit, the float32 ones rounded to nearest even (forward), and the float32 backward on the widened
+//   bf16 y and dy, rounded (backward).
 // Cases: several batches and heads, T odd and not a multiple of the 64-row tile, key padding (a
 // batch whose keys are all padding: its rows get y = 0 and no gradient), causal, window, RoPE.
 import assert from 'node:assert/strict';
@@ -14,7 +17,7 @@ import { describe, test } from 'node:test';
 import type { Backend } from '../../src/backend/backend.js';
 import { jsBackend } from '../../src/backend/js/index.js';
 import { loadNativeAddon, loadNativeBackend, type AttentionLowpImpl } from '../../src/backend/native/index.js';
-import { toBfloat16Bits } from '../../src/amp/cast.js';
+import { fromBfloat16Bits, toBfloat16Bits } from '../../src/amp/cast.js';
 import { rng } from '../util/rng.js';
 import { type Case, type Inputs, randn, reference, within } from '../util/attention-lowp-reference.js';
 
@@ -94,6 +97,33 @@ function runDense(be: Backend, c: Case, x: Packed): Float32Array[] {
   return [out, lse, dq, dk, dv];
 }
 
+/**
+ * The 16-bit kernels against the float32 ones: y16 = bf16(y), lse equal; dqkv16 = bf16(float32 backward
+ * on the widened y16 and dy rounded to bf16).
+ */
+function check16(be: Backend, c: Case, x: Packed, what: string): void {
+  const { b, h } = x, { t, d, causal, window } = c, p = x.planes, n = b * t * h * d;
+  const y = new Float32Array(n), lse = new Float32Array(b * h * t);
+  be.attentionLowpPacked('bfloat16', x.qkv, y, lse, p.keyPad, p.cos, p.sin, b, t, h, d, p.scale, causal, window);
+  const y16 = new Uint16Array(n).fill(0x7fc1), lse16 = new Float32Array(b * h * t).fill(NaN);
+  be.attentionLowpPacked16('bfloat16', x.qkv, y16, lse16, p.keyPad, p.cos, p.sin, b, t, h, d, p.scale, causal, window);
+  const yWant = Uint16Array.from(y, (v) => toBfloat16Bits(v));
+  let i = y16.findIndex((v, j) => v !== yWant[j]);
+  assert.equal(i, -1, `${what} y16[${i}]: ${y16[i]} vs bf16(y) ${yWant[i]}`);
+  i = lse16.findIndex((v, j) => !Object.is(v, lse[j]));
+  assert.equal(i, -1, `${what} lse[${i}]: ${lse16[i]} vs ${lse[i]}`);
+  const g16 = Uint16Array.from(x.g, (v) => toBfloat16Bits(v));
+  const widen = (a: Uint16Array): Float32Array => Float32Array.from(a, (v) => fromBfloat16Bits(v));
+  const d32 = new Float32Array(3 * n);
+  be.attentionLowpPackedBackward('bfloat16', x.qkv, widen(y16), lse, widen(g16), d32, p.keyPad, p.cos, p.sin, b, t, h, d, p.scale, causal, window);
+  const d16 = new Uint16Array(3 * n).fill(0x7fc1);
+  be.attentionLowpPacked16Backward('bfloat16', x.qkv, y16, lse, g16, d16, p.keyPad, p.cos, p.sin, b, t, h, d, p.scale, causal, window);
+  const dWant = Uint16Array.from(d32, (v) => toBfloat16Bits(v));
+  i = d16.findIndex((v, j) => v !== dWant[j]);
+  assert.equal(i, -1, `${what} dqkv16[${i}]: ${d16[i]} vs bf16 of the float32 backward ${dWant[i]}`);
+  assert.ok(d16.some((v) => (v & 0x7fff) !== 0), `${what}: the gradient is not all zero`);
+}
+
 const NAMES = ['y', 'lse', 'dq', 'dk', 'dv'] as const;
 
 function sameBits(got: Float32Array[], want: Float32Array[], what: string): void {
@@ -138,6 +168,7 @@ describe('attentionLowpPacked: the dense kernels on the packed layout', () => {
       const js = runPacked(jsBackend, c, x);
       sameBits(js, runDense(jsBackend, c, x), `js ${name}`);
       withinRef(js, c, x, false, `js ${name}`);
+      check16(jsBackend, c, x, `js ${name}`);
       const plain = reference(c, x.planes, false);
       for (const impl of impls) {
         addon!.attentionLowpInfo(impl);
@@ -145,6 +176,7 @@ describe('attentionLowpPacked: the dense kernels on the packed layout', () => {
           const got = runPacked(native!, c, x);
           sameBits(got, runDense(native!, c, x), `native ${impl} ${name}`);
           withinRef(got, c, x, impl === 'amx', `native ${impl} ${name}`);
+          check16(native!, c, x, `native ${impl} ${name}`);
           // native vs js: |native - js| ≤ |native - exact| + |js - exact|
           const ref = impl === 'amx' ? reference(c, x.planes, true) : plain;
           (['out', 'dq', 'dk', 'dv'] as const).forEach((n, j) => {

@@ -1,7 +1,8 @@
 // MultiHeadAttention's self-attention under bf16 autocast writes its packed q/k/v projection as
-// bf16 (linear's lowpOutput) because packedSelfAttention rounds it to bf16 anyway: the output and
-// every gradient must equal, bit for bit, those of the float32 projection followed by the same op
-// (the path before; both pieces tested on their own in test/tensor). Current backend (js under
+// bf16 (linear's lowpOutput) because packedSelfAttention rounds it to bf16 anyway, and takes y back
+// as bf16 (packedSelfAttention's lowpOutput) into c_proj: the output and every gradient must equal,
+// bit for bit, those of the float32 projection followed by the same ops (its gradient is the bf16
+// one widened; both pieces tested on their own in test/tensor). Current backend (js under
 // TRAINFORMER_BACKEND=js).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -46,7 +47,8 @@ describe('MultiHeadAttention: bf16 projection output under autocast', () => {
       const before = runOnce((x) => {
         const qkv = T.linear(x, mha.c_attn.weight, mha.c_attn.bias);
         assert.equal(qkv.dtype, 'float32');
-        const y = T.packedSelfAttention(qkv, H, { causal: true, scale: mha.scale });
+        const y = T.packedSelfAttention(qkv, H, { causal: true, scale: mha.scale, lowpOutput: true });
+        assert.equal(y.dtype, 'bfloat16');
         return T.linear(y, mha.c_proj.weight, mha.c_proj.bias);
       });
       const now = runOnce((x) => mha.forward(x));

@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { autocast } from '../../src/amp/autocast.js';
+import { getBackend } from '../../src/backend/index.js';
+import { fromBfloat16Bits, toBfloat16Bits } from '../../src/amp/cast.js';
 import { ShapeError } from '../../src/errors.js';
 import * as T from '../../src/tensor/index.js';
 
@@ -87,4 +89,42 @@ describe('packedSelfAttention equals the composed views + scaledDotProductAttent
 test('packedSelfAttention: qkv whose last dim is not 3·H·D is one ShapeError', () => {
   assert.throws(() => T.packedSelfAttention(T.zeros([1, 4, 10]), 2), (e: unknown) => e instanceof ShapeError && /3·C/.test(e.message));
   assert.throws(() => T.packedSelfAttention(T.zeros([4, 12]), 2), ShapeError);
+});
+
+describe('packedSelfAttention lowpOutput: y bfloat16 under bf16 autocast', () => {
+  for (const c of CASES) {
+    test(c.name, () => {
+      const { B, Tn, H, D } = c, C = H * D;
+      const qkv0 = randn([B, Tn, 3 * C], 21, 0.5), w = randn([B, Tn, C], 22), wp = randn([C, C], 23, 0.2);
+      const opts = c.opts();
+      const bf = getBackend();
+      // y16 = the float32 y rounded.
+      const y32 = autocast({ dtype: 'bfloat16' }, () => T.packedSelfAttention(qkv0, H, opts));
+      const qkv = qkv0.detach().requiresGrad_();
+      const y16 = autocast({ dtype: 'bfloat16' }, () => T.packedSelfAttention(qkv, H, { ...opts, lowpOutput: true }));
+      assert.equal(y16.dtype, 'bfloat16');
+      assert.deepEqual([...(y16.data() as Uint16Array)], [...Uint16Array.from(y32.data(), (v) => toBfloat16Bits(v))]);
+      // Into a linear layer, which reads y16 as it is and hands back a bf16 dy.
+      const loss = (y: T.Tensor): T.Tensor => T.sum(T.mul(autocast({ dtype: 'bfloat16' }, () => T.linear(y, wp)), w));
+      T.backward(loss(y16));
+      const leaf = y16.detach().requiresGrad_();
+      T.backward(loss(leaf));
+      assert.equal(leaf.grad!.dtype, 'bfloat16');
+      // The kernel on the same operands: qkv rounded, y16, lse, dy16 → dqkv16, widened for a float32 qkv.
+      const n = B * Tn * C, x = opts;
+      const kd = Uint16Array.from(qkv0.data(), (v) => toBfloat16Bits(v));
+      const yk = new Uint16Array(n), lse = new Float32Array(B * H * Tn), d16 = new Uint16Array(3 * n);
+      const pad = x.keyPaddingMask ? Float32Array.from(x.keyPaddingMask.data()) : null;
+      const cos = x.rope ? Float32Array.from(x.rope.cos.data()) : null, sin = x.rope ? Float32Array.from(x.rope.sin.data()) : null;
+      const scale = 1 / Math.sqrt(D);
+      bf.attentionLowpPacked16('bfloat16', kd, yk, lse, pad, cos, sin, B, Tn, H, D, scale, !!x.causal, x.window ?? 0);
+      assert.deepEqual([...yk], [...(y16.data() as Uint16Array)]);
+      bf.attentionLowpPacked16Backward('bfloat16', kd, yk, lse, leaf.grad!.data() as Uint16Array, d16, pad, cos, sin, B, Tn, H, D, scale, !!x.causal, x.window ?? 0);
+      assert.equal(qkv.grad!.dtype, 'float32');
+      sameValues(Float32Array.from(qkv.grad!.data()), Float32Array.from(d16, (v) => fromBfloat16Bits(v)), 'gradient of qkv');
+      assert.ok(d16.some((v) => (v & 0x7fff) !== 0));
+      // Off autocast the option is ignored: float32 y.
+      assert.equal(T.packedSelfAttention(qkv0, H, { ...opts, lowpOutput: true }).dtype, 'float32');
+    });
+  }
 });

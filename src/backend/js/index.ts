@@ -2,7 +2,7 @@
 import type { Backend } from '../backend.js';
 import { crossEntropy, crossEntropyBackward, crossEntropyGradLowp } from './cross-entropy.js';
 import { attention, attentionBackward, attentionLowp, attentionLowpBackward } from './attention.js';
-import { attentionLowpPacked, attentionLowpPackedBackward } from './attention-packed.js';
+import { attentionLowpPacked, attentionLowpPacked16, attentionLowpPacked16Backward, attentionLowpPackedBackward } from './attention-packed.js';
 import { binary, unary, unaryMul } from './elementwise.js';
 import { adamw } from './fused.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
@@ -17,6 +17,6 @@ export const jsBackend: Backend = {
   unary, unaryMul, binary, copyStrided, reduce, matmul, softmax, softmaxBackward, crossEntropy, crossEntropyBackward, crossEntropyGradLowp, layerNorm,
   layerNormBackward, gather, scatterAdd, indexSelect, indexAdd, sumSquares, adamw, attention, attentionBackward,
   matmulLowp, linearLowp, castToLowp, castToLowpColumnSums, castFromLowp, attentionLowp, attentionLowpBackward,
-  attentionLowpPacked, attentionLowpPackedBackward,
+  attentionLowpPacked, attentionLowpPackedBackward, attentionLowpPacked16, attentionLowpPacked16Backward,
   columnSumsBf16, geluBf16, geluBf16Backward,
 };

@@ -16,6 +16,16 @@ import { contiguous } from './views.js';
 
 registerOp('attention', ['packedSelfAttention']);
 
+/** {@link AttentionOptions}, and for packedSelfAttention: */
+export interface PackedAttentionOptions extends AttentionOptions {
+  /**
+   * Under bfloat16 autocast, return y as bfloat16 (the float32 values rounded to nearest even, as
+   * PyTorch's autocast returns attention's output), for a consumer that takes bf16 (a linear layer).
+   * Its gradient may come back float32 (rounded to bf16 first) or bfloat16. Ignored otherwise.
+   */
+  lowpOutput?: boolean;
+}
+
 /** The strides of the [3, B, H, T, D] view of a contiguous [B, T, 3, H, D] buffer (q, k, v planes of heads). */
 function planeStrides(T: number, H: number, D: number): number[] {
   const C = H * D;
@@ -30,11 +40,12 @@ function planeStrides(T: number, H: number, D: number): number[] {
  * also under autocast, where q, k, v are rounded to 16 bits once and kept that way for backward
  * (bfloat16: qkv rounded whole, [B, T, 3C]; float16: q scaled first, the heads split). float32
  * (float64 runs the js reference kernels, for gradient checks); under bfloat16 autocast qkv may be
- * bfloat16 already (linear's lowpOutput), y and qkv's gradient float32.
+ * bfloat16 already (linear's lowpOutput); y is float32, or bfloat16 with `opts.lowpOutput`, when
+ * qkv's gradient is bfloat16 for a bfloat16 qkv (float32, the bf16 values widened, for a float32 one).
  * @throws ShapeError when qkv is not [B, T, 3·C] with C divisible by numHeads; ValueError as
  *   scaledDotProductAttention for masks, window and RoPE.
  */
-export function packedSelfAttention(qkv: Tensor, numHeads: number, opts: AttentionOptions = {}): Tensor {
+export function packedSelfAttention(qkv: Tensor, numHeads: number, opts: PackedAttentionOptions = {}): Tensor {
   const H = numHeads;
   const bits = qkv.dtype === 'bfloat16' && lowpFor('attention') === 'bfloat16';
   if (qkv.ndim !== 3 || !Number.isInteger(H) || H <= 0 || qkv.shape[2] % (3 * H) !== 0 || (qkv.dtype !== 'float32' && qkv.dtype !== 'float64' && !bits)) {
@@ -49,7 +60,7 @@ export function packedSelfAttention(qkv: Tensor, numHeads: number, opts: Attenti
   const x = attentionExtras(qkv, Tn, Tn, D, bh, opts, f64);
   const lowp = f64 ? null : lowpFor('attention');
   const be = f64 ? jsBackend : getBackend();
-  if (lowp === 'bfloat16') return packedBf16(qkv, bits, B, Tn, H, D, scale, causal, x);
+  if (lowp === 'bfloat16') return packedBf16(qkv, bits, !!opts.lowpOutput, B, Tn, H, D, scale, causal, x);
   const src = contiguous(qkv);
   const planes = [3, B, H, Tn, D], pStrides = planeStrides(Tn, H, D);
   // float16 scales q before rounding (and the kernel by 1); bfloat16 has float32's range and scales in the kernel.
@@ -105,30 +116,49 @@ export function packedSelfAttention(qkv: Tensor, numHeads: number, opts: Attenti
  * The bfloat16 path: the kernels read q, k, v straight from the packed rows (bfloat16 qkv as it is;
  * float32 qkv rounded to bfloat16 in one contiguous pass) and write y [B, T, C] and, in backward, read
  * its gradient there and write the packed gradient [B, T, 3C]: no head split or merge copies.
+ * out16 (lowpOutput): y is bfloat16, and so are dy (a float32 dy is rounded first) and dqkv as the
+ * kernel writes them (PyTorch: the gradient of a bf16 tensor is bf16; a float32 qkv gets it widened,
+ * as autocast's cast of qkv to bf16 hands its gradient back).
  */
-function packedBf16(qkv: Tensor, bits: boolean, B: number, Tn: number, H: number, D: number, scale: number, causal: boolean,
-  x: ReturnType<typeof attentionExtras>): Tensor {
+function packedBf16(qkv: Tensor, bits: boolean, out16: boolean, B: number, Tn: number, H: number, D: number, scale: number,
+  causal: boolean, x: ReturnType<typeof attentionExtras>): Tensor {
   const be = getBackend();
-  const C = H * D;
+  const C = H * D, n = B * Tn * C;
   let kept: Tensor; // [B, T, 3C] bfloat16
   if (bits) {
     kept = contiguous(qkv);
   } else {
     const src = contiguous(qkv);
     kept = empty(qkv.shape, 'bfloat16');
-    be.castToLowp('bfloat16', (src.storage.data as Float32Array).subarray(src.offset, src.offset + B * Tn * 3 * C),
-      kept.storage.data as Uint16Array, B * Tn * 3 * C);
+    be.castToLowp('bfloat16', (src.storage.data as Float32Array).subarray(src.offset, src.offset + 3 * n), kept.storage.data as Uint16Array, 3 * n);
   }
-  const kd = (kept.storage.data as Uint16Array).subarray(kept.offset, kept.offset + B * Tn * 3 * C);
-  const y = empty([B, Tn, C], 'float32');
+  const kd = (kept.storage.data as Uint16Array).subarray(kept.offset, kept.offset + 3 * n);
+  const y = empty([B, Tn, C], out16 ? 'bfloat16' : 'float32');
   const lse = empty([B * H, Tn], 'float32');
-  const yd = y.storage.data as Float32Array, ld = lse.storage.data as Float32Array;
-  be.attentionLowpPacked('bfloat16', kd, yd, ld, x.keyPad, x.cos, x.sin, B, Tn, H, D, scale, causal, x.window);
+  const ld = lse.storage.data as Float32Array;
+  if (out16) be.attentionLowpPacked16('bfloat16', kd, y.storage.data as Uint16Array, ld, x.keyPad, x.cos, x.sin, B, Tn, H, D, scale, causal, x.window);
+  else be.attentionLowpPacked('bfloat16', kd, y.storage.data as Float32Array, ld, x.keyPad, x.cos, x.sin, B, Tn, H, D, scale, causal, x.window);
   return record('packedSelfAttention', y, [qkv], (gy) => {
     const gc = contiguous(gy);
+    if (!out16) {
+      const dqkv = empty([B, Tn, 3 * C], 'float32');
+      be.attentionLowpPackedBackward('bfloat16', kd, y.storage.data as Float32Array, ld, (gc.storage.data as Float32Array).subarray(gc.offset, gc.offset + n),
+        dqkv.storage.data as Float32Array, x.keyPad, x.cos, x.sin, B, Tn, H, D, scale, causal, x.window);
+      return [dqkv];
+    }
+    let g16: Tensor = gc;
+    if (gc.dtype !== 'bfloat16') {
+      g16 = empty(gc.shape, 'bfloat16');
+      be.castToLowp('bfloat16', (gc.storage.data as Float32Array).subarray(gc.offset, gc.offset + n), g16.storage.data as Uint16Array, n);
+    }
+    const d16 = empty([B, Tn, 3 * C], 'bfloat16');
+    be.attentionLowpPacked16Backward('bfloat16', kd, y.storage.data as Uint16Array, ld, (g16.storage.data as Uint16Array).subarray(g16.offset, g16.offset + n),
+      d16.storage.data as Uint16Array, x.keyPad, x.cos, x.sin, B, Tn, H, D, scale, causal, x.window);
+    if (g16 !== gc) g16.storage.free();
+    if (bits) return [d16];
     const dqkv = empty([B, Tn, 3 * C], 'float32');
-    be.attentionLowpPackedBackward('bfloat16', kd, yd, ld, (gc.storage.data as Float32Array).subarray(gc.offset, gc.offset + B * Tn * C),
-      dqkv.storage.data as Float32Array, x.keyPad, x.cos, x.sin, B, Tn, H, D, scale, causal, x.window);
+    be.castFromLowp('bfloat16', d16.storage.data as Uint16Array, dqkv.storage.data as Float32Array, 3 * n);
+    d16.storage.free();
     return [dqkv];
   }, [kept, y, lse, ...x.tensors]); // backward reads y (delta = Σ dy·y), as softmax reads its output
 }
