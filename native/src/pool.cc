@@ -4,6 +4,16 @@
 // scheduled for milliseconds: the caller then simply runs every chunk itself). Idle workers poll
 // briefly and then sleep, so they do not hold cores that OpenBLAS's threads need for the matrix
 // product that often comes next.
+//
+// TRAINFORMER_OPENMP_POOL=1 (builds with oneDNN, which link libgomp): jobs run instead as OpenMP
+// parallel regions on libgomp's threads, the team oneDNN's products run on, so one worker thread
+// per core serves both, and the addon's loader lets libgomp's idle threads spin (GOMP_SPINCOUNT
+// 100000) instead of sleeping after every region. Measured 2026-12-07 (2-core VM, bf16 autocast,
+// train-step, medians of 10 steps, 3 alternating runs under the bench lock, load 12.9-13.5):
+// small 381/374/382 ms per step vs 405/393/408 with the pool, gpt2 947/900/898 vs 971/964/957,
+// tiny 42-47 vs 53-68. Off by default: a region waits for every thread of its team, and spinning
+// threads hold cores, so on a machine with more runnable threads than cores it is much slower
+// (tiny at nice 19 on the loaded machine: 1,210-1,476 ms per step vs 158-207 with the pool).
 #include <dlfcn.h>
 #if defined(__linux__)
 #include <sched.h>
@@ -66,11 +76,40 @@ void singleThreadedBlasHere() {
   if (set != nullptr) set(1);
 }
 
+#if defined(TRAINFORMER_DNNL)
+extern "C" void GOMP_parallel(void (*fn)(void*), void* data, unsigned numThreads, unsigned flags);
+extern "C" int omp_get_thread_num(void);
+
+/** Whether jobs run as OpenMP parallel regions (TRAINFORMER_OPENMP_POOL=1, read once). */
+bool openmpPool() {
+  static const bool on = [] {
+    const char* env = std::getenv("TRAINFORMER_OPENMP_POOL");
+    return env != nullptr && env[0] == '1' && env[1] == '\0';
+  }();
+  return on;
+}
+
+// One job of an OpenMP region: every thread of the team claims chunks until none is left.
+struct OmpJob {
+  const std::function<void(int64_t, int)>* chunk;
+  int64_t total;
+  std::atomic<int64_t> next{0};
+};
+
+void ompJobBody(void* p) {
+  OmpJob* job = static_cast<OmpJob*>(p);
+  const int id = omp_get_thread_num();
+  for (int64_t c; (c = job->next.fetch_add(1, std::memory_order_relaxed)) < job->total;) (*job->chunk)(c, id);
+}
+#else
+bool openmpPool() { return false; }
+#endif
+
 class Pool {
  public:
   explicit Pool(int n) { start(n); }
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  int size() const { return size_; }
 
   void resize(int n) {
     stop();
@@ -82,6 +121,13 @@ class Pool {
   bool run(int64_t chunks, const std::function<void(int64_t, int)>& chunk) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     if (!busy.owns_lock()) return false;
+#if defined(TRAINFORMER_DNNL)
+    if (openmpPool()) {
+      OmpJob job{&chunk, chunks};
+      GOMP_parallel(ompJobBody, &job, static_cast<unsigned>(size_), 0);
+      return true;
+    }
+#endif
     chunk_ = &chunk;
     total_ = chunks;
     next_.store(0, std::memory_order_relaxed);
@@ -100,6 +146,8 @@ class Pool {
 
  private:
   void start(int n) {
+    size_ = n;
+    if (openmpPool()) return;  // libgomp's threads run the jobs
     quit_.store(false);
     const uint64_t gen = generation_.load();
     for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
@@ -153,6 +201,7 @@ class Pool {
     }
   }
 
+  int size_ = 1;
   std::vector<std::thread> workers_;
   std::mutex busy_;  // one job at a time (JS worker threads may share the addon)
   std::mutex m_;
