@@ -5,8 +5,8 @@
  */
 import { AutogradError, ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/index.js';
-import type { FloatArray, LowpDtype } from '../backend/backend.js';
-import type { DType } from './dtype.js';
+import type { FloatArray } from '../backend/backend.js';
+import { type DType, isLowpDtype } from './dtype.js';
 import { contiguousStrides, empty, type GradNode, type RowsGradient, Tensor } from './tensor.js';
 import { nextStorageSerial } from './storage.js';
 
@@ -59,14 +59,14 @@ export function record(name: string, out: Tensor, inputs: readonly (Tensor | nul
  * when added into a).
  */
 function addInto(a: Tensor, b: Tensor, into = false): Tensor {
-  if (isLowp(a.dtype) || isLowp(b.dtype)) {
+  if (isLowpDtype(a.dtype) || isLowpDtype(b.dtype)) {
     const dt = into || a.dtype === b.dtype ? a.dtype : 'float32';
     const a32 = asFloat32(a), b32 = asFloat32(b);
     const sum = addInto(a32, b32, a32 !== a ? true : into);
     if (b32 !== b) b32.storage.free();
-    if (!isLowp(dt)) return sum;
+    if (!isLowpDtype(dt)) return sum;
     const out = into ? a.contiguous() : empty(a.shape, dt);
-    getBackend().castToLowp(dt as LowpDtype, sum.data() as Float32Array, out.data() as Uint16Array, sum.numel());
+    getBackend().castToLowp(dt, sum.data() as Float32Array, out.data() as Uint16Array, sum.numel());
     sum.storage.free();
     return out;
   }
@@ -275,16 +275,13 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
   });
 }
 
-function isLowp(d: DType): d is LowpDtype {
-  return d === 'bfloat16' || d === 'float16';
-}
 
 /** t itself when float32, else a contiguous float32 copy of its values (16-bit values widen exactly). */
 function asFloat32(t: Tensor): Tensor {
   if (t.dtype === 'float32') return t;
   const c = t.contiguous();
   const out = empty(t.shape, 'float32');
-  if (isLowp(c.dtype)) getBackend().castFromLowp(c.dtype, c.data() as Uint16Array, out.data() as Float32Array, out.numel());
+  if (isLowpDtype(c.dtype)) getBackend().castFromLowp(c.dtype, c.data() as Uint16Array, out.data() as Float32Array, out.numel());
   else { const s = c.data(), d = out.data(); for (let i = 0; i < s.length; i++) d[i] = s[i]!; }
   return out;
 }

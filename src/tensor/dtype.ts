@@ -15,6 +15,11 @@ export function itemSize(d: DType): number {
   return d === 'float64' ? 8 : d === 'bfloat16' || d === 'float16' ? 2 : 4;
 }
 
+/** The 16-bit storage formats (bit patterns in a Uint16Array, decoded by the backend's castFromLowp). */
+export function isLowpDtype(d: DType): d is 'bfloat16' | 'float16' {
+  return d === 'bfloat16' || d === 'float16';
+}
+
 export function isFloat(d: DType): boolean {
   return d === 'float32' || d === 'float64';
 }

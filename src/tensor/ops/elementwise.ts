@@ -3,7 +3,7 @@ import { ShapeError, ValueError } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import type { BinaryOp, FloatArray, UnaryOp } from '../../backend/backend.js';
 import { record } from '../autograd.js';
-import type { DType } from '../dtype.js';
+import { type DType, isLowpDtype } from '../dtype.js';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape.js';
 import { contiguousStrides, empty, full, Tensor } from '../tensor.js';
 import { registerOp } from './registry.js';
@@ -180,11 +180,27 @@ function expandTo(t: Tensor, shape: readonly number[]): Tensor {
   return new Tensor(t.storage, shape, broadcastStrides(t.shape, t.strides, shape), t.offset, t.dtype);
 }
 
+// A 16-bit tensor's storage holds bit patterns, not values: they are decoded (exactly, to float32)
+// and encoded (rounded to nearest even from float32, as castToLowp) by the backend, never copied as numbers.
 function castFloat(t: Tensor, dt: DType): Tensor {
   const c = contiguous(t);
   const out = empty(t.shape, dt);
-  const s = c.data(), d = out.storage.data;
-  for (let i = 0; i < s.length; i++) d[i] = s[i];
+  const n = c.numel();
+  const be = getBackend();
+  let s = c.data() as ArrayLike<number>;
+  if (isLowpDtype(c.dtype)) {
+    const f = new Float32Array(n);
+    if (n > 0) be.castFromLowp(c.dtype, s as Uint16Array, f, n);
+    s = f;
+  }
+  if (isLowpDtype(dt)) {
+    // float64 is rounded to float32 first (a second rounding only for values within 2^-29 relative of a bf16 tie).
+    const f = s instanceof Float32Array ? s : Float32Array.from(s);
+    if (n > 0) be.castToLowp(dt, f, out.storage.data as Uint16Array, n);
+  } else {
+    const d = out.storage.data;
+    for (let i = 0; i < n; i++) d[i] = s[i]!;
+  }
   return record('cast', out, [t], (g) => [castFloat(g, t.dtype)]);
 }
 
@@ -207,11 +223,15 @@ export function pow(a: Operand, b: Operand): Tensor {
   return binaryOp('pow', lift(a, b), lift(b, a));
 }
 
-/** Converts to another dtype (float32/float64/int32); differentiable between float types. */
+/**
+ * Converts to another dtype (PyTorch `Tensor.to(dtype)`): float32/float64/bfloat16/float16 by value
+ * (16-bit dtypes decoded exactly, encoded with round to nearest even), int32 truncated toward zero;
+ * differentiable between the float types (the gradient is cast back to t's dtype).
+ */
 export function cast(t: Tensor, dtype: DType): Tensor {
   if (t.dtype === dtype) return t;
   if (dtype === 'int32') {
-    const c = contiguous(t);
+    const c = contiguous(isLowpDtype(t.dtype) ? castFloat(t.detach(), 'float32') : t);
     const out = empty(t.shape, 'int32');
     const s = c.data(), d = out.storage.data;
     for (let i = 0; i < s.length; i++) d[i] = Math.trunc(s[i]);
