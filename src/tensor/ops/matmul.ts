@@ -88,10 +88,9 @@ export function toLowp(t: Tensor, dtype: LowpDtype, out?: Tensor): Tensor {
 
 /**
  * No autograd: contiguous 16-bit `dtype` tensors of the given shapes, laid one after another in the
- * bytes of the float32 tensor `host`, so that short-lived 16-bit operands borrow a float32 buffer of
- * the pool instead of holding 16-bit buffers of their own (the fused LM head puts W's 16-bit copy and
- * its gathered dlogits in one buffer of W's float32 size, which a [V, C] gradient reuses later in a
- * training step). The views are valid while host is; each counts in memoryStats beside host until
+ * bytes of the float32 tensor `host`, so that short-lived 16-bit operands borrow a float32 buffer
+ * instead of holding 16-bit buffers of their own (the fused LM head writes W's 16-bit copy into the
+ * first half of the precomputed dW, whose single product is the last to read it). The views are valid while host is; each counts in memoryStats beside host until
  * its storage is freed, and freeing a view never hands host's buffer back.
  * @throws ValueError when host is not a contiguous float32 tensor with room for all the views.
  */
