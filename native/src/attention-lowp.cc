@@ -192,10 +192,71 @@ void scatterRound(int dtype, const float* src, const tf::Rows& rows, int64_t bh,
     for (int64_t i = 0; i < n; ++i) tf::castToLowp(dtype, src + (h * n + i) * d, dst + rows.at(h, i), d);
 }
 
+// By the element type of the outside rows: 16-bit rows are widened / rounded, float32 rows copied.
+void gatherAny(int dtype, const uint16_t* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
+  gatherWiden(dtype, src, rows, bh, n, d, dst);
+}
+void gatherAny(int, const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
+  gatherRows(src, rows, bh, n, d, dst);
+}
+void scatterAny(int dtype, const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, uint16_t* dst) {
+  scatterRound(dtype, src, rows, bh, n, d, dst);
+}
+void scatterAny(int, const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
+  scatterRows(src, rows, bh, n, d, dst);
+}
+
 // The rows of the packed projection [b, t, 3, h, d] (q; k and v at +h·d, +2·h·d) and of heads merged [b, t, h, d].
 tf::Layout packedLayout(int64_t t, int64_t h, int64_t d) {
   const tf::Rows qkv = tf::interleavedRows(h, t, 3 * h * d, d);
   return tf::Layout{qkv, qkv, tf::interleavedRows(h, t, h * d, d)};
+}
+
+// The packed forward with y (and the backward with y, its gradient and dqkv) as float32 or 16-bit rows (O).
+template <typename O>
+void packedForward(int dtype, const uint16_t* qkv, O* out, float* lse, const float* keyPad, const float* ropeCos,
+                   const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window) {
+  const int64_t bh = b * h, c = h * d, n = bh * t * d;
+  if (bh <= 0 || t <= 0 || d <= 0) return;
+  const tf::Layout lay = packedLayout(t, h, d);
+  const tf::Problem pb = tf::makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
+  if (useAmx(dtype)) {
+    tf::attentionAmx(qkv, qkv + c, qkv + 2 * c, out, lse, pb, lay, bh, scale);
+    return;
+  }
+  std::vector<float> planes(static_cast<size_t>(4 * n));
+  float* qf = planes.data();
+  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
+  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
+  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
+  tf::attention(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, keyPad, ropeCos, ropeSin, bh, t, t, d, h, scale, causal, window);
+  scatterAny(dtype, qf + 3 * n, lay.o, bh, t, d, out);
+}
+
+template <typename O>
+void packedBackward(int dtype, const uint16_t* qkv, const O* out, const float* lse, const O* g, O* dqkv,
+                    const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h,
+                    int64_t d, float scale, bool causal, int64_t window) {
+  const int64_t bh = b * h, c = h * d, n = bh * t * d;
+  if (bh <= 0 || t <= 0 || d <= 0) return;  // dqkv [b, t, 3·h·d] is empty
+  const tf::Layout lay = packedLayout(t, h, d);
+  const tf::Problem pb = tf::makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
+  if (useAmx(dtype)) {
+    tf::attentionAmxBackward(qkv, qkv + c, qkv + 2 * c, out, lse, g, dqkv, dqkv + c, dqkv + 2 * c, pb, lay, bh, scale);
+    return;
+  }
+  std::vector<float> planes(static_cast<size_t>(8 * n));
+  float* qf = planes.data();
+  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
+  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
+  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
+  gatherAny(dtype, out, lay.o, bh, t, d, qf + 3 * n);
+  gatherAny(dtype, g, lay.o, bh, t, d, qf + 4 * n);
+  tf::attentionBackward(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, qf + 4 * n, qf + 5 * n, qf + 6 * n, qf + 7 * n, keyPad, ropeCos,
+                    ropeSin, bh, t, t, d, h, scale, causal, window);
+  scatterAny(dtype, qf + 5 * n, lay.q, bh, t, d, dqkv);
+  scatterAny(dtype, qf + 6 * n, lay.kv, bh, t, d, dqkv + c);
+  scatterAny(dtype, qf + 7 * n, lay.kv, bh, t, d, dqkv + 2 * c);
 }
 
 }  // namespace
@@ -205,92 +266,26 @@ namespace tf {
 void attentionLowpPacked(int dtype, const uint16_t* qkv, float* out, float* lse, const float* keyPad, const float* ropeCos,
                          const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale, bool causal,
                          int64_t window) {
-  const int64_t bh = b * h, c = h * d, n = bh * t * d;
-  if (bh <= 0 || t <= 0 || d <= 0) return;
-  const Layout lay = packedLayout(t, h, d);
-  const Problem pb = makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
-  if (useAmx(dtype)) {
-    attentionAmx(qkv, qkv + c, qkv + 2 * c, out, lse, pb, lay, bh, scale);
-    return;
-  }
-  std::vector<float> planes(static_cast<size_t>(4 * n));
-  float* qf = planes.data();
-  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
-  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
-  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
-  attention(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, keyPad, ropeCos, ropeSin, bh, t, t, d, h, scale, causal, window);
-  scatterRows(qf + 3 * n, lay.o, bh, t, d, out);
+  packedForward(dtype, qkv, out, lse, keyPad, ropeCos, ropeSin, b, t, h, d, scale, causal, window);
 }
 
 void attentionLowpPackedBackward(int dtype, const uint16_t* qkv, const float* out, const float* lse, const float* g,
                                  float* dqkv, const float* keyPad, const float* ropeCos, const float* ropeSin, int64_t b,
                                  int64_t t, int64_t h, int64_t d, float scale, bool causal, int64_t window) {
-  const int64_t bh = b * h, c = h * d, n = bh * t * d;
-  if (bh <= 0 || t <= 0 || d <= 0) return;  // dqkv [b, t, 3·h·d] is empty
-  const Layout lay = packedLayout(t, h, d);
-  const Problem pb = makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
-  if (useAmx(dtype)) {
-    attentionAmxBackward(qkv, qkv + c, qkv + 2 * c, out, lse, g, dqkv, dqkv + c, dqkv + 2 * c, pb, lay, bh, scale);
-    return;
-  }
-  std::vector<float> planes(static_cast<size_t>(8 * n));
-  float* qf = planes.data();
-  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
-  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
-  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
-  gatherRows(out, lay.o, bh, t, d, qf + 3 * n);
-  gatherRows(g, lay.o, bh, t, d, qf + 4 * n);
-  attentionBackward(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, qf + 4 * n, qf + 5 * n, qf + 6 * n, qf + 7 * n, keyPad, ropeCos,
-                    ropeSin, bh, t, t, d, h, scale, causal, window);
-  scatterRows(qf + 5 * n, lay.q, bh, t, d, dqkv);
-  scatterRows(qf + 6 * n, lay.kv, bh, t, d, dqkv + c);
-  scatterRows(qf + 7 * n, lay.kv, bh, t, d, dqkv + 2 * c);
+  packedBackward(dtype, qkv, out, lse, g, dqkv, keyPad, ropeCos, ropeSin, b, t, h, d, scale, causal, window);
 }
 
 void attentionLowpPacked16(int dtype, const uint16_t* qkv, uint16_t* out, float* lse, const float* keyPad,
                            const float* ropeCos, const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d,
                            float scale, bool causal, int64_t window) {
-  const int64_t bh = b * h, c = h * d, n = bh * t * d;
-  if (bh <= 0 || t <= 0 || d <= 0) return;
-  const Layout lay = packedLayout(t, h, d);
-  const Problem pb = makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
-  if (useAmx(dtype)) {
-    attentionAmx(qkv, qkv + c, qkv + 2 * c, out, lse, pb, lay, bh, scale);
-    return;
-  }
-  std::vector<float> planes(static_cast<size_t>(4 * n));
-  float* qf = planes.data();
-  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
-  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
-  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
-  attention(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, keyPad, ropeCos, ropeSin, bh, t, t, d, h, scale, causal, window);
-  scatterRound(dtype, qf + 3 * n, lay.o, bh, t, d, out);
+  packedForward(dtype, qkv, out, lse, keyPad, ropeCos, ropeSin, b, t, h, d, scale, causal, window);
 }
 
 void attentionLowpPacked16Backward(int dtype, const uint16_t* qkv, const uint16_t* out, const float* lse,
                                    const uint16_t* g, uint16_t* dqkv, const float* keyPad, const float* ropeCos,
                                    const float* ropeSin, int64_t b, int64_t t, int64_t h, int64_t d, float scale,
                                    bool causal, int64_t window) {
-  const int64_t bh = b * h, c = h * d, n = bh * t * d;
-  if (bh <= 0 || t <= 0 || d <= 0) return;  // dqkv [b, t, 3·h·d] is empty
-  const Layout lay = packedLayout(t, h, d);
-  const Problem pb = makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
-  if (useAmx(dtype)) {
-    attentionAmxBackward(qkv, qkv + c, qkv + 2 * c, out, lse, g, dqkv, dqkv + c, dqkv + 2 * c, pb, lay, bh, scale);
-    return;
-  }
-  std::vector<float> planes(static_cast<size_t>(8 * n));
-  float* qf = planes.data();
-  gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
-  gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
-  gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
-  gatherWiden(dtype, out, lay.o, bh, t, d, qf + 3 * n);
-  gatherWiden(dtype, g, lay.o, bh, t, d, qf + 4 * n);
-  attentionBackward(qf, qf + n, qf + 2 * n, qf + 3 * n, lse, qf + 4 * n, qf + 5 * n, qf + 6 * n, qf + 7 * n, keyPad, ropeCos,
-                    ropeSin, bh, t, t, d, h, scale, causal, window);
-  scatterRound(dtype, qf + 5 * n, lay.q, bh, t, d, dqkv);
-  scatterRound(dtype, qf + 6 * n, lay.kv, bh, t, d, dqkv + c);
-  scatterRound(dtype, qf + 7 * n, lay.kv, bh, t, d, dqkv + 2 * c);
+  packedBackward(dtype, qkv, out, lse, g, dqkv, keyPad, ropeCos, ropeSin, b, t, h, d, scale, causal, window);
 }
 
 /** Adds attentionLowp, attentionLowpBackward and attentionLowpInfo to the addon's exports. */

@@ -5,6 +5,7 @@
 // and the addon says so once on stderr. float16 always takes that emulated path (this CPU family's
 // float16 arithmetic, AVX512-FP16, accumulates in float16, which is not the policy).
 #include "bf16-gemm.h"
+#include "column-blocks.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -23,9 +24,6 @@
 
 namespace tf {
 namespace {
-
-// castToLowpColumnSums sums blocks of this many rows (a fixed order, whatever the thread count).
-constexpr int64_t kSumRows = 256;
 
 // ---- scalar casts (the reference rules of src/amp/cast.ts) --------------------------------------
 inline uint32_t f32bits(float x) { uint32_t u; std::memcpy(&u, &x, 4); return u; }
@@ -222,32 +220,19 @@ void castFromLowp(int dtype, const uint16_t* x, float* out, int64_t n) {
 }
 
 void castToLowpColumnSums(int dtype, const float* x, uint16_t* out, float* sums, int64_t rows, int64_t cols) {
-  if (rows <= 0 || cols <= 0) return;
-  // Fixed blocks of rows, whatever the thread count: each block's column sums in row order, then the
-  // blocks' sums in block order, so the result does not depend on how many threads ran.
-  const int64_t blocks = (rows + kSumRows - 1) / kSumRows;
-  std::vector<float> partial(static_cast<size_t>(blocks * cols));
-  const int64_t grain = (kSerialElems + kSumRows * cols - 1) / (kSumRows * cols);
-  parallelFor(blocks, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t b = lo; b < hi; ++b) {
-      const int64_t r0 = b * kSumRows, r1 = r0 + kSumRows < rows ? r0 + kSumRows : rows;
-      float* acc = partial.data() + b * cols;
+  columnSumsInBlocks(rows, cols, sums, [&](int64_t r0, int64_t r1, float* acc) {
 #if defined(TF_HAVE_AVX512)
-      if (dtype == kBfloat16 && avx512()) {
-        bf16ColumnSumsAvx(x, out, acc, r0, r1, cols);
-        continue;
-      }
+    if (dtype == kBfloat16 && avx512()) {
+      bf16ColumnSumsAvx(x, out, acc, r0, r1, cols);
+      return;
+    }
 #endif
-      for (int64_t j = 0; j < cols; ++j) acc[j] = 0.0f;
-      for (int64_t i = r0; i < r1; ++i) {
-        toLowp(dtype, x + i * cols, out + i * cols, cols);
-        for (int64_t j = 0; j < cols; ++j) acc[j] += x[i * cols + j];
-      }
+    for (int64_t j = 0; j < cols; ++j) acc[j] = 0.0f;
+    for (int64_t i = r0; i < r1; ++i) {
+      toLowp(dtype, x + i * cols, out + i * cols, cols);
+      for (int64_t j = 0; j < cols; ++j) acc[j] += x[i * cols + j];
     }
   });
-  for (int64_t j = 0; j < cols; ++j) sums[j] = partial[static_cast<size_t>(j)];
-  for (int64_t b = 1; b < blocks; ++b)
-    for (int64_t j = 0; j < cols; ++j) sums[j] += partial[static_cast<size_t>(b * cols + j)];
 }
 
 void linearLowp(int dtype, const void* x, int xKind, const void* w, int wKind, const float* bias, float* out,

@@ -51,6 +51,21 @@ void crossEntropy(const float* x, const int32_t* target, const float* weight, fl
 
 namespace {
 
+// Label smoothing's gradient terms of one row with upstream gradient a: the per-class share
+// b = a·eps/C (bs) and the row's sum term ss = −b·Σw. An infinite b sums per class so that inf·0
+// stays NaN, as PyTorch's per-element product does.
+void smoothingTerms(double a, double eps, int64_t C, double sumW, const float* weight, float* bs, float* ss) {
+  const double b = a * (eps / C);
+  *bs = static_cast<float>(b);
+  if (std::isfinite(b)) {
+    *ss = static_cast<float>(-(b * sumW));
+    return;
+  }
+  double t = 0;
+  for (int64_t c = 0; c < C; ++c) t += -(b * (weight != nullptr ? weight[c] : 1.0f));
+  *ss = static_cast<float>(t);
+}
+
 // dx of one finite row: p = exp((x − m) − shift) and the terms of crossEntropyBackward, with the
 // options as template flags so that the loop has no branches and vectorises (fastExp included).
 template <bool kEps, bool kLse, bool kW>
@@ -95,17 +110,7 @@ void crossEntropyBackward(const float* x, const int32_t* target, const float* we
       const double a = valid ? gLoss[r] : 0.0;
       const float gy = valid ? static_cast<float>(-((weight != nullptr ? weight[y] : 1.0) * ((1 - eps) * a))) : 0.0f;
       float bs = 0.0f, ss = 0.0f;
-      if (eps > 0 && valid) {
-        const double b = a * (eps / C);
-        bs = static_cast<float>(b);
-        if (std::isfinite(b)) {
-          ss = static_cast<float>(-(b * sumW));
-        } else {
-          double s = 0;  // keeps inf·0 = NaN per class
-          for (int64_t c = 0; c < C; ++c) s += -(b * (weight != nullptr ? weight[c] : 1.0f));
-          ss = static_cast<float>(s);
-        }
-      }
+      if (eps > 0 && valid) smoothingTerms(a, eps, C, sumW, weight, &bs, &ss);
       const float gz = gLse != nullptr ? gLse[r] : 0.0f;
       if (finite) {
         finiteRow(xr, dr, C, m, shift, gy, bs, ss, gz, weight);
@@ -188,17 +193,7 @@ void crossEntropyGradLowp(int dtype, float* x, const int32_t* target, const floa
       const double a = valid ? gLoss : 0.0;
       const float gy = valid ? static_cast<float>(-(w * ((1 - eps) * a))) : 0.0f;
       float bs = 0.0f, ss = 0.0f;
-      if (eps > 0 && valid) {
-        const double b = a * (eps / C);
-        bs = static_cast<float>(b);
-        if (std::isfinite(b)) {
-          ss = static_cast<float>(-(b * sumW));
-        } else {
-          double t = 0;  // keeps inf·0 = NaN per class
-          for (int64_t c = 0; c < C; ++c) t += -(b * (weight != nullptr ? weight[c] : 1.0f));
-          ss = static_cast<float>(t);
-        }
-      }
+      if (eps > 0 && valid) smoothingTerms(a, eps, C, sumW, weight, &bs, &ss);
       const float gz = gLseOfLse != 0.0f ? gLseOfLse * lse[r] : 0.0f;
       if (finite) {
         finiteRow(xr, C, inv, gy, bs, ss, gz, weight);
