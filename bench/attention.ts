@@ -9,8 +9,10 @@
  * Modes: causal (the default path), full (no mask), window (causal + sliding window --window),
  * padding (causal + the last quarter of the keys padded, keyPaddingMask [B, T]), rope (causal, RoPE
  * tables in the kernel), rope-explicit (causal, q and k rotated by RotaryEmbedding first).
- * `--dtype bf16` runs the forward under autocast (bfloat16: AMX tiles on the native backend where the
- * CPU has them); `--bf16-impl emulate` picks the float32 kernel on the bf16 values instead (native).
+ * `--dtype bf16` runs the forward under autocast (bfloat16: the native backend's bf16 tile kernel, on
+ * AMX or AVX512_BF16 where the CPU has them); `--bf16-impl avx512bf16|emulate` picks another
+ * implementation (native; emulate: the float32 kernel on the bf16 values). `--dtype fp16` runs under
+ * float16 autocast (always the float32 kernel on the widened values).
  */
 import { badFlag, benchArgs } from './args.js';
 import { autocast } from '../src/amp/autocast.js';
@@ -19,18 +21,19 @@ import { getBackend } from '../src/backend/index.js';
 import { RotaryEmbedding } from '../src/nn/positional.js';
 import * as T from '../src/tensor/index.js';
 
-const USAGE = 'usage: node dist/bench/attention.js [--t 512,1024,2048,4096] [--b 1] [--h 4] [--d 64] [--reps 5] [--modes causal,full,window,padding,rope,rope-explicit] [--window 256] [--dtype float32|bf16] [--bf16-impl amx|emulate]';
+const USAGE = 'usage: node dist/bench/attention.js [--t 512,1024,2048,4096] [--b 1] [--h 4] [--d 64] [--reps 5] [--modes causal,full,window,padding,rope,rope-explicit] [--window 256] [--dtype float32|bf16|fp16] [--bf16-impl amx|avx512bf16|emulate]';
 
 const { values } = benchArgs(USAGE, {
   t: { type: 'string', number: 'counts', default: '512,1024,2048,4096' }, b: { type: 'string', number: 'count', default: '1' }, h: { type: 'string', number: 'count', default: '4' },
   d: { type: 'string', number: 'count', default: '64' }, reps: { type: 'string', number: 'count', default: '5' }, modes: { type: 'string', default: 'causal,full' },
   window: { type: 'string', number: 'int', default: '256' }, dtype: { type: 'string', default: 'float32' }, 'bf16-impl': { type: 'string' },
 });
-if (values.dtype !== 'float32' && values.dtype !== 'bf16') badFlag(`--dtype must be float32 or bf16, got '${values.dtype}'`);
-const bf16 = values.dtype === 'bf16';
+if (values.dtype !== 'float32' && values.dtype !== 'bf16' && values.dtype !== 'fp16') badFlag(`--dtype must be float32, bf16 or fp16, got '${values.dtype}'`);
+const amp = values.dtype === 'bf16' ? 'bfloat16' as const : values.dtype === 'fp16' ? 'float16' as const : null;
+const bf16 = amp === 'bfloat16';
 const impl = values['bf16-impl'];
 if (impl !== undefined) {
-  if (impl !== 'amx' && impl !== 'emulate') badFlag(`--bf16-impl must be amx or emulate, got '${impl}'`);
+  if (impl !== 'amx' && impl !== 'avx512bf16' && impl !== 'emulate') badFlag(`--bf16-impl must be amx, avx512bf16 or emulate, got '${impl}'`);
   const addon = loadNativeAddon();
   if (!addon) badFlag('--bf16-impl needs the native addon (npm run build:native)');
   try {
@@ -48,7 +51,7 @@ function run(mode: string, Tn: number, q: T.Tensor, k: T.Tensor, v: T.Tensor, g:
   for (const x of [q, k, v]) x.grad = null;
   const t0 = performance.now();
   T.scope(() => {
-    const out = bf16 ? autocast({ dtype: 'bfloat16' }, () => forward(mode, Tn, q, k, v)) : forward(mode, Tn, q, k, v);
+    const out = amp ? autocast({ dtype: amp }, () => forward(mode, Tn, q, k, v)) : forward(mode, Tn, q, k, v);
     T.backward(T.sum(T.mul(out, g)));
   });
   return performance.now() - t0;

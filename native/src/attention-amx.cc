@@ -1,19 +1,24 @@
 // The bfloat16 path of the tiled attention (attention.cc has the algorithm, the masks and RoPE): the
-// same online-softmax forward and FlashAttention-2 backward, with every tile product on AMX
-// (TDPBF16PS: a [16 × 32] bf16 tile times a [32 × 16] one, float32 sums). Operands are the 16-bit
-// patterns the caller keeps (q, k, v as they are; RoPE rotates in float32 and rounds the rotated
+// same online-softmax forward and FlashAttention-2 backward, with every tile product a product of bf16
+// operands with float32 sums: on AMX (TDPBF16PS: a [16 × 32] bf16 tile times a [32 × 16] one) where
+// the CPU has it, else on AVX512_BF16 (vdpbf16ps: 16 float32 lanes, each += two bf16 products; a
+// 4-row × 64-column block of C in 16 zmm registers). Everything else is the same code. Operands are
+// the 16-bit patterns the caller keeps (q, k, v as they are; RoPE rotates in float32 and rounds the rotated
 // value once); the probabilities P (forward: before P·V; backward: before Pᵀ·dO), dO and dS are
 // rounded to bf16 (nearest even) before their products, as PyTorch's autocast rounds softmax's output
 // before its bmm. Scores, softmax statistics (max, sum, log-sum-exp), delta and every accumulator
 // stay float32.
 //
-// Why AMX and not AVX512_BF16's vdpbf16ps: on this CPU (Sapphire Rapids) vdpbf16ps does 32 bf16
-// products per cycle on one port, the same as float32 FMAs on two (the project's own vdpbf16ps GEMM
-// measured 173 GFLOPS against OpenBLAS sgemm's 278, README "Mixed precision"), so it only saves
-// memory traffic; a TDPBF16PS does 8,192 products.
+// Why AMX first: on Sapphire Rapids vdpbf16ps does 32 bf16 products per cycle on one port, the same
+// as float32 FMAs on two (the project's own vdpbf16ps GEMM measured 173 GFLOPS against OpenBLAS
+// sgemm's 278, README "Mixed precision"), so it only saves memory traffic; a TDPBF16PS does 8,192
+// products. Zen 5 has no AMX, and there vdpbf16ps is the fast path: one core ran this file's 4 × 64
+// block on a 64³ product in L1 at 320-390 GFLOPS, the same block of float32 FMAs at 150-160 (EPYC
+// family 26, 2026-12-07); and the bf16 operands are read as they are, not widened and copied first.
+// Without either, attention-lowp.cc widens q, k, v to float32 and runs the float32 kernel.
 //
-// Layouts (AMX's): an A operand is bf16 rows [M × K] (K padded to 32 with zeros); a B operand is
-// bf16 pairs along K, [K/2 × N] of uint32 (pair p of column n = elements 2p and 2p+1); C is float32
+// Layouts (AMX's, which vdpbf16ps reads as they are): an A operand is bf16 rows [M × K] (K padded
+// to 32 with zeros); a B operand is bf16 pairs along K, [K/2 × N] of uint32 (pair p of column n = elements 2p and 2p+1); C is float32
 // [M × N]. M and N are padded to 16 (scratch is zero padded); padding is never written out.
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,13 +33,17 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
 #include <immintrin.h>
+// The kernel: AVX-512 with bf16 conversions and vdpbf16ps (run after attentionAvx512Bf16Available()).
+#define TF_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+// AMX's tile products and configuration only (run after attentionAmxAvailable()): no AMX instruction
+// is compiled into a function without it.
 #define TF_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
-#define TF_HAVE_AMX 1
+#define TF_HAVE_BF16_TILES 1
 #endif
 
 namespace tf {
 
-#if defined(TF_HAVE_AMX)
+#if defined(TF_HAVE_BF16_TILES)
 namespace {
 
 inline int64_t round32(int64_t n) { return (n + 31) / 32 * 32; }
@@ -147,9 +156,70 @@ TF_AMX void tileGemmBf16(int64_t M, int64_t N, int64_t K, const uint16_t* A, int
   }
 }
 
+// The same product on AVX512_BF16 (same contract; M a multiple of 4 suffices): rows of C in blocks of 4
+// × 64 columns, 16 zmm accumulators (vdpbf16ps has a latency of several cycles on two pipes, so 16
+// independent sums keep both busy); per pair p of K, 4 loads of B pairs and one broadcast A pair per
+// row. A rows may start at any even byte (lda odd in the backward's transposed operands).
+template <int NV>
+TF_BF16 inline void dpBlock(int64_t kp, const uint16_t* A, int64_t lda, const uint32_t* B, int64_t ldb, float* C,
+                            int64_t ldc, bool acc) {
+  constexpr int kRows = 4;
+  __m512 c[kRows][NV];
+  for (int r = 0; r < kRows; ++r)
+    for (int v = 0; v < NV; ++v) c[r][v] = acc ? _mm512_loadu_ps(C + r * ldc + 16 * v) : _mm512_setzero_ps();
+  for (int64_t p = 0; p < kp; ++p) {
+    __m512bh b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = (__m512bh)_mm512_loadu_si512(B + p * ldb + 16 * v);
+    for (int r = 0; r < kRows; ++r) {
+      uint32_t pair;
+      std::memcpy(&pair, A + r * lda + 2 * p, 4);
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(pair));
+      for (int v = 0; v < NV; ++v) c[r][v] = _mm512_dpbf16_ps(c[r][v], b[v], a);
+    }
+  }
+  for (int r = 0; r < kRows; ++r)
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(C + r * ldc + 16 * v, c[r][v]);
+}
+
+TF_BF16 void dpGemmBf16(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
+                        int64_t ldb, float* C, int64_t ldc, bool acc) {
+  const int64_t kp = K / 2;
+  for (int64_t m0 = 0; m0 < M; m0 += 4) {
+    const uint16_t* a = A + m0 * lda;
+    float* c = C + m0 * ldc;
+    int64_t n0 = 0;
+    for (; n0 + 64 <= N; n0 += 64) dpBlock<4>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc);
+    switch ((N - n0) / 16) {
+      case 3: dpBlock<3>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+      case 2: dpBlock<2>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+      case 1: dpBlock<1>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+      default: break;
+    }
+  }
+}
+
+// Where the tile products run: each task of the kernel calls begin() first and end() last (AMX loads
+// its tile configuration: other code on the thread, oneDNN's AMX kernels, loads its own).
+struct AmxProducts {
+  static void begin() { tileBegin(); }
+  static void end() { tileEnd(); }
+  static void gemm(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B, int64_t ldb,
+                   float* C, int64_t ldc, bool acc) {
+    tileGemmBf16(M, N, K, A, lda, B, ldb, C, ldc, acc);
+  }
+};
+struct DpProducts {
+  static void begin() {}
+  static void end() {}
+  TF_BF16 static void gemm(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
+                           int64_t ldb, float* C, int64_t ldc, bool acc) {
+    dpGemmBf16(M, N, K, A, lda, B, ldb, C, ldc, acc);
+  }
+};
+
 // exp of 16 floats: fastExp (common.h) written with AVX-512 intrinsics, the same reduction and
 // polynomial (exp(-inf) = 0, exp(+inf) = inf, NaN stays NaN).
-TF_AMX inline __m512 expV(__m512 x) {
+TF_BF16 inline __m512 expV(__m512 x) {
   const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
   const __m512 nf = _mm512_roundscale_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
@@ -192,7 +262,7 @@ inline uint64_t realKeys(const float* kb, int64_t cn) {
 // Rows [rows × d] of bf16 bits (lds elements apart) → dst [padRows × ld] bf16 (ld ≥ d), rotated by
 // RoPE when cosT is given (row r has position pos0 + r; rotated in float32, rounded once); the rest
 // zero. Unaligned reads: rows of a packed projection start wherever its row stride puts them.
-TF_AMX void loadRowsBf16(const uint16_t* src, int64_t lds, int64_t rows, int64_t padRows, int64_t d, int64_t ld,
+TF_BF16 void loadRowsBf16(const uint16_t* src, int64_t lds, int64_t rows, int64_t padRows, int64_t d, int64_t ld,
                          const float* cosT, const float* sinT, int64_t pos0, uint16_t* dst) {
   if (!cosT) {  // a copy, 16 elements at a time (ld is a multiple of 16)
     for (int64_t r = 0; r < rows; ++r)
@@ -225,7 +295,7 @@ TF_AMX void loadRowsBf16(const uint16_t* src, int64_t lds, int64_t rows, int64_t
 }
 
 // Float rows [rows × d] (ld floats) rounded to bf16 → dst [padRows × ldd]; the rest zero.
-TF_AMX void roundRows(const float* src, int64_t ld, int64_t rows, int64_t padRows, int64_t d, int64_t ldd,
+TF_BF16 void roundRows(const float* src, int64_t ld, int64_t rows, int64_t padRows, int64_t d, int64_t ldd,
                       uint16_t* dst) {
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t x = 0; x < ldd; x += 16) {  // ldd is a multiple of 16
@@ -240,7 +310,7 @@ TF_AMX void roundRows(const float* src, int64_t ld, int64_t rows, int64_t padRow
 
 // bf16 rows [n × w] (ld elements) → pairs along the rows: out[m * w + x] = (row 2m, row 2m+1) at x,
 // for m < n/2 (n even; rows are zero padded by the caller).
-TF_AMX void pairRows(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* out) {
+TF_BF16 void pairRows(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* out) {
   const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
                                        20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   for (int64_t m = 0; m < n / 2; ++m) {
@@ -259,7 +329,7 @@ TF_AMX void pairRows(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint
 }
 
 // One float row [d] rounded to bf16 bits (nearest even) into dst.
-TF_AMX void roundRow(const float* src, int64_t d, uint16_t* dst) {
+TF_BF16 void roundRow(const float* src, int64_t d, uint16_t* dst) {
   for (int64_t x = 0; x < d; x += 16) {
     const int64_t left = d - x;
     const __mmask16 mk = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1u);
@@ -278,8 +348,8 @@ void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* o
 }
 
 // Forward of query block i0 of head h (see attention.cc's forwardBlock; scale applies to the scores).
-template <bool kMasked, class O>
-TF_AMX void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+template <class P, bool kMasked, class O>
+TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
                          O* out, float* lse, int64_t h, int64_t i0, float scale) {
   const int64_t t = pb.t, d = pb.d, dp = pb.dp, off = pb.off, dk = round32(d);
   const int64_t rows = i0 + kBr < t ? kBr : t - i0;
@@ -316,7 +386,7 @@ TF_AMX void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* q
     pairCols(kr, dk, kBc, dk, kx);
     loadRowsBf16(vh + j0 * ldk, ldk, cn, kBc, d, dp, nullptr, nullptr, 0, vr);
     pairRows(vr, dp, kBc, dp, vc);
-    tileGemmBf16(kBr, kBc, dk, qs, dk, kx, kBc, sm, kBc, false);
+    P::gemm(kBr, kBc, dk, qs, dk, kx, kBc, sm, kBc, false);
     const uint64_t real = kMasked ? realKeys(kb, cn) : ~0ull;
     const __m512 vscale = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(kNegInf);
     for (int64_t r = 0; r < rows; ++r) {
@@ -355,14 +425,14 @@ TF_AMX void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* q
         for (int64_t xx = 0; xx < dp; xx += 16) _mm512_storeu_ps(ar + xx, _mm512_mul_ps(va, _mm512_loadu_ps(ar + xx)));
       }
     }
-    tileGemmBf16(kBr, dp, kBc, p16, kBc, vc, dp, acc, dp, true);
+    P::gemm(kBr, dp, kBc, p16, kBc, vc, dp, acc, dp, true);
   }
   finishRows(acc, dp, mrow, lrow, rows, d, out + lay.o.at(h, i0), lay.o.row, lse + h * t + i0);
 }
 
 // Rows 2m and 2m+1 of float rows [n × 64] (n even) rounded to bf16 and interleaved: out[m * 64 + c] =
 // (row 2m, row 2m+1) at c: the B operand of a product over the rows.
-TF_AMX void pairRowsF32(const float* src, int64_t n, uint32_t* out) {
+TF_BF16 void pairRowsF32(const float* src, int64_t n, uint32_t* out) {
   const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
                                        20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   for (int64_t m = 0; m < n / 2; ++m) {
@@ -383,8 +453,8 @@ void transpose16(const uint16_t* src, int64_t n, int64_t w, int64_t ld, uint16_t
 // Backward of head h (see attention.cc's backwardHead). dV and dK are accumulated transposed (dVᵀ =
 // dOᵀ·P, dKᵀ = Qᵀ·dS) so that P and dS enter as pairs of rows, formed while rounding them; query
 // blocks start at even rows so that those pairs line up with a block.
-template <bool kMasked, class O>
-TF_AMX void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+template <class P, bool kMasked, class O>
+TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
                          const O* out, const float* lse, const O* g, O* dq, O* dk, O* dv, int64_t h, float scale) {
   constexpr bool kBits = sizeof(O) == 2;  // out, g, dq, dk, dv as bf16 bits
   const int64_t t = pb.t, s = pb.s, d = pb.d, dp = pb.dp, off = pb.off, dkp = round32(d);
@@ -459,8 +529,8 @@ TF_AMX void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q
     }
     for (int64_t i0 = iStart; live && i0 < iEnd; i0 += kBr) {
       const int64_t rows = iEnd - i0 < kBr ? iEnd - i0 : kBr;
-      tileGemmBf16(kBr, kBc, dkp, qs + i0 * dkp, dkp, kx, kBc, sm, kBc, false);
-      tileGemmBf16(kBr, kBc, dkp, gs + i0 * dkp, dkp, vx, kBc, dpm, kBc, false);
+      P::gemm(kBr, kBc, dkp, qs + i0 * dkp, dkp, kx, kBc, sm, kBc, false);
+      P::gemm(kBr, kBc, dkp, gs + i0 * dkp, dkp, vx, kBc, dpm, kBc, false);
       const __m512 vscale = _mm512_set1_ps(scale);
       for (int64_t r = 0; r < kBr; ++r) {
         float* sr = sm + r * kBc;
@@ -489,9 +559,9 @@ TF_AMX void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q
       }
       pairRowsF32(sm, kBr, pp);
       pairRowsF32(dpm, kBr, dsp);
-      tileGemmBf16(dkp, kBc, kBr, gT + i0, tp, pp, kBc, dvT, kBc, true);   // dVᵀ += dOᵀ P
-      tileGemmBf16(dkp, kBc, kBr, qT + i0, tp, dsp, kBc, dkT, kBc, true);  // dKᵀ/scale += Qᵀ dS
-      tileGemmBf16(kBr, dp, kBc, ds16, kBc, kc, dp, dqs + i0 * dp, dp, true);  // dQ/scale += dS K
+      P::gemm(dkp, kBc, kBr, gT + i0, tp, pp, kBc, dvT, kBc, true);   // dVᵀ += dOᵀ P
+      P::gemm(dkp, kBc, kBr, qT + i0, tp, dsp, kBc, dkT, kBc, true);  // dKᵀ/scale += Qᵀ dS
+      P::gemm(kBr, dp, kBc, ds16, kBc, kc, dp, dqs + i0 * dp, dp, true);  // dQ/scale += dS K
     }
     O* dkh = dk + lay.kv.at(h, j0);
     O* dvh = dv + lay.kv.at(h, j0);
@@ -519,6 +589,22 @@ TF_AMX void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* q
   }
 }
 
+// AVX512_BF16 (CPUID.(7,1):EAX[5]) with AVX512F/BW/VL/DQ, and an OS that saves the opmask and zmm
+// registers (XCR0 bits 1, 2, 5, 6, 7).
+bool detectAvx512Bf16() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1u)) return false;  // OSXSAVE: xgetbv is usable
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 0xe6u) != 0xe6u) return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const unsigned subleaves = a;
+  const bool f = (b >> 16) & 1u, dq = (b >> 17) & 1u, bw = (b >> 30) & 1u, vl = (b >> 31) & 1u;
+  if (!f || !dq || !bw || !vl || subleaves < 1) return false;
+  __cpuid_count(7, 1, a, b, c, d);
+  return (a >> 5) & 1u;
+}
+
 bool detectAmx() {
   unsigned a, b, c, d;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
@@ -528,24 +614,17 @@ bool detectAmx() {
   return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
 }
 
-}  // namespace
-
-bool attentionAmxAvailable() {
-  static const bool ok = detectAmx();
-  return ok;
-}
-
-template <class O>
-void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, O* out, float* lse, const Problem& pb,
-                  const Layout& lay, int64_t bh, float scale) {
+template <class P, class O>
+void forwardAll(const uint16_t* q, const uint16_t* k, const uint16_t* v, O* out, float* lse, const Problem& pb,
+                const Layout& lay, int64_t bh, float scale) {
   const bool masked = pb.keyPad != nullptr || pb.window > 0;
   const int64_t qBlocks = (pb.t + kBr - 1) / kBr;
   auto task = [&](int64_t task) {
     const int64_t h = task / qBlocks, i0 = (task % qBlocks) * kBr;
-    tileBegin();
-    if (masked) forwardBlock<true, O>(pb, lay, q, k, v, out, lse, h, i0, scale);
-    else forwardBlock<false, O>(pb, lay, q, k, v, out, lse, h, i0, scale);
-    tileEnd();
+    P::begin();
+    if (masked) forwardBlock<P, true, O>(pb, lay, q, k, v, out, lse, h, i0, scale);
+    else forwardBlock<P, false, O>(pb, lay, q, k, v, out, lse, h, i0, scale);
+    P::end();
   };
   const int64_t tasks = bh * qBlocks;
   if (bh * pb.t * pb.s * pb.d < kSerialElems * 4) {
@@ -555,15 +634,15 @@ void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, O* ou
   }
 }
 
-template <class O>
-void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const O* out, const float* lse,
-                          const O* g, O* dq, O* dk, O* dv, const Problem& pb, const Layout& lay, int64_t bh, float scale) {
+template <class P, class O>
+void backwardAll(const uint16_t* q, const uint16_t* k, const uint16_t* v, const O* out, const float* lse, const O* g,
+                 O* dq, O* dk, O* dv, const Problem& pb, const Layout& lay, int64_t bh, float scale) {
   const bool masked = pb.keyPad != nullptr || pb.window > 0;
   auto task = [&](int64_t h) {
-    tileBegin();
-    if (masked) backwardHead<true, O>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
-    else backwardHead<false, O>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
-    tileEnd();
+    P::begin();
+    if (masked) backwardHead<P, true, O>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
+    else backwardHead<P, false, O>(pb, lay, q, k, v, out, lse, g, dq, dk, dv, h, scale);
+    P::end();
   };
   if (bh * pb.t * pb.s * pb.d < kSerialElems * 4) {
     for (int64_t h = 0; h < bh; ++h) task(h);
@@ -572,32 +651,60 @@ void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* 
   }
 }
 
-#else  // no AMX to use on this target
+}  // namespace
 
+bool attentionAvx512Bf16Available() {
+  static const bool ok = detectAvx512Bf16();
+  return ok;
+}
+
+bool attentionAmxAvailable() {
+  static const bool ok = attentionAvx512Bf16Available() && detectAmx();  // the kernel around the tiles is AVX-512
+  return ok;
+}
+
+template <class O>
+void attentionBf16(Bf16Products on, const uint16_t* q, const uint16_t* k, const uint16_t* v, O* out, float* lse,
+                   const Problem& pb, const Layout& lay, int64_t bh, float scale) {
+  if (on == Bf16Products::kAmx) forwardAll<AmxProducts>(q, k, v, out, lse, pb, lay, bh, scale);
+  else forwardAll<DpProducts>(q, k, v, out, lse, pb, lay, bh, scale);
+}
+
+template <class O>
+void attentionBf16Backward(Bf16Products on, const uint16_t* q, const uint16_t* k, const uint16_t* v, const O* out,
+                           const float* lse, const O* g, O* dq, O* dk, O* dv, const Problem& pb, const Layout& lay,
+                           int64_t bh, float scale) {
+  if (on == Bf16Products::kAmx) backwardAll<AmxProducts>(q, k, v, out, lse, g, dq, dk, dv, pb, lay, bh, scale);
+  else backwardAll<DpProducts>(q, k, v, out, lse, g, dq, dk, dv, pb, lay, bh, scale);
+}
+
+#else  // not x86-64 with GCC/Clang: no bf16 instructions to use
+
+bool attentionAvx512Bf16Available() { return false; }
 bool attentionAmxAvailable() { return false; }
 template <class O>
-void attentionAmx(const uint16_t*, const uint16_t*, const uint16_t*, O*, float*, const Problem&, const Layout&, int64_t,
-                  float) {
-  std::abort();  // never called: attentionAmxAvailable() is false
+void attentionBf16(Bf16Products, const uint16_t*, const uint16_t*, const uint16_t*, O*, float*, const Problem&,
+                   const Layout&, int64_t, float) {
+  std::abort();  // never called: neither is available
 }
 template <class O>
-void attentionAmxBackward(const uint16_t*, const uint16_t*, const uint16_t*, const O*, const float*, const O*, O*, O*, O*,
-                          const Problem&, const Layout&, int64_t, float) {
+void attentionBf16Backward(Bf16Products, const uint16_t*, const uint16_t*, const uint16_t*, const O*, const float*,
+                           const O*, O*, O*, O*, const Problem&, const Layout&, int64_t, float) {
   std::abort();
 }
 
 #endif
 
 // The two output formats: float32, and bf16 bits.
-template void attentionAmx<float>(const uint16_t*, const uint16_t*, const uint16_t*, float*, float*, const Problem&,
-                                  const Layout&, int64_t, float);
-template void attentionAmx<uint16_t>(const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, float*, const Problem&,
-                                     const Layout&, int64_t, float);
-template void attentionAmxBackward<float>(const uint16_t*, const uint16_t*, const uint16_t*, const float*, const float*,
-                                          const float*, float*, float*, float*, const Problem&, const Layout&, int64_t,
-                                          float);
-template void attentionAmxBackward<uint16_t>(const uint16_t*, const uint16_t*, const uint16_t*, const uint16_t*,
-                                             const float*, const uint16_t*, uint16_t*, uint16_t*, uint16_t*,
-                                             const Problem&, const Layout&, int64_t, float);
+template void attentionBf16<float>(Bf16Products, const uint16_t*, const uint16_t*, const uint16_t*, float*, float*,
+                                   const Problem&, const Layout&, int64_t, float);
+template void attentionBf16<uint16_t>(Bf16Products, const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, float*,
+                                      const Problem&, const Layout&, int64_t, float);
+template void attentionBf16Backward<float>(Bf16Products, const uint16_t*, const uint16_t*, const uint16_t*, const float*,
+                                           const float*, const float*, float*, float*, float*, const Problem&,
+                                           const Layout&, int64_t, float);
+template void attentionBf16Backward<uint16_t>(Bf16Products, const uint16_t*, const uint16_t*, const uint16_t*,
+                                              const uint16_t*, const float*, const uint16_t*, uint16_t*, uint16_t*,
+                                              uint16_t*, const Problem&, const Layout&, int64_t, float);
 
 }  // namespace tf

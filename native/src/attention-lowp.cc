@@ -1,36 +1,71 @@
 // Attention on 16-bit q, k, v (mixed precision, src/amp): the N-API functions attentionLowp,
 // attentionLowpBackward and attentionLowpInfo, registered by addon.cc's Init through
 // registerAttentionLowp(), and the generated kernels attentionLowpPacked / attentionLowpPackedBackward
-// (GPT-2's self-attention read straight from its packed projection). bfloat16 runs the AMX kernel
-// (attention-amx.cc) where the CPU and OS allow it; otherwise, and for float16, q, k and v are
-// widened to float32 (exactly) and the float32 kernel (attention.cc) runs on those values (the packed
-// kernels gather them into dense planes first and scatter the results back).
+// (GPT-2's self-attention read straight from its packed projection). bfloat16 runs the bf16 tile
+// kernel (attention-amx.cc) with its products on AMX, or else on AVX512_BF16, where the CPU and OS
+// allow it; otherwise, and for float16, q, k and v are widened to float32 (exactly) and the float32
+// kernel (attention.cc) runs on those values (the packed kernels gather them into dense planes first
+// and scatter the results back; gathers and scatters run on the pool, into planes kept between calls).
 #include <napi.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "attention-tiles.h"
 #include "bf16-gemm.h"
+#include "common.h"
 #include "kernels.h"
 
 namespace {
 
-// Which bf16 implementation runs: AMX when available, unless a caller (tests, benchmarks) picked
-// the float32 fallback.
-bool gUseAmx = true;
-bool useAmx(int dtype) {
-  if (dtype != tf::kBfloat16 || !gUseAmx) return false;
-  if (tf::attentionAmxAvailable()) return true;
-  static bool noticed = false;
-  if (!noticed) {
-    noticed = true;
-    std::fprintf(stderr, "trainformer: this CPU (or OS) offers no AMX-BF16; bfloat16 attention runs the float32 kernel on the bf16 values\n");
-  }
-  return false;
+// Which bf16 implementation runs: the best the CPU offers (AMX, then AVX512_BF16, then the float32
+// kernel on the widened values), unless a caller (tests, benchmarks) picked another available one.
+enum class Impl { kAmx, kAvx512Bf16, kEmulate };
+Impl bestImpl() {
+  if (tf::attentionAmxAvailable()) return Impl::kAmx;
+  if (tf::attentionAvx512Bf16Available()) return Impl::kAvx512Bf16;
+  return Impl::kEmulate;
 }
+Impl gImpl = bestImpl();
+const char* implName(Impl i) { return i == Impl::kAmx ? "amx" : i == Impl::kAvx512Bf16 ? "avx512bf16" : "emulate"; }
+
+// Whether `dtype` runs the bf16 tile kernel, and on which products (*on).
+bool useTiles(int dtype, tf::Bf16Products* on) {
+  if (dtype != tf::kBfloat16 || gImpl == Impl::kEmulate) {
+    static bool noticed = false;
+    if (dtype == tf::kBfloat16 && bestImpl() == Impl::kEmulate && !noticed) {
+      noticed = true;
+      std::fprintf(stderr, "trainformer: this CPU (or OS) offers neither AMX-BF16 nor AVX512_BF16; bfloat16 attention runs the float32 kernel on the bf16 values\n");
+    }
+    return false;
+  }
+  *on = gImpl == Impl::kAmx ? tf::Bf16Products::kAmx : tf::Bf16Products::kAvx512Bf16;
+  return true;
+}
+
+// Float scratch of the emulation, grown on demand and kept for the next call (uninitialised: every
+// element used is written first). The step calls attention once per layer; fresh planes each call
+// cost their page faults (and the zero fill) every time.
+struct Planes {
+  float* p = nullptr;
+  size_t cap = 0;
+  float* get(int64_t n) {
+    if (static_cast<size_t>(n) > cap) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, (static_cast<size_t>(n) * 4 + 63) / 64 * 64));
+      if (!p) std::abort();
+      cap = static_cast<size_t>(n);
+    }
+    return p;
+  }
+  ~Planes() { std::free(p); }
+};
+thread_local Planes tPlanes;
+
+// Rows per pool chunk of a gather or scatter of rows of d elements.
+int64_t rowGrain(int64_t d) { return d > 0 && d < tf::kSerialElems ? tf::kSerialElems / d : 1; }
 
 void throwRange(Napi::Env env, const std::string& m) { Napi::RangeError::New(env, "native backend: " + m).ThrowAsJavaScriptException(); }
 
@@ -60,11 +95,6 @@ bool arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, napi_t
 
 int64_t intArg(const Napi::CallbackInfo& info, size_t i) { return static_cast<int64_t>(info[i].As<Napi::Number>().DoubleValue()); }
 
-std::vector<float> widen(int dtype, const uint16_t* x, int64_t n) {
-  std::vector<float> out(static_cast<size_t>(n));
-  if (n > 0) tf::castFromLowp(dtype, x, out.data(), n);
-  return out;
-}
 
 // The arguments both kernels share, after the arrays: keyPad, ropeCos, ropeSin, bh, t, s, d, heads,
 // scale, causal, window (starting at argument `at`).
@@ -110,14 +140,18 @@ Napi::Value AttentionLowp(const Napi::CallbackInfo& info) {
       !arrayArg(info, 5, "lse", napi_float32_array, c.bh * c.t, false, &lse))
     return info.Env().Undefined();
   if (c.bh <= 0 || c.t <= 0 || c.d < 0) return info.Env().Undefined();
-  if (useAmx(dtype) && c.d > 0) {
+  tf::Bf16Products on;
+  if (useTiles(dtype, &on) && c.d > 0) {
     const tf::Problem pb = tf::makeProblem(c.keyPad, c.cosT, c.sinT, c.t, c.s, c.d, c.heads, c.causal, c.window);
-    tf::attentionAmx(q, k, v, out, lse, pb, tf::denseLayout(c.t, c.s, c.d), c.bh, c.scale);
+    tf::attentionBf16(on, q, k, v, out, lse, pb, tf::denseLayout(c.t, c.s, c.d), c.bh, c.scale);
   } else {
-    const std::vector<float> qf = widen(dtype, q, c.bh * c.t * c.d), kf = widen(dtype, k, c.bh * c.s * c.d),
-                             vf = widen(dtype, v, c.bh * c.s * c.d);
-    tf::attention(qf.data(), kf.data(), vf.data(), out, lse, c.keyPad, c.cosT, c.sinT, c.bh, c.t, c.s, c.d, c.heads,
-                  c.scale, c.causal, c.window);
+    const int64_t nq = c.bh * c.t * c.d, nk = c.bh * c.s * c.d;
+    float* qf = tPlanes.get(nq + 2 * nk);
+    tf::castFromLowp(dtype, q, qf, nq);
+    tf::castFromLowp(dtype, k, qf + nq, nk);
+    tf::castFromLowp(dtype, v, qf + nq + nk, nk);
+    tf::attention(qf, qf + nq, qf + nq + nk, out, lse, c.keyPad, c.cosT, c.sinT, c.bh, c.t, c.s, c.d, c.heads, c.scale,
+                  c.causal, c.window);
   }
   return info.Env().Undefined();
 }
@@ -141,55 +175,66 @@ Napi::Value AttentionLowpBackward(const Napi::CallbackInfo& info) {
       !arrayArg(info, 9, "dv", napi_float32_array, nk, false, &dv))
     return info.Env().Undefined();
   if (c.bh <= 0) return info.Env().Undefined();
-  if (useAmx(dtype) && c.t > 0 && c.d > 0) {
+  tf::Bf16Products on;
+  if (useTiles(dtype, &on) && c.t > 0 && c.d > 0) {
     const tf::Problem pb = tf::makeProblem(c.keyPad, c.cosT, c.sinT, c.t, c.s, c.d, c.heads, c.causal, c.window);
-    tf::attentionAmxBackward(q, k, v, out, lse, g, dq, dk, dv, pb, tf::denseLayout(c.t, c.s, c.d), c.bh, c.scale);
+    tf::attentionBf16Backward(on, q, k, v, out, lse, g, dq, dk, dv, pb, tf::denseLayout(c.t, c.s, c.d), c.bh, c.scale);
   } else {
-    const std::vector<float> qf = widen(dtype, q, nq), kf = widen(dtype, k, nk), vf = widen(dtype, v, nk);
-    tf::attentionBackward(qf.data(), kf.data(), vf.data(), out, lse, g, dq, dk, dv, c.keyPad, c.cosT, c.sinT, c.bh,
-                          c.t, c.s, c.d, c.heads, c.scale, c.causal, c.window);
+    float* qf = tPlanes.get(nq + 2 * nk);
+    tf::castFromLowp(dtype, q, qf, nq);
+    tf::castFromLowp(dtype, k, qf + nq, nk);
+    tf::castFromLowp(dtype, v, qf + nq + nk, nk);
+    tf::attentionBackward(qf, qf + nq, qf + nq + nk, out, lse, g, dq, dk, dv, c.keyPad, c.cosT, c.sinT, c.bh, c.t, c.s,
+                          c.d, c.heads, c.scale, c.causal, c.window);
   }
   return info.Env().Undefined();
 }
 
-// attentionLowpInfo(impl?: 'amx' | 'emulate') -> { impl, amx }: which bf16 attention runs (after
-// selecting `impl` when given; throws when AMX is asked for and not available).
+// attentionLowpInfo(impl?: 'amx' | 'avx512bf16' | 'emulate') -> { impl, amx, avx512bf16 }: which bf16
+// attention runs (after selecting `impl` when given; throws when that one is not available).
 Napi::Value AttentionLowpInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() >= 1 && info[0].IsString()) {
     const std::string want = info[0].As<Napi::String>().Utf8Value();
-    if (want == "emulate") gUseAmx = false;
-    else if (want == "amx" && tf::attentionAmxAvailable()) gUseAmx = true;
+    if (want == "emulate") gImpl = Impl::kEmulate;
+    else if (want == "amx" && tf::attentionAmxAvailable()) gImpl = Impl::kAmx;
+    else if (want == "avx512bf16" && tf::attentionAvx512Bf16Available()) gImpl = Impl::kAvx512Bf16;
     else {
       Napi::Error::New(env, "native backend: bf16 attention '" + want + "' is not available here").ThrowAsJavaScriptException();
       return env.Undefined();
     }
   }
   Napi::Object o = Napi::Object::New(env);
-  o.Set("impl", Napi::String::New(env, useAmx(tf::kBfloat16) ? "amx" : "emulate"));
+  o.Set("impl", Napi::String::New(env, implName(gImpl)));
   o.Set("amx", Napi::Boolean::New(env, tf::attentionAmxAvailable()));
+  o.Set("avx512bf16", Napi::Boolean::New(env, tf::attentionAvx512Bf16Available()));
   return o;
 }
 
 // Row r < n of head h (of bh) of a [.., d] operand laid out as `rows`, for every head and row:
-// widened from 16 bits into dense [bh, n, d] float32.
+// widened from 16 bits into dense [bh, n, d] float32. Rows are spread over the pool (per row, the
+// casts stay on the calling thread: d is far below their own parallel threshold).
 void gatherWiden(int dtype, const uint16_t* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
-  for (int64_t h = 0; h < bh; ++h)
-    for (int64_t i = 0; i < n; ++i) tf::castFromLowp(dtype, src + rows.at(h, i), dst + (h * n + i) * d, d);
+  tf::parallelFor(bh * n, rowGrain(d), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) tf::castFromLowp(dtype, src + rows.at(r / n, r % n), dst + r * d, d);
+  });
 }
 // The same for float32 rows (to dense), and back (from dense).
 void gatherRows(const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
-  for (int64_t h = 0; h < bh; ++h)
-    for (int64_t i = 0; i < n; ++i) std::memcpy(dst + (h * n + i) * d, src + rows.at(h, i), sizeof(float) * d);
+  tf::parallelFor(bh * n, rowGrain(d), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) std::memcpy(dst + r * d, src + rows.at(r / n, r % n), sizeof(float) * d);
+  });
 }
 void scatterRows(const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, float* dst) {
-  for (int64_t h = 0; h < bh; ++h)
-    for (int64_t i = 0; i < n; ++i) std::memcpy(dst + rows.at(h, i), src + (h * n + i) * d, sizeof(float) * d);
+  tf::parallelFor(bh * n, rowGrain(d), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) std::memcpy(dst + rows.at(r / n, r % n), src + r * d, sizeof(float) * d);
+  });
 }
 // Dense float32 rows rounded to 16 bits (castToLowp) into rows laid out as `rows`.
 void scatterRound(int dtype, const float* src, const tf::Rows& rows, int64_t bh, int64_t n, int64_t d, uint16_t* dst) {
-  for (int64_t h = 0; h < bh; ++h)
-    for (int64_t i = 0; i < n; ++i) tf::castToLowp(dtype, src + (h * n + i) * d, dst + rows.at(h, i), d);
+  tf::parallelFor(bh * n, rowGrain(d), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) tf::castToLowp(dtype, src + r * d, dst + rows.at(r / n, r % n), d);
+  });
 }
 
 // By the element type of the outside rows: 16-bit rows are widened / rounded, float32 rows copied.
@@ -220,12 +265,12 @@ void packedForward(int dtype, const uint16_t* qkv, O* out, float* lse, const flo
   if (bh <= 0 || t <= 0 || d <= 0) return;
   const tf::Layout lay = packedLayout(t, h, d);
   const tf::Problem pb = tf::makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
-  if (useAmx(dtype)) {
-    tf::attentionAmx(qkv, qkv + c, qkv + 2 * c, out, lse, pb, lay, bh, scale);
+  tf::Bf16Products on;
+  if (useTiles(dtype, &on)) {
+    tf::attentionBf16(on, qkv, qkv + c, qkv + 2 * c, out, lse, pb, lay, bh, scale);
     return;
   }
-  std::vector<float> planes(static_cast<size_t>(4 * n));
-  float* qf = planes.data();
+  float* qf = tPlanes.get(4 * n);
   gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
   gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
   gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);
@@ -241,12 +286,12 @@ void packedBackward(int dtype, const uint16_t* qkv, const O* out, const float* l
   if (bh <= 0 || t <= 0 || d <= 0) return;  // dqkv [b, t, 3·h·d] is empty
   const tf::Layout lay = packedLayout(t, h, d);
   const tf::Problem pb = tf::makeProblem(keyPad, ropeCos, ropeSin, t, t, d, h, causal, window);
-  if (useAmx(dtype)) {
-    tf::attentionAmxBackward(qkv, qkv + c, qkv + 2 * c, out, lse, g, dqkv, dqkv + c, dqkv + 2 * c, pb, lay, bh, scale);
+  tf::Bf16Products on;
+  if (useTiles(dtype, &on)) {
+    tf::attentionBf16Backward(on, qkv, qkv + c, qkv + 2 * c, out, lse, g, dqkv, dqkv + c, dqkv + 2 * c, pb, lay, bh, scale);
     return;
   }
-  std::vector<float> planes(static_cast<size_t>(8 * n));
-  float* qf = planes.data();
+  float* qf = tPlanes.get(8 * n);
   gatherWiden(dtype, qkv, lay.q, bh, t, d, qf);
   gatherWiden(dtype, qkv + c, lay.kv, bh, t, d, qf + n);
   gatherWiden(dtype, qkv + 2 * c, lay.kv, bh, t, d, qf + 2 * n);

@@ -1,5 +1,5 @@
 // What the tiled attention kernels share (attention.cc: float32 tiles; attention-amx.cc: bf16 tiles
-// on AMX): tile sizes, the mask and RoPE description of one call, and the gradient write-out.
+// on AMX or AVX512_BF16): tile sizes, the mask and RoPE description of one call, and the gradient write-out.
 // See attention.cc for the algorithm and the mask rules.
 #pragma once
 #include <cmath>
@@ -130,19 +130,25 @@ inline void storeRow(const float* src, int64_t d, float scale, const float* cosT
   }
 }
 
-// ---- the bf16 path on AMX (attention-amx.cc) --------------------------------------------------
-/** True when this CPU has AMX-BF16 and the OS granted this process its tile state. */
+// ---- the bf16 path (attention-amx.cc) --------------------------------------------------------
+/** True when this CPU has AVX512_BF16 (with AVX512F/BW/VL/DQ) and the OS saves the AVX-512 state. */
+bool attentionAvx512Bf16Available();
+/** True when, on top of that, it has AMX-BF16 and the OS granted this process its tile state. */
 bool attentionAmxAvailable();
+/** Where the bf16 kernel's tile products run (the rest of the kernel is the same AVX-512 code). */
+enum class Bf16Products { kAmx, kAvx512Bf16 };
 /** attention() on bf16 bit patterns q, k, v (see attention-amx.cc for what is rounded where), the rows of
- * q, k, v, out where `lay` puts them; out float32, or bf16 bits (O = uint16_t: rounded as it is stored). */
+ * q, k, v, out where `lay` puts them; out float32, or bf16 bits (O = uint16_t: rounded as it is stored).
+ * `on` must be available (attentionAmxAvailable / attentionAvx512Bf16Available). */
 template <class O>
-void attentionAmx(const uint16_t* q, const uint16_t* k, const uint16_t* v, O* out, float* lse, const Problem& pb,
-                  const Layout& lay, int64_t bh, float scale);
+void attentionBf16(Bf16Products on, const uint16_t* q, const uint16_t* k, const uint16_t* v, O* out, float* lse,
+                   const Problem& pb, const Layout& lay, int64_t bh, float scale);
 /** attentionBackward() on bf16 bit patterns q, k, v; out, g, dq, dk, dv float32, or all bf16 bits (O =
  * uint16_t: out and g read as they are, dq, dk, dv rounded as they are stored); dq as q, dk and dv as k,
  * g as out. */
 template <class O>
-void attentionAmxBackward(const uint16_t* q, const uint16_t* k, const uint16_t* v, const O* out, const float* lse,
-                          const O* g, O* dq, O* dk, O* dv, const Problem& pb, const Layout& lay, int64_t bh, float scale);
+void attentionBf16Backward(Bf16Products on, const uint16_t* q, const uint16_t* k, const uint16_t* v, const O* out,
+                           const float* lse, const O* g, O* dq, O* dk, O* dv, const Problem& pb, const Layout& lay,
+                           int64_t bh, float scale);
 
 }  // namespace tf

@@ -1,8 +1,9 @@
-// attentionLowp / attentionLowpBackward (bf16 q, k, v as bit patterns) on both backends and both
-// native implementations (AMX tiles where the CPU has them; 'emulate': widen and run the float32
-// kernel), against an independent float64 computation on the same bf16 values (masks, RoPE tables
-// and softmax written out here), with error bounds derived per element (test/util/attention-lowp-reference.ts:
-// float32 sums on every path; AMX's bf16 roundings of P, dO and dS on top).
+// attentionLowp / attentionLowpBackward (bf16 q, k, v as bit patterns) on both backends and every
+// native implementation the CPU offers (the bf16 tile kernel with its products on AMX tiles or on
+// AVX512_BF16's vdpbf16ps; 'emulate': widen and run the float32 kernel), against an independent
+// float64 computation on the same bf16 values (masks, RoPE tables and softmax written out here), with
+// error bounds derived per element (test/util/attention-lowp-reference.ts: float32 sums on every path;
+// the tile kernel's bf16 roundings of P, dO and dS on top).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Backend } from '../../src/backend/backend.js';
@@ -42,6 +43,12 @@ for (const t of [1, 63, 64, 65, 1000]) {
   cases.push({ ...b, t, s: t }, { ...b, t, s: t, causal: true }, { ...b, t, s: t, causal: true, pad: 'quarter' },
     { ...b, t, s: t, causal: true, window: 48 }, { ...b, t, s: t, causal: true, rope: true });
 }
+for (const d of [32, 80]) { // head sizes of one 32-pair step and of a 64 + 16 column product (K padded to 96)
+  for (const t of [1, 17, 100]) {
+    cases.push({ ...base, d, t, s: t, causal: true }, { ...base, d, t, s: t, causal: true, pad: 'quarter', window: 12 },
+      { ...base, d, t, s: t, rope: true });
+  }
+}
 cases.push(
   { ...base, t: 65, s: 100, causal: true }, // s > t: query blocks start at odd rows (off = 35)
   { ...base, t: 100, s: 65, causal: true, window: 20 }, // s < t: the first rows see no key
@@ -49,7 +56,13 @@ cases.push(
   { ...base, t: 65, s: 65, causal: false, pad: 'all' }, // a batch row whose keys are all padding
 );
 
-const impls: AttentionLowpImpl[] = addon ? (addon.attentionLowpInfo().amx ? ['amx', 'emulate'] : ['emulate']) : [];
+/** The native implementations this CPU offers: the tile kernel on AMX and/or AVX512_BF16, and emulate. */
+function available(): AttentionLowpImpl[] {
+  if (!addon) return [];
+  const info = addon.attentionLowpInfo();
+  return [...(info.amx ? ['amx' as const] : []), ...(info.avx512bf16 ? ['avx512bf16' as const] : []), 'emulate'];
+}
+const impls = available();
 
 describe('attentionLowp (bf16 q, k, v) against float64 on the bf16 values', () => {
   const initial = addon?.attentionLowpInfo().impl;
@@ -62,24 +75,45 @@ describe('attentionLowp (bf16 q, k, v) against float64 on the bf16 values', () =
       for (const impl of impls) {
         addon!.attentionLowpInfo(impl);
         try {
-          check(native!, c, x, impl === 'amx' ? reference(c, x, true) : plain, `native ${impl} ${name}`);
+          check(native!, c, x, impl !== 'emulate' ? reference(c, x, true) : plain, `native ${impl} ${name}`);
         } finally {
           addon!.attentionLowpInfo(initial);
         }
       }
     });
   }
-  test('AMX is used where the CPU has it, and can be switched off', { skip: addon ? false : 'native addon not built' }, () => {
+  test('the best implementation is the default (AMX, then AVX512_BF16), each available one can be picked, and they differ', { skip: addon ? false : 'native addon not built' }, () => {
     const info = addon!.attentionLowpInfo();
-    assert.equal(info.impl, info.amx ? 'amx' : 'emulate');
-    assert.equal(addon!.attentionLowpInfo('emulate').impl, 'emulate');
-    addon!.attentionLowpInfo(initial);
-    if (!info.amx) assert.throws(() => addon!.attentionLowpInfo('amx'), /not available/);
+    assert.equal(info.impl, info.amx ? 'amx' : info.avx512bf16 ? 'avx512bf16' : 'emulate');
+    if (info.amx) assert.ok(info.avx512bf16, 'the AMX kernel runs AVX-512 around its tile products');
+    // The tile kernel rounds P to bf16 before P·V, the emulation does not: some output differs (so the
+    // switch took effect), both within their bounds (the cases above).
+    const c: Case = { ...base, bh: 2, heads: 1, t: 64, s: 64, causal: true };
+    const x = inputs(c, 99);
+    const outs = new Map<AttentionLowpImpl, Float32Array>();
+    try {
+      for (const impl of ['amx', 'avx512bf16', 'emulate'] as const) {
+        if (!impls.includes(impl)) {
+          assert.throws(() => addon!.attentionLowpInfo(impl), /not available/);
+          continue;
+        }
+        assert.equal(addon!.attentionLowpInfo(impl).impl, impl);
+        const out = new Float32Array(c.bh * c.t * c.d), lse = new Float32Array(c.bh * c.t);
+        native!.attentionLowp('bfloat16', x.q, x.k, x.v, out, lse, null, null, null, c.bh, c.t, c.s, c.d, c.heads, x.scale, true, 0);
+        outs.set(impl, out);
+      }
+    } finally {
+      addon!.attentionLowpInfo(initial);
+    }
+    for (const impl of impls) {
+      if (impl === 'emulate') continue;
+      assert.ok(outs.get(impl)!.some((v, i) => v !== outs.get('emulate')![i]), `${impl} and emulate give the same bits: the switch did nothing`);
+    }
   });
 });
 
 describe('scaledDotProductAttention under bf16 autocast: native vs the js backend', { skip: native ? false : 'native addon not built' }, () => {
-  test('forward and gradients agree within the bounds of the AMX roundings (causal, padding)', () => {
+  test('forward and gradients agree within the bounds of the tile kernel\'s roundings (causal, padding)', () => {
     const r = rng(7);
     const B = 2, H = 3, N = 90, D = 64;
     const mk = (): Float32Array => randn(r, B * H * N * D);
@@ -104,8 +138,8 @@ describe('scaledDotProductAttention under bf16 autocast: native vs the js backen
     // The bound of the kernel test for these inputs (rounded as autocast rounds them).
     const c: Case = { bh: B * H, t: N, s: N, d: D, heads: H, causal: true, window: 0, pad: 'none', rope: false };
     const x: Inputs = { q: Uint16Array.from(qv, toBfloat16Bits), k: Uint16Array.from(kv, toBfloat16Bits), v: Uint16Array.from(vv, toBfloat16Bits), g: gv, keyPad: mask, cos: null, sin: null, scale: 1 / Math.sqrt(D) };
-    const amx = addon!.attentionLowpInfo().impl === 'amx';
-    const ref = reference(c, x, amx), plain = reference(c, x, false);
+    const tiles = addon!.attentionLowpInfo().impl !== 'emulate';
+    const ref = reference(c, x, tiles), plain = reference(c, x, false);
     const names = ['out', 'dq', 'dk', 'dv'] as const;
     names.forEach((n, i) => {
       const tolA = ref.tol[n], tolP = plain.tol[n];

@@ -1,6 +1,7 @@
 // attentionLowpPacked / attentionLowpPackedBackward (GPT-2's self-attention read straight from the
 // packed projection qkv [b, t, 3, h, d], y and its gradient [b, t, h, d], the gradient dqkv packed)
-// on both backends and both native implementations (AMX; 'emulate'):
+// on both backends and every native implementation the CPU offers (the bf16 tile kernel on AMX and/or
+// AVX512_BF16; 'emulate'):
 // - bit for bit the dense kernels (attentionLowp / attentionLowpBackward, tested against float64 in
 //   attention-lowp.test.ts) of the same backend and implementation on the planes gathered here by
 //   plain index arithmetic: the layout is the only difference, so any difference is a layout error;
@@ -135,9 +136,9 @@ function sameBits(got: Float32Array[], want: Float32Array[], what: string): void
   });
 }
 
-/** Within the float64 reference's bounds (lse: -inf rows exactly). */
-function withinRef(got: Float32Array[], c: Case, x: Packed, amx: boolean, what: string): void {
-  const ref = reference({ ...c, s: c.t }, x.planes, amx);
+/** Within the float64 reference's bounds (lse: -inf rows exactly); tiles: the tile kernel's roundings. */
+function withinRef(got: Float32Array[], c: Case, x: Packed, tiles: boolean, what: string): void {
+  const ref = reference({ ...c, s: c.t }, x.planes, tiles);
   within(got[0]!, ref.out, ref.tol.out, `${what} y`);
   for (let i = 0; i < c.bh * c.t; i++) {
     if (ref.lse[i] === -Infinity) assert.equal(got[1]![i], -Infinity, `${what} lse[${i}] of a row that sees no key`);
@@ -155,9 +156,12 @@ const cases: Case[] = ([
   { ...base, bh: 2 * 2, heads: 2, t: 65, d: 64, causal: false, pad: 'all' }, // a batch with every key padded
   { ...base, bh: 2 * 2, heads: 2, t: 129, d: 16, window: 20, rope: true }, // window and RoPE over three tiles
   { ...base, bh: 1 * 5, heads: 5, t: 1, d: 40 }, // one row; head size not a multiple of 32
+  { ...base, bh: 2 * 3, heads: 3, t: 17, d: 80, pad: 'quarter', rope: true }, // d = 80: products of 64 + 16 columns
+  { ...base, bh: 1 * 2, heads: 2, t: 100, d: 32, window: 30 }, // d = 32, two query tiles
 ] as Case[]).map((c) => ({ ...c, s: c.t }));
 
-const impls: AttentionLowpImpl[] = addon ? (addon.attentionLowpInfo().amx ? ['amx', 'emulate'] : ['emulate']) : [];
+const info = addon?.attentionLowpInfo();
+const impls: AttentionLowpImpl[] = info ? [...(info.amx ? ['amx' as const] : []), ...(info.avx512bf16 ? ['avx512bf16' as const] : []), 'emulate'] : [];
 
 describe('attentionLowpPacked: the dense kernels on the packed layout', () => {
   const initial = addon?.attentionLowpInfo().impl;
@@ -175,10 +179,10 @@ describe('attentionLowpPacked: the dense kernels on the packed layout', () => {
         try {
           const got = runPacked(native!, c, x);
           sameBits(got, runDense(native!, c, x), `native ${impl} ${name}`);
-          withinRef(got, c, x, impl === 'amx', `native ${impl} ${name}`);
+          withinRef(got, c, x, impl !== 'emulate', `native ${impl} ${name}`);
           check16(native!, c, x, `native ${impl} ${name}`);
           // native vs js: |native - js| ≤ |native - exact| + |js - exact|
-          const ref = impl === 'amx' ? reference(c, x.planes, true) : plain;
+          const ref = impl !== 'emulate' ? reference(c, x.planes, true) : plain;
           (['out', 'dq', 'dk', 'dv'] as const).forEach((n, j) => {
             const both = ref.tol[n].map((a, e) => a + plain.tol[n][e]!);
             within(got[j === 0 ? 0 : j + 1]!, Float64Array.from(js[j === 0 ? 0 : j + 1]!), both, `native ${impl} vs js ${name} ${n}`);

@@ -2,7 +2,7 @@
 // (test/backend/attention-lowp.test.ts, attention-packed.test.ts): the attention of the same bf16
 // values in float64 (masks, RoPE tables and softmax written out here), with error bounds derived per element:
 // - float32 sums, exp and rescaling: f = 4·(s + d)·2^-24 of the magnitude sums below (all paths);
-// - AMX only (u = 2^-8, bf16's unit roundoff): P is rounded before P·V and before Pᵀ·dO, dO before
+// - the bf16 tile kernel only (AMX or AVX512_BF16; u = 2^-8, bf16's unit roundoff): P is rounded before P·V and before Pᵀ·dO, dO before
 //   dO·Vᵀ and Pᵀ·dO, dS before dS·K and dSᵀ·Q, RoPE-rotated q and k once after rotation (so scores
 //   carry eS = 2u·scale·Σ|q||k| and P a relative error eP = e^(2·eS) - 1). Then, per element:
 //   out_i: (u + eP + f)·Σ_j P_ij |v_j|;  dV_j: (2u + eP + f)·Σ_i P_ij |dO_i|;
@@ -55,11 +55,11 @@ export function inputs(c: Case, seed: number): Inputs {
 
 export interface Ref { out: Float64Array; lse: Float64Array; dq: Float64Array; dk: Float64Array; dv: Float64Array; tol: { out: Float64Array; lse: Float64Array; dq: Float64Array; dk: Float64Array; dv: Float64Array } }
 
-/** The float64 attention of the bf16 values and the per-element error bounds of the header (amx: AMX's roundings). */
-export function reference(c: Case, x: Inputs, amx: boolean): Ref {
+/** The float64 attention of the bf16 values and the per-element error bounds of the header (tiles: the tile kernel's roundings). */
+export function reference(c: Case, x: Inputs, tiles: boolean): Ref {
   const { bh, t, s, d, heads } = c;
   const off = s - t, hd = d / 2, scale = x.scale;
-  const u = amx ? 2 ** -8 : 0, uRope = amx && c.rope ? 2 ** -8 : 0, f = 4 * (s + d) * 2 ** -24;
+  const u = tiles ? 2 ** -8 : 0, uRope = tiles && c.rope ? 2 ** -8 : 0, f = 4 * (s + d) * 2 ** -24;
   const val = (b: Uint16Array): Float64Array => Float64Array.from(b, (h) => fromBfloat16Bits(h));
   const Q = val(x.q), K = val(x.k), V = val(x.v);
   const out = new Float64Array(bh * t * d), lse = new Float64Array(bh * t), dq = new Float64Array(bh * t * d);

@@ -71,12 +71,17 @@ export interface NativeAddon extends Readonly<{ [K in Exclude<KernelName, Manual
   alignOffset(buffer: ArrayBuffer): number;
 }
 
-/** The bf16 attention implementations of the addon: AMX tiles, or q, k, v widened to float32 and the float32 kernel. */
-export type AttentionLowpImpl = 'amx' | 'emulate';
+/**
+ * The bf16 attention implementations of the addon: the bf16 tile kernel with its products on AMX tiles
+ * or on AVX512_BF16's vdpbf16ps (same roundings), or q, k, v widened to float32 and the float32 kernel.
+ */
+export type AttentionLowpImpl = 'amx' | 'avx512bf16' | 'emulate';
 export interface AttentionLowpInfo {
   impl: AttentionLowpImpl;
   /** The CPU has AMX-BF16 and the OS lets this process use it. */
   amx: boolean;
+  /** The CPU has AVX512_BF16 (and AVX512BW) and the OS saves the AVX-512 registers. */
+  avx512bf16: boolean;
 }
 
 /** The bf16 GEMM implementations of the addon: oneDNN's matmul, the own vdpbf16ps kernel, or rounding + sgemm. */
