@@ -337,14 +337,54 @@ TF_BF16 void roundRow(const float* src, int64_t d, uint16_t* dst) {
   }
 }
 
-// bf16 rows [n × w] (w even, ld elements) → pairs along the columns, transposed: out[p * n + c] =
-// (row c at 2p, 2p+1), p < w/2 (the B operand of a product with this matrix transposed).
-void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* out) {
-  for (int64_t c = 0; c < n; ++c) {
-    const uint16_t* r = src + c * ld;
-    for (int64_t p = 0; p < w / 2; ++p)
-      out[p * n + c] = static_cast<uint32_t>(r[2 * p]) | (static_cast<uint32_t>(r[2 * p + 1]) << 16);
+// 16 rows of 16 32-bit elements transposed in registers (interleave 32-bit, then 64-bit elements
+// within 128-bit lanes, then move lanes twice).
+TF_BF16 inline void transpose16x16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
   }
+  for (int i = 0; i < 16; i += 4) {  // r[i + c] lane l: column 4l + c of rows i..i+3
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int h = 0; h < 16; h += 8)
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = _mm512_shuffle_i32x4(r[h + i], r[h + i + 4], 0x88);      // lanes 0, 2
+      t[h + i + 4] = _mm512_shuffle_i32x4(r[h + i], r[h + i + 4], 0xdd);  // lanes 1, 3
+    }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+  }
+}
+
+// dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols: a matrix of 32-bit elements (floats,
+// or bf16 pairs) transposed in 16 × 16 blocks; nothing else of dst is written.
+TF_BF16 void transpose32(const uint32_t* src, int64_t lds, int64_t rows, int64_t cols, uint32_t* dst, int64_t ldd) {
+  for (int64_t i0 = 0; i0 < rows; i0 += 16) {
+    const int64_t ni = rows - i0 < 16 ? rows - i0 : 16;
+    const __mmask16 mi = static_cast<__mmask16>((1u << ni) - 1u);
+    for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+      const int64_t nj = cols - j0 < 16 ? cols - j0 : 16;
+      const __mmask16 mj = static_cast<__mmask16>((1u << nj) - 1u);
+      __m512i r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < ni ? _mm512_maskz_loadu_epi32(mj, src + (i0 + i) * lds + j0) : _mm512_setzero_si512();
+      transpose16x16(r);
+      for (int j = 0; j < nj; ++j) _mm512_mask_storeu_epi32(dst + (j0 + j) * ldd + i0, mi, r[j]);
+    }
+  }
+}
+
+// bf16 rows [n × w] (w and ld even) → pairs along the columns, transposed: out[p * n + c] = (row c at
+// 2p, 2p+1), p < w/2 (the B operand of a product with this matrix transposed): the rows' pairs as
+// 32-bit elements, transposed.
+TF_BF16 void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uint32_t* out) {
+  transpose32(reinterpret_cast<const uint32_t*>(src), ld / 2, n, w / 2, out, n);
 }
 
 // Forward of query block i0 of head h (see attention.cc's forwardBlock; scale applies to the scores).
@@ -444,10 +484,11 @@ TF_BF16 void pairRowsF32(const float* src, int64_t n, uint32_t* out) {
   }
 }
 
-// dst[x * ld + r] = src[r * w + x] for r < n, x < w (a bf16 matrix transposed).
-void transpose16(const uint16_t* src, int64_t n, int64_t w, int64_t ld, uint16_t* dst) {
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t x = 0; x < w; ++x) dst[x * ld + r] = src[r * w + x];
+// dst[x * n + r] = src[r * w + x] for r < n, x < w (a bf16 matrix [n × w] transposed; n even, w a
+// multiple of 16): pairs of rows (tmp: [n/2 × w] uint32), transposed as 32-bit elements.
+TF_BF16 void transpose16(const uint16_t* src, int64_t n, int64_t w, uint32_t* tmp, uint16_t* dst) {
+  pairRows(src, w, n, w, tmp);
+  transpose32(tmp, w, n / 2, w, reinterpret_cast<uint32_t*>(dst), n / 2);
 }
 
 // Backward of head h (see attention.cc's backwardHead). dV and dK are accumulated transposed (dVᵀ =
@@ -458,12 +499,13 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
                          const O* out, const float* lse, const O* g, O* dq, O* dk, O* dv, int64_t h, float scale) {
   constexpr bool kBits = sizeof(O) == 2;  // out, g, dq, dk, dv as bf16 bits
   const int64_t t = pb.t, s = pb.s, d = pb.d, dp = pb.dp, off = pb.off, dkp = round32(d);
-  const int64_t tp = t + kBr;  // rows of the per-head buffers: a block starting below t reads kBr rows
+  // Rows of the per-head buffers: a block starting below t reads kBr rows; even for transpose16.
+  const int64_t tp = (t + 1) / 2 * 2 + kBr;
   const float kNegInf = -std::numeric_limits<float>::infinity();
   Scratch& sc = tScratch;
   sc.reserve(2 * static_cast<size_t>(4 * tp * dkp + 2 * kBc * dkp + kBr * kBc) +
              4 * static_cast<size_t>(tp * dp + t + 2 * dkp * kBc / 2 + kBc * dp / 2 + 2 * dkp * kBc + 2 * kBr * kBc +
-                                     kBr * kBc + kBc + 2 * dp) +
+                                     kBr * kBc + kBc + dp + tp / 2 * dkp + 2 * kBc * dkp) +
              kSlack);
   uint16_t* qs = sc.take<uint16_t>(tp * dkp);  // Q (rotated) rows: A of S = Q·Kᵀ
   uint16_t* gs = sc.take<uint16_t>(tp * dkp);  // dO rows: A of dP = dO·Vᵀ
@@ -484,8 +526,10 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
   uint32_t* dsp = sc.take<uint32_t>(kBr / 2 * kBc);  // dS pairs along rows: B of dKᵀ
   uint16_t* ds16 = sc.take<uint16_t>(kBr * kBc);     // dS rows: A of dQ
   float* kb = sc.take<float>(kBc);
-  float* row = sc.take<float>(dp);
   float* row2 = sc.take<float>(dp);
+  uint32_t* pairs = sc.take<uint32_t>(tp / 2 * dkp);  // transpose16's rows in pairs
+  float* kRows = sc.take<float>(kBc * dkp);          // dKᵀ, dVᵀ of a key tile transposed back
+  float* vRows = sc.take<float>(kBc * dkp);
   const uint16_t* kh = k + lay.kv.at(h);
   const uint16_t* vh = v + lay.kv.at(h);
   const int64_t ldk = lay.kv.row, ldo = lay.o.row, ldq = lay.q.row;
@@ -493,8 +537,8 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
   loadRowsBf16(q + lay.q.at(h), ldq, t, tp, d, dkp, pb.cosT, pb.sinT, off, qs);
   if constexpr (kBits) loadRowsBf16(g + lay.o.at(h), ldo, t, tp, d, dkp, nullptr, nullptr, 0, gs);
   else roundRows(g + lay.o.at(h), ldo, t, tp, d, dkp, gs);
-  transpose16(qs, tp, dkp, tp, qT);
-  transpose16(gs, tp, dkp, tp, gT);
+  transpose16(qs, tp, dkp, pairs, qT);
+  transpose16(gs, tp, dkp, pairs, gT);
   std::memset(dqs, 0, sizeof(float) * tp * dp);
   // delta_i = sum_x dO_ix O_ix with dO rounded as in dP, so that delta_i = sum_j P_ij dP_ij.
   const O* oh = out + lay.o.at(h);
@@ -565,16 +609,16 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
     }
     O* dkh = dk + lay.kv.at(h, j0);
     O* dvh = dv + lay.kv.at(h, j0);
+    transpose32(reinterpret_cast<const uint32_t*>(dkT), kBc, d, cn, reinterpret_cast<uint32_t*>(kRows), dkp);
+    transpose32(reinterpret_cast<const uint32_t*>(dvT), kBc, d, cn, reinterpret_cast<uint32_t*>(vRows), dkp);
     for (int64_t c = 0; c < cn; ++c) {
-      for (int64_t x = 0; x < d; ++x) row[x] = dkT[x * kBc + c];
       if constexpr (kBits) {
-        storeRow(row, d, scale, pb.cosT, pb.sinT, j0 + c, row2);
+        storeRow(kRows + c * dkp, d, scale, pb.cosT, pb.sinT, j0 + c, row2);
         roundRow(row2, d, dkh + c * ldk);
-        for (int64_t x = 0; x < d; ++x) row[x] = dvT[x * kBc + c];
-        roundRow(row, d, dvh + c * ldk);
+        roundRow(vRows + c * dkp, d, dvh + c * ldk);
       } else {
-        storeRow(row, d, scale, pb.cosT, pb.sinT, j0 + c, dkh + c * ldk);
-        for (int64_t x = 0; x < d; ++x) dvh[c * ldk + x] = dvT[x * kBc + c];
+        storeRow(kRows + c * dkp, d, scale, pb.cosT, pb.sinT, j0 + c, dkh + c * ldk);
+        std::memcpy(dvh + c * ldk, vRows + c * dkp, sizeof(float) * d);
       }
     }
   }
