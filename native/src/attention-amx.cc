@@ -387,10 +387,22 @@ TF_BF16 void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uin
   transpose32(reinterpret_cast<const uint32_t*>(src), ld / 2, n, w / 2, out, n);
 }
 
-// Forward of query block i0 of head h (see attention.cc's forwardBlock; scale applies to the scores).
+// The K and V tiles of one head in their product layouts (K pairs along x, V pairs along keys),
+// formed on first use and kept for the head's later query blocks: with no window every block's key
+// tiles start at multiples of kBc (the rows a causal block does not see are masked, as within a tile).
+struct KvTiles {
+  uint32_t* kx;
+  uint32_t* vc;
+  uint8_t* ready;
+  int64_t kxSize, vcSize;  // uint32 per tile
+};
+thread_local Scratch tKvScratch;  // not tScratch: forwardBlock reserves that one per block
+
+// Forward of query block i0 of head h (see attention.cc's forwardBlock; scale applies to the scores);
+// kv: the head's K and V tiles (window 0), or null (each block forms its own).
 template <class P, bool kMasked, class O>
 TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* q, const uint16_t* k, const uint16_t* v,
-                         O* out, float* lse, int64_t h, int64_t i0, float scale) {
+                         O* out, float* lse, int64_t h, int64_t i0, float scale, KvTiles* kv) {
   const int64_t t = pb.t, d = pb.d, dp = pb.dp, off = pb.off, dk = round32(d);
   const int64_t rows = i0 + kBr < t ? kBr : t - i0;
   const float kNegInf = -std::numeric_limits<float>::infinity();
@@ -422,11 +434,27 @@ TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* 
   for (int64_t j0 = jBeg; j0 < jEnd; j0 += kBc) {
     const int64_t cn = jEnd - j0 < kBc ? jEnd - j0 : kBc;
     if (kMasked && !pb.tileBias(h, j0, cn, kb)) continue;
-    loadRowsBf16(kh + j0 * ldk, ldk, cn, kBc, d, dk, pb.cosT, pb.sinT, j0, kr);
-    pairCols(kr, dk, kBc, dk, kx);
-    loadRowsBf16(vh + j0 * ldk, ldk, cn, kBc, d, dp, nullptr, nullptr, 0, vr);
-    pairRows(vr, dp, kBc, dp, vc);
-    P::gemm(kBr, kBc, dk, qs, dk, kx, kBc, sm, kBc, false);
+    uint32_t* kxt = kx;
+    uint32_t* vct = vc;
+    if (kv) {
+      const int64_t jt = j0 / kBc;
+      kxt = kv->kx + jt * kv->kxSize;
+      vct = kv->vc + jt * kv->vcSize;
+      if (!kv->ready[jt]) {
+        const int64_t cf = pb.s - j0 < kBc ? pb.s - j0 : kBc;  // every key of the tile, for later blocks
+        loadRowsBf16(kh + j0 * ldk, ldk, cf, kBc, d, dk, pb.cosT, pb.sinT, j0, kr);
+        pairCols(kr, dk, kBc, dk, kxt);
+        loadRowsBf16(vh + j0 * ldk, ldk, cf, kBc, d, dp, nullptr, nullptr, 0, vr);
+        pairRows(vr, dp, kBc, dp, vct);
+        kv->ready[jt] = 1;
+      }
+    } else {
+      loadRowsBf16(kh + j0 * ldk, ldk, cn, kBc, d, dk, pb.cosT, pb.sinT, j0, kr);
+      pairCols(kr, dk, kBc, dk, kx);
+      loadRowsBf16(vh + j0 * ldk, ldk, cn, kBc, d, dp, nullptr, nullptr, 0, vr);
+      pairRows(vr, dp, kBc, dp, vc);
+    }
+    P::gemm(kBr, kBc, dk, qs, dk, kxt, kBc, sm, kBc, false);
     const uint64_t real = kMasked ? realKeys(kb, cn) : ~0ull;
     const __m512 vscale = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(kNegInf);
     for (int64_t r = 0; r < rows; ++r) {
@@ -465,7 +493,7 @@ TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* 
         for (int64_t xx = 0; xx < dp; xx += 16) _mm512_storeu_ps(ar + xx, _mm512_mul_ps(va, _mm512_loadu_ps(ar + xx)));
       }
     }
-    P::gemm(kBr, dp, kBc, p16, kBc, vc, dp, acc, dp, true);
+    P::gemm(kBr, dp, kBc, p16, kBc, vct, dp, acc, dp, true);
   }
   finishRows(acc, dp, mrow, lrow, rows, d, out + lay.o.at(h, i0), lay.o.row, lse + h * t + i0);
 }
@@ -663,14 +691,32 @@ void forwardAll(const uint16_t* q, const uint16_t* k, const uint16_t* v, O* out,
                 const Layout& lay, int64_t bh, float scale) {
   const bool masked = pb.keyPad != nullptr || pb.window > 0;
   const int64_t qBlocks = (pb.t + kBr - 1) / kBr;
+  // One task per head when there are heads enough to go round and no window: its blocks share the
+  // K and V tiles (formed once, not once per block, and on the thread that reads them); else one per block.
+  const bool perHead = pb.window == 0 && qBlocks > 1 && bh >= 4 * numThreads();
   auto task = [&](int64_t task) {
-    const int64_t h = task / qBlocks, i0 = (task % qBlocks) * kBr;
     P::begin();
-    if (masked) forwardBlock<P, true, O>(pb, lay, q, k, v, out, lse, h, i0, scale);
-    else forwardBlock<P, false, O>(pb, lay, q, k, v, out, lse, h, i0, scale);
+    if (perHead) {
+      const int64_t h = task, tiles = (pb.s + kBc - 1) / kBc;
+      KvTiles kv{nullptr, nullptr, nullptr, round32(pb.d) / 2 * kBc, kBc / 2 * pb.dp};
+      Scratch& c = tKvScratch;
+      c.reserve(4 * static_cast<size_t>(tiles * (kv.kxSize + kv.vcSize)) + static_cast<size_t>(tiles) + kSlack);
+      kv.kx = c.take<uint32_t>(tiles * kv.kxSize);
+      kv.vc = c.take<uint32_t>(tiles * kv.vcSize);
+      kv.ready = c.take<uint8_t>(tiles);
+      std::memset(kv.ready, 0, static_cast<size_t>(tiles));
+      for (int64_t i0 = 0; i0 < pb.t; i0 += kBr) {
+        if (masked) forwardBlock<P, true, O>(pb, lay, q, k, v, out, lse, h, i0, scale, &kv);
+        else forwardBlock<P, false, O>(pb, lay, q, k, v, out, lse, h, i0, scale, &kv);
+      }
+    } else {
+      const int64_t h = task / qBlocks, i0 = (task % qBlocks) * kBr;
+      if (masked) forwardBlock<P, true, O>(pb, lay, q, k, v, out, lse, h, i0, scale, nullptr);
+      else forwardBlock<P, false, O>(pb, lay, q, k, v, out, lse, h, i0, scale, nullptr);
+    }
     P::end();
   };
-  const int64_t tasks = bh * qBlocks;
+  const int64_t tasks = perHead ? bh : bh * qBlocks;
   if (bh * pb.t * pb.s * pb.d < kSerialElems * 4) {
     for (int64_t i = 0; i < tasks; ++i) task(i);
   } else {

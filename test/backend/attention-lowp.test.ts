@@ -112,6 +112,37 @@ describe('attentionLowp (bf16 q, k, v) against float64 on the bf16 values', () =
   });
 });
 
+describe('attentionLowp with one task per head (its K and V tiles formed once) against float64', { skip: addon ? false : 'native addon not built' }, () => {
+  // The tile kernel's forward runs one task per head when bh ≥ 4 · threads and there is no window,
+  // else one per 64-row query block: the pool is pinned to 1 and 2 threads so that both run here.
+  const perHead: Case[] = [
+    { ...base, bh: 8, heads: 4, t: 130, s: 130, causal: true, pad: 'quarter' },
+    { ...base, bh: 8, heads: 2, t: 200, s: 200, rope: true },
+    { ...base, bh: 8, heads: 4, t: 100, s: 150, causal: true }, // s > t: later key tiles seen by later blocks only
+    { ...base, bh: 8, heads: 4, t: 129, s: 129, d: 80, causal: true, rope: true },
+  ];
+  const initial = addon?.attentionLowpInfo().impl;
+  for (const [i, c] of perHead.entries()) {
+    test(`bh ${c.bh} t ${c.t} s ${c.s} d ${c.d}${c.causal ? ' causal' : ''}${c.pad !== 'none' ? ` pad ${c.pad}` : ''}${c.rope ? ' rope' : ''}`, () => {
+      const x = inputs(c, 200 + i);
+      const plain = reference(c, x, false), tiles = reference(c, x, true);
+      const threads = addon!.numThreads();
+      try {
+        for (const n of [1, 2]) {
+          addon!.setNumThreads(n);
+          for (const impl of impls) {
+            addon!.attentionLowpInfo(impl);
+            check(native!, c, x, impl !== 'emulate' ? tiles : plain, `native ${impl} threads ${n}`);
+          }
+        }
+      } finally {
+        addon!.setNumThreads(threads);
+        addon!.attentionLowpInfo(initial);
+      }
+    });
+  }
+});
+
 describe('scaledDotProductAttention under bf16 autocast: native vs the js backend', { skip: native ? false : 'native addon not built' }, () => {
   test('forward and gradients agree within the bounds of the tile kernel\'s roundings (causal, padding)', () => {
     const r = rng(7);
