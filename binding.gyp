@@ -28,7 +28,8 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-omit-frame-pointer"],
       "cflags_cc": ["-O3", "-march=<!(node -p \"process.env.TRAINFORMER_NATIVE_MARCH || 'native'\")", "-fno-math-errno",
-        "-fno-trapping-math", "-pthread"],
+        "-fno-trapping-math", "-pthread",
+        "-Wno-maybe-uninitialized"],
       "libraries": ["-lopenblas", "-pthread", "-ldl"],
       "conditions": [
         ["target_arch=='x64' or target_arch=='ia32'", {"cflags_cc": ["-mprefer-vector-width=512"]}],

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const prefix = path.resolve(path.dirname(process.execPath), '..');
-const args = ['rebuild'];
+// --loglevel=warn: node-gyp's info lines (its whole command line) told a new user nothing.
+const args = ['rebuild', '--loglevel=warn'];
 if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'common.gypi'))) {
   args.push(`--nodedir=${prefix}`);
 }
@@ -35,4 +36,7 @@ if (!hasMpi) {
 } else if (gypRun([`--directory=${path.join(path.dirname(new URL(import.meta.url).pathname), 'mpi')}`]).status !== 0) {
   process.stderr.write("trainformer: the MPI binding (native/mpi) failed to build; distributed training is unavailable. Retry with 'npm run build:native'\n");
 }
+process.stderr.write(r.status === 0
+  ? `trainformer: native backend built (${path.join('build', 'Release', 'trainformer_native.node')})\n`
+  : 'trainformer: the native backend failed to build (see the compiler messages above); the js backend still works\n');
 process.exit(r.status ?? 1);
