@@ -16,6 +16,8 @@ import type { Seq2SeqTask } from '../tasks/seq2seq.js';
 import { noGrad } from '../tensor/index.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
 import { numFlag } from './predict.js';
+import { runUnlessAborted } from '../tasks/types.js';
+import { abortedMeanwhile, TrainingInterrupted, withInterrupt } from './interrupt.js';
 
 export interface BackTranslateOptions {
   /** Run or checkpoint folder of the source→pivot seq2seq model. */
@@ -30,6 +32,11 @@ export interface BackTranslateOptions {
   chunkSize?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+  /**
+   * Stops at the next batch of translations when aborted (Ctrl-C): the chunk under way is dropped,
+   * the cache keeps the chunks written before it, `interrupted` is set.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BackTranslateResult {
@@ -38,6 +45,10 @@ export interface BackTranslateResult {
   reused: number;
   translated: number;
   seconds: number;
+  /** Stopped by `signal`: `translated` texts of `toTranslate` were translated (and are in the cache). */
+  interrupted: boolean;
+  /** The texts the cache did not have. */
+  toTranslate: number;
 }
 
 /** `f()`, with a failure on bad input named with the flag that gave it: `--data: <file>: no such file`. */
@@ -62,6 +73,7 @@ async function seq2seqRun(path: string, flag: string): Promise<{ task: Seq2SeqTa
  */
 export async function backTranslate(texts: readonly string[], o: BackTranslateOptions): Promise<BackTranslateResult> {
   const t0 = performance.now();
+  const signal = o.signal ?? new AbortController().signal;
   const fwd = await seq2seqRun(o.forward, '--forward');
   const bwd = await seq2seqRun(o.backward, '--backward');
   const hash = createHash('sha256');
@@ -74,15 +86,22 @@ export async function backTranslate(texts: readonly string[], o: BackTranslateOp
   const reused = unique.length - missing.length;
   const chunk = o.chunkSize ?? 256;
   const opts = o.numBeams !== undefined ? { numBeams: o.numBeams } : {};
+  const result = (translated: number, interrupted: boolean): BackTranslateResult => ({
+    entries: unique.flatMap((t) => byText.get(t) ?? []), reused, translated, seconds: (performance.now() - t0) / 1000,
+    interrupted, toTranslate: missing.length,
+  });
+  // Loading the two runs and hashing their weights run without a turn of the event loop.
+  if (await abortedMeanwhile(signal)) return result(0, true);
   for (let i = 0; i < missing.length; i += chunk) {
     const src = missing.slice(i, i + chunk);
-    const pivots = noGrad(() => fwd.task.translateBatch(src, opts));
-    const paras = noGrad(() => bwd.task.translateBatch(pivots, opts));
+    const pivots = await runUnlessAborted(fwd.task.translateBatchSteps(src, opts), signal, (next) => noGrad(next));
+    const paras = pivots && await runUnlessAborted(bwd.task.translateBatchSteps(pivots, opts), signal, (next) => noGrad(next));
+    if (pivots === null || paras === null) return result(i, true);
     src.forEach((text, k) => byText.set(text, { text, paraphrase: paras[k], pivot: pivots[k], models }));
     writeParaphraseCache(o.cache, [...byText.values()]);
     o.log?.(`back-translate: ${Math.min(i + chunk, missing.length)} / ${missing.length} texts (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
-  return { entries: unique.map((t) => byText.get(t)!), reused, translated: missing.length, seconds: (performance.now() - t0) / 1000 };
+  return result(missing.length, false);
 }
 
 export interface BackTranslateFlags {
@@ -100,10 +119,16 @@ export async function backTranslateCommand(f: BackTranslateFlags): Promise<void>
   const numBeams = numFlag(f.numBeams, 'numBeams', true);
   if (numBeams !== undefined && numBeams < 1) throw new ConfigError(`--numBeams: must be at least 1 (got ${numBeams})`);
   const texts = await flagged('--data', async () => (await readJsonl(f.data, (v) => stringField(asObject(v), field))).records);
-  const r = await backTranslate(texts, {
-    forward: f.forward, backward: f.backward, cache: f.output, numBeams,
+  // Ctrl-C is caught from the start (loading the runs included) and stops at the next batch of
+  // translations; the cache keeps the chunks finished before it.
+  const r = await withInterrupt((signal) => backTranslate(texts, {
+    forward: f.forward, backward: f.backward, cache: f.output, numBeams, signal,
     log: (s) => process.stderr.write(`${s}\n`),
-  });
+  }));
+  if (r.interrupted) {
+    throw new TrainingInterrupted(`back-translate interrupted (Ctrl-C) after ${r.translated} of ${r.toTranslate} texts to translate; `
+      + (r.translated > 0 ? `${f.output} holds them — the same command translates the rest` : `${f.output} not changed`));
+  }
   const same = r.entries.filter((e) => e.paraphrase === e.text).length;
   process.stdout.write(`${r.entries.length} texts: ${r.reused} from the cache, ${r.translated} translated in ${r.seconds.toFixed(1)} s; ${same} paraphrases equal their text → ${f.output}\n`);
 }

@@ -49,7 +49,7 @@ import { taskFromCheckpoint } from './checkpoint-task.js';
 import { checkSamplingFlags, numFlag, predictCommand, type PredictFlags } from './predict.js';
 import { exportCommand, type ExportFlags } from './export.js';
 import { backTranslateCommand, type BackTranslateFlags } from './back-translate.js';
-import { catchInterrupt, INTERRUPTED_EXIT_CODE, interruptedLine, TrainingInterrupted } from './interrupt.js';
+import { abortedMeanwhile, catchInterrupt, INTERRUPTED_EXIT_CODE, interruptedLine, TrainingInterrupted, withInterrupt } from './interrupt.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
@@ -175,20 +175,25 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
     setLogger(prevLogger);
   }
   // The report is written for a run that ended in an error too (a diverged run is worth a look).
+  let unwritten = '';
   if (began && main) {
     const extras = await writeRunExtras(trainer.outputDir, task);
     reportPath = extras.reportPath;
-    // A failed run ends in one line: what else could not be written (the same full disk) joins it.
-    if (failure && extras.problems.length > 0 && failure.error instanceof Error) failure.error.message += `; ${extras.problems.join('; ')}`;
+    // A failed or interrupted run ends in one line: what else could not be written (the same full
+    // disk) joins it after what happened to the run and its checkpoint.
+    if ((failure && failure.error instanceof Error) || (!failure && r.interrupted)) unwritten = extras.problems.map((p) => `; ${p}`).join('');
     else for (const p of extras.problems) process.stderr.write(`warning: ${p}\n`);
   }
-  if (failure) throw failure.error;
+  if (failure) {
+    if (failure.error instanceof Error) failure.error.message += unwritten;
+    throw failure.error;
+  }
   // A resume with nothing to train said so (one line, through the logger) and touched nothing.
   if (r.nothingToTrain !== null) {
     destroyProcessGroup();
     return;
   }
-  if (r.interrupted) throw new TrainingInterrupted(interruptedLine(r, config.saveStrategy));
+  if (r.interrupted) throw new TrainingInterrupted(`${interruptedLine(r, config.saveStrategy)}${unwritten}`);
   const stateBytes = trainer.dataParallel?.optimizerStateBytesPerRank(trainer.optimizer);
   if (main) {
     const out = process.stdout;
@@ -252,31 +257,35 @@ async function evalCommand(path: string, f: { data?: string; output?: string }, 
   // Problems of the data given with --data name the flag (the checkpoint's config calls it data.validation).
   const asFlag = (e: unknown): unknown => (f.data && e instanceof ConfigError && e.field?.join('.') === 'data.validation'
     ? new ConfigError(`--data: ${e.message.replace(/^data\.validation: /, '')}`, e.field) : e);
-  let loaded: Awaited<ReturnType<typeof taskFromCheckpoint>>;
-  try {
-    loaded = await taskFromCheckpoint(path, parseOverrides(rest), { noTrainData: true, evalData: f.data });
-  } catch (e) {
-    throw asFlag(e);
-  }
-  const { task, config, dir } = loaded;
-  const { noGrad } = await import('../tensor/index.js');
-  let m: EvalMetrics | null;
-  // Ctrl-C stops the evaluation after the batch under way (as training's): nothing printed or written.
-  const interrupt = catchInterrupt();
-  try {
-    m = task.evaluateSteps
-      ? await runUnlessAborted(task.evaluateSteps(), interrupt.signal, (next) => noGrad(next))
-      : noGrad(() => task.evaluate());
-  } catch (e) {
-    throw asFlag(e);
-  } finally {
-    interrupt.dispose();
-  }
-  if (m === null) throw new TrainingInterrupted(`evaluation of ${rel(dir)} interrupted (Ctrl-C); nothing printed${f.output ? ` and ${rel(f.output)} not written` : ''}`);
+  // Ctrl-C is caught from here, checkpoint loading included, and stops the evaluation after the batch
+  // under way (as training's): nothing printed or written.
+  const m = await withInterrupt(async (signal) => {
+    let loaded: Awaited<ReturnType<typeof taskFromCheckpoint>>;
+    try {
+      loaded = await taskFromCheckpoint(path, parseOverrides(rest), { noTrainData: true, evalData: f.data });
+    } catch (e) {
+      throw asFlag(e);
+    }
+    const { task, dir } = loaded;
+    const notWritten = f.output ? ` and ${rel(f.output)} not written` : '';
+    if (await abortedMeanwhile(signal)) throw new TrainingInterrupted(`evaluation of ${rel(dir)} interrupted (Ctrl-C) while loading the checkpoint; nothing printed${notWritten}`);
+    const { noGrad } = await import('../tensor/index.js');
+    let metrics: EvalMetrics | null;
+    try {
+      metrics = task.evaluateSteps
+        ? await runUnlessAborted(task.evaluateSteps(), signal, (next) => noGrad(next))
+        : noGrad(() => task.evaluate());
+    } catch (e) {
+      throw asFlag(e);
+    }
+    if (metrics === null) throw new TrainingInterrupted(`evaluation of ${rel(dir)} interrupted (Ctrl-C); nothing printed${notWritten}`);
+    return { metrics, loaded };
+  });
+  const { config, dir } = m.loaded;
   const on = f.data ? ` on ${f.data}` : '';
-  process.stdout.write(`${rel(dir)}${on}: ${describeMetrics(config.task, m)}\n${JSON.stringify(m)}\n`);
+  process.stdout.write(`${rel(dir)}${on}: ${describeMetrics(config.task, m.metrics)}\n${JSON.stringify(m.metrics)}\n`);
   if (f.output) {
-    writeJsonAtomic(f.output, { checkpoint: dir, task: config.task, data: config.data.validation ?? null, metrics: m });
+    writeJsonAtomic(f.output, { checkpoint: dir, task: config.task, data: config.data.validation ?? null, metrics: m.metrics });
     process.stdout.write(`metrics written to ${rel(f.output)}\n`);
   }
 }
@@ -285,36 +294,45 @@ interface GenerateFlags { prompt?: string; maxNewTokens?: string; temperature?: 
 
 
 async function generateCommand(path: string, f: GenerateFlags): Promise<void> {
-  const { task, config } = await taskFromCheckpoint(path, [], { noData: true });
-  if (!task.sample) throw new ConfigError(`task: generate needs an lm checkpoint, this one is ${config.task}`);
-  const g = config.generation;
-  const prompt = f.prompt ?? g.prompt;
-  const maxNewTokens = numFlag(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens;
-  if (maxNewTokens < 0) throw new ConfigError(`--maxNewTokens: must be an integer >= 0 (got ${maxNewTokens})`);
-  const options = {
-    maxNewTokens,
-    temperature: numFlag(f.temperature, 'temperature') ?? g.temperature,
-    topK: numFlag(f.topK, 'topK', true) ?? g.topK,
-    topP: numFlag(f.topP, 'topP') ?? g.topP,
-    seed: numFlag(f.seed, 'seed', true),
-  };
-  // Checked before the prompt is printed, so that an error is a line of its own naming the flag.
-  checkSamplingFlags(options);
-  try {
-    (task as LmTask).tokenizer.encode(prompt);
-  } catch (e) {
-    throw new ConfigError(`--prompt: ${(e as Error).message}`);
-  }
-  // Tokens are printed as they come (a long generation shows progress and can be stopped); the
-  // model holds only its context window, and stdout's back-pressure is respected, so memory stays
-  // bounded for any maxNewTokens.
-  await writeOut(prompt);
-  let n = 0;
-  for (const piece of (task as LmTask).sampleStream(prompt, options)) {
-    await writeOut(piece);
-    if (++n % 16 === 0) await new Promise((r) => setImmediate(r));
-  }
-  await writeOut('\n');
+  // Ctrl-C is caught from here: while the checkpoint loads nothing is printed; once tokens come, it
+  // stops within 16 of them, after ending the line.
+  await withInterrupt(async (signal) => {
+    const { task, config, dir } = await taskFromCheckpoint(path, [], { noData: true });
+    if (!task.sample) throw new ConfigError(`task: generate needs an lm checkpoint, this one is ${config.task}`);
+    const g = config.generation;
+    const prompt = f.prompt ?? g.prompt;
+    const maxNewTokens = numFlag(f.maxNewTokens, 'maxNewTokens', true) ?? g.maxNewTokens;
+    if (maxNewTokens < 0) throw new ConfigError(`--maxNewTokens: must be an integer >= 0 (got ${maxNewTokens})`);
+    const options = {
+      maxNewTokens,
+      temperature: numFlag(f.temperature, 'temperature') ?? g.temperature,
+      topK: numFlag(f.topK, 'topK', true) ?? g.topK,
+      topP: numFlag(f.topP, 'topP') ?? g.topP,
+      seed: numFlag(f.seed, 'seed', true),
+    };
+    // Checked before the prompt is printed, so that an error is a line of its own naming the flag.
+    checkSamplingFlags(options);
+    try {
+      (task as LmTask).tokenizer.encode(prompt);
+    } catch (e) {
+      throw new ConfigError(`--prompt: ${(e as Error).message}`);
+    }
+    if (await abortedMeanwhile(signal)) throw new TrainingInterrupted(`generation with ${rel(dir)} interrupted (Ctrl-C) while loading the checkpoint; nothing printed`);
+    // Tokens are printed as they come (a long generation shows progress and can be stopped); the
+    // model holds only its context window, and stdout's back-pressure is respected, so memory stays
+    // bounded for any maxNewTokens.
+    await writeOut(prompt);
+    let n = 0;
+    for (const piece of (task as LmTask).sampleStream(prompt, options)) {
+      await writeOut(piece);
+      // Leaving the loop closes the stream (its finally releases the prompt's tensor).
+      if (++n % 16 === 0 && await abortedMeanwhile(signal)) {
+        await writeOut('\n');
+        throw new TrainingInterrupted(`generation with ${rel(dir)} interrupted (Ctrl-C); the text printed is what it had generated`);
+      }
+    }
+    await writeOut('\n');
+  });
 }
 
 /** Writes to stdout, waiting for 'drain' when its buffer is full (a slow reader must not make memory grow). */

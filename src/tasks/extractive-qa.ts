@@ -122,12 +122,7 @@ export class ExtractiveQaTask implements Task<QaBatch> {
     return { loss, terms, tokens: b.shape[0] * b.shape[1] };
   }
 
-  /** Start and end logits of each window, batched by perDeviceEvalBatchSize; `onBatch` sees each batch. */
-  private logits(items: QaItem[], onBatch?: (b: QaBatch, start: T.Tensor, end: T.Tensor) => void): WindowLogits[] {
-    return runToEnd(this.logitsSteps(items, onBatch));
-  }
-
-  /** {@link logits} yielding after each batch. */
+  /** Start and end logits of each window, batched by perDeviceEvalBatchSize, yielding after each batch; `onBatch` sees each batch. */
   private *logitsSteps(items: QaItem[], onBatch?: (b: QaBatch, start: T.Tensor, end: T.Tensor) => void): Generator<void, WindowLogits[], void> {
     const bs = this.config.perDeviceEvalBatchSize;
     const out: WindowLogits[] = [];
@@ -148,8 +143,13 @@ export class ExtractiveQaTask implements Task<QaBatch> {
 
   /** The best answers to questions about contexts (eval mode and no-grad are the caller's). */
   answer(questions: readonly QaQuestion[]): QaAnswer[] {
+    return runToEnd(this.answerSteps(questions));
+  }
+
+  /** {@link answer} yielding after each batch of windows (a Ctrl-C is seen between batches). */
+  *answerSteps(questions: readonly QaQuestion[]): Generator<void, QaAnswer[], void> {
     const items = windowsOf(questions.map((q) => ({ ...q, answers: [] })), this.tokenizer, this.config);
-    const logits = this.logits(items);
+    const logits = yield* this.logitsSteps(items);
     return questions.map((q, k) => bestAnswers(q.context, logits.filter((_, i) => items[i].example === k), this.postprocess())[0]);
   }
 
