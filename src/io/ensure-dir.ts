@@ -7,40 +7,58 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileFormatError } from '../errors.js';
+import { nodeWords } from './read-failure.js';
+
+/** Why a folder could not be made, in words (the codes `mkdir` commonly fails with; else Node's words). */
+const MKDIR_FAILURES: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'its path loops through symbolic links',
+  EIO: 'input/output error (the disk or the file system failed)',
+};
 
 /**
  * Creates `dir` and its missing parents.
  * @param what names the folder in the error, e.g. `outputDir` (default: the path alone).
- * @throws FileFormatError `what: cannot create <dir> (CODE)` — a file system that does not allow it
- *   (ENOENT under /proc, EROFS, EACCES, EPERM) — or `what: cannot create <dir> (<parent> is a file, not a
- *   folder)` where a parent is a file (ENOTDIR).
+ * @throws FileFormatError `what: cannot create <dir> (<why>)`, the why in words: `permission
+ *   denied`, `the file system is read-only`, `/proc does not allow new folders` (ENOENT with the
+ *   parent present: /proc, sysfs), `<parent> is a file, not a folder` (ENOTDIR), … — before, the
+ *   bare code (`(ENOENT)`).
  */
 export function ensureDir(dir: string, what?: string): void {
   const abs = path.resolve(dir);
-  const fail = (code: string): never => {
-    throw new FileFormatError(`${what ? `${what}: ` : ''}cannot create ${dir} (${code})`);
+  const fail = (why: string): never => {
+    throw new FileFormatError(`${what ? `${what}: ` : ''}cannot create ${dir} (${why})`);
+  };
+  const failWith = (e: unknown): never => {
+    const err = e as NodeJS.ErrnoException;
+    return fail((err.code !== undefined ? MKDIR_FAILURES[err.code] : undefined) ?? nodeWords(err));
   };
   const make = (p: string, depth: number): void => {
     try {
       fs.mkdirSync(p);
       return;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
         if (!fs.statSync(p).isDirectory()) fail(`${p} is a file, not a folder`);
         return;
       }
       if (code === 'ENOTDIR') fail(`${fileAbove(p) ?? 'a parent'} is a file, not a folder`);
-      if (code !== 'ENOENT') fail(code);
+      if (code !== 'ENOENT') failWith(e);
       const parent = path.dirname(p);
       // ENOENT with the parent present: this file system refuses the folder (/proc).
-      if (parent === p || depth > 4096 || fs.existsSync(parent)) fail(code);
+      if (fs.existsSync(parent)) fail(`${parent} does not allow new folders`);
+      if (parent === p || depth > 4096) failWith(e);
       make(parent, depth + 1);
       try {
         fs.mkdirSync(p);
       } catch (e2) {
-        const c2 = (e2 as NodeJS.ErrnoException).code ?? 'error';
-        if (c2 !== 'EEXIST') fail(c2);
+        if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') failWith(e2);
       }
     }
   };

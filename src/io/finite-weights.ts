@@ -42,11 +42,17 @@ export function assertFiniteWeights(tensors: Record<string, SafeTensor>, file: s
 /**
  * The same check for an optimizer's state tensors (optimizer.safetensors of a checkpoint).
  * @param file the file the tensors were read from (named in the message).
- * @throws FileFormatError `<file>: optimizer state "state.0.expAvg" holds a non-finite value (NaN) at flat index <i>; …`.
+ * @param parameterOf the parameter (its name in the model) and buffer a state tensor belongs to,
+ *   named first in the message; null where unknown (the tensor's name alone is said).
+ * @throws FileFormatError `<file>: optimizer state expAvg of parameter "wte.weight" ("state.0.expAvg")
+ *   holds a non-finite value (NaN) at flat index <i>; …`.
  */
-export function assertFiniteOptimizerState(tensors: Record<string, SafeTensor>, file: string): void {
+export function assertFiniteOptimizerState(tensors: Record<string, SafeTensor>, file: string,
+  parameterOf: (entry: string) => { parameter: string; buffer: string } | null = () => null): void {
   const bad = firstNonFiniteTensor(tensors);
   if (bad) {
-    throw new FileFormatError(`${file}: optimizer state "${bad.name}" holds a non-finite value (${bad.value}) at flat index ${bad.index}; optimizer state with NaN or Inf is not loaded (the run that wrote it diverged, or the file is damaged)`);
+    const of = parameterOf(bad.name);
+    const what = of ? `optimizer state ${of.buffer} of parameter "${of.parameter}" ("${bad.name}")` : `optimizer state "${bad.name}"`;
+    throw new FileFormatError(`${file}: ${what} holds a non-finite value (${bad.value}) at flat index ${bad.index}; optimizer state with NaN or Inf is not loaded (the run that wrote it diverged, or the file is damaged)`);
   }
 }

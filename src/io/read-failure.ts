@@ -29,7 +29,15 @@ export function readFailure(e: unknown, what = 'cannot read file'): string {
   const msg = err?.message ?? String(e);
   if (code !== undefined && READ_FAILURES[code] !== undefined) return READ_FAILURES[code];
   if (code === undefined) return `${what}: ${msg}`;
-  // `EBUSY: resource busy or locked, open '/x'` → `resource busy or locked`.
-  const words = new RegExp(`^${code}: (.*?)(, \\w+( '.*')?)?$`).exec(msg)?.[1] ?? msg;
-  return `${what}: ${words}`;
+  return `${what}: ${nodeWords(err!)}`;
+}
+
+/**
+ * Node's words for an error with a code, without the code, the syscall and the path:
+ * `EBUSY: resource busy or locked, open '/x'` → `resource busy or locked`.
+ */
+export function nodeWords(err: NodeJS.ErrnoException): string {
+  const msg = err.message ?? String(err);
+  if (!err.code) return msg;
+  return new RegExp(`^${err.code}: (.*?)(, \\w+( '.*')?)?$`).exec(msg)?.[1] ?? msg;
 }

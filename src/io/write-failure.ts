@@ -3,6 +3,7 @@
  * write` becomes `no space left on device (ENOSPC)` (the syscall and path are dropped; the caller
  * names the file).
  */
+import { nodeWords } from './read-failure.js';
 
 /**
  * @param e the error of an `fs` write (writeSync, appendFileSync, rename, …).
@@ -12,6 +13,5 @@ export function writeFailure(e: unknown): string {
   const err = e as NodeJS.ErrnoException | undefined;
   const msg = err?.message ?? String(e);
   if (!err?.code) return msg;
-  const words = new RegExp(`^${err.code}: (.*?)(, \\w+( '.*')?)?$`).exec(msg)?.[1] ?? msg;
-  return `${words} (${err.code})`;
+  return `${nodeWords(err)} (${err.code})`;
 }

@@ -199,7 +199,7 @@ export class EncoderDecoder extends Module {
    */
   encode(srcIds: T.Tensor, srcAttentionMask?: T.Tensor | null): T.Tensor {
     // Ids outside the vocabulary are named by row and position (the embedding's error gave a flat position).
-    checkIds(srcIds, 'EncoderDecoder.encode', this.config.blockSize, this.config.srcVocabSize);
+    checkIds(srcIds, 'EncoderDecoder.encode', this.config.blockSize, this.config.srcVocabSize, 'srcVocabSize');
     return this.encoder.forward(srcIds, { keyPaddingMask: this.srcPadding(srcIds, srcAttentionMask) });
   }
 
@@ -208,7 +208,7 @@ export class EncoderDecoder extends Module {
    * @throws IndexError naming the row and position of an id outside [0, tgtVocabSize).
    */
   decodeHidden(tgtIds: T.Tensor, memory: T.Tensor, srcAttentionMask?: T.Tensor | null, cache?: { positionOffset: number; kvCaches: KVCache[]; crossKvCaches: KVCache[] }): T.Tensor {
-    const [B] = checkIds(tgtIds, 'EncoderDecoder.decode', this.config.blockSize, this.config.tgtVocabSize);
+    const [B] = checkIds(tgtIds, 'EncoderDecoder.decode', this.config.blockSize, this.config.tgtVocabSize, 'tgtVocabSize');
     if (memory.ndim !== 3 || memory.shape[0] !== B) throw new ShapeError(`EncoderDecoder: memory must be [${B}, S, C], got ${fmtShape(memory.shape)}`);
     let kpm: T.Tensor | null = null;
     if (srcAttentionMask) {

@@ -31,11 +31,12 @@ export interface GenerateOptions extends SamplingOptions {
 }
 
 /**
- * Checks ids: int32 [B, T] with T ≥ 1, T ≤ maxLen, and (with vocabSize) every id in [0, vocabSize).
+ * Checks ids: int32 [B, T] with T ≥ 1, T ≤ maxLen, and (with vocabSize) every id in [0, vocabSize);
+ * `vocabField` is the config field the message names (EncoderDecoder: srcVocabSize / tgtVocabSize).
  * @throws IndexError naming the row and position of the first id outside the vocabulary (the
  *   embedding's own error gave only a flat position).
  */
-export function checkIds(ids: T.Tensor, what: string, maxLen?: number, vocabSize?: number): [number, number] {
+export function checkIds(ids: T.Tensor, what: string, maxLen?: number, vocabSize?: number, vocabField = 'vocabSize'): [number, number] {
   if (ids.dtype !== 'int32') throw new ValueError(`${what}: ids must have dtype int32, got ${ids.dtype}`);
   if (ids.ndim !== 2 || ids.shape[1] < 1) throw new ShapeError(`${what}: ids must be [B, T] with T >= 1, got ${fmtShape(ids.shape)}`);
   if (maxLen !== undefined && ids.shape[1] > maxLen) {
@@ -47,7 +48,7 @@ export function checkIds(ids: T.Tensor, what: string, maxLen?: number, vocabSize
       const v = data[i]!;
       if (v < 0 || v >= vocabSize) {
         const row = Math.floor(i / ids.shape[1]), pos = i % ids.shape[1];
-        throw new IndexError(`${what}: token id ${v} at row ${row}, position ${pos} of the ids ${fmtShape(ids.shape)} is outside the vocabulary (vocabSize ${vocabSize}: ids 0..${vocabSize - 1})`);
+        throw new IndexError(`${what}: token id ${v} at row ${row}, position ${pos} of the ids ${fmtShape(ids.shape)} is outside the vocabulary (${vocabField} ${vocabSize}: ids 0..${vocabSize - 1})`);
       }
     }
   }

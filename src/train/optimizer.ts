@@ -73,12 +73,30 @@ export function optimizerToCheckpoint(opt: AnyOptimizer): { tensors: Record<stri
 }
 
 /**
- * Inverse of `optimizerToCheckpoint`.
- * @throws FileFormatError naming `where` (the checkpoint) when a tensor is missing or does not fit,
- *   or naming the state entry (`state.3.expAvgSq`) that holds a NaN / ±Inf (the optimizer is untouched).
+ * The parameter an optimizer state tensor belongs to, by its name in the model: `state.<i>.<buffer>`
+ * (optimizerToCheckpoint's names) is the state of the optimizer's i-th parameter, counting through
+ * its groups in order.
+ * @param names the model's named parameters.
+ * @returns `{ parameter: 'h.0.attn.c_attn.weight', buffer: 'expAvgSq' }`, or null when the entry is
+ *   not of that form or its parameter is not among `names`.
  */
-export function optimizerFromCheckpoint(opt: AnyOptimizer, json: unknown, tensors: Record<string, SafeTensor>, where: string): void {
-  assertFiniteOptimizerState(tensors, where);
+export function stateEntryParameter(opt: AnyOptimizer, names: readonly (readonly [string, Tensor])[], entry: string): { parameter: string; buffer: string } | null {
+  const m = /^state\.(\d+)\.(.+)$/.exec(entry);
+  const p = m ? opt.parameters()[Number(m[1])] : undefined;
+  const parameter = p && names.find(([, t]) => t === p)?.[0];
+  return parameter ? { parameter, buffer: m![2]! } : null;
+}
+
+/**
+ * Inverse of `optimizerToCheckpoint`.
+ * @param names the model's named parameters: a NaN / ±Inf is said as the state of the parameter it
+ *   belongs to (`optimizer state expAvgSq of parameter "h.0.ln_1.bias" ("state.3.expAvgSq")`).
+ * @throws FileFormatError naming `where` (the checkpoint) when a tensor is missing or does not fit,
+ *   or naming the parameter whose state holds a NaN / ±Inf (the optimizer is untouched).
+ */
+export function optimizerFromCheckpoint(opt: AnyOptimizer, json: unknown, tensors: Record<string, SafeTensor>, where: string,
+  names: readonly (readonly [string, Tensor])[] = []): void {
+  assertFiniteOptimizerState(tensors, where, (entry) => stateEntryParameter(opt, names, entry));
   try {
     opt.loadStateDict(joinStateDict(fromEarlierLayout(json as OptimizerStateJson), tensors as Record<string, { shape: number[]; data: Float32Array }>));
   } catch (e) {

