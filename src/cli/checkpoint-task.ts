@@ -17,17 +17,17 @@ import { flagOf } from './config-file.js';
 import { readFailure } from '../io/read-failure.js';
 import { blankText } from '../io/json-error.js';
 
-/** An evaluation file must exist and hold something: metrics over no examples are 0/0 (NaN). */
+/** An evaluation file must exist and hold something: metrics over no examples are 0/0 (NaN). @throws FileFormatError `--data: <file>: …` */
 function checkEvalData(file: string): void {
-  if (!existsSync(file)) throw new FileFormatError(`${file}: no such file (--data)`);
+  if (!existsSync(file)) throw new FileFormatError(`--data: ${file}: no such file`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FileFormatError(`${file}: ${readFailure(e, 'cannot be read')} (--data)`);
+    throw new FileFormatError(`--data: ${file}: ${readFailure(e, 'cannot be read')}`);
   }
   const blank = blankText(text);
-  if (blank !== null) throw new FileFormatError(`${file}: no examples to evaluate (${blank}) (--data)`);
+  if (blank !== null) throw new FileFormatError(`--data: ${file}: no examples to evaluate (${blank})`);
 }
 
 /** A checkpoint folder: `path` itself when it holds model.safetensors (a checkpoint, or a run's final model), else the latest under it. */

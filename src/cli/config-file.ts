@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, FileFormatError } from '../errors.js';
 import { readConfigFile, TrainConfigSchema } from '../train/config.js';
 import { fromHfTrainingArgs, normalizeFieldNames } from '../train/config-names.js';
 import { applyOverrides, parseOverrides } from './args.js';
@@ -79,6 +79,37 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
     if (unknown.length > 0) warnings.push(`${trainingArgsPath}: ${unknown.length} field${unknown.length > 1 ? 's' : ''} trainformer does not have, ignored: ${unknown.join(', ')}`);
   }
   return { raw: applyOverrides(raw, parseOverrides(rest)), warnings };
+}
+
+/**
+ * A data file's problem found while reading it — not UTF-8, unreadable, a bad line: a
+ * FileFormatError whose message starts with the file's path, as the readers write it — with the
+ * config field that names the file in front, located as {@link locateConfigError} locates a field
+ * (its line in the config file, or the flag that gave it): `cfg.json:5: data.train:
+ * /abs/bad.txt:2: not UTF-8 (looks like Latin-1 …)`. It stays a FileFormatError (`error:`): the
+ * file, not the config, is at fault. A file that two fields name (data.train = data.validation)
+ * names both; a message that names its field already gets the line alone. Any other error goes to
+ * {@link locateConfigError}.
+ */
+export function locateTaskError(e: unknown, config: object, configPath: string, rest: readonly string[], trainingArgsPath?: string): unknown {
+  if (!(e instanceof FileFormatError)) return locateConfigError(e, configPath, rest, trainingArgsPath);
+  const fields = DATA_PATHS.filter((path) => {
+    const v = valueAt(config, path);
+    return typeof v === 'string' && v !== '' && e.message.startsWith(`${v}:`);
+  });
+  if (fields.length === 0) return e;
+  const [first] = fields;
+  // A message that already names its field (`… no examples (data.train must hold …)`) gets the line only.
+  const names = fields.map((f) => f.join('.')).filter((f) => !new RegExp(`(^|[^\\w.])${f.replace(/\./g, '\\.')}(?![\\w])`).test(e.message));
+  const message = names.length > 0 ? `${names.join(' and ')}: ${e.message}` : e.message;
+  const located = locateConfigError(new ConfigError(message, first), configPath, rest, trainingArgsPath);
+  return new FileFormatError((located as ConfigError).message);
+}
+
+/** The value at `path` in a nested object, or undefined. */
+function valueAt(o: unknown, path: readonly string[]): unknown {
+  for (const k of path) o = o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+  return o;
 }
 
 /**

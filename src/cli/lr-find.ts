@@ -12,7 +12,7 @@ import { parseConfig } from '../train/config.js';
 import { writeReport } from '../report/index.js';
 import { runLrFind } from '../train/stability/lr-find-run.js';
 import type { LrRule } from '../train/stability/lr-find.js';
-import { loadRawConfig, locateConfigError } from './config-file.js';
+import { loadRawConfig, locateConfigError, locateTaskError } from './config-file.js';
 
 export interface LrFindFlags {
   config: string;
@@ -55,7 +55,12 @@ export async function lrFindCommand(f: LrFindFlags, rest: string[]): Promise<voi
   } catch (e) {
     throw locateConfigError(e, f.config, rest); // a flag's value named by the flag, a file's by its line
   }
-  const task = await createTask(config);
+  let task: Awaited<ReturnType<typeof createTask>>;
+  try {
+    task = await createTask(config);
+  } catch (e) {
+    throw locateTaskError(e, config, f.config, rest); // as train's: a data file's problem names its field
+  }
   const steps = numSteps ?? 200;
   process.stderr.write(`lr-find: ${config.task}, up to ${steps} steps from lr ${fmt(startLr ?? 1e-7)} to ${fmt(endLr ?? 10)}\n`);
   const tty = process.stderr.isTTY === true;

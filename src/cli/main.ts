@@ -42,7 +42,7 @@ import { ProgressCallback, progressLogger } from './progress.js';
 import { parseOverrides } from './args.js';
 import { lrFindCommand, type LrFindFlags } from './lr-find.js';
 import { trainedLine } from './trained-line.js';
-import { loadRawConfig, locateConfigError } from './config-file.js';
+import { loadRawConfig, locateConfigError, locateTaskError } from './config-file.js';
 import { formatFieldReference } from './config-help.js';
 import { scoreCommand, type ScoreFlags } from './score.js';
 import { taskFromCheckpoint } from './checkpoint-task.js';
@@ -105,8 +105,9 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   try {
     task = await createTask(config);
   } catch (e) {
-    // Checks made while building the model and data (model.ropeTheta needs rope, …) name the line too.
-    throw locateConfigError(e, opts.config, rest, opts.trainingArgs);
+    // Checks made while building the model and data (model.ropeTheta needs rope, …) name the line
+    // too, and a data file that cannot be read names its field and line.
+    throw locateTaskError(e, config, opts.config, rest, opts.trainingArgs);
   }
   // The sample printed once training ends must not fail only then: a prompt the user gave is checked now.
   const given = (raw.generation as { prompt?: unknown } | undefined)?.prompt;
@@ -254,9 +255,12 @@ async function evalCommand(path: string, f: { data?: string; output?: string }, 
   }
   if (f.output && !statSync(dirname(resolve(f.output))).isDirectory()) throw new ConfigError(`--output: ${f.output}: ${dirname(resolve(f.output))} is a file, not a folder`);
   if (f.output && existsSync(f.output) && statSync(f.output).isDirectory()) throw new ConfigError(`--output: ${f.output} is a folder; give a file to write, e.g. ${join(f.output, 'metrics.json')}`);
-  // Problems of the data given with --data name the flag (the checkpoint's config calls it data.validation).
+  // Problems of the data given with --data name the flag (the checkpoint's config calls it
+  // data.validation), its reading errors too (`--data: /abs/x.txt:2: not UTF-8 …`; checkEvalData's
+  // own messages start with `--data: <file as given>` already).
   const asFlag = (e: unknown): unknown => (f.data && e instanceof ConfigError && e.field?.join('.') === 'data.validation'
-    ? new ConfigError(`--data: ${e.message.replace(/^data\.validation: /, '')}`, e.field) : e);
+    ? new ConfigError(`--data: ${e.message.replace(/^data\.validation: /, '')}`, e.field)
+    : f.data && e instanceof FileFormatError && e.message.startsWith(`${resolve(f.data)}:`) ? new FileFormatError(`--data: ${e.message}`) : e);
   // Ctrl-C is caught from here, checkpoint loading included, and stops the evaluation after the batch
   // under way (as training's): nothing printed or written.
   const m = await withInterrupt(async (signal) => {

@@ -86,5 +86,5 @@ test('blank --training-args, config and --data files: line:column and what the f
     new RegExp(`^config error: --training-args: ${esc(newlines)}:4:1: invalid JSON \\(the file holds only 3 blank lines\\)$`));
   assertOneLineError(trainformer(['train', '--config', newlines]), new RegExp(`^config error: ${esc(newlines)}:4:1: invalid JSON \\(the file holds only 3 blank lines\\)$`));
   assertOneLineError(trainformer(['eval', join(dir, 'sched'), '--data', newlines]),
-    new RegExp(`^error: ${esc(newlines)}: no examples to evaluate \\(the file holds only 3 blank lines\\) \\(--data\\)$`));
+    new RegExp(`^error: --data: ${esc(newlines)}: no examples to evaluate \\(the file holds only 3 blank lines\\)$`));
 });

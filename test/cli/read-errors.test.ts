@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readFailure } from '../../src/io/read-failure.js';
 import { ensureDir } from '../../src/io/ensure-dir.js';
 import { loadSynonyms } from '../../src/data/wordnet.js';
+import { locateTaskError } from '../../src/cli/config-file.js';
 import { ConfigError, FileFormatError } from '../../src/errors.js';
 import { assertErrorLine, assertOneLineError, cliScratch, esc, trainformer } from './run-cli.js';
 
@@ -49,6 +50,45 @@ test('permission denied in words (the codes a read fails with, and a real unread
   writeFileSync(locked, 'a\n');
   chmodSync(locked, 0o000);
   assertOneLineError(trainformer(['score', '--ref', locked], { input: 'a\n' }), new RegExp(`^error: ${esc(locked)}: permission denied$`));
+});
+
+test('a data file that is not UTF-8, unreadable or malformed names the config field and the config file\'s line (was the file and line only)', () => {
+  const bad = join(s.dir, 'latin1.txt');
+  writeFileSync(bad, new Uint8Array(Buffer.from('hello\nwor\xffld\n', 'latin1')));
+  const lmCfg = join(s.dir, 'latin1-lm.json');
+  // JSON.stringify(…, null, 2): "data.train" is on line 5.
+  writeFileSync(lmCfg, JSON.stringify({ task: 'lm', outputDir: join(s.dir, 'latin1-run'), data: { train: bad, blockSize: 8 }, maxSteps: 1 }, null, 2));
+  const notUtf8 = `${esc(bad)}:2: not UTF-8 \\(looks like Latin-1 or Windows-1252\\); save it as UTF-8`;
+  assertOneLineError(trainformer(['train', '--config', lmCfg]), new RegExp(`^error: ${esc(lmCfg)}:5: data\\.train: ${notUtf8}$`));
+  // Given by a flag: the flag names it (its path as typed).
+  assertOneLineError(trainformer(['train', '--config', s.config(s.lm()), '--data.train', bad]), new RegExp(`^error: --data\\.train: ${notUtf8}$`));
+  // eval --data: the flag.
+  const run = s.lm();
+  assert.equal(trainformer(['train', '--config', s.config(run)]).code, 0);
+  assertOneLineError(trainformer(['eval', run.outputDir as string, '--data', bad]), new RegExp(`^error: --data: ${notUtf8}$`));
+
+  // Classification: the validation file (line 6), and one file named by both fields.
+  const good = join(s.dir, 'good.jsonl');
+  writeFileSync(good, `${JSON.stringify({ text: 'a b', label: 0 })}\n${JSON.stringify({ text: 'c d', label: 1 })}\n`);
+  const badLine = join(s.dir, 'bad-line.jsonl');
+  writeFileSync(badLine, `${JSON.stringify({ text: 'a b', label: 0 })}\n{"text": "c d"\n`);
+  const cls = (train: string, validation: string) => {
+    const p = join(s.dir, `cls-${train === validation ? 'same' : 'val'}.json`);
+    writeFileSync(p, JSON.stringify({ task: 'classification', outputDir: join(s.dir, 'cls-run'), data: { train, validation }, maxSteps: 1 }, null, 2));
+    return p;
+  };
+  const valCfg = cls(good, badLine);
+  assertOneLineError(trainformer(['train', '--config', valCfg]), new RegExp(`^error: ${esc(valCfg)}:6: data\\.validation: ${esc(badLine)}:2: invalid JSON `));
+  const sameCfg = cls(badLine, badLine);
+  assertOneLineError(trainformer(['train', '--config', sameCfg]), new RegExp(`^error: ${esc(sameCfg)}:5: data\\.train and data\\.validation: ${esc(badLine)}:2: invalid JSON `));
+
+  // Unreadable (root reads any file, so the reader's error is made here): the same location, still a file error.
+  const located = locateTaskError(new FileFormatError(`${bad}: permission denied`), { data: { train: bad } }, lmCfg, []);
+  assert.ok(located instanceof FileFormatError);
+  assert.equal((located as Error).message, `${lmCfg}:5: data.train: ${bad}: permission denied`);
+  // Another file's error is left as it was.
+  const other = new FileFormatError('/elsewhere.txt: permission denied');
+  assert.equal(locateTaskError(other, { data: { train: bad } }, lmCfg, []), other);
 });
 
 test('the WordNet data files and a folder that cannot be created: said in words (were "(ENOENT)")', () => {
