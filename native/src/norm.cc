@@ -12,16 +12,11 @@ namespace {
 // 16 floats as one value (GCC/Clang vector extension) at any float address (common.h's v16f is
 // 64-byte aligned).
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
-inline v16u load16(const float* p) {
-  v16u v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-inline v16u fma16(v16u a, v16u b, v16u c) {
-  v16u r;
-  for (int l = 0; l < 16; ++l) r[l] = __builtin_fmaf(a[l], b[l], c[l]);
-  return r;
-}
+// x[c, c + 16) as a v16u (a macro rather than a function: passing 64-byte vectors by value changes
+// the ABI on targets without AVX-512, which GCC warns about).
+#define TF_LOAD16(v, x)                    \
+  v16u v;                                  \
+  __builtin_memcpy(&v, (x), sizeof(v16u))
 
 // The layer-norm backward's row sums, lane l of a1/a2 summing columns c ≡ l (mod 16) of the whole
 // blocks of 16, in column order: a1 += dxhat, a2 += dxhat·xhat with xhat = (x - mu)·rs, dxhat = g·w
@@ -41,23 +36,36 @@ int64_t layerNormRowSums(const float* __restrict xr, const float* __restrict gr,
   const int64_t plain = cols / 128 * 128;
   int64_t c = 0;
   for (; c < plain; c += 16) {
-    const v16u xhat = (load16(xr + c) - mu) * rs;
-    const v16u dxh = w != nullptr ? load16(gr + c) * load16(w + c) : load16(gr + c);
+    TF_LOAD16(xv, xr + c);
+    TF_LOAD16(gv, gr + c);
+    v16u dxh = gv;
+    if (w != nullptr) {
+      TF_LOAD16(wv, w + c);
+      dxh = gv * wv;
+    }
+    const v16u xhat = (xv - mu) * rs;
     const v16u p = dxh * xhat;
     a1 += dxh;
     a2 += p;
   }
   for (; c + 16 <= cols; c += 16) {
-    const v16u xhat = (load16(xr + c) - mu) * rs;
-    const v16u dxh = w != nullptr ? load16(gr + c) * load16(w + c) : load16(gr + c);
+    TF_LOAD16(xv, xr + c);
+    TF_LOAD16(gv, gr + c);
+    v16u dxh = gv;
+    if (w != nullptr) {
+      TF_LOAD16(wv, w + c);
+      dxh = gv * wv;
+    }
+    const v16u xhat = (xv - mu) * rs;
+    for (int l = 0; l < 16; ++l) a2[l] = __builtin_fmaf(dxh[l], xhat[l], a2[l]);
     a1 += dxh;
-    a2 = fma16(dxh, xhat, a2);
   }
   *s1 = a1;
   *s2 = a2;
   return c;
 }
 #pragma GCC pop_options
+#undef TF_LOAD16
 
 // One row of the layer-norm backward: writes dx, adds into the partial dw (pw) and db (pb).
 // dxhat = g*w; dx = rs * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). The two row sums use
