@@ -68,3 +68,52 @@ test('stability.divergence.lossFactor null turns the end-of-run check off', asyn
   const r = await new Trainer({ config: cfg, task }).train();
   assert.equal(r.step, 20);
 });
+
+// The end-of-run verdict on hand-made step sequences (trial s9 F11: an fp16 run whose last 14 steps had
+// a NaN loss was reported as "ended at 2100 (mean of the last 4 steps to step 20)").
+import { DivergenceCallback } from '../../src/train/stability/divergence.js';
+
+function feed(cb: DivergenceCallback, losses: (number | 'skip')[]): void {
+  losses.forEach((l, i) => cb.onStepEnd(undefined as never, {
+    step: i + 1, loss: l === 'skip' ? 1 : l, terms: {}, gradNorm: 1, lr: 1e-3, skipped: l === 'skip',
+  }));
+}
+
+test('a run ending in NaN losses is named as such, with the last finite mean and its step', () => {
+  const cb = new DivergenceCallback(3, 4);
+  // Steps 1-6 finite (first 4; the last four 10, 20, 30, 40: mean 25, 6.25x), steps 7-20 NaN.
+  feed(cb, [4, 5, 10, 20, 30, 40, ...Array<number>(14).fill(NaN)]);
+  const v = cb.verdict(20);
+  assert.equal(v, 'training diverged: the last 14 steps (to step 20) had a NaN or infinite loss; the last 4 finite losses, ' +
+    "to step 6, average 25, 6.25x its first step's 4; lower learningRate or raise warmupSteps");
+});
+
+test('NaN losses at the end are divergence even when the last finite losses were fine', () => {
+  const cb = new DivergenceCallback(3, 4);
+  feed(cb, [4, 3.9, 3.8, 3.7, 3.6, NaN, 'skip', NaN, NaN, NaN]);
+  // 5 steps without a usable loss, 4 of them NaN (>= window 4); finite mean (3.9+3.8+3.7+3.6)/4 = 3.75.
+  assert.equal(cb.verdict(10), 'training diverged: the last 5 steps (to step 10) had no usable loss (4 NaN or infinite, the rest skipped); ' +
+    "the last 4 finite losses, to step 5, average 3.75, 0.9375x its first step's 4; lower learningRate or raise warmupSteps");
+  // Fewer NaN steps than the window at the end (fp16's GradScaler backing off): not divergence.
+  const ok = new DivergenceCallback(3, 4);
+  feed(ok, [4, 3.9, 3.8, NaN, 'skip', NaN]);
+  assert.equal(ok.verdict(6), null);
+  // Every step NaN: no first loss, still divergence.
+  const all = new DivergenceCallback(3, 4);
+  feed(all, [NaN, NaN, NaN, NaN, NaN]);
+  assert.equal(all.verdict(5), 'training diverged: the training loss was NaN or infinite at every step (5 steps to step 5); lower learningRate or raise warmupSteps');
+});
+
+test('the trailing counts survive a checkpoint (state / loadState), and old states load with none', () => {
+  const a = new DivergenceCallback(3, 4);
+  feed(a, [4, 5, 10, 20, 30, 40, NaN, NaN]);
+  const b = new DivergenceCallback(3, 4);
+  b.loadState(JSON.parse(JSON.stringify(a.state())));
+  for (const cb of [a, b]) feed(cb, []);
+  [a, b].forEach((cb) => [9, 10].forEach((step) => cb.onStepEnd(undefined as never, { step, loss: NaN, terms: {}, gradNorm: 1, lr: 1e-3, skipped: true })));
+  assert.equal(b.verdict(10), a.verdict(10));
+  assert.match(a.verdict(10) ?? '', /the last 4 steps \(to step 10\) had a NaN or infinite loss; the last 4 finite losses, to step 6, average 25/);
+  const old = new DivergenceCallback(3, 4);
+  old.loadState({ firstLoss: 4, recent: [10, 20, 30, 40] });
+  assert.match(old.verdict(6) ?? '', /^training diverged: the training loss ended at 25 \(mean of the last 4 steps to step 6\), 6.25x/);
+});

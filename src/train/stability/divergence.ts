@@ -5,7 +5,10 @@
  *   and gradients *before* the step). The Trainer stops at once, so no later checkpoint holds it.
  * - {@link DivergenceCallback}: at the end of training, a run whose training loss (the mean of its
  *   last `window` steps) ended above `lossFactor` × its first step's loss diverged, even if every
- *   number stayed finite (AdamW at lr 10 ends at ~8× the initial loss of a character model).
+ *   number stayed finite (AdamW at lr 10 ends at ~8× the initial loss of a character model). A run
+ *   whose last `window` steps all had a non-finite loss diverged too (an fp16 run whose GradScaler
+ *   skips every step to the end); the message says how many steps at the end had no usable loss, so the
+ *   mean of the last finite losses is not read as the loss the run ended at.
  * Both end the run with {@link TrainingDivergedError} (one line; the CLI exits 1).
  */
 import type { Tensor } from '../../tensor/index.js';
@@ -28,12 +31,17 @@ function fmt(x: number): string {
   return Number(x.toPrecision(4)).toString();
 }
 
-interface DivergenceState { firstLoss: number | null; recent: number[] }
+interface DivergenceState { firstLoss: number | null; recent: number[]; lastFiniteStep?: number; trailingNonFinite?: number; trailingSkipped?: number }
 
 export class DivergenceCallback implements TrainerCallback {
   readonly name = 'divergence';
   private firstLoss: number | null = null;
   private recent: number[] = [];
+  /** The last step with a finite loss that was not skipped (0: none yet). */
+  private lastFiniteStep = 0;
+  /** Steps since lastFiniteStep: all, and those whose loss was NaN / ±Inf. */
+  private trailingSkipped = 0;
+  private trailingNonFinite = 0;
 
   /**
    * @param lossFactor a final training loss above this × the first step's loss is divergence.
@@ -42,7 +50,14 @@ export class DivergenceCallback implements TrainerCallback {
   constructor(readonly lossFactor: number, readonly window: number) {}
 
   onStepEnd(_t: TrainerControl, info: StepEndInfo): void {
-    if (info.skipped || !Number.isFinite(info.loss)) return;
+    if (info.skipped || !Number.isFinite(info.loss)) {
+      this.trailingSkipped++;
+      if (!Number.isFinite(info.loss)) this.trailingNonFinite++;
+      return;
+    }
+    this.lastFiniteStep = info.step;
+    this.trailingSkipped = 0;
+    this.trailingNonFinite = 0;
     if (this.firstLoss === null) this.firstLoss = info.loss;
     this.recent.push(info.loss);
     if (this.recent.length > this.window) this.recent.shift();
@@ -52,11 +67,24 @@ export class DivergenceCallback implements TrainerCallback {
    * The divergence message, or null when the run's loss ended within `lossFactor` of its start.
    */
   verdict(step: number): string | null {
-    if (this.firstLoss === null || this.recent.length === 0 || !(this.firstLoss > 0)) return null;
+    const hint = 'lower learningRate or raise warmupSteps';
+    const endedNonFinite = this.trailingNonFinite >= this.window;
+    if (this.firstLoss === null || this.recent.length === 0 || !(this.firstLoss > 0)) {
+      return endedNonFinite ? `training diverged: the training loss was NaN or infinite at every step (${this.trailingNonFinite} steps to step ${step}); ${hint}` : null;
+    }
     const final = this.recent.reduce((a, b) => a + b, 0) / this.recent.length;
-    if (final <= this.lossFactor * this.firstLoss) return null;
-    return `training diverged: the training loss ended at ${fmt(final)} (mean of the last ${this.recent.length} steps to step ${step}), ` +
-      `${fmt(final / this.firstLoss)}x its first step's ${fmt(this.firstLoss)} (stability.divergence.lossFactor = ${this.lossFactor}); lower learningRate or raise warmupSteps`;
+    const far = final > this.lossFactor * this.firstLoss;
+    if (!far && !endedNonFinite) return null;
+    const ratio = `${fmt(final / this.firstLoss)}x its first step's ${fmt(this.firstLoss)}`;
+    if (this.trailingSkipped === 0) {
+      return `training diverged: the training loss ended at ${fmt(final)} (mean of the last ${this.recent.length} steps to step ${step}), ` +
+        `${ratio} (stability.divergence.lossFactor = ${this.lossFactor}); ${hint}`;
+    }
+    // The run ended in steps with no usable loss: say so first; the finite mean is from before them.
+    const nonFinite = this.trailingNonFinite === this.trailingSkipped ? 'had a NaN or infinite loss' :
+      `had no usable loss (${this.trailingNonFinite} NaN or infinite, the rest skipped)`;
+    return `training diverged: the last ${this.trailingSkipped} steps (to step ${step}) ${nonFinite}; ` +
+      `the last ${this.recent.length} finite losses, to step ${this.lastFiniteStep}, average ${fmt(final)}, ${ratio}; ${hint}`;
   }
 
   /** @throws TrainingDivergedError when the loss ended far above its start. */
@@ -66,7 +94,8 @@ export class DivergenceCallback implements TrainerCallback {
   }
 
   state(): DivergenceState {
-    return { firstLoss: this.firstLoss, recent: [...this.recent] };
+    return { firstLoss: this.firstLoss, recent: [...this.recent], lastFiniteStep: this.lastFiniteStep,
+      trailingNonFinite: this.trailingNonFinite, trailingSkipped: this.trailingSkipped };
   }
 
   loadState(s: unknown): void {
@@ -74,5 +103,10 @@ export class DivergenceCallback implements TrainerCallback {
     if (!st || typeof st !== 'object') return;
     this.firstLoss = typeof st.firstLoss === 'number' ? st.firstLoss : null;
     this.recent = Array.isArray(st.recent) ? st.recent.filter((x): x is number => typeof x === 'number') : [];
+    // Checkpoints from before these fields: no trailing steps known.
+    const count = (x: unknown): number => (typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : 0);
+    this.lastFiniteStep = count(st.lastFiniteStep);
+    this.trailingNonFinite = count(st.trailingNonFinite);
+    this.trailingSkipped = count(st.trailingSkipped);
   }
 }
