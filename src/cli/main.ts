@@ -35,7 +35,7 @@ import type { TrainerCallback } from '../train/callbacks.js';
 import { setLogger } from '../logger.js';
 import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distributed/index.js';
 import { checkRunFolder } from '../train/run-folder.js';
-import { checkResumeSchedule, checkResumeTokenizer } from '../train/resume-checks.js';
+import { checkpointStep, checkResumeSchedule, checkResumeTokenizer } from '../train/resume-checks.js';
 import { checkRunLock } from '../train/run-lock.js';
 import { ensureDir, fileAbove } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
@@ -94,9 +94,14 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
   if (getProcessGroup().rank === 0) {
     checkRunLock(config.outputDir);
     const from = checkRunFolder(config.outputDir, opts.resume, config.overwriteOutputDir);
-    if (from) {
+    // A checkpoint at or past maxSteps trains nothing, whatever else changed: the Trainer says only
+    // that (a changed schedule or tokenizer would be refused for a run that does not use them).
+    // With numTrainEpochs the last step needs the data: those checks still come first there.
+    const step = from ? checkpointStep(from) : null;
+    const nothingToTrain = step !== null && config.maxSteps > 0 && step >= config.maxSteps;
+    if (from && !nothingToTrain) {
       checkResumeTokenizer(from, config);
-      checkResumeSchedule(from, config);
+      checkResumeSchedule(from, config); // an option's change is said by the Trainer, once resumed
     }
   }
   // …and a folder that cannot be created fails now, not after loading.

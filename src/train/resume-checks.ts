@@ -7,6 +7,7 @@
  *   fields: the error names each field with the checkpoint's and the config's value, not only the
  *   first tensor whose shape differs;
  * - a checkpoint of another learning-rate schedule type names lrSchedulerType with both values;
+ *   other options of the same type (lrSchedulerKwargs) are said in one line, and used;
  * - a checkpoint trained in another precision (bf16 / fp16 / float32) resumes (as in Hugging Face:
  *   master weights are float32 in all three), and the switch is said in one line.
  */
@@ -72,24 +73,32 @@ export function checkResumeTokenizer(dir: string, config: TrainConfig): void {
  * A resume whose config names another learning-rate schedule type than the checkpoint's run (the
  * saved schedule state belongs to that type: it used to end in "loadStateDict got the state of a
  * 'cosine_with_min_lr' schedule"). Options of the same type (lrSchedulerKwargs) may change, as with
- * Hugging Face's Trainer, which rebuilds the schedule from the arguments; they are named beside a
+ * Hugging Face's Trainer, which rebuilds the schedule from the arguments (the saved state is only
+ * the step): the change is said in one line (it was accepted in silence), and named beside a
  * changed type.
+ * @returns the line for changed options of the same type (`--resume: <dir> was trained with other
+ *   learning-rate schedule options (lrSchedulerKwargs.minLrRate: checkpoint 0.1, config 0.2);
+ *   continuing with the config's …`), or null (no change, or the checkpoint's config unreadable).
  * @throws ConfigError `--resume: <dir> was trained with another learning-rate schedule
  *   (lrSchedulerType: checkpoint "cosine_with_min_lr", config "cosine"; lrSchedulerKwargs.minLrRate:
  *   checkpoint 0.1, config unset); …`; nothing when the checkpoint's config cannot be read.
  */
-export function checkResumeSchedule(dir: string, config: Pick<TrainConfig, 'lrSchedulerType' | 'lrSchedulerKwargs'>): void {
+export function checkResumeSchedule(dir: string, config: Pick<TrainConfig, 'lrSchedulerType' | 'lrSchedulerKwargs'>): string | null {
   let saved: { lrSchedulerType?: unknown; lrSchedulerKwargs?: unknown };
   try {
     saved = JSON.parse(readFileSync(runFilePath(dir, RUN_CONFIG_FILE), 'utf8')) as typeof saved;
   } catch {
-    return;
+    return null;
   }
   const was = saved?.lrSchedulerType, now = config.lrSchedulerType;
-  if (was === undefined || was === now) return;
-  const diff = [[ 'lrSchedulerType', was, now ] as [string, unknown, unknown], ...differences(saved.lrSchedulerKwargs ?? {}, config.lrSchedulerKwargs ?? {}, 'lrSchedulerKwargs')];
-  const fields = diff.map(([p, a, b]) => `${p}: checkpoint ${show(a)}, config ${show(b)}`).join('; ');
-  throw new ConfigError(`--resume: ${dir} was trained with another learning-rate schedule (${fields}); set the config back to resume it, or train into another outputDir`, ['lrSchedulerType']);
+  if (was === undefined) return null;
+  const kwargs = differences(saved.lrSchedulerKwargs ?? {}, config.lrSchedulerKwargs ?? {}, 'lrSchedulerKwargs');
+  const said = (diff: [string, unknown, unknown][]) => diff.map(([p, a, b]) => `${p}: checkpoint ${show(a)}, config ${show(b)}`).join('; ');
+  if (was === now) {
+    if (kwargs.length === 0) return null;
+    return `--resume: ${dir} was trained with other learning-rate schedule options (${said(kwargs)}); continuing with the config's (the schedule is rebuilt from the config, as in Hugging Face's Trainer)`;
+  }
+  throw new ConfigError(`--resume: ${dir} was trained with another learning-rate schedule (${said([['lrSchedulerType', was, now], ...kwargs])}); set the config back to resume it, or train into another outputDir`, ['lrSchedulerType']);
 }
 
 /**

@@ -283,7 +283,7 @@ export class Trainer implements TrainerControl {
   }
 
   private resumeFrom(dir: string): void {
-    checkResumeSchedule(dir, this.config);
+    const scheduleChanged = checkResumeSchedule(dir, this.config);
     let st: ReturnType<typeof readCheckpoint>;
     try {
       st = readCheckpoint(dir, this.parts);
@@ -301,6 +301,7 @@ export class Trainer implements TrainerControl {
     if (this.isMain) log.info(`resumed from ${dir} at step ${this._step}`);
     const switched = precisionChange(dir, this.config);
     if (switched !== null && this.isMain) log.info(switched);
+    if (scheduleChanged !== null && this.isMain) log.info(scheduleChanged);
   }
 
   // ---------------------------------------------------------------- loop

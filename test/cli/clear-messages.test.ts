@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/train/config.js';
 import { assertErrorLine, assertOneLineError, cliScratch, esc, trainformer } from './run-cli.js';
@@ -40,9 +40,28 @@ test('--resume with another lrSchedulerType: one line naming the field, both val
   assert.equal(first.code, 0, first.stderr);
   const r = trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4', '--lrSchedulerType', 'cosine', '--lrSchedulerKwargs', '{}']);
   assertOneLineError(r, new RegExp(`^config error: --resume: ${esc(join(out, 'checkpoint-2'))} was trained with another learning-rate schedule \\(lrSchedulerType: checkpoint "cosine_with_min_lr", config "cosine"; lrSchedulerKwargs\\.minLrRate: checkpoint 0\\.1, config unset\\); set the config back to resume it, or train into another outputDir$`));
-  // Another option of the same schedule resumes, as Hugging Face's Trainer does (it rebuilds the schedule from its arguments).
+  // Another option of the same schedule resumes, as Hugging Face's Trainer does (it rebuilds the
+  // schedule from its arguments), and says so in one line (it was silent).
   const same = trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4', '--lrSchedulerKwargs', '{"minLrRate": 0.2}']);
   assert.equal(same.code, 0, same.stderr);
+  assert.deepEqual(same.errLines.filter((l) => l.includes('schedule')), [`--resume: ${join(out, 'checkpoint-2')} was trained with other learning-rate schedule options (lrSchedulerKwargs.minLrRate: checkpoint 0.1, config 0.2); continuing with the config's (the schedule is rebuilt from the config, as in Hugging Face's Trainer)`]);
+  // The options were used: step 4's learning rate is Hugging Face's cosine_with_min_lr at progress
+  // 3/4 with min_lr = 0.2 × lr (0.1 would give 0.2318 × lr).
+  const { learningRate } = JSON.parse(readFileSync(join(out, 'trainformer_config.json'), 'utf8')) as { learningRate: number };
+  const step4 = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { split?: string; step?: number; lr?: number })
+    .find((l) => l.split === 'train' && l.step === 4)!;
+  const expected = learningRate * (0.2 + 0.8 * 0.5 * (1 + Math.cos(Math.PI * 3 / 4)));
+  assert.ok(Math.abs(step4.lr! - expected) <= 1e-6 * expected, `lr at step 4: ${step4.lr}, expected ${expected}`);
+});
+
+test('--resume with nothing to train says that, not that the schedule changed (it was refused for the schedule)', () => {
+  const out = join(dir, 'sched-done');
+  const cfg = config(lm({ outputDir: out, lrSchedulerType: 'cosine_with_min_lr', lrSchedulerKwargs: { minLrRate: 0.1 } }));
+  assert.equal(trainformer(['train', '--config', cfg]).code, 0);
+  const r = trainformer(['train', '--config', cfg, '--resume', '--lrSchedulerType', 'cosine', '--lrSchedulerKwargs', '{}']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.errLines.slice(-1), [`nothing to train: the checkpoint ${join(out, 'checkpoint-2')} is at step 2 ≥ maxSteps 2; raise --maxSteps to train further`]);
+  assert.ok(!r.errLines.some((l) => l.includes('schedule')), r.stderr);
 });
 
 test('a flag whose value breaks a check with a field of the file names the flag first, then the file\'s line', () => {
