@@ -259,18 +259,33 @@ inline uint64_t realKeys(const float* kb, int64_t cn) {
   return m;
 }
 
+// Software prefetch of the cache lines of one row of n 16-bit (or, kFloat, 32-bit) elements, for
+// reading (write: for writing). Rows kAhead ahead of the one being read: the rows of a packed projection
+// lie 3·heads·d elements apart, and their misses otherwise come one at a time.
+constexpr int64_t kAhead = 8;
+template <bool kWrite = false, int kBytes = 2>
+inline void prefetchRow(const void* row, int64_t n) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(row);
+  for (uintptr_t l = a & ~uintptr_t{63}; l < a + static_cast<uintptr_t>(n * kBytes); l += 64) {
+    if (kWrite) __builtin_prefetch(reinterpret_cast<const char*>(l), 1, 3);
+    else __builtin_prefetch(reinterpret_cast<const char*>(l), 0, 3);
+  }
+}
+
 // Rows [rows × d] of bf16 bits (lds elements apart) → dst [padRows × ld] bf16 (ld ≥ d), rotated by
 // RoPE when cosT is given (row r has position pos0 + r; rotated in float32, rounded once); the rest
 // zero. Unaligned reads: rows of a packed projection start wherever its row stride puts them.
 TF_BF16 void loadRowsBf16(const uint16_t* src, int64_t lds, int64_t rows, int64_t padRows, int64_t d, int64_t ld,
                          const float* cosT, const float* sinT, int64_t pos0, uint16_t* dst) {
   if (!cosT) {  // a copy, 16 elements at a time (ld is a multiple of 16)
-    for (int64_t r = 0; r < rows; ++r)
+    for (int64_t r = 0; r < rows; ++r) {
+      prefetchRow(src + (r + kAhead) * lds, d);  // rows lie far apart (packed projections): one miss each
       for (int64_t x = 0; x < ld; x += 16) {
         const int64_t left = d - x;
         const __mmask16 mk = left >= 16 ? 0xffff : (left > 0 ? static_cast<__mmask16>((1u << left) - 1u) : 0);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * ld + x), _mm256_maskz_loadu_epi16(mk, src + r * lds + x));
       }
+    }
     std::memset(dst + rows * ld, 0, static_cast<size_t>((padRows - rows) * ld) * 2);
     return;
   }
@@ -292,20 +307,6 @@ TF_BF16 void loadRowsBf16(const uint16_t* src, int64_t lds, int64_t rows, int64_
     for (int64_t x = d; x < ld; ++x) o[x] = 0;
   }
   std::memset(dst + rows * ld, 0, static_cast<size_t>((padRows - rows) * ld) * 2);
-}
-
-// Float rows [rows × d] (ld floats) rounded to bf16 → dst [padRows × ldd]; the rest zero.
-TF_BF16 void roundRows(const float* src, int64_t ld, int64_t rows, int64_t padRows, int64_t d, int64_t ldd,
-                      uint16_t* dst) {
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t x = 0; x < ldd; x += 16) {  // ldd is a multiple of 16
-      const int64_t left = d - x;
-      const __mmask16 mk = left >= 16 ? 0xffff : (left > 0 ? static_cast<__mmask16>((1u << left) - 1u) : 0);
-      const __m512 v = _mm512_maskz_loadu_ps(mk, src + r * ld + x);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * ldd + x), (__m256i)_mm512_cvtneps_pbh(v));
-    }
-  }
-  std::memset(dst + rows * ldd, 0, static_cast<size_t>((padRows - rows) * ldd) * 2);
 }
 
 // bf16 rows [n × w] (ld elements) → pairs along the rows: out[m * w + x] = (row 2m, row 2m+1) at x,
@@ -498,20 +499,6 @@ TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* 
   finishRows(acc, dp, mrow, lrow, rows, d, out + lay.o.at(h, i0), lay.o.row, lse + h * t + i0);
 }
 
-// Rows 2m and 2m+1 of float rows [n × 64] (n even) rounded to bf16 and interleaved: out[m * 64 + c] =
-// (row 2m, row 2m+1) at c: the B operand of a product over the rows.
-TF_BF16 void pairRowsF32(const float* src, int64_t n, uint32_t* out) {
-  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
-                                       20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  for (int64_t m = 0; m < n / 2; ++m) {
-    const float* r0 = src + 2 * m * kBc;
-    for (int64_t c = 0; c < kBc; c += 16) {
-      const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r0 + kBc + c), _mm512_loadu_ps(r0 + c));
-      _mm512_storeu_si512(out + m * kBc + c, _mm512_permutexvar_epi16(idx, both));
-    }
-  }
-}
-
 // dst[x * n + r] = src[r * w + x] for r < n, x < w (a bf16 matrix [n × w] transposed; n even, w a
 // multiple of 16): pairs of rows (tmp: [n/2 × w] uint32), transposed as 32-bit elements.
 TF_BF16 void transpose16(const uint16_t* src, int64_t n, int64_t w, uint32_t* tmp, uint16_t* dst) {
@@ -563,25 +550,32 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
   const int64_t ldk = lay.kv.row, ldo = lay.o.row, ldq = lay.q.row;
   const float* lh = lse + h * t;
   loadRowsBf16(q + lay.q.at(h), ldq, t, tp, d, dkp, pb.cosT, pb.sinT, off, qs);
-  if constexpr (kBits) loadRowsBf16(g + lay.o.at(h), ldo, t, tp, d, dkp, nullptr, nullptr, 0, gs);
-  else roundRows(g + lay.o.at(h), ldo, t, tp, d, dkp, gs);
-  transpose16(qs, tp, dkp, pairs, qT);
-  transpose16(gs, tp, dkp, pairs, gT);
-  std::memset(dqs, 0, sizeof(float) * tp * dp);
-  // delta_i = sum_x dO_ix O_ix with dO rounded as in dP, so that delta_i = sum_j P_ij dP_ij.
+  // dO rows (rounded to bf16 when float32) into gs, and in the same pass delta_i = sum_x dO_ix O_ix
+  // with dO rounded as in dP, so that delta_i = sum_j P_ij dP_ij.
+  const O* gh = g + lay.o.at(h);
   const O* oh = out + lay.o.at(h);
   for (int64_t i = 0; i < t; ++i) {
+    prefetchRow<false, sizeof(O)>(gh + (i + kAhead) * ldo, d);
+    prefetchRow<false, sizeof(O)>(oh + (i + kAhead) * ldo, d);
     __m512 a = _mm512_setzero_ps();
-    for (int64_t x = 0; x < d; x += 16) {
-      const __mmask16 mk = d - x >= 16 ? 0xffff : static_cast<__mmask16>((1u << (d - x)) - 1u);
-      const __m512i gb = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, gs + i * dkp + x));
+    for (int64_t x = 0; x < dkp; x += 16) {
+      const int64_t left = d - x;
+      const __mmask16 mk = left >= 16 ? 0xffff : (left > 0 ? static_cast<__mmask16>((1u << left) - 1u) : 0);
+      __m256i g16;
+      if constexpr (kBits) g16 = _mm256_maskz_loadu_epi16(mk, gh + i * ldo + x);
+      else g16 = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, gh + i * ldo + x));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(gs + i * dkp + x), g16);
       __m512 o;
       if constexpr (kBits) o = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, oh + i * ldo + x)), 16));
       else o = _mm512_maskz_loadu_ps(mk, oh + i * ldo + x);
-      a = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(gb, 16)), o, a);
+      a = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(g16), 16)), o, a);
     }
     delta[i] = _mm512_reduce_add_ps(a);
   }
+  std::memset(gs + t * dkp, 0, static_cast<size_t>((tp - t) * dkp) * 2);
+  transpose16(qs, tp, dkp, pairs, qT);
+  transpose16(gs, tp, dkp, pairs, gT);
+  std::memset(dqs, 0, sizeof(float) * tp * dp);
   for (int64_t j0 = 0; j0 < s; j0 += kBc) {
     const int64_t cn = s - j0 < kBc ? s - j0 : kBc;
     std::memset(dkT, 0, sizeof(float) * dkp * kBc);
@@ -604,33 +598,61 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
       P::gemm(kBr, kBc, dkp, qs + i0 * dkp, dkp, kx, kBc, sm, kBc, false);
       P::gemm(kBr, kBc, dkp, gs + i0 * dkp, dkp, vx, kBc, dpm, kBc, false);
       const __m512 vscale = _mm512_set1_ps(scale);
-      for (int64_t r = 0; r < kBr; ++r) {
-        float* sr = sm + r * kBc;
-        float* dr = dpm + r * kBc;
-        uint16_t* d16 = ds16 + r * kBc;
-        uint64_t vis = 0;
-        float li = 0.0f, di = 0.0f;
-        if (r < rows) {  // padding rows of the block (r >= rows): no probability, no gradient
-          const int64_t i = i0 + r;
-          li = lh[i];
-          di = delta[i];
+      const __m512i pairIdx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                               6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+      const bool first = i0 == iStart;
+      // Rows r and r+1 at once: P and dS rounded to bf16 (nearest even) straight into their row pairs
+      // (B of dVᵀ and dKᵀ) and dS rows (A of dQ); the float32 P and dS are not stored.
+      for (int64_t r = 0; r < kBr; r += 2) {
+        if (first) {  // the lines this key tile's dK, dV rows and the next tile's K, V rows will need
+          if (r < cn) {
+            prefetchRow<true, sizeof(O)>(dk + lay.kv.at(h, j0 + r), d);
+            prefetchRow<true, sizeof(O)>(dv + lay.kv.at(h, j0 + r), d);
+            prefetchRow<true, sizeof(O)>(dk + lay.kv.at(h, j0 + r + 1), d);
+            prefetchRow<true, sizeof(O)>(dv + lay.kv.at(h, j0 + r + 1), d);
+          }
+          for (int64_t u = r; u < r + 2 && j0 + kBc + u < s; ++u) {
+            prefetchRow(kh + (j0 + kBc + u) * ldk, d);
+            prefetchRow(vh + (j0 + kBc + u) * ldk, d);
+          }
+        }
+        if (j0 == 0 && r < rows) {  // dQ's rows, written at the end
+          prefetchRow<true, sizeof(O)>(dq + lay.q.at(h, i0 + r), d);
+          prefetchRow<true, sizeof(O)>(dq + lay.q.at(h, i0 + r + 1), d);
+        }
+        uint64_t vis[2] = {0, 0};
+        float li[2] = {0.0f, 0.0f}, di[2] = {0.0f, 0.0f};
+        for (int u = 0; u < 2; ++u) {
+          if (r + u >= rows) continue;  // padding rows of the block: no probability, no gradient
+          const int64_t i = i0 + r + u;
+          li[u] = lh[i];
+          di[u] = delta[i];
           int64_t lo = 0, hi = cn;
           if (kMasked) lo = clampTo(pb.lo(i) - j0, cn);
           if (pb.causal) hi = clampTo(i + off - j0 + 1, cn);
-          if (li != kNegInf) vis = rangeBits(lo, hi) & real;
+          if (li[u] != kNegInf) vis[u] = rangeBits(lo, hi) & real;
         }
-        const __m512 vli = _mm512_set1_ps(li), vdi = _mm512_set1_ps(di);
+        const float* s0 = sm + r * kBc;
+        const float* s1 = s0 + kBc;
+        const float* d0 = dpm + r * kBc;
+        const float* d1 = d0 + kBc;
+        const __m512 vli0 = _mm512_set1_ps(li[0]), vdi0 = _mm512_set1_ps(di[0]);
+        const __m512 vli1 = _mm512_set1_ps(li[1]), vdi1 = _mm512_set1_ps(di[1]);
         for (int v = 0; v < kBc / 16; ++v) {
-          const __mmask16 mk = static_cast<__mmask16>(vis >> (16 * v));
-          const __m512 p = _mm512_maskz_mov_ps(mk, expV(_mm512_fmsub_ps(_mm512_loadu_ps(sr + 16 * v), vscale, vli)));
-          const __m512 ds = _mm512_mul_ps(p, _mm512_sub_ps(_mm512_loadu_ps(dr + 16 * v), vdi));
-          _mm512_storeu_ps(sr + 16 * v, p);
-          _mm512_storeu_ps(dr + 16 * v, ds);
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(d16 + 16 * v), (__m256i)_mm512_cvtneps_pbh(ds));
+          const __m512 p0 = _mm512_maskz_mov_ps(static_cast<__mmask16>(vis[0] >> (16 * v)),
+                                                expV(_mm512_fmsub_ps(_mm512_loadu_ps(s0 + 16 * v), vscale, vli0)));
+          const __m512 p1 = _mm512_maskz_mov_ps(static_cast<__mmask16>(vis[1] >> (16 * v)),
+                                                expV(_mm512_fmsub_ps(_mm512_loadu_ps(s1 + 16 * v), vscale, vli1)));
+          const __m512 ds0 = _mm512_mul_ps(p0, _mm512_sub_ps(_mm512_loadu_ps(d0 + 16 * v), vdi0));
+          const __m512 ds1 = _mm512_mul_ps(p1, _mm512_sub_ps(_mm512_loadu_ps(d1 + 16 * v), vdi1));
+          const __m512i pb2 = (__m512i)_mm512_cvtne2ps_pbh(p1, p0);  // low half row r, high half row r+1
+          const __m512i db2 = (__m512i)_mm512_cvtne2ps_pbh(ds1, ds0);
+          _mm512_storeu_si512(pp + (r / 2) * kBc + 16 * v, _mm512_permutexvar_epi16(pairIdx, pb2));
+          _mm512_storeu_si512(dsp + (r / 2) * kBc + 16 * v, _mm512_permutexvar_epi16(pairIdx, db2));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(ds16 + r * kBc + 16 * v), _mm512_castsi512_si256(db2));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(ds16 + (r + 1) * kBc + 16 * v), _mm512_extracti64x4_epi64(db2, 1));
         }
       }
-      pairRowsF32(sm, kBr, pp);
-      pairRowsF32(dpm, kBr, dsp);
       P::gemm(dkp, kBc, kBr, gT + i0, tp, pp, kBc, dvT, kBc, true);   // dVᵀ += dOᵀ P
       P::gemm(dkp, kBc, kBr, qT + i0, tp, dsp, kBc, dkT, kBc, true);  // dKᵀ/scale += Qᵀ dS
       P::gemm(kBr, dp, kBc, ds16, kBc, kc, dp, dqs + i0 * dp, dp, true);  // dQ/scale += dS K
