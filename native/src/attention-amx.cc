@@ -233,12 +233,9 @@ TF_BF16 inline __m512 expV(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  const __m512i n = _mm512_cvtps_epi32(nf);
-  const __m512i n1 = _mm512_srai_epi32(n, 1), n2 = _mm512_sub_epi32(n, n1);
-  const __m512i bias = _mm512_set1_epi32(127);
-  const __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
-  const __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
-  __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+  // p · 2^nf in one vscalefps, rounded once (nearest even): the same value as fastExp's p · 2^n1 · 2^n2
+  // (the first product exact, the second rounded), overflow to inf and underflow to 0 included.
+  __m512 y = _mm512_scalef_ps(p, nf);
   y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ), _mm512_setzero_ps());
   y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(88.8f), _CMP_GT_OQ),
                          _mm512_set1_ps(std::numeric_limits<float>::infinity()));
@@ -335,6 +332,18 @@ TF_BF16 void roundRow(const float* src, int64_t d, uint16_t* dst) {
     const int64_t left = d - x;
     const __mmask16 mk = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1u);
     _mm256_mask_storeu_epi16(dst + x, mk, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, src + x)));
+  }
+}
+
+// One float row [d] times scale, rounded to bf16 bits (nearest even) into dst: storeRow without RoPE
+// and roundRow in one pass (the same product, rounded once).
+TF_BF16 void scaleRoundRow(const float* src, int64_t d, float scale, uint16_t* dst) {
+  const __m512 vs = _mm512_set1_ps(scale);
+  for (int64_t x = 0; x < d; x += 16) {
+    const int64_t left = d - x;
+    const __mmask16 mk = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1u);
+    _mm256_mask_storeu_epi16(dst + x, mk,
+                             (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, src + x), vs)));
   }
 }
 
@@ -663,8 +672,12 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
     transpose32(reinterpret_cast<const uint32_t*>(dvT), kBc, d, cn, reinterpret_cast<uint32_t*>(vRows), dkp);
     for (int64_t c = 0; c < cn; ++c) {
       if constexpr (kBits) {
-        storeRow(kRows + c * dkp, d, scale, pb.cosT, pb.sinT, j0 + c, row2);
-        roundRow(row2, d, dkh + c * ldk);
+        if (pb.cosT) {
+          storeRow(kRows + c * dkp, d, scale, pb.cosT, pb.sinT, j0 + c, row2);
+          roundRow(row2, d, dkh + c * ldk);
+        } else {
+          scaleRoundRow(kRows + c * dkp, d, scale, dkh + c * ldk);
+        }
         roundRow(vRows + c * dkp, d, dvh + c * ldk);
       } else {
         storeRow(kRows + c * dkp, d, scale, pb.cosT, pb.sinT, j0 + c, dkh + c * ldk);
@@ -675,8 +688,12 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
   O* dqh = dq + lay.q.at(h);
   for (int64_t i = 0; i < t; ++i) {
     if constexpr (kBits) {
-      storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, row2);
-      roundRow(row2, d, dqh + i * ldq);
+      if (pb.cosT) {
+        storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, row2);
+        roundRow(row2, d, dqh + i * ldq);
+      } else {
+        scaleRoundRow(dqs + i * dp, d, scale, dqh + i * ldq);
+      }
     } else {
       storeRow(dqs + i * dp, d, scale, pb.cosT, pb.sinT, i + off, dqh + i * ldq);
     }
