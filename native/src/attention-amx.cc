@@ -198,6 +198,31 @@ TF_BF16 void dpGemmBf16(int64_t M, int64_t N, int64_t K, const uint16_t* A, int6
   }
 }
 
+// A product whose rows see a causal band of its columns (kLimN: C's columns; else A's columns, the
+// pairs of K): rows m0..m0+3 need columns c < band + m0 + 4 only (the rest are masked keys: in C,
+// stale values the caller masks; in A, zeros of P or dS whose products are skipped). band >= N (or K)
+// on tiles a causal mask does not cut: the full product. Else the same contract as dpGemmBf16.
+template <bool kLimN>
+TF_BF16 void dpGemmBand(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B, int64_t ldb,
+                        float* C, int64_t ldc, bool acc, int64_t band) {
+  for (int64_t m0 = 0; m0 < M; m0 += 4) {
+    const int64_t lim = band + m0 + 4;
+    const uint16_t* a = A + m0 * lda;
+    float* c = C + m0 * ldc;
+    int64_t n = N, kp = K / 2;
+    if (kLimN) n = lim <= 0 ? 0 : (lim >= N ? N : round16(lim));
+    else kp = lim <= 0 ? 0 : (lim >= K ? K / 2 : (lim + 1) / 2);
+    int64_t n0 = 0;
+    for (; n0 + 64 <= n; n0 += 64) dpBlock<4>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc);
+    switch ((n - n0) / 16) {
+      case 3: dpBlock<3>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+      case 2: dpBlock<2>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+      case 1: dpBlock<1>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+      default: break;
+    }
+  }
+}
+
 // Where the tile products run: each task of the kernel calls begin() first and end() last (AMX loads
 // its tile configuration: other code on the thread, oneDNN's AMX kernels, loads its own).
 struct AmxProducts {
@@ -207,6 +232,15 @@ struct AmxProducts {
                    float* C, int64_t ldc, bool acc) {
     tileGemmBf16(M, N, K, A, lda, B, ldb, C, ldc, acc);
   }
+  // Banded products (see dpGemmBand): the full product on AMX.
+  static void gemmBandN(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
+                        int64_t ldb, float* C, int64_t ldc, bool acc, int64_t) {
+    tileGemmBf16(M, N, K, A, lda, B, ldb, C, ldc, acc);
+  }
+  static void gemmBandK(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
+                        int64_t ldb, float* C, int64_t ldc, bool acc, int64_t) {
+    tileGemmBf16(M, N, K, A, lda, B, ldb, C, ldc, acc);
+  }
 };
 struct DpProducts {
   static void begin() {}
@@ -214,6 +248,14 @@ struct DpProducts {
   TF_BF16 static void gemm(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
                            int64_t ldb, float* C, int64_t ldc, bool acc) {
     dpGemmBf16(M, N, K, A, lda, B, ldb, C, ldc, acc);
+  }
+  TF_BF16 static void gemmBandN(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
+                                int64_t ldb, float* C, int64_t ldc, bool acc, int64_t band) {
+    dpGemmBand<true>(M, N, K, A, lda, B, ldb, C, ldc, acc, band);
+  }
+  TF_BF16 static void gemmBandK(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
+                                int64_t ldb, float* C, int64_t ldc, bool acc, int64_t band) {
+    dpGemmBand<false>(M, N, K, A, lda, B, ldb, C, ldc, acc, band);
   }
 };
 
@@ -464,7 +506,9 @@ TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* 
       loadRowsBf16(vh + j0 * ldk, ldk, cn, kBc, d, dp, nullptr, nullptr, 0, vr);
       pairRows(vr, dp, kBc, dp, vc);
     }
-    P::gemm(kBr, kBc, dk, qs, dk, kxt, kBc, sm, kBc, false);
+    // Row r of the block sees keys c < band + r + 1 of the tile (causal): the products skip the rest.
+    const int64_t band = pb.causal ? i0 + off - j0 : kBc;
+    P::gemmBandN(kBr, kBc, dk, qs, dk, kxt, kBc, sm, kBc, false, band);
     const uint64_t real = kMasked ? realKeys(kb, cn) : ~0ull;
     const __m512 vscale = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(kNegInf);
     for (int64_t r = 0; r < rows; ++r) {
@@ -503,7 +547,7 @@ TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* 
         for (int64_t xx = 0; xx < dp; xx += 16) _mm512_storeu_ps(ar + xx, _mm512_mul_ps(va, _mm512_loadu_ps(ar + xx)));
       }
     }
-    P::gemm(kBr, dp, kBc, p16, kBc, vct, dp, acc, dp, true);
+    P::gemmBandK(kBr, dp, kBc, p16, kBc, vct, dp, acc, dp, true, band);
   }
   finishRows(acc, dp, mrow, lrow, rows, d, out + lay.o.at(h, i0), lay.o.row, lse + h * t + i0);
 }
@@ -604,8 +648,11 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
     }
     for (int64_t i0 = iStart; live && i0 < iEnd; i0 += kBr) {
       const int64_t rows = iEnd - i0 < kBr ? iEnd - i0 : kBr;
-      P::gemm(kBr, kBc, dkp, qs + i0 * dkp, dkp, kx, kBc, sm, kBc, false);
-      P::gemm(kBr, kBc, dkp, gs + i0 * dkp, dkp, vx, kBc, dpm, kBc, false);
+      // Row r of the block sees keys c < band + r + 1 of the tile (causal): S, dP and dQ skip the rest
+      // (S and dP there are stale and masked below; dS there is 0).
+      const int64_t band = pb.causal ? i0 + off - j0 : kBc;
+      P::gemmBandN(kBr, kBc, dkp, qs + i0 * dkp, dkp, kx, kBc, sm, kBc, false, band);
+      P::gemmBandN(kBr, kBc, dkp, gs + i0 * dkp, dkp, vx, kBc, dpm, kBc, false, band);
       const __m512 vscale = _mm512_set1_ps(scale);
       const __m512i pairIdx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
                                                6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
@@ -652,8 +699,11 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
                                                 expV(_mm512_fmsub_ps(_mm512_loadu_ps(s0 + 16 * v), vscale, vli0)));
           const __m512 p1 = _mm512_maskz_mov_ps(static_cast<__mmask16>(vis[1] >> (16 * v)),
                                                 expV(_mm512_fmsub_ps(_mm512_loadu_ps(s1 + 16 * v), vscale, vli1)));
-          const __m512 ds0 = _mm512_mul_ps(p0, _mm512_sub_ps(_mm512_loadu_ps(d0 + 16 * v), vdi0));
-          const __m512 ds1 = _mm512_mul_ps(p1, _mm512_sub_ps(_mm512_loadu_ps(d1 + 16 * v), vdi1));
+          // Masked keys: dS +0 whatever dP holds there (the banded product leaves it stale).
+          const __m512 ds0 = _mm512_maskz_mul_ps(static_cast<__mmask16>(vis[0] >> (16 * v)), p0,
+                                                 _mm512_sub_ps(_mm512_loadu_ps(d0 + 16 * v), vdi0));
+          const __m512 ds1 = _mm512_maskz_mul_ps(static_cast<__mmask16>(vis[1] >> (16 * v)), p1,
+                                                 _mm512_sub_ps(_mm512_loadu_ps(d1 + 16 * v), vdi1));
           const __m512i pb2 = (__m512i)_mm512_cvtne2ps_pbh(p1, p0);  // low half row r, high half row r+1
           const __m512i db2 = (__m512i)_mm512_cvtne2ps_pbh(ds1, ds0);
           _mm512_storeu_si512(pp + (r / 2) * kBc + 16 * v, _mm512_permutexvar_epi16(pairIdx, pb2));
@@ -664,7 +714,7 @@ TF_BF16 void backwardHead(const Problem& pb, const Layout& lay, const uint16_t* 
       }
       P::gemm(dkp, kBc, kBr, gT + i0, tp, pp, kBc, dvT, kBc, true);   // dVᵀ += dOᵀ P
       P::gemm(dkp, kBc, kBr, qT + i0, tp, dsp, kBc, dkT, kBc, true);  // dKᵀ/scale += Qᵀ dS
-      P::gemm(kBr, dp, kBc, ds16, kBc, kc, dp, dqs + i0 * dp, dp, true);  // dQ/scale += dS K
+      P::gemmBandK(kBr, dp, kBc, ds16, kBc, kc, dp, dqs + i0 * dp, dp, true, band);  // dQ/scale += dS K
     }
     O* dkh = dk + lay.kv.at(h, j0);
     O* dvh = dv + lay.kv.at(h, j0);
