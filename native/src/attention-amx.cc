@@ -511,40 +511,57 @@ TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* 
     P::gemmBandN(kBr, kBc, dk, qs, dk, kxt, kBc, sm, kBc, false, band);
     const uint64_t real = kMasked ? realKeys(kb, cn) : ~0ull;
     const __m512 vscale = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(kNegInf);
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* sr = sm + r * kBc;
-      uint16_t* pr = p16 + r * kBc;
-      // Keys of this tile that row r sees: [lo, hi) and not padding.
-      int64_t lo = 0, hi = cn;
-      if (kMasked) lo = clampTo(pb.lo(i0 + r) - j0, cn);
-      if (pb.causal) hi = clampTo(i0 + r + off - j0 + 1, cn);
-      const uint64_t vis = rangeBits(lo, hi) & real;
-      if (vis == 0) {  // nothing visible in this tile: P row 0, statistics unchanged
-        std::memset(pr, 0, sizeof(uint16_t) * kBc);
-        continue;
+    // Rows four at a time, each step for the four rows together (their max, exp and sum chains are
+    // independent: the core overlaps them); the same operations per row as one at a time.
+    constexpr int kG = 4;
+    for (int64_t r0 = 0; r0 < rows; r0 += kG) {
+      __m512 x[kG][kBc / 16];
+      float mx[kG], alpha[kG];
+      bool live[kG];
+      for (int u = 0; u < kG; ++u) {
+        const int64_t r = r0 + u;
+        live[u] = false;
+        if (r >= rows) continue;
+        // Keys of this tile that row r sees: [lo, hi) and not padding.
+        int64_t lo = 0, hi = cn;
+        if (kMasked) lo = clampTo(pb.lo(i0 + r) - j0, cn);
+        if (pb.causal) hi = clampTo(i0 + r + off - j0 + 1, cn);
+        const uint64_t vis = rangeBits(lo, hi) & real;
+        if (vis == 0) {  // nothing visible in this tile: P row 0, statistics unchanged
+          std::memset(p16 + r * kBc, 0, sizeof(uint16_t) * kBc);
+          continue;
+        }
+        live[u] = true;
+        const float* sr = sm + r * kBc;
+        __m512 m16 = ninf;
+        for (int v = 0; v < kBc / 16; ++v) {
+          x[u][v] = _mm512_mask_mul_ps(ninf, static_cast<__mmask16>(vis >> (16 * v)), _mm512_loadu_ps(sr + 16 * v), vscale);
+          m16 = _mm512_max_ps(m16, x[u][v]);
+        }
+        const float tmax = _mm512_reduce_max_ps(m16);
+        mx[u] = tmax > mrow[r] ? tmax : mrow[r];
       }
-      __m512 x[kBc / 16];
-      __m512 m16 = ninf;
-      for (int v = 0; v < kBc / 16; ++v) {
-        x[v] = _mm512_mask_mul_ps(ninf, static_cast<__mmask16>(vis >> (16 * v)), _mm512_loadu_ps(sr + 16 * v), vscale);
-        m16 = _mm512_max_ps(m16, x[v]);
-      }
-      const float tmax = _mm512_reduce_max_ps(m16);
-      const float mx = tmax > mrow[r] ? tmax : mrow[r];
-      const float alpha = fastExp(mrow[r] - mx);  // 0 on the first visible tile (exp(-inf))
-      const __m512 vmx = _mm512_set1_ps(mx);
-      __m512 sum = _mm512_setzero_ps();
-      for (int v = 0; v < kBc / 16; ++v) {
-        const __m512 p = expV(_mm512_sub_ps(x[v], vmx));  // masked: exp(-inf) = 0
-        sum = _mm512_add_ps(sum, p);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pr + 16 * v), (__m256i)_mm512_cvtneps_pbh(p));  // nearest even
-      }
-      lrow[r] = lrow[r] * alpha + _mm512_reduce_add_ps(sum);
-      mrow[r] = mx;
-      if (alpha != 1.0f) {
-        float* ar = acc + r * dp;
-        const __m512 va = _mm512_set1_ps(alpha);
-        for (int64_t xx = 0; xx < dp; xx += 16) _mm512_storeu_ps(ar + xx, _mm512_mul_ps(va, _mm512_loadu_ps(ar + xx)));
+      for (int u = 0; u < kG; ++u)
+        if (live[u]) alpha[u] = fastExp(mrow[r0 + u] - mx[u]);  // 0 on the first visible tile (exp(-inf))
+      for (int u = 0; u < kG; ++u) {
+        if (!live[u]) continue;
+        const int64_t r = r0 + u;
+        uint16_t* pr = p16 + r * kBc;
+        const __m512 vmx = _mm512_set1_ps(mx[u]);
+        __m512 sum = _mm512_setzero_ps();
+        for (int v = 0; v < kBc / 16; ++v) {
+          const __m512 p = expV(_mm512_sub_ps(x[u][v], vmx));  // masked: exp(-inf) = 0
+          sum = _mm512_add_ps(sum, p);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(pr + 16 * v), (__m256i)_mm512_cvtneps_pbh(p));  // nearest even
+        }
+        lrow[r] = lrow[r] * alpha[u] + _mm512_reduce_add_ps(sum);
+        // acc's row holds nothing yet while mrow is -inf (its P rows were 0): alpha · acc changes nothing.
+        if (alpha[u] != 1.0f && mrow[r] != kNegInf) {
+          float* ar = acc + r * dp;
+          const __m512 va = _mm512_set1_ps(alpha[u]);
+          for (int64_t xx = 0; xx < dp; xx += 16) _mm512_storeu_ps(ar + xx, _mm512_mul_ps(va, _mm512_loadu_ps(ar + xx)));
+        }
+        mrow[r] = mx[u];
       }
     }
     P::gemmBandK(kBr, dp, kBc, p16, kBc, vct, dp, acc, dp, true, band);
