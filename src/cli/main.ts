@@ -16,7 +16,7 @@
  * Errors on bad input (config fields, files, malformed lines) are one line on stderr, naming the
  * field or `file:line`, with exit code 1 and no stack trace (TRAINFORMER_DEBUG=1 shows the stack).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from 'node:fs';
 import { normaliseFlagNames } from './flag-names.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -260,6 +260,16 @@ async function evalCommand(path: string, f: { data?: string; output?: string }, 
   }
   if (f.output && !statSync(dirname(resolve(f.output))).isDirectory()) throw new ConfigError(`--output: ${f.output}: ${dirname(resolve(f.output))} is a file, not a folder`);
   if (f.output && existsSync(f.output) && statSync(f.output).isDirectory()) throw new ConfigError(`--output: ${f.output} is a folder; give a file to write, e.g. ${join(f.output, 'metrics.json')}`);
+  // A folder (or an existing file) that cannot be written (read-only file system, no permission):
+  // said before evaluating, in words, instead of the atomic writer's errno on its temporary file.
+  if (f.output) {
+    const target = existsSync(f.output) ? resolve(f.output) : dirname(resolve(f.output));
+    try {
+      accessSync(target, fsConstants.W_OK);
+    } catch (e) {
+      throw new ConfigError(`--output: ${f.output}: cannot write ${target === resolve(f.output) ? 'the file' : `in ${target}`}: ${writeFailure(e)}`);
+    }
+  }
   // Problems of the data given with --data name the flag (the checkpoint's config calls it
   // data.validation), its reading errors too (`--data: /abs/x.txt:2: not UTF-8 …`; checkEvalData's
   // own messages start with `--data: <file as given>` already).
@@ -294,7 +304,12 @@ async function evalCommand(path: string, f: { data?: string; output?: string }, 
   const on = f.data ? ` on ${f.data}` : '';
   process.stdout.write(`${rel(dir)}${on}: ${describeMetrics(config.task, m.metrics)}\n${JSON.stringify(m.metrics)}\n`);
   if (f.output) {
-    writeJsonAtomic(f.output, { checkpoint: dir, task: config.task, data: config.data.validation ?? null, metrics: m.metrics });
+    try {
+      writeJsonAtomic(f.output, { checkpoint: dir, task: config.task, data: config.data.validation ?? null, metrics: m.metrics });
+    } catch (e) {
+      // Names the flag and the path given, not the atomic writer's temporary file.
+      throw new TrainformerError(`--output: ${f.output}: cannot write: ${writeFailure(e)}; the metrics are printed above`);
+    }
     process.stdout.write(`metrics written to ${rel(f.output)}\n`);
   }
 }

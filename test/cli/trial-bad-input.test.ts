@@ -113,3 +113,27 @@ test('data.blockSizeWarmup: an unknown key with nothing close names the block\'s
   const q = config(lm({ data: { train: text, blockSize: 8, blockSizeWarmup: { batches: 10 } } }));
   assertOneLineError(trainformer(['train', '--config', q]), new RegExp(`^config error: ${esc(q)}:\\d+: data\\.blockSizeWarmup\\.start: is required \\(number\\)$`));
 });
+
+test('eval --output where it cannot be written (trial s9 F10): one line naming --output and why, before evaluating', () => {
+  const run = join(dir, 'lm-run-out');
+  assert.equal(trainformer(['train', '--config', config(lm({ outputDir: run }))]).code, 0);
+  // Missing parent folder and a parent that is a regular file: said before evaluating.
+  const missing = join(dir, 'no-such-folder', 'm.json');
+  const a = trainformer(['eval', run, '--output', missing]);
+  assertOneLineError(a, new RegExp(`^config error: --output: ${esc(join(dir, 'no-such-folder'))}: no such folder$`));
+  assert.equal(a.stdout, '', 'nothing evaluated');
+  const b = trainformer(['eval', run, '--output', join(text, 'm.json')]);
+  assertOneLineError(b, new RegExp(`^config error: --output: ${esc(join(text, 'm.json'))}: ${esc(text)} is a file, not a folder$`));
+  assert.equal(b.stdout, '', 'nothing evaluated');
+  // A folder that refuses writing even to root (access(W_OK) on /proc/self is EPERM): before evaluating,
+  // in words, no temporary file named.
+  const c = trainformer(['eval', run, '--output', '/proc/self/m.json']);
+  assertOneLineError(c, /^config error: --output: \/proc\/self\/m\.json: cannot write in \/proc\/self: operation not permitted \(EPERM\)$/);
+  assert.equal(c.stdout, '', 'nothing evaluated');
+  // /proc passes access(W_OK) for root but refuses new files: the late failure names --output, not the
+  // atomic writer's temporary file, and says the metrics were printed.
+  const d = trainformer(['eval', run, '--output', '/proc/m.json']);
+  assertOneLineError(d, /^error: --output: \/proc\/m\.json: cannot write: .+ \([A-Z]+\); the metrics are printed above$/);
+  assert.doesNotMatch(d.stderr, /\.tmp/);
+  assert.match(d.stdout, /validation loss \d/);
+});
