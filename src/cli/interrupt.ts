@@ -7,6 +7,9 @@
  * "no"), releases the run lock and exits 130 (128 + SIGINT, what a shell reports for a Ctrl-C) with
  * one line saying where it stopped and what was saved. A second Ctrl-C quits at once: the signal's
  * default action, which leaves the last complete checkpoint as it was.
+ * `train` treats SIGTERM (docker stop, Slurm preemption, systemd) the same way, saying
+ * `training stopped by SIGTERM at step …` and exiting 143 (128 + 15); a second SIGINT or SIGTERM
+ * ends it at once.
  */
 import { basename, relative } from 'node:path';
 import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
@@ -15,22 +18,36 @@ import type { TrainResult } from '../train/trainer.js';
 /** Exit status of a run stopped by Ctrl-C. */
 export const INTERRUPTED_EXIT_CODE = 130;
 
-/** Thrown by a command stopped by Ctrl-C (train, eval): `main` prints its message and exits 130. */
-export class TrainingInterrupted extends Error {}
+/** Exit status of a training stopped by SIGTERM (docker stop, Slurm preemption): 128 + 15. */
+export const TERMINATED_EXIT_CODE = 143;
+
+/**
+ * Thrown by a command stopped by Ctrl-C (train, eval): `main` prints its message and exits with
+ * `exitCode` (130; 143 for a training stopped by SIGTERM).
+ */
+export class TrainingInterrupted extends Error {
+  constructor(message: string, readonly exitCode: number = INTERRUPTED_EXIT_CODE) {
+    super(message);
+  }
+}
 
 /**
  * Catches the first SIGINT for the life of a training or an evaluation: aborts the returned signal and hands later
  * ones back to the default action (the process ends at once).
  * @returns the signal for `TrainerOptions.signal`, and `dispose` to stop listening.
  */
-export function catchInterrupt(): { signal: AbortSignal; dispose: () => void } {
+export function catchInterrupt(signals: readonly NodeJS.Signals[] = ['SIGINT']): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  const onSigint = (): void => {
-    process.removeListener('SIGINT', onSigint);
-    controller.abort();
+  const dispose = (): void => {
+    for (const s of signals) process.removeListener(s, onSignal);
   };
-  process.on('SIGINT', onSigint);
-  return { signal: controller.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
+  // The abort reason is the signal's name (`SIGINT`, `SIGTERM`): the line and exit status say which.
+  const onSignal = (name: NodeJS.Signals): void => {
+    dispose();
+    controller.abort(name);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  return { signal: controller.signal, dispose };
 }
 
 /**
@@ -75,8 +92,8 @@ export function rel(p: string): string {
  * runs/x/checkpoint-5 — evaluate it with \`trainformer eval runs/x/checkpoint-5\``; during loadBestModelAtEnd's
  * evaluation `…; step 8 is saved in runs/x/checkpoint-8 — evaluate the best model with \`trainformer eval runs/x/checkpoint-4\``.
  */
-export function interruptedLine(r: TrainResult, saveStrategy: string): string {
-  const head = `training interrupted at step ${r.step} of ${r.totalSteps}${r.interruptedDuring ? ` during the ${r.interruptedDuring}` : ''}`;
+export function interruptedLine(r: TrainResult, saveStrategy: string, by: NodeJS.Signals = 'SIGINT'): string {
+  const head = `training ${by === 'SIGINT' ? 'interrupted' : `stopped by ${by}`} at step ${r.step} of ${r.totalSteps}${r.interruptedDuring ? ` during the ${r.interruptedDuring}` : ''}`;
   if (r.checkpoint !== null && basename(r.checkpoint) === `checkpoint-${r.step}`) {
     // Every step is trained: --resume would find nothing to train, the checkpoint can be evaluated.
     const next = r.interruptedDuring === 'evaluation of the best model' && r.bestCheckpoint

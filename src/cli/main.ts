@@ -49,7 +49,7 @@ import { taskFromCheckpoint } from './checkpoint-task.js';
 import { checkSamplingFlags, numFlag, predictCommand, type PredictFlags } from './predict.js';
 import { exportCommand, type ExportFlags } from './export.js';
 import { backTranslateCommand, type BackTranslateFlags } from './back-translate.js';
-import { abortedMeanwhile, catchInterrupt, INTERRUPTED_EXIT_CODE, interruptedLine, TrainingInterrupted, withInterrupt } from './interrupt.js';
+import { abortedMeanwhile, catchInterrupt, INTERRUPTED_EXIT_CODE, interruptedLine, TERMINATED_EXIT_CODE, TrainingInterrupted, withInterrupt } from './interrupt.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
@@ -169,7 +169,8 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   let reportPath: string | null = null;
   // Ctrl-C stops one process between steps, saving that step (src/cli/interrupt.ts); under mpirun
   // every rank gets it, maybe at different steps, so the signal keeps its default action there.
-  const interrupt = size === 1 ? catchInterrupt() : null;
+  // SIGTERM (docker stop, Slurm preemption) is treated as Ctrl-C: the step under way is saved.
+  const interrupt = size === 1 ? catchInterrupt(['SIGINT', 'SIGTERM']) : null;
   trainer.stopOn(interrupt?.signal);
   try {
     r = await trainer.train();
@@ -199,7 +200,10 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
     destroyProcessGroup();
     return;
   }
-  if (r.interrupted) throw new TrainingInterrupted(`${interruptedLine(r, config.saveStrategy)}${unwritten}`);
+  if (r.interrupted) {
+    const by: NodeJS.Signals = interrupt?.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    throw new TrainingInterrupted(`${interruptedLine(r, config.saveStrategy, by)}${unwritten}`, by === 'SIGTERM' ? TERMINATED_EXIT_CODE : INTERRUPTED_EXIT_CODE);
+  }
   const stateBytes = trainer.dataParallel?.optimizerStateBytesPerRank(trainer.optimizer);
   if (main) {
     const out = process.stdout;
@@ -486,7 +490,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : e.exitCode || 1; // commander printed it
     if (e instanceof TrainingInterrupted) {
       process.stderr.write(`${e.message}\n`);
-      return INTERRUPTED_EXIT_CODE;
+      return e.exitCode;
     }
     const debug = process.env.TRAINFORMER_DEBUG === '1';
     if (e instanceof ConfigError) for (const c of [e, ...e.more]) process.stderr.write(`config error: ${c.message}\n`);

@@ -541,7 +541,9 @@ export class Trainer implements TrainerControl {
     const have = this.lastCheckpoint !== null && basename(this.lastCheckpoint) === `checkpoint-${this._step}`;
     // The model holds the best checkpoint's weights once they are loaded: never saved as this step's.
     if (stepsHere > 0 && this.config.saveStrategy !== 'no' && !have && during !== 'evaluation of the best model') this.save();
-    const message = `training interrupted (Ctrl-C)${during ? ` during the ${during}` : ''}`;
+    // The CLI aborts with the signal's name: SIGTERM (docker stop, preemption) is logged as such.
+    const by = this.signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'Ctrl-C';
+    const message = `training interrupted (${by})${during ? ` during the ${during}` : ''}`;
     this.metrics.log({ event: 'interrupted', step: this._step, message, time: Date.now() });
     return { ...this.result(null, t0), interrupted: true, ...(during ? { interruptedDuring: during } : {}) };
   }

@@ -150,3 +150,26 @@ test('train: Ctrl-C in a run whose report cannot be written ends in one line (wa
   assert.equal(existsSync(report), false);
   assert.match(readFileSync(join(out, 'metrics.jsonl'), 'utf8'), /"event":"interrupted"/);
 });
+
+test('train: SIGTERM (docker stop, Slurm preemption) is taken as Ctrl-C: step saved, one line naming SIGTERM, exit 143, --resume continues', () => {
+  const out = join(dir, 'sigterm');
+  const cfg = join(dir, 'sigterm.json');
+  writeFileSync(cfg, JSON.stringify({
+    task: 'lm', outputDir: out, data: { train: text, blockSize: 8, valFraction: 0.1 }, model: { nLayer: 1, nHead: 2, nEmbd: 16 },
+    perDeviceTrainBatchSize: 4, maxSteps: 6, loggingSteps: 1, saveSteps: 100, disableTqdm: true,
+  }));
+  // Before: ended by the signal (r.signal 'SIGTERM', no line, no checkpoint — saveSteps 100 never came).
+  const r = interrupted(['train', '--config', cfg], 'stderr:step 2/6', { TF_TEST_SIGNAL: 'SIGTERM' });
+  assert.equal(r.signal, null, 'ended by SIGTERM itself');
+  assert.equal(r.code, 143, r.errLines.join('\n'));
+  assert.deepEqual(r.errLines.filter((l) => !/^(task lm:|training 6 steps|step \d+\/6)/.test(l)), [
+    `training stopped by SIGTERM at step 2 of 6; step 2 is saved in ${join(out, 'checkpoint-2')} — continue with --resume`,
+  ]);
+  assert.ok(existsSync(join(out, 'checkpoint-2', 'model.safetensors')));
+  assert.equal(existsSync(join(out, 'model.safetensors')), false, 'no final model');
+  assert.match(readFileSync(join(out, 'metrics.jsonl'), 'utf8'), /"event":"interrupted","step":2,"message":"training interrupted \(SIGTERM\)"/);
+  const resumed = spawnSync(process.execPath, [cliPath, 'train', '--config', cfg, '--resume'], { encoding: 'utf8', timeout: HANG_GUARD_MS });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.ok(existsSync(join(out, 'checkpoint-6', 'model.safetensors')));
+  assert.ok(existsSync(join(out, 'model.safetensors')));
+});

@@ -1,7 +1,7 @@
 /**
  * Preloaded into a CLI child (`node --import <this file> main.js …`) with TF_TEST_SIGINT_AT set: the
  * process sends itself a Ctrl-C (SIGINT) at a chosen moment, the same at every run (a test that
- * sends it from outside races the command):
+ * sends it from outside races the command); TF_TEST_SIGNAL=SIGTERM sends that signal instead:
  * - `open:<suffix>`: when a file whose path ends in `<suffix>` is opened (fs.openSync: the
  *   safetensors reader), i.e. while a checkpoint is being loaded; `open:<suffix>+<n>`: n turns of
  *   the event loop (setImmediate) after that, i.e. once a command that loads synchronously and then
@@ -19,7 +19,7 @@ let sent = false;
 const send = (): void => {
   if (sent) return;
   sent = true;
-  process.kill(process.pid, 'SIGINT');
+  process.kill(process.pid, (process.env.TF_TEST_SIGNAL as NodeJS.Signals | undefined) ?? 'SIGINT');
 };
 
 /** `send` after `n` turns of the event loop. */
