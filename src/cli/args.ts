@@ -29,10 +29,20 @@ export function parseOverrides(args: readonly string[]): [string, unknown][] {
     } else if (i + 1 < args.length && !args[i + 1].startsWith('--')) {
       push(body, args[++i]);
     } else {
-      out.push([body, true]);
+      const entry: [string, unknown] = [body, true];
+      loneFlags.add(entry);
+      out.push(entry);
     }
   }
   return out;
+}
+
+/** The entries of {@link parseOverrides} for a flag given with no value (`--learningRate` at the end, or before another flag). */
+const loneFlags = new WeakSet<readonly [string, unknown]>();
+
+/** Whether `entry` (of {@link parseOverrides}) is a flag given with no value: its `true` was not typed. */
+export function isLoneFlag(entry: readonly [string, unknown]): boolean {
+  return loneFlags.has(entry);
 }
 
 /**

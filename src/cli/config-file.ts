@@ -9,7 +9,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { readConfigFile, TrainConfigSchema } from '../train/config.js';
 import { fromHfTrainingArgs, normalizeFieldNames } from '../train/config-names.js';
-import { applyOverrides, parseOverrides } from './args.js';
+import { applyOverrides, isLoneFlag, parseOverrides } from './args.js';
 import { lineOfField } from './config-locate.js';
 import { canonicalPath } from '../train/config-names.js';
 import { readFailure } from '../io/read-failure.js';
@@ -165,8 +165,21 @@ export function flagOf(e: unknown, given: readonly [string, unknown][]): unknown
     const f = canonicalPath(k, TrainConfigSchema);
     if (field === f || field.startsWith(`${f}.`)) { own = i; flagField = f; }
   });
-  // An unknown field is not a bad value: its message names the field and the nearest known one.
-  if (own < 0 || e.message.startsWith(`${field}: unknown field`)) return e;
+  if (own < 0) return e;
+  const [typed] = given[own]!;
+  // An unknown field is not a bad value: its message names the field and the nearest known one, both
+  // as flags when the flag is the field (`--learningRat: unknown field (did you mean --learningRate?)`).
+  if (e.message.startsWith(`${field}: unknown field`)) {
+    if (field !== flagField) return e;
+    const rest = e.message.slice(`${field}: unknown field`.length).replace(/^ \(did you mean ([^?]+)\?\)/, (_m, h: string) => ` (did you mean ${h.split(', ').map((x) => `--${x}`).join(', ')}?)`);
+    return new ConfigError(`--${typed}: unknown field${rest}`, e.field);
+  }
+  // A flag given no value (`--learningRate` last, or before another flag) reads as true: a field
+  // that wants something else says it needs a value, not `must be a number (got true)`.
+  if (field === flagField && isLoneFlag(given[own]!) && / \(got true\)$/.test(e.message)) {
+    const want = e.message.slice(field.length + 2).replace(/ \(got true\)$/, '').replace(/^must be /, '');
+    return new ConfigError(`--${typed}: needs a value (${want})`, e.field);
+  }
   const inner = field === flagField ? '' : `${field.slice(flagField.length + 1)}: `;
   const body = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
   return new ConfigError(`--${given[own]![0]}: ${inner}${body}`, e.field);

@@ -59,7 +59,7 @@ test('a bad value given as a CLI flag: one line naming the flag', () => {
 
 test('an unknown field: one line naming it', () => {
   const r = trainformer('train', '--config', writeConfig('ok2.json', lmConfig), '--maxStep', '5');
-  assertOneLineError(r, /^config error: maxStep: unknown field \(did you mean maxSteps\?\)$/);
+  assertOneLineError(r, /^config error: --maxStep: unknown field \(did you mean --maxSteps\?\)$/);
 });
 
 test('a missing config file: one line naming the path', () => {

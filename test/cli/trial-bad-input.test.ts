@@ -107,7 +107,7 @@ test('--resume, predict --file, eval --data / --output / --data.blockSize: one l
 test('data.blockSizeWarmup: an unknown key with nothing close names the block\'s fields; a block made by flags alone gets no file line', () => {
   const p = config(lm());
   assertOneLineError(trainformer(['train', '--config', p, '--data.blockSizeWarmup.steps', '10']),
-    /^config error: data\.blockSizeWarmup\.steps: unknown field \(data\.blockSizeWarmup has start, batches\)$/);
+    /^config error: --data\.blockSizeWarmup\.steps: unknown field \(data\.blockSizeWarmup has start, batches\)$/);
   // start is missing from a block only the flag wrote: the file's "data" line used to be blamed.
   assertOneLineError(trainformer(['train', '--config', p, '--data.blockSizeWarmup.batches', '10']), /^config error: data\.blockSizeWarmup\.start: is required \(number\)$/);
   const q = config(lm({ data: { train: text, blockSize: 8, blockSizeWarmup: { batches: 10 } } }));
@@ -136,4 +136,20 @@ test('eval --output where it cannot be written (trial s9 F10): one line naming -
   assertOneLineError(d, /^error: --output: \/proc\/m\.json: cannot write: .+ \([A-Z]+\); the metrics are printed above$/);
   assert.doesNotMatch(d.stderr, /\.tmp/);
   assert.match(d.stdout, /validation loss \d/);
+});
+
+test('a flag misspelt or given no value (trial s9 F14): named as the flag, with --, and "needs a value"', () => {
+  const p = config(lm());
+  // Was `learningRat: unknown field (did you mean learningRate?)`: no -- on either.
+  assertOneLineError(trainformer(['train', '--config', p, '--learningRat', '0.1']), /^config error: --learningRat: unknown field \(did you mean --learningRate\?\)$/);
+  assertOneLineError(trainformer(['train', '--config', p, '--learning_rat', '0.1']), /^config error: --learning_rat: unknown field \(did you mean --learningRate\?\)$/);
+  assertOneLineError(trainformer(['train', '--config', p, '--data.blockSiz', '4']), /^config error: --data\.blockSiz: unknown field \(did you mean --data\.blockSize\?\)$/);
+  // Was `--learningRate: must be a number (got true)`: the true was not typed.
+  assertOneLineError(trainformer(['train', '--config', p, '--learningRate']), /^config error: --learningRate: needs a value \(a number\)$/);
+  assertOneLineError(trainformer(['train', '--config', p, '--learningRate', '--maxSteps', '1']), /^config error: --learningRate: needs a value \(a number\)$/);
+  // A typed true is a value: the message says what it got.
+  assertOneLineError(trainformer(['train', '--config', p, '--learningRate', 'true']), /^config error: --learningRate: must be a number \(got true\)$/);
+  // A field in the config file keeps its file:line and no --.
+  const q = config({ ...lm(), learningRat: 0.1 });
+  assertOneLineError(trainformer(['train', '--config', q]), new RegExp(`^config error: ${esc(q)}:\\d+: learningRat: unknown field \\(did you mean learningRate\\?\\)$`));
 });
