@@ -439,6 +439,39 @@ TF_BF16 void pairCols(const uint16_t* src, int64_t ld, int64_t n, int64_t w, uin
   transpose32(reinterpret_cast<const uint32_t*>(src), ld / 2, n, w / 2, out, n);
 }
 
+// finishRows (attention-tiles.h) 16 elements at a time: the same products acc · (1 / sum), and for
+// bf16 bits roundToBf16's rounding (nearest even, NaN quieted) in integer ops, not vcvtneps2bf16 (which
+// flushes denormals).
+template <class O>
+TF_BF16 void finishRowsV(const float* acc, int64_t dp, const float* mrow, const float* lrow, int64_t rows, int64_t d,
+                         O* out, int64_t ldo, float* lse) {
+  for (int64_t r = 0; r < rows; ++r) {
+    O* o = out + r * ldo;
+    if (lrow[r] == 0.0f) {
+      for (int64_t x = 0; x < d; ++x) o[x] = 0;
+      lse[r] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / lrow[r]);
+    const float* ar = acc + r * dp;
+    for (int64_t x = 0; x < d; x += 16) {
+      const int64_t left = d - x;
+      const __mmask16 mk = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1u);
+      const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, ar + x), inv);
+      if constexpr (sizeof(O) == 4) {
+        _mm512_mask_storeu_ps(o + x, mk, v);
+      } else {
+        const __m512i u = _mm512_castps_si512(v), hi = _mm512_srli_epi32(u, 16);
+        const __m512i bias = _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(hi, _mm512_set1_epi32(1)));
+        __m512i b = _mm512_srli_epi32(_mm512_add_epi32(u, bias), 16);
+        b = _mm512_mask_mov_epi32(b, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_or_si512(hi, _mm512_set1_epi32(0x40)));
+        _mm256_mask_storeu_epi16(o + x, mk, _mm512_cvtepi32_epi16(b));
+      }
+    }
+    lse[r] = mrow[r] + std::log(lrow[r]);
+  }
+}
+
 // The K and V tiles of one head in their product layouts (K pairs along x, V pairs along keys),
 // formed on first use and kept for the head's later query blocks: with no window every block's key
 // tiles start at multiples of kBc (the rows a causal block does not see are masked, as within a tile).
@@ -566,7 +599,7 @@ TF_BF16 void forwardBlock(const Problem& pb, const Layout& lay, const uint16_t* 
     }
     P::gemmBandK(kBr, dp, kBc, p16, kBc, vct, dp, acc, dp, true, band);
   }
-  finishRows(acc, dp, mrow, lrow, rows, d, out + lay.o.at(h, i0), lay.o.row, lse + h * t + i0);
+  finishRowsV(acc, dp, mrow, lrow, rows, d, out + lay.o.at(h, i0), lay.o.row, lse + h * t + i0);
 }
 
 // dst[x * n + r] = src[r * w + x] for r < n, x < w (a bf16 matrix [n × w] transposed; n even, w a
