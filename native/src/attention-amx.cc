@@ -181,21 +181,22 @@ TF_BF16 inline void dpBlock(int64_t kp, const uint16_t* A, int64_t lda, const ui
     for (int v = 0; v < NV; ++v) _mm512_storeu_ps(C + r * ldc + 16 * v, c[r][v]);
 }
 
+// Rows a[0..3] times B's first n columns (n a multiple of 16) over kp pairs: 64-column blocks, then the rest.
+TF_BF16 inline void dpRows4(int64_t kp, int64_t n, const uint16_t* a, int64_t lda, const uint32_t* B, int64_t ldb,
+                            float* c, int64_t ldc, bool acc) {
+  int64_t n0 = 0;
+  for (; n0 + 64 <= n; n0 += 64) dpBlock<4>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc);
+  switch ((n - n0) / 16) {
+    case 3: dpBlock<3>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+    case 2: dpBlock<2>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+    case 1: dpBlock<1>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
+    default: break;
+  }
+}
+
 TF_BF16 void dpGemmBf16(int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda, const uint32_t* B,
                         int64_t ldb, float* C, int64_t ldc, bool acc) {
-  const int64_t kp = K / 2;
-  for (int64_t m0 = 0; m0 < M; m0 += 4) {
-    const uint16_t* a = A + m0 * lda;
-    float* c = C + m0 * ldc;
-    int64_t n0 = 0;
-    for (; n0 + 64 <= N; n0 += 64) dpBlock<4>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc);
-    switch ((N - n0) / 16) {
-      case 3: dpBlock<3>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
-      case 2: dpBlock<2>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
-      case 1: dpBlock<1>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
-      default: break;
-    }
-  }
+  for (int64_t m0 = 0; m0 < M; m0 += 4) dpRows4(K / 2, N, A + m0 * lda, lda, B, ldb, C + m0 * ldc, ldc, acc);
 }
 
 // A product whose rows see a causal band of its columns (kLimN: C's columns; else A's columns, the
@@ -212,14 +213,7 @@ TF_BF16 void dpGemmBand(int64_t M, int64_t N, int64_t K, const uint16_t* A, int6
     int64_t n = N, kp = K / 2;
     if (kLimN) n = lim <= 0 ? 0 : (lim >= N ? N : round16(lim));
     else kp = lim <= 0 ? 0 : (lim >= K ? K / 2 : (lim + 1) / 2);
-    int64_t n0 = 0;
-    for (; n0 + 64 <= n; n0 += 64) dpBlock<4>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc);
-    switch ((n - n0) / 16) {
-      case 3: dpBlock<3>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
-      case 2: dpBlock<2>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
-      case 1: dpBlock<1>(kp, a, lda, B + n0, ldb, c + n0, ldc, acc); break;
-      default: break;
-    }
+    dpRows4(kp, n, a, lda, B, ldb, c, ldc, acc);
   }
 }
 
