@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError, FileFormatError } from '../errors.js';
-import { readConfigFile, TrainConfigSchema } from '../train/config.js';
+import { checkDuplicateKeys, readConfigFile, TrainConfigSchema } from '../train/config.js';
 import { fromHfTrainingArgs, normalizeFieldNames } from '../train/config-names.js';
 import { applyOverrides, isLoneFlag, parseOverrides } from './args.js';
 import { lineOfField } from './config-locate.js';
@@ -73,6 +73,11 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
       json = JSON.parse(text);
     } catch (e) {
       throw new ConfigError(`--training-args: ${trainingArgsPath}:${invalidJsonAt(text, e)}`);
+    }
+    try {
+      checkDuplicateKeys(trainingArgsPath, text);
+    } catch (e) {
+      throw new ConfigError(`--training-args: ${(e as Error).message}`);
     }
     const { fields, unknown } = fromHfTrainingArgs(json, TrainConfigSchema, trainingArgsPath);
     Object.assign(raw, fields);

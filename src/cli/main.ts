@@ -162,7 +162,10 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   const size = (pg as ReturnType<typeof initProcessGroup> | null)?.size ?? 1;
   if (size > 1) say(`data parallel: ${size} ranks × batch ${config.perDeviceTrainBatchSize}, ${process.env.TRAINFORMER_NUM_THREADS ?? 'default'} threads per rank${config.zeroStage ? ', ZeRO-1' : ''}\n`);
   // A resume with nothing to train says only that (train() prints it), not "training N steps".
-  if (trainer.nothingToTrain() === null) say(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
+  if (trainer.nothingToTrain() === null) {
+    if (config.fp16) fp16Notice(say);
+    say(`training ${trainer.totalSteps} steps → ${rel(trainer.outputDir)}\n`);
+  }
   const prevLogger = setLogger(progressLogger(progressBar));
   let r!: TrainResult;
   let failure: { error: unknown } | null = null;
@@ -170,65 +173,71 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   // Ctrl-C stops one process between steps, saving that step (src/cli/interrupt.ts); under mpirun
   // every rank gets it, maybe at different steps, so the signal keeps its default action there.
   // SIGTERM (docker stop, Slurm preemption) is treated as Ctrl-C: the step under way is saved.
+  // The listener stays to the end of the command: a Ctrl-C during the final sample stops the sample
+  // with a line saying what was written (it used to end the process with no line: trial s9 F17).
   const interrupt = size === 1 ? catchInterrupt(['SIGINT', 'SIGTERM']) : null;
   trainer.stopOn(interrupt?.signal);
   try {
-    r = await trainer.train();
-  } catch (e) {
-    failure = { error: e };
+    try {
+      r = await trainer.train();
+    } catch (e) {
+      failure = { error: e };
+    } finally {
+      progressBar.stop();
+      setLogger(prevLogger);
+    }
+    // The report is written for a run that ended in an error too (a diverged run is worth a look).
+    let unwritten = '';
+    if (began && main) {
+      const extras = await writeRunExtras(trainer.outputDir, task);
+      reportPath = extras.reportPath;
+      // A failed or interrupted run ends in one line: what else could not be written (the same full
+      // disk) joins it after what happened to the run and its checkpoint.
+      if ((failure && failure.error instanceof Error) || (!failure && r.interrupted)) unwritten = extras.problems.map((p) => `; ${p}`).join('');
+      else for (const p of extras.problems) process.stderr.write(`warning: ${p}\n`);
+    }
+    if (failure) {
+      if (failure.error instanceof Error) failure.error.message += unwritten;
+      throw failure.error;
+    }
+    // A resume with nothing to train said so (one line, through the logger) and touched nothing.
+    if (r.nothingToTrain !== null) {
+      destroyProcessGroup();
+      return;
+    }
+    if (r.interrupted) {
+      const by: NodeJS.Signals = interrupt?.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+      throw new TrainingInterrupted(`${interruptedLine(r, config.saveStrategy, by)}${unwritten}`, by === 'SIGTERM' ? TERMINATED_EXIT_CODE : INTERRUPTED_EXIT_CODE);
+    }
+    const stateBytes = trainer.dataParallel?.optimizerStateBytesPerRank(trainer.optimizer);
+    if (main) {
+      const out = process.stdout;
+      if (stateBytes) out.write(`optimizer state per rank: ${stateBytes.join(', ')} bytes\n`);
+      if (r.stoppedEarly) out.write(`stopped early at step ${r.step}: ${r.stoppedEarly}\n`);
+      out.write(`${trainedLine(r)}\n`);
+      if (r.finalMetrics) out.write(`${describeMetrics(config.task, r.finalMetrics)}\n`);
+      const model = join(trainer.outputDir, 'model.safetensors');
+      if (task.sample) {
+        const g = config.generation;
+        const stopped = await printSample(task, { maxNewTokens: g.maxNewTokens, temperature: g.temperature, topK: g.topK, topP: g.topP }, g.prompt, interrupt?.signal);
+        if (stopped) {
+          const by = stopped === 'SIGTERM' ? 'stopped by SIGTERM' : 'interrupted (Ctrl-C)';
+          const written = [`the model is saved in ${rel(model)}`, ...(reportPath ? [`the report in ${rel(reportPath)}`] : [])].join(', ');
+          throw new TrainingInterrupted(`sample ${by}; training had finished: ${written}`, stopped === 'SIGTERM' ? TERMINATED_EXIT_CODE : INTERRUPTED_EXIT_CODE);
+        }
+      }
+      // The final model is what eval / generate / predict <run> load (trial s9 F3: only the checkpoint was named).
+      out.write(`model:      ${rel(model)}\n`);
+      if (r.checkpoint) out.write(`checkpoint: ${rel(r.checkpoint)}\n`);
+      out.write(`metrics:    ${rel(r.metricsPath)}\n`);
+      if (reportPath) out.write(`report:     ${rel(reportPath)}\n`);
+      const tb = tensorboard as TensorBoardCallback | null; // set by afterParse
+      if (tb?.eventFile) out.write(`tensorboard: ${rel(tb.eventFile)}\n`);
+    }
+    destroyProcessGroup();
   } finally {
     interrupt?.dispose();
-    progressBar.stop();
-    setLogger(prevLogger);
   }
-  // The report is written for a run that ended in an error too (a diverged run is worth a look).
-  let unwritten = '';
-  if (began && main) {
-    const extras = await writeRunExtras(trainer.outputDir, task);
-    reportPath = extras.reportPath;
-    // A failed or interrupted run ends in one line: what else could not be written (the same full
-    // disk) joins it after what happened to the run and its checkpoint.
-    if ((failure && failure.error instanceof Error) || (!failure && r.interrupted)) unwritten = extras.problems.map((p) => `; ${p}`).join('');
-    else for (const p of extras.problems) process.stderr.write(`warning: ${p}\n`);
-  }
-  if (failure) {
-    if (failure.error instanceof Error) failure.error.message += unwritten;
-    throw failure.error;
-  }
-  // A resume with nothing to train said so (one line, through the logger) and touched nothing.
-  if (r.nothingToTrain !== null) {
-    destroyProcessGroup();
-    return;
-  }
-  if (r.interrupted) {
-    const by: NodeJS.Signals = interrupt?.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-    throw new TrainingInterrupted(`${interruptedLine(r, config.saveStrategy, by)}${unwritten}`, by === 'SIGTERM' ? TERMINATED_EXIT_CODE : INTERRUPTED_EXIT_CODE);
-  }
-  const stateBytes = trainer.dataParallel?.optimizerStateBytesPerRank(trainer.optimizer);
-  if (main) {
-    const out = process.stdout;
-    if (stateBytes) out.write(`optimizer state per rank: ${stateBytes.join(', ')} bytes\n`);
-    if (r.stoppedEarly) out.write(`stopped early at step ${r.step}: ${r.stoppedEarly}\n`);
-    out.write(`${trainedLine(r)}\n`);
-    if (r.finalMetrics) out.write(`${describeMetrics(config.task, r.finalMetrics)}\n`);
-    if (task.sample) {
-      const g = config.generation;
-      try {
-        const text = task.sample(g.prompt, { maxNewTokens: g.maxNewTokens, temperature: g.temperature, topK: g.topK, topP: g.topP });
-        out.write(`sample:\n${g.prompt}${text}\n`);
-      } catch (e) {
-        // The default prompt ("\n") may be outside a corpus's vocabulary: the run itself succeeded.
-        if (!(e instanceof TrainformerError)) throw e;
-        process.stderr.write(`warning: no sample: ${e.message} (set generation.prompt)\n`);
-      }
-    }
-    if (r.checkpoint) out.write(`checkpoint: ${rel(r.checkpoint)}\n`);
-    out.write(`metrics:    ${rel(r.metricsPath)}\n`);
-    if (reportPath) out.write(`report:     ${rel(reportPath)}\n`);
-    const tb = tensorboard as TensorBoardCallback | null; // set by afterParse
-    if (tb?.eventFile) out.write(`tensorboard: ${rel(tb.eventFile)}\n`);
-  }
-  destroyProcessGroup();
 }
 
 /**
@@ -254,6 +263,61 @@ async function writeRunExtras(dir: string, task: Task): Promise<{ reportPath: st
     problems.push(`report not written: ${(e as Error).message}`);
   }
   return { reportPath, problems };
+}
+
+let fp16Noticed = false;
+
+/**
+ * One line, once per process, when a training runs in fp16 (trial s9 F8: bf16 said its emulation,
+ * fp16 nothing): trainformer has no float16 product kernel with float32 sums (AVX512-FP16 sums in
+ * float16, which is not the policy), so fp16 products always take the emulated route
+ * (native/src/bf16-gemm.cc), and fp16 attention the float32 kernel.
+ */
+function fp16Notice(say: (line: string) => void): void {
+  if (fp16Noticed) return;
+  fp16Noticed = true;
+  say('trainformer: float16 products are emulated on this CPU (operands rounded to float16, float32 products), so fp16 trains slower than float32\n');
+}
+
+/**
+ * Prints the end-of-training sample as it is generated (`sample:`, the prompt, then the text, as
+ * `generate` prints it), checking `signal` before it starts and every 16 pieces, as `generate` does.
+ * A prompt outside the vocabulary is a warning: the run itself succeeded.
+ * @returns the signal that stopped the sample (its line ended), or null when it was printed whole.
+ */
+async function printSample(task: Task, options: { maxNewTokens: number; temperature: number; topK?: number; topP?: number }, prompt: string,
+  signal: AbortSignal | undefined): Promise<NodeJS.Signals | null> {
+  const stoppedBy = async (): Promise<NodeJS.Signals | null> => (signal && await abortedMeanwhile(signal) ? (signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT') : null);
+  const before = await stoppedBy();
+  if (before) return before;
+  const stream = (task as Partial<LmTask>).sampleStream;
+  let pieces: Iterator<string, void, undefined>;
+  let first: IteratorResult<string, void>;
+  try {
+    // A task without a stream samples in one piece (no Ctrl-C check inside it).
+    pieces = typeof stream === 'function' ? stream.call(task, prompt, options) : [task.sample!(prompt, options)][Symbol.iterator]();
+    first = pieces.next();
+  } catch (e) {
+    // The default prompt ("\n") may be outside a corpus's vocabulary.
+    if (!(e instanceof TrainformerError)) throw e;
+    process.stderr.write(`warning: no sample: ${e.message} (set generation.prompt)\n`);
+    return null;
+  }
+  await writeOut(`sample:\n${prompt}`);
+  let n = 0;
+  for (let it = first; !it.done; it = pieces.next()) {
+    await writeOut(it.value);
+    if (++n % 16 === 0) {
+      const by = await stoppedBy();
+      if (by) {
+        pieces.return?.(); // the stream's finally releases the prompt's tensor
+        await writeOut('\n');
+        return by;
+      }
+    }
+  }
+  await writeOut('\n');
+  return null;
 }
 
 async function evalCommand(path: string, f: { data?: string; output?: string }, rest: string[]): Promise<void> {
@@ -428,7 +492,7 @@ export function buildProgram(): Command {
     .description('classify (classification), continue (lm), translate (seq2seq) or answer questions (extractive-qa) with a checkpoint; prints JSON lines')
     .argument('<checkpoint>', 'run folder (its final model, else the latest checkpoint) or checkpoint-<step> folder')
     .option('--text <text...>', 'one or more texts')
-    .option('--file <file>', 'JSONL file: "text" per line (classification, lm), "src" (seq2seq), "context" and "question" (extractive-qa)')
+    .option('--file <file>', 'JSONL file: "text" per line (classification, lm; the run\'s data.textField), "src" (seq2seq; the run\'s data.srcField, "tgt" for examples/fra-eng.json), "context" and "question" (extractive-qa)')
     .option('--input <file>', 'the same as --file')
     .option('--question <text>', 'extractive-qa: a question about --context')
     .option('--context <text>', 'extractive-qa: the text holding the answer')

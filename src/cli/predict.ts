@@ -3,8 +3,9 @@
  * lines out: classification `{text, label, probability}`, lm `{text, continuation}`, seq2seq
  * `{src, translation}`, extractive-qa `{id?, question, answer, score, start, end}` (start/end:
  * character offsets of the answer in the context). Input lines name their fields: `text` (the
- * config's data.textField) for classification and lm, `src` (or `text`) for seq2seq, `context` and
- * `question` for extractive-qa; a line without them stops the command with `file:line: field …`.
+ * config's data.textField) for classification and lm, the run's data.srcField (`src` by default) for
+ * seq2seq, `context` and `question` for extractive-qa; a line without them stops the command with
+ * `file:line: field …`.
  */
 import { ConfigError, ValueError } from '../errors.js';
 import { checkSampling, type SamplingOptions } from '../models/sampling.js';
@@ -52,11 +53,21 @@ export function checkSamplingFlags(o: SamplingOptions): void {
   }
 }
 
-/** The `src` (or `text`) field of a seq2seq input line. @throws RecordError */
-function srcField(o: Record<string, unknown>): string {
-  if (typeof o.src === 'string') return o.src;
-  if (typeof o.text === 'string') return o.text;
-  throw new RecordError('field "src" (or "text") is missing or not a string');
+/**
+ * The source text of a seq2seq input line: the run's data.srcField ("src" unless the config said
+ * otherwise: "tgt" for examples/fra-eng.json), the field its training and `eval --data` read. A line
+ * without it is refused, naming the field; one holding "text" instead (a classification or lm file)
+ * says so (it used to be translated in silence: trial s9 F18).
+ * @throws RecordError
+ */
+function srcField(o: Record<string, unknown>, name: string): string {
+  try {
+    return stringField(o, name);
+  } catch (e) {
+    const text = o[name] === undefined && name !== 'text' && typeof o.text === 'string'
+      ? `; this line has "text" instead: rename it to "${name}"` : '';
+    throw new RecordError(`${(e as Error).message} (a seq2seq run translates the "${name}" field, its data.srcField${text})`);
+  }
 }
 
 /**
@@ -125,7 +136,7 @@ export async function predictCommand(path: string, f: PredictFlags): Promise<voi
       return;
     }
     let texts: string[] = f.text ?? [];
-    const field = config.task === 'seq2seq' ? (v: unknown) => srcField(asObject(v)) : (v: unknown) => stringField(asObject(v), config.data.textField);
+    const field = config.task === 'seq2seq' ? (v: unknown) => srcField(asObject(v), config.data.srcField) : (v: unknown) => stringField(asObject(v), config.data.textField);
     if (file) {
       const records = (await readJsonl(file, field)).records;
       if (records.length === 0) throw new ConfigError(`--file: ${file} holds no JSON line`);

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { ConfigError, withArticle } from '../errors.js';
 import { decodeUtf8 } from '../data/encoding.js';
 import { invalidJsonAt } from '../io/json-error.js';
+import { firstDuplicateKey } from '../io/json-duplicate-keys.js';
 import { normalizeFieldNames, objectShape } from './config-names.js';
 import { suggestField, unknownName } from '../models/config-suggest.js';
 import { SCHEDULE_TYPES, scheduleExtraOptions, schedulesTaking, type ScheduleType } from '../optim/schedules.js';
@@ -252,7 +253,18 @@ export function readConfigFile(path: string): Record<string, unknown> {
     throw new ConfigError(`${path}:${invalidJsonAt(text, e)}`);
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${path}: a config must be a JSON object`);
+  checkDuplicateKeys(path, text);
   return v as Record<string, unknown>;
+}
+
+/**
+ * @throws ConfigError naming the file, the line and the key of the first key given twice in one
+ *   object (JSON.parse would keep the last value in silence): `cfg.json:44: maxSteps: given twice
+ *   (also on line 43); remove one (JSON keeps only the last, silently)`.
+ */
+export function checkDuplicateKeys(path: string, text: string): void {
+  const dup = firstDuplicateKey(text);
+  if (dup) throw new ConfigError(`${path}:${dup.line}: ${dup.path}: given twice (also on line ${dup.firstLine}); remove one (JSON keeps only the last, silently)`);
 }
 
 /**

@@ -58,7 +58,7 @@ test('seq2seq: eval --data --output writes the metrics; predict --file translate
   const lines = p.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 3);
   for (const l of lines) { assert.equal(typeof l.src, 'string'); assert.equal(typeof l.translation, 'string'); }
-  oneLineError(trainformer('predict', run, '--file', file('bad-src.jsonl', jsonl([{ src: 'hi' }, { english: 'x' }]))), /bad-src\.jsonl:2: field "src" \(or "text"\) is missing/);
+  oneLineError(trainformer('predict', run, '--file', file('bad-src.jsonl', jsonl([{ src: 'hi' }, { english: 'x' }]))), /bad-src\.jsonl:2: field "src" is missing \(a seq2seq run translates the "src" field, its data\.srcField\)$/);
 });
 
 test('extractive-qa: predict --file answers with character offsets into the context; eval --data gives EM/F1', () => {

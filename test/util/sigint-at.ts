@@ -6,7 +6,8 @@
  *   safetensors reader), i.e. while a checkpoint is being loaded; `open:<suffix>+<n>`: n turns of
  *   the event loop (setImmediate) after that, i.e. once a command that loads synchronously and then
  *   turns the loop between batches has run a few of them;
- * - `stdout`: after the first write to stdout;
+ * - `stdout`: after the first write to stdout; `stdout:<prefix>`: after the first stdout write that
+ *   starts with `<prefix>`;
  * - `stderr:<prefix>`: after the first stderr write that starts with `<prefix>`.
  * The signal is then pending: a command listening for SIGINT sees it at its next turn of the event
  * loop; one that is not listening is ended by it (the signal's default action).
@@ -40,9 +41,9 @@ if (at?.startsWith('open:')) {
     return openSync(path, flags as fs.OpenMode, mode);
   } as typeof fs.openSync;
   syncBuiltinESMExports();
-} else if (at === 'stdout' || at?.startsWith('stderr:')) {
-  const stream = at === 'stdout' ? process.stdout : process.stderr;
-  const prefix = at === 'stdout' ? '' : at.slice('stderr:'.length);
+} else if (at === 'stdout' || at?.startsWith('stdout:') || at?.startsWith('stderr:')) {
+  const stream = at.startsWith('stdout') ? process.stdout : process.stderr;
+  const prefix = at === 'stdout' ? '' : at.slice('stdout:'.length);
   const write = stream.write.bind(stream) as (...a: unknown[]) => boolean;
   stream.write = function (chunk: unknown, ...rest: unknown[]): boolean {
     const r = write(chunk, ...rest);
