@@ -1,10 +1,11 @@
 // Dispatch of low-precision matrix products (bf16-gemm.h) and the float32 ↔ 16-bit casts.
-// bfloat16: oneDNN's matmul or the own vdpbf16ps kernel (bf16-kernel.cc), whichever measured faster
-// (TRAINFORMER_BF16_GEMM=own|dnnl|emulate overrides); without AVX512_BF16 the operands are rounded
+// bfloat16: the own vdpbf16ps kernel (bf16-kernel.cc), or oneDNN's matmul on CPUs with AMX (see
+// chooseImpl; TRAINFORMER_BF16_GEMM=own|dnnl|emulate overrides); without AVX512_BF16 the operands are rounded
 // to bf16 values in float32 buffers and multiplied by cblas_sgemm (exact products, float32 sums),
 // and the addon says so once on stderr. float16 always takes that emulated path (this CPU family's
 // float16 arithmetic, AVX512-FP16, accumulates in float16, which is not the policy).
 #include "bf16-gemm.h"
+#include "attention-tiles.h"  // attentionAmxAvailable
 #include "column-blocks.h"
 
 #include <cstdio>
@@ -177,9 +178,13 @@ int chooseImpl() {
   if (want == "emulate" || !bf16KernelAvailable()) return 0;
   if (want == "own") return 1;
   if (want == "dnnl") return dnnlBuiltIn() ? 2 : 1;
-  // Measured (native/bench/bf16-gemm.sh): oneDNN's matmul is 2-7x faster than the own kernel here,
-  // so it runs where it is built in; the own kernel where only the CPU has bf16.
-  return dnnlBuiltIn() ? 2 : 1;
+  // Measured per shape (bench/bf16-gemm.ts --step small|gpt2, 2 threads, AMD EPYC Zen 5 with
+  // AVX512_BF16 and no AMX, 2026-12-07): the own kernel is as fast as or faster than oneDNN 2.6's
+  // matmul on every bf16 product of the small and gpt2 training steps (the dW products by 10-25%,
+  // the LM head's dW 58 ms against 91, the bf16-output products with its fused rounding store by
+  // 8-20%), so it runs wherever the CPU has AVX512_BF16 without AMX. With AMX (and oneDNN built in)
+  // oneDNN's tile kernels stay the choice: the own kernel has no AMX path.
+  return dnnlBuiltIn() && attentionAmxAvailable() ? 2 : 1;
 }
 int gImpl = -1;
 
@@ -238,9 +243,13 @@ void castToLowpColumnSums(int dtype, const float* x, uint16_t* out, float* sums,
 void linearLowp(int dtype, const void* x, int xKind, const void* w, int wKind, const float* bias, float* out,
                 int64_t rows, int64_t outF, int64_t inF) {
   if (rows <= 0 || outF <= 0) return;
-  if (inF > 0 && dtype == kBfloat16 && bf16GemmImpl() == 2 &&
-      bf16GemmDnnl(x, xKind, w, wKind, out, rows, outF, inF, false, true, 1.0f, 0.0f, bias))
+  const int impl = dtype == kBfloat16 && inF > 0 ? bf16GemmImpl() : 0;
+  if (impl == 2 && bf16GemmDnnl(x, xKind, w, wKind, out, rows, outF, inF, false, true, 1.0f, 0.0f, bias)) return;
+  if (impl == 1) {
+    // The own kernel adds the bias as it stores the last k block's sums.
+    bf16GemmOwnEx(x, xKind, w, wKind, out, nullptr, rows, outF, inF, false, true, 1.0f, 0.0f, bias);
     return;
+  }
   matmulLowp(dtype, x, xKind, w, wKind, out, 1, rows, outF, inF, false, true, 0, 0, 1.0f, 0.0f);
   if (bias == nullptr) return;
   parallelFor(rows, kSerialElems / outF + 1, [&](int64_t lo, int64_t hi) {
@@ -254,10 +263,15 @@ void linearLowp(int dtype, const void* x, int xKind, const void* w, int wKind, c
 void linearLowpBits(int dtype, const void* x, int xKind, const void* w, int wKind, const float* bias, uint16_t* out,
                     int64_t rows, int64_t outF, int64_t inF) {
   if (rows <= 0 || outF <= 0) return;
-  if (inF > 0 && dtype == kBfloat16 && bf16GemmImpl() == 2 &&
-      bf16GemmDnnl(x, xKind, w, wKind, out, rows, outF, inF, false, true, 1.0f, 0.0f, bias, true))
+  const int impl = dtype == kBfloat16 && inF > 0 ? bf16GemmImpl() : 0;
+  if (impl == 2 && bf16GemmDnnl(x, xKind, w, wKind, out, rows, outF, inF, false, true, 1.0f, 0.0f, bias, true))
     return;
-  // The own kernel and the emulation: the float32 output of linearLowp, then castToLowp's rounding.
+  if (impl == 1) {
+    // The own kernel rounds the sums plus bias to bf16 as it stores them (castToLowp's rule).
+    bf16GemmOwnEx(x, xKind, w, wKind, nullptr, out, rows, outF, inF, false, true, 1.0f, 0.0f, bias);
+    return;
+  }
+  // The emulation (and a shape oneDNN refused): the float32 output of linearLowp, then castToLowp's rounding.
   std::vector<float> f(static_cast<size_t>(rows * outF));
   linearLowp(dtype, x, xKind, w, wKind, bias, f.data(), rows, outF, inF);
   castToLowp(dtype, f.data(), out, rows * outF);
@@ -266,11 +280,15 @@ void linearLowpBits(int dtype, const void* x, int xKind, const void* w, int wKin
 void matmulLowpBits(int dtype, const void* a, int aKind, const void* b, int bKind, uint16_t* c, int64_t batch, int64_t m,
                     int64_t n, int64_t k, bool transA, bool transB, int64_t asb, int64_t bsb, float alpha) {
   if (batch <= 0 || m <= 0 || n <= 0) return;
-  if (k > 0 && dtype == kBfloat16 && bf16GemmImpl() == 2) {
+  const int impl = dtype == kBfloat16 && k > 0 ? bf16GemmImpl() : 0;
+  const bool stacked = batch > 1 && bsb == 0 && !transA && asb == m * k;
+  if (impl == 2) {
     if (batch == 1 && bf16GemmDnnl(a, aKind, b, bKind, c, m, n, k, transA, transB, alpha, 0.0f, nullptr, true)) return;
-    if (batch > 1 && bsb == 0 && !transA && asb == m * k &&
-        bf16GemmDnnl(a, aKind, b, bKind, c, batch * m, n, k, false, transB, alpha, 0.0f, nullptr, true))
-      return;
+    if (stacked && bf16GemmDnnl(a, aKind, b, bKind, c, batch * m, n, k, false, transB, alpha, 0.0f, nullptr, true)) return;
+  }
+  if (impl == 1 && (batch == 1 || stacked)) {
+    bf16GemmOwnEx(a, aKind, b, bKind, nullptr, c, batch * m, n, k, transA, transB, alpha, 0.0f, nullptr);
+    return;
   }
   std::vector<float> f(static_cast<size_t>(batch * m * n));
   matmulLowp(dtype, a, aKind, b, bKind, f.data(), batch, m, n, k, transA, transB, asb, bsb, alpha, 0.0f);

@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "common.h"
@@ -48,6 +49,49 @@ struct Scratch {
 };
 thread_local Scratch tlsA, tlsB, tlsT;
 
+// 16 × 16 uint32 transpose in registers (unpack 32, unpack 64, two 128-bit lane shuffles).
+TF_BF16 inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16], v[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm512_shuffle_i32x4(u[i], u[i + 4], 0x88);
+    v[i + 4] = _mm512_shuffle_i32x4(u[i], u[i + 4], 0xdd);
+    v[8 + i] = _mm512_shuffle_i32x4(u[8 + i], u[12 + i], 0x88);
+    v[12 + i] = _mm512_shuffle_i32x4(u[8 + i], u[12 + i], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_i32x4(v[i], v[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_i32x4(v[i], v[8 + i], 0xdd);
+  }
+}
+
+// Pairs transposed: out[p*W + w] = the uint32 at base + w*rowBytes + 4p (any alignment) for p < kp,
+// w < wValid, zeros for wValid <= w < W; 16 × 16 blocks transposed in registers.
+TF_BF16 void transposePairs(const char* base, int64_t rowBytes, int W, int wValid, int64_t kp, uint32_t* out) {
+  __m512i r[16];
+  for (int w0 = 0; w0 < W; w0 += 16) {
+    const int nw = wValid - w0 >= 16 ? 16 : (wValid - w0 > 0 ? wValid - w0 : 0);
+    const __mmask16 st = static_cast<__mmask16>(W - w0 >= 16 ? 0xffffu : (1u << (W - w0)) - 1u);
+    for (int64_t p0 = 0; p0 < kp; p0 += 16) {
+      const int np = kp - p0 >= 16 ? 16 : static_cast<int>(kp - p0);
+      const __mmask16 ld = static_cast<__mmask16>(np == 16 ? 0xffffu : (1u << np) - 1u);
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < nw ? _mm512_maskz_loadu_epi32(ld, base + (w0 + i) * rowBytes + p0 * 4) : _mm512_setzero_si512();
+      transpose16(r);
+      for (int j = 0; j < np; ++j) _mm512_mask_storeu_epi32(out + (p0 + j) * W + w0, st, r[j]);
+    }
+  }
+}
+
 // Element (w, kk) of an operand viewed as [W × K] lies at src[w*ws + kk*ks] (one of ws, ks is 1).
 // Writes out[p*W + w] = bf16 pair (el(w, 2p), el(w, 2p+1)) for p < ceil(kc/2), w < W, with zeros
 // past wValid and past kc.
@@ -74,14 +118,13 @@ TF_BF16 void packF32(const float* src, int64_t ws, int64_t ks, int W, int wValid
     }
     return;
   }
-  // k contiguous: convert each w-row along k (pairs come out in order), then scatter the pairs.
-  uint16_t* row = reinterpret_cast<uint16_t*>(tlsT.get(static_cast<size_t>(kp) + 16));
-  for (int w = 0; w < W; ++w) {
-    if (w >= wValid) {
-      for (int64_t p = 0; p < kp; ++p) out[p * W + w] = 0;
-      continue;
-    }
+  // k contiguous: convert each w-row along k (pairs come out in order) into a [wValid × kp] buffer,
+  // then transpose its pairs into place.
+  const int64_t stride = kp + 1;
+  uint32_t* rows = tlsT.get(static_cast<size_t>(wValid * stride + 16));
+  for (int w = 0; w < wValid; ++w) {
     const float* s = src + w * ws;
+    uint16_t* row = reinterpret_cast<uint16_t*>(rows + w * stride);
     int64_t kk = 0;
     for (; kk + 32 <= kc; kk += 32) {
       const __m512 lo = _mm512_loadu_ps(s + kk), hi = _mm512_loadu_ps(s + kk + 16);
@@ -90,17 +133,43 @@ TF_BF16 void packF32(const float* src, int64_t ws, int64_t ks, int W, int wValid
     for (; kk < kc; kk += 16) {
       const int valid = kc - kk >= 16 ? 16 : static_cast<int>(kc - kk);
       const __m512 x = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << valid) - 1u), s + kk);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + kk), (__m256i)_mm512_cvtneps_pbh(x));
+      _mm256_mask_storeu_epi16(row + kk, static_cast<__mmask16>((1u << valid) - 1u), (__m256i)_mm512_cvtneps_pbh(x));
     }
     if (kc & 1) row[kc] = 0;
-    const uint32_t* pr = reinterpret_cast<const uint32_t*>(row);
-    for (int64_t p = 0; p < kp; ++p) out[p * W + w] = pr[p];
   }
+  transposePairs(reinterpret_cast<const char*>(rows), stride * 4, W, wValid, kp, out);
 }
 
 // The same for operands already in bf16 bits.
 TF_BF16 void packBits(const uint16_t* src, int64_t ws, int64_t ks, int W, int wValid, int64_t kc, uint32_t* out) {
   const int64_t kp = (kc + 1) / 2;
+  if (ws == 1) {
+    // Rows along w are contiguous: widen two k-rows to 32 bits and join them into pairs.
+    for (int64_t p = 0; p < kp; ++p) {
+      const uint16_t* r0 = src + 2 * p * ks;
+      const bool has1 = 2 * p + 1 < kc;
+      const uint16_t* r1 = r0 + ks;
+      for (int w = 0; w < W; w += 16) {
+        const int valid = wValid - w >= 16 ? 16 : (wValid - w > 0 ? wValid - w : 0);
+        const __mmask16 mk = static_cast<__mmask16>((1u << valid) - 1u);
+        const __m512i x0 = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, r0 + w));
+        const __m512i x1 = has1 ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, r1 + w)) : _mm512_setzero_si512();
+        const __m512i pairs = _mm512_or_si512(x0, _mm512_slli_epi32(x1, 16));
+        if (W - w >= 16) _mm512_storeu_si512(out + p * W + w, pairs);
+        else _mm512_mask_storeu_epi32(out + p * W + w, static_cast<__mmask16>((1u << (W - w)) - 1u), pairs);
+      }
+    }
+    return;
+  }
+  if (ks == 1) {
+    // k contiguous: the pairs are (unaligned) uint32 words in place. An odd kc's last pair, whose
+    // second element lies past the block, is written by the scalar loop below.
+    const int64_t full = kc / 2;
+    transposePairs(reinterpret_cast<const char*>(src), ws * 2, W, wValid, full, out);
+    if (full == kp) return;
+    for (int w = 0; w < W; ++w) out[full * W + w] = w < wValid ? src[w * ws + 2 * full] : 0;
+    return;
+  }
   for (int64_t p = 0; p < kp; ++p) {
     for (int w = 0; w < W; ++w) {
       uint32_t lo = 0, hi = 0;
@@ -118,10 +187,31 @@ inline void pack(const void* src, int kind, int64_t ws, int64_t ks, int W, int w
   else packBits(static_cast<const uint16_t*>(src), ws, ks, W, wValid, kc, out);
 }
 
-// C[MR × 48] (ldc) = alpha·acc + beta·C (first k block) or C + alpha·acc, acc = Σ_p A_p ⊗ B_p.
+// bf16 bits of 16 float32 values, castToLowp's rule (round to nearest even, NaN quieted, subnormals
+// kept) in integer ops; vcvtneps2bf16 would flush subnormals.
+TF_BF16 inline __m256i bf16Round(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i expMask = _mm512_set1_epi32(0x7f800000), mantMask = _mm512_set1_epi32(0x007fffff);
+  const __mmask16 nan = _mm512_cmpeq_epi32_mask(_mm512_and_si512(u, expMask), expMask) & _mm512_test_epi32_mask(u, mantMask);
+  __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
+  r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(u, _mm512_set1_epi32(0x400000)));
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
+}
+
+// What a tile does after its last k block: bias [48] (float32, added to every row) and/or the result
+// stored as bf16 bits at out16 (leading dimension ld16) instead of float32 into C.
+struct Epilogue {
+  const float* bias = nullptr;
+  uint16_t* out16 = nullptr;
+  int64_t ld16 = 0;
+};
+
+// C[MR × 48] (ldc) = alpha·acc + beta·C (first k block) or C + alpha·acc, acc = Σ_p A_p ⊗ B_p; after
+// the last k block (last), plus the bias, and to out16 as bf16 when the epilogue says so (C is then
+// neither read on the first block nor written on the last).
 template <int MR>
 TF_BF16 void micro(int64_t kp, const uint32_t* A, const uint32_t* B, float* C, int64_t ldc, float alpha, float beta,
-                   bool first) {
+                   bool first, bool last, const Epilogue& e) {
   __m512 acc[MR][3];
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < 3; ++v) acc[r][v] = _mm512_setzero_ps();
@@ -137,30 +227,53 @@ TF_BF16 void micro(int64_t kp, const uint32_t* A, const uint32_t* B, float* C, i
     }
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  const bool bias = last && e.bias != nullptr, to16 = last && e.out16 != nullptr;
   for (int r = 0; r < MR; ++r) {
     for (int v = 0; v < 3; ++v) {
       float* cp = C + r * ldc + 16 * v;
       __m512 y = _mm512_mul_ps(va, acc[r][v]);
       if (!first) y = _mm512_add_ps(y, _mm512_loadu_ps(cp));
       else if (beta != 0.0f) y = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cp), y);
-      _mm512_storeu_ps(cp, y);
+      if (bias) y = _mm512_add_ps(y, _mm512_loadu_ps(e.bias + 16 * v));
+      if (to16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(e.out16 + r * e.ld16 + 16 * v), bf16Round(y));
+      else _mm512_storeu_ps(cp, y);
     }
   }
 }
 
 // A partial tile (rows < 8 or columns < 48): computed into a full 8 × 48 scratch tile, then copied.
 TF_BF16 void microEdge(int64_t kp, const uint32_t* A, const uint32_t* B, float* C, int64_t ldc, int rows, int cols,
-                       float alpha, float beta, bool first) {
+                       float alpha, float beta, bool first, bool last, const Epilogue& e) {
   alignas(64) float t[kMr * kNr];
-  for (int r = 0; r < rows; ++r) std::memcpy(t + r * kNr, C + r * ldc, sizeof(float) * cols);
-  micro<kMr>(kp, A, B, t, kNr, alpha, beta, first);
-  for (int r = 0; r < rows; ++r) std::memcpy(C + r * ldc, t + r * kNr, sizeof(float) * cols);
+  alignas(64) float bias[kNr];
+  alignas(64) uint16_t t16[kMr * kNr];
+  const bool to16 = last && e.out16 != nullptr;
+  if (!first || beta != 0.0f)
+    for (int r = 0; r < rows; ++r) std::memcpy(t + r * kNr, C + r * ldc, sizeof(float) * cols);
+  Epilogue te;
+  if (last && e.bias != nullptr) {
+    std::memcpy(bias, e.bias, sizeof(float) * cols);
+    for (int j = cols; j < kNr; ++j) bias[j] = 0.0f;
+    te.bias = bias;
+  }
+  if (to16) {
+    te.out16 = t16;
+    te.ld16 = kNr;
+  }
+  micro<kMr>(kp, A, B, t, kNr, alpha, beta, first, last, te);
+  if (to16)
+    for (int r = 0; r < rows; ++r) std::memcpy(e.out16 + r * e.ld16, t16 + r * kNr, sizeof(uint16_t) * cols);
+  else
+    for (int r = 0; r < rows; ++r) std::memcpy(C + r * ldc, t + r * kNr, sizeof(float) * cols);
 }
 
 // One product on one thread: C[m × n] (ldc) from A (element (i, kk) at a[i*ars + kk*aks]) and B
-// (element (kk, j) at b[kk*bks + j*bjs]); a and b are element pointers of their kind.
+// (element (kk, j) at b[kk*bks + j*bjs]); a and b are element pointers of their kind. With bias
+// [n] and/or out16 (C as bf16 bits, leading dimension ld16) as in Epilogue; c then holds the float32
+// partial sums between k blocks (unused when k fits one block).
 TF_BF16 void gemmSerial(const void* a, int aKind, int64_t ars, int64_t aks, const void* b, int bKind, int64_t bks,
-                        int64_t bjs, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float alpha, float beta) {
+                        int64_t bjs, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float alpha, float beta,
+                        const float* bias, uint16_t* out16, int64_t ld16) {
   const int aBytes = aKind == kOperandF32 ? 4 : 2, bBytes = bKind == kOperandF32 ? 4 : 2;
   const char* ab = static_cast<const char*>(a);
   const char* bb = static_cast<const char*>(b);
@@ -170,7 +283,7 @@ TF_BF16 void gemmSerial(const void* a, int aKind, int64_t ars, int64_t aks, cons
     for (int64_t pc = 0; pc < k; pc += kKc) {
       const int64_t kc = k - pc < kKc ? k - pc : kKc;
       const int64_t kp = (kc + 1) / 2;
-      const bool first = pc == 0;
+      const bool first = pc == 0, last = pc + kc >= k;
       uint32_t* Bp = tlsB.get(static_cast<size_t>(panels * kp * kNr));
       for (int64_t jp = 0; jp < panels; ++jp) {
         const int64_t j0 = jc + jp * kNr;
@@ -192,11 +305,17 @@ TF_BF16 void gemmSerial(const void* a, int aKind, int64_t ars, int64_t aks, cons
           for (int64_t s = 0; s < slivers; ++s) {
             const int64_t i0 = ic + s * kMr;
             const int rows = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
-            float* cp = c + i0 * ldc + j0;
+            float* cp = c != nullptr ? c + i0 * ldc + j0 : nullptr;
+            Epilogue e;
+            if (bias != nullptr) e.bias = bias + j0;
+            if (out16 != nullptr) {
+              e.out16 = out16 + i0 * ld16 + j0;
+              e.ld16 = ld16;
+            }
             if (rows == kMr && cols == kNr)
-              micro<kMr>(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, alpha, beta, first);
+              micro<kMr>(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, alpha, beta, first, last, e);
             else
-              microEdge(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, rows, cols, alpha, beta, first);
+              microEdge(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, rows, cols, alpha, beta, first, last, e);
           }
         }
       }
@@ -208,30 +327,48 @@ TF_BF16 void gemmSerial(const void* a, int aKind, int64_t ars, int64_t aks, cons
 
 void bf16GemmOwn(const void* a, int aKind, const void* b, int bKind, float* c, int64_t m, int64_t n, int64_t k,
                  bool transA, bool transB, float alpha, float beta) {
+  bf16GemmOwnEx(a, aKind, b, bKind, c, nullptr, m, n, k, transA, transB, alpha, beta, nullptr);
+}
+
+void bf16GemmOwnEx(const void* a, int aKind, const void* b, int bKind, float* c, uint16_t* c16, int64_t m, int64_t n,
+                   int64_t k, bool transA, bool transB, float alpha, float beta, const float* bias) {
   // op(A)[i, kk]: a[i*k + kk] (row-major) or a[kk*m + i] (transA); op(B)[kk, j]: b[kk*n + j] or b[j*k + kk].
   const int64_t ars = transA ? 1 : k, aks = transA ? m : 1;
   const int64_t bks = transB ? 1 : n, bjs = transB ? k : 1;
   const int aBytes = aKind == kOperandF32 ? 4 : 2, bBytes = bKind == kOperandF32 ? 4 : 2;
+  const char* ab = static_cast<const char*>(a);
+  const char* bb = static_cast<const char*>(b);
+  // One block of C [rows × cols] at (r0, c0) on one thread. A bf16 C over several k blocks keeps its
+  // float32 partial sums in a buffer of the block's size for the call (not zeroed: the first k
+  // block writes it).
+  auto block = [&](int64_t r0, int64_t rows, int64_t c0, int64_t cols) {
+    const void* ap = ab + r0 * ars * aBytes;
+    const void* bp = bb + c0 * bjs * bBytes;
+    const float* bi = bias != nullptr ? bias + c0 : nullptr;
+    if (c16 == nullptr) {
+      gemmSerial(ap, aKind, ars, aks, bp, bKind, bks, bjs, c + r0 * n + c0, n, rows, cols, k, alpha, beta, bi, nullptr, 0);
+      return;
+    }
+    std::unique_ptr<float[]> partial(k > kKc ? new float[static_cast<size_t>(rows * cols)] : nullptr);
+    gemmSerial(ap, aKind, ars, aks, bp, bKind, bks, bjs, partial.get(), cols, rows, cols, k, alpha, 0.0f, bi,
+               c16 + r0 * n + c0, n);
+  };
   const int threads = numThreads();
   const double mnk = static_cast<double>(m) * n * k;
   if (threads <= 1 || mnk < 48.0 * 48.0 * 48.0 * threads) {
-    gemmSerial(a, aKind, ars, aks, b, bKind, bks, bjs, c, n, m, n, k, alpha, beta);
+    block(0, m, 0, n);
     return;
   }
   // One block of C per thread, split along the longer side (columns in multiples of the panel).
   const bool byCols = n >= m;
   const int64_t side = byCols ? n : m;
-  int64_t block = (side + threads - 1) / threads;
-  block = byCols ? (block + kNr - 1) / kNr * kNr : (block + kMr - 1) / kMr * kMr;
-  const int64_t parts = (side + block - 1) / block;
-  const char* ab = static_cast<const char*>(a);
-  const char* bb = static_cast<const char*>(b);
+  int64_t part = (side + threads - 1) / threads;
+  part = byCols ? (part + kNr - 1) / kNr * kNr : (part + kMr - 1) / kMr * kMr;
+  const int64_t parts = (side + part - 1) / part;
   parallelTasks(parts, [&](int64_t p, int) {
-    const int64_t lo = p * block, len = side - lo < block ? side - lo : block;
-    if (byCols)
-      gemmSerial(a, aKind, ars, aks, bb + lo * bjs * bBytes, bKind, bks, bjs, c + lo, n, m, len, k, alpha, beta);
-    else
-      gemmSerial(ab + lo * ars * aBytes, aKind, ars, aks, b, bKind, bks, bjs, c + lo * n, n, len, n, k, alpha, beta);
+    const int64_t lo = p * part, len = side - lo < part ? side - lo : part;
+    if (byCols) block(0, m, lo, len);
+    else block(lo, len, 0, n);
   });
 }
 
@@ -244,6 +381,10 @@ bool bf16KernelAvailable() {
 
 void bf16GemmOwn(const void*, int, const void*, int, float*, int64_t, int64_t, int64_t, bool, bool, float, float) {
   std::abort();  // never called: bf16KernelAvailable() is false
+}
+void bf16GemmOwnEx(const void*, int, const void*, int, float*, uint16_t*, int64_t, int64_t, int64_t, bool, bool, float,
+                   float, const float*) {
+  std::abort();
 }
 bool bf16KernelAvailable() { return false; }
 
