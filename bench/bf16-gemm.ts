@@ -9,7 +9,8 @@
  * prints one JSON line; `gflops` is the implementation trainformer uses (`impl`), `byImpl` all of them.
  * `--step` instead times every bf16 product of that config's training step (bench/step-profile.ts's
  * shapes, operand kinds and transposes as the step passes them: `h` bf16 bits, `f` float32) with
- * each implementation, one line per shape: median ms (and the fastest rep's) and GFLOPS per implementation.
+ * each implementation, one line per shape: median ms (the fastest rep's, and the median CPU ms of the
+ * process: with --threads 1 a figure that other processes on the machine disturb less) and GFLOPS.
  */
 import { pathToFileURL } from 'node:url';
 import { loadNativeAddon, type Bf16GemmImpl } from '../src/backend/native/index.js';
@@ -111,7 +112,7 @@ function shapeName(s: StepShape): string {
 }
 
 /** Median ms per call of every step shape with every implementation present. */
-export function measureStepShapes(config: string, opts: { threads?: number; reps?: number; impl?: Bf16GemmImpl } = {}): { shape: string; ms: Partial<Record<Bf16GemmImpl, number>>; best: Partial<Record<Bf16GemmImpl, number>>; gflops: Partial<Record<Bf16GemmImpl, number>> }[] | null {
+export function measureStepShapes(config: string, opts: { threads?: number; reps?: number; impl?: Bf16GemmImpl } = {}): { shape: string; ms: Partial<Record<Bf16GemmImpl, number>>; best: Partial<Record<Bf16GemmImpl, number>>; cpu: Partial<Record<Bf16GemmImpl, number>>; gflops: Partial<Record<Bf16GemmImpl, number>> }[] | null {
   const addon = loadNativeAddon();
   if (!addon) return null;
   const threads = opts.threads ?? 2, reps = opts.reps ?? 10;
@@ -134,25 +135,31 @@ export function measureStepShapes(config: string, opts: { threads?: number; reps
     for (const s of stepShapes(config)) {
       const a = fill(s.a, s.m * s.k, 1), b = fill(s.b, s.k * s.n, 2), bias = s.op === 'lin' ? fill('f', s.n, 3) as Float32Array : null;
       const c = s.out === 'h' ? new Uint16Array(s.m * s.n) : new Float32Array(s.m * s.n);
-      const ms: Partial<Record<Bf16GemmImpl, number>> = {}, best: Partial<Record<Bf16GemmImpl, number>> = {}, gflops: Partial<Record<Bf16GemmImpl, number>> = {};
+      const ms: Partial<Record<Bf16GemmImpl, number>> = {}, best: Partial<Record<Bf16GemmImpl, number>> = {}, cpu: Partial<Record<Bf16GemmImpl, number>> = {}, gflops: Partial<Record<Bf16GemmImpl, number>> = {};
       for (const impl of impls) {
         addon.bf16GemmInfo(impl);
         const run = (): number => {
-          const t0 = process.hrtime.bigint();
+          const t0 = process.hrtime.bigint(), u0 = process.cpuUsage();
           if (s.op === 'lin') addon.linearLowp(0, a, b, bias, c, s.m, s.n, s.k);
           else addon.matmulLowp(0, a, b, c, 1, s.m, s.n, s.k, !!s.ta, !!s.tb, 0, 0, 1, 0);
+          const u = process.cpuUsage(u0);
+          cpus.push((u.user + u.system) / 1000);
           return Number(process.hrtime.bigint() - t0) / 1e6;
         };
+        const cpus: number[] = [];
         run();
         run();
         const t: number[] = [];
+        cpus.length = 0;
         for (let r = 0; r < reps; r++) t.push(run());
         t.sort((x, y) => x - y);
+        cpus.sort((x, y) => x - y);
+        cpu[impl] = cpus[Math.floor(cpus.length / 2)];
         ms[impl] = t[Math.floor(t.length / 2)];
         best[impl] = t[0];
         gflops[impl] = (2 * s.m * s.n * s.k) / ms[impl]! / 1e6;
       }
-      rows.push({ shape: shapeName(s), ms, best, gflops });
+      rows.push({ shape: shapeName(s), ms, best, cpu, gflops });
     }
   } finally {
     addon.bf16GemmInfo(info.impl);
@@ -173,7 +180,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.exit(1);
     }
     for (const r of rows) {
-      const cols = Object.entries(r.ms).map(([impl, ms]) => `${impl} ${ms!.toFixed(2)} ms (min ${r.best[impl as Bf16GemmImpl]!.toFixed(2)}) ${r.gflops[impl as Bf16GemmImpl]!.toFixed(0)} GF`);
+      const cols = Object.entries(r.ms).map(([impl, ms]) => `${impl} ${ms!.toFixed(2)} ms (min ${r.best[impl as Bf16GemmImpl]!.toFixed(2)}, cpu ${r.cpu[impl as Bf16GemmImpl]!.toFixed(2)}) ${r.gflops[impl as Bf16GemmImpl]!.toFixed(0)} GF`);
       process.stdout.write(`${cols.join('  ')}  ${r.shape}\n`);
     }
     process.exit(0);

@@ -2,9 +2,13 @@
 // float32 sum of two bf16 products per instruction). Goto/BLIS structure: B is packed once per
 // [KC × NC] block and A once per [MC × KC] block, both as bf16 pairs along k (the layout vdpbf16ps
 // reads), converting float32 operands with round-to-nearest-even (vcvtne2ps2bf16) while packing,
-// so every operand element is converted once per tile, never per product. The micro-kernel keeps an
-// 8 × 48 block of C in 24 zmm registers. Compiled with target attributes; callers check the CPU
-// first (__builtin_cpu_supports), so the file builds and loads on any x86-64.
+// so every operand element is converted once per tile, never per product. Operands contiguous along
+// the block's rows are packed 16 elements at a time; k-contiguous ones (x, g, a weight used as Wᵀ) as
+// 16 × 16 blocks of bf16 pairs transposed in registers (a gather was slower than scalar code here). The
+// micro-kernel keeps an 8 × 48 block of C in 24 zmm registers; after the last k block it can add a
+// bias and store bf16 (castToLowp's rounding) instead of float32 (bf16GemmOwnEx). Compiled with
+// target attributes; callers check the CPU first (__builtin_cpu_supports), so the file builds and
+// loads on any x86-64.
 //
 // Like the instructions themselves, this path treats float32 subnormal inputs (|x| < 1.2e-38) as
 // zero and flushes subnormal results to zero.
