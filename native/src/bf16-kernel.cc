@@ -271,16 +271,79 @@ TF_BF16 void microEdge(int64_t kp, const uint32_t* A, const uint32_t* B, float* 
     for (int r = 0; r < rows; ++r) std::memcpy(C + r * ldc, t + r * kNr, sizeof(float) * cols);
 }
 
+// gemmSerial for a bf16 C over several k blocks: the float32 partial sums live in a buffer of one
+// [MC × NC] block of C instead of all of C (so the loops run jc, ic, pc, and B is packed for all of
+// k once per jc block). Same sums in the same order as gemmSerial's float32 path.
+TF_BF16 void gemmSerialBits16(const char* ab, int aKind, int aBytes, int64_t ars, int64_t aks, const char* bb, int bKind,
+                              int bBytes, int64_t bks, int64_t bjs, int64_t m, int64_t n, int64_t k, float alpha,
+                              const float* bias, uint16_t* out16, int64_t ld16) {
+  const int64_t ncMax = n < kNc ? n : kNc, mcMax = m < kMc ? m : kMc;
+  std::unique_ptr<float[]> partial(new float[static_cast<size_t>(mcMax * ncMax)]);
+  const int64_t kpAll = (k + 1) / 2;  // pairs over all k blocks (every block but the last has kKc / 2)
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    const int64_t nc = n - jc < kNc ? n - jc : kNc;
+    const int64_t panels = (nc + kNr - 1) / kNr;
+    // B for all k blocks: block pc's panels start at pair pc / 2.
+    uint32_t* Ball = tlsB.get(static_cast<size_t>(panels * kpAll * kNr));
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      const int64_t kc = k - pc < kKc ? k - pc : kKc;
+      const int64_t kp = (kc + 1) / 2;
+      uint32_t* Bp = Ball + (pc / 2) * panels * kNr;
+      for (int64_t jp = 0; jp < panels; ++jp) {
+        const int64_t j0 = jc + jp * kNr;
+        const int valid = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
+        pack(bb + (pc * bks + j0 * bjs) * bBytes, bKind, bjs, bks, kNr, valid, kc, Bp + jp * kp * kNr);
+      }
+    }
+    for (int64_t ic = 0; ic < m; ic += kMc) {
+      const int64_t mc = m - ic < kMc ? m - ic : kMc;
+      const int64_t slivers = (mc + kMr - 1) / kMr;
+      for (int64_t pc = 0; pc < k; pc += kKc) {
+        const int64_t kc = k - pc < kKc ? k - pc : kKc;
+        const int64_t kp = (kc + 1) / 2;
+        const bool first = pc == 0, last = pc + kc >= k;
+        const uint32_t* Bp = Ball + (pc / 2) * panels * kNr;
+        uint32_t* Ap = tlsA.get(static_cast<size_t>(slivers * kp * kMr));
+        for (int64_t s = 0; s < slivers; ++s) {
+          const int64_t i0 = ic + s * kMr;
+          const int valid = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
+          pack(ab + (i0 * ars + pc * aks) * aBytes, aKind, ars, aks, kMr, valid, kc, Ap + s * kp * kMr);
+        }
+        for (int64_t jp = 0; jp < panels; ++jp) {
+          const int64_t j0 = jc + jp * kNr;
+          const int cols = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
+          for (int64_t s = 0; s < slivers; ++s) {
+            const int64_t i0 = ic + s * kMr;
+            const int rows = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
+            float* cp = partial.get() + (s * kMr) * ncMax + jp * kNr;
+            Epilogue e;
+            if (bias != nullptr) e.bias = bias + j0;
+            e.out16 = out16 + i0 * ld16 + j0;
+            e.ld16 = ld16;
+            if (rows == kMr && cols == kNr)
+              micro<kMr>(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ncMax, alpha, 0.0f, first, last, e);
+            else
+              microEdge(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ncMax, rows, cols, alpha, 0.0f, first, last, e);
+          }
+        }
+      }
+    }
+  }
+}
+
 // One product on one thread: C[m × n] (ldc) from A (element (i, kk) at a[i*ars + kk*aks]) and B
 // (element (kk, j) at b[kk*bks + j*bjs]); a and b are element pointers of their kind. With bias
-// [n] and/or out16 (C as bf16 bits, leading dimension ld16) as in Epilogue; c then holds the float32
-// partial sums between k blocks (unused when k fits one block).
+// [n] and/or out16 (C as bf16 bits, leading dimension ld16, c unused) as in Epilogue.
 TF_BF16 void gemmSerial(const void* a, int aKind, int64_t ars, int64_t aks, const void* b, int bKind, int64_t bks,
                         int64_t bjs, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float alpha, float beta,
                         const float* bias, uint16_t* out16, int64_t ld16) {
   const int aBytes = aKind == kOperandF32 ? 4 : 2, bBytes = bKind == kOperandF32 ? 4 : 2;
   const char* ab = static_cast<const char*>(a);
   const char* bb = static_cast<const char*>(b);
+  if (out16 != nullptr && k > kKc) {
+    gemmSerialBits16(ab, aKind, aBytes, ars, aks, bb, bKind, bBytes, bks, bjs, m, n, k, alpha, bias, out16, ld16);
+    return;
+  }
   for (int64_t jc = 0; jc < n; jc += kNc) {
     const int64_t nc = n - jc < kNc ? n - jc : kNc;
     const int64_t panels = (nc + kNr - 1) / kNr;
@@ -342,9 +405,7 @@ void bf16GemmOwnEx(const void* a, int aKind, const void* b, int bKind, float* c,
   const int aBytes = aKind == kOperandF32 ? 4 : 2, bBytes = bKind == kOperandF32 ? 4 : 2;
   const char* ab = static_cast<const char*>(a);
   const char* bb = static_cast<const char*>(b);
-  // One block of C [rows × cols] at (r0, c0) on one thread. A bf16 C over several k blocks keeps its
-  // float32 partial sums in a buffer of the block's size for the call (not zeroed: the first k
-  // block writes it).
+  // One block of C [rows × cols] at (r0, c0) on one thread.
   auto block = [&](int64_t r0, int64_t rows, int64_t c0, int64_t cols) {
     const void* ap = ab + r0 * ars * aBytes;
     const void* bp = bb + c0 * bjs * bBytes;
@@ -353,9 +414,7 @@ void bf16GemmOwnEx(const void* a, int aKind, const void* b, int bKind, float* c,
       gemmSerial(ap, aKind, ars, aks, bp, bKind, bks, bjs, c + r0 * n + c0, n, rows, cols, k, alpha, beta, bi, nullptr, 0);
       return;
     }
-    std::unique_ptr<float[]> partial(k > kKc ? new float[static_cast<size_t>(rows * cols)] : nullptr);
-    gemmSerial(ap, aKind, ars, aks, bp, bKind, bks, bjs, partial.get(), cols, rows, cols, k, alpha, 0.0f, bi,
-               c16 + r0 * n + c0, n);
+    gemmSerial(ap, aKind, ars, aks, bp, bKind, bks, bjs, nullptr, 0, rows, cols, k, alpha, 0.0f, bi, c16 + r0 * n + c0, n);
   };
   const int threads = numThreads();
   const double mnk = static_cast<double>(m) * n * k;

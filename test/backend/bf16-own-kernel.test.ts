@@ -7,7 +7,7 @@
 // that are not multiples of the 8 × 48 register block or of the 16-element transposes, odd k and k
 // over several 256-element k blocks, bf16 operands starting at an odd element (not 4-byte aligned),
 // products large enough to split across the pool's threads, bias and bf16 results (linearLowp,
-// linearLowpBits, matmulLowpBits). Each implementation present (own kernel, oneDNN) is checked.
+// linearLowpBits, matmulLowpBits) over several k blocks with several row and column blocks per thread. Each implementation present (own kernel, oneDNN) is checked.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadNativeAddon, loadNativeBackend } from '../../src/backend/native/index.js';
@@ -96,7 +96,7 @@ describe('bf16 products: own kernel packing and epilogues (native)', { skip }, (
 
     test(`bf16 results and bias via ${impl}: linearLowp, linearLowpBits, matmulLowpBits`, () => {
       withBf16Impl(addon!, impl, () => {
-        for (const [rows, outF, inF] of [[1, 1, 1], [5, 49, 3], [33, 97, 257], [130, 200, 384], [389, 67, 130], [16, 2304, 768]] as const) {
+        for (const [rows, outF, inF] of [[1, 1, 1], [5, 49, 3], [33, 97, 257], [130, 200, 384], [389, 67, 130], [16, 2304, 768], [500, 130, 300], [3, 3500, 300]] as const) {
           const r = rng(rows * 7 + outF);
           const x = randn(r, rows * inF), w = randn(r, outF * inF), bias = randn(r, outF);
           const s: Shape = { m: rows, n: outF, k: inF, ta: false, tb: true };
