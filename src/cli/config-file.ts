@@ -91,10 +91,11 @@ export function loadRawConfig(configPath: string, rest: readonly string[], train
  * FileFormatError whose message starts with the file's path, as the readers write it — with the
  * config field that names the file in front, located as {@link locateConfigError} locates a field
  * (its line in the config file, or the flag that gave it): `cfg.json:5: data.train:
- * /abs/bad.txt:2: not UTF-8 (looks like Latin-1 …)`. It stays a FileFormatError (`error:`): the
- * file, not the config, is at fault. A file that two fields name (data.train = data.validation)
- * names both; a message that names its field already gets the line alone. Any other error goes to
- * {@link locateConfigError}.
+ * /abs/bad.txt:2: not UTF-8 (looks like Latin-1 …)`. It becomes a ConfigError (`config error:`), the
+ * shape of a missing, empty or folder data file's (`cfg.json:5: data.train: /abs/x: no such file`):
+ * binary and non-UTF-8 files said `error:` with that location (trial s9 F13). A file that two fields
+ * name (data.train = data.validation) names both; a message that names its field already gets the
+ * line alone. Any other error goes to {@link locateConfigError}.
  */
 export function locateTaskError(e: unknown, config: object, configPath: string, rest: readonly string[], trainingArgsPath?: string): unknown {
   if (!(e instanceof FileFormatError)) return locateConfigError(e, configPath, rest, trainingArgsPath);
@@ -107,8 +108,7 @@ export function locateTaskError(e: unknown, config: object, configPath: string, 
   // A message that already names its field (`… no examples (data.train must hold …)`) gets the line only.
   const names = fields.map((f) => f.join('.')).filter((f) => !new RegExp(`(^|[^\\w.])${f.replace(/\./g, '\\.')}(?![\\w])`).test(e.message));
   const message = names.length > 0 ? `${names.join(' and ')}: ${e.message}` : e.message;
-  const located = locateConfigError(new ConfigError(message, first), configPath, rest, trainingArgsPath);
-  return new FileFormatError((located as ConfigError).message);
+  return locateConfigError(new ConfigError(message, first), configPath, rest, trainingArgsPath);
 }
 
 /** The value at `path` in a nested object, or undefined. */

@@ -119,7 +119,7 @@ test('an empty classification training file is blamed, not the validation file',
   const cfg = config({ task: 'classification', outputDir: join(dir, 'cls'), data: { train, validation: val }, model: { nLayer: 1, nHead: 2, nEmbd: 8 }, maxSteps: 1 });
   const r = trainformer(['train', '--config', cfg]);
   // The config file's line in front (the message names data.train itself).
-  assertOneLineError(r, new RegExp(`^error: ${esc(cfg)}:1: ${esc(train)}: no examples \\(data\\.train must hold `));
+  assertOneLineError(r, new RegExp(`^config error: ${esc(cfg)}:1: ${esc(train)}: no examples \\(data\\.train must hold `));
 });
 
 test('an hf tokenizer path to a JSON that is not a tokenizer: one line naming the field, its config line and the path', () => {

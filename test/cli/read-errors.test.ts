@@ -59,9 +59,9 @@ test('a data file that is not UTF-8, unreadable or malformed names the config fi
   // JSON.stringify(…, null, 2): "data.train" is on line 5.
   writeFileSync(lmCfg, JSON.stringify({ task: 'lm', outputDir: join(s.dir, 'latin1-run'), data: { train: bad, blockSize: 8 }, maxSteps: 1 }, null, 2));
   const notUtf8 = `${esc(bad)}:2: not UTF-8 \\(looks like Latin-1 or Windows-1252\\); save it as UTF-8`;
-  assertOneLineError(trainformer(['train', '--config', lmCfg]), new RegExp(`^error: ${esc(lmCfg)}:5: data\\.train: ${notUtf8}$`));
+  assertOneLineError(trainformer(['train', '--config', lmCfg]), new RegExp(`^config error: ${esc(lmCfg)}:5: data\\.train: ${notUtf8}$`));
   // Given by a flag: the flag names it (its path as typed).
-  assertOneLineError(trainformer(['train', '--config', s.config(s.lm()), '--data.train', bad]), new RegExp(`^error: --data\\.train: ${notUtf8}$`));
+  assertOneLineError(trainformer(['train', '--config', s.config(s.lm()), '--data.train', bad]), new RegExp(`^config error: --data\\.train: ${notUtf8}$`));
   // eval --data: the flag.
   const run = s.lm();
   assert.equal(trainformer(['train', '--config', s.config(run)]).code, 0);
@@ -78,13 +78,14 @@ test('a data file that is not UTF-8, unreadable or malformed names the config fi
     return p;
   };
   const valCfg = cls(good, badLine);
-  assertOneLineError(trainformer(['train', '--config', valCfg]), new RegExp(`^error: ${esc(valCfg)}:6: data\\.validation: ${esc(badLine)}:2: invalid JSON `));
+  assertOneLineError(trainformer(['train', '--config', valCfg]), new RegExp(`^config error: ${esc(valCfg)}:6: data\\.validation: ${esc(badLine)}:2: invalid JSON `));
   const sameCfg = cls(badLine, badLine);
-  assertOneLineError(trainformer(['train', '--config', sameCfg]), new RegExp(`^error: ${esc(sameCfg)}:5: data\\.train and data\\.validation: ${esc(badLine)}:2: invalid JSON `));
+  assertOneLineError(trainformer(['train', '--config', sameCfg]), new RegExp(`^config error: ${esc(sameCfg)}:5: data\\.train and data\\.validation: ${esc(badLine)}:2: invalid JSON `));
 
-  // Unreadable (root reads any file, so the reader's error is made here): the same location, still a file error.
+  // Unreadable (root reads any file, so the reader's error is made here): the same location, a config
+  // error as a missing file's (trial s9 F13: these said `error:`).
   const located = locateTaskError(new FileFormatError(`${bad}: permission denied`), { data: { train: bad } }, lmCfg, []);
-  assert.ok(located instanceof FileFormatError);
+  assert.ok(located instanceof ConfigError);
   assert.equal((located as Error).message, `${lmCfg}:5: data.train: ${bad}: permission denied`);
   // Another file's error is left as it was.
   const other = new FileFormatError('/elsewhere.txt: permission denied');

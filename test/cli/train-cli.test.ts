@@ -87,11 +87,11 @@ test('a malformed JSONL line: one line naming file:line', () => {
   writeFileSync(jsonl, '{"text": "hello there", "label": "a"}\n{"text": "general kenobi", "label": "b"}\n{"text": "oops"}\n');
   const cfg = { ...lmConfig, task: 'classification', data: { train: jsonl, tokenizer: { type: 'word' } } };
   const r = trainformer('train', '--config', writeConfig('cls.json', cfg));
-  assertOneLineError(r, /^error: .*cls\.jsonl:3: field "label" is missing$/);
+  assertOneLineError(r, /^config error: \S+cls\.json:\d+: data\.train: .*cls\.jsonl:3: field "label" is missing$/);
   const bad = join(dir, 'cls2.jsonl');
   writeFileSync(bad, '{"text": "hello", "label": "a"}\n{"text": "x", "label": "b"\n');
   const r2 = trainformer('train', '--config', writeConfig('cls2.json', { ...cfg, data: { train: bad, tokenizer: { type: 'word' } } }));
-  assertOneLineError(r2, /^error: .*cls2\.jsonl:2: invalid JSON/);
+  assertOneLineError(r2, /^config error: \S+cls2\.json:\d+: data\.train: .*cls2\.jsonl:2: invalid JSON/);
 });
 
 test('a run folder whose config no longer matches its weights is refused, not evaluated', () => {
