@@ -454,6 +454,15 @@ function packageVersion(): string {
   }
 }
 
+/** eval's help on config-field flags (trial s9 F21: README used `--data.blockSize`, the help said nothing). */
+export const EVAL_OVERRIDES_HELP = 'Config fields of the checkpoint\'s trainformer_config.json can be overridden with --<field> <value>, as for train:\n'
+  + 'e.g. `--data.blockSize 128` (an lm evaluated at another context length), `--perDeviceEvalBatchSize 8`;\n'
+  + '`trainformer train --help` lists every field.';
+
+/** generate's and predict's: they use the checkpoint's config as trained (a config-field flag is an unknown option). */
+export const NO_OVERRIDES_HELP = 'The checkpoint\'s config is used as it was trained: config-field flags such as --data.blockSize are not\n'
+  + 'accepted here (only the options above); `trainformer eval` accepts them.';
+
 /** Builds the command tree (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('trainformer')
@@ -477,6 +486,8 @@ export function buildProgram(): Command {
     .option('--output <file>', 'also write {checkpoint, task, data, metrics} as JSON to this file')
     .allowUnknownOption()
     .allowExcessArguments()
+    // The overrides were accepted but said nowhere in the help (trial s9 F21).
+    .addHelpText('after', `\n${EVAL_OVERRIDES_HELP}`)
     .action((path: string, o: { data?: string; output?: string }, cmd: Command) => evalCommand(path, o, cmd.args.slice(1)));
   program.command('generate')
     .description('sample text from a language-model checkpoint')
@@ -487,6 +498,7 @@ export function buildProgram(): Command {
     .option('--topK <k>', 'keep the k most likely tokens (0 = no top-k filtering)')
     .option('--topP <p>', 'nucleus sampling: smallest set with probability >= p')
     .option('--seed <s>', 'seed of the sampler')
+    .addHelpText('after', `\n${NO_OVERRIDES_HELP}`)
     .action((path: string, f: GenerateFlags) => generateCommand(path, f));
   program.command('predict')
     .description('classify (classification), continue (lm), translate (seq2seq) or answer questions (extractive-qa) with a checkpoint; prints JSON lines')
@@ -500,6 +512,7 @@ export function buildProgram(): Command {
     .option('--temperature <t>', 'lm: softmax temperature')
     .option('--numBeams <k>', 'seq2seq: beam search with k beams (1 = greedy; default: the config)')
     .option('--lengthPenalty <p>', 'seq2seq: rank finished beams by log-probability / length^p')
+    .addHelpText('after', `\n${NO_OVERRIDES_HELP}`)
     .action((path: string, f: PredictFlags) => predictCommand(path, f));
   program.command('lr-find')
     .description('learning-rate range test: sweep the lr exponentially, write lr_find.jsonl and the report, suggest a learning rate')
