@@ -37,6 +37,7 @@ import { destroyProcessGroup, getProcessGroup, initProcessGroup } from '../distr
 import { checkRunFolder } from '../train/run-folder.js';
 import { checkpointStep, checkResumeSchedule, checkResumeTokenizer } from '../train/resume-checks.js';
 import { checkRunLock } from '../train/run-lock.js';
+import { checkResumeIntact } from '../train/checkpoint-integrity.js';
 import { ensureDir, fileAbove } from '../io/ensure-dir.js';
 import { ProgressCallback, progressLogger } from './progress.js';
 import { parseOverrides } from './args.js';
@@ -100,6 +101,7 @@ export async function prepareTrain(opts: { config: string; resume?: string | boo
     const step = from ? checkpointStep(from) : null;
     const nothingToTrain = step !== null && config.maxSteps > 0 && step >= config.maxSteps;
     if (from && !nothingToTrain) {
+      checkResumeIntact(from); // a damaged checkpoint, before the data is read (trial s9 F12)
       checkResumeTokenizer(from, config);
       checkResumeSchedule(from, config); // an option's change is said by the Trainer, once resumed
     }

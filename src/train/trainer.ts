@@ -46,6 +46,7 @@ import { StabilityCallback } from './stability/callback.js';
 import { DivergenceCallback, firstNonFiniteParameter } from './stability/divergence.js';
 import { TrainingDivergedError } from './stability/errors.js';
 import { runTrainingStep } from './step.js';
+import { checkResumeIntact } from './checkpoint-integrity.js';
 import { checkResumeSchedule, checkpointStep, explainWeightMismatch, nothingToTrain, precisionChange } from './resume-checks.js';
 import { attachTeacher } from './teacher.js';
 import { fromTrainerInit, isTrainerInit, type TrainerInit } from './library.js';
@@ -283,6 +284,9 @@ export class Trainer implements TrainerControl {
   }
 
   private resumeFrom(dir: string): void {
+    // A damaged checkpoint (truncated, unreadable) is named with an earlier intact one to resume from
+    // (trial s9 F12), before any of it is read into the model.
+    checkResumeIntact(dir, (p) => (dirname(p) === this.outputDir ? join(this.config.outputDir, basename(p)) : p));
     const scheduleChanged = checkResumeSchedule(dir, this.config);
     let st: ReturnType<typeof readCheckpoint>;
     try {

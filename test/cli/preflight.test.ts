@@ -108,7 +108,7 @@ test('a checkpoint without optimizer.safetensors: resuming says that file is mis
   assert.equal(trainformer(['train', '--config', cfg]).code, 0);
   const ck = join(out, readdirSync(out).find((f) => f.startsWith('checkpoint-'))!);
   rmSync(join(ck, 'optimizer.safetensors'));
-  assertErrorLine(trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4']), new RegExp(`^error: ${esc(join(ck, 'optimizer.safetensors'))}: missing \\(the checkpoint is incomplete`));
+  assertErrorLine(trainformer(['train', '--config', cfg, '--resume', '--maxSteps', '4']), new RegExp(`^error: --resume: ${esc(ck)} is incomplete: its optimizer\\.safetensors is missing; there is no earlier checkpoint in `));
 });
 
 test('an empty classification training file is blamed, not the validation file', () => {
