@@ -21,6 +21,19 @@ export const INTERRUPTED_EXIT_CODE = 130;
 /** Exit status of a training stopped by SIGTERM (docker stop, Slurm preemption): 128 + 15. */
 export const TERMINATED_EXIT_CODE = 143;
 
+/** Exit status of a training stopped because its output pipe was closed (`| head`): 128 + 13 (SIGPIPE), as `yes | head` reports. */
+export const BROKEN_PIPE_EXIT_CODE = 141;
+
+/** The exit status for a stop by `by`: 130, 143 or 141. */
+export function exitCodeOf(by: NodeJS.Signals): number {
+  return by === 'SIGTERM' ? TERMINATED_EXIT_CODE : by === 'SIGPIPE' ? BROKEN_PIPE_EXIT_CODE : INTERRUPTED_EXIT_CODE;
+}
+
+/** How a stop by `by` is said: `interrupted`, `stopped by SIGTERM`, `stopped: its output pipe was closed`. */
+export function stoppedWords(by: NodeJS.Signals, pipe: string = 'output'): string {
+  return by === 'SIGINT' ? 'interrupted' : by === 'SIGPIPE' ? `stopped because its ${pipe} was closed (the reader of the pipe exited)` : `stopped by ${by}`;
+}
+
 /**
  * Thrown by a command stopped by Ctrl-C (train, eval): `main` prints its message and exits with
  * `exitCode` (130; 143 for a training stopped by SIGTERM).
@@ -36,7 +49,7 @@ export class TrainingInterrupted extends Error {
  * ones back to the default action (the process ends at once).
  * @returns the signal for `TrainerOptions.signal`, and `dispose` to stop listening.
  */
-export function catchInterrupt(signals: readonly NodeJS.Signals[] = ['SIGINT']): { signal: AbortSignal; dispose: () => void } {
+export function catchInterrupt(signals: readonly NodeJS.Signals[] = ['SIGINT']): { signal: AbortSignal; dispose: () => void; stop: (reason: NodeJS.Signals) => void } {
   const controller = new AbortController();
   const dispose = (): void => {
     for (const s of signals) process.removeListener(s, onSignal);
@@ -47,7 +60,8 @@ export function catchInterrupt(signals: readonly NodeJS.Signals[] = ['SIGINT']):
     controller.abort(name);
   };
   for (const s of signals) process.on(s, onSignal);
-  return { signal: controller.signal, dispose };
+  // `stop('SIGPIPE')`: the stop of a closed output pipe (cli/broken-pipe.ts), as a first signal's.
+  return { signal: controller.signal, dispose, stop: (reason) => { if (!controller.signal.aborted) onSignal(reason); } };
 }
 
 /**
@@ -92,8 +106,9 @@ export function rel(p: string): string {
  * runs/x/checkpoint-5 — evaluate it with \`trainformer eval runs/x/checkpoint-5\``; during loadBestModelAtEnd's
  * evaluation `…; step 8 is saved in runs/x/checkpoint-8 — evaluate the best model with \`trainformer eval runs/x/checkpoint-4\``.
  */
-export function interruptedLine(r: TrainResult, saveStrategy: string, by: NodeJS.Signals = 'SIGINT'): string {
-  const head = `training ${by === 'SIGINT' ? 'interrupted' : `stopped by ${by}`} at step ${r.step} of ${r.totalSteps}${r.interruptedDuring ? ` during the ${r.interruptedDuring}` : ''}`;
+export function interruptedLine(r: TrainResult, saveStrategy: string, by: NodeJS.Signals = 'SIGINT', pipe = 'output'): string {
+  const at = `at step ${r.step} of ${r.totalSteps}${r.interruptedDuring ? ` during the ${r.interruptedDuring}` : ''}`;
+  const head = by === 'SIGPIPE' ? `training stopped ${at}: its ${pipe} was closed (the reader of the pipe exited)` : `training ${stoppedWords(by)} ${at}`;
   if (r.checkpoint !== null && basename(r.checkpoint) === `checkpoint-${r.step}`) {
     // Every step is trained: --resume would find nothing to train, the checkpoint can be evaluated.
     const next = r.interruptedDuring === 'evaluation of the best model' && r.bestCheckpoint

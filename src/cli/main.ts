@@ -50,7 +50,8 @@ import { taskFromCheckpoint } from './checkpoint-task.js';
 import { checkSamplingFlags, numFlag, predictCommand, type PredictFlags } from './predict.js';
 import { exportCommand, type ExportFlags } from './export.js';
 import { backTranslateCommand, type BackTranslateFlags } from './back-translate.js';
-import { abortedMeanwhile, catchInterrupt, INTERRUPTED_EXIT_CODE, interruptedLine, TERMINATED_EXIT_CODE, TrainingInterrupted, withInterrupt } from './interrupt.js';
+import { abortedMeanwhile, catchInterrupt, exitCodeOf, interruptedLine, stoppedWords, TrainingInterrupted, withInterrupt } from './interrupt.js';
+import { onBrokenPipe, watchPipes, type PipeName } from './broken-pipe.js';
 
 function rel(p: string): string {
   const r = relative(process.cwd(), p);
@@ -179,6 +180,9 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
   // with a line saying what was written (it used to end the process with no line: trial s9 F17).
   const interrupt = size === 1 ? catchInterrupt(['SIGINT', 'SIGTERM']) : null;
   trainer.stopOn(interrupt?.signal);
+  // A closed output pipe (`| head`, `2>&1 | head`) stops the run as Ctrl-C does, exit 141 (trial s9 F19).
+  let pipe: PipeName | null = null;
+  const offPipe = interrupt ? onBrokenPipe((s) => { pipe ??= s; interrupt.stop('SIGPIPE'); }) : () => {};
   try {
     try {
       r = await trainer.train();
@@ -208,8 +212,8 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
       return;
     }
     if (r.interrupted) {
-      const by: NodeJS.Signals = interrupt?.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-      throw new TrainingInterrupted(`${interruptedLine(r, config.saveStrategy, by)}${unwritten}`, by === 'SIGTERM' ? TERMINATED_EXIT_CODE : INTERRUPTED_EXIT_CODE);
+      const by = stopReason(interrupt?.signal);
+      throw new TrainingInterrupted(`${interruptedLine(r, config.saveStrategy, by, pipe ?? 'output')}${unwritten}`, exitCodeOf(by));
     }
     const stateBytes = trainer.dataParallel?.optimizerStateBytesPerRank(trainer.optimizer);
     if (main) {
@@ -219,13 +223,14 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
       out.write(`${trainedLine(r)}\n`);
       if (r.finalMetrics) out.write(`${describeMetrics(config.task, r.finalMetrics)}\n`);
       const model = join(trainer.outputDir, 'model.safetensors');
+      const written = (): string => [`the model is saved in ${rel(model)}`, ...(reportPath ? [`the report in ${rel(reportPath)}`] : [])].join(', ');
       if (task.sample) {
         const g = config.generation;
         const stopped = await printSample(task, { maxNewTokens: g.maxNewTokens, temperature: g.temperature, topK: g.topK, topP: g.topP }, g.prompt, interrupt?.signal);
         if (stopped) {
-          const by = stopped === 'SIGTERM' ? 'stopped by SIGTERM' : 'interrupted (Ctrl-C)';
-          const written = [`the model is saved in ${rel(model)}`, ...(reportPath ? [`the report in ${rel(reportPath)}`] : [])].join(', ');
-          throw new TrainingInterrupted(`sample ${by}; training had finished: ${written}`, stopped === 'SIGTERM' ? TERMINATED_EXIT_CODE : INTERRUPTED_EXIT_CODE);
+          const what = stopped === 'SIGPIPE' ? 'output' : 'sample'; // (stdout closed: maybe before the sample began)
+          const by = stopped === 'SIGINT' ? 'interrupted (Ctrl-C)' : stoppedWords(stopped, pipe ?? 'output');
+          throw new TrainingInterrupted(`${what} ${by}; training had finished: ${written()}`, exitCodeOf(stopped));
         }
       }
       // The final model is what eval / generate / predict <run> load (trial s9 F3: only the checkpoint was named).
@@ -235,9 +240,16 @@ async function trainCommand(opts: { config: string; resume?: string | boolean; t
       if (reportPath) out.write(`report:     ${rel(reportPath)}\n`);
       const tb = tensorboard as TensorBoardCallback | null; // set by afterParse
       if (tb?.eventFile) out.write(`tensorboard: ${rel(tb.eventFile)}\n`);
+      // A stdout closed while these lines were written (`| head -3` takes the first three): the
+      // error comes a turn of the event loop later.
+      if (interrupt && await abortedMeanwhile(interrupt.signal) && pipe !== null) {
+        destroyProcessGroup();
+        throw new TrainingInterrupted(`output stopped because its ${pipe} was closed (the reader of the pipe exited); training had finished: ${written()}`, exitCodeOf('SIGPIPE'));
+      }
     }
     destroyProcessGroup();
   } finally {
+    offPipe();
     interrupt?.dispose();
   }
 }
@@ -281,6 +293,12 @@ function fp16Notice(say: (line: string) => void): void {
   say('trainformer: float16 products are emulated on this CPU (operands rounded to float16, float32 products), so fp16 trains slower than float32\n');
 }
 
+/** What stopped a run: the abort reason of catchInterrupt's signal (SIGINT, SIGTERM, SIGPIPE for a closed pipe). */
+function stopReason(signal: AbortSignal | undefined): NodeJS.Signals {
+  const r = signal?.reason;
+  return r === 'SIGTERM' || r === 'SIGPIPE' ? r : 'SIGINT';
+}
+
 /**
  * Prints the end-of-training sample as it is generated (`sample:`, the prompt, then the text, as
  * `generate` prints it), checking `signal` before it starts and every 16 pieces, as `generate` does.
@@ -289,7 +307,7 @@ function fp16Notice(say: (line: string) => void): void {
  */
 async function printSample(task: Task, options: { maxNewTokens: number; temperature: number; topK?: number; topP?: number }, prompt: string,
   signal: AbortSignal | undefined): Promise<NodeJS.Signals | null> {
-  const stoppedBy = async (): Promise<NodeJS.Signals | null> => (signal && await abortedMeanwhile(signal) ? (signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT') : null);
+  const stoppedBy = async (): Promise<NodeJS.Signals | null> => (signal && await abortedMeanwhile(signal) ? stopReason(signal) : null);
   const before = await stoppedBy();
   if (before) return before;
   const stream = (task as Partial<LmTask>).sampleStream;
@@ -589,10 +607,7 @@ export async function main(argv: string[]): Promise<number> {
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isMain) {
   // A reader that goes away (`trainformer generate … | head`) ends the command quietly, as `cat | head`
-  // does, instead of an unhandled EPIPE stack.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
+  // does, instead of an unhandled EPIPE stack; `train` stops as on Ctrl-C, exit 141 (cli/broken-pipe.ts).
+  watchPipes();
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -546,7 +546,9 @@ export class Trainer implements TrainerControl {
     // The model holds the best checkpoint's weights once they are loaded: never saved as this step's.
     if (stepsHere > 0 && this.config.saveStrategy !== 'no' && !have && during !== 'evaluation of the best model') this.save();
     // The CLI aborts with the signal's name: SIGTERM (docker stop, preemption) is logged as such.
-    const by = this.signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'Ctrl-C';
+    // (SIGPIPE: the CLI's output pipe was closed, `| head`.)
+    const reason = this.signal?.reason;
+    const by = reason === 'SIGTERM' || reason === 'SIGPIPE' ? reason : 'Ctrl-C';
     const message = `training interrupted (${by})${during ? ` during the ${during}` : ''}`;
     this.metrics.log({ event: 'interrupted', step: this._step, message, time: Date.now() });
     return { ...this.result(null, t0), interrupted: true, ...(during ? { interruptedDuring: during } : {}) };
