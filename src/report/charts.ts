@@ -97,10 +97,10 @@ function chart(id: string, title: string, yLabel: string, raw: RawSeries[], extr
 
 /**
  * Builds every chart the data supports, in page order: loss (with event markers), each objective
- * term, objective attribution (per-term gradient norm and cosine), learning rate, gradient norm, tokens/s, loss scale, eval metrics, per-layer gradient norms and
+ * term, objective attribution (per-term gradient norm and cosine), learning rate, gradient norm, tokens/s, loss scale (fp16 runs only), eval metrics, per-layer gradient norms and
  * update ratios, and the lr-finder curve. Charts without any value are left out.
  */
-export function buildCharts(m: ParsedMetrics, lrFind: ParsedLrFind): ChartSpec[] {
+export function buildCharts(m: ParsedMetrics, lrFind: ParsedLrFind, opts: { fp16?: boolean } = {}): ChartSpec[] {
   const charts: ChartSpec[] = [];
   const { kept, superseded } = splitSuperseded(m.train);
   const markers = eventMarkers(m.events);
@@ -150,7 +150,11 @@ export function buildCharts(m: ParsedMetrics, lrFind: ParsedLrFind): ChartSpec[]
 
   const ls = chart('lossScale', 'Loss scale (mixed precision)', 'loss scale', [{ label: 'loss scale', points: trainOf((p) => p.lossScale), color: COLORS.train }]);
   ls.yLogBase = logIfPositive(ls.series, 2);
-  if (hasValue(ls.series)) charts.push(ls);
+  // Only where a loss scaler ran (fp16): float32 and bf16 runs log a constant 1, which drew a flat
+  // "mixed precision" line in every report (trial s9 follow-up). A scale other than 1 shows it too
+  // (a run folder without its config).
+  const scaled = opts.fp16 === true || kept.some((p) => p.lossScale !== null && p.lossScale !== 1);
+  if (scaled && hasValue(ls.series)) charts.push(ls);
 
   const ppl = chart('perplexity', 'Eval perplexity', 'perplexity', [{ label: 'eval perplexity', points: m.eval.map((p) => ({ x: p.step, y: p.perplexity })), color: COLORS.eval, spanGaps: true }]);
   if (hasValue(ppl.series)) charts.push(ppl);

@@ -95,7 +95,7 @@ export async function buildReport(runDir: string, opts: ReportOptions = {}): Pro
   ]);
   if (!metrics.found && !lrFind.found) throw new FileFormatError(`report: ${dir} holds neither metrics.jsonl nor lr_find.jsonl`);
   const title = opts.title ?? `trainformer run: ${basename(dir)}`;
-  const charts = buildCharts(metrics, lrFind);
+  const charts = buildCharts(metrics, lrFind, { fp16: config.rows.some(([k, v]) => k === 'fp16' && v === 'true') });
   const summary = buildSummary(metrics, lrFind);
   const notes = buildNotes(metrics, lrFind, config);
   const html = renderPage({
