@@ -20,8 +20,9 @@ int numThreads();
 /** Resizes the pool (>= 1). Not safe while a kernel runs. */
 void setNumThreads(int n);
 /**
- * Splits [0, n) into at most numThreads() contiguous ranges of at least `grain` items and runs
- * fn(begin, end) on each, the calling thread included. Runs inline when one range suffices, or when
+ * Splits [0, n) into contiguous ranges of at least `grain` items (at most 4 per thread, so that a
+ * thread that starts late still gets a share) and runs fn(begin, end) on each, threads claiming
+ * ranges one at a time, the calling thread included. Runs inline when one range suffices, or when
  * the pool is busy (a kernel called from a second JS thread), so results never depend on threads.
  */
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);

@@ -33,6 +33,26 @@ namespace tf {
 namespace {
 
 // How long an idle worker polls for the next job before sleeping.
+//
+// What a sleeping worker costs (measured 2026-12-07 on the 2-vCPU AMD EPYC Zen 5 VM, under the bench
+// lock): a worker asleep for 1 ms starts on a job 45-50 µs after it opens (p90 60-90 µs; 55-85 µs
+// after 10 ms), and a bare futex wakes no faster than the condition variable: it is the time to wake
+// the halted vCPU (3 µs when that vCPU is running another process; libgomp's passive threads wake
+// the same way). In a bf16 `small` training step (about 215 jobs, 60 ms of a 285 ms step) the worker
+// still runs 46-48% of the chunks (the attention forward's 48 heads: it joins after 40-70 µs and runs
+// 20-21 of them); the late starts cost it about 7 ms of job time per step, and the caller waits about
+// 3 ms per step for the worker's last chunk, so at most ~2% of the step is to be won here. tried, none
+// better than train-step's spread between runs of one build (260-430 ms while other processes ran):
+// a longer poll (150 µs; 200 µs with sched_yield), waking the worker as a oneDNN product returns,
+// 8 chunks per thread instead of 4, the caller yielding while it waits for a worker on its own CPU,
+// GOMP_SPINCOUNT 3,000-10,000 for oneDNN's threads (they then poll 0.1-0.4 ms); with two busy loops
+// beside the step the last three were slower or equal. (Process CPU time, as process.cpuUsage() reads
+// it, counts another thread's running time only at scheduler ticks, 4 ms here: a kernel shorter than
+// that can look single-threaded when it is not.) Those step figures are from oneDNN products (main
+// 8d5c221). With the own kernel's products (main 277e4d9), each a 2-task job on this pool, the
+// worker starts them 5-6% of their time late and the caller waits 6-16% of it for the worker's half;
+// polling 300 µs cut the late start by a third but not the step (8 alternating pairs: 297.8 vs 301.6
+// ms median, 266-343), nor did 4 or 8 tasks per product instead of 2 cut the waiting.
 constexpr int kSpinMicros = 30;
 
 // A hint inside spin-wait loops that lets the core (or its sibling hyper-thread) rest: x86 `pause`,
