@@ -12,6 +12,10 @@
  * from sleep, other threads of the process, cold caches). On Linux it also prints the CPU time each
  * thread of the process used over the timed steps (/proc/self/task): the main (JS) thread, the
  * kernel pool's and OpenMP's workers, and V8's and libuv's threads (which are all named `node`).
+ * The per-call CPU column is not to be trusted for calls shorter than a few scheduler ticks (4 ms at
+ * Linux's CONFIG_HZ=250): the kernel adds a thread that is running on another CPU to the process's CPU
+ * time only at a tick, so a 1.4 ms call that ran on both threads can show about one thread's CPU (seen
+ * on the bf16 attention forward, 2026-12-07). The per-thread totals over the steps are sound.
  *
  *   node dist/bench/step-profile.js --config small [--steps 3] [--warmup 1] [--dtype float32|bf16] [--top 40] [--replay 10]
  */
