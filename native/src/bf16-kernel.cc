@@ -271,6 +271,55 @@ TF_BF16 void microEdge(int64_t kp, const uint32_t* A, const uint32_t* B, float* 
     for (int r = 0; r < rows; ++r) std::memcpy(C + r * ldc, t + r * kNr, sizeof(float) * cols);
 }
 
+// Packs columns [jc, jc + panels·NR) of B (columns past n zero) over the k block [pc, pc + kc) into
+// NR-column panels of kp pairs at Bp.
+TF_BF16 void packPanels(const char* bb, int bKind, int bBytes, int64_t bks, int64_t bjs, int64_t n, int64_t jc,
+                        int64_t panels, int64_t pc, int64_t kc, int64_t kp, uint32_t* Bp) {
+  for (int64_t jp = 0; jp < panels; ++jp) {
+    const int64_t j0 = jc + jp * kNr;
+    const int valid = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
+    pack(bb + (pc * bks + j0 * bjs) * bBytes, bKind, bjs, bks, kNr, valid, kc, Bp + jp * kp * kNr);
+  }
+}
+
+// Packs rows [ic, ic + slivers·MR) of A (rows past m zero) over the k block [pc, pc + kc) into MR-row
+// slivers of kp pairs at Ap.
+TF_BF16 void packSlivers(const char* ab, int aKind, int aBytes, int64_t ars, int64_t aks, int64_t m, int64_t ic,
+                         int64_t slivers, int64_t pc, int64_t kc, int64_t kp, uint32_t* Ap) {
+  for (int64_t s = 0; s < slivers; ++s) {
+    const int64_t i0 = ic + s * kMr;
+    const int valid = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
+    pack(ab + (i0 * ars + pc * aks) * aBytes, aKind, ars, aks, kMr, valid, kc, Ap + s * kp * kMr);
+  }
+}
+
+// One k block's products for the C block of rows [ic, ic + slivers·MR) and columns [jc, jc + panels·NR):
+// every MR × NR tile from A's slivers (Ap) and B's panels (Bp). C's tile (s, jp) is at
+// cBlock + s·MR·ldc + jp·NR (cBlock null: C unused, bf16 result only); bias and out16 as in Epilogue.
+TF_BF16 void blockTiles(const uint32_t* Ap, const uint32_t* Bp, int64_t kp, int64_t m, int64_t n, int64_t ic, int64_t jc,
+                        int64_t slivers, int64_t panels, float* cBlock, int64_t ldc, float alpha, float beta, bool first,
+                        bool last, const float* bias, uint16_t* out16, int64_t ld16) {
+  for (int64_t jp = 0; jp < panels; ++jp) {
+    const int64_t j0 = jc + jp * kNr;
+    const int cols = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
+    for (int64_t s = 0; s < slivers; ++s) {
+      const int64_t i0 = ic + s * kMr;
+      const int rows = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
+      float* cp = cBlock != nullptr ? cBlock + (s * kMr) * ldc + jp * kNr : nullptr;
+      Epilogue e;
+      if (bias != nullptr) e.bias = bias + j0;
+      if (out16 != nullptr) {
+        e.out16 = out16 + i0 * ld16 + j0;
+        e.ld16 = ld16;
+      }
+      if (rows == kMr && cols == kNr)
+        micro<kMr>(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, alpha, beta, first, last, e);
+      else
+        microEdge(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, rows, cols, alpha, beta, first, last, e);
+    }
+  }
+}
+
 // gemmSerial for a bf16 C over several k blocks: the float32 partial sums live in a buffer of one
 // [MC × NC] block of C instead of all of C (so the loops run jc, ic, pc, and B is packed for all of
 // k once per jc block). Same sums in the same order as gemmSerial's float32 path.
@@ -288,12 +337,7 @@ TF_BF16 void gemmSerialBits16(const char* ab, int aKind, int aBytes, int64_t ars
     for (int64_t pc = 0; pc < k; pc += kKc) {
       const int64_t kc = k - pc < kKc ? k - pc : kKc;
       const int64_t kp = (kc + 1) / 2;
-      uint32_t* Bp = Ball + (pc / 2) * panels * kNr;
-      for (int64_t jp = 0; jp < panels; ++jp) {
-        const int64_t j0 = jc + jp * kNr;
-        const int valid = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
-        pack(bb + (pc * bks + j0 * bjs) * bBytes, bKind, bjs, bks, kNr, valid, kc, Bp + jp * kp * kNr);
-      }
+      packPanels(bb, bKind, bBytes, bks, bjs, n, jc, panels, pc, kc, kp, Ball + (pc / 2) * panels * kNr);
     }
     for (int64_t ic = 0; ic < m; ic += kMc) {
       const int64_t mc = m - ic < kMc ? m - ic : kMc;
@@ -304,28 +348,9 @@ TF_BF16 void gemmSerialBits16(const char* ab, int aKind, int aBytes, int64_t ars
         const bool first = pc == 0, last = pc + kc >= k;
         const uint32_t* Bp = Ball + (pc / 2) * panels * kNr;
         uint32_t* Ap = tlsA.get(static_cast<size_t>(slivers * kp * kMr));
-        for (int64_t s = 0; s < slivers; ++s) {
-          const int64_t i0 = ic + s * kMr;
-          const int valid = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
-          pack(ab + (i0 * ars + pc * aks) * aBytes, aKind, ars, aks, kMr, valid, kc, Ap + s * kp * kMr);
-        }
-        for (int64_t jp = 0; jp < panels; ++jp) {
-          const int64_t j0 = jc + jp * kNr;
-          const int cols = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
-          for (int64_t s = 0; s < slivers; ++s) {
-            const int64_t i0 = ic + s * kMr;
-            const int rows = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
-            float* cp = partial.get() + (s * kMr) * ncMax + jp * kNr;
-            Epilogue e;
-            if (bias != nullptr) e.bias = bias + j0;
-            e.out16 = out16 + i0 * ld16 + j0;
-            e.ld16 = ld16;
-            if (rows == kMr && cols == kNr)
-              micro<kMr>(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ncMax, alpha, 0.0f, first, last, e);
-            else
-              microEdge(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ncMax, rows, cols, alpha, 0.0f, first, last, e);
-          }
-        }
+        packSlivers(ab, aKind, aBytes, ars, aks, m, ic, slivers, pc, kc, kp, Ap);
+        blockTiles(Ap, Bp, kp, m, n, ic, jc, slivers, panels, partial.get(), ncMax, alpha, 0.0f, first, last, bias, out16,
+                   ld16);
       }
     }
   }
@@ -352,39 +377,14 @@ TF_BF16 void gemmSerial(const void* a, int aKind, int64_t ars, int64_t aks, cons
       const int64_t kp = (kc + 1) / 2;
       const bool first = pc == 0, last = pc + kc >= k;
       uint32_t* Bp = tlsB.get(static_cast<size_t>(panels * kp * kNr));
-      for (int64_t jp = 0; jp < panels; ++jp) {
-        const int64_t j0 = jc + jp * kNr;
-        const int valid = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
-        pack(bb + (pc * bks + j0 * bjs) * bBytes, bKind, bjs, bks, kNr, valid, kc, Bp + jp * kp * kNr);
-      }
+      packPanels(bb, bKind, bBytes, bks, bjs, n, jc, panels, pc, kc, kp, Bp);
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t mc = m - ic < kMc ? m - ic : kMc;
         const int64_t slivers = (mc + kMr - 1) / kMr;
         uint32_t* Ap = tlsA.get(static_cast<size_t>(slivers * kp * kMr));
-        for (int64_t s = 0; s < slivers; ++s) {
-          const int64_t i0 = ic + s * kMr;
-          const int valid = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
-          pack(ab + (i0 * ars + pc * aks) * aBytes, aKind, ars, aks, kMr, valid, kc, Ap + s * kp * kMr);
-        }
-        for (int64_t jp = 0; jp < panels; ++jp) {
-          const int64_t j0 = jc + jp * kNr;
-          const int cols = static_cast<int>(n - j0 < kNr ? n - j0 : kNr);
-          for (int64_t s = 0; s < slivers; ++s) {
-            const int64_t i0 = ic + s * kMr;
-            const int rows = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
-            float* cp = c != nullptr ? c + i0 * ldc + j0 : nullptr;
-            Epilogue e;
-            if (bias != nullptr) e.bias = bias + j0;
-            if (out16 != nullptr) {
-              e.out16 = out16 + i0 * ld16 + j0;
-              e.ld16 = ld16;
-            }
-            if (rows == kMr && cols == kNr)
-              micro<kMr>(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, alpha, beta, first, last, e);
-            else
-              microEdge(kp, Ap + s * kp * kMr, Bp + jp * kp * kNr, cp, ldc, rows, cols, alpha, beta, first, last, e);
-          }
-        }
+        packSlivers(ab, aKind, aBytes, ars, aks, m, ic, slivers, pc, kc, kp, Ap);
+        blockTiles(Ap, Bp, kp, m, n, ic, jc, slivers, panels, c != nullptr ? c + ic * ldc + jc : nullptr, ldc, alpha, beta,
+                   first, last, bias, out16, ld16);
       }
     }
   }
